@@ -1,0 +1,165 @@
+"""Reading dates and times the way administrators write them, and wall-clock arithmetic.
+
+Every moment is stored as UTC text `YYYY-MM-DDTHH:MM:SSZ`, which sorts like time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.relativedelta import relativedelta
+
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+_ISO = re.compile(
+    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?)?"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+)
+_DAY_FIRST = re.compile(
+    r"^(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})"
+    r"(?:[T ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+)
+
+
+class DateFormatError(ValueError):
+    pass
+
+
+def to_utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def from_utc_text(text: str) -> datetime:
+    return datetime.strptime(text, UTC_FORMAT).replace(tzinfo=UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DateFormatError(
+            f"unknown time zone {name!r} (an IANA name such as Europe/Amsterdam)"
+        ) from exc
+
+
+def machine_zone() -> tzinfo:
+    """The machine's zone by IANA name, so that daylight saving rules apply; UTC if unknown."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.is_file():
+        candidates.append(timezone_file.read_text().strip())
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return UTC
+
+
+def localize(wall: datetime, tz: tzinfo) -> datetime:
+    """Attach `tz` to a naive wall-clock time.
+
+    A time that exists twice (autumn) is its first occurrence; a time that does not exist
+    (the spring gap) becomes the first minute after the gap (02:30 -> 03:00).
+    """
+    aware = wall.replace(tzinfo=tz, fold=0)
+    if _exists(aware):
+        return aware
+    probe = wall.replace(second=0, microsecond=0)
+    for _ in range(24 * 60):
+        probe += timedelta(minutes=1)
+        candidate = probe.replace(tzinfo=tz, fold=0)
+        if _exists(candidate):
+            return candidate
+    return aware  # no gap is a day long; unreachable in practice
+
+
+def _exists(aware: datetime) -> bool:
+    back = aware.astimezone(UTC).astimezone(aware.tzinfo)
+    return back.replace(tzinfo=None, fold=0) == aware.replace(tzinfo=None, fold=0)
+
+
+@lru_cache(maxsize=65536)
+def parse_moment(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
+    """Read an ISO 8601 or day-first date/time; a value without offset is local in `tz`.
+
+    With `end_of_day`, a bare date means "some time that day": 00:00 the next day.
+    """
+    value = text.strip()
+    match = _ISO.match(value) or _DAY_FIRST.match(value)
+    if match is None:
+        raise DateFormatError(
+            f"cannot read {text!r} as a date (use 2026-11-05, 05-11-2026 or 2026-11-05 17:00)"
+        )
+    parts = match.groupdict()
+    try:
+        day = date(int(parts["y"]), int(parts["m"]), int(parts["d"]))
+        if parts["H"] is None:
+            wall = datetime.combine(day, time())
+            if end_of_day:
+                wall += timedelta(days=1)
+        else:
+            wall = datetime.combine(
+                day, time(int(parts["H"]), int(parts["M"]), int(parts["S"] or 0))
+            )
+    except ValueError as exc:
+        raise DateFormatError(f"cannot read {text!r} as a date ({exc})") from exc
+    offset = parts.get("tz")
+    if offset:
+        if offset == "Z":
+            return wall.replace(tzinfo=UTC)
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return wall.replace(tzinfo=_fixed(sign * delta)).astimezone(UTC)
+    return localize(wall, tz).astimezone(UTC)
+
+
+def _fixed(delta: timedelta) -> tzinfo:
+    from datetime import timezone
+
+    return timezone(delta)
+
+
+def parse_utc_text(text: str, tz: tzinfo, *, end_of_day: bool = False) -> str:
+    return to_utc_text(parse_moment(text, tz, end_of_day=end_of_day))
+
+
+UNITS = ("hours", "days", "weeks", "months")
+
+
+def add_offset(anchor: datetime, offset: int, unit: str, tz: tzinfo) -> datetime:
+    """`anchor + offset unit`: hours are elapsed time, the rest calendar arithmetic on the wall clock."""
+    if unit == "hours":
+        return (anchor.astimezone(UTC) + timedelta(hours=offset)).astimezone(tz)
+    wall = anchor.astimezone(tz).replace(tzinfo=None)
+    if unit == "days":
+        wall += relativedelta(days=offset)
+    elif unit == "weeks":
+        wall += relativedelta(weeks=offset)
+    elif unit == "months":
+        wall += relativedelta(months=offset)
+    else:
+        raise ValueError(f"unknown unit {unit!r}")
+    return localize(wall, tz)
+
+
+def at_time_of_day(moment: datetime, at: time, anchor: datetime, tz: tzinfo) -> datetime:
+    """Move `moment` to `at` on its local date; if that falls before `anchor`, the next day."""
+    local_date = moment.astimezone(tz).date()
+    candidate = localize(datetime.combine(local_date, at), tz)
+    if candidate < anchor:
+        candidate = localize(datetime.combine(local_date + timedelta(days=1), at), tz)
+    return candidate

@@ -1,0 +1,58 @@
+"""Exceptions that the CLI maps to messages and exit codes (SPEC section 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+EXIT_NOT_ACCEPTED = 3
+EXIT_LOCKED = 75
+
+
+class CertifyError(Exception):
+    """A problem the user can fix; never shown with a traceback."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class LocatedErrors(CertifyError):
+    """Every problem found in one pass over some input, each as `file:line: message`."""
+
+    def __init__(
+        self,
+        what: str,
+        problems: Sequence[str],
+        *,
+        total: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problems = list(problems)
+        self.total = total if total is not None else len(self.problems)
+        super().__init__(f"{what}: {self.total} problem(s)", hint=hint)
+
+
+class ConfigError(LocatedErrors):
+    """actions.yaml or a template is wrong."""
+
+
+class ImportFailed(LocatedErrors):
+    """A CSV import found errors; nothing was changed."""
+
+
+class UsageError(CertifyError):
+    exit_code = EXIT_USAGE
+
+
+class LockedError(CertifyError):
+    exit_code = EXIT_LOCKED
+
+
+class TransportConfigError(CertifyError):
+    """A fault that would fail every delivery (bad password, TLS, unreachable config)."""
