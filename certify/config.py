@@ -1,0 +1,445 @@
+"""actions.yaml: typed models, loading, and validation errors that point at file:line:column."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from certify.clock import UNITS, DateFormatError, machine_zone, parse_moment, zone
+from certify.errors import ConfigError
+
+DEFAULT_ACTIONS = "actions.yaml"
+
+ConditionValue = Literal["yes", "no", "not_met"]
+_DURATION = re.compile(r"^\s*(\d+)\s*(hours?|days?|weeks?|months?)\s*$")
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _yes_no(value: Any) -> Any:
+    # YAML 1.1 writers expect `yes`/`no`/`true`/`false` to mean the words of the request.
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return value
+
+
+class Duration(_Strict):
+    amount: int
+    unit: Literal["hours", "days", "weeks", "months"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+def parse_duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, dict):
+        return Duration.model_validate(value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError(
+            f"cannot read {value!r} as a duration (a whole number and a unit: '60 days', '2 weeks')"
+        )
+    unit = match.group(2)
+    return Duration.model_validate(
+        {"amount": int(match.group(1)), "unit": unit if unit.endswith("s") else unit + "s"}
+    )
+
+
+class Timing(_Strict):
+    after: Literal["course_end", "requirements_met", "participant_added"] = Field(
+        description="the anchor the offset counts from"
+    )
+    offset: int = Field(0, ge=0, description="whole number of units after the anchor")
+    unit: Literal["hours", "days", "weeks", "months"] = "days"
+    at: str | None = Field(None, description="local time of day, HH:MM")
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _check_at(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not _TIME_OF_DAY.match(text):
+            raise ValueError(f"bad time of day {value!r} (HH:MM, 00:00 to 23:59)")
+        hours, minutes = text.split(":")
+        return f"{int(hours):02d}:{minutes}"
+
+    @property
+    def at_time(self) -> time | None:
+        if self.at is None:
+            return None
+        hours, minutes = self.at.split(":")
+        return time(int(hours), int(minutes))
+
+
+class Conditions(_Strict):
+    course_status: list[str] | None = Field(None, description="a status or a list; omitted = any")
+    attendance: ConditionValue = "no"
+    pass_: ConditionValue = Field("no", alias="pass")
+
+    @field_validator("course_status", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        return value
+
+    @field_validator("attendance", "pass_", mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        return _yes_no(value)
+
+
+class Action(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="stable key; never reuse")
+    name: str
+    execution: Literal["automatic", "manual"] = "automatic"
+    data_group: Literal["course_participant"] = "course_participant"
+    process: Literal["send_email"] = "send_email"
+    event: Literal["participant_added"] = "participant_added"
+    email_template: str
+    timing: Timing
+    since: datetime | date | None = None
+    expire_after: Annotated[Duration | None, Field(None)] = None
+    conditions: Conditions = Field(default_factory=Conditions)
+
+    @field_validator("expire_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _since(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                moment = parse_moment(value, machine_zone())
+            except DateFormatError as exc:
+                raise ValueError(str(exc)) from None
+            # keep the wall clock: the zone of actions.yaml decides what it means
+            if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value):
+                return date.fromisoformat(value.strip())
+            return moment
+        return value
+
+    @model_validator(mode="after")
+    def _anchor_needs_yes(self) -> Action:
+        checks = (self.conditions.attendance, self.conditions.pass_)
+        if self.timing.after == "requirements_met":
+            if "yes" not in checks:
+                raise ValueError(
+                    "timing.after 'requirements_met' needs a condition 'yes' "
+                    "(attendance: yes or pass: yes)"
+                )
+            if "not_met" in checks:
+                raise ValueError(
+                    "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
+                )
+        return self
+
+
+class Smtp(_Strict):
+    host: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    timeout: float = Field(30.0, gt=0)
+    ca_file: str | None = None
+
+
+class Delivery(_Strict):
+    transport: Literal["smtp", "dir"] | None = None
+    out: str | None = None
+
+
+class Settings(_Strict):
+    version: Literal[1] = 1
+    timezone: str | None = Field(None, description="IANA zone used to read local times")
+    templates_dir: str = "templates"
+    sender: str
+    attendance_basis: Literal["required_parts", "all_parts"] = "required_parts"
+    locale: str = "nl"
+    smtp: Smtp = Field(default_factory=Smtp)
+    delivery: Delivery = Field(default_factory=Delivery)
+    actions: list[Action]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zone(value)
+            except DateFormatError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded actions.yaml, with where it came from."""
+
+    path: Path
+    settings: Settings
+    positions: dict[tuple[Any, ...], tuple[int, int]]
+
+    @property
+    def tz(self) -> tzinfo:
+        return zone(self.settings.timezone) if self.settings.timezone else machine_zone()
+
+    @property
+    def templates_dir(self) -> Path:
+        return (self.path.parent / self.settings.templates_dir).resolve()
+
+    @property
+    def actions(self) -> list[Action]:
+        return list(self.settings.actions)
+
+    def action(self, action_id: str) -> Action:
+        for action in self.settings.actions:
+            if action.id == action_id:
+                return action
+        known = ", ".join(a.id for a in self.settings.actions)
+        raise ConfigError(str(self.path), [f"unknown action {action_id!r} (known: {known})"])
+
+    def where(self, *loc: Any) -> str:
+        """`file:line:column` of the YAML node at `loc`, or of its nearest parent."""
+        path = tuple(loc)
+        while path and path not in self.positions:
+            path = path[:-1]
+        line, column = self.positions.get(path, (1, 1))
+        return f"{self.path}:{line}:{column}"
+
+    def since_moment(self, action: Action) -> datetime | None:
+        since = action.since
+        if since is None:
+            return None
+        if isinstance(since, datetime):
+            if since.tzinfo is None:
+                from certify.clock import localize
+
+                return localize(since, self.tz)
+            return since
+        from certify.clock import localize
+
+        return localize(datetime(since.year, since.month, since.day), self.tz)
+
+
+def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
+    return Path(explicit or os.environ.get("CERTIFY_ACTIONS") or DEFAULT_ACTIONS)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without the 1.1 surprises: `yes`/`no` stay words, `09:00` stays a time of day."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool",)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+for _first in "0123456789":
+    _Loader.yaml_implicit_resolvers[_first] = [
+        (tag, regexp)
+        for tag, regexp in _Loader.yaml_implicit_resolvers.get(_first, [])
+        if not (
+            tag == "tag:yaml.org,2002:int" and ":" in regexp.pattern and "0b" not in regexp.pattern
+        )
+        and not (tag == "tag:yaml.org,2002:float" and "[0-9][0-9_]*(?::" in regexp.pattern)
+    ]
+
+
+def _walk(
+    node: yaml.Node,
+    loader: _Loader,
+    path: tuple[Any, ...],
+    positions: dict[tuple[Any, ...], tuple[int, int]],
+    problems: list[str],
+    file: str,
+) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            if key in result:
+                line = key_node.start_mark.line + 1
+                problems.append(
+                    f"{file}:{line}:{key_node.start_mark.column + 1}: duplicate key {key!r}"
+                )
+                continue
+            result[key] = _walk(value_node, loader, (*path, key), positions, problems, file)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _walk(item, loader, (*path, index), positions, problems, file)
+            for index, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node)
+
+
+def parse_yaml(
+    text: str, file: str
+) -> tuple[Any, dict[tuple[Any, ...], tuple[int, int]], list[str]]:
+    """YAML → plain values, the position of every node, and structural problems."""
+    positions: dict[tuple[Any, ...], tuple[int, int]] = {}
+    problems: list[str] = []
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, positions, problems
+        return _walk(node, loader, (), positions, problems, file), positions, problems
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
+        problems.append(f"{where}: not valid YAML: {exc.problem}")
+        return None, positions, problems
+    finally:
+        loader.dispose()
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = None
+        for name, info in model.model_fields.items():
+            if part in (name, info.alias):
+                field = info
+        if field is None:
+            return None
+        annotation = field.annotation
+        model = None
+        for candidate in (Action, Timing, Conditions, Smtp, Delivery, Duration):
+            if annotation is candidate or candidate.__name__ in str(annotation):
+                model = candidate
+                break
+    return model
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = tuple(
+        part
+        for part in error["loc"]
+        if not isinstance(part, str) or not part.startswith("function-")
+    )
+    kind = error["type"]
+    field = next((p for p in reversed(loc) if isinstance(p, str)), "value")
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = _known_keys(parent) if parent else []
+        close = difflib.get_close_matches(str(field), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        return f"unknown key '{field}' ({hint})"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
+        noun = {"after": "anchor", "unit": "unit", "execution": "execution"}.get(field, field)
+        return f"unknown {noun} {value!r} ({expected})"
+    if kind == "missing":
+        return f"missing required key '{field}'"
+    if kind == "greater_than_equal":
+        return f"'{field}' must be {error['ctx']['ge']} or more, not {value!r}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"'{field}' must be a whole number, not {value!r}"
+    if kind == "string_pattern_mismatch":
+        return f"'{field}' {value!r} may hold letters, digits, '-', '_' and '.'"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"'{field}': {error['msg']}"
+
+
+def load(path: Path) -> Config:
+    """Load and validate actions.yaml; every problem at once, located, as ConfigError."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(
+            file,
+            [f"{file}: not found"],
+            hint="pass --actions PATH, set CERTIFY_ACTIONS, or run where actions.yaml lives",
+        ) from None
+    data, positions, problems = parse_yaml(text, file)
+    if problems:
+        raise ConfigError(file, problems)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            file, [f"{file}:1:1: expected a mapping with 'version', 'sender' and 'actions'"]
+        )
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        config = Config(path, Settings.model_construct(sender="", actions=[]), positions)
+        messages = []
+        for error in exc.errors():
+            loc = tuple(
+                part
+                for part in error["loc"]
+                if not (isinstance(part, str) and part.startswith(("function-", "Duration")))
+            )
+            messages.append(f"{config.where(*loc)}: {_describe({**error, 'loc': loc})}")
+        raise ConfigError(file, sorted(set(messages), key=_line_order)) from None
+    config = Config(path, settings, positions)
+    seen: dict[str, int] = {}
+    for index, action in enumerate(settings.actions):
+        if action.id in seen:
+            problems.append(
+                f"{config.where('actions', index, 'id')}: duplicate action id {action.id!r} "
+                f"(first at actions[{seen[action.id]}]); ids are the keys of the delivery log"
+            )
+        seen.setdefault(action.id, index)
+    if problems:
+        raise ConfigError(file, problems)
+    return config
+
+
+def _line_order(message: str) -> tuple[int, int]:
+    match = re.search(r":(\d+):(\d+):", message)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def read_timezone(path: Path) -> tzinfo:
+    """The zone the importer reads local times in: actions.yaml's, else the machine's."""
+    if not path.exists():
+        return machine_zone()
+    return load(path).tz
+
+
+UNIT_NAMES = UNITS

@@ -1,0 +1,545 @@
+"""E-mail templates: merge fields, front matter, a strict sandboxed Jinja2, and EmailMessage.
+
+Rendering returns a message and does no I/O; templates are read once when loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
+from email.utils import format_datetime, getaddresses
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel.dates import format_date
+from babel.dates import format_datetime as babel_datetime
+from jinja2 import (
+    BaseLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+    nodes,
+    pass_context,
+)
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment
+
+from certify.config import Action, Config
+
+FRONT_MATTER_KEYS = ("subject", "from", "reply_to", "cc", "bcc")
+
+# Merge fields of the previous system → Jinja expressions. Dutch and English names.
+MERGE_FIELDS: dict[str, str] = {
+    "Opleiding:Naam": "course.name",
+    "Opleiding:Code": "course.id",
+    "Opleiding:Status": "course.status",
+    "Opleiding:Locatie": "course.location",
+    "Opleiding:Startdatum": "course.start | date",
+    "Opleiding:Einddatum": "course.end | date",
+    "Persoon:NaamVolledig": "person.full_name",
+    "Persoon:Voornaam": "person.first_name",
+    "Persoon:Tussenvoegsel": "person.infix",
+    "Persoon:Achternaam": "person.last_name",
+    "Persoon:Email": "person.email",
+    "Persoon:E-mail": "person.email",
+    "Certificaat:Nummer": "delivery.certificate_number",
+    "Course:Name": "course.name",
+    "Course:Code": "course.id",
+    "Course:Status": "course.status",
+    "Course:Location": "course.location",
+    "Course:StartDate": "course.start | date",
+    "Course:EndDate": "course.end | date",
+    "Person:FullName": "person.full_name",
+    "Person:FirstName": "person.first_name",
+    "Person:Infix": "person.infix",
+    "Person:LastName": "person.last_name",
+    "Person:Email": "person.email",
+    "Certificate:Number": "delivery.certificate_number",
+}
+_MERGE = re.compile(r"\[([A-Za-z]+:[A-Za-z-]+)\]")
+
+ANY = object()  # below this point any attribute is allowed (free-form `extra`, values)
+_PART = {
+    "id": None, "name": None, "start": None, "end": None,
+    "attendance_required": None, "pass_required": None,
+    "attendance": ANY, "result": ANY, "present": None, "passed": None, "grade": None,
+    "extra": ANY,
+}  # fmt: skip
+SCHEMA: dict[str, Any] = {
+    "person": dict.fromkeys(
+        ["id", "first_name", "infix", "last_name", "full_name", "email", "language"]
+    )
+    | {"extra": ANY},
+    "course": dict.fromkeys(["id", "name", "type", "status", "start", "end", "location"])
+    | {"extra": ANY},
+    "enrollment": dict.fromkeys(["course_id", "person_id", "status", "enrolled_at"])
+    | {"extra": ANY},
+    "parts": [_PART],
+    "requirements": dict.fromkeys(
+        [
+            "attendance_met",
+            "attendance_present",
+            "attendance_needed",
+            "attendance_required_parts",
+            "attendance_percentage",
+            "attendance_threshold",
+            "pass_met",
+            "pass_passed",
+            "pass_required_parts",
+            "met_at",
+        ]
+    ),
+    "action": dict.fromkeys(["id", "name"]),
+    "delivery": dict.fromkeys(["id", "certificate_number", "message_id"]),
+    "now": None,
+}
+
+
+class TemplateProblem(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def translate_merge_fields(text: str, file: str, line_offset: int = 0) -> tuple[str, list[str]]:
+    """Replace `[Opleiding:Naam]`-style fields with Jinja; unknown fields are problems."""
+    problems: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        expression = MERGE_FIELDS.get(match.group(1))
+        if expression is None:
+            line = line_offset + text.count("\n", 0, match.start()) + 1
+            known = ", ".join(f"[{name}]" for name in MERGE_FIELDS)
+            problems.append(
+                f"{file}:{line}: unknown merge field [{match.group(1)}] (known: {known})"
+            )
+            return match.group(0)
+        return "{{ " + expression + " }}"
+
+    return _MERGE.sub(replace, text), problems
+
+
+@dataclass
+class EmailTemplate:
+    name: str
+    text_file: Path
+    html_file: Path | None
+    subject: Template
+    headers: dict[str, Template]
+    text: Template
+    html: Template | None
+    sources: dict[str, tuple[str, int]] = field(default_factory=dict)  # what → (file, line)
+
+
+class _SourceLoader(BaseLoader):
+    """Serves preprocessed template sources under their file names, for located errors."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, str] = {}
+
+    def get_source(
+        self, environment: Any, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if template not in self.sources:
+            raise TemplateNotFound(template)
+        return self.sources[template], template, lambda: True
+
+
+def _to_date(value: Any) -> Any:
+    return value
+
+
+def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
+    loader = _SourceLoader()
+    env = SandboxedEnvironment(
+        loader=loader,
+        undefined=StrictUndefined,
+        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        keep_trailing_newline=True,
+    )
+
+    @pass_context
+    def date_filter(context: Context, value: Any, pattern: str = "d MMMM yyyy") -> str:
+        if value is None or value == "":
+            return ""
+        person = context.get("person")
+        language = getattr(person, "language", None) or (
+            person.get("language") if isinstance(person, Mapping) else None
+        )
+        locale = (language or default_locale).replace("-", "_")
+        try:
+            if isinstance(value, datetime):
+                return babel_datetime(value.astimezone(tz), pattern, locale=locale)
+            if isinstance(value, date):
+                return format_date(value, pattern, locale=locale)
+        except (ValueError, LookupError):
+            return format_date(value, pattern, locale=default_locale)
+        return str(value)
+
+    env.filters["date"] = date_filter
+    return env
+
+
+def _split_front_matter(raw: str, file: str) -> tuple[dict[str, Any], int, str, list[str]]:
+    """Front matter mapping, its first line, and the body with the front matter blanked.
+
+    The front matter becomes a Jinja comment of the same number of lines, so that the
+    line numbers Jinja reports are the file's.
+    """
+    lines = raw.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return (
+            {},
+            0,
+            raw,
+            [f"{file}:1: missing front matter: start with '---', a 'subject:' line, '---'"],
+        )
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            front = "".join(lines[1:index])
+            blank = "{#" + "\n" * index + "#}"
+            body = blank + "".join(lines[index + 1 :])
+            try:
+                data = yaml.safe_load(front) or {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = 2 + (mark.line if mark else 0)
+                return {}, 2, body, [f"{file}:{line}: front matter is not valid YAML"]
+            if not isinstance(data, dict):
+                return {}, 2, body, [f"{file}:2: front matter must be 'key: value' lines"]
+            return data, 2, body, []
+    return {}, 0, raw, [f"{file}:1: front matter is not closed by a '---' line"]
+
+
+def _front_line(raw: str, key: str) -> int:
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if line.lstrip().startswith(f"{key}:"):
+            return number
+    return 1
+
+
+class Templates:
+    """The e-mail templates of one actions.yaml, compiled once."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.env = make_environment(config.settings.locale, config.tz)
+        self.loader: _SourceLoader = self.env.loader  # type: ignore[assignment]
+        self.by_name: dict[str, EmailTemplate] = {}
+        self.action_names: dict[str, Template] = {}
+        self.problems: list[str] = []
+        for index, action in enumerate(config.actions):
+            self._load_action(index, action)
+
+    def _compile(self, name: str, source: str, file: str, line: int = 0) -> Template | None:
+        self.loader.sources[name] = source
+        try:
+            template = self.env.get_template(name)
+        except TemplateSyntaxError as exc:
+            self.problems.append(f"{file}:{(exc.lineno or 1) + line}: {exc.message}")
+            return None
+        self.problems.extend(check_variables(self.env, source, file, line, self.env.globals))
+        return template
+
+    def _load_action(self, index: int, action: Action) -> None:
+        where = self.config.where("actions", index, "name")
+        name_source, problems = translate_merge_fields(action.name, where.rsplit(":", 2)[0])
+        self.problems.extend(f"{where}: {p.split(': ', 1)[1]}" for p in problems)
+        compiled = self._compile(f"action:{action.id}", name_source, where.rsplit(":", 2)[0])
+        if compiled is not None:
+            self.action_names[action.id] = compiled
+        if action.email_template not in self.by_name:
+            template = self._load_template(action.email_template, index)
+            if template is not None:
+                self.by_name[action.email_template] = template
+
+    def _load_template(self, name: str, index: int) -> EmailTemplate | None:
+        directory = self.config.templates_dir
+        text_file = directory / f"{name}.txt.j2"
+        html_file = directory / f"{name}.html.j2"
+        if not text_file.is_file():
+            self.problems.append(
+                f"{self.config.where('actions', index, 'email_template')}: template {name!r} not found: "
+                f"expected {text_file}"
+            )
+            return None
+        file = str(text_file)
+        raw = text_file.read_text(encoding="utf-8-sig")
+        front, _, body, problems = _split_front_matter(raw, file)
+        self.problems.extend(problems)
+        if problems:
+            return None
+        for key in front:
+            if key not in FRONT_MATTER_KEYS:
+                self.problems.append(
+                    f"{file}:{_front_line(raw, key)}: unknown front matter key {key!r} "
+                    f"({', '.join(FRONT_MATTER_KEYS)})"
+                )
+        if "subject" not in front:
+            self.problems.append(f"{file}:2: front matter needs a 'subject:'")
+            return None
+        headers: dict[str, Template] = {}
+        compiled_ok = True
+        for key in FRONT_MATTER_KEYS:
+            if key not in front:
+                continue
+            line = _front_line(raw, key)
+            source, merge_problems = translate_merge_fields(str(front[key]), file, line - 1)
+            self.problems.extend(merge_problems)
+            compiled = self._compile(f"{name}:{key}", source, file, line - 1)
+            if compiled is None:
+                compiled_ok = False
+            else:
+                headers[key] = compiled
+        body_source, merge_problems = translate_merge_fields(body, file)
+        self.problems.extend(merge_problems)
+        text = self._compile(f"{name}.txt.j2", body_source, file)
+        html = None
+        if html_file.is_file():
+            html_source, merge_problems = translate_merge_fields(
+                html_file.read_text(encoding="utf-8-sig"), str(html_file)
+            )
+            self.problems.extend(merge_problems)
+            html = self._compile(f"{name}.html.j2", html_source, str(html_file))
+            if html is None:
+                compiled_ok = False
+        if text is None or not compiled_ok:
+            return None
+        subject = headers.pop("subject")
+        return EmailTemplate(
+            name, text_file, html_file if html else None, subject, headers, text, html
+        )
+
+    def render_name(self, action: Action, context: Mapping[str, Any]) -> str:
+        template = self.action_names.get(action.id)
+        return _one_line(template.render(context)) if template else action.name
+
+    def render(
+        self,
+        action: Action,
+        context: Mapping[str, Any],
+        *,
+        message_id: str,
+        sent_at: datetime,
+    ) -> EmailMessage:
+        """Build the message for one delivery. Raises TemplateProblem on a rendering error."""
+        template = self.by_name[action.email_template]
+        try:
+            subject = _one_line(template.subject.render(context))
+            extra_headers = {
+                key: _one_line(t.render(context)) for key, t in template.headers.items()
+            }
+            text = template.text.render(context).lstrip("\n")
+            html = template.html.render(context) if template.html else None
+        except UndefinedError as exc:
+            raise TemplateProblem([f"{template.text_file}: {exc.message}"]) from None
+        person = context["person"]
+        course = context["course"]
+        return build_message(
+            sender=extra_headers.get("from") or self.config.settings.sender,
+            to_name=_get(person, "full_name") or "",
+            to_email=_get(person, "email"),
+            subject=subject,
+            text=text,
+            html=html,
+            message_id=message_id,
+            sent_at=sent_at,
+            reply_to=extra_headers.get("reply_to"),
+            cc=extra_headers.get("cc"),
+            bcc=extra_headers.get("bcc"),
+            certify_headers={
+                "X-Certify-Action": action.id,
+                "X-Certify-Course": str(_get(course, "id")),
+                "X-Certify-Person": str(_get(person, "id")),
+            },
+        )
+
+
+def _get(value: Any, key: str) -> Any:
+    return value[key] if isinstance(value, Mapping) else getattr(value, key)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _one_line(value: str) -> str:
+    """A header value never carries CR, LF or other control characters: they become a space."""
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()
+
+
+class AddressError(ValueError):
+    pass
+
+
+def make_address(display_name: str, email: str) -> Address:
+    """An Address with a safe display name and a punycoded domain."""
+    email = _one_line(email)
+    if email.count("@") < 1 or " " in email:
+        raise AddressError(f"not an e-mail address: {email!r}")
+    local, _, domain = email.rpartition("@")
+    if not local or not domain:
+        raise AddressError(f"not an e-mail address: {email!r}")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise AddressError(f"bad domain in {email!r}: {exc}") from None
+    return Address(display_name=_one_line(display_name), username=local, domain=domain)
+
+
+def parse_address_list(value: str) -> list[Address]:
+    return [make_address(name, email) for name, email in getaddresses([_one_line(value)]) if email]
+
+
+def build_message(
+    *,
+    sender: str,
+    to_name: str,
+    to_email: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    message_id: str,
+    sent_at: datetime,
+    certify_headers: Mapping[str, str],
+    reply_to: str | None = None,
+    cc: str | None = None,
+    bcc: str | None = None,
+) -> EmailMessage:
+    to = make_address(to_name, to_email)
+    needs_utf8 = not to.username.isascii()
+    message = EmailMessage(policy=SMTPUTF8 if needs_utf8 else SMTP)
+    message["From"] = parse_address_list(sender)
+    message["To"] = to
+    for header, value in (("Reply-To", reply_to), ("Cc", cc), ("Bcc", bcc)):
+        if value:
+            message[header] = parse_address_list(value)
+    message["Subject"] = _one_line(subject)
+    message["Date"] = format_datetime(sent_at)  # the caller passes the run's moment in local time
+    message["Message-ID"] = _one_line(message_id)
+    for header, value in certify_headers.items():
+        message[header] = _one_line(value)
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def check_variables(
+    env: SandboxedEnvironment, source: str, file: str, line_offset: int, globals_: Mapping[str, Any]
+) -> list[str]:
+    """Every variable and attribute a template refers to must exist in SCHEMA.
+
+    Works on the syntax tree, so a misspelling inside an `{% if %}` branch that sample
+    data would not take is still found.
+    """
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError:
+        return []
+    problems: list[str] = []
+    undeclared = meta.find_undeclared_variables(tree) - set(SCHEMA) - set(globals_)
+    for name_node in tree.find_all(nodes.Name):
+        if name_node.name in undeclared and name_node.ctx == "load":
+            problems.append(
+                f"{file}:{name_node.lineno + line_offset}: unknown variable '{name_node.name}' "
+                f"(known: {', '.join(SCHEMA)})"
+            )
+            undeclared.discard(name_node.name)
+    _Checker(file, line_offset, problems).visit(tree, {})
+    return problems
+
+
+class _Checker:
+    def __init__(self, file: str, line_offset: int, problems: list[str]) -> None:
+        self.file = file
+        self.line_offset = line_offset
+        self.problems = problems
+
+    def resolve(self, node: nodes.Node, scope: dict[str, Any]) -> Any:
+        if isinstance(node, nodes.Name):
+            if node.name in scope:
+                return scope[node.name]
+            return SCHEMA.get(node.name, ANY)
+        key: Any = None
+        inner: nodes.Node | None = None
+        if isinstance(node, nodes.Getattr):
+            key, inner = node.attr, node.node
+        elif isinstance(node, nodes.Getitem):
+            inner = node.node
+            if isinstance(node.arg, nodes.Const):
+                key = node.arg.value
+            else:
+                self.visit(node.arg, scope)
+        if inner is None:
+            self.visit(node, scope)
+            return ANY
+        base = self.resolve(inner, scope)
+        if isinstance(base, list) and isinstance(key, int):
+            return base[0]
+        if isinstance(base, dict) and isinstance(key, str):
+            if key not in base:
+                path = _dotted(node)
+                known = ", ".join(k for k in base)
+                self.problems.append(
+                    f"{self.file}:{node.lineno + self.line_offset}: unknown variable '{path}' "
+                    f"(known: {known})"
+                )
+                return ANY
+            return base[key]
+        return ANY
+
+    def visit(self, node: nodes.Node, scope: dict[str, Any]) -> None:
+        if isinstance(node, nodes.Getattr | nodes.Getitem):
+            self.resolve(node, scope)
+            return
+        if isinstance(node, nodes.For):
+            iterable = self.resolve(node.iter, scope)
+            inner = dict(scope)
+            element = iterable[0] if isinstance(iterable, list) else ANY
+            for target in (
+                node.target.find_all(nodes.Name)
+                if not isinstance(node.target, nodes.Name)
+                else [node.target]
+            ):
+                inner[target.name] = element if isinstance(node.target, nodes.Name) else ANY
+            inner["loop"] = ANY
+            for child in node.body:
+                self.visit(child, inner)
+            if node.test is not None:
+                self.visit(node.test, inner)
+            for child in node.else_:
+                self.visit(child, scope)
+            return
+        if isinstance(node, nodes.Assign | nodes.AssignBlock):
+            for target in node.target.find_all(nodes.Name):
+                scope[target.name] = ANY
+            if isinstance(node.target, nodes.Name):
+                scope[node.target.name] = ANY
+        if isinstance(node, nodes.Macro):
+            inner = dict(scope)
+            for arg in node.args:
+                inner[arg.name] = ANY
+            for child in node.body:
+                self.visit(child, inner)
+            return
+        for child in node.iter_child_nodes():
+            self.visit(child, scope)
+
+
+def _dotted(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_dotted(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return f"{_dotted(node.node)}[{node.arg.value!r}]"
+    return "…"
