@@ -1,0 +1,152 @@
+"""The requirement rules and the due moment (SPEC sections 2 and 4). Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Literal
+
+from dateutil.relativedelta import relativedelta
+
+from certify.clock import add_offset, at_time_of_day
+
+ConditionValue = Literal["yes", "no", "not_met"]
+
+
+def attendance_percentage(present: int, required: int) -> int:
+    """`present × 100 / required`, rounded half up, in integers: (200·p + r) div (2·r)."""
+    return (200 * present + required) // (2 * required)
+
+
+def attendance_needed(required: int, threshold: int) -> int:
+    """The smallest `present` whose rounded percentage reaches `threshold`."""
+    for present in range(required + 1):
+        if attendance_percentage(present, required) >= threshold:
+            return present
+    return required  # thresholds above 100 are refused on import; 100 % is always reachable
+
+
+@dataclass(frozen=True)
+class AttendanceFigures:
+    required_parts: int  # |R|; 0 means no attendance requirement
+    present: int
+    threshold: int
+    needed: int
+    percentage: int | None
+    met: bool
+    met_at: datetime | None  # registration of the needed-th present row; None: nothing to register
+
+
+def attendance_figures(
+    required_parts: int,
+    present_times: Sequence[datetime],
+    threshold: int | None,
+) -> AttendanceFigures:
+    """`present_times`: registration moments of the present rows counted, in any order."""
+    pct = 100 if threshold is None else threshold
+    if required_parts == 0:
+        return AttendanceFigures(0, len(present_times), pct, 0, None, True, None)
+    present = min(len(present_times), required_parts)
+    needed = attendance_needed(required_parts, pct)
+    met = present >= needed
+    met_at = sorted(present_times)[needed - 1] if met and needed > 0 else None
+    return AttendanceFigures(
+        required_parts,
+        present,
+        pct,
+        needed,
+        attendance_percentage(present, required_parts),
+        met,
+        met_at,
+    )
+
+
+@dataclass(frozen=True)
+class PassFigures:
+    required_parts: int  # |Q|
+    passed: int
+    met: bool
+    met_at: datetime | None  # latest passed row of Q
+
+
+def pass_figures(required_parts: int, passed_times: Sequence[datetime]) -> PassFigures:
+    """`passed_times`: registration moments of the `passed = yes` rows of Q."""
+    if required_parts == 0:
+        return PassFigures(0, 0, True, None)
+    passed = min(len(passed_times), required_parts)
+    met = passed >= required_parts
+    return PassFigures(required_parts, passed, met, max(passed_times) if met else None)
+
+
+def condition_holds(value: ConditionValue, met: bool) -> bool:
+    if value == "yes":
+        return met
+    if value == "not_met":
+        return not met
+    return True
+
+
+def requirements_met_at(
+    attendance: AttendanceFigures,
+    passing: PassFigures,
+    check_attendance: ConditionValue,
+    check_pass: ConditionValue,
+    enrolled_at: datetime,
+) -> datetime | None:
+    """The latest moment among the requirements checked with `yes`; None while one is unmet."""
+    moments: list[datetime] = []
+    for value, met, at in (
+        (check_attendance, attendance.met, attendance.met_at),
+        (check_pass, passing.met, passing.met_at),
+    ):
+        if value != "yes":
+            continue
+        if not met:
+            return None
+        if at is not None:
+            moments.append(at)
+    return max(moments) if moments else enrolled_at
+
+
+@dataclass(frozen=True)
+class Timing:
+    after: str
+    offset: int
+    unit: str
+    at: time | None
+
+
+def due_moment(anchor: datetime, timing: Timing, tz: tzinfo) -> datetime:
+    """`anchor + offset unit`, moved to `at` (next day if that falls before the anchor)."""
+    moment = add_offset(anchor, timing.offset, timing.unit, tz)
+    if timing.at is not None:
+        moment = at_time_of_day(moment, timing.at, anchor, tz)
+    return moment
+
+
+def add_duration(moment: datetime, amount: int, unit: str, tz: tzinfo) -> datetime:
+    return add_offset(moment, amount, unit, tz)
+
+
+def is_expired(due_at: datetime, now: datetime, amount: int, unit: str, tz: tzinfo) -> bool:
+    """Due longer ago than `amount unit` (calendar arithmetic, like offsets)."""
+    return now > add_offset(due_at, amount, unit, tz)
+
+
+__all__ = [
+    "AttendanceFigures",
+    "PassFigures",
+    "Timing",
+    "add_duration",
+    "attendance_figures",
+    "attendance_needed",
+    "attendance_percentage",
+    "condition_holds",
+    "due_moment",
+    "is_expired",
+    "pass_figures",
+    "relativedelta",
+    "requirements_met_at",
+    "timedelta",
+]
