@@ -250,6 +250,9 @@ def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(explicit or os.environ.get("CERTIFY_ACTIONS") or DEFAULT_ACTIONS)
 
 
+KEY_MARK = "\x00key"  # positions[(*path, KEY_MARK)] is where the key itself stands
+
+
 class _Loader(yaml.SafeLoader):
     """YAML without the 1.1 surprises: `yes`/`no` stay words, `09:00` stays a time of day."""
 
@@ -296,6 +299,10 @@ def _walk(
                     f"{file}:{line}:{key_node.start_mark.column + 1}: duplicate key {key!r}"
                 )
                 continue
+            positions[(*path, key, KEY_MARK)] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             result[key] = _walk(value_node, loader, (*path, key), positions, problems, file)
         return result
     if isinstance(node, yaml.SequenceNode):
@@ -414,7 +421,8 @@ def load(path: Path) -> Config:
                 for part in error["loc"]
                 if not (isinstance(part, str) and part.startswith(("function-", "Duration")))
             )
-            messages.append(f"{config.where(*loc)}: {_describe({**error, 'loc': loc})}")
+            place = (*loc, KEY_MARK) if error["type"] == "extra_forbidden" else loc
+            messages.append(f"{config.where(*place)}: {_describe({**error, 'loc': loc})}")
         raise ConfigError(file, sorted(set(messages), key=_line_order)) from None
     config = Config(path, settings, positions)
     seen: dict[str, int] = {}

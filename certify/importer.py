@@ -190,6 +190,13 @@ TABLES: dict[str, TableSpec] = {
         ),
     )
 }
+# stored columns derived from other input columns
+STORED_FROM: dict[str, tuple[str, ...]] = {
+    "start_is_date": ("start",),
+    "end_is_date": ("end",),
+    "full_name": ("full_name", "first_name", "infix", "last_name"),
+}
+
 ORDER = list(TABLES)  # dependency order: referenced tables first
 
 # (table, column, referenced table, referenced key)
@@ -256,15 +263,15 @@ def collect_files(paths: Sequence[Path], table: str | None) -> list[tuple[Path, 
         elif path.is_file():
             name = table or path.name.lower().removesuffix(".csv")
             if name not in TABLES:
-                raise UsageError(
+                raise CertifyError(
                     f"{path}: not a known table name; rename it to one of "
                     f"{', '.join(spec.file for spec in TABLES.values())} or pass --table NAME"
                 )
             found.append((path, name))
         else:
-            raise UsageError(f"{path}: no such file or directory")
+            raise CertifyError(f"{path}: no such file or directory")
     if not found:
-        raise UsageError(
+        raise CertifyError(
             f"no known CSV files in {', '.join(map(str, paths))} "
             f"(expected names such as {', '.join(spec.file for spec in TABLES.values())})"
         )
@@ -300,6 +307,18 @@ class _FileReader:
         if self.encoding == "cp1252":
             warnings.append(f"{path}: not valid UTF-8; read as Windows-1252 (an Excel export?)")
 
+    header: tuple[str, ...] = ()
+
+    def present_columns(self) -> set[str]:
+        """The stored columns this file speaks for; the others keep their stored values."""
+        given = set(self.header)
+        stored = {"extra", "registered_at"}  # registered_at is set even when not given
+        for column in self.spec.columns:
+            sources = STORED_FROM.get(column, (column,))
+            if given.intersection(sources):
+                stored.add(column)
+        return stored
+
     def rows(self) -> Iterator[tuple[int, dict[str, str], dict[str, str]]]:
         with self.path.open(encoding=self.encoding, newline="") as handle:
             first = handle.readline()
@@ -311,6 +330,7 @@ class _FileReader:
             header = [name.strip().lower() for name in next(reader)]
             if header and header[0].startswith("\ufeff"):
                 header[0] = header[0].lstrip("\ufeff")
+            self.header = tuple(header)
             missing = [column for column in self.spec.required if column not in header]
             if missing:
                 for column in missing:
@@ -424,13 +444,6 @@ def _is_date(value: str) -> bool:
     return bool(_DATE_ONLY.match(value))
 
 
-# which input column each coercion error is about, for the message
-_COLUMN_OF_VALUE = {
-    "attendance": ("present", "registered_at"),
-    "results": ("passed", "registered_at"),
-}
-
-
 def _stage_name(table: str) -> str:
     return f"stage_{table}"
 
@@ -451,6 +464,7 @@ def _stage_file(
     coercer: _Coercer,
     errors: _Errors,
     warnings: list[str],
+    present: set[str],
 ) -> int:
     reader = _FileReader(path, spec, errors, warnings)
     file = str(path)
@@ -470,7 +484,8 @@ def _stage_file(
                     values = coercer.row(spec.name, known)
                 except CellError as exc:
                     errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
-                    continue
+                    # staged by its key all the same, so rows that refer to it raise no echo
+                    values = (*(known[k] for k in spec.key), *([None] * (len(spec.columns) - 1)))
                 if values is None:
                     continue
                 count += 1
@@ -478,6 +493,7 @@ def _stage_file(
                 yield (file, line, *values, extra_json)
 
     conn.executemany(insert, staged())
+    present.update(reader.present_columns())
     conn.execute(
         f"CREATE INDEX IF NOT EXISTS temp.{_stage_name(spec.name)}_key "
         f"ON {_stage_name(spec.name)} ({', '.join(spec.key)})"
@@ -544,7 +560,12 @@ def _check_references(conn: sqlite3.Connection, errors: _Errors, warnings: list[
 
 
 def _apply(
-    conn: sqlite3.Connection, spec: TableSpec, import_id: int, now: str, snapshot: bool
+    conn: sqlite3.Connection,
+    spec: TableSpec,
+    import_id: int,
+    now: str,
+    snapshot: bool,
+    present: set[str],
 ) -> TableCounts:
     stage = _stage_name(spec.name)
     table = spec.name
@@ -556,6 +577,8 @@ def _apply(
     assignments = []
     differs = []
     for column in spec.columns:
+        if column not in present:
+            continue
         if column == "registered_at":
             assignments.append(
                 f"registered_at = coalesce(s.registered_at, CASE WHEN {table}.{spec.tracked} "
@@ -642,13 +665,16 @@ def import_files(
     now_text = to_utc_text(now)
     conn = store.conn
     file_report: list[dict[str, Any]] = []
+    present: dict[str, set[str]] = {name: set() for name in TABLES}
     with store.transaction():
         _create_stages(conn)
         try:
             for path, name in files:
                 if progress:
                     progress(f"reading {path}")
-                rows = _stage_file(conn, path, TABLES[name], coercer, errors, warnings)
+                rows = _stage_file(
+                    conn, path, TABLES[name], coercer, errors, warnings, present[name]
+                )
                 file_report.append({"path": str(path), "table": name, "rows": rows})
             _check_duplicates(conn, errors)
             _check_references(conn, errors, warnings)
@@ -667,7 +693,9 @@ def import_files(
                 if name in given:
                     if progress:
                         progress(f"storing {name}")
-                    counts[name] = _apply(conn, TABLES[name], import_id, now_text, snapshot)
+                    counts[name] = _apply(
+                        conn, TABLES[name], import_id, now_text, snapshot, present[name]
+                    )
             if snapshot:
                 _check_orphans(conn, errors, {name: str(path) for path, name in files})
                 if errors.total:

@@ -206,7 +206,7 @@ def _split_front_matter(raw: str, file: str) -> tuple[dict[str, Any], int, str, 
     for index in range(1, len(lines)):
         if lines[index].strip() == "---":
             front = "".join(lines[1:index])
-            blank = "{#" + "\n" * index + "#}"
+            blank = "{#" + "\n" * (index + 1) + "#}"
             body = blank + "".join(lines[index + 1 :])
             try:
                 data = yaml.safe_load(front) or {}

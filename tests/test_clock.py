@@ -1,0 +1,102 @@
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from certify.clock import (
+    DateFormatError,
+    add_offset,
+    at_time_of_day,
+    localize,
+    parse_moment,
+    to_utc_text,
+)
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_utc"),
+    [
+        ("2026-11-05", "2026-11-04T23:00:00Z"),  # 5 November, not 11 May
+        ("05-11-2026", "2026-11-04T23:00:00Z"),
+        ("5/11/2026", "2026-11-04T23:00:00Z"),
+        ("5.11.2026", "2026-11-04T23:00:00Z"),
+        ("2026-11-05 17:00", "2026-11-05T16:00:00Z"),
+        ("5/11/2026 09:30", "2026-11-05T08:30:00Z"),
+        ("2026-11-05T17:00:00+01:00", "2026-11-05T16:00:00Z"),
+        ("2026-11-05T17:00:00Z", "2026-11-05T17:00:00Z"),
+        ("2026-07-01 12:00", "2026-07-01T10:00:00Z"),  # summer time: +02:00
+        (" 2026-11-05 ", "2026-11-04T23:00:00Z"),
+    ],
+)
+def test_reads_iso_and_day_first_dates(text: str, expected_utc: str) -> None:
+    assert to_utc_text(parse_moment(text, AMS)) == expected_utc
+
+
+@pytest.mark.parametrize(
+    "text", ["31-02-2026", "2026-02-30", "13/13/2026", "tomorrow", "05-11-26", ""]
+)
+def test_impossible_or_unknown_dates_are_refused(text: str) -> None:
+    with pytest.raises(DateFormatError, match="cannot read"):
+        parse_moment(text, AMS)
+
+
+def test_end_date_without_time_is_the_end_of_that_day() -> None:
+    assert to_utc_text(parse_moment("05-11-2026", AMS, end_of_day=True)) == "2026-11-05T23:00:00Z"
+    # a time given is taken as it is
+    assert (
+        to_utc_text(parse_moment("05-11-2026 17:00", AMS, end_of_day=True))
+        == "2026-11-05T16:00:00Z"
+    )
+
+
+def test_spring_gap_moves_to_the_first_minute_after_it() -> None:
+    # 29 March 2026: 02:00 CET jumps to 03:00 CEST in Amsterdam
+    moment = localize(datetime(2026, 3, 29, 2, 30), AMS)
+    assert moment.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert moment.astimezone(AMS).strftime("%H:%M") == "03:00"
+
+
+def test_autumn_fold_is_the_first_occurrence() -> None:
+    # 25 October 2026: 02:30 happens twice; the first is still summer time (+02:00)
+    moment = localize(datetime(2026, 10, 25, 2, 30), AMS)
+    assert moment.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("anchor", "offset", "unit", "expected_local"),
+    [
+        (datetime(2026, 1, 31, 17, 0), 1, "months", "2026-02-28 17:00"),
+        (datetime(2028, 1, 31, 17, 0), 1, "months", "2028-02-29 17:00"),  # leap year
+        (datetime(2026, 3, 31, 9, 0), 1, "months", "2026-04-30 09:00"),
+        (datetime(2026, 12, 31, 9, 0), 2, "months", "2027-02-28 09:00"),
+        (datetime(2026, 3, 28, 17, 0), 1, "days", "2026-03-29 17:00"),  # across spring DST
+        (datetime(2026, 10, 24, 17, 0), 1, "days", "2026-10-25 17:00"),  # across autumn DST
+        (datetime(2026, 10, 24, 17, 0), 1, "weeks", "2026-10-31 17:00"),
+        (datetime(2026, 3, 28, 17, 0), 24, "hours", "2026-03-29 18:00"),  # elapsed: 23 h day
+        (datetime(2026, 10, 24, 17, 0), 24, "hours", "2026-10-25 16:00"),  # elapsed: 25 h day
+        (datetime(2026, 3, 28, 2, 30), 1, "days", "2026-03-29 03:00"),  # lands in the gap
+        (datetime(2026, 11, 5, 17, 0), 0, "days", "2026-11-05 17:00"),
+    ],
+)
+def test_offsets_use_the_wall_clock_except_hours(
+    anchor: datetime, offset: int, unit: str, expected_local: str
+) -> None:
+    result = add_offset(localize(anchor, AMS), offset, unit, AMS)
+    assert result.astimezone(AMS).strftime("%Y-%m-%d %H:%M") == expected_local
+
+
+def test_at_moves_to_time_of_day_or_the_next_day_when_before_the_anchor() -> None:
+    anchor = localize(datetime(2026, 11, 5, 17, 0), AMS)
+    same_day = at_time_of_day(anchor, time(9, 0), anchor, AMS)
+    assert same_day.astimezone(AMS).strftime("%Y-%m-%d %H:%M") == "2026-11-06 09:00"
+    later = at_time_of_day(anchor, time(18, 0), anchor, AMS)
+    assert later.astimezone(AMS).strftime("%Y-%m-%d %H:%M") == "2026-11-05 18:00"
+
+
+def test_at_inside_the_spring_gap() -> None:
+    anchor = localize(datetime(2026, 3, 28, 12, 0), AMS)
+    moment = add_offset(anchor, 1, "days", AMS)
+    result = at_time_of_day(moment, time(2, 30), anchor, AMS)
+    assert result.astimezone(AMS).strftime("%Y-%m-%d %H:%M") == "2026-03-29 03:00"

@@ -1,0 +1,142 @@
+from pathlib import Path
+
+import pytest
+
+from certify.config import load, parse_duration
+from certify.errors import ConfigError
+from certify.validate import validate_all
+from tests.conftest import ROOT, make_config
+
+
+def problems_of(tmp_path: Path, yaml_text: str) -> list[str]:
+    path = tmp_path / "actions.yaml"
+    path.write_text(yaml_text)
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "certificate.txt.j2").write_text("---\nsubject: Hi\n---\nHello\n")
+    return validate_all(path)
+
+
+GOOD = """version: 1
+timezone: Europe/Amsterdam
+sender: "Office <office@example.org>"
+actions:
+  - id: certificate
+    name: "Certificate [Opleiding:Naam]"
+    email_template: certificate
+    timing:
+      after: course_end
+      offset: 1
+      unit: days
+      at: "09:00"
+    conditions:
+      course_status: final
+      attendance: yes
+      pass: no
+"""
+
+
+def test_the_shipped_actions_validate() -> None:
+    assert validate_all(ROOT / "actions.yaml") == []
+
+
+def test_the_request_vocabulary_is_read_as_written(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, GOOD) == []
+    config = load(tmp_path / "actions.yaml")
+    conditions = config.actions[0].conditions
+    assert (conditions.attendance, conditions.pass_) == ("yes", "no")
+    assert conditions.course_status == ["final"]
+    assert config.actions[0].timing.at == "09:00"
+
+
+def test_unquoted_time_of_day_is_not_sexagesimal(tmp_path: Path) -> None:
+    assert problems_of(tmp_path, GOOD.replace('at: "09:00"', "at: 09:00")) == []
+    assert load(tmp_path / "actions.yaml").actions[0].timing.at == "09:00"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("unit: days", "unit: fortnights"),
+         "actions.yaml:11:13: unknown unit 'fortnights' (hours, days, weeks, months)"),
+        (("attendance: yes", "attendence: yes"),
+         "actions.yaml:15:7: unknown key 'attendence' (did you mean 'attendance'?)"),
+        (("offset: 1", "offset: -2"), "actions.yaml:10:15: 'offset' must be 0 or more, not -2"),
+        (('at: "09:00"', 'at: "25:00"'), "actions.yaml:12:11: bad time of day '25:00'"),
+        (("timezone: Europe/Amsterdam", "timezone: Europe/Amsterdm"),
+         "actions.yaml:2:11: unknown time zone 'Europe/Amsterdm'"),
+        (("after: course_end", "after: course_start"),
+         "actions.yaml:9:14: unknown anchor 'course_start' (course_end, requirements_met, participant_added)"),
+        (("email_template: certificate", "email_template: missing"),
+         "actions.yaml:7:21: template 'missing' not found"),
+        (("attendance: yes", "attendance: maybe"),
+         "actions.yaml:15:19: unknown attendance 'maybe' (yes, no, not_met)"),
+        (("    conditions:", "    expire_after: 3 fortnights\n    conditions:"),
+         "cannot read '3 fortnights' as a duration"),
+        (('name: "Certificate [Opleiding:Naam]"', 'name: "Certificate [Opleiding:Naamm]"'),
+         "unknown merge field [Opleiding:Naamm]"),
+    ],
+)  # fmt: skip
+def test_each_mistake_is_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    problems = problems_of(tmp_path, GOOD.replace(*change))
+    assert any(expected in p for p in problems), problems
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("unit: days", "unit: fortnights").replace("offset: 1", "offset: -1")
+    assert len(problems_of(tmp_path, text)) == 2
+
+
+def test_duplicate_action_ids(tmp_path: Path) -> None:
+    action = GOOD.split("actions:\n", 1)[1]
+    problems = problems_of(tmp_path, GOOD + action)
+    assert any("duplicate action id 'certificate'" in p for p in problems), problems
+
+
+def test_duplicate_yaml_keys(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path, GOOD.replace("      offset: 1\n", "      offset: 1\n      offset: 2\n")
+    )
+    assert any("actions.yaml:11:7: duplicate key 'offset'" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("attendance", "passing", "message"),
+    [
+        ("no", "no", "needs a condition 'yes'"),
+        ("yes", "not_met", "cannot be combined with a 'not_met'"),
+    ],
+)
+def test_requirements_met_anchor_rules(
+    tmp_path: Path, attendance: str, passing: str, message: str
+) -> None:
+    text = GOOD.replace("after: course_end", "after: requirements_met")
+    text = text.replace("attendance: yes", f"attendance: {attendance}").replace(
+        "pass: no", f"pass: {passing}"
+    )
+    problems = problems_of(tmp_path, text)
+    assert any(message in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("text", "amount", "unit"), [("60 days", 60, "days"), ("2 weeks", 2, "weeks"),
+                                                      ("1 month", 1, "months"), ("36 hours", 36, "hours")])  # fmt: skip
+def test_durations(text: str, amount: int, unit: str) -> None:
+    duration = parse_duration(text)
+    assert (duration.amount, duration.unit) == (amount, unit)
+
+
+@pytest.mark.parametrize("text", ["60", "days", "-1 days", "1.5 days", "soon"])
+def test_nonsense_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_since_is_local_midnight_in_the_configured_zone(tmp_path: Path) -> None:
+    config = make_config(tmp_path, since="2026-12-01")
+    since = config.since_moment(config.actions[0])
+    assert since is not None and since.isoformat() == "2026-12-01T00:00:00+01:00"
+
+
+def test_missing_file_has_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as failure:
+        load(tmp_path / "nope.yaml")
+    assert failure.value.hint and "--actions" in failure.value.hint

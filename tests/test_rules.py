@@ -1,0 +1,141 @@
+from datetime import UTC, datetime, time, timedelta
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from certify import rules
+
+AMS = ZoneInfo("Europe/Amsterdam")
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def at(hours: int) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+@pytest.mark.parametrize(
+    ("parts", "threshold", "needed"),
+    [
+        (4, 75, 3),  # 75 % exactly
+        (3, 67, 2),  # 66.67 rounds to 67
+        (8, 13, 1),  # 12.5 rounds (half up) to 13
+        (4, 100, 4),
+        (1, 100, 1),
+        (5, 0, 0),
+        (3, 66, 2),
+        (3, 34, 2),  # 1 of 3 = 33.33 rounds to 33: not enough
+        (2, 50, 1),
+        (7, 50, 4),  # 3/7 = 42.86 → 43; 4/7 = 57.14 → 57
+    ],
+)
+def test_needed_is_the_smallest_present_that_meets_the_threshold(
+    parts: int, threshold: int, needed: int
+) -> None:
+    assert rules.attendance_needed(parts, threshold) == needed
+    times = [at(i) for i in range(needed)]
+    assert rules.attendance_figures(parts, times, threshold).met
+    if needed:
+        assert not rules.attendance_figures(parts, times[:-1], threshold).met
+
+
+@pytest.mark.parametrize(
+    ("present", "required", "percentage"),
+    [
+        (3, 4, 75),
+        (2, 3, 67),
+        (1, 3, 33),
+        (1, 8, 13),
+        (0, 5, 0),
+        (5, 5, 100),
+        (1, 2, 50),
+        (1, 6, 17),
+    ],
+)
+def test_percentage_rounds_half_up(present: int, required: int, percentage: int) -> None:
+    assert rules.attendance_percentage(present, required) == percentage
+
+
+@given(st.integers(1, 500), st.data())
+def test_percentage_equals_exact_round_half_up(required: int, data: st.DataObject) -> None:
+    present = data.draw(st.integers(0, required))
+    exact = Fraction(present * 100, required)
+    expected = int(exact + Fraction(1, 2))  # floor(x + 1/2): halves up, as SQL ROUND did
+    assert rules.attendance_percentage(present, required) == expected
+
+
+@given(st.integers(1, 200), st.integers(0, 100))
+def test_needed_is_minimal(required: int, threshold: int) -> None:
+    needed = rules.attendance_needed(required, threshold)
+    assert rules.attendance_percentage(needed, required) >= threshold
+    if needed > 0:
+        assert rules.attendance_percentage(needed - 1, required) < threshold
+
+
+def test_no_required_parts_is_always_met_whatever_the_attendance() -> None:
+    figures = rules.attendance_figures(0, [], 100)
+    assert figures.met and figures.met_at is None and figures.needed == 0
+
+
+def test_no_type_percentage_means_100() -> None:
+    figures = rules.attendance_figures(4, [at(1), at(2), at(3)], None)
+    assert figures.threshold == 100 and not figures.met
+
+
+def test_attendance_met_at_is_the_needed_th_registration_in_time_order() -> None:
+    times = [at(30), at(10), at(20), at(40)]
+    figures = rules.attendance_figures(4, times, 75)
+    assert figures.met_at == at(30)  # 3rd in order of registration: 10, 20, 30
+
+
+def test_threshold_zero_adds_no_moment() -> None:
+    figures = rules.attendance_figures(4, [], 0)
+    assert figures.met and figures.met_at is None
+
+
+def test_pass_requirement() -> None:
+    assert rules.pass_figures(0, []).met
+    assert not rules.pass_figures(2, [at(1)]).met
+    both = rules.pass_figures(2, [at(5), at(1)])
+    assert both.met and both.met_at == at(5)  # the latest passed row
+
+
+@pytest.mark.parametrize(
+    ("value", "met", "holds"),
+    [("yes", True, True), ("yes", False, False), ("no", True, True), ("no", False, True),
+     ("not_met", True, False), ("not_met", False, True)],
+)  # fmt: skip
+def test_condition_values(value: rules.ConditionValue, met: bool, holds: bool) -> None:
+    assert rules.condition_holds(value, met) is holds
+
+
+def test_requirements_met_at_is_the_latest_of_the_checked_moments() -> None:
+    attendance = rules.attendance_figures(2, [at(1), at(5)], 100)
+    passing = rules.pass_figures(1, [at(3)])
+    enrolled = at(-100)
+    assert rules.requirements_met_at(attendance, passing, "yes", "yes", enrolled) == at(5)
+    assert rules.requirements_met_at(attendance, passing, "no", "yes", enrolled) == at(3)
+    # nothing with a moment: the enrollment time
+    empty_att = rules.attendance_figures(0, [], 100)
+    empty_pass = rules.pass_figures(0, [])
+    assert rules.requirements_met_at(empty_att, empty_pass, "yes", "yes", enrolled) == enrolled
+    # unmet: no moment at all
+    unmet = rules.pass_figures(2, [at(3)])
+    assert rules.requirements_met_at(attendance, unmet, "yes", "yes", enrolled) is None
+
+
+def test_due_moment_with_at_and_next_day_rule() -> None:
+    anchor = datetime(2026, 11, 5, 16, 0, tzinfo=UTC)  # 17:00 in Amsterdam
+    timing = rules.Timing("course_end", 0, "days", time(9, 0))
+    due = rules.due_moment(anchor, timing, AMS)
+    assert due.astimezone(AMS).strftime("%Y-%m-%d %H:%M") == "2026-11-06 09:00"
+    timing = rules.Timing("course_end", 2, "hours", None)
+    assert rules.due_moment(anchor, timing, AMS) == anchor + timedelta(hours=2)
+
+
+def test_expiry_uses_calendar_units() -> None:
+    due = datetime(2026, 1, 31, 8, 0, tzinfo=UTC)
+    assert not rules.is_expired(due, datetime(2026, 2, 28, 8, 0, tzinfo=UTC), 1, "months", AMS)
+    assert rules.is_expired(due, datetime(2026, 2, 28, 8, 1, tzinfo=UTC), 1, "months", AMS)
