@@ -275,6 +275,12 @@ def run_due(
             "--smtp-ca-file", envvar="CERTIFY_SMTP_CA_FILE", help="Trust this CA for the server."
         ),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="Seconds to wait for another run to finish, then exit 75."
+        ),
+    ] = 10.0,
     db: DbOption = None,
     actions: ActionsOption = None,
     as_json: JsonOption = False,
@@ -308,14 +314,16 @@ def run_due(
                 smtp_user=smtp_user,
                 smtp_ca_file=smtp_ca_file,
             )
-            store = Store.open(path)
-            with run_lock(path):
-                runner = Runner(store, config, templates, moment, log=log)
-                if _interactive() and not as_json:
-                    report = _with_progress(runner, chosen, chosen_transport, limit)
-                else:
-                    report = runner.run(chosen, chosen_transport, limit=limit)
-            store.close()
+            with run_lock(path, wait):
+                store = Store.open(path, create=False)
+                try:
+                    runner = Runner(store, config, templates, moment, log=log)
+                    if _interactive() and not as_json:
+                        report = _with_progress(runner, chosen, chosen_transport, limit)
+                    else:
+                        report = runner.run(chosen, chosen_transport, limit=limit)
+                finally:
+                    store.close()
     if as_json:
         _emit_json(report.as_json())
     else:

@@ -46,6 +46,7 @@ class Participant:
     present_times: tuple[datetime, ...]
     passed_times: tuple[datetime, ...]
     failed_parts: int = 0  # parts of Q with a `passed = no` result
+    delivery_states: tuple[str | None, ...] = ()  # per action asked for, the logged state
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ WITH att AS (
     GROUP BY p.course_id, r.person_id
 )
 SELECT e.course_id, e.person_id, e.status, coalesce(e.enrolled_at, e.first_seen_at),
-       att.times, pas.times, coalesce(pas.failed, 0)
+       att.times, pas.times, coalesce(pas.failed, 0) {states}
 FROM enrollments e
 LEFT JOIN att ON att.course_id = e.course_id AND att.person_id = e.person_id
 LEFT JOIN pas ON pas.course_id = e.course_id AND pas.person_id = e.person_id
@@ -172,6 +173,7 @@ def participants(
     course_id: str | None = None,
     person_id: str | None = None,
     exclude_finished: list[tuple[str, str | None]] | None = None,
+    states_of: list[str] | None = None,
 ) -> Iterator[Participant]:
     """Every enrollment with its figures, in one query.
 
@@ -198,6 +200,13 @@ def participants(
                 f"OR (d.state = 'skipped' AND :s{index} IS NOT NULL AND d.due_at < :s{index})))"
             )
         conditions.append("NOT (" + " AND ".join(finished) + ")")
+    states = ""
+    for index, action_id in enumerate(states_of or []):
+        params[f"st{index}"] = action_id
+        states += (
+            f", (SELECT d.state FROM deliveries d WHERE d.action = :st{index} "
+            "AND d.course_id = e.course_id AND d.person_id = e.person_id)"
+        )
     joined = "".join(f" AND {c}" for c in conditions)
     narrow = ""
     if course_id is not None:
@@ -206,12 +215,20 @@ def participants(
         narrow += " AND {alias}.person_id = :person_id"
     sql = _PARTICIPANTS_SQL.format(
         filter=joined,
+        states=states,
         att_filter=narrow.format(alias="a"),
         pas_filter=narrow.format(alias="r"),
     )
     for row in conn.execute(sql, params):
         yield Participant(
-            row[0], row[1], row[2], from_utc_text(row[3]), _times(row[4]), _times(row[5]), row[6]
+            row[0],
+            row[1],
+            row[2],
+            from_utc_text(row[3]),
+            _times(row[4]),
+            _times(row[5]),
+            row[6],
+            tuple(row[7:]),
         )
 
 
@@ -300,6 +317,7 @@ class Planner:
         status_ok = wanted is None or course.status in wanted
         decision = Decision(action, course, participant, "waiting", None, att, passing, status_ok,
                             existing=existing)  # fmt: skip
+        decision.due_at = self.due_at(action, course, participant, att, passing)
         if existing is not None and existing.state in FINAL_STATES:
             decision.outcome = "done"
             return decision
@@ -307,7 +325,6 @@ class Planner:
             decision.outcome = "cancelled"
             decision.waiting_on.append("enrollment cancelled")
             return decision
-        decision.due_at = self.due_at(action, course, participant, att, passing)
         if decision.due_at is None:
             decision.waiting_on.extend(self._unmet(action, decision))
             return decision
@@ -396,14 +413,18 @@ def make_plan(
     decisions = []
     finals = _final_deliveries(conn, course_id, person_id) if include_finished else {}
     for participant in participants(
-        conn, config, course_id=course_id, person_id=person_id, exclude_finished=finished
-    ):
+        conn, config, course_id=course_id, person_id=person_id, exclude_finished=finished,
+        states_of=[a.id for a in chosen],
+    ):  # fmt: skip
         course = courses[participant.course_id]
-        for action in chosen:
+        for index, action in enumerate(chosen):
             key = (action.id, participant.course_id, participant.person_id)
-            decisions.append(
-                planner.decide(action, course, participant, existing.get(key) or finals.get(key))
-            )
+            known = existing.get(key) or finals.get(key)
+            state = participant.delivery_states[index]
+            if known is None and state in FINAL_STATES:
+                # final for this action while another action is still open for the person
+                known = ExistingDelivery(0, state, None, None, 0, None)
+            decisions.append(planner.decide(action, course, participant, known))
     return Plan(now, since, decisions)
 
 

@@ -96,8 +96,13 @@ def explain_participant(
             else None
         )
         anchor = action.timing.after.replace("_", " ")
+        unit = (
+            action.timing.unit.removesuffix("s")
+            if action.timing.offset == 1
+            else action.timing.unit
+        )
         lines.append(
-            f"due: {due} ({action.timing.offset} {action.timing.unit} after {anchor}"
+            f"due: {due} ({action.timing.offset} {unit} after {anchor}"
             + (f", at {action.timing.at}" if action.timing.at else "") + ")"
             if due else f"due: not yet known (waits for {anchor})"
         )  # fmt: skip
@@ -105,23 +110,23 @@ def explain_participant(
             f"course status {decision.course.status!r}"
             + (f", needs {' or '.join(wanted)}: {'ok' if decision.status_ok else 'NOT MET'}" if wanted else " (any status)")
         )  # fmt: skip
+        checks = action.conditions
         if a.required_parts:
-            lines.append(
-                f"attendance ({action.conditions.attendance}): present {a.present} of "
-                f"{a.required_parts} required parts = {a.percentage} %, needs {a.threshold} % "
-                f"= {a.needed} parts: {'met' if a.met else 'NOT MET'}"
+            figures = (
+                f"present {a.present} of {a.required_parts} required parts = {a.percentage} %, "
+                f"needs {a.threshold} % = {a.needed} parts"
             )
         else:
-            lines.append(
-                f"attendance ({action.conditions.attendance}): no attendance requirement: met"
-            )
+            figures = "no attendance requirement"
+        lines.append(f"attendance: {figures}: {_verdict(checks.attendance, a.met)}")
         if p.required_parts:
-            lines.append(
-                f"pass ({action.conditions.pass_}): passed {p.passed} of {p.required_parts} "
-                f"required parts: {'met' if p.met else 'NOT MET'}"
+            failed = decision.participant.failed_parts
+            figures = f"passed {p.passed} of {p.required_parts} required parts" + (
+                f", failed {failed}" if failed else ""
             )
         else:
-            lines.append(f"pass ({action.conditions.pass_}): no pass requirement: met")
+            figures = "no pass requirement"
+        lines.append(f"pass: {figures}: {_verdict(checks.pass_, p.met)}")
         if action.since is not None or decision.action.id in _since(store):
             lines.append(
                 f"covers deliveries due from {decision_since(store, config, decision, now)}"
@@ -171,6 +176,15 @@ def explain_participant(
             }
         )
     return result
+
+
+def _verdict(check: str, met: bool) -> str:
+    word = "met" if met else "not met"
+    if check == "no":
+        return f"{word} (not checked by this action)"
+    if check == "not_met":
+        return f"{word} (this action wants it not met: {'ok' if not met else 'NOT OK'})"
+    return "met" if met else "NOT MET"
 
 
 def _since(store: Store) -> set[str]:

@@ -1,0 +1,240 @@
+"""The real CLI as a subprocess, on the shipped examples, as cron and CI would run it."""
+
+import fcntl
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from certify.cli import app
+from tests.conftest import file_digest, run_cli
+
+pytestmark = pytest.mark.slow
+SWITCH_ON = "2026-11-10T08:00"
+DEMO_NOW = "2026-11-20T10:00"
+
+
+def test_every_command_and_option_has_help() -> None:
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    assert {"import", "validate", "run-due", "explain", "preview", "send", "log"} <= set(commands)
+    for name, command in commands.items():
+        assert command.help, f"{name} has no help"
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_version_and_help() -> None:
+    assert run_cli("--version").stdout.startswith("certify ")
+    result = run_cli("--help")
+    assert result.returncode == 0 and "run-due" in result.stdout
+    assert run_cli("-h").returncode == 0
+
+
+def _imported(examples: Path) -> Path:
+    result = run_cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples)
+    assert result.returncode == 0, result.stderr
+    assert "enrollments: 32 inserted" in result.stdout
+    return examples / "certify.db"
+
+
+def test_the_examples_from_import_to_sent(examples: Path) -> None:
+    _imported(examples)
+    assert run_cli("validate", cwd=examples).returncode == 0
+    switch_on = run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", "--json",
+                        cwd=examples)  # fmt: skip
+    assert switch_on.returncode == 0, switch_on.stderr
+    assert (
+        json.loads(switch_on.stdout)["skipped"] == 10
+    )  # the March 2025 course: history, not mailed
+    dry = run_cli("run-due", "--dry-run", "--now", DEMO_NOW, "--json", cwd=examples)
+    would = {(d["action"], d["person"]) for d in json.loads(dry.stdout)["deliveries"]}
+    result = run_cli("run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", "--json",
+                     cwd=examples)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    got = {(d["action"], d["person"]) for d in report["deliveries"] if d["state"] == "sent"}
+    assert got == would
+    certificates = {p for a, p in got if a == "certificate"}
+    proofs = {p for a, p in got if a == "proof-of-participation"}
+    assert {"P002", "P010", "P011"} <= certificates  # exactly 75 %; 2 of 3 = 66.67 -> 67 %
+    assert "P004" not in proofs  # 2 of 4 = 50 %: just below
+    assert {"P005", "P006"} <= proofs and not {"P005", "P006"} & certificates  # failed / no result
+    assert "P007" not in proofs  # cancelled enrollment
+    assert "P012" not in proofs  # 1 of 3 = 33 %
+    assert {"P019", "P020", "P021", "P022", "P023"} <= certificates  # no requirements at all
+    assert not {"P024", "P025"} & proofs  # course not yet final
+    assert not {"P015", "P017"} & proofs  # course ends later today: not yet due
+    outbox = sorted(p.name for p in (examples / "outbox").iterdir())
+    assert len(outbox) == len(got) and not any(n.startswith(".tmp") for n in outbox)
+    log = json.loads(run_cli("log", "--json", "--state", "sent", cwd=examples).stdout)
+    assert len(log) == len(got)
+    assert {"action", "course", "person", "email", "state", "attempts", "last_error", "sent_at",
+            "message_id"} <= set(log[0])  # fmt: skip
+
+
+def test_explain_says_why(examples: Path) -> None:
+    _imported(examples)
+    result = run_cli(
+        "explain", "--course", "VCA-2611", "--person", "P004", "--now", DEMO_NOW, cwd=examples
+    )
+    assert result.returncode == 0, result.stderr
+    assert "present 2 of 4 required parts = 50 %, needs 75 % = 3 parts: NOT MET" in result.stdout, (
+        result.stdout
+    )
+    # before any sending run, switching on now would treat this course as history
+    assert "skipped: due before the action's `since`" in result.stdout or "skipped" in result.stdout
+    run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
+    data = json.loads(run_cli("explain", "--course", "VCA-2611", "--person", "P005", "--now", DEMO_NOW,
+                              "--json", cwd=examples).stdout)  # fmt: skip
+    by_action = {a["action"]: a for a in data["actions"]}
+    cert = by_action["certificate"]
+    assert cert["conditions"]["pass"] == {
+        "check": "yes",
+        "passed": 0,
+        "required_parts": 1,
+        "met": False,
+    }
+    assert cert["conditions"]["attendance"]["met"] is True
+    assert cert["conditions"]["course_status"]["ok"] is True
+    assert cert["due_at"] == "2026-11-14T08:00:00Z"  # 1 day after 12 Nov (end of day), 09:00
+    assert "pass: failed 1 of 1" in cert["waiting_on"]
+    assert by_action["proof-of-participation"]["state"] == "send"
+
+
+def test_preview_renders_without_sending(examples: Path) -> None:
+    db = _imported(examples)
+    before = file_digest(db)
+    result = run_cli("preview", "certificate", "--course", "VCA-2611", "--person", "P002", "--now", DEMO_NOW,
+                     cwd=examples)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Subject: Certificaat VCA Basis veiligheid" in result.stdout
+    assert file_digest(db) == before
+
+
+def test_send_force_needs_a_reason_and_resends_with_an_audit_trail(examples: Path) -> None:
+    _imported(examples)
+    args = (
+        "--course",
+        "WEB-2611",
+        "--person",
+        "P019",
+        "--now",
+        DEMO_NOW,
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+    )
+    first = run_cli("send", "certificate", *args, cwd=examples)
+    assert first.returncode == 0, first.stderr
+    again = run_cli("send", "certificate", *args, cwd=examples)
+    assert again.returncode == 1 and "already sent" in again.stderr and "--force" in again.stderr
+    assert run_cli("send", "certificate", *args, "--force", cwd=examples).returncode == 2
+    forced = run_cli(
+        "send", "certificate", *args, "--force", "--reason", "address corrected", cwd=examples
+    )
+    assert forced.returncode == 0, forced.stderr
+    explained = run_cli(
+        "explain", "--course", "WEB-2611", "--person", "P019", "--now", DEMO_NOW, cwd=examples
+    )
+    assert "forced (address corrected)" in explained.stdout
+
+
+def test_send_refuses_when_conditions_do_not_hold(examples: Path) -> None:
+    _imported(examples)
+    result = run_cli("send", "certificate", "--course", "VCA-2611", "--person", "P004", "--now", DEMO_NOW,
+                     "--transport", "dir", "--out", "outbox", cwd=examples)  # fmt: skip
+    assert result.returncode == 1 and "attendance: present 2 of 4, needs 3" in result.stderr
+
+
+def test_no_transport_is_no_silent_default(examples: Path) -> None:
+    _imported(examples)
+    result = run_cli("run-due", "--now", DEMO_NOW, cwd=examples)
+    assert result.returncode == 1
+    assert "no transport chosen" in result.stderr and "--transport" in result.stderr
+
+
+def test_usage_and_input_errors_have_their_exit_codes(examples: Path) -> None:
+    assert run_cli("run-due", "--now", "gisteren", "--dry-run", cwd=examples).returncode == 2
+    assert run_cli("run-due", "--bogus", cwd=examples).returncode == 2
+    missing = run_cli("run-due", "--dry-run", cwd=examples)
+    assert missing.returncode == 1 and "no such database" in missing.stderr
+    (examples / "examples" / "courses.csv").write_text(
+        "course_id,name,status,end\nX,Y,final,31-02-2026\n"
+    )
+    bad = run_cli("import", "examples", cwd=examples)
+    assert bad.returncode == 1
+    assert "courses.csv:2: column 'end': cannot read '31-02-2026' as a date" in bad.stderr
+    assert not (examples / "certify.db").exists()  # a failed first import leaves no database
+
+
+def test_failed_import_leaves_the_database_unchanged(examples: Path) -> None:
+    db = _imported(examples)
+    before = file_digest(db)
+    (examples / "examples" / "persons.csv").write_text("person_id;email\nP001;not an address\n")
+    result = run_cli("import", "examples", cwd=examples)
+    assert result.returncode == 1 and "persons.csv:2: column 'email'" in result.stderr
+    assert file_digest(db) == before
+
+
+def test_validate_exits_1_with_located_lines(examples: Path) -> None:
+    actions = examples / "actions.yaml"
+    actions.write_text(actions.read_text().replace("unit: days", "unit: fortnights", 1))
+    result = run_cli("validate", "--json", cwd=examples)
+    assert result.returncode == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert problems and problems[0].startswith("actions.yaml:") and "fortnights" in problems[0]
+
+
+def test_schema_is_json_schema() -> None:
+    schema = json.loads(run_cli("schema").stdout)
+    assert "actions" in schema["properties"] and schema["additionalProperties"] is False
+
+
+def test_a_held_lock_exits_75(examples: Path) -> None:
+    _imported(examples)
+    with (examples / "certify.db.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = run_cli("run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox",
+                         "--wait", "0.2", cwd=examples)  # fmt: skip
+    assert result.returncode == 75, result.stderr
+    assert not (examples / "outbox").exists()
+
+
+def test_four_simultaneous_runs_write_each_delivery_once(examples: Path) -> None:
+    db = _imported(examples)
+    run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
+    command = [sys.executable, "-m", "certify", "run-due", "--now", DEMO_NOW, "--transport", "dir",
+               "--out", "outbox", "--json", "--wait", "60"]  # fmt: skip
+    processes = [subprocess.Popen(command, cwd=examples, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(4)]  # fmt: skip
+    reports = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+        reports.append(json.loads(stdout))
+    sent = [(d["action"], d["course"], d["person"]) for r in reports for d in r["deliveries"]]
+    assert len(sent) == len(set(sent)) > 0
+    with sqlite3.connect(db) as conn:
+        events = conn.execute(
+            "SELECT count(*) FROM delivery_events WHERE state = 'sent'"
+        ).fetchone()[0]
+    assert events == len(sent)
+    assert len(list((examples / "outbox").iterdir())) == len(sent)
+
+
+def test_cron_output_is_plain_lines(examples: Path) -> None:
+    _imported(examples)
+    run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
+    result = run_cli(
+        "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples
+    )
+    lines = result.stdout.splitlines()
+    assert any(" sent: certificate VCA-2611/P002 <zoe.ozturk@example.nl>" in line for line in lines)
+    assert "┏" not in result.stdout and "\x1b[" not in result.stdout
