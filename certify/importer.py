@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,19 @@ def read_percentage(value: str) -> int | None:
     return int(match.group(1))
 
 
+# The everyday address (ASCII dot-atoms, a host name with a letter TLD) is certainly valid;
+# anything else goes to email_validator, which knows the rest of the standards.
+_PLAIN_EMAIL = re.compile(
+    r"^(?=.{1,254}$)(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
 def read_email(value: str) -> str:
     if value == "":
         raise CellError("an e-mail address is required")
+    if _PLAIN_EMAIL.match(value):
+        return value
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -319,7 +330,7 @@ class _FileReader:
                 stored.add(column)
         return stored
 
-    def rows(self) -> Iterator[tuple[int, dict[str, str], dict[str, str]]]:
+    def rows(self) -> Iterator[tuple[int, tuple[str, ...], dict[str, str]]]:
         with self.path.open(encoding=self.encoding, newline="") as handle:
             first = handle.readline()
             if not first.strip():
@@ -344,33 +355,51 @@ class _FileReader:
                 if column in seen and column:
                     self.errors.add(f"{self.path}:1: column '{column}' appears twice")
                 seen.add(column)
-            known_index = [(i, name) for i, name in enumerate(header) if name in self.spec.known]
+            # each row becomes a tuple in spec.known order; a missing optional column reads ""
+            sentinel = len(header)
+            positions = [header.index(n) if n in header else sentinel for n in self.spec.known]
+            pick = itemgetter(*positions)
+            extra_names = [name for name in header if name not in self.spec.known and name]
             extra_index = [
-                (i, name) for i, name in enumerate(header) if name not in self.spec.known and name
+                i for i, name in enumerate(header) if name not in self.spec.known and name
             ]
+            name_positions = [self.spec.known.index(n) for n in self.spec.name_fields]
+            width = len(header)
             line_end = reader.line_num
             any_rows = False
             for values in reader:
                 line = line_end + 1
                 line_end = reader.line_num
-                if not values or all(not value.strip() for value in values):
+                if not values or not "".join(values).strip():
                     continue
                 any_rows = True
-                if len(values) > len(header) and any(v.strip() for v in values[len(header) :]):
-                    self.errors.add(
-                        f"{self.path}:{line}: {len(values)} fields but the header has {len(header)} "
-                        "(an unquoted delimiter in a value?)"
-                    )
-                    continue
-                width = len(values)
-                known = {name: values[i].strip() if i < width else "" for i, name in known_index}
-                extra = {name: values[i].strip() if i < width else "" for i, name in extra_index}
-                for name in self.spec.name_fields:
-                    value = known.get(name, "")
+                if len(values) > width:
+                    if any(v.strip() for v in values[width:]):
+                        self.errors.add(
+                            f"{self.path}:{line}: {len(values)} fields but the header has {width} "
+                            "(an unquoted delimiter in a value?)"
+                        )
+                        continue
+                    values = values[:width]
+                elif len(values) < width:
+                    values = values + [""] * (width - len(values))
+                values.append("")
+                known = tuple(map(str.strip, pick(values)))
+                extra = (
+                    {
+                        name: values[i].strip()
+                        for name, i in zip(extra_names, extra_index, strict=True)
+                    }
+                    if extra_index
+                    else {}
+                )
+                for position in name_positions:
+                    value = known[position]
                     if "\n" in value or "\r" in value:
-                        known[name] = " ".join(value.split())
+                        known = (*known[:position], " ".join(value.split()), *known[position + 1 :])
                         self.warnings.append(
-                            f"{self.path}:{line}: column '{name}': line break replaced by a space"
+                            f"{self.path}:{line}: column '{self.spec.known[position]}': "
+                            "line break replaced by a space"
                         )
                 yield line, known, extra
             if not any_rows:
@@ -386,55 +415,69 @@ class _Coercer:
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
+        # exports repeat the same moments a great deal; bounded so memory stays flat
+        self._moments: dict[tuple[str, bool], str] = {}
 
     def moment(self, value: str, *, end_of_day: bool = False) -> str | None:
         if value == "":
             return None
+        key = (value, end_of_day)
+        cached = self._moments.get(key)
+        if cached is not None:
+            return cached
         try:
-            return to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
+            text = to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
         except DateFormatError as exc:
             raise CellError(str(exc)) from None
+        if len(self._moments) > 100_000:
+            self._moments.clear()
+        self._moments[key] = text
+        return text
 
-    def row(self, table: str, known: dict[str, str]) -> tuple[Any, ...] | None:
-        """Staged values (key first, then spec.columns without extra); None = ignore the row."""
-        get = known.get
-        if table == "attendance":
-            present = read_registered_bool(known["present"])
-            if present is None:
-                return None
-            return (known["part_id"], known["person_id"], present,
-                    self.moment(get("registered_at", "")))  # fmt: skip
-        if table == "results":
-            passed = read_registered_bool(known["passed"])
-            if passed is None:
-                return None
-            return (known["part_id"], known["person_id"], passed, get("grade") or None,
-                    self.moment(get("registered_at", "")))  # fmt: skip
-        if table == "enrollments":
-            return (known["course_id"], known["person_id"],
-                    read_enrollment_status(get("status", "")),
-                    self.moment(get("enrolled_at", "")))  # fmt: skip
-        if table == "persons":
-            first, infix, last = get("first_name", ""), get("infix", ""), get("last_name", "")
-            full = get("full_name") or _full_name(first, infix, last)
-            return (known["person_id"], read_email(known["email"]), first or None, infix or None,
-                    last or None, full or None, get("language") or None)  # fmt: skip
-        if table == "parts":
-            return (known["part_id"], known["course_id"], known["name"],
-                    self.moment(get("start", "")), self.moment(get("end", ""), end_of_day=True),
-                    read_bool(get("attendance_required", "")),
-                    read_bool(get("pass_required", "")))  # fmt: skip
-        if table == "courses":
-            start, end = get("start", ""), known["end"]
-            if end == "":
-                raise CellError("an end date is required (such as 2026-11-05 or 05-11-2026)")
-            return (known["course_id"], known["name"], known["status"],
-                    get("course_type") or None, self.moment(start), int(_is_date(start)),
-                    self.moment(end, end_of_day=True), int(_is_date(end)),
-                    get("location") or None)  # fmt: skip
-        if table == "course_types":
-            return (known["course_type"], read_percentage(get("attendance_percentage", "")))
-        raise AssertionError(table)
+    def for_table(self, table: str) -> Callable[[tuple[str, ...]], tuple[Any, ...] | None]:
+        """The coercion of one table: a row in spec.known order → staged values (None: ignore)."""
+        return getattr(self, f"_{table}")  # type: ignore[no-any-return]
+
+    def _attendance(self, row: tuple[str, ...]) -> tuple[Any, ...] | None:
+        part_id, person_id, present_text, registered_at = row
+        present = read_registered_bool(present_text)
+        if present is None:
+            return None
+        return (part_id, person_id, present, self.moment(registered_at))
+
+    def _results(self, row: tuple[str, ...]) -> tuple[Any, ...] | None:
+        part_id, person_id, passed_text, grade, registered_at = row
+        passed = read_registered_bool(passed_text)
+        if passed is None:
+            return None
+        return (part_id, person_id, passed, grade or None, self.moment(registered_at))
+
+    def _enrollments(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+        course_id, person_id, status, enrolled_at = row
+        return (course_id, person_id, read_enrollment_status(status), self.moment(enrolled_at))
+
+    def _persons(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+        person_id, email, first, infix, last, full, language = row
+        full = full or _full_name(first, infix, last)
+        return (person_id, read_email(email), first or None, infix or None, last or None,
+                full or None, language or None)  # fmt: skip
+
+    def _parts(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+        part_id, course_id, name, start, end, attendance_required, pass_required = row
+        return (part_id, course_id, name, self.moment(start), self.moment(end, end_of_day=True),
+                read_bool(attendance_required), read_bool(pass_required))  # fmt: skip
+
+    def _courses(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+        course_id, name, status, end, course_type, start, location = row
+        if end == "":
+            raise CellError("an end date is required (such as 2026-11-05 or 05-11-2026)")
+        return (course_id, name, status, course_type or None, self.moment(start),
+                int(_is_date(start)), self.moment(end, end_of_day=True), int(_is_date(end)),
+                location or None)  # fmt: skip
+
+    def _course_types(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+        course_type, percentage = row
+        return (course_type, read_percentage(percentage))
 
 
 _DATE_ONLY = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\s*$")
@@ -472,20 +515,22 @@ def _stage_file(
     insert = f"INSERT INTO {_stage_name(spec.name)} VALUES ({placeholders})"
     count = 0
 
+    coerce = coercer.for_table(spec.name)
+    key_width = len(spec.key)
+
     def staged() -> Iterator[tuple[Any, ...]]:
         nonlocal count
         for line, known, extra in reader.rows():
-            for column in spec.key:
-                if known.get(column, "") == "":
-                    errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
-                    break
+            if not all(known[:key_width]):
+                column = spec.key[[bool(v) for v in known[:key_width]].index(False)]
+                errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
             else:
                 try:
-                    values = coercer.row(spec.name, known)
+                    values = coerce(known)
                 except CellError as exc:
                     errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
                     # staged by its key all the same, so rows that refer to it raise no echo
-                    values = (*(known[k] for k in spec.key), *([None] * (len(spec.columns) - 1)))
+                    values = (*known[:key_width], *([None] * (len(spec.columns) - 1)))
                 if values is None:
                     continue
                 count += 1
@@ -501,9 +546,10 @@ def _stage_file(
     return count
 
 
-def _blame(spec: TableSpec, known: dict[str, str], exc: CellError) -> str:
+def _blame(spec: TableSpec, row: tuple[str, ...], exc: CellError) -> str:
     """The column whose value a coercion error quotes."""
     text = str(exc)
+    known = dict(zip(spec.known, row, strict=True))
     for column in spec.known:
         value = known.get(column, "")
         if value and repr(value) in text:
@@ -518,14 +564,19 @@ def _blame(spec: TableSpec, known: dict[str, str], exc: CellError) -> str:
 def _check_duplicates(conn: sqlite3.Connection, errors: _Errors) -> None:
     for spec in TABLES.values():
         key = ", ".join(spec.key)
-        rows = conn.execute(
-            f"SELECT {key}, group_concat(file || ':' || line, ' and ') FROM "
-            f"(SELECT * FROM {_stage_name(spec.name)} ORDER BY file, line) "
-            f"GROUP BY {key} HAVING count(*) > 1 LIMIT {MAX_ERRORS}"
+        stage = _stage_name(spec.name)
+        duplicates = conn.execute(
+            f"SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1 LIMIT {MAX_ERRORS}"
         ).fetchall()
-        for row in rows:
-            places = row[-1]
-            first = places.split(" and ")[0]
+        match = " AND ".join(f"{k} = ?" for k in spec.key)
+        for duplicate in duplicates:
+            lines = conn.execute(
+                f"SELECT file || ':' || line FROM {stage} WHERE {match} ORDER BY file, line",
+                duplicate,
+            ).fetchall()
+            places = " and ".join(place for (place,) in lines)
+            first = lines[0][0]
+            row = (*duplicate, places)
             value = " + ".join(str(part) for part in row[:-1])
             errors.add(
                 f"{first}: duplicate key {'+'.join(spec.key)} = {value!r} "
@@ -666,6 +717,7 @@ def import_files(
     conn = store.conn
     file_report: list[dict[str, Any]] = []
     present: dict[str, set[str]] = {name: set() for name in TABLES}
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bounded, whatever the file size
     with store.transaction():
         _create_stages(conn)
         try:
