@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from certify.errors import CertifyError, ImportFailed, UsageError
 from certify.store import Store
 
 MAX_ERRORS = 100
+MOMENT_CACHE = 262_144  # distinct date/time texts remembered: a bound, so memory stays flat
 BATCH = 5_000
 
 csv.field_size_limit(10 * 1024 * 1024)
@@ -359,6 +361,7 @@ class _FileReader:
             sentinel = len(header)
             positions = [header.index(n) if n in header else sentinel for n in self.spec.known]
             pick = itemgetter(*positions)
+            needs_sentinel = sentinel in positions
             extra_names = [name for name in header if name not in self.spec.known and name]
             extra_index = [
                 i for i, name in enumerate(header) if name not in self.spec.known and name
@@ -370,7 +373,7 @@ class _FileReader:
             for values in reader:
                 line = line_end + 1
                 line_end = reader.line_num
-                if not values or not "".join(values).strip():
+                if not any(values):
                     continue
                 any_rows = True
                 if len(values) > width:
@@ -383,7 +386,8 @@ class _FileReader:
                     values = values[:width]
                 elif len(values) < width:
                     values = values + [""] * (width - len(values))
-                values.append("")
+                if needs_sentinel:
+                    values.append("")
                 known = tuple(map(str.strip, pick(values)))
                 extra = (
                     {
@@ -429,7 +433,7 @@ class _Coercer:
             text = to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
         except DateFormatError as exc:
             raise CellError(str(exc)) from None
-        if len(self._moments) > 100_000:
+        if len(self._moments) > MOMENT_CACHE:
             self._moments.clear()
         self._moments[key] = text
         return text
@@ -487,62 +491,117 @@ def _is_date(value: str) -> bool:
     return bool(_DATE_ONLY.match(value))
 
 
-def _stage_name(table: str) -> str:
-    return f"stage_{table}"
+def _sql_literal(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
 
 
-def _create_stages(conn: sqlite3.Connection) -> None:
-    for spec in TABLES.values():
-        columns = ", ".join(f'"{c}"' for c in (*spec.key, *spec.columns))
-        conn.execute(f"DROP TABLE IF EXISTS temp.{_stage_name(spec.name)}")
-        conn.execute(
-            f"CREATE TEMP TABLE {_stage_name(spec.name)} (file TEXT, line INTEGER, {columns})"
-        )
+def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) -> str:
+    """One INSERT … ON CONFLICT for a file: new rows inserted, known rows updated in place.
+
+    Every row is marked seen by this import, with its file and line; a row already seen by
+    this import is a duplicate key, noted in dup_file/dup_line for the report. Columns the
+    file does not have keep their stored values.
+    """
+    table = spec.name
+    value_columns = [c for c in spec.columns if c != "extra"]
+    # parameters, numbered: keys, values, extra, file, line
+    names = [*spec.key, *value_columns, "extra"]
+    param = {name: f"?{index}" for index, name in enumerate(names, start=1)}
+    file_param, line_param = f"?{len(names) + 1}", f"?{len(names) + 2}"
+    iid, now_sql = _sql_literal(import_id), _sql_literal(now)
+    insert: dict[str, str] = {name: param[name] for name in names}
+    if "registered_at" in value_columns:
+        insert["registered_at"] = f"coalesce({param['registered_at']}, {now_sql})"
+        insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
+    if table == "enrollments":
+        insert["first_seen_at"] = now_sql
+    insert.update(import_id=iid, created_import=iid, seen_import=iid,
+                  seen_file=file_param, seen_line=line_param)  # fmt: skip
+    assignments: list[str] = []
+    differs: list[str] = []
+    for column in value_columns:
+        if column not in present:
+            continue
+        if column == "registered_at":
+            # a time from the export wins; else the value keeps its first registration,
+            # and a changed value is registered now
+            assignments.append(
+                f"registered_at = CASE WHEN excluded.registered_given THEN excluded.registered_at "
+                f"WHEN {table}.{spec.tracked} IS excluded.{spec.tracked} THEN {table}.registered_at "
+                f"ELSE {now_sql} END"
+            )
+            assignments.append("registered_given = excluded.registered_given")
+            differs.append(
+                f"(excluded.registered_given AND {table}.registered_at IS NOT excluded.registered_at)"
+            )
+        else:
+            assignments.append(f'"{column}" = excluded."{column}"')
+            differs.append(f'{table}."{column}" IS NOT excluded."{column}"')
+    assignments.append("extra = excluded.extra")
+    differs.append(f"{table}.extra IS NOT excluded.extra")
+    changed = " OR ".join(differs)
+    seen_here = f"{table}.seen_import = {iid}"
+    assignments = [
+        f"dup_file = CASE WHEN {seen_here} THEN {table}.seen_file ELSE {table}.dup_file END",
+        f"dup_line = CASE WHEN {seen_here} THEN {table}.seen_line ELSE {table}.dup_line END",
+        f"import_id = CASE WHEN {changed} THEN {iid} ELSE {table}.import_id END",
+        *assignments,
+        "seen_import = excluded.seen_import",
+        "seen_file = excluded.seen_file",
+        "seen_line = excluded.seen_line",
+    ]
+    columns = ", ".join(f'"{c}"' for c in insert)
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(insert.values())}) "
+        f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {', '.join(assignments)}"
+    )
 
 
-def _stage_file(
+def _load_file(
     conn: sqlite3.Connection,
     path: Path,
+    file_index: int,
     spec: TableSpec,
     coercer: _Coercer,
     errors: _Errors,
     warnings: list[str],
-    present: set[str],
+    import_id: int,
+    now: str,
 ) -> int:
+    """Stream one file into its table; returns the rows read (ignored rows not counted)."""
     reader = _FileReader(path, spec, errors, warnings)
+    rows = reader.rows()
+    first = next(rows, None)  # reads the header, so the columns present are known
+    if first is None:
+        return 0
+    sql = _upsert_sql(spec, reader.present_columns(), import_id, now)
     file = str(path)
-    placeholders = ", ".join("?" * (2 + len(spec.key) + len(spec.columns)))
-    insert = f"INSERT INTO {_stage_name(spec.name)} VALUES ({placeholders})"
-    count = 0
-
     coerce = coercer.for_table(spec.name)
     key_width = len(spec.key)
+    count = 0
 
-    def staged() -> Iterator[tuple[Any, ...]]:
+    def prepared() -> Iterator[tuple[Any, ...]]:
         nonlocal count
-        for line, known, extra in reader.rows():
+        for line, known, extra in chain([first], rows):
             if not all(known[:key_width]):
                 column = spec.key[[bool(v) for v in known[:key_width]].index(False)]
                 errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
-            else:
-                try:
-                    values = coerce(known)
-                except CellError as exc:
-                    errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
-                    # staged by its key all the same, so rows that refer to it raise no echo
-                    values = (*known[:key_width], *([None] * (len(spec.columns) - 1)))
-                if values is None:
-                    continue
-                count += 1
-                extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
-                yield (file, line, *values, extra_json)
+                continue
+            try:
+                values = coerce(known)
+            except CellError as exc:
+                errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
+                # remembered, so that rows referring to it raise no echo of the same mistake
+                if key_width == 1:
+                    conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
+                continue
+            if values is None:
+                continue
+            count += 1
+            extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
+            yield (*values, extra_json, file_index, line)
 
-    conn.executemany(insert, staged())
-    present.update(reader.present_columns())
-    conn.execute(
-        f"CREATE INDEX IF NOT EXISTS temp.{_stage_name(spec.name)}_key "
-        f"ON {_stage_name(spec.name)} ({', '.join(spec.key)})"
-    )
+    conn.executemany(sql, prepared())
     return count
 
 
@@ -561,141 +620,104 @@ def _blame(spec: TableSpec, row: tuple[str, ...], exc: CellError) -> str:
     return spec.required[-1]
 
 
-def _check_duplicates(conn: sqlite3.Connection, errors: _Errors) -> None:
-    for spec in TABLES.values():
-        key = ", ".join(spec.key)
-        stage = _stage_name(spec.name)
-        duplicates = conn.execute(
-            f"SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1 LIMIT {MAX_ERRORS}"
-        ).fetchall()
-        match = " AND ".join(f"{k} = ?" for k in spec.key)
-        for duplicate in duplicates:
-            lines = conn.execute(
-                f"SELECT file || ':' || line FROM {stage} WHERE {match} ORDER BY file, line",
-                duplicate,
-            ).fetchall()
-            places = " and ".join(place for (place,) in lines)
-            first = lines[0][0]
-            row = (*duplicate, places)
-            value = " + ".join(str(part) for part in row[:-1])
+def _check_duplicates(
+    conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], tables: set[str]
+) -> None:
+    for name in tables:
+        spec = TABLES[name]
+        for row in conn.execute(
+            f"SELECT {', '.join(spec.key)}, dup_file, dup_line, seen_file, seen_line FROM {name} "
+            f"WHERE seen_import = ? AND dup_line IS NOT NULL LIMIT {MAX_ERRORS}",
+            (import_id,),
+        ):
+            key = row[: len(spec.key)]
+            dup_file, dup_line, seen_file, seen_line = row[len(spec.key) :]
+            value = " + ".join(str(part) for part in key)
             errors.add(
-                f"{first}: duplicate key {'+'.join(spec.key)} = {value!r} "
-                f"(lines {places}); keep one row per key"
+                f"{files[dup_file]}:{dup_line}: duplicate key {'+'.join(spec.key)} = {value!r} "
+                f"(lines {files[dup_file]}:{dup_line} and {files[seen_file]}:{seen_line}); "
+                "keep one row per key"
             )
 
 
-def _check_references(conn: sqlite3.Connection, errors: _Errors, warnings: list[str]) -> None:
-    for table, column, target, target_key in REFERENCES:
-        rows = conn.execute(
-            f"SELECT s.file, s.line, s.{column} FROM {_stage_name(table)} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = s.{column}) "
-            f"AND NOT EXISTS (SELECT 1 FROM {_stage_name(target)} t WHERE t.{target_key} = s.{column}) "
-            f"ORDER BY s.file, s.line LIMIT {MAX_ERRORS}"
-        ).fetchall()
-        for file, line, value in rows:
-            errors.add(
-                f"{file}:{line}: column '{column}': {target.removesuffix('s')} {value!r} exists "
-                f"neither in the database nor in this import (import {TABLES[target].file} too?)"
-            )
-    for file, line, value in conn.execute(
-        f"SELECT s.file, s.line, s.course_type FROM {_stage_name('courses')} s "
-        "WHERE s.course_type IS NOT NULL "
-        "AND NOT EXISTS (SELECT 1 FROM course_types t WHERE t.course_type = s.course_type) "
-        f"AND NOT EXISTS (SELECT 1 FROM {_stage_name('course_types')} t "
-        "WHERE t.course_type = s.course_type) ORDER BY s.file, s.line LIMIT 20"
-    ):
-        warnings.append(
-            f"{file}:{line}: column 'course_type': unknown course type {value!r}; "
-            "the course counts with 100 % attendance until the type is imported"
-        )
-
-
-def _apply(
+def _check_references(
     conn: sqlite3.Connection,
-    spec: TableSpec,
+    errors: _Errors,
+    warnings: list[str],
     import_id: int,
-    now: str,
+    files: list[str],
+    given: set[str],
     snapshot: bool,
-    present: set[str],
-) -> TableCounts:
-    stage = _stage_name(spec.name)
-    table = spec.name
-    counts = TableCounts(
-        rows=conn.execute(f"SELECT count(*) FROM {stage}").fetchone()[0],
-    )
-    match = " AND ".join(f"{table}.{k} = s.{k}" for k in spec.key)
-    params = {"id": import_id, "now": now}
-    assignments = []
-    differs = []
-    for column in spec.columns:
-        if column not in present:
+) -> None:
+    """Every row this import brought must point at something; after a --snapshot, every row."""
+    for table, column, target, target_key in REFERENCES:
+        removed = snapshot and target in given
+        if table not in given and not removed:
             continue
-        if column == "registered_at":
-            assignments.append(
-                f"registered_at = coalesce(s.registered_at, CASE WHEN {table}.{spec.tracked} "
-                f"IS s.{spec.tracked} THEN {table}.registered_at ELSE :now END)"
+        scope = "" if removed else f"x.seen_import = {import_id} AND "
+        rows = conn.execute(
+            f"SELECT x.seen_import, x.seen_file, x.seen_line, x.{column} FROM {table} x "
+            f"WHERE {scope}NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = x.{column}) "
+            f"AND NOT EXISTS (SELECT 1 FROM temp.bad_keys b WHERE b.tbl = '{target}' "
+            f"AND b.key = x.{column}) ORDER BY x.seen_file, x.seen_line LIMIT {MAX_ERRORS}"
+        ).fetchall()
+        noun = target.removesuffix("s")
+        for seen_import, file_index, line, value in rows:
+            if seen_import == import_id:
+                errors.add(
+                    f"{files[file_index]}:{line}: column '{column}': {noun} {value!r} exists "
+                    f"neither in the database nor in this import (import {TABLES[target].file} too?)"
+                )
+            else:
+                errors.add(
+                    f"{files[given_file(files, target)]}: --snapshot would remove {noun} {value!r}, "
+                    f"but {table} still refer to it; include it, or give {TABLES[table].file} "
+                    "in the same --snapshot import"
+                )
+    if "courses" in given:
+        for file_index, line, value in conn.execute(
+            "SELECT c.seen_file, c.seen_line, c.course_type FROM courses c "
+            "WHERE c.seen_import = ? AND c.course_type IS NOT NULL AND NOT EXISTS "
+            "(SELECT 1 FROM course_types t WHERE t.course_type = c.course_type) "
+            "ORDER BY c.seen_file, c.seen_line LIMIT 20",
+            (import_id,),
+        ):
+            warnings.append(
+                f"{files[file_index]}:{line}: column 'course_type': unknown course type {value!r}; "
+                "the course counts with 100 % attendance until the type is imported"
             )
-            differs.append(
-                f"(s.registered_at IS NOT NULL AND s.registered_at IS NOT {table}.registered_at)"
-            )
-        else:
-            assignments.append(f'"{column}" = s."{column}"')
-            differs.append(f'{table}."{column}" IS NOT s."{column}"')
-    counts.updated = conn.execute(
-        f"UPDATE {table} SET {', '.join(assignments)}, import_id = :id "
-        f"FROM {stage} s WHERE {match} AND ({' OR '.join(differs)})",
-        params,
-    ).rowcount
-    columns = [*spec.key, *spec.columns]
-    select = [
-        "coalesce(s.registered_at, :now)" if column == "registered_at" else f's."{column}"'
-        for column in columns
-    ]
-    target_columns = [f'"{c}"' for c in columns] + ["import_id"]
-    select.append(":id")
-    if table == "enrollments":
-        target_columns.append("first_seen_at")
-        select.append(":now")
-    counts.inserted = conn.execute(
-        f"INSERT INTO {table} ({', '.join(target_columns)}) SELECT {', '.join(select)} "
-        f"FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {match})",
-        params,
-    ).rowcount
-    counts.unchanged = counts.rows - counts.inserted - counts.updated
+
+
+def given_file(files: list[str], table: str) -> int:
+    for index, file in enumerate(files):
+        if Path(file).name.lower() == TABLES[table].file:
+            return index
+    return 0
+
+
+def _count_and_remove(
+    conn: sqlite3.Connection, name: str, rows: int, import_id: int, snapshot: bool
+) -> TableCounts:
+    changed, inserted = conn.execute(
+        f"SELECT coalesce(sum(import_id = ?1), 0), coalesce(sum(created_import = ?1), 0) "
+        f"FROM {name} WHERE seen_import = ?1",
+        (import_id,),
+    ).fetchone()
+    counts = TableCounts(rows=rows, inserted=inserted, updated=changed - inserted)
+    counts.unchanged = rows - changed
     if snapshot:
-        missing = (
-            f"NOT EXISTS (SELECT 1 FROM {stage} s WHERE "
-            + " AND ".join(f"s.{k} = {table}.{k}" for k in spec.key)
-            + ")"
-        )
-        if table == "enrollments":
+        if name == "enrollments":
             # a participant missing from the export has left the course: cancel, keep history
             counts.removed = conn.execute(
-                f"UPDATE enrollments SET status = 'cancelled', import_id = :id "
-                f"WHERE status != 'cancelled' AND {missing}",
-                params,
+                "UPDATE enrollments SET status = 'cancelled', import_id = ? "
+                "WHERE status != 'cancelled' AND seen_import IS NOT ?",
+                (import_id, import_id),
             ).rowcount
         else:
-            counts.removed = conn.execute(f"DELETE FROM {table} WHERE {missing}").rowcount
+            counts.removed = conn.execute(
+                f"DELETE FROM {name} WHERE seen_import IS NOT ?", (import_id,)
+            ).rowcount
     return counts
-
-
-def _check_orphans(
-    conn: sqlite3.Connection, errors: _Errors, snapshot_files: dict[str, str]
-) -> None:
-    """After a --snapshot removed rows: nothing may still point at them."""
-    for table, column, target, target_key in REFERENCES:
-        if target not in snapshot_files:
-            continue
-        for (value,) in conn.execute(
-            f"SELECT DISTINCT {column} FROM {table} x WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {target} t WHERE t.{target_key} = x.{column}) LIMIT 10"
-        ):
-            errors.add(
-                f"{snapshot_files[target]}: --snapshot would remove {target.removesuffix('s')} "
-                f"{value!r}, but {table} still refer to it; include it, or give "
-                f"{TABLES[table].file} in the same --snapshot import"
-            )
 
 
 def import_files(
@@ -715,51 +737,52 @@ def import_files(
     coercer = _Coercer(tz)
     now_text = to_utc_text(now)
     conn = store.conn
+    file_names = [str(path) for path, _ in files]
     file_report: list[dict[str, Any]] = []
-    present: dict[str, set[str]] = {name: set() for name in TABLES}
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bounded, whatever the file size
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")
+    conn.execute("DELETE FROM temp.bad_keys")
     with store.transaction():
-        _create_stages(conn)
-        try:
-            for path, name in files:
-                if progress:
-                    progress(f"reading {path}")
-                rows = _stage_file(
-                    conn, path, TABLES[name], coercer, errors, warnings, present[name]
-                )
-                file_report.append({"path": str(path), "table": name, "rows": rows})
-            _check_duplicates(conn, errors)
-            _check_references(conn, errors, warnings)
+        import_id = conn.execute(
+            "INSERT INTO imports (started_at, now, snapshot, files, counts) "
+            "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, '[]', '{}')",
+            (now_text, int(snapshot)),
+        ).lastrowid
+        assert import_id is not None
+        rows: dict[str, int] = {}
+        # referenced tables first, so a reference can be checked against what is loaded
+        for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
+            if progress:
+                progress(f"reading {path}")
+            count = _load_file(conn, path, index, TABLES[name], coercer, errors, warnings,
+                               import_id, now_text)  # fmt: skip
+            rows[name] = rows.get(name, 0) + count
+            file_report.append({"path": str(path), "table": name, "rows": count})
+        given = set(rows)
+        _check_duplicates(conn, errors, import_id, file_names, given)
+        if not errors.total:
+            _check_references(conn, errors, warnings, import_id, file_names, given, False)
+        if errors.total:
+            raise ImportFailed("import", errors.messages, total=errors.total,
+                               hint="nothing was imported; fix the lines above and run again")  # fmt: skip
+        counts = {
+            name: _count_and_remove(conn, name, rows[name], import_id, snapshot)
+            for name in ORDER
+            if name in given
+        }
+        if snapshot:
+            _check_references(conn, errors, warnings, import_id, file_names, given, True)
             if errors.total:
                 raise ImportFailed("import", errors.messages, total=errors.total,
-                                   hint="nothing was imported; fix the lines above and run again")  # fmt: skip
-            import_id = conn.execute(
-                "INSERT INTO imports (started_at, now, snapshot, files, counts) "
-                "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, ?, '{}')",
-                (now_text, int(snapshot), json.dumps(file_report, ensure_ascii=False)),
-            ).lastrowid
-            assert import_id is not None
-            given = {name for _, name in files}
-            counts: dict[str, TableCounts] = {}
-            for name in ORDER:
-                if name in given:
-                    if progress:
-                        progress(f"storing {name}")
-                    counts[name] = _apply(
-                        conn, TABLES[name], import_id, now_text, snapshot, present[name]
-                    )
-            if snapshot:
-                _check_orphans(conn, errors, {name: str(path) for path, name in files})
-                if errors.total:
-                    raise ImportFailed("import", errors.messages, total=errors.total,
-                                       hint="nothing was imported")  # fmt: skip
-            conn.execute(
-                "UPDATE imports SET counts = ? WHERE id = ?",
-                (json.dumps({k: vars(v) for k, v in counts.items()}), import_id),
-            )
-        finally:
-            for spec in TABLES.values():
-                conn.execute(f"DROP TABLE IF EXISTS temp.{_stage_name(spec.name)}")
+                                   hint="nothing was imported")  # fmt: skip
+        conn.execute(
+            "UPDATE imports SET files = ?, counts = ? WHERE id = ?",
+            (
+                json.dumps(file_report, ensure_ascii=False),
+                json.dumps({k: vars(v) for k, v in counts.items()}),
+                import_id,
+            ),
+        )
     return ImportReport(import_id, file_report, counts, warnings)
 
 

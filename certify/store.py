@@ -22,7 +22,13 @@ MIGRATIONS: list[str] = [
         course_type TEXT PRIMARY KEY,
         attendance_percentage INTEGER,
         extra TEXT,
-        import_id INTEGER
+        import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER
     );
     CREATE TABLE courses (
         course_id TEXT PRIMARY KEY,
@@ -35,7 +41,13 @@ MIGRATIONS: list[str] = [
         end_is_date INTEGER NOT NULL DEFAULT 0,
         location TEXT,
         extra TEXT,
-        import_id INTEGER
+        import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER
     );
     CREATE TABLE parts (
         part_id TEXT PRIMARY KEY,
@@ -46,7 +58,13 @@ MIGRATIONS: list[str] = [
         attendance_required INTEGER NOT NULL DEFAULT 0,
         pass_required INTEGER NOT NULL DEFAULT 0,
         extra TEXT,
-        import_id INTEGER
+        import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER
     );
     CREATE INDEX parts_course ON parts(course_id);
     CREATE TABLE persons (
@@ -58,7 +76,13 @@ MIGRATIONS: list[str] = [
         full_name TEXT,
         language TEXT,
         extra TEXT,
-        import_id INTEGER
+        import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER
     );
     CREATE TABLE enrollments (
         course_id TEXT NOT NULL,
@@ -68,6 +92,12 @@ MIGRATIONS: list[str] = [
         first_seen_at TEXT NOT NULL,
         extra TEXT,
         import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER,
         PRIMARY KEY (course_id, person_id)
     ) WITHOUT ROWID;
     CREATE INDEX enrollments_person ON enrollments(person_id);
@@ -76,8 +106,15 @@ MIGRATIONS: list[str] = [
         person_id TEXT NOT NULL,
         present INTEGER NOT NULL,
         registered_at TEXT NOT NULL,
+        registered_given INTEGER NOT NULL DEFAULT 0,
         extra TEXT,
         import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER,
         PRIMARY KEY (part_id, person_id)
     ) WITHOUT ROWID;
     CREATE INDEX attendance_person ON attendance(person_id);
@@ -87,8 +124,15 @@ MIGRATIONS: list[str] = [
         passed INTEGER NOT NULL,
         grade TEXT,
         registered_at TEXT NOT NULL,
+        registered_given INTEGER NOT NULL DEFAULT 0,
         extra TEXT,
         import_id INTEGER,
+        created_import INTEGER,
+        seen_import INTEGER,
+        seen_file INTEGER,
+        seen_line INTEGER,
+        dup_file INTEGER,
+        dup_line INTEGER,
         PRIMARY KEY (part_id, person_id)
     ) WITHOUT ROWID;
     CREATE INDEX results_person ON results(person_id);
