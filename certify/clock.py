@@ -36,7 +36,8 @@ def to_utc_text(moment: datetime) -> str:
 
 
 def from_utc_text(text: str) -> datetime:
-    return datetime.strptime(text, UTC_FORMAT).replace(tzinfo=UTC)
+    # stored moments have one fixed form; fromisoformat reads it (and its Z) in C
+    return datetime.fromisoformat(text)
 
 
 def zone(name: str) -> ZoneInfo:

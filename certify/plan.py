@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ Outcome = Literal[
 FINAL_STATES = ("sent", "failed", "unknown", "expired")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Course:
     id: str
     name: str
@@ -37,19 +38,19 @@ class Course:
     needed: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Participant:
     course_id: str
     person_id: str
     status: str
     enrolled_at: datetime
-    present_times: tuple[datetime, ...]
-    passed_times: tuple[datetime, ...]
+    present_times: tuple[str, ...]  # stored UTC text: sorts like time, converted when used
+    passed_times: tuple[str, ...]
     failed_parts: int = 0  # parts of Q with a `passed = no` result
     delivery_states: tuple[str | None, ...] = ()  # per action asked for, the logged state
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExistingDelivery:
     id: int
     state: str
@@ -59,15 +60,15 @@ class ExistingDelivery:
     last_error: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     action: Action
     course: Course
     participant: Participant
     outcome: Outcome
     due_at: datetime | None
-    attendance: rules.AttendanceFigures
-    passing: rules.PassFigures
+    attendance: rules.AttendanceFigures[str]
+    passing: rules.PassFigures[str]
     status_ok: bool
     waiting_on: list[str] = field(default_factory=list)
     existing: ExistingDelivery | None = None
@@ -96,6 +97,11 @@ class Plan:
     now: datetime
     since: dict[str, datetime]
     decisions: list[Decision]
+    # Whole courses decided at once (course_end actions): per action, the courses whose due
+    # moment lies before `since` and whose participants are still to be recorded as skipped,
+    # with that due moment; and how many participants wait for a due moment still to come.
+    course_skips: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    not_due_elsewhere: int = 0
 
     def by_outcome(self, outcome: Outcome) -> list[Decision]:
         return [d for d in self.decisions if d.outcome == outcome]
@@ -135,35 +141,25 @@ def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
     return courses
 
 
+# Per enrollment, correlated lookups through indexes: the work grows with the enrollments
+# still open, not with the whole history, so a steady-state cron tick stays cheap.
 _PARTICIPANTS_SQL = """
-WITH att AS (
-    SELECT p.course_id, a.person_id, group_concat(a.registered_at) AS times
-    FROM attendance a JOIN parts p ON p.part_id = a.part_id
-    WHERE a.present = 1 AND (p.attendance_required = 1 OR :all_parts)
-    {att_filter}
-    GROUP BY p.course_id, a.person_id
-), pas AS (
-    SELECT p.course_id, r.person_id,
-           group_concat(CASE WHEN r.passed = 1 THEN r.registered_at END) AS times,
-           sum(r.passed = 0) AS failed
-    FROM results r JOIN parts p ON p.part_id = r.part_id
-    WHERE p.pass_required = 1
-    {pas_filter}
-    GROUP BY p.course_id, r.person_id
-)
 SELECT e.course_id, e.person_id, e.status, coalesce(e.enrolled_at, e.first_seen_at),
-       att.times, pas.times, coalesce(pas.failed, 0) {states}
+    (SELECT group_concat(a.registered_at) FROM parts p
+     JOIN attendance a ON a.part_id = p.part_id AND a.person_id = e.person_id
+     WHERE p.course_id = e.course_id AND a.present = 1
+       AND (p.attendance_required = 1 OR :all_parts)),
+    (SELECT group_concat(r.passed || r.registered_at) FROM parts p
+     JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
+     WHERE p.course_id = e.course_id AND p.pass_required = 1)
+    {states}
 FROM enrollments e
-LEFT JOIN att ON att.course_id = e.course_id AND att.person_id = e.person_id
-LEFT JOIN pas ON pas.course_id = e.course_id AND pas.person_id = e.person_id
 WHERE 1 {filter}
 """
 
 
-def _times(text: str | None) -> tuple[datetime, ...]:
-    if not text:
-        return ()
-    return tuple(from_utc_text(part) for part in text.split(","))
+def _times(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(",")) if text else ()
 
 
 def participants(
@@ -174,6 +170,7 @@ def participants(
     person_id: str | None = None,
     exclude_finished: list[tuple[str, str | None]] | None = None,
     states_of: list[str] | None = None,
+    course_ids: list[str] | None = None,
 ) -> Iterator[Participant]:
     """Every enrollment with its figures, in one query.
 
@@ -188,6 +185,9 @@ def participants(
     if person_id is not None:
         conditions.append("e.person_id = :person_id")
         params["person_id"] = person_id
+    if course_ids is not None:
+        conditions.append("e.course_id IN (SELECT value FROM json_each(:course_ids))")
+        params["course_ids"] = json.dumps(course_ids)
     if exclude_finished:
         finished = []
         for index, (action_id, since) in enumerate(exclude_finished):
@@ -208,28 +208,19 @@ def participants(
             "AND d.course_id = e.course_id AND d.person_id = e.person_id)"
         )
     joined = "".join(f" AND {c}" for c in conditions)
-    narrow = ""
-    if course_id is not None:
-        narrow += " AND p.course_id = :course_id"
-    if person_id is not None:
-        narrow += " AND {alias}.person_id = :person_id"
-    sql = _PARTICIPANTS_SQL.format(
-        filter=joined,
-        states=states,
-        att_filter=narrow.format(alias="a"),
-        pas_filter=narrow.format(alias="r"),
-    )
+    sql = _PARTICIPANTS_SQL.format(filter=joined, states=states)
     for row in conn.execute(sql, params):
+        passed: tuple[str, ...] = ()
+        failed = 0
+        if row[5]:
+            # each result as its passed flag followed by its registration time
+            results = row[5].split(",")
+            passed = tuple(result[1:] for result in results if result[0] == "1")
+            failed = len(results) - len(passed)
         yield Participant(
-            row[0],
-            row[1],
-            row[2],
-            from_utc_text(row[3]),
-            _times(row[4]),
-            _times(row[5]),
-            row[6],
-            tuple(row[7:]),
-        )
+            row[0], row[1], row[2], from_utc_text(row[3]), _times(row[4]), passed, failed,
+            tuple(row[6:]),
+        )  # fmt: skip
 
 
 def existing_deliveries(
@@ -241,7 +232,7 @@ def existing_deliveries(
         for row in conn.execute(
             "SELECT action, course_id, person_id, id, state, due_at, next_attempt_at, attempts, "
             f"last_error FROM deliveries WHERE action IN ({marks}) "
-            "AND state NOT IN ('sent', 'failed', 'unknown', 'expired')",
+            "AND state IN ('pending', 'claimed', 'sending')",
             action_ids,
         )
     }
@@ -262,15 +253,48 @@ def effective_since(
 
 
 def _anchor(action: Action, course: Course, participant: Participant,
-            att: rules.AttendanceFigures, passing: rules.PassFigures) -> datetime | None:  # fmt: skip
+            att_text: rules.AttendanceFigures[str],
+            pass_text: rules.PassFigures[str]) -> datetime | None:  # fmt: skip
     after = action.timing.after
     if after == "course_end":
         return course.end
     if after == "participant_added":
         return participant.enrolled_at
+    att, passing = as_moments((att_text, pass_text))
     return rules.requirements_met_at(
         att, passing, action.conditions.attendance, action.conditions.pass_,
         participant.enrolled_at,
+    )  # fmt: skip
+
+
+Figures = tuple["rules.AttendanceFigures[str]", "rules.PassFigures[str]"]
+
+
+def participant_figures(course: Course, participant: Participant) -> Figures:
+    """The figures of one participant, the same for every action, so computed once.
+
+    Their moments stay stored UTC text (which sorts like time) until an anchor needs one.
+    """
+    return (
+        rules.attendance_figures(
+            course.attendance_parts, participant.present_times, course.threshold, course.needed
+        ),
+        rules.pass_figures(course.pass_parts, participant.passed_times),
+    )
+
+
+def as_moments(
+    figures: Figures,
+) -> tuple[rules.AttendanceFigures[datetime], rules.PassFigures[datetime]]:
+    a, p = figures
+    return (
+        rules.AttendanceFigures(
+            a.required_parts, a.present, a.threshold, a.needed, a.percentage, a.met,
+            from_utc_text(a.met_at) if a.met_at else None,
+        ),
+        rules.PassFigures(
+            p.required_parts, p.passed, p.met, from_utc_text(p.met_at) if p.met_at else None
+        ),
     )  # fmt: skip
 
 
@@ -283,18 +307,32 @@ class Planner:
         self.now = now
         self.since = since
         self._course_due: dict[tuple[str, str], datetime] = {}
+        self._course_status: dict[tuple[str, str], bool] = {}
+
+    def course_due(self, action: Action, course: Course) -> datetime:
+        """The due moment of a course_end action: the same for every participant."""
+        key = (action.id, course.id)
+        due = self._course_due.get(key)
+        if due is None:
+            due = self._course_due[key] = self._due(action, course.end)
+        return due
 
     def due_at(self, action: Action, course: Course, participant: Participant,
-               att: rules.AttendanceFigures, passing: rules.PassFigures) -> datetime | None:  # fmt: skip
+               att: rules.AttendanceFigures[str],
+               passing: rules.PassFigures[str]) -> datetime | None:  # fmt: skip
         timing = action.timing
         if timing.after == "course_end":
-            # the same for every participant of the course: compute it once
-            key = (action.id, course.id)
-            if key not in self._course_due:
-                self._course_due[key] = self._due(action, course.end)
-            return self._course_due[key]
+            return self.course_due(action, course)
         anchor = _anchor(action, course, participant, att, passing)
         return None if anchor is None else self._due(action, anchor)
+
+    def _status_ok(self, action: Action, course: Course) -> bool:
+        key = (action.id, course.id)
+        known = self._course_status.get(key)
+        if known is None:
+            wanted = action.conditions.course_status
+            known = self._course_status[key] = wanted is None or course.status in wanted
+        return known
 
     def _due(self, action: Action, anchor: datetime) -> datetime:
         t = action.timing
@@ -308,13 +346,10 @@ class Planner:
         course: Course,
         participant: Participant,
         existing: ExistingDelivery | None,
+        figures: Figures | None = None,
     ) -> Decision:
-        att = rules.attendance_figures(
-            course.attendance_parts, participant.present_times, course.threshold
-        )
-        passing = rules.pass_figures(course.pass_parts, participant.passed_times)
-        wanted = action.conditions.course_status
-        status_ok = wanted is None or course.status in wanted
+        att, passing = figures or participant_figures(course, participant)
+        status_ok = self._status_ok(action, course)
         decision = Decision(action, course, participant, "waiting", None, att, passing, status_ok,
                             existing=existing)  # fmt: skip
         decision.due_at = self.due_at(action, course, participant, att, passing)
@@ -410,22 +445,91 @@ def make_plan(
     if not include_finished and chosen:
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
-    decisions = []
+    decisions: list[Decision] = []
     finals = _final_deliveries(conn, course_id, person_id) if include_finished else {}
+    plan = Plan(now, since, decisions)
+    window: list[str] | None = None
+    if (
+        course_id is None
+        and person_id is None
+        and not include_finished
+        and chosen
+        and all(a.timing.after == "course_end" for a in chosen)
+    ):
+        window = _prune_courses(conn, planner, chosen, courses, plan)
     for participant in participants(
         conn, config, course_id=course_id, person_id=person_id, exclude_finished=finished,
-        states_of=[a.id for a in chosen],
+        states_of=[a.id for a in chosen], course_ids=window,
     ):  # fmt: skip
         course = courses[participant.course_id]
+        figures = participant_figures(course, participant)
         for index, action in enumerate(chosen):
             key = (action.id, participant.course_id, participant.person_id)
             known = existing.get(key) or finals.get(key)
             state = participant.delivery_states[index]
-            if known is None and state in FINAL_STATES:
-                # final for this action while another action is still open for the person
+            if known is None and state is not None:
+                # e.g. final for this action while another action is still open for the person
                 known = ExistingDelivery(0, state, None, None, 0, None)
-            decisions.append(planner.decide(action, course, participant, known))
-    return Plan(now, since, decisions)
+            decisions.append(planner.decide(action, course, participant, known, figures))
+    return plan
+
+
+def config_action(actions: list[Action], action_id: str) -> Action:
+    return next(action for action in actions if action.id == action_id)
+
+
+def _prune_courses(
+    conn: sqlite3.Connection,
+    planner: Planner,
+    actions: list[Action],
+    courses: dict[str, Course],
+    plan: Plan,
+) -> list[str]:
+    """With course_end actions only, a course's due moment is its participants' due moment.
+
+    A course whose due moment lies before an action's `since` is history for it (every
+    participant skipped, recorded once per course); one whose due moment is still to come
+    has nobody due. Only courses in between need their participants judged: so a cron tick
+    looks at the recent courses, not at years of history.
+    """
+    recorded = {
+        (action, course): since
+        for action, course, since in conn.execute(
+            "SELECT action, course_id, since FROM course_skips"
+        )
+    }
+    enrolled = dict(
+        conn.execute(
+            "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' GROUP BY course_id"
+        ).fetchall()
+    )
+    # The due moment never decreases as the course end grows (offsets, month ends, `at`
+    # and the daylight saving rules all keep order), so courses sorted by end split into
+    # history, window and future by binary search: a tick computes few due moments.
+    ordered = sorted(courses.values(), key=lambda course: course.end)
+    window_ids: set[str] = set()
+    history: dict[str, list[Course]] = {}
+    for action in actions:
+
+        def due(course: Course, action: Action = action) -> datetime:
+            return planner.course_due(action, course)
+
+        first_covered = bisect_left(ordered, planner.since[action.id], key=due)
+        first_future = bisect_right(ordered, planner.now, key=due)
+        history[action.id] = ordered[:first_covered]
+        window_ids.update(course.id for course in ordered[first_covered:first_future])
+        plan.not_due_elsewhere += sum(enrolled.get(c.id, 0) for c in ordered[first_future:])
+    since_text = {a.id: to_utc_text(planner.since[a.id]) for a in actions}
+    # courses judged participant by participant decide their own skips
+    for action_id, courses_before in history.items():
+        plan.course_skips[action_id] = {
+            course.id: planner.course_due(config_action(actions, action_id), course)
+            for course in courses_before
+            if course.id not in window_ids
+            and recorded.get((action_id, course.id)) != since_text[action_id]
+        }
+    window = [course.id for course in ordered if course.id in window_ids]
+    return window
 
 
 def _final_deliveries(

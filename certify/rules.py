@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
-from typing import Literal
-
-from dateutil.relativedelta import relativedelta
+from datetime import datetime, time, tzinfo
+from typing import Generic, Literal, TypeVar
 
 from certify.clock import add_offset, at_time_of_day
 
 ConditionValue = Literal["yes", "no", "not_met"]
+# A registration moment: a datetime, or any value that sorts like one (stored UTC text does).
+M = TypeVar("M", datetime, str)
 
 
 def attendance_percentage(present: int, required: int) -> int:
@@ -20,35 +20,38 @@ def attendance_percentage(present: int, required: int) -> int:
 
 
 def attendance_needed(required: int, threshold: int) -> int:
-    """The smallest `present` whose rounded percentage reaches `threshold`."""
-    for present in range(required + 1):
-        if attendance_percentage(present, required) >= threshold:
-            return present
-    return required  # thresholds above 100 are refused on import; 100 % is always reachable
+    """The smallest `present` whose rounded percentage reaches `threshold`.
+
+    (200·p + r) div (2·r) >= t  ⟺  200·p + r >= 2·r·t  ⟺  p >= (2·r·t − r) / 200.
+    """
+    smallest = -(-(2 * required * threshold - required) // 200)  # ceiling division
+    return min(max(smallest, 0), required)
 
 
-@dataclass(frozen=True)
-class AttendanceFigures:
+@dataclass(frozen=True, slots=True)
+class AttendanceFigures(Generic[M]):
     required_parts: int  # |R|; 0 means no attendance requirement
     present: int
     threshold: int
     needed: int
     percentage: int | None
     met: bool
-    met_at: datetime | None  # registration of the needed-th present row; None: nothing to register
+    met_at: M | None  # registration of the needed-th present row; None: nothing to register
 
 
 def attendance_figures(
     required_parts: int,
-    present_times: Sequence[datetime],
+    present_times: Sequence[M],
     threshold: int | None,
-) -> AttendanceFigures:
+    needed: int | None = None,
+) -> AttendanceFigures[M]:
     """`present_times`: registration moments of the present rows counted, in any order."""
     pct = 100 if threshold is None else threshold
     if required_parts == 0:
         return AttendanceFigures(0, len(present_times), pct, 0, None, True, None)
     present = min(len(present_times), required_parts)
-    needed = attendance_needed(required_parts, pct)
+    if needed is None:
+        needed = attendance_needed(required_parts, pct)
     met = present >= needed
     met_at = sorted(present_times)[needed - 1] if met and needed > 0 else None
     return AttendanceFigures(
@@ -62,15 +65,15 @@ def attendance_figures(
     )
 
 
-@dataclass(frozen=True)
-class PassFigures:
+@dataclass(frozen=True, slots=True)
+class PassFigures(Generic[M]):
     required_parts: int  # |Q|
     passed: int
     met: bool
-    met_at: datetime | None  # latest passed row of Q
+    met_at: M | None  # latest passed row of Q
 
 
-def pass_figures(required_parts: int, passed_times: Sequence[datetime]) -> PassFigures:
+def pass_figures(required_parts: int, passed_times: Sequence[M]) -> PassFigures[M]:
     """`passed_times`: registration moments of the `passed = yes` rows of Q."""
     if required_parts == 0:
         return PassFigures(0, 0, True, None)
@@ -88,8 +91,8 @@ def condition_holds(value: ConditionValue, met: bool) -> bool:
 
 
 def requirements_met_at(
-    attendance: AttendanceFigures,
-    passing: PassFigures,
+    attendance: AttendanceFigures[datetime],
+    passing: PassFigures[datetime],
     check_attendance: ConditionValue,
     check_pass: ConditionValue,
     enrolled_at: datetime,
@@ -146,7 +149,5 @@ __all__ = [
     "due_moment",
     "is_expired",
     "pass_figures",
-    "relativedelta",
     "requirements_met_at",
-    "timedelta",
 ]

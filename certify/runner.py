@@ -230,10 +230,12 @@ def build_context(
 
 def _met_at(decision: Decision) -> datetime | None:
     from certify import rules
+    from certify.plan import as_moments
 
     c = decision.action.conditions
+    attendance, passing = as_moments((decision.attendance, decision.passing))
     return rules.requirements_met_at(
-        decision.attendance, decision.passing, "yes", "yes" if c.pass_ == "yes" else "no",
+        attendance, passing, "yes", "yes" if c.pass_ == "yes" else "no",
         decision.participant.enrolled_at,
     )  # fmt: skip
 
@@ -363,14 +365,81 @@ class Runner:
         return delivery_id
 
     def record_final(self, decisions: list[Decision], state: str) -> int:
-        """Record `skipped` or `expired` decisions; returns how many are new."""
-        new = 0
-        with self.store.transaction():
-            for decision in decisions:
-                if decision.existing is None or decision.existing.state != state:
-                    new += 1
-                self._upsert(decision, state)
-        return new
+        """Record `skipped` or `expired` decisions, set-based; returns how many are new."""
+        fresh = [d for d in decisions if d.existing is None or d.existing.state != state]
+        if not fresh:
+            return 0
+        import_id = self.store.latest_import_id()
+        rows = [
+            (*d.key, state, to_utc_text(d.due_at) if d.due_at else None,
+             json.dumps(d.figures(import_id)), import_id, self.now_text, self.now_text)
+            for d in fresh
+        ]  # fmt: skip
+        with self.store.transaction() as conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS decided (action, course_id, person_id)")
+            conn.execute("DELETE FROM temp.decided")
+            conn.executemany(
+                "INSERT INTO deliveries (action, course_id, person_id, state, due_at, figures, "
+                "import_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (action, course_id, person_id) DO UPDATE SET state = excluded.state, "
+                "due_at = excluded.due_at, figures = excluded.figures, "
+                "import_id = excluded.import_id, updated_at = excluded.updated_at",
+                rows,
+            )
+            conn.executemany("INSERT INTO temp.decided VALUES (?, ?, ?)", [d.key for d in fresh])
+            conn.execute(
+                "INSERT INTO delivery_events (delivery_id, at, state, detail) "
+                "SELECT d.id, ?, ?, NULL FROM temp.decided x JOIN deliveries d "
+                "ON d.action = x.action AND d.course_id = x.course_id AND d.person_id = x.person_id",
+                (self.now_text, state),
+            )
+        return len(fresh)
+
+    def record_course_skips(self, plan: Plan) -> int:
+        """Record whole courses of history as skipped, once per course and `since`."""
+        total = 0
+        import_id = self.store.latest_import_id()
+        with self.store.transaction() as conn:
+            for action_id, courses in plan.course_skips.items():
+                since = to_utc_text(plan.since[action_id])
+                for course_id, due in courses.items():
+                    added = [
+                        row[0]
+                        for row in conn.execute(
+                            "INSERT INTO deliveries (action, course_id, person_id, state, due_at, "
+                            "import_id, created_at, updated_at) SELECT ?, e.course_id, e.person_id, "
+                            "'skipped', ?, ?, ?, ? FROM enrollments e "
+                            "WHERE e.course_id = ? AND e.status != 'cancelled' "
+                            "ON CONFLICT (action, course_id, person_id) DO NOTHING RETURNING id",
+                            (action_id, to_utc_text(due), import_id, self.now_text, self.now_text,
+                             course_id),
+                        ).fetchall()
+                    ]  # fmt: skip
+                    conn.executemany(
+                        "INSERT INTO delivery_events (delivery_id, at, state) VALUES (?, ?, 'skipped')",
+                        [(delivery_id, self.now_text) for delivery_id in added],
+                    )
+                    total += len(added)
+                    conn.execute(
+                        "INSERT INTO course_skips (action, course_id, since) VALUES (?, ?, ?) "
+                        "ON CONFLICT (action, course_id) DO UPDATE SET since = excluded.since",
+                        (action_id, course_id, since),
+                    )
+        return total
+
+    def count_course_skips(self, plan: Plan) -> int:
+        """For a dry run: how many participants recording the history would skip."""
+        total = 0
+        for action_id, courses in plan.course_skips.items():
+            if courses:
+                total += self.store.conn.execute(
+                    "SELECT count(*) FROM enrollments e WHERE e.status != 'cancelled' "
+                    "AND e.course_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+                    "(SELECT 1 FROM deliveries d WHERE d.action = ? AND d.course_id = e.course_id "
+                    "AND d.person_id = e.person_id)",
+                    (json.dumps(list(courses)), action_id),
+                ).fetchone()[0]
+        return total
 
     def recover(self, transport: Transport) -> list[str]:
         """Settle rows a killed run left `claimed` (not handed over) or `sending` (maybe sent)."""
@@ -560,16 +629,18 @@ class Runner:
         if limit is not None:
             to_send = to_send[:limit]
         report.waiting = len(plan.by_outcome("waiting"))
-        report.not_due = len(plan.by_outcome("not_due"))
+        report.not_due = len(plan.by_outcome("not_due")) + plan.not_due_elsewhere
         report.pending = len(plan.by_outcome("retry_later"))
         report.waiting_on = dict(plan.waiting_summary().most_common())
         if transport is None:
-            report.skipped = sum(1 for d in skipped if not d.existing)
+            report.skipped = sum(1 for d in skipped if not d.existing) + self.count_course_skips(
+                plan
+            )
             report.expired = len(expired)
             report.sent = len(to_send)
             report.deliveries = [_would(d, "would send") for d in to_send]
             return report
-        report.skipped = self.record_final(skipped, "skipped")
+        report.skipped = self.record_final(skipped, "skipped") + self.record_course_skips(plan)
         report.expired = self.record_final(expired, "expired")
         if report.skipped:
             self.log(

@@ -149,6 +149,12 @@ MIGRATIONS: list[str] = [
         since TEXT NOT NULL,
         recorded_at TEXT NOT NULL
     );
+    CREATE TABLE course_skips (
+        action TEXT NOT NULL,
+        course_id TEXT NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (action, course_id)
+    );
     CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY,
         action TEXT NOT NULL,
