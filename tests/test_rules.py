@@ -139,3 +139,21 @@ def test_expiry_uses_calendar_units() -> None:
     due = datetime(2026, 1, 31, 8, 0, tzinfo=UTC)
     assert not rules.is_expired(due, datetime(2026, 2, 28, 8, 0, tzinfo=UTC), 1, "months", AMS)
     assert rules.is_expired(due, datetime(2026, 2, 28, 8, 1, tzinfo=UTC), 1, "months", AMS)
+
+
+@given(
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
+    st.integers(0, 60 * 24 * 40),
+    st.integers(0, 3),
+    st.sampled_from(["hours", "days", "weeks", "months"]),
+    st.one_of(st.none(), st.times()),
+)
+def test_due_moment_never_decreases_as_the_anchor_grows(
+    start: datetime, minutes_later: int, offset: int, unit: str, at: time | None
+) -> None:
+    """Planning decides whole courses by binary search on this property."""
+    first = start.replace(tzinfo=UTC)
+    second = first + timedelta(minutes=minutes_later)
+    at = at.replace(microsecond=0, second=0) if at else None
+    timing = rules.Timing("course_end", offset, unit, at)
+    assert rules.due_moment(first, timing, AMS) <= rules.due_moment(second, timing, AMS)
