@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`. Each target is measured against a floor in the same run."""
