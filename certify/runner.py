@@ -30,6 +30,7 @@ from certify.render import AddressError, TemplateProblem, Templates
 from certify.store import Store, context_rows
 from certify.transports import (
     AmbiguousFailure,
+    ConnectionFailure,
     DeliveryFailure,
     PermanentFailure,
     TemporaryFailure,
@@ -97,9 +98,10 @@ class DeliveryOutcome:
     message_id: str | None = None
     certificate_number: str | None = None
     error: str | None = None
+    connection: bool = False  # the server could not be reached at all
 
     def as_json(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {key: value for key, value in vars(self).items() if key != "connection"}
 
 
 @dataclass
@@ -579,6 +581,7 @@ class Runner:
             outcome.state, outcome.error = "failed", exc.reason
         except TemporaryFailure as exc:
             outcome.state, outcome.error = self._temporary(delivery_id, exc), exc.reason
+            outcome.connection = exc.connection
         else:
             self._outcome(delivery_id, "sent")
             outcome.state = "sent"
@@ -617,7 +620,11 @@ class Runner:
         """A real run (transport given) or a dry run (transport None: reads only)."""
         report = RunReport(self.now, dry_run=transport is None)
         if transport is not None:
-            transport.open()
+            try:
+                transport.open()
+            except ConnectionFailure as exc:
+                # unreachable is temporary: each delivery records it, and 3 in a row stop the run
+                self.log(f"cannot reach the mail server yet: {exc.reason}")
             for note in self.recover(transport):
                 self.log(f"recovered: {note}")
             self.record_since(actions)
@@ -665,8 +672,7 @@ class Runner:
                     report.unknown += 1
                 else:
                     report.pending += 1
-                    if outcome.error and "connect" in outcome.error:
-                        connection_failures += 1
+                    connection_failures = connection_failures + 1 if outcome.connection else 0
                 if progress:
                     progress(index + 1, len(to_send))
                 if connection_failures >= CONNECTION_FAILURES_TO_STOP:

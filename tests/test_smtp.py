@@ -1,0 +1,352 @@
+"""SMTP delivery against a real aiosmtpd server on 127.0.0.1, with faults injected."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as Server
+from aiosmtpd.smtp import AuthResult, Envelope, Session
+
+from tests.conftest import import_into, make_config, run_cli
+
+pytestmark = pytest.mark.slow
+NOW = "2026-11-06T09:00"
+
+
+class Recorder:
+    """A sink that keeps what it received; `refuse` and `after_data` inject faults."""
+
+    def __init__(
+        self,
+        refuse: dict[str, str] | None = None,
+        after_data: str | None = None,
+        drop_after_data: bool = False,
+        rcpt_delay: float = 0.0,
+    ) -> None:
+        self.refuse = refuse or {}
+        self.after_data = after_data
+        self.drop_after_data = drop_after_data
+        self.rcpt_delay = rcpt_delay
+        self.messages: list[Envelope] = []
+
+    async def handle_RCPT(self, server: Server, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:  # fmt: skip
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
+        for fragment, reply in self.refuse.items():
+            if fragment in address:
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Server, session: Session, envelope: Envelope) -> str:
+        self.messages.append(envelope)
+        if self.drop_after_data:
+            server.transport.close()
+        return self.after_data or "250 OK"
+
+    def parsed(self) -> list[Any]:
+        return [message_from_bytes(e.original_content or b"", policy=policy.default)
+                for e in self.messages]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def smtp_server(handler: Recorder, **options: Any) -> Iterator[int]:
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
+    """Two participants who both qualify (conditions not checked), actions with an smtp section."""
+    import_into(tmp_path / "certify.db", export())
+    make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
+    return tmp_path
+
+
+def run_due(world: Path, port: int, *extra: str, security: str = "none",
+            env: dict[str, str] | None = None, now: str = NOW) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return run_cli("run-due", "--now", now, "--transport", "smtp", "--smtp-host", "127.0.0.1",
+                   "--smtp-port", str(port), "--smtp-security", security, "--json", *extra,
+                   cwd=world, env=env)  # fmt: skip
+
+
+def states(world: Path) -> dict[str, tuple[str, int, str | None]]:
+    with sqlite3.connect(world / "certify.db") as conn:
+        return {p: (s, a, e) for p, s, a, e in conn.execute(
+            "SELECT person_id, state, attempts, last_error FROM deliveries")}  # fmt: skip
+
+
+def test_sends_each_once_over_one_connection(world: Path) -> None:
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        result = run_due(world, port)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["sent"] == 2
+        again = run_due(world, port)
+    assert json.loads(again.stdout)["sent"] == 0
+    assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
+        "bram@example.org",
+        "zoe@example.org",
+    ]
+    message = next(m for m in handler.parsed() if "zoe" in str(m["To"]))
+    assert message["To"].addresses[0].display_name == "Zoë Öztürk"
+    assert message["X-Certify-Person"] == "P2"
+
+
+def test_451_for_one_recipient_is_retried_later_with_the_same_message_id(world: Path) -> None:
+    refusing = Recorder(refuse={"zoe": "451 4.7.1 Try again later"})
+    with smtp_server(refusing) as port:
+        result = run_due(world, port)
+    assert result.returncode == 3
+    assert states(world)["P1"][0] == "sent"
+    state, attempts, error = states(world)["P2"]
+    assert (state, attempts) == ("pending", 1) and error and "451" in error
+    with sqlite3.connect(world / "certify.db") as conn:
+        first_id, next_at = conn.execute(
+            "SELECT message_id, next_attempt_at FROM deliveries WHERE person_id = 'P2'").fetchone()  # fmt: skip
+    assert next_at == "2026-11-06T08:05:00Z"  # 5 minutes after the run
+    accepting = Recorder()
+    with smtp_server(accepting) as port:
+        too_soon = run_due(world, port, now="2026-11-06T09:04")
+        assert json.loads(too_soon.stdout)["sent"] == 0
+        later = run_due(world, port, now="2026-11-06T09:05")
+    assert later.returncode == 0 and json.loads(later.stdout)["sent"] == 1
+    assert [m["Message-ID"] for m in accepting.parsed()] == [first_id]
+
+
+def test_550_fails_at_once_and_is_never_retried(world: Path) -> None:
+    with smtp_server(Recorder(refuse={"zoe": "550 5.1.1 No such user"})) as port:
+        assert run_due(world, port).returncode == 3
+    state, attempts, error = states(world)["P2"]
+    assert (state, attempts) == ("failed", 1) and error and "550" in error
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        assert json.loads(run_due(world, port, now="2026-11-08T09:00").stdout)["sent"] == 0
+    assert handler.messages == []
+
+
+def test_554_after_the_data_fails(world: Path) -> None:
+    with smtp_server(Recorder(after_data="554 5.6.0 Content rejected")) as port:
+        assert run_due(world, port).returncode == 3
+    assert {s for s, _, _ in states(world).values()} == {"failed"}
+
+
+def test_connection_refused_keeps_deliveries_pending_with_the_error(world: Path) -> None:
+    port = free_port()  # nobody listens
+    result = run_due(world, port)
+    assert result.returncode == 3
+    for state, attempts, error in states(world).values():
+        assert (state, attempts) == ("pending", 1) and error and "connection refused" in error
+    with smtp_server(Recorder()) as live:
+        assert json.loads(run_due(world, live, now="2026-11-06T09:05").stdout)["sent"] == 2
+
+
+def test_three_connection_failures_in_a_row_stop_the_run(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 7))
+    import_into(tmp_path / "certify.db", export(
+        persons="person_id,email\n" + people,
+        enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 7)),
+        attendance="part_id,person_id,present\n", results="part_id,person_id,passed\n"))  # fmt: skip
+    make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
+    result = run_due(tmp_path, free_port())
+    assert result.returncode == 3
+    report = json.loads(result.stdout)
+    assert report["pending"] == 3 and "3 connection failures" in report["stopped"]
+    assert len(states(tmp_path)) == 3  # the other three were never claimed, their attempts unspent
+
+
+def test_a_server_that_never_greets_times_out(world: Path) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    port = silent.getsockname()[1]
+    try:
+        started = time.monotonic()
+        result = run_due(world, port)
+        assert time.monotonic() - started < 30
+    finally:
+        silent.close()
+    assert result.returncode == 3 and "timed out" in (result.stdout + result.stderr)
+
+
+def test_silence_after_the_data_is_unknown_and_not_resent(world: Path) -> None:
+    dropping = Recorder(drop_after_data=True)
+    with smtp_server(dropping) as port:
+        result = run_due(world, port)
+    assert result.returncode == 3
+    assert {s for s, _, _ in states(world).values()} <= {"unknown"}
+    assert "unknown" in {s for s, _, _ in states(world).values()}
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        run_due(world, port, now="2026-11-07T09:00")
+    unknown = [p for p, (s, _, _) in states(world).items() if s == "unknown"]
+    assert len(handler.messages) == 2 - len(unknown)  # the unknown ones are not resent
+    log = json.loads(run_cli("log", "--json", "--state", "unknown", cwd=world).stdout)
+    assert {row["person"] for row in log} == set(unknown)
+    settled = run_cli("mark", "certificate", "--course", "C1", "--person", unknown[0], "--as", "sent",
+                      "--reason", "found in the mail server log", cwd=world)  # fmt: skip
+    assert settled.returncode == 0 and states(world)[unknown[0]][0] == "sent"
+
+
+def test_authentication_refused_stops_before_anything_is_claimed(world: Path) -> None:
+    def refuse(
+        server: Server, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        return AuthResult(success=False, handled=False)
+
+    with smtp_server(Recorder(), authenticator=refuse, auth_require_tls=False) as port:
+        result = run_due(world, port, "--smtp-user", "certify",
+                         env={"CERTIFY_SMTP_PASSWORD": "wrong"})  # fmt: skip
+    assert result.returncode == 1
+    assert "refused the login" in result.stderr and "CERTIFY_SMTP_PASSWORD" in result.stderr
+    assert "wrong" not in result.stderr + result.stdout
+    assert not states(world)
+
+
+def test_starttls_not_offered_is_never_plain_text(world: Path) -> None:
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        result = run_due(world, port, security="starttls")
+    assert result.returncode == 1 and "does not offer STARTTLS" in result.stderr
+    assert handler.messages == [] and not states(world)
+
+
+def test_self_signed_certificate_refused_unless_its_ca_is_given(
+    world: Path, tmp_path: Path
+) -> None:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    handler = Recorder()
+    with smtp_server(handler, tls_context=server_context) as port:
+        refused = run_due(world, port, security="starttls")
+        assert refused.returncode == 1 and "not trusted" in refused.stderr
+        accepted = run_due(world, port, "--smtp-ca-file", str(ca_file), security="starttls")
+    assert accepted.returncode == 0, accepted.stderr
+    assert len(handler.messages) == 2
+
+
+def test_killed_after_the_claim_is_sent_exactly_once_by_the_next_run(world: Path) -> None:
+    slow = Recorder(rcpt_delay=3.0)
+    with smtp_server(slow) as port:
+        command = [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
+                   "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none",
+                   "--limit", "1"]  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if "claimed" in {s for s, _, _ in states(world).values()}:
+                break
+            time.sleep(0.05)
+        process.kill()
+        process.wait()
+    assert "claimed" in {s for s, _, _ in states(world).values()}
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        result = run_due(world, port)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(run_due(world, port).stdout)["sent"] == 0
+    assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
+        "bram@example.org",
+        "zoe@example.org",
+    ]
+    assert {s for s, _, _ in states(world).values()} == {"sent"}
+
+
+def test_four_overlapping_runs_send_each_delivery_once(world: Path) -> None:
+    handler = Recorder(rcpt_delay=0.1)
+    with smtp_server(handler) as port:
+        command = [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
+                   "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none",
+                   "--wait", "60"]  # fmt: skip
+        processes = [subprocess.Popen(command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                     for _ in range(4)]  # fmt: skip
+        for process in processes:
+            process.wait(timeout=120)
+            assert process.returncode == 0
+    assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
+        "bram@example.org",
+        "zoe@example.org",
+    ]
+
+
+def test_header_injection_and_non_ascii_end_to_end(
+    world: Path, export: Callable[..., Path]
+) -> None:
+    import_into(world / "certify.db", export("evil", persons=(
+        'person_id,first_name,last_name,full_name,email\n'
+        'P1,Eve,X,"Eve\nBcc: victim@evil.example",bram@example.org\n'
+        'P2,Zoë,Öztürk,Zoë Öztürk,zoe@bücher.example\n')))  # fmt: skip
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        result = run_due(world, port)
+    assert result.returncode == 0, result.stderr
+    assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
+        "bram@example.org",
+        "zoe@xn--bcher-kva.example",
+    ]
+    for envelope in handler.messages:
+        head = (envelope.original_content or b"").split(b"\r\n\r\n")[0]
+        assert b"\r\nBcc:" not in head and head.isascii()
+
+
+def test_non_ascii_local_part_needs_smtputf8(world: Path, export: Callable[..., Path]) -> None:
+    import_into(world / "certify.db", export("utf8", persons=(
+        "person_id,first_name,last_name,email\nP1,Bram,Berg,bram@example.org\nP2,Zoë,Öztürk,zoë@example.org\n")))  # fmt: skip
+    handler = Recorder()
+    with smtp_server(handler, enable_SMTPUTF8=False) as port:
+        result = run_due(world, port)
+    assert result.returncode == 3
+    state, _, error = states(world)["P2"]
+    assert state == "failed" and error and "SMTPUTF8" in error
+    assert [e.rcpt_tos[0] for e in handler.messages] == ["bram@example.org"]
+
+
+def test_sigterm_finishes_the_message_in_hand(world: Path) -> None:
+    slow = Recorder(rcpt_delay=1.5)
+    with smtp_server(slow) as port:
+        command = [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
+                   "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none"]  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        time.sleep(1.2)
+        process.terminate()
+        process.wait(timeout=30)
+    assert process.returncode == 3
+    assert len(slow.messages) == 1
+    assert sorted(s for s, _, _ in states(world).values()) == ["sent"]
