@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any, Literal
 
 from certify import rules
@@ -60,18 +61,64 @@ class ExistingDelivery:
     last_error: str | None
 
 
-@dataclass(slots=True)
 class Decision:
-    action: Action
-    course: Course
-    participant: Participant
-    outcome: Outcome
-    due_at: datetime | None
-    attendance: rules.AttendanceFigures[str]
-    passing: rules.PassFigures[str]
-    status_ok: bool
-    waiting_on: list[str] = field(default_factory=list)
-    existing: ExistingDelivery | None = None
+    """What happens to one (action, participant) at the run's moment, and why.
+
+    Deciding needs two booleans per participant; the figures and the reasons behind them
+    are worked out only when someone reads them (explain, the log, the waiting summary).
+    """
+
+    __slots__ = (
+        "_figures",
+        "_waiting",
+        "action",
+        "course",
+        "due_at",
+        "existing",
+        "outcome",
+        "participant",
+        "status_ok",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        action: Action,
+        course: Course,
+        participant: Participant,
+        outcome: Outcome,
+        due_at: datetime | None,
+        status_ok: bool,
+        existing: ExistingDelivery | None = None,
+        figures: Figures | None = None,
+    ) -> None:
+        self.action = action
+        self.course = course
+        self.participant = participant
+        self.outcome: Outcome = outcome
+        self.due_at = due_at
+        self.status_ok = status_ok
+        self.existing = existing
+        self._figures = figures
+        self._waiting: list[str] | None = None
+
+    def _all_figures(self) -> Figures:
+        if self._figures is None:
+            self._figures = participant_figures(self.course, self.participant)
+        return self._figures
+
+    @property
+    def attendance(self) -> rules.AttendanceFigures[str]:
+        return self._all_figures()[0]
+
+    @property
+    def passing(self) -> rules.PassFigures[str]:
+        return self._all_figures()[1]
+
+    @property
+    def waiting_on(self) -> list[str]:
+        if self._waiting is None:
+            self._waiting = _reasons(self)
+        return self._waiting
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -92,6 +139,22 @@ class Decision:
         }  # fmt: skip
 
 
+_FIXED_REASONS: dict[str, list[str]] = {
+    "cancelled": ["enrollment cancelled"],
+    "manual": ["manual action: sent only by `certify send`"],
+    "not_due": ["not yet due"],
+    "retry_later": ["retry after a temporary failure"],
+}
+
+
+def _reasons(decision: Decision) -> list[str]:
+    if decision.outcome in _FIXED_REASONS:
+        return list(_FIXED_REASONS[decision.outcome])
+    if decision.outcome == "waiting":
+        return Planner._unmet(decision.action, decision)
+    return []
+
+
 @dataclass
 class Plan:
     now: datetime
@@ -102,15 +165,21 @@ class Plan:
     # with that due moment; and how many participants wait for a due moment still to come.
     course_skips: dict[str, dict[str, datetime]] = field(default_factory=dict)
     not_due_elsewhere: int = 0
+    _groups: dict[str, list[Decision]] | None = field(default=None, repr=False)
 
-    def by_outcome(self, outcome: Outcome) -> list[Decision]:
-        return [d for d in self.decisions if d.outcome == outcome]
+    def by_outcome(self, outcome: str) -> list[Decision]:
+        if self._groups is None:
+            groups: dict[str, list[Decision]] = {}
+            for decision in self.decisions:
+                groups.setdefault(decision.outcome, []).append(decision)
+            self._groups = groups
+        return self._groups.get(outcome, [])
 
     def waiting_summary(self) -> Counter[str]:
         """How many deliveries wait on each reason, per action."""
         counts: Counter[str] = Counter()
-        for decision in self.decisions:
-            if decision.outcome in ("waiting", "not_due", "retry_later"):
+        for outcome in ("waiting", "not_due", "retry_later"):
+            for decision in self.by_outcome(outcome):
                 for reason in decision.waiting_on:
                     counts[f"{decision.action.id}: {reason}"] += 1
         return counts
@@ -298,6 +367,101 @@ def as_moments(
     )  # fmt: skip
 
 
+class CourseVerdicts:
+    """Per course_end action and course: the due moment and everything that follows from it.
+
+    (outcome if decided by the course alone, due moment, status ok, expired if sent now)
+    """
+
+    def __init__(self, planner: Planner, actions: list[Action]) -> None:
+        self.planner = planner
+        self.actions = actions
+        self.fast = [a.timing.after == "course_end" for a in actions]
+        self.cache: list[dict[str, tuple[Outcome | None, datetime, bool, bool]]] = [
+            {} for _ in actions
+        ]
+        # holds[index][attendance met][pass met]: do the action's two conditions hold?
+        self.holds = [
+            [
+                [
+                    rules.condition_holds(a.conditions.attendance, att)
+                    and rules.condition_holds(a.conditions.pass_, passed)
+                    for passed in (False, True)
+                ]
+                for att in (False, True)
+            ]
+            for a in actions
+        ]
+
+    def get(self, index: int, course: Course) -> tuple[Outcome | None, datetime, bool, bool] | None:
+        if not self.fast[index]:
+            return None
+        cache = self.cache[index]
+        verdict = cache.get(course.id)
+        if verdict is None:
+            verdict = cache[course.id] = self._verdict(self.actions[index], course)
+        return verdict
+
+    def _verdict(
+        self, action: Action, course: Course
+    ) -> tuple[Outcome | None, datetime, bool, bool]:
+        planner = self.planner
+        due = planner.course_due(action, course)
+        status_ok = planner._status_ok(action, course)
+        expire = action.expire_after
+        expired = expire is not None and rules.is_expired(
+            due, planner.now, expire.amount, expire.unit, planner.tz
+        )
+        outcome: Outcome | None = None
+        if due < planner.since[action.id]:
+            outcome = "skipped"
+        elif action.execution == "manual":
+            outcome = "manual"
+        elif due > planner.now:
+            outcome = "not_due"
+        return outcome, due, status_ok, expired
+
+
+def _conditions_hold(action: Action, course: Course, participant: Participant) -> bool:
+    """The attendance and pass conditions, from counts alone (the figures agree, see tests)."""
+    attendance_met = course.attendance_parts == 0 or (
+        min(len(participant.present_times), course.attendance_parts) >= course.needed
+    )
+    pass_met = course.pass_parts == 0 or len(participant.passed_times) >= course.pass_parts
+    conditions = action.conditions
+    return rules.condition_holds(conditions.attendance, attendance_met) and rules.condition_holds(
+        conditions.pass_, pass_met
+    )
+
+
+@lru_cache(maxsize=16384)
+def _unmet_reasons(
+    attendance_check: str, pass_check: str, wanted: tuple[str, ...] | None, status: str,
+    status_ok: bool, required: int, present: int, needed: int, pass_parts: int, passed: int,
+    failed: int,
+) -> tuple[str, ...]:  # fmt: skip
+    """Why a condition does not hold, from the counts alone; many participants share them."""
+    reasons = []
+    if not status_ok and wanted is not None:
+        reasons.append(f"course status {status!r}, needs {' or '.join(wanted)}")
+    attendance_met = required == 0 or present >= needed
+    if not rules.condition_holds(attendance_check, attendance_met):  # type: ignore[arg-type]
+        if attendance_check == "yes":
+            reasons.append(f"attendance: present {present} of {required}, needs {needed}")
+        else:
+            reasons.append("attendance requirement met (action is for not_met)")
+    pass_met = pass_parts == 0 or passed >= pass_parts
+    if not rules.condition_holds(pass_check, pass_met):  # type: ignore[arg-type]
+        if pass_check == "yes":
+            if failed:
+                reasons.append(f"pass: failed {failed} of {pass_parts}")
+            else:
+                reasons.append(f"pass: passed {passed} of {pass_parts}, no result yet")
+        else:
+            reasons.append("pass requirement met (action is for not_met)")
+    return tuple(reasons)
+
+
 class Planner:
     """Decides, for one run's moment, what happens to each (action, participant)."""
 
@@ -348,77 +512,57 @@ class Planner:
         existing: ExistingDelivery | None,
         figures: Figures | None = None,
     ) -> Decision:
-        att, passing = figures or participant_figures(course, participant)
         status_ok = self._status_ok(action, course)
-        decision = Decision(action, course, participant, "waiting", None, att, passing, status_ok,
-                            existing=existing)  # fmt: skip
-        decision.due_at = self.due_at(action, course, participant, att, passing)
+        decision = Decision(action, course, participant, "waiting", None, status_ok, existing,
+                            figures)  # fmt: skip
+        due: datetime | None
+        if action.timing.after == "course_end":
+            due = self.course_due(action, course)
+        else:
+            due = self.due_at(action, course, participant, decision.attendance, decision.passing)
+        decision.due_at = due
         if existing is not None and existing.state in FINAL_STATES:
             decision.outcome = "done"
-            return decision
-        if participant.status == "cancelled":
+        elif participant.status == "cancelled":
             decision.outcome = "cancelled"
-            decision.waiting_on.append("enrollment cancelled")
-            return decision
-        if decision.due_at is None:
-            decision.waiting_on.extend(self._unmet(action, decision))
-            return decision
-        if decision.due_at < self.since[action.id]:
+        elif due is None:
+            decision.outcome = "waiting"  # the requirements that anchor it are not met yet
+        elif due < self.since[action.id]:
             decision.outcome = "skipped"
-            return decision
-        if action.execution == "manual":
+        elif action.execution == "manual":
             decision.outcome = "manual"
-            decision.waiting_on.append("manual action: sent only by `certify send`")
-            return decision
-        if decision.due_at > self.now:
+        elif due > self.now:
             decision.outcome = "not_due"
-            decision.waiting_on.append("not yet due")
-            return decision
-        unmet = self._unmet(action, decision)
-        if unmet:
-            decision.waiting_on.extend(unmet)
-            return decision
-        expire = action.expire_after
-        if expire is not None and rules.is_expired(
-            decision.due_at, self.now, expire.amount, expire.unit, self.tz
+        elif not (status_ok and _conditions_hold(action, course, participant)):
+            decision.outcome = "waiting"
+        elif action.expire_after is not None and rules.is_expired(
+            due, self.now, action.expire_after.amount, action.expire_after.unit, self.tz
         ):
             decision.outcome = "expired"
-            return decision
-        if (
+        elif (
             existing is not None
             and existing.next_attempt_at
-            and (from_utc_text(existing.next_attempt_at) > self.now)
+            and from_utc_text(existing.next_attempt_at) > self.now
         ):
             decision.outcome = "retry_later"
-            decision.waiting_on.append("retry after a temporary failure")
-            return decision
-        decision.outcome = "send"
+        else:
+            decision.outcome = "send"
         return decision
 
     @staticmethod
     def _unmet(action: Action, decision: Decision) -> list[str]:
-        reasons = []
-        wanted = action.conditions.course_status
-        if not decision.status_ok and wanted is not None:
-            reasons.append(f"course status {decision.course.status!r}, needs {' or '.join(wanted)}")
-        a, p = decision.attendance, decision.passing
-        if not rules.condition_holds(action.conditions.attendance, a.met):
-            if action.conditions.attendance == "yes":
-                reasons.append(
-                    f"attendance: present {a.present} of {a.required_parts}, needs {a.needed}"
-                )
-            else:
-                reasons.append("attendance requirement met (action is for not_met)")
-        if not rules.condition_holds(action.conditions.pass_, p.met):
-            if action.conditions.pass_ == "yes":
-                failed = decision.participant.failed_parts
-                if failed:
-                    reasons.append(f"pass: failed {failed} of {p.required_parts}")
-                else:
-                    reasons.append(f"pass: passed {p.passed} of {p.required_parts}, no result yet")
-            else:
-                reasons.append("pass requirement met (action is for not_met)")
-        return reasons
+        course, participant = decision.course, decision.participant
+        conditions = action.conditions
+        return list(
+            _unmet_reasons(
+                conditions.attendance, conditions.pass_,
+                tuple(conditions.course_status) if conditions.course_status else None,
+                course.status, decision.status_ok, course.attendance_parts,
+                min(len(participant.present_times), course.attendance_parts), course.needed,
+                course.pass_parts, min(len(participant.passed_times), course.pass_parts),
+                participant.failed_parts,
+            )
+        )  # fmt: skip
 
 
 def make_plan(
@@ -457,20 +601,43 @@ def make_plan(
         and all(a.timing.after == "course_end" for a in chosen)
     ):
         window = _prune_courses(conn, planner, chosen, courses, plan)
+    verdicts = CourseVerdicts(planner, chosen)
+    fast, cache = verdicts.fast, verdicts.cache
+    look_up = bool(existing or finals)
     for participant in participants(
         conn, config, course_id=course_id, person_id=person_id, exclude_finished=finished,
         states_of=[a.id for a in chosen], course_ids=window,
     ):  # fmt: skip
         course = courses[participant.course_id]
-        figures = participant_figures(course, participant)
+        attendance_met = course.attendance_parts == 0 or (
+            min(len(participant.present_times), course.attendance_parts) >= course.needed
+        )
+        pass_met = course.pass_parts == 0 or len(participant.passed_times) >= course.pass_parts
+        cancelled = participant.status == "cancelled"
+        states = participant.delivery_states
         for index, action in enumerate(chosen):
-            key = (action.id, participant.course_id, participant.person_id)
-            known = existing.get(key) or finals.get(key)
-            state = participant.delivery_states[index]
+            known = None
+            if look_up:
+                key = (action.id, participant.course_id, participant.person_id)
+                known = existing.get(key) or finals.get(key)
+            state = states[index]
             if known is None and state is not None:
                 # e.g. final for this action while another action is still open for the person
                 known = ExistingDelivery(0, state, None, None, 0, None)
-            decisions.append(planner.decide(action, course, participant, known, figures))
+            verdict = None
+            if known is None and not cancelled and fast[index]:
+                verdict = cache[index].get(course.id) or verdicts.get(index, course)
+            if verdict is None:
+                decisions.append(planner.decide(action, course, participant, known))
+                continue
+            # the same course-level checks as Planner.decide, looked up instead of redone
+            outcome, due, status_ok, expired = verdict
+            if outcome is None:
+                if status_ok and verdicts.holds[index][attendance_met][pass_met]:
+                    outcome = "expired" if expired else "send"
+                else:
+                    outcome = "waiting"
+            decisions.append(Decision(action, course, participant, outcome, due, status_ok))
     return plan
 
 

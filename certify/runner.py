@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parseaddr
+from functools import lru_cache
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -688,8 +689,13 @@ class Runner:
 def _would(decision: Decision, state: str) -> DeliveryOutcome:
     return DeliveryOutcome(
         decision.action.id, decision.course.id, decision.participant.person_id, None, state,
-        to_utc_text(decision.due_at) if decision.due_at else None,
+        _due_text(decision.due_at) if decision.due_at else None,
     )  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _due_text(moment: datetime) -> str:
+    return to_utc_text(moment)
 
 
 def _line(outcome: DeliveryOutcome) -> str:

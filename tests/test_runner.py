@@ -439,3 +439,56 @@ def test_whole_course_decisions_match_participant_by_participant_planning(
         skipped_by_course + len({d.course.id for d in pruned.decisions if d.outcome == "skipped"})
         == skipped_each
     )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    status=st.sampled_from(["final", "planned"]),
+    expire=st.sampled_from([None, "1 days", "2 weeks"]),
+    since_day=st.integers(1, 12),
+    now_day=st.integers(1, 28),
+    attendance=st.sampled_from(["yes", "no", "not_met"]),
+    passing=st.sampled_from(["yes", "no", "not_met"]),
+)
+def test_the_planning_fast_path_decides_like_planner_decide(
+    tmp_path_factory: pytest.TempPathFactory, status: str, expire: str | None, since_day: int,
+    now_day: int, attendance: str, passing: str,
+) -> None:  # fmt: skip
+    from certify.plan import Planner, course_facts, make_plan, participants
+
+    tmp_path = tmp_path_factory.mktemp("fast")
+    directory = tmp_path / "x"
+    directory.mkdir()
+    from tests.conftest import STANDARD
+
+    for file, text in STANDARD.items():
+        write(directory, file, text)
+    write(
+        directory,
+        "courses.csv",
+        f"course_id,name,course_type,status,end\nC1,X,FOUR,{status},2026-11-05 17:00\n",
+    )
+    db = tmp_path / "c.db"
+    import_into(db, directory)
+    config = make_config(tmp_path, since=f"2026-11-{since_day:02d}", expire=expire,
+                         attendance=attendance, passing=passing, status="final")  # fmt: skip
+    now = moment(f"2026-11-{now_day:02d} 12:00")
+    store = Store.open_readonly(db)
+    try:
+        fast = {
+            d.key: (d.outcome, d.due_at)
+            for d in make_plan(store, config, now, course_id="C1").decisions
+        }
+        since = {a.id: config.since_moment(a) for a in config.actions}
+        planner = Planner(config, now, since)  # type: ignore[arg-type]
+        courses = course_facts(store.conn, config)
+        slow = {}
+        for participant in participants(store.conn, config, course_id="C1"):
+            for action in config.actions:
+                d = planner.decide(action, courses["C1"], participant, None)
+                slow[d.key] = (d.outcome, d.due_at)
+    finally:
+        store.close()
+    assert fast == slow
