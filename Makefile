@@ -2,6 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo
+SWITCH_ON := 2026-11-10T08:00
 DEMO_NOW := 2026-11-20T10:00
 
 .PHONY: demo test bench lint clean
@@ -24,12 +25,16 @@ demo: $(BIN)/certify
 	$(BIN)/certify validate --actions actions.yaml
 	@echo "== certify import examples/"
 	$(BIN)/certify import examples/ --db $(DEMO)/certify.db --actions actions.yaml --now 2026-11-01T08:00
-	@echo "== certify run-due --dry-run"
+	@echo "== switch the actions on, 10 November: what was due before is history, skipped and never mailed"
+	$(BIN)/certify run-due --db $(DEMO)/certify.db --actions actions.yaml --now $(SWITCH_ON) --transport dir --out $(DEMO)/outbox
+	@echo "== certify run-due --dry-run on 20 November: what would be sent, and what waits on what"
 	$(BIN)/certify run-due --dry-run --db $(DEMO)/certify.db --actions actions.yaml --now $(DEMO_NOW)
-	@echo "== certify run-due"
+	@echo "== certify run-due on 20 November"
 	$(BIN)/certify run-due --db $(DEMO)/certify.db --actions actions.yaml --now $(DEMO_NOW) --transport dir --out $(DEMO)/outbox
-	@echo "== certify log"
-	$(BIN)/certify log --db $(DEMO)/certify.db
+	@echo "== certify log --state sent"
+	$(BIN)/certify log --db $(DEMO)/certify.db --state sent
+	@echo "== certify explain: why did Fenna de Vries (P004) get nothing?"
+	$(BIN)/certify explain --db $(DEMO)/certify.db --actions actions.yaml --course VCA-2611 --person P004 --now $(DEMO_NOW)
 	@echo "== what landed in $(DEMO)/outbox/"
 	@ls -1 $(DEMO)/outbox
 

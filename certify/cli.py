@@ -556,6 +556,18 @@ def log_command(
     if as_json:
         _emit_json(rows)
         return
+    if not _interactive():
+        for row in rows:
+            sent = row["sent_at"] or ""
+            error = f"  {row['last_error']}" if row["last_error"] else ""
+            out.print(
+                f"{row['state']:<8} {row['action']} {row['course']}/{row['person']} "
+                f"<{row['email'] or ''}> attempts={row['attempts']} {sent} "
+                f"{row['certificate_number'] or ''}{error}".rstrip(),
+                markup=False,
+                highlight=False,
+            )
+        return
     grid = Table(title=f"Delivery log ({len(rows)})")
     for column in (
         "action",

@@ -15,7 +15,6 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -332,32 +331,44 @@ class _FileReader:
                 stored.add(column)
         return stored
 
-    def rows(self) -> Iterator[tuple[int, tuple[str, ...], dict[str, str]]]:
-        with self.path.open(encoding=self.encoding, newline="") as handle:
-            first = handle.readline()
-            if not first.strip():
-                self.warnings.append(f"{self.path}: empty file; nothing to import")
-                return
-            handle.seek(0)
-            reader = csv.reader(handle, delimiter=_detect_delimiter(first))
-            header = [name.strip().lower() for name in next(reader)]
-            if header and header[0].startswith("\ufeff"):
-                header[0] = header[0].lstrip("\ufeff")
-            self.header = tuple(header)
-            missing = [column for column in self.spec.required if column not in header]
-            if missing:
-                for column in missing:
-                    self.errors.add(
-                        f"{self.path}:1: missing required column '{column}' "
-                        f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
-                    )
-                return
-            seen: set[str] = set()
-            for column in header:
-                if column in seen and column:
-                    self.errors.add(f"{self.path}:1: column '{column}' appears twice")
-                seen.add(column)
-            # each row becomes a tuple in spec.known order; a missing optional column reads ""
+    def open(self) -> bool:
+        """Read the header; False when there is nothing to import from this file."""
+        self._handle = self.path.open(encoding=self.encoding, newline="")
+        first = self._handle.readline()
+        if not first.strip():
+            self.warnings.append(f"{self.path}: empty file; nothing to import")
+            self._handle.close()
+            return False
+        self._handle.seek(0)
+        self._reader = csv.reader(self._handle, delimiter=_detect_delimiter(first))
+        header = [name.strip().lower() for name in next(self._reader)]
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0].lstrip("\ufeff")
+        self.header = tuple(header)
+        missing = [column for column in self.spec.required if column not in header]
+        if missing:
+            for column in missing:
+                self.errors.add(
+                    f"{self.path}:1: missing required column '{column}' "
+                    f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
+                )
+            self._handle.close()
+            return False
+        seen: set[str] = set()
+        for column in header:
+            if column in seen and column:
+                self.errors.add(f"{self.path}:1: column '{column}' appears twice")
+            seen.add(column)
+        return True
+
+    def rows(
+        self, finish: Callable[[int, tuple[str, ...], dict[str, str]], tuple[Any, ...] | None]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Each row, trimmed and in spec.known order, passed through `finish` (None: dropped)."""
+        header = list(self.header)
+        reader = self._reader
+        try:
+            # a missing optional column reads "" (the sentinel appended to short rows)
             sentinel = len(header)
             positions = [header.index(n) if n in header else sentinel for n in self.spec.known]
             pick = itemgetter(*positions)
@@ -370,32 +381,35 @@ class _FileReader:
             width = len(header)
             line_end = reader.line_num
             any_rows = False
+            strip = str.strip
+            no_extra: dict[str, str] = {}
             for values in reader:
                 line = line_end + 1
                 line_end = reader.line_num
                 if not any(values):
                     continue
                 any_rows = True
-                if len(values) > width:
-                    if any(v.strip() for v in values[width:]):
-                        self.errors.add(
-                            f"{self.path}:{line}: {len(values)} fields but the header has {width} "
-                            "(an unquoted delimiter in a value?)"
-                        )
-                        continue
-                    values = values[:width]
-                elif len(values) < width:
-                    values = values + [""] * (width - len(values))
+                if len(values) != width:
+                    if len(values) > width:
+                        if any(v.strip() for v in values[width:]):
+                            self.errors.add(
+                                f"{self.path}:{line}: {len(values)} fields but the header has "
+                                f"{width} (an unquoted delimiter in a value?)"
+                            )
+                            continue
+                        values = values[:width]
+                    else:
+                        values = values + [""] * (width - len(values))
                 if needs_sentinel:
                     values.append("")
-                known = tuple(map(str.strip, pick(values)))
+                known = tuple(map(strip, pick(values)))
                 extra = (
                     {
                         name: values[i].strip()
                         for name, i in zip(extra_names, extra_index, strict=True)
                     }
                     if extra_index
-                    else {}
+                    else no_extra
                 )
                 for position in name_positions:
                     value = known[position]
@@ -405,9 +419,13 @@ class _FileReader:
                             f"{self.path}:{line}: column '{self.spec.known[position]}': "
                             "line break replaced by a space"
                         )
-                yield line, known, extra
+                finished = finish(line, known, extra)
+                if finished is not None:
+                    yield finished
             if not any_rows:
                 self.warnings.append(f"{self.path}: header only; nothing to import")
+        finally:
+            self._handle.close()
 
 
 def _full_name(first: str, infix: str, last: str) -> str:
@@ -420,22 +438,23 @@ class _Coercer:
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
         # exports repeat the same moments a great deal; bounded so memory stays flat
-        self._moments: dict[tuple[str, bool], str] = {}
+        self._moments: dict[str, str] = {}
+        self._ends: dict[str, str] = {}
 
     def moment(self, value: str, *, end_of_day: bool = False) -> str | None:
         if value == "":
             return None
-        key = (value, end_of_day)
-        cached = self._moments.get(key)
+        cache = self._ends if end_of_day else self._moments
+        cached = cache.get(value)
         if cached is not None:
             return cached
         try:
             text = to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
         except DateFormatError as exc:
             raise CellError(str(exc)) from None
-        if len(self._moments) > MOMENT_CACHE:
-            self._moments.clear()
-        self._moments[key] = text
+        if len(cache) > MOMENT_CACHE:
+            cache.clear()
+        cache[value] = text
         return text
 
     def for_table(self, table: str) -> Callable[[tuple[str, ...]], tuple[Any, ...] | None]:
@@ -570,9 +589,7 @@ def _load_file(
 ) -> int:
     """Stream one file into its table; returns the rows read (ignored rows not counted)."""
     reader = _FileReader(path, spec, errors, warnings)
-    rows = reader.rows()
-    first = next(rows, None)  # reads the header, so the columns present are known
-    if first is None:
+    if not reader.open():
         return 0
     sql = _upsert_sql(spec, reader.present_columns(), import_id, now)
     file = str(path)
@@ -580,28 +597,27 @@ def _load_file(
     key_width = len(spec.key)
     count = 0
 
-    def prepared() -> Iterator[tuple[Any, ...]]:
+    def finish(line: int, known: tuple[str, ...], extra: dict[str, str]) -> tuple[Any, ...] | None:
         nonlocal count
-        for line, known, extra in chain([first], rows):
-            if not all(known[:key_width]):
-                column = spec.key[[bool(v) for v in known[:key_width]].index(False)]
-                errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
-                continue
-            try:
-                values = coerce(known)
-            except CellError as exc:
-                errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
-                # remembered, so that rows referring to it raise no echo of the same mistake
-                if key_width == 1:
-                    conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
-                continue
-            if values is None:
-                continue
-            count += 1
-            extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
-            yield (*values, extra_json, file_index, line)
+        if not known[0] or (key_width == 2 and not known[1]):
+            column = spec.key[0] if not known[0] else spec.key[1]
+            errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
+            return None
+        try:
+            values = coerce(known)
+        except CellError as exc:
+            errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
+            # remembered, so that rows referring to it raise no echo of the same mistake
+            if key_width == 1:
+                conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
+            return None
+        if values is None:
+            return None
+        count += 1
+        extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
+        return (*values, extra_json, file_index, line)
 
-    conn.executemany(sql, prepared())
+    conn.executemany(sql, reader.rows(finish))
     return count
 
 
