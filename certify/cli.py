@@ -441,6 +441,12 @@ def preview(
     course: CourseOption,
     person: PersonOption,
     now: NowOption = None,
+    save_attachments: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-attachments", help="Write the attachments (the PDF) into this folder."
+        ),
+    ] = None,
     db: DbOption = None,
     actions: ActionsOption = None,
 ) -> None:
@@ -453,7 +459,30 @@ def preview(
         store = Store.open_readonly(db_path(db))
         message = preview_message(store, config, action, course, person, moment)
         store.close()
-    sys.stdout.write(message.as_string())
+    if save_attachments is not None:
+        save_attachments.mkdir(parents=True, exist_ok=True)
+        for part in message.iter_attachments():
+            name = part.get_filename() or "attachment.bin"
+            target = save_attachments / name
+            payload = part.get_payload(decode=True)
+            target.write_bytes(payload if isinstance(payload, bytes) else b"")
+            err.print(f"saved {target}", markup=False, highlight=False)
+    sys.stdout.write(_readable(message))
+
+
+def _readable(message: Any) -> str:
+    """Headers and the text part, with attachments named rather than dumped as base64."""
+    lines = [f"{name}: {value}" for name, value in message.items()
+             if name.lower() not in ("content-type", "mime-version")]  # fmt: skip
+    body = message.get_body(("plain",))
+    lines.append("")
+    lines.append(body.get_content() if body is not None else "")
+    for part in message.iter_attachments():
+        lines.append(f"[attachment: {part.get_filename()} ({part.get_content_type()})]")
+    html = message.get_body(("html",))
+    if html is not None:
+        lines.append("[alternative: text/html]")
+    return "\n".join(lines) + "\n"
 
 
 @app.command()

@@ -112,6 +112,15 @@ class Conditions(_Strict):
         return _yes_no(value)
 
 
+class Attachment(_Strict):
+    kind: Literal["certificate_pdf"] = "certificate_pdf"
+    template: str = Field(description="the layout templates/NAME.pdf.yaml")
+    filename: str = Field(
+        "Certificate - [Course:Name] - [Person:FullName]",
+        description="the file name a participant keeps, without .pdf; merge fields allowed",
+    )
+
+
 class Action(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="stable key; never reuse")
     name: str
@@ -124,6 +133,7 @@ class Action(_Strict):
     since: datetime | date | None = None
     expire_after: Annotated[Duration | None, Field(None)] = None
     conditions: Conditions = Field(default_factory=Conditions)
+    attachments: list[Attachment] = Field(default_factory=list)
 
     @field_validator("expire_after", mode="before")
     @classmethod
@@ -353,7 +363,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
             return None
         annotation = field.annotation
         model = None
-        for candidate in (Action, Timing, Conditions, Smtp, Delivery, Duration):
+        for candidate in (Action, Timing, Conditions, Smtp, Delivery, Duration, Attachment):
             if annotation is candidate or candidate.__name__ in str(annotation):
                 model = candidate
                 break

@@ -33,6 +33,7 @@ from jinja2 import (
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from certify.certificates import CompiledLayout, attachment_file_name, load_layout, render_pdf
 from certify.config import Action, Config
 
 FRONT_MATTER_KEYS = ("subject", "from", "reply_to", "cc", "bcc")
@@ -154,10 +155,6 @@ class _SourceLoader(BaseLoader):
         return self.sources[template], template, lambda: True
 
 
-def _to_date(value: Any) -> Any:
-    return value
-
-
 def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
     loader = _SourceLoader()
     env = SandboxedEnvironment(
@@ -236,6 +233,8 @@ class Templates:
         self.loader: _SourceLoader = self.env.loader  # type: ignore[assignment]
         self.by_name: dict[str, EmailTemplate] = {}
         self.action_names: dict[str, Template] = {}
+        self.layouts: dict[str, CompiledLayout] = {}
+        self.attachment_names: dict[tuple[str, int], Template] = {}
         self.problems: list[str] = []
         for index, action in enumerate(config.actions):
             self._load_action(index, action)
@@ -261,6 +260,20 @@ class Templates:
             template = self._load_template(action.email_template, index)
             if template is not None:
                 self.by_name[action.email_template] = template
+        for number, attachment in enumerate(action.attachments):
+            where = self.config.where("actions", index, "attachments", number, "filename")
+            file = where.rsplit(":", 2)[0]
+            source, merge_problems = translate_merge_fields(attachment.filename, file)
+            self.problems.extend(f"{where}: {p.split(': ', 1)[1]}" for p in merge_problems)
+            compiled = self._compile(f"attachment:{action.id}:{number}", source, file)
+            if compiled is not None:
+                self.attachment_names[(action.id, number)] = compiled
+            if attachment.template not in self.layouts:
+                path = self.config.templates_dir / f"{attachment.template}.pdf.yaml"
+                layout, problems = load_layout(path, self._compile, translate_merge_fields)
+                self.problems.extend(problems)
+                if layout is not None:
+                    self.layouts[attachment.template] = layout
 
     def _load_template(self, name: str, index: int) -> EmailTemplate | None:
         directory = self.config.templates_dir
@@ -344,7 +357,7 @@ class Templates:
             raise TemplateProblem([f"{template.text_file}: {exc.message}"]) from None
         person = context["person"]
         course = context["course"]
-        return build_message(
+        message = build_message(
             sender=extra_headers.get("from") or self.config.settings.sender,
             to_name=_get(person, "full_name") or "",
             to_email=_get(person, "email"),
@@ -362,6 +375,21 @@ class Templates:
                 "X-Certify-Person": str(_get(person, "id")),
             },
         )
+        for number, attachment in enumerate(action.attachments):
+            layout = self.layouts[attachment.template]
+            try:
+                data = render_pdf(layout, context)
+                name = self.attachment_names[(action.id, number)].render(context)
+            except UndefinedError as exc:
+                raise TemplateProblem([f"{attachment.template}.pdf.yaml: {exc.message}"]) from None
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise TemplateProblem(
+                    [f"{attachment.template}.pdf.yaml: the certificate could not be made: {exc}"]
+                ) from None
+            message.add_attachment(
+                data, maintype="application", subtype="pdf", filename=attachment_file_name(name)
+            )
+        return message
 
 
 def _get(value: Any, key: str) -> Any:

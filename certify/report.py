@@ -212,7 +212,9 @@ def preview_message(
     message_id = message_id or "<preview@certify.invalid>"
     context = build_context(store, config, templates, decision, delivery_id=delivery_id,
                             certificate=certificate or "PREVIEW", message_id=message_id, now=now)  # fmt: skip
-    return templates.render(decision.action, context, message_id=message_id, sent_at=now)
+    return templates.render(
+        decision.action, context, message_id=message_id, sent_at=now.astimezone(config.tz)
+    )
 
 
 def _templates(config: Config) -> Templates:

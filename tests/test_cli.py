@@ -72,10 +72,23 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
     assert not {"P015", "P017"} & proofs  # course ends later today: not yet due
     outbox = sorted(p.name for p in (examples / "outbox").iterdir())
     assert len(outbox) == len(got) and not any(n.startswith(".tmp") for n in outbox)
+    from email import message_from_bytes, policy
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    eml = (examples / "outbox" / "certificate--VCA-2611--P002.eml").read_bytes()
+    certificate = message_from_bytes(eml, policy=policy.default)
+    (pdf,) = list(certificate.iter_attachments())
+    assert pdf.get_filename() == "Certificaat - VCA Basis veiligheid - Zoë Öztürk.pdf"
+    text = PdfReader(BytesIO(pdf.get_payload(decode=True))).pages[0].extract_text()
+    assert "Zoë Öztürk" in text and "12 november 2026" in text
     log = json.loads(run_cli("log", "--json", "--state", "sent", cwd=examples).stdout)
     assert len(log) == len(got)
     assert {"action", "course", "person", "email", "state", "attempts", "last_error", "sent_at",
             "message_id"} <= set(log[0])  # fmt: skip
+    numbers = {row["certificate_number"] for row in log if row["person"] == "P002"}
+    assert any(number and number in text for number in numbers)
 
 
 def test_explain_says_why(examples: Path) -> None:

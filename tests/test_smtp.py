@@ -350,3 +350,28 @@ def test_sigterm_finishes_the_message_in_hand(world: Path) -> None:
     assert process.returncode == 3
     assert len(slow.messages) == 1
     assert sorted(s for s, _, _ in states(world).values()) == ["sent"]
+
+
+def test_the_certificate_pdf_survives_the_smtp_path(world: Path) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    actions = world / "actions.yaml"
+    actions.write_text(actions.read_text().replace(
+        "    conditions:", "    attachments: [{template: certificate}]\n    conditions:", 1))  # fmt: skip
+    (world / "templates" / "certificate.pdf.yaml").write_text(
+        'lines: [{text: "[Persoon:NaamVolledig]"}, {text: "[Opleiding:Naam]"}]\n'
+        'footer: "[Certificaat:Nummer]"\n'
+    )
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        assert run_due(world, port).returncode == 0
+    message = next(m for m in handler.parsed() if "zoe" in str(m["To"]))
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "Certificate - Display training - Zoë Öztürk.pdf"
+    text = PdfReader(BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
+    with sqlite3.connect(world / "certify.db") as conn:
+        number = conn.execute(
+            "SELECT certificate_number FROM deliveries WHERE person_id = 'P2'").fetchone()[0]  # fmt: skip
+    assert "Zoë Öztürk" in text and "Display training" in text and number in text
