@@ -8,7 +8,7 @@ import json
 import platform
 import time
 
-from bench import bench_import, bench_run, bench_smtp
+from bench import bench_import, bench_pdf, bench_run, bench_smtp
 from bench.common import DATA, Result
 
 SUITES = {
@@ -18,6 +18,7 @@ SUITES = {
     "write": lambda r: bench_run.run_write(r),
     "tick": lambda r: bench_run.run_tick(r),
     "smtp": lambda r: bench_smtp.run(r),
+    "pdf": lambda r: bench_pdf.run(r),
 }
 
 

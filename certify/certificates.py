@@ -7,22 +7,28 @@ variables, merge fields and checks as the e-mails. Rendering returns bytes; no I
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from fpdf import FPDF
-from fpdf.enums import TextMode
 from jinja2 import Template
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from reportlab.lib.pagesizes import A4, landscape, letter
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
 from certify.config import KEY_MARK, parse_yaml
 
 FONT = files("certify") / "fonts" / "DejaVuSerif.ttf"
+FONT_BOLD = files("certify") / "fonts" / "DejaVuSerif-Bold.ttf"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -123,85 +129,104 @@ def load_layout(
     return CompiledLayout(layout, path.parent, texts), []
 
 
-def _rgb(color: str) -> tuple[int, int, int]:
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+def _rgb(color: str) -> tuple[float, float, float]:
+    return int(color[1:3], 16) / 255, int(color[3:5], 16) / 255, int(color[5:7], 16) / 255
 
 
 def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
+_PAGES = {
+    "A4-landscape": landscape(A4),
+    "A4-portrait": A4,
+    "Letter-landscape": landscape(letter),
+}
+
+
+@cache
+def _fonts() -> tuple[str, str]:
+    """Register the shipped faces once per process; ReportLab subsets them per document."""
+    pdfmetrics.registerFont(TTFont("CertifySerif", str(FONT)))
+    pdfmetrics.registerFont(TTFont("CertifySerif-Bold", str(FONT_BOLD)))
+    return "CertifySerif", "CertifySerif-Bold"
+
+
+@cache
+def _image(path: Path) -> ImageReader:
+    return ImageReader(str(path))
+
+
 def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     """One certificate as PDF bytes."""
     layout = compiled.layout
     text = {name: _one_line(template.render(context)) for name, template in compiled.texts.items()}
-    size, orientation = layout.page.split("-")
-    pdf = FPDF(orientation="L" if orientation == "landscape" else "P", format=size)
-    pdf.set_auto_page_break(False)
-    pdf.set_title(text["title"])
-    pdf.set_author(text["organisation"])
-    pdf.set_creator("certify")
-    pdf.add_font("Serif", "", str(FONT))
-    pdf.add_page()
-    width, height = pdf.w, pdf.h
+    regular, bold = _fonts()
+    width, height = _PAGES[layout.page]
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(
+        buffer, pagesize=(width, height), pageCompression=1, initialFontName=regular
+    )
+    pdf.setTitle(text["title"])
+    pdf.setAuthor(text["organisation"])
+    pdf.setCreator("certify")
     accent, ink = _rgb(layout.accent), _rgb(layout.text_color)
     # a double frame
-    pdf.set_draw_color(*accent)
-    pdf.set_line_width(1.2)
-    pdf.rect(10, 10, width - 20, height - 20)
-    pdf.set_line_width(0.4)
-    pdf.rect(14, 14, width - 28, height - 28)
-    y = 24.0
+    pdf.setStrokeColorRGB(*accent)
+    pdf.setLineWidth(3.4)
+    pdf.rect(28, 28, width - 56, height - 56)
+    pdf.setLineWidth(1.1)
+    pdf.rect(40, 40, width - 80, height - 80)
+    y = height - 68
     if layout.logo:
-        pdf.image(str(compiled.directory / layout.logo), x=width / 2 - 11, y=y, w=22, h=22)
-        y += 26
-    pdf.set_y(y)
+        pdf.drawImage(_image(compiled.directory / layout.logo), width / 2 - 31, y - 62, 62, 62,
+                      mask="auto")  # fmt: skip
+        y -= 80
     if text["organisation"]:
-        pdf.set_text_color(*accent)
-        pdf.set_font("Serif", "", 11)
-        pdf.set_char_spacing(2)
-        pdf.cell(0, 7, text["organisation"].upper(), align="C", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_char_spacing(0)
-    pdf.set_text_color(*ink)
-    _line(pdf, text["title"], 34, bold=True, color=ink)
-    pdf.ln(2)
+        pdf.setFillColorRGB(*accent)
+        pdf.setFont(regular, 11)
+        pdf.drawCentredString(width / 2, y - 11, "  ".join(text["organisation"].upper().split(" ")),
+                              charSpace=2)  # fmt: skip
+        y -= 24
+    pdf.setFillColorRGB(*ink)
+    y = _centred(pdf, text["title"], bold, 34, y, width)
+    y -= 6
     for index, text_line in enumerate(layout.lines):
         content = text[f"lines.{index}"]
         if not content:
             continue  # a line whose template renders empty is left out
-        if text_line.space_before:
-            pdf.ln(text_line.space_before)
-        _line(pdf, content, text_line.size, bold=text_line.bold, color=ink)
+        y -= text_line.space_before * 72 / 25.4
+        y = _centred(pdf, content, bold if text_line.bold else regular, text_line.size, y, width)
     # signature, bottom left; footer (the certificate number), bottom right
-    bottom = height - 38
+    bottom = 108.0
     if layout.signature.image:
-        pdf.image(str(compiled.directory / layout.signature.image), x=40, y=bottom - 18, h=16)
+        pdf.drawImage(_image(compiled.directory / layout.signature.image), 130, bottom + 4,
+                      height=46, width=150, preserveAspectRatio=True, mask="auto")  # fmt: skip
     if text["signature.name"] or text["signature.role"]:
-        pdf.set_draw_color(*ink)
-        pdf.set_line_width(0.3)
-        pdf.line(36, bottom, 116, bottom)
-        pdf.set_xy(36, bottom + 2)
-        pdf.set_font("Serif", "", 11)
-        pdf.cell(80, 6, text["signature.name"], align="C", new_x="LEFT", new_y="NEXT")
-        pdf.set_font("Serif", "", 9)
-        pdf.cell(80, 5, text["signature.role"], align="C")
+        pdf.setStrokeColorRGB(*ink)
+        pdf.setLineWidth(0.8)
+        pdf.line(100, bottom, 330, bottom)
+        pdf.setFont(regular, 11)
+        pdf.drawCentredString(215, bottom - 15, text["signature.name"])
+        pdf.setFont(regular, 9)
+        pdf.drawCentredString(215, bottom - 28, text["signature.role"])
     if text["footer"]:
-        pdf.set_xy(width - 126, bottom + 2)
-        pdf.set_font("Serif", "", 10)
-        pdf.cell(90, 6, text["footer"], align="C")
-    return bytes(pdf.output())
+        pdf.setFont(regular, 10)
+        pdf.drawCentredString(width - 215, bottom - 15, text["footer"])
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
 
 
-def _line(pdf: FPDF, content: str, size: float, *, bold: bool, color: tuple[int, int, int]) -> None:
-    pdf.set_font("Serif", "", size)
-    if bold:
-        # one embedded face keeps certificates fast and small; emphasis is drawn by
-        # outlining the glyphs in their own colour (a stroke proportional to the size)
-        pdf.text_mode = TextMode.FILL_STROKE
-        pdf.set_draw_color(*color)
-        pdf.set_line_width(size * 0.012)
-    pdf.multi_cell(0, size * 0.55, content, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.text_mode = TextMode.FILL
+def _centred(
+    pdf: canvas.Canvas, content: str, font: str, size: float, y: float, width: float
+) -> float:
+    """Centred text, wrapped to the page; returns the baseline below it."""
+    pdf.setFont(font, size)
+    for line in simpleSplit(content, font, size, width - 160):
+        y -= size * 1.25
+        pdf.drawCentredString(width / 2, y, line)
+    return y
 
 
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),

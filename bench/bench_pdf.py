@@ -1,0 +1,68 @@
+"""Certificates per second for 1,000 deliveries, and the size of one certificate."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from reportlab.pdfgen import canvas
+
+from bench.bench_run import base_db
+from bench.common import ROOT, Result, interleaved, median, timed
+from certify.certificates import _fonts, render_pdf
+from certify.config import load
+from certify.plan import make_plan
+from certify.render import Templates
+from certify.runner import build_context
+from certify.store import Store
+
+
+def run(repeat: int, deliveries: int = 1000) -> list[Result]:
+    config = load(ROOT / "actions.yaml")  # the shipped certificate layout, logo included
+    templates = Templates(config)
+    layout = templates.layouts["certificate"]
+    store = Store.open_readonly(base_db())
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    plan = make_plan(store, config, now, actions=[config.action("certificate")], since_override={
+        "certificate": datetime(2000, 1, 1, tzinfo=UTC)})  # fmt: skip
+    # expire_after makes old ones `expired`; they met every condition all the same
+    chosen = (plan.by_outcome("send") + plan.by_outcome("expired"))[:deliveries]
+    contexts = [
+        build_context(store, config, templates, decision, delivery_id=index,
+                      certificate=f"2026-{index:06d}-0", message_id="<m@x>", now=now)
+        for index, decision in enumerate(chosen)
+    ]  # fmt: skip
+    store.close()
+    sizes: list[int] = []
+
+    def subject() -> float:
+        def go() -> None:
+            sizes.clear()
+            sizes.extend(len(render_pdf(layout, context)) for context in contexts)
+
+        return len(contexts) / timed(go)
+
+    def floor() -> float:
+        """The least a certificate can cost: one line of the same embedded font."""
+
+        regular, _ = _fonts()
+
+        def go() -> None:
+            for context in contexts:
+                pdf = canvas.Canvas(io.BytesIO(), initialFontName=regular)
+                pdf.setFont(regular, 30)
+                pdf.drawString(72, 720, context["person"]["full_name"])
+                pdf.showPage()
+                pdf.save()
+
+        return len(contexts) / timed(go)
+
+    rates, floors = interleaved(subject, floor, repeat)
+    rate, floor_rate = median(rates), median(floors)
+    largest = max(sizes)
+    return [
+        Result(f"certificate PDFs for {len(contexts)} deliveries", rate, floor_rate, "per s",
+               ">= 50 per s", rate >= 50, "floor: one line in the same embedded font"),
+        Result("size of one certificate PDF (font subset embedded)", largest / 1024, 100, "KiB",
+               "< 100 KiB", largest < 100 * 1024, f"largest of {len(sizes)}: {largest} bytes"),
+    ]  # fmt: skip
