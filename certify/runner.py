@@ -118,9 +118,17 @@ class RunReport:
     waiting: int = 0
     not_due: int = 0
     stopped: str | None = None
-    deliveries: list[DeliveryOutcome] = field(default_factory=list)
+    sent_outcomes: list[DeliveryOutcome] = field(default_factory=list)
     waiting_on: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
+    would_send: list[Decision] = field(default_factory=list)
+
+    @property
+    def deliveries(self) -> list[DeliveryOutcome]:
+        """This run's deliveries; for a dry run, what would be sent (built when asked for)."""
+        if self.dry_run:
+            return [_would(d, "would send") for d in self.would_send]
+        return self.sent_outcomes
 
     @property
     def not_accepted(self) -> bool:
@@ -646,7 +654,7 @@ class Runner:
             )
             report.expired = len(expired)
             report.sent = len(to_send)
-            report.deliveries = [_would(d, "would send") for d in to_send]
+            report.would_send = to_send
             return report
         report.skipped = self.record_final(skipped, "skipped") + self.record_course_skips(plan)
         report.expired = self.record_final(expired, "expired")
@@ -662,7 +670,7 @@ class Runner:
                     report.stopped = "stopped by SIGTERM; the rest waits for the next run"
                     break
                 outcome = self.deliver(decision, transport)
-                report.deliveries.append(outcome)
+                report.sent_outcomes.append(outcome)
                 self.log(_line(outcome))
                 if outcome.state == "sent":
                     report.sent += 1
