@@ -292,9 +292,7 @@ def run_due(
 
     with _errors():
         config = _config(actions)
-        templates = Templates(config)
-        if templates.problems:
-            raise LocatedErrors("templates", templates.problems, hint="run certify validate")
+        templates = Templates.checked(config)
         moment = _parse_now(now, config.tz)
         chosen = [config.action(a) for a in action] if action else config.actions
         path = db_path(db)

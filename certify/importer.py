@@ -52,14 +52,7 @@ def read_bool(value: str) -> int:
 
 def read_registered_bool(value: str) -> int | None:
     """present/passed: empty means "not registered" (the row is ignored)."""
-    if value == "":
-        return None
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return 1
-    if lowered in _FALSE:
-        return 0
-    raise CellError(f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
+    return None if value == "" else read_bool(value)
 
 
 _PERCENT = re.compile(r"^(\d{1,3})(?:[.,]0+)?\s*%?$")

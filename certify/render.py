@@ -35,6 +35,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from certify.certificates import CompiledLayout, attachment_file_name, load_layout, render_pdf
 from certify.config import Action, Config
+from certify.errors import LocatedErrors
 
 FRONT_MATTER_KEYS = ("subject", "from", "reply_to", "cc", "bcc")
 
@@ -238,6 +239,14 @@ class Templates:
         self.problems: list[str] = []
         for index, action in enumerate(config.actions):
             self._load_action(index, action)
+
+    @classmethod
+    def checked(cls, config: Config) -> Templates:
+        """The templates, or every problem in them at once (they are needed to send)."""
+        templates = cls(config)
+        if templates.problems:
+            raise LocatedErrors("templates", templates.problems, hint="run certify validate")
+        return templates
 
     def _compile(self, name: str, source: str, file: str, line: int = 0) -> Template | None:
         self.loader.sources[name] = source

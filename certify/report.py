@@ -201,7 +201,7 @@ def decision_since(store: Store, config: Config, decision: Decision, now: dateti
 def preview_message(
     store: Store, config: Config, action: str, course: str, person: str, now: datetime
 ) -> EmailMessage:
-    templates = _templates(config)
+    templates = Templates.checked(config)
     decision = _decisions(store, config, course, person, now, action)[0]
     row = store.conn.execute(
         "SELECT id, message_id, certificate_number FROM deliveries "
@@ -217,15 +217,6 @@ def preview_message(
     )
 
 
-def _templates(config: Config) -> Templates:
-    from certify.errors import LocatedErrors
-
-    templates = Templates(config)
-    if templates.problems:
-        raise LocatedErrors("templates", templates.problems, hint="run certify validate")
-    return templates
-
-
 def send_one(
     store: Store,
     config: Config,
@@ -238,7 +229,7 @@ def send_one(
     force: bool,
     reason: str | None,
 ) -> DeliveryOutcome:
-    templates = _templates(config)
+    templates = Templates.checked(config)
     decision = _decisions(store, config, course, person, now, action)[0]
     existing = decision.existing
     if existing is not None and existing.state in ("sent", "unknown") and not force:
