@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from certify.clock import UNITS, DateFormatError, machine_zone, parse_moment, zone
+from certify.clock import DateFormatError, machine_zone, parse_moment, zone
 from certify.errors import ConfigError
 
 DEFAULT_ACTIONS = "actions.yaml"
@@ -458,6 +458,3 @@ def read_timezone(path: Path) -> tzinfo:
     if not path.exists():
         return machine_zone()
     return load(path).tz
-
-
-UNIT_NAMES = UNITS

@@ -41,13 +41,14 @@ _FALSE = frozenset({"no", "n", "false", "0", "nee", "", "-"})
 _BOOL_WORDS = "yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty"
 
 
+_BOOLS = {word: 1 for word in _TRUE} | {word: 0 for word in _FALSE}
+
+
 def read_bool(value: str) -> int:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return 1
-    if lowered in _FALSE:
-        return 0
-    raise CellError(f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
+    result = _BOOLS.get(value.lower())
+    if result is None:
+        raise CellError(f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
+    return result
 
 
 def read_registered_bool(value: str) -> int | None:
@@ -450,50 +451,54 @@ class _Coercer:
         cache[value] = text
         return text
 
-    def for_table(self, table: str) -> Callable[[tuple[str, ...]], tuple[Any, ...] | None]:
-        """The coercion of one table: a row in spec.known order → staged values (None: ignore)."""
+    def for_table(
+        self, table: str
+    ) -> Callable[[tuple[str, ...], tuple[Any, ...]], tuple[Any, ...] | None]:
+        """The coercion of one table: a row in spec.known order, and the tail (extra, file,
+        line) to append → the values to store (None: the row is ignored)."""
         return getattr(self, f"_{table}")  # type: ignore[no-any-return]
 
-    def _attendance(self, row: tuple[str, ...]) -> tuple[Any, ...] | None:
+    def _attendance(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
         part_id, person_id, present_text, registered_at = row
         present = read_registered_bool(present_text)
         if present is None:
             return None
-        return (part_id, person_id, present, self.moment(registered_at))
+        return (part_id, person_id, present, self.moment(registered_at), *tail)
 
-    def _results(self, row: tuple[str, ...]) -> tuple[Any, ...] | None:
+    def _results(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
         part_id, person_id, passed_text, grade, registered_at = row
         passed = read_registered_bool(passed_text)
         if passed is None:
             return None
-        return (part_id, person_id, passed, grade or None, self.moment(registered_at))
+        return (part_id, person_id, passed, grade or None, self.moment(registered_at), *tail)
 
-    def _enrollments(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+    def _enrollments(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         course_id, person_id, status, enrolled_at = row
-        return (course_id, person_id, read_enrollment_status(status), self.moment(enrolled_at))
+        return (course_id, person_id, read_enrollment_status(status), self.moment(enrolled_at),
+                *tail)  # fmt: skip
 
-    def _persons(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+    def _persons(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         person_id, email, first, infix, last, full, language = row
         full = full or _full_name(first, infix, last)
         return (person_id, read_email(email), first or None, infix or None, last or None,
-                full or None, language or None)  # fmt: skip
+                full or None, language or None, *tail)  # fmt: skip
 
-    def _parts(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+    def _parts(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         part_id, course_id, name, start, end, attendance_required, pass_required = row
         return (part_id, course_id, name, self.moment(start), self.moment(end, end_of_day=True),
-                read_bool(attendance_required), read_bool(pass_required))  # fmt: skip
+                read_bool(attendance_required), read_bool(pass_required), *tail)  # fmt: skip
 
-    def _courses(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+    def _courses(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         course_id, name, status, end, course_type, start, location = row
         if end == "":
             raise CellError("an end date is required (such as 2026-11-05 or 05-11-2026)")
         return (course_id, name, status, course_type or None, self.moment(start),
                 int(_is_date(start)), self.moment(end, end_of_day=True), int(_is_date(end)),
-                location or None)  # fmt: skip
+                location or None, *tail)  # fmt: skip
 
-    def _course_types(self, row: tuple[str, ...]) -> tuple[Any, ...]:
+    def _course_types(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         course_type, percentage = row
-        return (course_type, read_percentage(percentage))
+        return (course_type, read_percentage(percentage), *tail)
 
 
 _DATE_ONLY = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\s*$")
@@ -596,19 +601,18 @@ def _load_file(
             column = spec.key[0] if not known[0] else spec.key[1]
             errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
             return None
+        extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
         try:
-            values = coerce(known)
+            values = coerce(known, (extra_json, file_index, line))
         except CellError as exc:
             errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
             # remembered, so that rows referring to it raise no echo of the same mistake
             if key_width == 1:
                 conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
             return None
-        if values is None:
-            return None
-        count += 1
-        extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
-        return (*values, extra_json, file_index, line)
+        if values is not None:
+            count += 1
+        return values
 
     conn.executemany(sql, reader.rows(finish))
     return count

@@ -645,6 +645,11 @@ def make_plan(
     return plan
 
 
+def unmet_conditions(decision: Decision) -> list[str]:
+    """The conditions of the decision's action that do not hold, in words."""
+    return Planner._unmet(decision.action, decision)
+
+
 def config_action(actions: list[Action], action_id: str) -> Action:
     return next(action for action in actions if action.id == action_id)
 
@@ -715,7 +720,3 @@ def _final_deliveries(
             {"c": course_id, "p": person_id},
         )
     }
-
-
-def figures_json(decision: Decision, import_id: int | None) -> str:
-    return json.dumps(decision.figures(import_id))

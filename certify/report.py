@@ -10,7 +10,7 @@ from typing import Any
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
 from certify.errors import CertifyError
-from certify.plan import Decision, make_plan
+from certify.plan import Decision, make_plan, unmet_conditions
 from certify.render import Templates
 from certify.runner import DeliveryOutcome, Runner, build_context
 from certify.store import Store
@@ -240,7 +240,7 @@ def send_one(
     if decision.participant.status == "cancelled" and not force:
         raise CertifyError(f"the enrollment of {person} in {course} is cancelled",
                            hint="add --force --reason TEXT to send anyway")  # fmt: skip
-    unmet = Runner_unmet(decision)
+    unmet = unmet_conditions(decision)
     if unmet and not force:
         raise CertifyError(
             f"the conditions of {action} do not hold for {course}/{person}: {'; '.join(unmet)}",
@@ -252,12 +252,6 @@ def send_one(
         return runner.deliver(decision, transport, forced_reason=reason if force else None)
     finally:
         transport.close()
-
-
-def Runner_unmet(decision: Decision) -> list[str]:
-    from certify.plan import Planner
-
-    return Planner._unmet(decision.action, decision)
 
 
 def mark_delivery(

@@ -128,10 +128,6 @@ def due_moment(anchor: datetime, timing: Timing, tz: tzinfo) -> datetime:
     return moment
 
 
-def add_duration(moment: datetime, amount: int, unit: str, tz: tzinfo) -> datetime:
-    return add_offset(moment, amount, unit, tz)
-
-
 def is_expired(due_at: datetime, now: datetime, amount: int, unit: str, tz: tzinfo) -> bool:
     """Due longer ago than `amount unit` (calendar arithmetic, like offsets)."""
     return now > add_offset(due_at, amount, unit, tz)
@@ -141,7 +137,6 @@ __all__ = [
     "AttendanceFigures",
     "PassFigures",
     "Timing",
-    "add_duration",
     "attendance_figures",
     "attendance_needed",
     "attendance_percentage",

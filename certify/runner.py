@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from typing import Any
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Action, Config
 from certify.errors import CertifyError, LockedError
-from certify.plan import Decision, Plan, make_plan, recorded_since
+from certify.plan import Decision, Plan, make_plan
 from certify.render import AddressError, TemplateProblem, Templates
 from certify.store import Store, context_rows
 from certify.transports import (
@@ -709,14 +708,3 @@ def _due_text(moment: datetime) -> str:
 def _line(outcome: DeliveryOutcome) -> str:
     text = f"{outcome.state}: {outcome.action} {outcome.course}/{outcome.person} <{outcome.email}>"
     return f"{text}: {outcome.error}" if outcome.error else text
-
-
-def since_for_dry_run(store: Store, actions: list[Action]) -> dict[str, datetime]:
-    return recorded_since(store.conn)
-
-
-def default_lock_path(db: Path) -> Path:
-    return db.with_name(db.name + ".lock")
-
-
-__all__ = ["RunReport", "Runner", "os", "run_lock"]
