@@ -46,10 +46,14 @@ class Participant(NamedTuple):
     person_id: str
     status: str
     enrolled_at: datetime
-    present_times: tuple[str, ...]  # stored UTC text: sorts like time, converted when used
-    passed_times: tuple[str, ...]
+    present: int  # present rows counted (parts of R)
+    passed: int  # `passed = yes` rows of Q
     failed_parts: int = 0  # parts of Q with a `passed = no` result
     delivery_states: tuple[str | None, ...] = ()  # per action asked for, the logged state
+    # registration moments (stored UTC text, which sorts like time); fetched only when
+    # something needs to know *when* a requirement was met
+    present_times: tuple[str, ...] | None = None
+    passed_times: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,17 +219,23 @@ def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
 # still open, not with the whole history, so a steady-state cron tick stays cheap.
 _PARTICIPANTS_SQL = """
 SELECT e.course_id, e.person_id, e.status, coalesce(e.enrolled_at, e.first_seen_at),
-    (SELECT group_concat(a.registered_at) FROM parts p
+    (SELECT {present} FROM parts p
      JOIN attendance a ON a.part_id = p.part_id AND a.person_id = e.person_id
      WHERE p.course_id = e.course_id AND a.present = 1
        AND (p.attendance_required = 1 OR :all_parts)),
-    (SELECT group_concat(r.passed || r.registered_at) FROM parts p
+    (SELECT {results} FROM parts p
      JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
      WHERE p.course_id = e.course_id AND p.pass_required = 1)
     {states}
 FROM enrollments e
 WHERE 1 {filter}
 """
+# counts only, or with registration moments: each result as its flag then its moment
+_COUNTS = {"present": "count(*)", "results": "group_concat(r.passed, '')"}
+_WITH_TIMES = {
+    "present": "group_concat(a.registered_at)",
+    "results": "group_concat(r.passed || r.registered_at)",
+}
 
 
 def _times(text: str | None) -> tuple[str, ...]:
@@ -241,6 +251,7 @@ def participants(
     exclude_finished: list[tuple[str, str | None]] | None = None,
     states_of: list[str] | None = None,
     course_ids: list[str] | None = None,
+    with_times: bool = False,
 ) -> Iterator[Participant]:
     """Every enrollment with its figures, in one query.
 
@@ -278,18 +289,21 @@ def participants(
             "AND d.course_id = e.course_id AND d.person_id = e.person_id)"
         )
     joined = "".join(f" AND {c}" for c in conditions)
-    sql = _PARTICIPANTS_SQL.format(filter=joined, states=states)
+    sql = _PARTICIPANTS_SQL.format(filter=joined, states=states,
+                                   **(_WITH_TIMES if with_times else _COUNTS))  # fmt: skip
     for row in conn.execute(sql, params):
-        passed: tuple[str, ...] = ()
-        failed = 0
-        if row[5]:
-            # each result as its passed flag followed by its registration time
-            results = row[5].split(",")
-            passed = tuple(result[1:] for result in results if result[0] == "1")
-            failed = len(results) - len(passed)
+        if not with_times:
+            flags = row[5] or ""
+            passed = flags.count("1")
+            yield Participant(row[0], row[1], row[2], from_utc_text(row[3]), row[4], passed,
+                              len(flags) - passed, tuple(row[6:]))  # fmt: skip
+            continue
+        present_times = _times(row[4])
+        results = row[5].split(",") if row[5] else []
+        passed_times = tuple(result[1:] for result in results if result[0] == "1")
         yield Participant(
-            row[0], row[1], row[2], from_utc_text(row[3]), _times(row[4]), passed, failed,
-            tuple(row[6:]),
+            row[0], row[1], row[2], from_utc_text(row[3]), len(present_times), len(passed_times),
+            len(results) - len(passed_times), tuple(row[6:]), present_times, passed_times,
         )  # fmt: skip
 
 
@@ -347,9 +361,13 @@ def participant_figures(course: Course, participant: Participant) -> Figures:
     """
     return (
         rules.attendance_figures(
-            course.attendance_parts, participant.present_times, course.threshold, course.needed
+            course.attendance_parts,
+            participant.present,
+            course.threshold,
+            course.needed,
+            participant.present_times,
         ),
-        rules.pass_figures(course.pass_parts, participant.passed_times),
+        rules.pass_figures(course.pass_parts, participant.passed, participant.passed_times),
     )
 
 
@@ -426,9 +444,9 @@ class CourseVerdicts:
 def _conditions_hold(action: Action, course: Course, participant: Participant) -> bool:
     """The attendance and pass conditions, from counts alone (the figures agree, see tests)."""
     attendance_met = course.attendance_parts == 0 or (
-        min(len(participant.present_times), course.attendance_parts) >= course.needed
+        min(participant.present, course.attendance_parts) >= course.needed
     )
-    pass_met = course.pass_parts == 0 or len(participant.passed_times) >= course.pass_parts
+    pass_met = course.pass_parts == 0 or participant.passed >= course.pass_parts
     conditions = action.conditions
     return rules.condition_holds(conditions.attendance, attendance_met) and rules.condition_holds(
         conditions.pass_, pass_met
@@ -554,7 +572,7 @@ class Planner:
     def _unmet(action: Action, decision: Decision) -> list[str]:
         course, participant = decision.course, decision.participant
         conditions = action.conditions
-        present, passed = len(participant.present_times), len(participant.passed_times)
+        present, passed = participant.present, participant.passed
         required, pass_parts = course.attendance_parts, course.pass_parts
         # cached by every value that decides the wording; many participants share them
         return list(
@@ -588,8 +606,17 @@ def make_plan(
         since.update(since_override)
     courses = course_facts(conn, config)
     existing = existing_deliveries(conn, [a.id for a in chosen]) if chosen else {}
+    # nothing logged yet for these actions (say, before switching one on): no state to read
+    marks = ", ".join("?" * len(chosen))
+    logged = (
+        bool(chosen)
+        and conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM deliveries WHERE action IN ({marks}))",
+            [a.id for a in chosen],
+        ).fetchone()[0]
+    )
     finished: list[tuple[str, str | None]] | None = None
-    if not include_finished and chosen:
+    if not include_finished and logged:
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
     decisions: list[Decision] = []
@@ -607,16 +634,17 @@ def make_plan(
     verdicts = CourseVerdicts(planner, chosen)
     fast, cache = verdicts.fast, verdicts.cache
     look_up = bool(existing or finals)
+    # registration moments only when an anchor needs them, or for one participant
+    with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
     for participant in participants(
         conn, config, course_id=course_id, person_id=person_id, exclude_finished=finished,
-        states_of=[a.id for a in chosen], course_ids=window,
+        states_of=[a.id for a in chosen] if logged else None, course_ids=window,
+        with_times=with_times,
     ):  # fmt: skip
         course = courses[participant.course_id]
         # present counts at most the required parts (rows of other parts are not counted)
-        attendance_met = (
-            course.attendance_parts == 0 or len(participant.present_times) >= course.needed
-        )
-        pass_met = course.pass_parts == 0 or len(participant.passed_times) >= course.pass_parts
+        attendance_met = course.attendance_parts == 0 or participant.present >= course.needed
+        pass_met = course.pass_parts == 0 or participant.passed >= course.pass_parts
         cancelled = participant.status == "cancelled"
         states = participant.delivery_states
         for index, action in enumerate(chosen):
@@ -624,7 +652,7 @@ def make_plan(
             if look_up:
                 key = (action.id, participant.course_id, participant.person_id)
                 known = existing.get(key) or finals.get(key)
-            state = states[index]
+            state = states[index] if states else None
             if known is None and state is not None:
                 # e.g. final for this action while another action is still open for the person
                 known = ExistingDelivery(0, state, None, None, 0, None)

@@ -41,19 +41,21 @@ class AttendanceFigures(Generic[M]):
 
 def attendance_figures(
     required_parts: int,
-    present_times: Sequence[M],
+    present: int,
     threshold: int | None,
     needed: int | None = None,
+    times: Sequence[M] | None = None,
 ) -> AttendanceFigures[M]:
-    """`present_times`: registration moments of the present rows counted, in any order."""
+    """`present`: the present rows counted; `times`, when known, their registration moments
+    in any order (they only say *when* the requirement was met)."""
     pct = 100 if threshold is None else threshold
     if required_parts == 0:
-        return AttendanceFigures(0, len(present_times), pct, 0, None, True, None)
-    present = min(len(present_times), required_parts)
+        return AttendanceFigures(0, present, pct, 0, None, True, None)
+    present = min(present, required_parts)
     if needed is None:
         needed = attendance_needed(required_parts, pct)
     met = present >= needed
-    met_at = sorted(present_times)[needed - 1] if met and needed > 0 else None
+    met_at = sorted(times)[needed - 1] if met and needed > 0 and times else None
     return AttendanceFigures(
         required_parts,
         present,
@@ -73,13 +75,15 @@ class PassFigures(Generic[M]):
     met_at: M | None  # latest passed row of Q
 
 
-def pass_figures(required_parts: int, passed_times: Sequence[M]) -> PassFigures[M]:
-    """`passed_times`: registration moments of the `passed = yes` rows of Q."""
+def pass_figures(
+    required_parts: int, passed: int, times: Sequence[M] | None = None
+) -> PassFigures[M]:
+    """`passed`: the `passed = yes` rows of Q; `times`, when known, their registrations."""
     if required_parts == 0:
         return PassFigures(0, 0, True, None)
-    passed = min(len(passed_times), required_parts)
+    passed = min(passed, required_parts)
     met = passed >= required_parts
-    return PassFigures(required_parts, passed, met, max(passed_times) if met else None)
+    return PassFigures(required_parts, passed, met, max(times) if met and times else None)
 
 
 def condition_holds(value: ConditionValue, met: bool) -> bool:

@@ -182,7 +182,7 @@ def build_context(
         )
     enrollment = enrollment if isinstance(enrollment, dict) else {}
     a, p = decision.attendance, decision.passing
-    met_at = decision.due_at and _met_at(decision)
+    met_at = _met_at(store, config, decision)
     context: dict[str, Any] = {
         "person": {
             "id": person["person_id"],
@@ -238,12 +238,21 @@ def build_context(
     return context
 
 
-def _met_at(decision: Decision) -> datetime | None:
+def _met_at(store: Store, config: Config, decision: Decision) -> datetime | None:
+    """When the participant met what the action checks (attendance, and pass if checked)."""
     from certify import rules
-    from certify.plan import as_moments
+    from certify.plan import as_moments, participant_figures, participants
 
+    participant = decision.participant
+    if participant.present_times is None:
+        # planned from counts: read this one participant's registration moments
+        participant = next(
+            participants(store.conn, config, course_id=participant.course_id,
+                         person_id=participant.person_id, with_times=True),
+            participant,
+        )  # fmt: skip
     c = decision.action.conditions
-    attendance, passing = as_moments((decision.attendance, decision.passing))
+    attendance, passing = as_moments(participant_figures(decision.course, participant))
     return rules.requirements_met_at(
         attendance, passing, "yes", "yes" if c.pass_ == "yes" else "no",
         decision.participant.enrolled_at,

@@ -36,9 +36,9 @@ def test_needed_is_the_smallest_present_that_meets_the_threshold(
 ) -> None:
     assert rules.attendance_needed(parts, threshold) == needed
     times = [at(i) for i in range(needed)]
-    assert rules.attendance_figures(parts, times, threshold).met
+    assert rules.attendance_figures(parts, len(times), threshold, times=times).met
     if needed:
-        assert not rules.attendance_figures(parts, times[:-1], threshold).met
+        assert not rules.attendance_figures(parts, needed - 1, threshold).met
 
 
 @pytest.mark.parametrize(
@@ -75,30 +75,30 @@ def test_needed_is_minimal(required: int, threshold: int) -> None:
 
 
 def test_no_required_parts_is_always_met_whatever_the_attendance() -> None:
-    figures = rules.attendance_figures(0, [], 100)
+    figures = rules.attendance_figures(0, 0, 100)
     assert figures.met and figures.met_at is None and figures.needed == 0
 
 
 def test_no_type_percentage_means_100() -> None:
-    figures = rules.attendance_figures(4, [at(1), at(2), at(3)], None)
+    figures = rules.attendance_figures(4, 3, None)
     assert figures.threshold == 100 and not figures.met
 
 
 def test_attendance_met_at_is_the_needed_th_registration_in_time_order() -> None:
     times = [at(30), at(10), at(20), at(40)]
-    figures = rules.attendance_figures(4, times, 75)
+    figures = rules.attendance_figures(4, len(times), 75, times=times)
     assert figures.met_at == at(30)  # 3rd in order of registration: 10, 20, 30
 
 
 def test_threshold_zero_adds_no_moment() -> None:
-    figures = rules.attendance_figures(4, [], 0)
+    figures = rules.attendance_figures(4, 0, 0)
     assert figures.met and figures.met_at is None
 
 
 def test_pass_requirement() -> None:
-    assert rules.pass_figures(0, []).met
-    assert not rules.pass_figures(2, [at(1)]).met
-    both = rules.pass_figures(2, [at(5), at(1)])
+    assert rules.pass_figures(0, 0).met
+    assert not rules.pass_figures(2, 1, [at(1)]).met
+    both = rules.pass_figures(2, 2, [at(5), at(1)])
     assert both.met and both.met_at == at(5)  # the latest passed row
 
 
@@ -112,17 +112,17 @@ def test_condition_values(value: rules.ConditionValue, met: bool, holds: bool) -
 
 
 def test_requirements_met_at_is_the_latest_of_the_checked_moments() -> None:
-    attendance = rules.attendance_figures(2, [at(1), at(5)], 100)
-    passing = rules.pass_figures(1, [at(3)])
+    attendance = rules.attendance_figures(2, 2, 100, times=[at(1), at(5)])
+    passing = rules.pass_figures(1, 1, [at(3)])
     enrolled = at(-100)
     assert rules.requirements_met_at(attendance, passing, "yes", "yes", enrolled) == at(5)
     assert rules.requirements_met_at(attendance, passing, "no", "yes", enrolled) == at(3)
     # nothing with a moment: the enrollment time
-    empty_att = rules.attendance_figures(0, [], 100)
-    empty_pass = rules.pass_figures(0, [])
+    empty_att: rules.AttendanceFigures[datetime] = rules.attendance_figures(0, 0, 100)
+    empty_pass: rules.PassFigures[datetime] = rules.pass_figures(0, 0)
     assert rules.requirements_met_at(empty_att, empty_pass, "yes", "yes", enrolled) == enrolled
     # unmet: no moment at all
-    unmet = rules.pass_figures(2, [at(3)])
+    unmet = rules.pass_figures(2, 1, [at(3)])
     assert rules.requirements_met_at(attendance, unmet, "yes", "yes", enrolled) is None
 
 

@@ -492,3 +492,15 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     finally:
         store.close()
     assert fast == slow
+
+
+def test_templates_get_when_the_requirements_were_met(tmp_path: Path, world: tuple[Path, Path]) -> None:
+    db, out = world
+    config = make_config(tmp_path)
+    (tmp_path / "templates" / "certificate.txt.j2").write_text(
+        "---\nsubject: x\n---\nmet {{ requirements.met_at.strftime('%Y-%m-%d %H:%M') }}\n"
+    )
+    run(db, config, "2026-11-06 09:00", out)
+    eml = (out / safe_file_name("certificate", "C1", "P1")).read_text()
+    # attendance met at the 3rd present day (4 Nov 17:00), the exam passed 5 Nov 18:00
+    assert "met 2026-11-05 18:00" in eml
