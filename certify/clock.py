@@ -146,10 +146,11 @@ def add_offset(anchor: datetime, offset: int, unit: str, tz: tzinfo) -> datetime
     if unit == "hours":
         return (anchor.astimezone(UTC) + timedelta(hours=offset)).astimezone(tz)
     wall = anchor.astimezone(tz).replace(tzinfo=None)
+    # on a naive wall clock, days and weeks are exact; months need calendar rules
     if unit == "days":
-        wall += relativedelta(days=offset)
+        wall += timedelta(days=offset)
     elif unit == "weeks":
-        wall += relativedelta(weeks=offset)
+        wall += timedelta(weeks=offset)
     elif unit == "months":
         wall += relativedelta(months=offset)
     else:

@@ -491,6 +491,7 @@ class Planner:
         self.since = since
         self._course_due: dict[tuple[str, str], datetime] = {}
         self._course_status: dict[tuple[str, str], bool] = {}
+        self._dues: dict[tuple[int, str, str | None, datetime], datetime] = {}
 
     def course_due(self, action: Action, course: Course) -> datetime:
         """The due moment of a course_end action: the same for every participant."""
@@ -519,9 +520,13 @@ class Planner:
 
     def _due(self, action: Action, anchor: datetime) -> datetime:
         t = action.timing
-        return rules.due_moment(
-            anchor, rules.Timing(t.after, t.offset, t.unit, t.at_time), self.tz
-        ).astimezone(self.tz)
+        key = (t.offset, t.unit, t.at, anchor)  # actions with the same timing share it
+        due = self._dues.get(key)
+        if due is None:
+            due = self._dues[key] = rules.due_moment(
+                anchor, rules.Timing(t.after, t.offset, t.unit, t.at_time), self.tz
+            ).astimezone(self.tz)
+        return due
 
     def decide(
         self,
