@@ -32,7 +32,7 @@ class DateFormatError(ValueError):
 
 
 def to_utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(UTC_FORMAT)
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def from_utc_text(text: str) -> datetime:
@@ -118,6 +118,10 @@ def parse_moment(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime
     except ValueError as exc:
         raise DateFormatError(f"cannot read {text!r} as a date ({exc})") from exc
     offset = parts.get("tz")
+    if not offset:
+        hour_offset = _regular_hour_offset(tz, wall.year, wall.month, wall.day, wall.hour)
+        if hour_offset is not None:
+            return (wall - hour_offset).replace(tzinfo=UTC)
     if offset:
         if offset == "Z":
             return wall.replace(tzinfo=UTC)
@@ -126,6 +130,27 @@ def parse_moment(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime
         delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         return wall.replace(tzinfo=_fixed(sign * delta)).astimezone(UTC)
     return localize(wall, tz).astimezone(UTC)
+
+
+@lru_cache(maxsize=65536)
+def _regular_hour_offset(
+    tz: tzinfo, year: int, month: int, day: int, hour: int
+) -> timedelta | None:
+    """The UTC offset of a local hour in which nothing changes; None around a transition.
+
+    Exports repeat the same days and hours endlessly; this spares the full conversion for
+    every minute of them, and leaves gaps and folds to `localize`.
+    """
+    start = datetime(year, month, day, hour)
+    end = start.replace(minute=59, second=59)
+    first, last = localize(start, tz), localize(end, tz)
+    if first.replace(tzinfo=None) != start or last.replace(tzinfo=None) != end:
+        return None  # in or next to a gap
+    if first.utcoffset() != last.utcoffset():
+        return None
+    if end.replace(tzinfo=tz, fold=1).utcoffset() != last.utcoffset():
+        return None  # an hour that happens twice
+    return first.utcoffset()
 
 
 def _fixed(delta: timedelta) -> tzinfo:

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -100,3 +100,24 @@ def test_at_inside_the_spring_gap() -> None:
     moment = add_offset(anchor, 1, "days", AMS)
     result = at_time_of_day(moment, time(2, 30), anchor, AMS)
     assert result.astimezone(AMS).strftime("%Y-%m-%d %H:%M") == "2026-03-29 03:00"
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "days"),
+    [
+        ("Europe/Amsterdam", ["2026-03-29", "2026-10-25"]),
+        ("America/New_York", ["2026-03-08", "2026-11-01"]),
+        ("Australia/Lord_Howe", ["2026-04-05", "2026-10-04"]),  # a half-hour shift
+    ],
+)
+def test_reading_local_times_agrees_with_localize_every_minute_of_a_clock_change(
+    zone_name: str, days: list[str]
+) -> None:
+    """Reading remembers offsets per hour; around a change it must still be exact."""
+    tz = ZoneInfo(zone_name)
+    for day in days:
+        start = datetime.fromisoformat(day) - timedelta(hours=3)
+        for minute in range(0, 30 * 60, 1):
+            wall = start + timedelta(minutes=minute)
+            text = wall.strftime("%Y-%m-%d %H:%M")
+            assert parse_moment(text, tz) == localize(wall, tz).astimezone(UTC), text

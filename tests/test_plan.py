@@ -28,7 +28,10 @@ def test_deciding_from_counts_agrees_with_the_figures(
     course = Course("C", "C", "final", datetime(2026, 1, 1, tzinfo=UTC), threshold, required,
                     pass_parts, needed)  # fmt: skip
     stamp = "2026-01-01T00:00:00Z"
-    present_times, passed_times = (stamp,) * min(present, required), (stamp,) * min(passed, pass_parts)
+    present_times, passed_times = (
+        (stamp,) * min(present, required),
+        (stamp,) * min(passed, pass_parts),
+    )
     participant = Participant("C", "P", "enrolled", datetime(2026, 1, 1, tzinfo=UTC),
                               len(present_times), len(passed_times), 0, (), present_times,
                               passed_times)  # fmt: skip

@@ -494,7 +494,9 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     assert fast == slow
 
 
-def test_templates_get_when_the_requirements_were_met(tmp_path: Path, world: tuple[Path, Path]) -> None:
+def test_templates_get_when_the_requirements_were_met(
+    tmp_path: Path, world: tuple[Path, Path]
+) -> None:
     db, out = world
     config = make_config(tmp_path)
     (tmp_path / "templates" / "certificate.txt.j2").write_text(
