@@ -375,3 +375,47 @@ def test_the_certificate_pdf_survives_the_smtp_path(world: Path) -> None:
         number = conn.execute(
             "SELECT certificate_number FROM deliveries WHERE person_id = 'P2'").fetchone()[0]  # fmt: skip
     assert "Zoë Öztürk" in text and "Display training" in text and number in text
+
+
+def test_implicit_tls_with_the_servers_ca(world: Path, tmp_path: Path) -> None:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    handler = Recorder()
+    with smtp_server(handler, ssl_context=server_context) as port:
+        result = run_due(world, port, "--smtp-ca-file", str(ca_file), security="ssl")
+    assert result.returncode == 0, result.stderr
+    assert len(handler.messages) == 2
+
+
+def _minutes_later(minutes: int) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(NOW) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_temporary_failures_give_up_after_8_attempts(world: Path) -> None:
+    refusing = Recorder(refuse={"": "451 4.3.0 Try again later"})
+    # each retry exactly when it is allowed: 5 minutes, doubling
+    schedule = [0, 5, 15, 35, 75, 155, 315, 635]
+    with smtp_server(refusing) as port:
+        for attempt, minutes in enumerate(schedule, start=1):
+            run_due(world, port, now=_minutes_later(minutes))
+            state, attempts, _ = states(world)["P1"]
+            assert attempts == attempt
+            assert state == ("failed" if attempt == 8 else "pending")
+        run_due(world, port, now=_minutes_later(5000))
+    assert states(world)["P1"][1] == 8  # never tried again
+
+
+def test_temporary_failures_give_up_after_72_hours(world: Path) -> None:
+    refusing = Recorder(refuse={"": "451 4.3.0 Try again later"})
+    with smtp_server(refusing) as port:
+        for day in range(3):
+            run_due(world, port, now=_minutes_later(day * 25 * 60))
+            assert states(world)["P1"][0] == "pending"
+        run_due(world, port, now=_minutes_later(75 * 60))  # 75 hours after the first attempt
+    state, attempts, error = states(world)["P1"]
+    assert (state, attempts) == ("failed", 4) and error and "gave up" in error
