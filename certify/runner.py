@@ -499,7 +499,7 @@ class Runner:
             notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
         return notes
 
-    def claim(self, decision: Decision) -> tuple[int, str, str, str]:
+    def claim(self, decision: Decision) -> tuple[int, str, str]:
         """Commit the claim before any network I/O; fixes Message-ID and certificate number."""
         with self.store.transaction() as conn:
             delivery_id = self._upsert(decision, "claimed")
@@ -524,7 +524,7 @@ class Runner:
                     "email = (SELECT email FROM persons WHERE person_id = ?) WHERE id = ?",
                     (self.now_text, decision.participant.person_id, delivery_id),
                 )
-        return delivery_id, message_id, certificate, from_utc_text(created).isoformat()
+        return delivery_id, message_id, certificate
 
     def _outcome(
         self, delivery_id: int, state: str, *, error: str | None = None, code: int | None = None,
@@ -555,12 +555,12 @@ class Runner:
         self, decision: Decision, transport: Transport, *, forced_reason: str | None = None
     ) -> DeliveryOutcome:
         """Claim, render, hand over and record one delivery."""
-        delivery_id, message_id, certificate, _ = self.claim(decision)
+        delivery_id, message_id, certificate = self.claim(decision)
         if forced_reason:
             with self.store.transaction():
                 self._event(delivery_id, "forced", forced_reason)
-            message_id = message_id.replace("@", f".r{int(time.time())}@", 1)
-        email = decision.participant.person_id
+            # a re-send is a new message to mail servers, which drop repeated Message-IDs
+            message_id = message_id.replace("@", f".r{int(self.now.timestamp())}@", 1)
         outcome = DeliveryOutcome(
             decision.action.id, decision.course.id, decision.participant.person_id, None, "claimed",
             to_utc_text(decision.due_at) if decision.due_at else None, message_id, certificate,
@@ -570,8 +570,7 @@ class Runner:
                 self.store, self.config, self.templates, decision, delivery_id=delivery_id,
                 certificate=certificate, message_id=message_id, now=self.now,
             )  # fmt: skip
-            email = context["person"]["email"]
-            outcome.email = email
+            outcome.email = context["person"]["email"]
             message = self.templates.render(
                 decision.action,
                 context,
