@@ -419,3 +419,25 @@ def test_temporary_failures_give_up_after_72_hours(world: Path) -> None:
         run_due(world, port, now=_minutes_later(75 * 60))  # 75 hours after the first attempt
     state, attempts, error = states(world)["P1"]
     assert (state, attempts) == ("failed", 4) and error and "gave up" in error
+
+
+class Hangup(Recorder):
+    """Accepts a message, then closes the connection right after its reply."""
+
+    async def handle_DATA(self, server: Server, session: Session, envelope: Envelope) -> str:
+        self.messages.append(envelope)
+        # runs right after the reply is written: the client finds the connection gone
+        asyncio.get_running_loop().call_soon(server.transport.close)
+        return "250 OK"
+
+
+def test_reconnects_within_one_run(world: Path, export: Callable[..., Path]) -> None:
+    people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 5))
+    import_into(world / "certify.db", export("more", persons="person_id,email\n" + people,
+                enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 5))))  # fmt: skip
+    handler = Hangup()
+    with smtp_server(handler) as port:
+        result = run_due(world, port)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["sent"] == 4
+    assert len(handler.messages) == 4  # each once, over a new connection after each hang-up
