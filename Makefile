@@ -42,7 +42,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check certify tests bench
 	$(BIN)/ruff format --check certify tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench
