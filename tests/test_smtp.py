@@ -97,6 +97,13 @@ def run_due(world: Path, port: int, *extra: str, security: str = "none",
                    cwd=world, env=env)  # fmt: skip
 
 
+def run_due_command(port: int, *extra: str) -> list[str]:
+    """The command line of run-due against the test server, for runs started in parallel."""
+    return [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
+            "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none",
+            *extra]  # fmt: skip
+
+
 def states(world: Path) -> dict[str, tuple[str, int, str | None]]:
     with sqlite3.connect(world / "certify.db") as conn:
         return {p: (s, a, e) for p, s, a, e in conn.execute(
@@ -261,9 +268,7 @@ def test_self_signed_certificate_refused_unless_its_ca_is_given(
 def test_killed_after_the_claim_is_sent_exactly_once_by_the_next_run(world: Path) -> None:
     slow = Recorder(rcpt_delay=3.0)
     with smtp_server(slow) as port:
-        command = [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
-                   "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none",
-                   "--limit", "1"]  # fmt: skip
+        command = run_due_command(port, "--limit", "1")
         process = subprocess.Popen(
             command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
@@ -290,9 +295,7 @@ def test_killed_after_the_claim_is_sent_exactly_once_by_the_next_run(world: Path
 def test_four_overlapping_runs_send_each_delivery_once(world: Path) -> None:
     handler = Recorder(rcpt_delay=0.1)
     with smtp_server(handler) as port:
-        command = [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
-                   "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none",
-                   "--wait", "60"]  # fmt: skip
+        command = run_due_command(port, "--wait", "60")
         processes = [subprocess.Popen(command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                      for _ in range(4)]  # fmt: skip
         for process in processes:
@@ -339,8 +342,7 @@ def test_non_ascii_local_part_needs_smtputf8(world: Path, export: Callable[..., 
 def test_sigterm_finishes_the_message_in_hand(world: Path) -> None:
     slow = Recorder(rcpt_delay=1.5)
     with smtp_server(slow) as port:
-        command = [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
-                   "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none"]  # fmt: skip
+        command = run_due_command(port)
         process = subprocess.Popen(
             command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
