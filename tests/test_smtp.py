@@ -104,6 +104,16 @@ def run_due_command(port: int, *extra: str) -> list[str]:
             *extra]  # fmt: skip
 
 
+def wait_for_claim(world: Path, seconds: float = 30) -> None:
+    """Until a run has claimed a delivery (and so is past start-up, with its handlers set)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if {"claimed", "sending"} & {s for s, _, _ in states(world).values()}:
+            return
+        time.sleep(0.02)
+    raise AssertionError("no delivery was claimed in time")
+
+
 def states(world: Path) -> dict[str, tuple[str, int, str | None]]:
     with sqlite3.connect(world / "certify.db") as conn:
         return {p: (s, a, e) for p, s, a, e in conn.execute(
@@ -272,11 +282,7 @@ def test_killed_after_the_claim_is_sent_exactly_once_by_the_next_run(world: Path
         process = subprocess.Popen(
             command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if "claimed" in {s for s, _, _ in states(world).values()}:
-                break
-            time.sleep(0.05)
+        wait_for_claim(world)
         process.kill()
         process.wait()
     assert "claimed" in {s for s, _, _ in states(world).values()}
@@ -346,7 +352,7 @@ def test_sigterm_finishes_the_message_in_hand(world: Path) -> None:
         process = subprocess.Popen(
             command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        time.sleep(1.2)
+        wait_for_claim(world)  # the first message is in hand (its RCPT is slow)
         process.terminate()
         process.wait(timeout=30)
     assert process.returncode == 3
