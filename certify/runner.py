@@ -586,6 +586,7 @@ class Runner:
         for header in ("Cc", "Bcc"):
             if message[header]:
                 recipients.extend(a.addr_spec for a in message[header].addresses)
+        del message["Bcc"]  # an envelope recipient only: never in what any transport writes
         file_name = safe_file_name(*decision.key)
         try:
             transport.send(message, recipients, file_name, lambda: self._mark_sending(delivery_id))

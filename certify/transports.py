@@ -108,7 +108,6 @@ class DirTransport:
         file_name: str,
         before_handover: Callable[[], None],
     ) -> None:
-        del message["Bcc"]
         data = message_bytes(message)
         before_handover()
         target = self.out / file_name
@@ -216,7 +215,6 @@ class SmtpTransport:
         file_name: str,
         before_handover: Callable[[], None],
     ) -> None:
-        del message["Bcc"]
         data = message_bytes(message)
         needs_utf8 = any(not r.isascii() for r in recipients) or message.policy is SMTPUTF8
         for attempt in (1, 2):

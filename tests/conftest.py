@@ -159,20 +159,24 @@ STANDARD = {
 }
 
 
+def write_export(directory: Path, **files: str | None) -> Path:
+    """The standard export in `directory`, with files replaced (or removed: None) by keyword."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in {**STANDARD, **{f"{k}.csv": v for k, v in files.items()}}.items():
+        target = directory / name
+        if text is None:
+            target.unlink(missing_ok=True)
+        else:
+            write(directory, name, text)
+    return directory
+
+
 @pytest.fixture
 def export(tmp_path: Path) -> Callable[..., Path]:
     """Write the standard export, with files replaced or added by keyword, to a folder."""
 
     def make(folder: str = "export", **files: str | None) -> Path:
-        directory = tmp_path / folder
-        directory.mkdir(exist_ok=True)
-        for name, text in {**STANDARD, **{f"{k}.csv": v for k, v in files.items()}}.items():
-            target = directory / name
-            if text is None:
-                target.unlink(missing_ok=True)
-            else:
-                write(directory, name, text)
-        return directory
+        return write_export(tmp_path / folder, **files)
 
     return make
 

@@ -12,7 +12,7 @@ from certify.render import Templates
 from certify.runner import Runner, RunReport
 from certify.store import Store
 from certify.transports import DirTransport, safe_file_name
-from tests.conftest import file_digest, import_into, make_config, moment, write
+from tests.conftest import file_digest, import_into, make_config, moment, write, write_export
 
 # C1 ends 2026-11-05 17:00 (Amsterdam). P1: 3 of 4 present, passed -> meets 75 %.
 # P2: 1 of 4 present, passed -> does not.
@@ -317,27 +317,16 @@ situations = st.fixed_dictionaries(
 
 
 def _world(tmp_path: Path, situation: dict[str, tuple[list[bool], str]], name: str) -> Path:
-    directory = tmp_path / name
-    directory.mkdir()
-    from tests.conftest import STANDARD
-
-    for file, text in STANDARD.items():
-        write(directory, file, text)
-    write(
-        directory,
-        "persons.csv",
-        "person_id,email\n" + "".join(f"{p},{p.lower()}@example.org\n" for p in person_ids),
-    )
-    write(
-        directory,
-        "enrollments.csv",
-        "course_id,person_id\n" + "".join(f"C1,{p}\n" for p in person_ids),
-    )
-    write(directory, "attendance.csv", "part_id,person_id,present,registered_at\n" + "".join(
-        f"C1-{n + 1},{p},{'ja' if present[n] else 'nee'},2026-11-0{n + 2} 17:00\n"
-        for p, (present, _) in situation.items() for n in range(4)))  # fmt: skip
-    write(directory, "results.csv", "part_id,person_id,passed\n" + "".join(
-        f"C1-4,{p},{result}\n" for p, (_, result) in situation.items()))  # fmt: skip
+    directory = write_export(
+        tmp_path / name,
+        persons="person_id,email\n" + "".join(f"{p},{p.lower()}@example.org\n" for p in person_ids),
+        enrollments="course_id,person_id\n" + "".join(f"C1,{p}\n" for p in person_ids),
+        attendance="part_id,person_id,present,registered_at\n" + "".join(
+            f"C1-{n + 1},{p},{'ja' if present[n] else 'nee'},2026-11-0{n + 2} 17:00\n"
+            for p, (present, _) in situation.items() for n in range(4)),
+        results="part_id,person_id,passed\n" + "".join(
+            f"C1-4,{p},{result}\n" for p, (_, result) in situation.items()),
+    )  # fmt: skip
     db = tmp_path / f"{name}.db"
     import_into(db, directory)
     return db
@@ -459,16 +448,9 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     from certify.plan import Planner, course_facts, make_plan, participants
 
     tmp_path = tmp_path_factory.mktemp("fast")
-    directory = tmp_path / "x"
-    directory.mkdir()
-    from tests.conftest import STANDARD
-
-    for file, text in STANDARD.items():
-        write(directory, file, text)
-    write(
-        directory,
-        "courses.csv",
-        f"course_id,name,course_type,status,end\nC1,X,FOUR,{status},2026-11-05 17:00\n",
+    directory = write_export(
+        tmp_path / "x",
+        courses=f"course_id,name,course_type,status,end\nC1,X,FOUR,{status},2026-11-05 17:00\n",
     )
     db = tmp_path / "c.db"
     import_into(db, directory)

@@ -449,3 +449,16 @@ def test_reconnects_within_one_run(world: Path, export: Callable[..., Path]) -> 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sent"] == 4
     assert len(handler.messages) == 4  # each once, over a new connection after each hang-up
+
+
+def test_bcc_is_an_envelope_recipient_only(world: Path) -> None:
+    template = world / "templates" / "certificate.txt.j2"
+    template.write_text(
+        template.read_text().replace("---\nDear", "bcc: archive@example.org\n---\nDear", 1)
+    )
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        assert run_due(world, port).returncode == 0
+    for envelope in handler.messages:
+        assert "archive@example.org" in envelope.rcpt_tos
+        assert b"archive@example.org" not in (envelope.original_content or b"")
