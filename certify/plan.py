@@ -307,19 +307,28 @@ def participants(
         )  # fmt: skip
 
 
-def existing_deliveries(
-    conn: sqlite3.Connection, action_ids: list[str]
+def _logged(
+    conn: sqlite3.Connection, where: str, params: Any
 ) -> dict[tuple[str, str, str], ExistingDelivery]:
-    marks = ", ".join("?" * len(action_ids))
+    """Logged deliveries by (action, course, person), for the rows `where` selects."""
     return {
         (row[0], row[1], row[2]): ExistingDelivery(*row[3:])
         for row in conn.execute(
             "SELECT action, course_id, person_id, id, state, due_at, next_attempt_at, attempts, "
-            f"last_error FROM deliveries WHERE action IN ({marks}) "
-            "AND state IN ('pending', 'claimed', 'sending')",
-            action_ids,
+            f"last_error FROM deliveries WHERE {where}",
+            params,
         )
     }
+
+
+def existing_deliveries(
+    conn: sqlite3.Connection, action_ids: list[str]
+) -> dict[tuple[str, str, str], ExistingDelivery]:
+    """The deliveries still in motion (a retry waits, or a run was interrupted)."""
+    marks = ", ".join("?" * len(action_ids))
+    return _logged(
+        conn, f"action IN ({marks}) AND state IN ('pending', 'claimed', 'sending')", action_ids
+    )
 
 
 def recorded_since(conn: sqlite3.Connection) -> dict[str, datetime]:
@@ -683,10 +692,6 @@ def unmet_conditions(decision: Decision) -> list[str]:
     return Planner._unmet(decision.action, decision)
 
 
-def config_action(actions: list[Action], action_id: str) -> Action:
-    return next(action for action in actions if action.id == action_id)
-
-
 def _prune_courses(
     conn: sqlite3.Connection,
     planner: Planner,
@@ -717,7 +722,7 @@ def _prune_courses(
     # history, window and future by binary search: a tick computes few due moments.
     ordered = sorted(courses.values(), key=lambda course: course.end)
     window_ids: set[str] = set()
-    history: dict[str, list[Course]] = {}
+    history: list[tuple[Action, list[Course]]] = []
     for action in actions:
 
         def due(course: Course, action: Action = action) -> datetime:
@@ -725,17 +730,16 @@ def _prune_courses(
 
         first_covered = bisect_left(ordered, planner.since[action.id], key=due)
         first_future = bisect_right(ordered, planner.now, key=due)
-        history[action.id] = ordered[:first_covered]
+        history.append((action, ordered[:first_covered]))
         window_ids.update(course.id for course in ordered[first_covered:first_future])
         plan.not_due_elsewhere += sum(enrolled.get(c.id, 0) for c in ordered[first_future:])
-    since_text = {a.id: to_utc_text(planner.since[a.id]) for a in actions}
     # courses judged participant by participant decide their own skips
-    for action_id, courses_before in history.items():
-        plan.course_skips[action_id] = {
-            course.id: planner.course_due(config_action(actions, action_id), course)
+    for action, courses_before in history:
+        since = to_utc_text(planner.since[action.id])
+        plan.course_skips[action.id] = {
+            course.id: planner.course_due(action, course)
             for course in courses_before
-            if course.id not in window_ids
-            and recorded.get((action_id, course.id)) != since_text[action_id]
+            if course.id not in window_ids and recorded.get((action.id, course.id)) != since
         }
     window = [course.id for course in ordered if course.id in window_ids]
     return window
@@ -744,12 +748,8 @@ def _prune_courses(
 def _final_deliveries(
     conn: sqlite3.Connection, course_id: str | None, person_id: str | None
 ) -> dict[tuple[str, str, str], ExistingDelivery]:
-    return {
-        (row[0], row[1], row[2]): ExistingDelivery(*row[3:])
-        for row in conn.execute(
-            "SELECT action, course_id, person_id, id, state, due_at, next_attempt_at, attempts, "
-            "last_error FROM deliveries WHERE (:c IS NULL OR course_id = :c) "
-            "AND (:p IS NULL OR person_id = :p)",
-            {"c": course_id, "p": person_id},
-        )
-    }
+    return _logged(
+        conn,
+        "(:c IS NULL OR course_id = :c) AND (:p IS NULL OR person_id = :p)",
+        {"c": course_id, "p": person_id},
+    )
