@@ -1,4 +1,4 @@
-"""The requirement rules and the due moment (SPEC sections 2 and 4). Pure: no I/O, no clock."""
+"""The requirement rules and the due moment. Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
@@ -28,6 +28,19 @@ def attendance_needed(required: int, threshold: int) -> int:
     return min(max(smallest, 0), required)
 
 
+def attendance_met(present: int, required_parts: int, needed: int) -> bool:
+    """Met from counts: no required parts, or at least `needed` of them attended.
+
+    `present` counts at most the required parts (rows of other parts do not count).
+    """
+    return required_parts == 0 or min(present, required_parts) >= needed
+
+
+def pass_met(passed: int, required_parts: int) -> bool:
+    """Met from counts: no part with a pass requirement, or a pass for every one of them."""
+    return required_parts == 0 or passed >= required_parts
+
+
 @dataclass(frozen=True, slots=True)
 class AttendanceFigures(Generic[M]):
     required_parts: int  # |R|; 0 means no attendance requirement
@@ -54,7 +67,7 @@ def attendance_figures(
     present = min(present, required_parts)
     if needed is None:
         needed = attendance_needed(required_parts, pct)
-    met = present >= needed
+    met = attendance_met(present, required_parts, needed)
     met_at = sorted(times)[needed - 1] if met and needed > 0 and times else None
     return AttendanceFigures(
         required_parts,
@@ -82,7 +95,7 @@ def pass_figures(
     if required_parts == 0:
         return PassFigures(0, 0, True, None)
     passed = min(passed, required_parts)
-    met = passed >= required_parts
+    met = pass_met(passed, required_parts)
     return PassFigures(required_parts, passed, met, max(times) if met and times else None)
 
 
@@ -142,11 +155,13 @@ __all__ = [
     "PassFigures",
     "Timing",
     "attendance_figures",
+    "attendance_met",
     "attendance_needed",
     "attendance_percentage",
     "condition_holds",
     "due_moment",
     "is_expired",
     "pass_figures",
+    "pass_met",
     "requirements_met_at",
 ]
