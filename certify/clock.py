@@ -159,10 +159,6 @@ def _fixed(delta: timedelta) -> tzinfo:
     return timezone(delta)
 
 
-def parse_utc_text(text: str, tz: tzinfo, *, end_of_day: bool = False) -> str:
-    return to_utc_text(parse_moment(text, tz, end_of_day=end_of_day))
-
-
 UNITS = ("hours", "days", "weeks", "months")
 
 
