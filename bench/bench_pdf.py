@@ -11,9 +11,9 @@ from bench.bench_run import base_db
 from bench.common import ROOT, Result, interleaved, median, timed
 from certify.certificates import _fonts, render_pdf
 from certify.config import load
+from certify.context import DeliveryContexts, DeliveryRef
 from certify.plan import make_plan
 from certify.render import Templates
-from certify.runner import build_context
 from certify.store import Store
 
 
@@ -27,11 +27,11 @@ def run(repeat: int, deliveries: int = 1000) -> list[Result]:
         "certificate": datetime(2000, 1, 1, tzinfo=UTC)})  # fmt: skip
     # expire_after makes old ones `expired`; they met every condition all the same
     chosen = (plan.by_outcome("send") + plan.by_outcome("expired"))[:deliveries]
+    reader = DeliveryContexts(store.conn, config)
     contexts = [
-        build_context(store, config, templates, decision, delivery_id=index,
-                      certificate=f"2026-{index:06d}-0", message_id="<m@x>", now=now)
+        reader.read(decision, DeliveryRef(index, f"2026-{index:06d}-0", "<m@x>"), now)
         for index, decision in enumerate(chosen)
-    ]  # fmt: skip
+    ]
     store.close()
     sizes: list[int] = []
 

@@ -137,7 +137,7 @@ def run_write(repeat: int, deliveries: int = 5000) -> list[Result]:
         out = Path(tempfile.mkdtemp(dir=DATA))
 
         def write_all() -> None:
-            from certify.validate import sample_context
+            from certify.context import sample_context
 
             for index, decision in enumerate(chosen):
                 person = people[decision.participant.person_id]

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from bench.bench_run import _window_since, _writing_config, base_db, copy_db, switched_on
 from bench.common import DATA, Result, interleaved, median, timed
 from certify.config import load
+from certify.context import DeliveryContexts, DeliveryRef
 from certify.plan import make_plan
 from certify.render import Templates
-from certify.runner import Runner, build_context
+from certify.runner import Runner
 from certify.store import Store
 from certify.transports import SmtpSettings, SmtpTransport, message_bytes
 
@@ -72,11 +73,11 @@ def run(repeat: int, deliveries: int = 2000) -> list[Result]:
         plan = make_plan(store, config, now)
         # the floor renders the same messages and sends them, with no bookkeeping at all
         contexts = []
+        reader = DeliveryContexts(store.conn, config)
         for index, decision in enumerate(
             [d for d in plan.decisions if d.outcome == "send"][:deliveries]
         ):
-            context = build_context(store, config, templates, decision, delivery_id=index,
-                                    certificate="x", message_id=f"<{index}@x>", now=now)  # fmt: skip
+            context = reader.read(decision, DeliveryRef(index, "x", f"<{index}@x>"), now)
             contexts.append((decision.action, context, f"<{index}@x>"))
         store.close()
 

@@ -407,7 +407,7 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Why did this participant (not) get each e-mail? Figures, due moments, states, history."""
-    from certify.report import explain_participant
+    from certify.explain import explain_participant
 
     with _errors():
         config = _config(actions)
@@ -449,7 +449,7 @@ def preview(
     actions: ActionsOption = None,
 ) -> None:
     """Render one e-mail to the terminal, as it would be sent; sends nothing."""
-    from certify.report import preview_message
+    from certify.explain import preview_message
 
     with _errors():
         config = _config(actions)
@@ -508,8 +508,8 @@ def send(
     as_json: JsonOption = False,
 ) -> None:
     """Send one delivery now: manual actions, or an audited re-send with --force."""
-    from certify.report import send_one
     from certify.runner import run_lock
+    from certify.settle import send_one
     from certify.transports import choose_transport
 
     with _errors():
@@ -548,13 +548,13 @@ def mark(
     db: DbOption = None,
 ) -> None:
     """Settle a delivery by hand, e.g. an `unknown` one found in the mail server's log."""
-    from certify.report import mark_delivery
+    from certify.settle import mark_delivery
 
     with _errors():
         if state not in ("sent", "failed"):
             raise UsageError("--as takes sent or failed")
         store = Store.open(db_path(db), create=False)
-        mark_delivery(store, action, course, person, state, reason)
+        mark_delivery(store, action, course, person, state, reason, _parse_now(None, UTC))
         store.close()
     out.print(f"{action} {course}/{person}: marked {state}", highlight=False)
 
@@ -573,11 +573,11 @@ def log_command(
     as_json: JsonOption = False,
 ) -> None:
     """The delivery log."""
-    from certify.report import delivery_log
+    from certify.deliveries import DeliveryLog
 
     with _errors():
         store = Store.open_readonly(db_path(db))
-        rows = delivery_log(store, action=action, state=state)
+        rows = DeliveryLog(store, _parse_now(None, UTC)).listing(action=action, state=state)
         store.close()
         tz = _log_tz(actions)
     if as_json:

@@ -1,25 +1,25 @@
-"""What certify tells an administrator: explain, preview, the log, one-off sends and settling."""
+"""What certify would do for one participant, and why: `explain` and `preview`."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
+from certify.context import DeliveryContexts, DeliveryRef
+from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
-from certify.plan import Decision, make_plan, unmet_conditions
+from certify.plan import Decision, effective_since, make_plan
 from certify.render import Templates
-from certify.runner import DeliveryOutcome, Runner, build_context
 from certify.store import Store
-from certify.transports import Transport
 
 
-def _decisions(
+def decisions_of(
     store: Store, config: Config, course: str, person: str, now: datetime, action: str | None = None
 ) -> list[Decision]:
+    """Every action's decision for one participant, finished ones included."""
     chosen = [config.action(action)] if action else config.actions
     plan = make_plan(
         store,
@@ -62,32 +62,21 @@ STATE_WORDS = {
 def explain_participant(
     store: Store, config: Config, course: str, person: str, now: datetime
 ) -> dict[str, Any]:
+    """Per action: the due moment, each condition with the figures, the state and history."""
     tz = config.tz
+    log = DeliveryLog(store, now)
+    recorded = log.recorded_since()
     course_name, person_name = _names(store, course, person)
     result: dict[str, Any] = {
         "course": course, "person": person, "course_name": course_name,
         "person_name": person_name, "now": to_utc_text(now), "actions": [],
     }  # fmt: skip
-    for decision in _decisions(store, config, course, person, now):
+    for decision in decisions_of(store, config, course, person, now):
         action = decision.action
         a, p = decision.attendance, decision.passing
-        row = store.conn.execute(
-            "SELECT id, state, attempts, last_error, sent_at, message_id, certificate_number, "
-            "figures, next_attempt_at FROM deliveries WHERE action = ? AND course_id = ? AND person_id = ?",
-            decision.key,
-        ).fetchone()
-        history = []
-        if row is not None:
-            history = [
-                {"at": at, "state": state, "detail": detail}
-                for at, state, detail in store.conn.execute(
-                    "SELECT at, state, detail FROM delivery_events WHERE delivery_id = ? ORDER BY id",
-                    (row[0],),
-                )
-            ]
-        state = row[1] if row is not None else decision.outcome
-        if row is not None and row[1] in ("pending", "skipped") and decision.outcome != "done":
-            state = row[1] if decision.outcome in ("retry_later", "skipped") else decision.outcome
+        record = log.find(decision.key)
+        history = log.events(record["id"]) if record else []
+        state = _shown_state(record, decision.outcome)
         wanted = action.conditions.course_status
         lines = []
         due = (
@@ -127,26 +116,28 @@ def explain_participant(
         else:
             figures = "no pass requirement"
         lines.append(f"pass: {figures}: {_verdict(checks.pass_, p.met)}")
-        if action.since is not None or decision.action.id in _since(store):
-            lines.append(
-                f"covers deliveries due from {decision_since(store, config, decision, now)}"
-            )
+        if action.since is not None or action.id in recorded:
+            since = effective_since(config, action, recorded, now).astimezone(tz)
+            lines.append(f"covers deliveries due from {since:%Y-%m-%d %H:%M %Z}")
         for reason in decision.waiting_on:
             lines.append(f"waits: {reason}")
-        if row is not None:
-            if row[4]:
-                lines.append(f"sent at {from_utc_text(row[4]).astimezone(tz):%Y-%m-%d %H:%M}, "
-                             f"certificate {row[6]}, Message-ID {row[5]}")  # fmt: skip
-            if row[3]:
-                lines.append(f"last error: {row[3]}")
+        if record:
+            if record["sent_at"]:
+                sent_at = from_utc_text(record["sent_at"]).astimezone(tz)
+                lines.append(
+                    f"sent at {sent_at:%Y-%m-%d %H:%M}, certificate "
+                    f"{record['certificate_number']}, Message-ID {record['message_id']}"
+                )
+            if record["last_error"]:
+                lines.append(f"last error: {record['last_error']}")
         result["actions"].append(
             {
                 "action": action.id,
                 "due_at": to_utc_text(decision.due_at) if decision.due_at else None,
                 "state": state,
                 "meaning": STATE_WORDS.get(state, state),
-                "attempts": row[2] if row else 0,
-                "last_error": row[3] if row else None,
+                "attempts": record["attempts"] if record else 0,
+                "last_error": record["last_error"] if record else None,
                 "conditions": {
                     "course_status": {
                         "value": decision.course.status,
@@ -170,12 +161,22 @@ def explain_participant(
                     },
                 },
                 "waiting_on": decision.waiting_on,
-                "figures_when_decided": json.loads(row[7]) if row and row[7] else None,
+                "figures_when_decided": record["figures"] if record else None,
                 "lines": lines,
                 "history": history,
             }
         )
     return result
+
+
+def _shown_state(record: dict[str, Any] | None, outcome: str) -> str:
+    """The logged state, unless a pending or skipped delivery is decided afresh now."""
+    if record is None:
+        return outcome
+    logged: str = record["state"]
+    if logged in ("pending", "skipped") and outcome not in ("done", "retry_later", "skipped"):
+        return outcome
+    return logged
 
 
 def _verdict(check: str, met: bool) -> str:
@@ -187,110 +188,19 @@ def _verdict(check: str, met: bool) -> str:
     return "met" if met else "NOT MET"
 
 
-def _since(store: Store) -> set[str]:
-    return {row[0] for row in store.conn.execute("SELECT action FROM action_since")}
-
-
-def decision_since(store: Store, config: Config, decision: Decision, now: datetime) -> str:
-    from certify.plan import effective_since, recorded_since
-
-    since = effective_since(config, decision.action, recorded_since(store.conn), now)
-    return since.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
 def preview_message(
     store: Store, config: Config, action: str, course: str, person: str, now: datetime
 ) -> EmailMessage:
+    """The message one delivery would carry, rendered now; nothing is written or sent."""
     templates = Templates.checked(config)
-    decision = _decisions(store, config, course, person, now, action)[0]
-    row = store.conn.execute(
-        "SELECT id, message_id, certificate_number FROM deliveries "
-        "WHERE action = ? AND course_id = ? AND person_id = ?",
-        decision.key,
-    ).fetchone()
-    delivery_id, message_id, certificate = row if row else (None, None, None)
-    message_id = message_id or "<preview@certify.invalid>"
-    context = build_context(store, config, templates, decision, delivery_id=delivery_id,
-                            certificate=certificate or "PREVIEW", message_id=message_id, now=now)  # fmt: skip
-    return templates.render(
-        decision.action, context, message_id=message_id, sent_at=now.astimezone(config.tz)
+    decision = decisions_of(store, config, course, person, now, action)[0]
+    record = DeliveryLog(store, now).find(decision.key) or {}
+    delivery = DeliveryRef(
+        record.get("id"),
+        record.get("certificate_number") or "PREVIEW",
+        record.get("message_id") or "<preview@certify.invalid>",
     )
-
-
-def send_one(
-    store: Store,
-    config: Config,
-    action: str,
-    course: str,
-    person: str,
-    now: datetime,
-    transport: Transport,
-    *,
-    force: bool,
-    reason: str | None,
-) -> DeliveryOutcome:
-    templates = Templates.checked(config)
-    decision = _decisions(store, config, course, person, now, action)[0]
-    existing = decision.existing
-    if existing is not None and existing.state in ("sent", "unknown") and not force:
-        raise CertifyError(
-            f"{action} for {course}/{person} is already {existing.state}",
-            hint="to send it again (say, after the address was corrected) add --force --reason TEXT",
-        )
-    if decision.participant.status == "cancelled" and not force:
-        raise CertifyError(f"the enrollment of {person} in {course} is cancelled",
-                           hint="add --force --reason TEXT to send anyway")  # fmt: skip
-    unmet = unmet_conditions(decision)
-    if unmet and not force:
-        raise CertifyError(
-            f"the conditions of {action} do not hold for {course}/{person}: {'; '.join(unmet)}",
-            hint="see certify explain; add --force --reason TEXT to send anyway",
-        )
-    runner = Runner(store, config, templates, now)
-    transport.open()
-    try:
-        return runner.deliver(decision, transport, forced_reason=reason if force else None)
-    finally:
-        transport.close()
-
-
-def mark_delivery(
-    store: Store, action: str, course: str, person: str, state: str, reason: str
-) -> None:
-    row = store.conn.execute(
-        "SELECT id, state FROM deliveries WHERE action = ? AND course_id = ? AND person_id = ?",
-        (action, course, person),
-    ).fetchone()
-    if row is None:
-        raise CertifyError(f"no delivery of {action} for {course}/{person} in the log")
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE deliveries SET state = ?, next_attempt_at = NULL, updated_at = "
-            "strftime('%Y-%m-%dT%H:%M:%SZ','now'), sent_at = CASE WHEN ? = 'sent' "
-            "THEN coalesce(sent_at, strftime('%Y-%m-%dT%H:%M:%SZ','now')) ELSE sent_at END "
-            "WHERE id = ?",
-            (state, state, row[0]),
-        )
-        conn.execute(
-            "INSERT INTO delivery_events (delivery_id, at, state, detail) "
-            "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?)",
-            (row[0], state, f"marked by hand (was {row[1]}): {reason}"),
-        )
-
-
-def delivery_log(store: Store, *, action: str | None, state: str | None) -> list[dict[str, Any]]:
-    rows = store.conn.execute(
-        "SELECT action, course_id, person_id, email, state, attempts, last_error, sent_at, "
-        "message_id, certificate_number, due_at, next_attempt_at, last_code, figures "
-        "FROM deliveries WHERE (:a IS NULL OR action = :a) AND (:s IS NULL OR state = :s) "
-        "ORDER BY coalesce(sent_at, updated_at), id",
-        {"a": action, "s": state},
-    ).fetchall()
-    keys = ("action", "course", "person", "email", "state", "attempts", "last_error", "sent_at",
-            "message_id", "certificate_number", "due_at", "next_attempt_at", "last_code")  # fmt: skip
-    result = []
-    for row in rows:
-        item = dict(zip(keys, row[:-1], strict=True))
-        item["figures"] = json.loads(row[-1]) if row[-1] else None
-        result.append(item)
-    return result
+    context = DeliveryContexts(store.conn, config).read(decision, delivery, now)
+    return templates.render(
+        decision.action, context, message_id=delivery.message_id, sent_at=now.astimezone(config.tz)
+    )

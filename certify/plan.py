@@ -1,69 +1,37 @@
 """Which deliveries are due at a given moment, and why not the others.
 
-SQL computes every participant's figures in one pass over indexed tables; Python applies
-the rules of `rules.py` to decide, action by action.
+The facts (`facts.py`) give every participant's counts in one pass over indexed tables;
+the planner applies the rules of `rules.py` to them, action by action.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Literal
 
 from certify import rules
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Action, Config
+from certify.deliveries import FINAL_STATES, Decided, DeliveryLog, ExistingDelivery
+from certify.facts import (
+    Course,
+    Figures,
+    Participant,
+    as_moments,
+    course_facts,
+    enrolled_counts,
+    participant_figures,
+    participants,
+)
 from certify.store import Store
 
 Outcome = Literal[
     "send", "waiting", "not_due", "skipped", "expired", "done", "retry_later", "manual", "cancelled"
 ]
-FINAL_STATES = ("sent", "failed", "unknown", "expired")
-
-
-@dataclass(frozen=True, slots=True)
-class Course:
-    id: str
-    name: str
-    status: str
-    end: datetime
-    threshold: int | None
-    attendance_parts: int  # |R| under the configured basis
-    pass_parts: int  # |Q|
-    needed: int
-
-
-class Participant(NamedTuple):
-    """One enrollment with its registrations (a tuple: 200,000 of them are built per plan)."""
-
-    course_id: str
-    person_id: str
-    status: str
-    enrolled_at: datetime
-    present: int  # present rows counted (parts of R)
-    passed: int  # `passed = yes` rows of Q
-    failed_parts: int = 0  # parts of Q with a `passed = no` result
-    delivery_states: tuple[str | None, ...] = ()  # per action asked for, the logged state
-    # registration moments (stored UTC text, which sorts like time); fetched only when
-    # something needs to know *when* a requirement was met
-    present_times: tuple[str, ...] | None = None
-    passed_times: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExistingDelivery:
-    id: int
-    state: str
-    due_at: str | None
-    next_attempt_at: str | None
-    attempts: int
-    last_error: str | None
 
 
 class Decision:
@@ -129,19 +97,23 @@ class Decision:
     def key(self) -> tuple[str, str, str]:
         return (self.action.id, self.course.id, self.participant.person_id)
 
-    def figures(self, import_id: int | None) -> dict[str, Any]:
+    def decided(self) -> Decided:
+        """What the delivery log keeps of this decision: the figures that qualified it."""
         a, p = self.attendance, self.passing
-        return {
+        figures = {
             "course_status": self.course.status,
             "attendance": {
-                "present": a.present, "required_parts": a.required_parts,
-                "percentage": a.percentage, "threshold": a.threshold,
-                "needed": a.needed, "met": a.met,
+                "present": a.present,
+                "required_parts": a.required_parts,
+                "percentage": a.percentage,
+                "threshold": a.threshold,
+                "needed": a.needed,
+                "met": a.met,
             },
             "pass": {"passed": p.passed, "required_parts": p.required_parts, "met": p.met},
             "due_at": to_utc_text(self.due_at) if self.due_at else None,
-            "import_id": import_id,
-        }  # fmt: skip
+        }
+        return Decided(self.key, self.due_at, figures)
 
 
 _FIXED_REASONS: dict[str, list[str]] = {
@@ -156,7 +128,7 @@ def _reasons(decision: Decision) -> list[str]:
     if decision.outcome in _FIXED_REASONS:
         return list(_FIXED_REASONS[decision.outcome])
     if decision.outcome == "waiting":
-        return Planner._unmet(decision.action, decision)
+        return unmet_conditions(decision)
     return []
 
 
@@ -190,154 +162,6 @@ class Plan:
         return counts
 
 
-def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
-    all_parts = config.settings.attendance_basis == "all_parts"
-    courses: dict[str, Course] = {}
-    for row in conn.execute(
-        """
-        SELECT c.course_id, c.name, c.status, c."end", t.attendance_percentage,
-               coalesce(sum(p.attendance_required), 0), count(p.part_id),
-               coalesce(sum(p.pass_required), 0)
-        FROM courses c
-        LEFT JOIN course_types t ON t.course_type = c.course_type
-        LEFT JOIN parts p ON p.course_id = c.course_id
-        GROUP BY c.course_id
-        """
-    ):
-        course_id, name, status, end, threshold, required, total, pass_parts = row
-        attendance_parts = (total if required else 0) if all_parts else required
-        pct = 100 if threshold is None else threshold
-        needed = rules.attendance_needed(attendance_parts, pct) if attendance_parts else 0
-        courses[course_id] = Course(
-            course_id, name, status, from_utc_text(end), threshold, attendance_parts, pass_parts,
-            needed,
-        )  # fmt: skip
-    return courses
-
-
-# Per enrollment, correlated lookups through indexes: the work grows with the enrollments
-# still open, not with the whole history, so a steady-state cron tick stays cheap.
-_PARTICIPANTS_SQL = """
-SELECT e.course_id, e.person_id, e.status, coalesce(e.enrolled_at, e.first_seen_at),
-    (SELECT {present} FROM parts p
-     JOIN attendance a ON a.part_id = p.part_id AND a.person_id = e.person_id
-     WHERE p.course_id = e.course_id AND a.present = 1
-       AND (p.attendance_required = 1 OR :all_parts)),
-    (SELECT {results} FROM parts p
-     JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
-     WHERE p.course_id = e.course_id AND p.pass_required = 1)
-    {states}
-FROM enrollments e
-WHERE 1 {filter}
-"""
-# counts only, or with registration moments: each result as its flag then its moment
-_COUNTS = {"present": "count(*)", "results": "group_concat(r.passed, '')"}
-_WITH_TIMES = {
-    "present": "group_concat(a.registered_at)",
-    "results": "group_concat(r.passed || r.registered_at)",
-}
-
-
-def _times(text: str | None) -> tuple[str, ...]:
-    return tuple(text.split(",")) if text else ()
-
-
-def participants(
-    conn: sqlite3.Connection,
-    config: Config,
-    *,
-    course_id: str | None = None,
-    person_id: str | None = None,
-    exclude_finished: list[tuple[str, str | None]] | None = None,
-    states_of: list[str] | None = None,
-    course_ids: list[str] | None = None,
-    with_times: bool = False,
-) -> Iterator[Participant]:
-    """Every enrollment with its figures, in one query.
-
-    `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
-    for every one of them are left out, so a steady-state tick only looks at open work.
-    """
-    params: dict[str, Any] = {"all_parts": int(config.settings.attendance_basis == "all_parts")}
-    conditions = []
-    if course_id is not None:
-        conditions.append("e.course_id = :course_id")
-        params["course_id"] = course_id
-    if person_id is not None:
-        conditions.append("e.person_id = :person_id")
-        params["person_id"] = person_id
-    if course_ids is not None:
-        conditions.append("e.course_id IN (SELECT value FROM json_each(:course_ids))")
-        params["course_ids"] = json.dumps(course_ids)
-    if exclude_finished:
-        finished = []
-        for index, (action_id, since) in enumerate(exclude_finished):
-            params[f"a{index}"] = action_id
-            params[f"s{index}"] = since
-            finished.append(
-                f"EXISTS (SELECT 1 FROM deliveries d WHERE d.action = :a{index} "
-                "AND d.course_id = e.course_id AND d.person_id = e.person_id "
-                f"AND (d.state IN {FINAL_STATES!r} "
-                f"OR (d.state = 'skipped' AND :s{index} IS NOT NULL AND d.due_at < :s{index})))"
-            )
-        conditions.append("NOT (" + " AND ".join(finished) + ")")
-    states = ""
-    for index, action_id in enumerate(states_of or []):
-        params[f"st{index}"] = action_id
-        states += (
-            f", (SELECT d.state FROM deliveries d WHERE d.action = :st{index} "
-            "AND d.course_id = e.course_id AND d.person_id = e.person_id)"
-        )
-    joined = "".join(f" AND {c}" for c in conditions)
-    sql = _PARTICIPANTS_SQL.format(filter=joined, states=states,
-                                   **(_WITH_TIMES if with_times else _COUNTS))  # fmt: skip
-    for row in conn.execute(sql, params):
-        if not with_times:
-            flags = row[5] or ""
-            passed = flags.count("1")
-            yield Participant(row[0], row[1], row[2], from_utc_text(row[3]), row[4], passed,
-                              len(flags) - passed, tuple(row[6:]))  # fmt: skip
-            continue
-        present_times = _times(row[4])
-        results = row[5].split(",") if row[5] else []
-        passed_times = tuple(result[1:] for result in results if result[0] == "1")
-        yield Participant(
-            row[0], row[1], row[2], from_utc_text(row[3]), len(present_times), len(passed_times),
-            len(results) - len(passed_times), tuple(row[6:]), present_times, passed_times,
-        )  # fmt: skip
-
-
-def _logged(
-    conn: sqlite3.Connection, where: str, params: Any
-) -> dict[tuple[str, str, str], ExistingDelivery]:
-    """Logged deliveries by (action, course, person), for the rows `where` selects."""
-    return {
-        (row[0], row[1], row[2]): ExistingDelivery(*row[3:])
-        for row in conn.execute(
-            "SELECT action, course_id, person_id, id, state, due_at, next_attempt_at, attempts, "
-            f"last_error FROM deliveries WHERE {where}",
-            params,
-        )
-    }
-
-
-def existing_deliveries(
-    conn: sqlite3.Connection, action_ids: list[str]
-) -> dict[tuple[str, str, str], ExistingDelivery]:
-    """The deliveries still in motion (a retry waits, or a run was interrupted)."""
-    marks = ", ".join("?" * len(action_ids))
-    return _logged(
-        conn, f"action IN ({marks}) AND state IN ('pending', 'claimed', 'sending')", action_ids
-    )
-
-
-def recorded_since(conn: sqlite3.Connection) -> dict[str, datetime]:
-    return {
-        action: from_utc_text(since)
-        for action, since in conn.execute("SELECT action, since FROM action_since")
-    }
-
-
 def effective_since(
     config: Config, action: Action, recorded: dict[str, datetime], now: datetime
 ) -> datetime:
@@ -357,41 +181,6 @@ def _anchor(action: Action, course: Course, participant: Participant,
     return rules.requirements_met_at(
         att, passing, action.conditions.attendance, action.conditions.pass_,
         participant.enrolled_at,
-    )  # fmt: skip
-
-
-Figures = tuple["rules.AttendanceFigures[str]", "rules.PassFigures[str]"]
-
-
-def participant_figures(course: Course, participant: Participant) -> Figures:
-    """The figures of one participant, the same for every action, so computed once.
-
-    Their moments stay stored UTC text (which sorts like time) until an anchor needs one.
-    """
-    return (
-        rules.attendance_figures(
-            course.attendance_parts,
-            participant.present,
-            course.threshold,
-            course.needed,
-            participant.present_times,
-        ),
-        rules.pass_figures(course.pass_parts, participant.passed, participant.passed_times),
-    )
-
-
-def as_moments(
-    figures: Figures,
-) -> tuple[rules.AttendanceFigures[datetime], rules.PassFigures[datetime]]:
-    a, p = figures
-    return (
-        rules.AttendanceFigures(
-            a.required_parts, a.present, a.threshold, a.needed, a.percentage, a.met,
-            from_utc_text(a.met_at) if a.met_at else None,
-        ),
-        rules.PassFigures(
-            p.required_parts, p.passed, p.met, from_utc_text(p.met_at) if p.met_at else None
-        ),
     )  # fmt: skip
 
 
@@ -452,14 +241,10 @@ class CourseVerdicts:
 
 def _conditions_hold(action: Action, course: Course, participant: Participant) -> bool:
     """The attendance and pass conditions, from counts alone (the figures agree, see tests)."""
-    attendance_met = course.attendance_parts == 0 or (
-        min(participant.present, course.attendance_parts) >= course.needed
-    )
-    pass_met = course.pass_parts == 0 or participant.passed >= course.pass_parts
     conditions = action.conditions
-    return rules.condition_holds(conditions.attendance, attendance_met) and rules.condition_holds(
-        conditions.pass_, pass_met
-    )
+    return rules.condition_holds(
+        conditions.attendance, course.attendance_met(participant.present)
+    ) and rules.condition_holds(conditions.pass_, course.pass_met(participant.passed))
 
 
 @lru_cache(maxsize=16384)
@@ -472,14 +257,12 @@ def _unmet_reasons(
     reasons = []
     if not status_ok and wanted is not None:
         reasons.append(f"course status {status!r}, needs {' or '.join(wanted)}")
-    attendance_met = required == 0 or present >= needed
-    if not rules.condition_holds(attendance_check, attendance_met):  # type: ignore[arg-type]
+    if not rules.condition_holds(attendance_check, rules.attendance_met(present, required, needed)):  # type: ignore[arg-type]
         if attendance_check == "yes":
             reasons.append(f"attendance: present {present} of {required}, needs {needed}")
         else:
             reasons.append("attendance requirement met (action is for not_met)")
-    pass_met = pass_parts == 0 or passed >= pass_parts
-    if not rules.condition_holds(pass_check, pass_met):  # type: ignore[arg-type]
+    if not rules.condition_holds(pass_check, rules.pass_met(passed, pass_parts)):  # type: ignore[arg-type]
         if pass_check == "yes":
             if failed:
                 reasons.append(f"pass: failed {failed} of {pass_parts}")
@@ -582,23 +365,6 @@ class Planner:
             decision.outcome = "send"
         return decision
 
-    @staticmethod
-    def _unmet(action: Action, decision: Decision) -> list[str]:
-        course, participant = decision.course, decision.participant
-        conditions = action.conditions
-        present, passed = participant.present, participant.passed
-        required, pass_parts = course.attendance_parts, course.pass_parts
-        # cached by every value that decides the wording; many participants share them
-        return list(
-            _unmet_reasons(
-                conditions.attendance, conditions.pass_,
-                tuple(conditions.course_status) if conditions.course_status else None,
-                course.status, decision.status_ok, required,
-                present if present < required else required, course.needed, pass_parts,
-                passed if passed < pass_parts else pass_parts, participant.failed_parts,
-            )
-        )  # fmt: skip
-
 
 def make_plan(
     store: Store,
@@ -613,28 +379,23 @@ def make_plan(
 ) -> Plan:
     """Decide every (action, participant) at `now`; only reads the store."""
     conn = store.conn
+    log = DeliveryLog(store, now)
     chosen = actions if actions is not None else config.actions
-    recorded = recorded_since(conn)
+    action_ids = [a.id for a in chosen]
+    recorded = log.recorded_since()
     since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
     if since_override:
         since.update(since_override)
     courses = course_facts(conn, config)
-    existing = existing_deliveries(conn, [a.id for a in chosen]) if chosen else {}
+    existing = log.in_motion(action_ids)
     # nothing logged yet for these actions (say, before switching one on): no state to read
-    marks = ", ".join("?" * len(chosen))
-    logged = (
-        bool(chosen)
-        and conn.execute(
-            f"SELECT EXISTS (SELECT 1 FROM deliveries WHERE action IN ({marks}))",
-            [a.id for a in chosen],
-        ).fetchone()[0]
-    )
+    logged = log.any_logged(action_ids)
     finished: list[tuple[str, str | None]] | None = None
     if not include_finished and logged:
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
     decisions: list[Decision] = []
-    finals = _final_deliveries(conn, course_id, person_id) if include_finished else {}
+    finals = log.of(course_id, person_id) if include_finished else {}
     plan = Plan(now, since, decisions)
     window: list[str] | None = None
     if (
@@ -644,21 +405,25 @@ def make_plan(
         and chosen
         and all(a.timing.after == "course_end" for a in chosen)
     ):
-        window = _prune_courses(conn, planner, chosen, courses, plan)
+        window = _prune_courses(store, log, planner, chosen, courses, plan)
     verdicts = CourseVerdicts(planner, chosen)
     fast, cache = verdicts.fast, verdicts.cache
     look_up = bool(existing or finals)
     # registration moments only when an anchor needs them, or for one participant
     with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
     for participant in participants(
-        conn, config, course_id=course_id, person_id=person_id, exclude_finished=finished,
-        states_of=[a.id for a in chosen] if logged else None, course_ids=window,
+        conn,
+        config,
+        course_id=course_id,
+        person_id=person_id,
+        exclude_finished=finished,
+        states_of=action_ids if logged else None,
+        course_ids=window,
         with_times=with_times,
-    ):  # fmt: skip
+    ):
         course = courses[participant.course_id]
-        # present counts at most the required parts (rows of other parts are not counted)
-        attendance_met = course.attendance_parts == 0 or participant.present >= course.needed
-        pass_met = course.pass_parts == 0 or participant.passed >= course.pass_parts
+        attendance_met = course.attendance_met(participant.present)
+        pass_met = course.pass_met(participant.passed)
         cancelled = participant.status == "cancelled"
         states = participant.delivery_states
         for index, action in enumerate(chosen):
@@ -689,11 +454,31 @@ def make_plan(
 
 def unmet_conditions(decision: Decision) -> list[str]:
     """The conditions of the decision's action that do not hold, in words."""
-    return Planner._unmet(decision.action, decision)
+    course, participant = decision.course, decision.participant
+    conditions = decision.action.conditions
+    present, passed = participant.present, participant.passed
+    required, pass_parts = course.attendance_parts, course.pass_parts
+    # cached by every value that decides the wording; many participants share them
+    return list(
+        _unmet_reasons(
+            conditions.attendance,
+            conditions.pass_,
+            tuple(conditions.course_status) if conditions.course_status else None,
+            course.status,
+            decision.status_ok,
+            required,
+            min(present, required),
+            course.needed,
+            pass_parts,
+            min(passed, pass_parts),
+            participant.failed_parts,
+        )
+    )
 
 
 def _prune_courses(
-    conn: sqlite3.Connection,
+    store: Store,
+    log: DeliveryLog,
     planner: Planner,
     actions: list[Action],
     courses: dict[str, Course],
@@ -706,17 +491,8 @@ def _prune_courses(
     has nobody due. Only courses in between need their participants judged: so a cron tick
     looks at the recent courses, not at years of history.
     """
-    recorded = {
-        (action, course): since
-        for action, course, since in conn.execute(
-            "SELECT action, course_id, since FROM course_skips"
-        )
-    }
-    enrolled = dict(
-        conn.execute(
-            "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' GROUP BY course_id"
-        ).fetchall()
-    )
+    recorded = log.course_skips()
+    enrolled = enrolled_counts(store.conn)
     # The due moment never decreases as the course end grows (offsets, month ends, `at`
     # and the daylight saving rules all keep order), so courses sorted by end split into
     # history, window and future by binary search: a tick computes few due moments.
@@ -743,13 +519,3 @@ def _prune_courses(
         }
     window = [course.id for course in ordered if course.id in window_ids]
     return window
-
-
-def _final_deliveries(
-    conn: sqlite3.Connection, course_id: str | None, person_id: str | None
-) -> dict[tuple[str, str, str], ExistingDelivery]:
-    return _logged(
-        conn,
-        "(:c IS NULL OR course_id = :c) AND (:p IS NULL OR person_id = :p)",
-        {"c": course_id, "p": person_id},
-    )

@@ -26,8 +26,6 @@ from jinja2 import (
     TemplateNotFound,
     TemplateSyntaxError,
     UndefinedError,
-    meta,
-    nodes,
     pass_context,
 )
 from jinja2.runtime import Context
@@ -35,6 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from certify.certificates import CompiledLayout, attachment_file_name, load_layout, render_pdf
 from certify.config import Action, Config
+from certify.context import check_variables
 from certify.errors import LocatedErrors
 
 FRONT_MATTER_KEYS = ("subject", "from", "reply_to", "cc", "bcc")
@@ -68,42 +67,6 @@ MERGE_FIELDS: dict[str, str] = {
     "Certificate:Number": "delivery.certificate_number",
 }
 _MERGE = re.compile(r"\[([A-Za-z]+:[A-Za-z-]+)\]")
-
-ANY = object()  # below this point any attribute is allowed (free-form `extra`, values)
-_PART = {
-    "id": None, "name": None, "start": None, "end": None,
-    "attendance_required": None, "pass_required": None,
-    "attendance": ANY, "result": ANY, "present": None, "passed": None, "grade": None,
-    "extra": ANY,
-}  # fmt: skip
-SCHEMA: dict[str, Any] = {
-    "person": dict.fromkeys(
-        ["id", "first_name", "infix", "last_name", "full_name", "email", "language"]
-    )
-    | {"extra": ANY},
-    "course": dict.fromkeys(["id", "name", "type", "status", "start", "end", "location"])
-    | {"extra": ANY},
-    "enrollment": dict.fromkeys(["course_id", "person_id", "status", "enrolled_at"])
-    | {"extra": ANY},
-    "parts": [_PART],
-    "requirements": dict.fromkeys(
-        [
-            "attendance_met",
-            "attendance_present",
-            "attendance_needed",
-            "attendance_required_parts",
-            "attendance_percentage",
-            "attendance_threshold",
-            "pass_met",
-            "pass_passed",
-            "pass_required_parts",
-            "met_at",
-        ]
-    ),
-    "action": dict.fromkeys(["id", "name"]),
-    "delivery": dict.fromkeys(["id", "certificate_number", "message_id"]),
-    "now": None,
-}
 
 
 class TemplateProblem(Exception):
@@ -342,20 +305,25 @@ class Templates:
         )
 
     def render_name(self, action: Action, context: Mapping[str, Any]) -> str:
+        """The action's name with its merge fields filled in for one participant."""
         template = self.action_names.get(action.id)
         return _one_line(template.render(context)) if template else action.name
 
     def render(
         self,
         action: Action,
-        context: Mapping[str, Any],
+        context: dict[str, Any],
         *,
         message_id: str,
         sent_at: datetime,
     ) -> EmailMessage:
-        """Build the message for one delivery. Raises TemplateProblem on a rendering error."""
+        """Build the message for one delivery. Raises TemplateProblem on a rendering error.
+
+        Fills in `action.name` of the context first, so that templates see it merged.
+        """
         template = self.by_name[action.email_template]
         try:
+            context["action"]["name"] = self.render_name(action, context)
             subject = _one_line(template.subject.render(context))
             extra_headers = {
                 key: _one_line(t.render(context)) for key, t in template.headers.items()
@@ -468,115 +436,3 @@ def build_message(
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
-
-
-def check_variables(
-    env: SandboxedEnvironment, source: str, file: str, line_offset: int, globals_: Mapping[str, Any]
-) -> list[str]:
-    """Every variable and attribute a template refers to must exist in SCHEMA.
-
-    Works on the syntax tree, so a misspelling inside an `{% if %}` branch that sample
-    data would not take is still found.
-    """
-    try:
-        tree = env.parse(source)
-    except TemplateSyntaxError:
-        return []
-    problems: list[str] = []
-    undeclared = meta.find_undeclared_variables(tree) - set(SCHEMA) - set(globals_)
-    for name_node in tree.find_all(nodes.Name):
-        if name_node.name in undeclared and name_node.ctx == "load":
-            problems.append(
-                f"{file}:{name_node.lineno + line_offset}: unknown variable '{name_node.name}' "
-                f"(known: {', '.join(SCHEMA)})"
-            )
-            undeclared.discard(name_node.name)
-    _Checker(file, line_offset, problems).visit(tree, {})
-    return problems
-
-
-class _Checker:
-    def __init__(self, file: str, line_offset: int, problems: list[str]) -> None:
-        self.file = file
-        self.line_offset = line_offset
-        self.problems = problems
-
-    def resolve(self, node: nodes.Node, scope: dict[str, Any]) -> Any:
-        if isinstance(node, nodes.Name):
-            if node.name in scope:
-                return scope[node.name]
-            return SCHEMA.get(node.name, ANY)
-        key: Any = None
-        inner: nodes.Node | None = None
-        if isinstance(node, nodes.Getattr):
-            key, inner = node.attr, node.node
-        elif isinstance(node, nodes.Getitem):
-            inner = node.node
-            if isinstance(node.arg, nodes.Const):
-                key = node.arg.value
-            else:
-                self.visit(node.arg, scope)
-        if inner is None:
-            self.visit(node, scope)
-            return ANY
-        base = self.resolve(inner, scope)
-        if isinstance(base, list) and isinstance(key, int):
-            return base[0]
-        if isinstance(base, dict) and isinstance(key, str):
-            if key not in base:
-                path = _dotted(node)
-                known = ", ".join(k for k in base)
-                self.problems.append(
-                    f"{self.file}:{node.lineno + self.line_offset}: unknown variable '{path}' "
-                    f"(known: {known})"
-                )
-                return ANY
-            return base[key]
-        return ANY
-
-    def visit(self, node: nodes.Node, scope: dict[str, Any]) -> None:
-        if isinstance(node, nodes.Getattr | nodes.Getitem):
-            self.resolve(node, scope)
-            return
-        if isinstance(node, nodes.For):
-            iterable = self.resolve(node.iter, scope)
-            inner = dict(scope)
-            element = iterable[0] if isinstance(iterable, list) else ANY
-            for target in (
-                node.target.find_all(nodes.Name)
-                if not isinstance(node.target, nodes.Name)
-                else [node.target]
-            ):
-                inner[target.name] = element if isinstance(node.target, nodes.Name) else ANY
-            inner["loop"] = ANY
-            for child in node.body:
-                self.visit(child, inner)
-            if node.test is not None:
-                self.visit(node.test, inner)
-            for child in node.else_:
-                self.visit(child, scope)
-            return
-        if isinstance(node, nodes.Assign | nodes.AssignBlock):
-            for target in node.target.find_all(nodes.Name):
-                scope[target.name] = ANY
-            if isinstance(node.target, nodes.Name):
-                scope[node.target.name] = ANY
-        if isinstance(node, nodes.Macro):
-            inner = dict(scope)
-            for arg in node.args:
-                inner[arg.name] = ANY
-            for child in node.body:
-                self.visit(child, inner)
-            return
-        for child in node.iter_child_nodes():
-            self.visit(child, scope)
-
-
-def _dotted(node: nodes.Node) -> str:
-    if isinstance(node, nodes.Name):
-        return node.name
-    if isinstance(node, nodes.Getattr):
-        return f"{_dotted(node.node)}.{node.attr}"
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        return f"{_dotted(node.node)}[{node.arg.value!r}]"
-    return "…"

@@ -1,4 +1,4 @@
-"""The SQLite store: schema, numbered migrations, and the queries the other stages share."""
+"""The SQLite store: the schema, numbered migrations, and opening a database safely."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
 
 from certify.errors import CertifyError
 
@@ -197,7 +195,12 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -273,10 +276,12 @@ class Store:
             self.conn.execute("COMMIT")
 
     def latest_import_id(self) -> int | None:
+        """The most recent import, or None before the first."""
         row = self.conn.execute("SELECT max(id) FROM imports").fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
     def close(self) -> None:
+        """Close the connection (idempotent)."""
         self.conn.close()
 
 
@@ -285,40 +290,5 @@ def _statements(script: str) -> list[str]:
 
 
 def db_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--db, else CERTIFY_DB, else certify.db."""
     return Path(explicit or os.environ.get("CERTIFY_DB") or DEFAULT_DB)
-
-
-def context_rows(conn: sqlite3.Connection, course_id: str, person_id: str) -> dict[str, object]:
-    """Everything a template may show about one participant, as plain rows."""
-    conn_row = conn.row_factory
-    conn.row_factory = sqlite3.Row
-    try:
-        person = conn.execute("SELECT * FROM persons WHERE person_id = ?", (person_id,)).fetchone()
-        course = conn.execute(
-            "SELECT c.*, t.attendance_percentage FROM courses c "
-            "LEFT JOIN course_types t ON t.course_type = c.course_type WHERE c.course_id = ?",
-            (course_id,),
-        ).fetchone()
-        enrollment = conn.execute(
-            "SELECT * FROM enrollments WHERE course_id = ? AND person_id = ?",
-            (course_id, person_id),
-        ).fetchone()
-        parts = conn.execute(
-            """
-            SELECT p.*, a.present, a.registered_at AS attendance_registered_at,
-                   r.passed, r.grade, r.registered_at AS result_registered_at
-            FROM parts p
-            LEFT JOIN attendance a ON a.part_id = p.part_id AND a.person_id = :person
-            LEFT JOIN results r ON r.part_id = p.part_id AND r.person_id = :person
-            WHERE p.course_id = :course ORDER BY p.start, p.part_id
-            """,
-            {"person": person_id, "course": course_id},
-        ).fetchall()
-    finally:
-        conn.row_factory = conn_row
-    return {
-        "person": dict(person) if person else None,
-        "course": dict(course) if course else None,
-        "enrollment": dict(enrollment) if enrollment else None,
-        "parts": [dict(part) for part in parts],
-    }

@@ -8,8 +8,9 @@ from pypdf import PdfReader
 
 from certify.certificates import attachment_file_name
 from certify.config import load
+from certify.context import sample_context
 from certify.render import Templates
-from certify.validate import sample_context, validate_all
+from certify.validate import validate_all
 from tests.conftest import ROOT, make_config
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)

@@ -1,11 +1,17 @@
-from datetime import UTC, datetime
+"""The planner: decisions from counts, whole courses at once, and the fast path."""
 
-from hypothesis import given
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Action
-from certify.plan import Course, Participant, _conditions_hold, participant_figures
+from certify.facts import Course, Participant, course_facts, participant_figures, participants
+from certify.plan import Planner, _conditions_hold, make_plan
 from certify.rules import attendance_needed, condition_holds
+from certify.store import Store
+from tests.conftest import import_into, make_config, moment, write, write_export
 
 WORDS = st.sampled_from(["yes", "no", "not_met"])
 
@@ -42,3 +48,95 @@ def test_deciding_from_counts_agrees_with_the_figures(
     att, pas = participant_figures(course, participant)
     expected = condition_holds(attendance, att.met) and condition_holds(passing, pas.met)  # type: ignore[arg-type]
     assert _conditions_hold(action, course, participant) == expected
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ends=st.lists(st.integers(0, 60 * 24 * 60), min_size=1, max_size=6),
+    since_hours=st.integers(0, 24 * 60),
+    now_hours=st.integers(0, 24 * 70),
+)
+def test_whole_course_decisions_match_participant_by_participant_planning(
+    tmp_path_factory: pytest.TempPathFactory, ends: list[int], since_hours: int, now_hours: int
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("prune")
+    base = moment("2026-09-01 00:00")
+    stamp = lambda minutes: (base + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    directory = tmp_path / "x"
+    directory.mkdir()
+    courses = "".join(f"C{i},Course {i},final,{stamp(m)}\n" for i, m in enumerate(ends))
+    write(directory, "courses.csv", "course_id,name,status,end\n" + courses)
+    write(directory, "persons.csv", "person_id,email\nP1,p1@example.org\nP2,p2@example.org\n")
+    write(directory, "enrollments.csv", "course_id,person_id\n" + "".join(
+        f"C{i},P{p}\n" for i in range(len(ends)) for p in (1, 2)))  # fmt: skip
+    db = tmp_path / "c.db"
+    import_into(db, directory)
+    config = make_config(tmp_path, since=stamp(since_hours * 60), offset=1, at="09:00",
+                         attendance="no", passing="no")  # fmt: skip
+    now = moment(stamp(now_hours * 60))
+    store = Store.open_readonly(db)
+    try:
+        pruned = make_plan(store, config, now)
+        expected = set()
+        for i in range(len(ends)):
+            # a course filter turns whole-course decisions off
+            one = make_plan(store, config, now, course_id=f"C{i}")
+            expected |= {d.key for d in one.decisions if d.outcome == "send"}
+        skipped_by_course = sum(len(c) for c in pruned.course_skips.values())
+        skipped_each = 0
+        for i in range(len(ends)):
+            one = make_plan(store, config, now, course_id=f"C{i}")
+            skipped_each += len({d.course.id for d in one.decisions if d.outcome == "skipped"})
+    finally:
+        store.close()
+    assert {d.key for d in pruned.decisions if d.outcome == "send"} == expected
+    assert (
+        skipped_by_course + len({d.course.id for d in pruned.decisions if d.outcome == "skipped"})
+        == skipped_each
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    status=st.sampled_from(["final", "planned"]),
+    expire=st.sampled_from([None, "1 days", "2 weeks"]),
+    since_day=st.integers(1, 12),
+    now_day=st.integers(1, 28),
+    attendance=st.sampled_from(["yes", "no", "not_met"]),
+    passing=st.sampled_from(["yes", "no", "not_met"]),
+)
+def test_the_planning_fast_path_decides_like_planner_decide(
+    tmp_path_factory: pytest.TempPathFactory, status: str, expire: str | None, since_day: int,
+    now_day: int, attendance: str, passing: str,
+) -> None:  # fmt: skip
+    tmp_path = tmp_path_factory.mktemp("fast")
+    directory = write_export(
+        tmp_path / "x",
+        courses=f"course_id,name,course_type,status,end\nC1,X,FOUR,{status},2026-11-05 17:00\n",
+    )
+    db = tmp_path / "c.db"
+    import_into(db, directory)
+    config = make_config(tmp_path, since=f"2026-11-{since_day:02d}", expire=expire,
+                         attendance=attendance, passing=passing, status="final")  # fmt: skip
+    now = moment(f"2026-11-{now_day:02d} 12:00")
+    store = Store.open_readonly(db)
+    try:
+        fast = {
+            d.key: (d.outcome, d.due_at)
+            for d in make_plan(store, config, now, course_id="C1").decisions
+        }
+        since = {a.id: config.since_moment(a) for a in config.actions}
+        planner = Planner(config, now, since)  # type: ignore[arg-type]
+        courses = course_facts(store.conn, config)
+        slow = {}
+        for participant in participants(store.conn, config, course_id="C1"):
+            for action in config.actions:
+                d = planner.decide(action, courses["C1"], participant, None)
+                slow[d.key] = (d.outcome, d.due_at)
+    finally:
+        store.close()
+    assert fast == slow

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from certify.config import load
+from certify.context import sample_context
 from certify.render import MERGE_FIELDS, Templates, build_message, translate_merge_fields
-from certify.validate import sample_context, validate_all
+from certify.validate import validate_all
 from tests.conftest import make_config
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)

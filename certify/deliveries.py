@@ -1,0 +1,450 @@
+"""The delivery log: every state change and every query of `deliveries` and their events.
+
+Like a mail queue's one queue object, this is the only code that writes the log. Each
+write is its own short transaction, so none is held open across network I/O; the claim
+is committed before a message is handed over and the outcome right after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any, NamedTuple
+
+from certify.clock import from_utc_text, to_utc_text
+from certify.errors import CertifyError
+from certify.store import Store
+
+FINAL_STATES = ("sent", "failed", "unknown", "expired")
+IN_MOTION = ("pending", "claimed", "sending")
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_MAX_GAP = timedelta(hours=24)
+RETRY_MAX_ATTEMPTS = 8
+RETRY_MAX_AGE = timedelta(hours=72)
+
+Key = tuple[str, str, str]  # (action, course_id, person_id)
+
+
+def certificate_number(delivery_id: int, created: datetime) -> str:
+    """Short enough to read out on the phone, unique by the row id, with a check digit."""
+    body = f"{created.year}{delivery_id:06d}"
+    total = sum((int(d) * (3 if i % 2 else 1)) for i, d in enumerate(reversed(body)))
+    return f"{created.year}-{delivery_id:06d}-{(10 - total % 10) % 10}"
+
+
+def message_id_for(delivery_id: int, key: Key, sender: str) -> str:
+    """A Message-ID fixed per delivery, in the sender's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "certify.invalid"
+    token = hashlib.sha256("\x1f".join(key).encode()).hexdigest()[:12]
+    return f"<certify.{delivery_id}.{token}@{domain}>"
+
+
+def next_attempt(attempts: int, now: datetime) -> datetime:
+    """Back-off after `attempts` temporary failures: 5 minutes, doubling, at most 24 hours."""
+    gap: timedelta = min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_MAX_GAP)
+    return now + gap
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingDelivery:
+    """What the planner needs to know of a logged delivery."""
+
+    id: int
+    state: str
+    due_at: str | None
+    next_attempt_at: str | None
+    attempts: int
+    last_error: str | None
+
+
+class Decided(NamedTuple):
+    """What the log keeps of a decision: its key, due moment and the figures behind it."""
+
+    key: Key
+    due_at: datetime | None
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    id: int
+    message_id: str
+    certificate_number: str
+
+
+# -- fragments for the planner's participant query ------------------------------------------
+
+
+def finished_for_all_sql(pairs: list[tuple[str, str | None]], params: dict[str, Any]) -> str:
+    """SQL true for an enrollment whose delivery is final for every (action, since) pair."""
+    finished = []
+    for index, (action_id, since) in enumerate(pairs):
+        params[f"a{index}"] = action_id
+        params[f"s{index}"] = since
+        finished.append(
+            f"EXISTS (SELECT 1 FROM deliveries d WHERE d.action = :a{index} "
+            "AND d.course_id = e.course_id AND d.person_id = e.person_id "
+            f"AND (d.state IN {FINAL_STATES!r} "
+            f"OR (d.state = 'skipped' AND :s{index} IS NOT NULL AND d.due_at < :s{index})))"
+        )
+    return "NOT (" + " AND ".join(finished) + ")"
+
+
+def state_of_sql(index: int, action_id: str, params: dict[str, Any]) -> str:
+    """SQL for the logged state of an enrollment's delivery of one action (NULL: none)."""
+    name = f"st{index}"
+    params[name] = action_id
+    return (
+        f"(SELECT d.state FROM deliveries d WHERE d.action = :{name} "
+        "AND d.course_id = e.course_id AND d.person_id = e.person_id)"
+    )
+
+
+_LISTED = (
+    "action", "course", "person", "email", "state", "attempts", "last_error", "sent_at",
+    "message_id", "certificate_number", "due_at", "next_attempt_at", "last_code",
+)  # fmt: skip
+
+
+class DeliveryLog:
+    """The delivery log of one store, as seen at one moment (`now`, the run's moment)."""
+
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.now = now
+        self.now_text = to_utc_text(now)
+        self._import_id: int | None = None
+        self._import_read = False
+
+    @property
+    def import_id(self) -> int | None:
+        """The latest import: what the decisions of this moment are based on."""
+        if not self._import_read:
+            self._import_id = self.store.latest_import_id()
+            self._import_read = True
+        return self._import_id
+
+    def _figures(self, decided: Decided) -> str:
+        return json.dumps({**decided.figures, "import_id": self.import_id})
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def recorded_since(self) -> dict[str, datetime]:
+        """Per action, the `now` of the first sending run that evaluated it."""
+        return {
+            action: from_utc_text(since)
+            for action, since in self.conn.execute("SELECT action, since FROM action_since")
+        }
+
+    def _existing(self, where: str, params: Any) -> dict[Key, ExistingDelivery]:
+        return {
+            (row[0], row[1], row[2]): ExistingDelivery(*row[3:])
+            for row in self.conn.execute(
+                "SELECT action, course_id, person_id, id, state, due_at, next_attempt_at, "
+                f"attempts, last_error FROM deliveries WHERE {where}",
+                params,
+            )
+        }
+
+    def in_motion(self, action_ids: list[str]) -> dict[Key, ExistingDelivery]:
+        """The deliveries still moving (a retry waits, or a run was interrupted)."""
+        if not action_ids:
+            return {}
+        marks = ", ".join("?" * len(action_ids))
+        return self._existing(f"action IN ({marks}) AND state IN {IN_MOTION!r}", action_ids)
+
+    def of(self, course_id: str | None, person_id: str | None) -> dict[Key, ExistingDelivery]:
+        """Every logged delivery of a course, a person, or one participant."""
+        return self._existing(
+            "(:c IS NULL OR course_id = :c) AND (:p IS NULL OR person_id = :p)",
+            {"c": course_id, "p": person_id},
+        )
+
+    def any_logged(self, action_ids: list[str]) -> bool:
+        """Has anything been logged for these actions (before switching one on, nothing)?"""
+        if not action_ids:
+            return False
+        marks = ", ".join("?" * len(action_ids))
+        row = self.conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM deliveries WHERE action IN ({marks}))", action_ids
+        ).fetchone()
+        return bool(row[0])
+
+    def course_skips(self) -> dict[tuple[str, str], str]:
+        """(action, course) → the `since` under which its history was recorded skipped."""
+        return {
+            (action, course): since
+            for action, course, since in self.conn.execute(
+                "SELECT action, course_id, since FROM course_skips"
+            )
+        }
+
+    def unlogged_enrollments(self, action_id: str, course_ids: Iterable[str]) -> int:
+        """Enrollments of these courses with no delivery of the action (for a dry run)."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM enrollments e WHERE e.status != 'cancelled' "
+            "AND e.course_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
+            "(SELECT 1 FROM deliveries d WHERE d.action = ? AND d.course_id = e.course_id "
+            "AND d.person_id = e.person_id)",
+            (json.dumps(list(course_ids)), action_id),
+        ).fetchone()
+        return int(row[0])
+
+    def find(self, key: Key) -> dict[str, Any] | None:
+        """One delivery's record, or None when nothing was logged for it."""
+        row = self.conn.execute(
+            "SELECT id, state, attempts, last_error, sent_at, message_id, certificate_number, "
+            "figures, next_attempt_at FROM deliveries "
+            "WHERE action = ? AND course_id = ? AND person_id = ?",
+            key,
+        ).fetchone()
+        if row is None:
+            return None
+        names = ("id", "state", "attempts", "last_error", "sent_at", "message_id",
+                 "certificate_number", "figures", "next_attempt_at")  # fmt: skip
+        record = dict(zip(names, row, strict=True))
+        record["figures"] = json.loads(record["figures"]) if record["figures"] else None
+        return record
+
+    def events(self, delivery_id: int) -> list[dict[str, Any]]:
+        """A delivery's history, oldest first."""
+        return [
+            {"at": at, "state": state, "detail": detail}
+            for at, state, detail in self.conn.execute(
+                "SELECT at, state, detail FROM delivery_events WHERE delivery_id = ? ORDER BY id",
+                (delivery_id,),
+            )
+        ]
+
+    def listing(self, *, action: str | None, state: str | None) -> list[dict[str, Any]]:
+        """The log, oldest change first, optionally for one action or state."""
+        rows = self.conn.execute(
+            "SELECT action, course_id, person_id, email, state, attempts, last_error, sent_at, "
+            "message_id, certificate_number, due_at, next_attempt_at, last_code, figures "
+            "FROM deliveries WHERE (:a IS NULL OR action = :a) AND (:s IS NULL OR state = :s) "
+            "ORDER BY coalesce(sent_at, updated_at), id",
+            {"a": action, "s": state},
+        ).fetchall()
+        result = []
+        for row in rows:
+            item = dict(zip(_LISTED, row[:-1], strict=True))
+            item["figures"] = json.loads(row[-1]) if row[-1] else None
+            result.append(item)
+        return result
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _event(self, delivery_id: int, state: str, detail: str | None = None) -> None:
+        self.conn.execute(
+            "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)",
+            (delivery_id, self.now_text, state, detail),
+        )
+
+    def record_since(self, action_ids: list[str]) -> None:
+        """The first sending run that evaluates an action fixes what it covers from then on."""
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO action_since (action, since, recorded_at) "
+                "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+                [(action_id, self.now_text) for action_id in action_ids],
+            )
+
+    def record_final(self, decided: list[Decided], state: str) -> int:
+        """Record `skipped` or `expired` decisions, set-based; returns how many."""
+        if not decided:
+            return 0
+        rows = [
+            (*d.key, state, to_utc_text(d.due_at) if d.due_at else None, self._figures(d),
+             self.import_id, self.now_text, self.now_text)
+            for d in decided
+        ]  # fmt: skip
+        with self.store.transaction() as conn:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS decided (action, course_id, person_id)")
+            conn.execute("DELETE FROM temp.decided")
+            conn.executemany(
+                "INSERT INTO deliveries (action, course_id, person_id, state, due_at, figures, "
+                "import_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (action, course_id, person_id) DO UPDATE SET state = excluded.state, "
+                "due_at = excluded.due_at, figures = excluded.figures, "
+                "import_id = excluded.import_id, updated_at = excluded.updated_at",
+                rows,
+            )
+            conn.executemany("INSERT INTO temp.decided VALUES (?, ?, ?)", [d.key for d in decided])
+            conn.execute(
+                "INSERT INTO delivery_events (delivery_id, at, state, detail) "
+                "SELECT d.id, ?, ?, NULL FROM temp.decided x JOIN deliveries d "
+                "ON d.action = x.action AND d.course_id = x.course_id AND d.person_id = x.person_id",
+                (self.now_text, state),
+            )
+        return len(decided)
+
+    def record_course_skips(
+        self, course_skips: dict[str, dict[str, datetime]], since: dict[str, datetime]
+    ) -> int:
+        """Record whole courses of history as skipped, once per course and `since`."""
+        total = 0
+        with self.store.transaction() as conn:
+            for action_id, courses in course_skips.items():
+                since_text = to_utc_text(since[action_id])
+                for course_id, due in courses.items():
+                    added = [
+                        row[0]
+                        for row in conn.execute(
+                            "INSERT INTO deliveries (action, course_id, person_id, state, due_at, "
+                            "import_id, created_at, updated_at) SELECT ?, e.course_id, e.person_id, "
+                            "'skipped', ?, ?, ?, ? FROM enrollments e "
+                            "WHERE e.course_id = ? AND e.status != 'cancelled' "
+                            "ON CONFLICT (action, course_id, person_id) DO NOTHING RETURNING id",
+                            (action_id, to_utc_text(due), self.import_id, self.now_text,
+                             self.now_text, course_id),
+                        ).fetchall()
+                    ]  # fmt: skip
+                    conn.executemany(
+                        "INSERT INTO delivery_events (delivery_id, at, state) VALUES (?, ?, 'skipped')",
+                        [(delivery_id, self.now_text) for delivery_id in added],
+                    )
+                    total += len(added)
+                    conn.execute(
+                        "INSERT INTO course_skips (action, course_id, since) VALUES (?, ?, ?) "
+                        "ON CONFLICT (action, course_id) DO UPDATE SET since = excluded.since",
+                        (action_id, course_id, since_text),
+                    )
+        return total
+
+    def recover(self, was_delivered: Callable[[Key], bool | None]) -> list[str]:
+        """Settle rows a killed run left `claimed` (not handed over) or `sending` (maybe sent).
+
+        `was_delivered(key)` asks the transport: True or False when it can tell, else None.
+        """
+        notes = []
+        rows = self.conn.execute(
+            "SELECT id, state, action, course_id, person_id FROM deliveries "
+            "WHERE state IN ('claimed', 'sending')"
+        ).fetchall()
+        for delivery_id, state, action, course, person in rows:
+            if state == "claimed":
+                new_state, detail = "pending", "run stopped before the message was handed over"
+            else:
+                delivered = was_delivered((action, course, person))
+                if delivered is True:
+                    new_state, detail = "sent", "found written after an interrupted run"
+                elif delivered is False:
+                    new_state, detail = "pending", "run stopped before the file was written"
+                else:
+                    new_state, detail = "unknown", "run stopped while handing the message over"
+            with self.store.transaction() as conn:
+                conn.execute(
+                    "UPDATE deliveries SET state = :state, next_attempt_at = NULL, "
+                    "last_error = CASE WHEN :state = 'sent' THEN last_error ELSE :detail END, "
+                    "updated_at = :now, sent_at = CASE WHEN :state = 'sent' "
+                    "THEN coalesce(sent_at, :now) ELSE sent_at END WHERE id = :id",
+                    {"state": new_state, "detail": detail, "now": self.now_text,
+                     "id": delivery_id},
+                )  # fmt: skip
+                self._event(delivery_id, new_state, detail)
+            notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
+        return notes
+
+    def claim(self, decided: Decided, sender: str) -> Claim:
+        """Commit the claim before any network I/O; fixes Message-ID and certificate number."""
+        action, course, person = decided.key
+        due = to_utc_text(decided.due_at) if decided.due_at else None
+        with self.store.transaction() as conn:
+            delivery_id, message_id, certificate, created = conn.execute(
+                "INSERT INTO deliveries (action, course_id, person_id, state, due_at, figures, "
+                "import_id, created_at, updated_at) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?) "
+                "ON CONFLICT (action, course_id, person_id) DO UPDATE SET state = 'claimed', "
+                "due_at = excluded.due_at, figures = excluded.figures, "
+                "import_id = excluded.import_id, updated_at = excluded.updated_at "
+                "RETURNING id, message_id, certificate_number, created_at",
+                (action, course, person, due, self._figures(decided), self.import_id,
+                 self.now_text, self.now_text),
+            ).fetchone()  # fmt: skip
+            self._event(delivery_id, "claimed")
+            if message_id is None:
+                message_id = message_id_for(delivery_id, decided.key, sender)
+                certificate = certificate_number(delivery_id, from_utc_text(created))
+            conn.execute(
+                "UPDATE deliveries SET message_id = ?, certificate_number = ?, claimed_at = ?, "
+                "email = (SELECT email FROM persons WHERE person_id = ?) WHERE id = ?",
+                (message_id, certificate, self.now_text, person, delivery_id),
+            )
+        return Claim(delivery_id, message_id, certificate)
+
+    def forced(self, delivery_id: int, reason: str) -> None:
+        """Note why an administrator sends a delivery again."""
+        with self.store.transaction():
+            self._event(delivery_id, "forced", reason)
+
+    def mark_sending(self, delivery_id: int) -> None:
+        """The last step before the hand-over: from here on the message may have arrived."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ?",
+                (self.now_text, delivery_id),
+            )
+
+    def outcome(
+        self,
+        delivery_id: int,
+        state: str,
+        *,
+        error: str | None = None,
+        code: int | None = None,
+        next_at: datetime | None = None,
+    ) -> None:
+        """Record the outcome of one attempt."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = :state, attempts = attempts + 1, "
+                "last_error = :error, last_code = :code, next_attempt_at = :next, "
+                "updated_at = :now, first_attempt_at = coalesce(first_attempt_at, :now), "
+                "sent_at = CASE WHEN :state = 'sent' THEN :now ELSE sent_at END WHERE id = :id",
+                {"state": state, "error": error, "code": code, "now": self.now_text,
+                 "next": to_utc_text(next_at) if next_at else None, "id": delivery_id},
+            )  # fmt: skip
+            self._event(delivery_id, state, error)
+
+    def temporary_failure(self, delivery_id: int, reason: str, code: int | None) -> str:
+        """Pending with a back-off, or `failed` after 8 attempts or 72 hours; the new state."""
+        attempts, first = self.conn.execute(
+            "SELECT attempts, coalesce(first_attempt_at, ?) FROM deliveries WHERE id = ?",
+            (self.now_text, delivery_id),
+        ).fetchone()
+        attempts += 1
+        too_old = self.now - from_utc_text(first) >= RETRY_MAX_AGE
+        if attempts >= RETRY_MAX_ATTEMPTS or too_old:
+            reason = f"{reason} (gave up after {attempts} attempts)"
+            self.outcome(delivery_id, "failed", error=reason, code=code)
+            return "failed"
+        self.outcome(
+            delivery_id,
+            "pending",
+            error=reason,
+            code=code,
+            next_at=next_attempt(attempts, self.now),
+        )
+        return "pending"
+
+    def mark(self, key: Key, state: str, reason: str) -> None:
+        """Settle a delivery by hand (say, an `unknown` one found in the mail server's log)."""
+        action, course, person = key
+        row = self.conn.execute(
+            "SELECT id, state FROM deliveries WHERE action = ? AND course_id = ? AND person_id = ?",
+            key,
+        ).fetchone()
+        if row is None:
+            raise CertifyError(f"no delivery of {action} for {course}/{person} in the log")
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = :state, next_attempt_at = NULL, updated_at = :now, "
+                "sent_at = CASE WHEN :state = 'sent' THEN coalesce(sent_at, :now) "
+                "ELSE sent_at END WHERE id = :id",
+                {"state": state, "now": self.now_text, "id": row[0]},
+            )
+            self._event(row[0], state, f"marked by hand (was {row[1]}): {reason}")

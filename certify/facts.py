@@ -1,0 +1,240 @@
+"""The facts the planner judges: courses with their requirement counts, and participants
+with their registrations, read from the store in one pass over indexed tables."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from certify import rules
+from certify.clock import from_utc_text
+from certify.config import Config
+from certify.deliveries import finished_for_all_sql, state_of_sql
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    id: str
+    name: str
+    status: str
+    end: datetime
+    threshold: int | None
+    attendance_parts: int  # |R| under the configured basis
+    pass_parts: int  # |Q|
+    needed: int
+
+    def attendance_met(self, present: int) -> bool:
+        return rules.attendance_met(present, self.attendance_parts, self.needed)
+
+    def pass_met(self, passed: int) -> bool:
+        return rules.pass_met(passed, self.pass_parts)
+
+
+class Participant(NamedTuple):
+    """One enrollment with its registrations (a tuple: 200,000 of them are built per plan)."""
+
+    course_id: str
+    person_id: str
+    status: str
+    enrolled_at: datetime
+    present: int  # present rows counted (parts of R)
+    passed: int  # `passed = yes` rows of Q
+    failed_parts: int = 0  # parts of Q with a `passed = no` result
+    delivery_states: tuple[str | None, ...] = ()  # per action asked for, the logged state
+    # registration moments (stored UTC text, which sorts like time); fetched only when
+    # something needs to know *when* a requirement was met
+    present_times: tuple[str, ...] | None = None
+    passed_times: tuple[str, ...] | None = None
+
+
+def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
+    """Every course with its requirement counts under the configured attendance basis."""
+    all_parts = config.settings.attendance_basis == "all_parts"
+    courses: dict[str, Course] = {}
+    for row in conn.execute(
+        """
+        SELECT c.course_id, c.name, c.status, c."end", t.attendance_percentage,
+               coalesce(sum(p.attendance_required), 0), count(p.part_id),
+               coalesce(sum(p.pass_required), 0)
+        FROM courses c
+        LEFT JOIN course_types t ON t.course_type = c.course_type
+        LEFT JOIN parts p ON p.course_id = c.course_id
+        GROUP BY c.course_id
+        """
+    ):
+        course_id, name, status, end, threshold, required, total, pass_parts = row
+        attendance_parts = (total if required else 0) if all_parts else required
+        pct = 100 if threshold is None else threshold
+        courses[course_id] = Course(
+            id=course_id,
+            name=name,
+            status=status,
+            end=from_utc_text(end),
+            threshold=threshold,
+            attendance_parts=attendance_parts,
+            pass_parts=pass_parts,
+            needed=rules.attendance_needed(attendance_parts, pct) if attendance_parts else 0,
+        )
+    return courses
+
+
+def enrolled_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per course, how many enrollments are not cancelled."""
+    return dict(
+        conn.execute(
+            "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' "
+            "GROUP BY course_id"
+        ).fetchall()
+    )
+
+
+# Per enrollment, correlated lookups through indexes: the work grows with the enrollments
+# still open, not with the whole history, so a steady-state cron tick stays cheap.
+_PARTICIPANTS_SQL = """
+SELECT e.course_id, e.person_id, e.status, coalesce(e.enrolled_at, e.first_seen_at),
+    (SELECT {present} FROM parts p
+     JOIN attendance a ON a.part_id = p.part_id AND a.person_id = e.person_id
+     WHERE p.course_id = e.course_id AND a.present = 1
+       AND (p.attendance_required = 1 OR :all_parts)),
+    (SELECT {results} FROM parts p
+     JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
+     WHERE p.course_id = e.course_id AND p.pass_required = 1)
+    {states}
+FROM enrollments e
+WHERE 1 {filter}
+"""
+# counts only, or with registration moments: each result as its flag then its moment
+_COUNTS = {"present": "count(*)", "results": "group_concat(r.passed, '')"}
+_WITH_TIMES = {
+    "present": "group_concat(a.registered_at)",
+    "results": "group_concat(r.passed || r.registered_at)",
+}
+
+
+def _times(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(",")) if text else ()
+
+
+def participants(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    course_id: str | None = None,
+    person_id: str | None = None,
+    exclude_finished: list[tuple[str, str | None]] | None = None,
+    states_of: list[str] | None = None,
+    course_ids: list[str] | None = None,
+    with_times: bool = False,
+) -> Iterator[Participant]:
+    """Every enrollment with its figures, in one query.
+
+    `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
+    for every one of them are left out, so a steady-state tick only looks at open work.
+    `states_of` lists action ids whose logged state each participant carries along.
+    """
+    params: dict[str, Any] = {"all_parts": int(config.settings.attendance_basis == "all_parts")}
+    conditions = []
+    if course_id is not None:
+        conditions.append("e.course_id = :course_id")
+        params["course_id"] = course_id
+    if person_id is not None:
+        conditions.append("e.person_id = :person_id")
+        params["person_id"] = person_id
+    if course_ids is not None:
+        conditions.append("e.course_id IN (SELECT value FROM json_each(:course_ids))")
+        params["course_ids"] = json.dumps(course_ids)
+    if exclude_finished:
+        conditions.append(finished_for_all_sql(exclude_finished, params))
+    states = "".join(
+        f", {state_of_sql(index, action_id, params)}"
+        for index, action_id in enumerate(states_of or [])
+    )
+    joined = "".join(f" AND {c}" for c in conditions)
+    sql = _PARTICIPANTS_SQL.format(
+        filter=joined, states=states, **(_WITH_TIMES if with_times else _COUNTS)
+    )
+    for row in conn.execute(sql, params):
+        if not with_times:
+            flags = row[5] or ""
+            passed = flags.count("1")
+            yield Participant(
+                row[0], row[1], row[2], from_utc_text(row[3]), row[4], passed,
+                len(flags) - passed, tuple(row[6:]),
+            )  # fmt: skip
+            continue
+        present_times = _times(row[4])
+        results = row[5].split(",") if row[5] else []
+        passed_times = tuple(result[1:] for result in results if result[0] == "1")
+        yield Participant(
+            course_id=row[0],
+            person_id=row[1],
+            status=row[2],
+            enrolled_at=from_utc_text(row[3]),
+            present=len(present_times),
+            passed=len(passed_times),
+            failed_parts=len(results) - len(passed_times),
+            delivery_states=tuple(row[6:]),
+            present_times=present_times,
+            passed_times=passed_times,
+        )
+
+
+def with_times(conn: sqlite3.Connection, config: Config, participant: Participant) -> Participant:
+    """The participant with its registration moments, read when a count was all there was."""
+    if participant.present_times is not None:
+        return participant
+    found = participants(
+        conn,
+        config,
+        course_id=participant.course_id,
+        person_id=participant.person_id,
+        with_times=True,
+    )
+    return next(found, participant)
+
+
+Figures = tuple["rules.AttendanceFigures[str]", "rules.PassFigures[str]"]
+
+
+def participant_figures(course: Course, participant: Participant) -> Figures:
+    """The figures of one participant, the same for every action, so computed once.
+
+    Their moments stay stored UTC text (which sorts like time) until an anchor needs one.
+    """
+    return (
+        rules.attendance_figures(
+            course.attendance_parts,
+            participant.present,
+            course.threshold,
+            course.needed,
+            participant.present_times,
+        ),
+        rules.pass_figures(course.pass_parts, participant.passed, participant.passed_times),
+    )
+
+
+def as_moments(
+    figures: Figures,
+) -> tuple[rules.AttendanceFigures[datetime], rules.PassFigures[datetime]]:
+    """The figures with their registration moments read as datetimes."""
+    a, p = figures
+    attendance = rules.AttendanceFigures(
+        required_parts=a.required_parts,
+        present=a.present,
+        threshold=a.threshold,
+        needed=a.needed,
+        percentage=a.percentage,
+        met=a.met,
+        met_at=from_utc_text(a.met_at) if a.met_at else None,
+    )
+    passing = rules.PassFigures(
+        required_parts=p.required_parts,
+        passed=p.passed,
+        met=p.met,
+        met_at=from_utc_text(p.met_at) if p.met_at else None,
+    )
+    return attendance, passing

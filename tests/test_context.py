@@ -1,0 +1,96 @@
+"""The template context: one description, the sample, the check and real deliveries agree."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from certify.context import OPEN, SCHEMA, DeliveryContexts, DeliveryRef, sample_context
+from certify.plan import make_plan
+from certify.store import Store
+from certify.validate import validate_all
+from tests.conftest import import_into, make_config, moment, write
+
+NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
+
+
+def differences(value: Any, schema: Any, path: str = "") -> list[str]:
+    """Where `value` has keys the schema lacks, or lacks keys the schema has."""
+    if schema is OPEN:
+        return [] if isinstance(value, dict) else [f"{path}: expected an open mapping"]
+    if isinstance(schema, dict):
+        if value is None:
+            return []  # an optional mapping, such as a part's result before it is registered
+        if not isinstance(value, dict):
+            return [f"{path}: expected a mapping, got {value!r}"]
+        found = [f"{path}.{key}: not in the schema" for key in value.keys() - schema.keys()]
+        found += [f"{path}.{key}: missing" for key in schema.keys() - value.keys()]
+        for key in value.keys() & schema.keys():
+            found += differences(value[key], schema[key], f"{path}.{key}")
+        return found
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return [f"{path}: expected a list"]
+        return [problem for item in value for problem in differences(item, schema[0], path)]
+    return [f"{path}: expected a value, got a mapping"] if isinstance(value, dict) else []
+
+
+def test_the_sample_has_exactly_the_schema() -> None:
+    assert differences(sample_context(NOW), SCHEMA) == []
+    assert sample_context(NOW)["now"] == NOW
+
+
+def test_a_real_delivery_has_exactly_the_schema(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(
+        db,
+        export(
+            persons="person_id,first_name,last_name,email,employer\nP1,Bram,Berg,b@example.org,Gemeente\nP2,Zoë,Öztürk,z@example.org,\n"
+        ),
+    )
+    config = make_config(tmp_path)
+    with Store.open_readonly(db) as store:
+        plan = make_plan(store, config, moment("2026-11-06 09:00"))
+        reader = DeliveryContexts(store.conn, config)
+        contexts = [
+            reader.read(decision, DeliveryRef(1, "2026-000001-7", "<m@x>"), NOW)
+            for decision in plan.decisions
+        ]
+    assert len(contexts) == 2
+    for context in contexts:
+        assert differences(context, SCHEMA) == []
+    bram = next(c for c in contexts if c["person"]["id"] == "P1")
+    assert bram["person"]["extra"] == {"employer": "Gemeente"}
+    # a part with both registrations shows them; a part without a result shows None
+    exam = next(part for part in bram["parts"] if part["id"] == "C1-4")
+    assert exam["result"]["passed"] is True and exam["attendance"]["present"] is False
+    assert next(part for part in bram["parts"] if part["id"] == "C1-1")["result"] is None
+
+
+def test_any_export_column_is_valid_in_a_template(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    write(
+        tmp_path / "templates",
+        "certificate.txt.j2",
+        """
+        ---
+        subject: "{{ person.extra.employer }}"
+        ---
+        {{ course.extra.room }} {{ enrollment.extra.order }}
+        {% for part in parts %}{{ part.extra.trainer }}{% endfor %}
+        """,
+    )
+    assert validate_all(tmp_path / "actions.yaml") == []
+
+
+def test_an_unknown_variable_is_still_found_next_to_open_mappings(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    write(
+        tmp_path / "templates",
+        "certificate.txt.j2",
+        "---\nsubject: x\n---\n{{ person.extra.employer }} {{ person.employer }}\n",
+    )
+    problems = validate_all(tmp_path / "actions.yaml")
+    assert len(problems) == 1 and "unknown variable 'person.employer'" in problems[0]
