@@ -1,0 +1,187 @@
+"""Looking at what happened and why: `explain`, `preview`, `log`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from certify.cli.app import (
+    ActionsOption,
+    CourseOption,
+    DbOption,
+    JsonOption,
+    NowOption,
+    PersonOption,
+    app,
+    config_from,
+    emit_json,
+    errors,
+    interactive,
+    out,
+    parse_now,
+    plain,
+    warn,
+)
+from certify.clock import from_utc_text
+from certify.config import actions_path, read_timezone
+from certify.errors import CertifyError
+from certify.store import Store, db_path
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+
+@app.command()
+def explain(
+    course: CourseOption,
+    person: PersonOption,
+    now: NowOption = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why did this participant (not) get each e-mail? Figures, due moments, states, history."""
+    from certify.explain import explain_participant
+
+    with errors():
+        config = config_from(actions)
+        moment = parse_now(now, config.tz)
+        with Store.open_readonly(db_path(db)) as store:
+            result = explain_participant(store, config, course, person, moment)
+    if as_json:
+        emit_json(result)
+        return
+    tz = config.tz
+    out.print(
+        f"[bold]{result['person_name']}[/] in [bold]{result['course_name']}[/] ({course}/{person})"
+    )
+    for item in result["actions"]:
+        out.print()
+        out.print(f"[bold]{item['action']}[/]: {item['state']}", highlight=False)
+        for line in item["lines"]:
+            plain(f"  {line}")
+        for event in item["history"]:
+            at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            detail = f" ({event['detail']})" if event["detail"] else ""
+            plain(f"  {at}  {event['state']}{detail}")
+
+
+@app.command()
+def preview(
+    action: Annotated[str, typer.Argument(help="The action id.")],
+    course: CourseOption,
+    person: PersonOption,
+    now: NowOption = None,
+    save_attachments: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-attachments", help="Write the attachments (the PDF) into this folder."
+        ),
+    ] = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """Render one e-mail to the terminal, as it would be sent; sends nothing."""
+    from certify.explain import preview_message
+
+    with errors():
+        config = config_from(actions)
+        moment = parse_now(now, config.tz)
+        with Store.open_readonly(db_path(db)) as store:
+            message = preview_message(store, config, action, course, person, moment)
+    if save_attachments is not None:
+        save_attachments.mkdir(parents=True, exist_ok=True)
+        for part in message.iter_attachments():
+            name = part.get_filename() or "attachment.bin"
+            target = save_attachments / name
+            payload = part.get_payload(decode=True)
+            target.write_bytes(payload if isinstance(payload, bytes) else b"")
+            warn(f"saved {target}")
+    sys.stdout.write(_readable(message))
+
+
+def _readable(message: EmailMessage) -> str:
+    """Headers and the text part, with attachments named rather than dumped as base64."""
+    lines = [
+        f"{name}: {value}"
+        for name, value in message.items()
+        if name.lower() not in ("content-type", "mime-version")
+    ]
+    body = message.get_body(("plain",))
+    lines.append("")
+    lines.append(body.get_content() if body is not None else "")
+    for part in message.iter_attachments():
+        lines.append(f"[attachment: {part.get_filename()} ({part.get_content_type()})]")
+    if message.get_body(("html",)) is not None:
+        lines.append("[alternative: text/html]")
+    return "\n".join(lines) + "\n"
+
+
+@app.command("log")
+def log_command(
+    action: Annotated[str | None, typer.Option("--action", help="Only this action id.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state", help="Only this state (sent, pending, failed, unknown, skipped, expired)."
+        ),
+    ] = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The delivery log."""
+    from certify.deliveries import DeliveryLog
+
+    with errors():
+        with Store.open_readonly(db_path(db)) as store:
+            rows = DeliveryLog(store, parse_now(None, UTC)).listing(action=action, state=state)
+        tz = _log_tz(actions)
+    if as_json:
+        emit_json(rows)
+        return
+    if not interactive():
+        for row in rows:
+            sent = row["sent_at"] or ""
+            error = f"  {row['last_error']}" if row["last_error"] else ""
+            plain(
+                f"{row['state']:<8} {row['action']} {row['course']}/{row['person']} "
+                f"<{row['email'] or ''}> attempts={row['attempts']} {sent} "
+                f"{row['certificate_number'] or ''}{error}".rstrip()
+            )
+        return
+    grid = Table(title=f"Delivery log ({len(rows)})")
+    columns = ("action", "course", "person", "email", "state", "attempts", "sent", "certificate",
+               "last error")  # fmt: skip
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        sent = (
+            f"{from_utc_text(row['sent_at']).astimezone(tz):%Y-%m-%d %H:%M}"
+            if row["sent_at"]
+            else ""
+        )
+        grid.add_row(
+            row["action"],
+            row["course"],
+            row["person"],
+            row["email"] or "",
+            row["state"],
+            str(row["attempts"]),
+            sent,
+            row["certificate_number"] or "",
+            row["last_error"] or "",
+        )
+    out.print(grid)
+
+
+def _log_tz(actions: Path | None) -> tzinfo:
+    try:
+        return read_timezone(actions_path(actions))
+    except CertifyError:
+        return UTC
