@@ -25,7 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from certify.config import KEY_MARK, parse_yaml
+from certify.located import KEY_MARK, parse_yaml
 
 FONT = files("certify") / "fonts" / "DejaVuSerif.ttf"
 FONT_BOLD = files("certify") / "fonts" / "DejaVuSerif-Bold.ttf"
