@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pydantic import (
 
 from certify.clock import DateFormatError, machine_zone, parse_moment, zone
 from certify.errors import ConfigError
-from certify.located import KEY_MARK, Positions, parse_yaml
+from certify.located import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
 
@@ -235,11 +234,7 @@ class Config:
 
     def where(self, *loc: Any) -> str:
         """`file:line:column` of the YAML node at `loc`, or of its nearest parent."""
-        path = tuple(loc)
-        while path and path not in self.positions:
-            path = path[:-1]
-        line, column = self.positions.get(path, (1, 1))
-        return f"{self.path}:{line}:{column}"
+        return where(str(self.path), self.positions, loc)
 
     def since_moment(self, action: Action) -> datetime | None:
         since = action.since
@@ -258,64 +253,6 @@ class Config:
 
 def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(explicit or os.environ.get("CERTIFY_ACTIONS") or DEFAULT_ACTIONS)
-
-
-def _known_keys(model: type[BaseModel]) -> list[str]:
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Settings
-    for part in loc:
-        if model is None:
-            return None
-        if isinstance(part, int):
-            continue
-        field = None
-        for name, info in model.model_fields.items():
-            if part in (name, info.alias):
-                field = info
-        if field is None:
-            return None
-        annotation = field.annotation
-        model = None
-        for candidate in (Action, Timing, Conditions, Smtp, Delivery, Duration, Attachment):
-            if annotation is candidate or candidate.__name__ in str(annotation):
-                model = candidate
-                break
-    return model
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = tuple(
-        part
-        for part in error["loc"]
-        if not isinstance(part, str) or not part.startswith("function-")
-    )
-    kind = error["type"]
-    field = next((p for p in reversed(loc) if isinstance(p, str)), "value")
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        known = _known_keys(parent) if parent else []
-        close = difflib.get_close_matches(str(field), known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-        return f"unknown key '{field}' ({hint})"
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
-        noun = {"after": "anchor", "unit": "unit", "execution": "execution"}.get(field, field)
-        return f"unknown {noun} {value!r} ({expected})"
-    if kind == "missing":
-        return f"missing required key '{field}'"
-    if kind == "greater_than_equal":
-        return f"'{field}' must be {error['ctx']['ge']} or more, not {value!r}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"'{field}' must be a whole number, not {value!r}"
-    if kind == "string_pattern_mismatch":
-        return f"'{field}' {value!r} may hold letters, digits, '-', '_' and '.'"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    return f"'{field}': {error['msg']}"
 
 
 def load(path: Path) -> Config:
@@ -339,17 +276,9 @@ def load(path: Path) -> Config:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        config = Config(path, Settings.model_construct(sender="", actions=[]), positions)
-        messages = []
-        for error in exc.errors():
-            loc = tuple(
-                part
-                for part in error["loc"]
-                if not (isinstance(part, str) and part.startswith(("function-", "Duration")))
-            )
-            place = (*loc, KEY_MARK) if error["type"] == "extra_forbidden" else loc
-            messages.append(f"{config.where(*place)}: {_describe({**error, 'loc': loc})}")
-        raise ConfigError(file, sorted(set(messages), key=_line_order)) from None
+        raise ConfigError(
+            file, validation_problems(exc, Settings, file, positions, nouns={"after": "anchor"})
+        ) from None
     config = Config(path, settings, positions)
     seen: dict[str, int] = {}
     for index, action in enumerate(settings.actions):
@@ -362,11 +291,6 @@ def load(path: Path) -> Config:
     if problems:
         raise ConfigError(file, problems)
     return config
-
-
-def _line_order(message: str) -> tuple[int, int]:
-    match = re.search(r":(\d+):(\d+):", message)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def read_timezone(path: Path) -> tzinfo:

@@ -1,6 +1,10 @@
-import pytest
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from certify.located import KEY_MARK, parse_yaml
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from certify.located import KEY_MARK, parse_yaml, validation_problems, where
 
 NESTED = """\
 sender: office
@@ -70,3 +74,80 @@ def test_scalars_keep_what_the_writer_meant(text: str, value: object) -> None:
 
 def test_an_empty_document_is_none() -> None:
     assert parse_yaml("# nothing here\n", "actions.yaml") == (None, {}, [])
+
+
+def test_where_falls_back_to_the_nearest_parent() -> None:
+    _, positions, _ = parse_yaml(NESTED, "actions.yaml")
+    assert where("actions.yaml", positions, ("actions", 0, "timing")) == "actions.yaml:5:7"
+    assert where("actions.yaml", positions, ("actions", 0, "timing", "at")) == "actions.yaml:5:7"
+    assert where("actions.yaml", positions, ("nowhere",)) == "actions.yaml:1:1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Knob(_Strict):
+    colour: Literal["red", "green"] = "red"
+    turns: int = Field(0, ge=0)
+
+
+class Lever(_Strict):
+    turns: int
+
+
+class Panel(_Strict):
+    label: str
+    handle: Knob | Lever | None = None
+    knobs: list[Knob] = []
+    spare: Knob | None = None
+    main: Annotated[Knob | None, Field(None)] = None
+    since: datetime | date | None = None
+    pass_: bool = Field(False, alias="pass")
+
+
+def problems_of(text: str, nouns: dict[str, str] | None = None) -> list[str]:
+    data, positions, problems = parse_yaml(text, "panel.yaml")
+    assert problems == []
+    with pytest.raises(ValidationError) as failure:
+        Panel.model_validate(data)
+    return validation_problems(failure.value, Panel, "panel.yaml", positions, nouns)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("label: x\nknobs:\n  - {turns: 1}\n  - {tunrs: 2}\n",
+         "panel.yaml:4:6: unknown key 'tunrs' (did you mean 'turns'?)"),
+        ("label: x\nspare:\n  colour: red\n  color: red\n",
+         "panel.yaml:4:3: unknown key 'color' (did you mean 'colour'?)"),
+        ("label: x\nmain: {trns: 1}\n", "panel.yaml:2:8: unknown key 'trns' (did you mean 'turns'?)"),
+        ("label: x\npas: true\n", "panel.yaml:2:1: unknown key 'pas' (did you mean 'pass'?)"),
+        ("label: x\nknobs: [{turns: -1}]\n", "panel.yaml:2:17: 'turns' must be 0 or more, not -1"),
+        ("label: x\nknobs: [{turns: many}]\n",
+         "panel.yaml:2:17: 'turns' must be a whole number, not 'many'"),
+        ("knobs: []\n", "panel.yaml:1:1: missing required key 'label'"),
+        ("label: x\nsince: [1]\n", "panel.yaml:2:8: 'since': Input should be a valid date"),
+    ],
+)  # fmt: skip
+def test_each_problem_names_the_key_as_written(text: str, expected: str) -> None:
+    assert expected in problems_of(text)
+
+
+def test_a_literal_is_named_by_the_noun_given_for_its_key() -> None:
+    assert problems_of("label: x\nspare: {colour: blue}\n", {"colour": "paint"}) == [
+        "panel.yaml:2:17: unknown paint 'blue' (red, green)"
+    ]
+
+
+def test_problems_come_by_line_and_column_each_once() -> None:
+    text = (
+        "bogus: 1\nknobs:\n  - {colour: blue, turns: -1}\nlabel: x\nhandle: {turns: 1, tunrs: 1}\n"
+    )
+    assert problems_of(text) == [
+        "panel.yaml:1:1: unknown key 'bogus' (known keys: label, handle, knobs, spare, main, since, pass)",
+        "panel.yaml:3:14: unknown colour 'blue' (red, green)",
+        "panel.yaml:3:27: 'turns' must be 0 or more, not -1",
+        # both members of the union reject it; said once
+        "panel.yaml:5:20: unknown key 'tunrs' (did you mean 'turns'?)",
+    ]
