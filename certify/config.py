@@ -1,4 +1,4 @@
-"""actions.yaml: typed models, loading, and validation errors that point at file:line:column."""
+"""actions.yaml: typed models and loading; every problem reported as file:line:column."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class Duration(_Strict):
 
 
 def parse_duration(value: Any) -> Duration:
+    """`60 days`, `2 weeks`, `1 month` or `{amount, unit}` as a Duration."""
     if isinstance(value, Duration):
         return value
     if isinstance(value, dict):
@@ -215,17 +216,21 @@ class Config:
 
     @property
     def tz(self) -> tzinfo:
+        """The zone local times are read in: actions.yaml's, else the machine's."""
         return zone(self.settings.timezone) if self.settings.timezone else machine_zone()
 
     @property
     def templates_dir(self) -> Path:
+        """The templates folder, relative to actions.yaml."""
         return (self.path.parent / self.settings.templates_dir).resolve()
 
     @property
     def actions(self) -> list[Action]:
+        """The actions in the order of the file."""
         return list(self.settings.actions)
 
     def action(self, action_id: str) -> Action:
+        """The action with this id; an unknown id is a ConfigError naming the known ones."""
         for action in self.settings.actions:
             if action.id == action_id:
                 return action
@@ -237,6 +242,7 @@ class Config:
         return where(str(self.path), self.positions, loc)
 
     def since_moment(self, action: Action) -> datetime | None:
+        """The action's `since` as an aware moment; dates and naive times are local to `tz`."""
         since = action.since
         if since is None:
             return None
@@ -252,6 +258,7 @@ class Config:
 
 
 def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The actions.yaml to read: the option, else $CERTIFY_ACTIONS, else ./actions.yaml."""
     return Path(explicit or os.environ.get("CERTIFY_ACTIONS") or DEFAULT_ACTIONS)
 
 

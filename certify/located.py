@@ -1,4 +1,6 @@
-"""Reading YAML with the place of every node, and reporting validation problems as `file:line:column: message`."""
+"""Reading YAML with the place of every node, and reporting validation problems as
+`file:line:column: message`.
+"""
 
 from __future__ import annotations
 
@@ -154,8 +156,8 @@ def _untagged(
 ) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
     """`loc` as written in the YAML, and the model that holds its last key.
 
-    pydantic puts the name of the member it tried into the path of a union of two or more
-    types (`since`, `datetime`); the YAML has no such key, so it is left out.
+    Through a union of two or more types pydantic adds the member it tried to the path
+    (`since` becomes `since`, `datetime`); the YAML has no such key, so it is left out.
     """
     kept: list[Any] = []
     holder: type[BaseModel] | None = None
