@@ -25,7 +25,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from certify.config import KEY_MARK, parse_yaml
+from certify.located import parse_yaml, validation_problems
 
 FONT = files("certify") / "fonts" / "DejaVuSerif.ttf"
 FONT_BOLD = files("certify") / "fonts" / "DejaVuSerif-Bold.ttf"
@@ -90,20 +90,7 @@ def load_layout(
     try:
         layout = Layout.model_validate(data)
     except ValidationError as exc:
-        messages = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            place = (*loc, KEY_MARK) if error["type"] == "extra_forbidden" else loc
-            while place and place not in positions:
-                place = place[:-1]
-            line, column = positions.get(place, (1, 1))
-            what = (
-                f"unknown key '{loc[-1]}'"
-                if error["type"] == "extra_forbidden"
-                else str(error["msg"]).removeprefix("Value error, ")
-            )
-            messages.append(f"{file}:{line}:{column}: {'.'.join(map(str, loc))}: {what}")
-        return None, messages
+        return None, validation_problems(exc, Layout, file, positions)
     for image in (layout.logo, layout.signature.image):
         if image and not (path.parent / image).is_file():
             problems.append(f"{file}: image {image!r} not found next to the layout")

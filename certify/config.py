@@ -1,8 +1,7 @@
-"""actions.yaml: typed models, loading, and validation errors that point at file:line:column."""
+"""actions.yaml: typed models and loading; every problem reported as file:line:column."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +20,7 @@ from pydantic import (
 
 from certify.clock import DateFormatError, machine_zone, parse_moment, zone
 from certify.errors import ConfigError
+from certify.located import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
 
@@ -52,6 +51,7 @@ class Duration(_Strict):
 
 
 def parse_duration(value: Any) -> Duration:
+    """`60 days`, `2 weeks`, `1 month` or `{amount, unit}` as a Duration."""
     if isinstance(value, Duration):
         return value
     if isinstance(value, dict):
@@ -212,21 +212,25 @@ class Config:
 
     path: Path
     settings: Settings
-    positions: dict[tuple[Any, ...], tuple[int, int]]
+    positions: Positions
 
     @property
     def tz(self) -> tzinfo:
+        """The zone local times are read in: actions.yaml's, else the machine's."""
         return zone(self.settings.timezone) if self.settings.timezone else machine_zone()
 
     @property
     def templates_dir(self) -> Path:
+        """The templates folder, relative to actions.yaml."""
         return (self.path.parent / self.settings.templates_dir).resolve()
 
     @property
     def actions(self) -> list[Action]:
+        """The actions in the order of the file."""
         return list(self.settings.actions)
 
     def action(self, action_id: str) -> Action:
+        """The action with this id; an unknown id is a ConfigError naming the known ones."""
         for action in self.settings.actions:
             if action.id == action_id:
                 return action
@@ -235,13 +239,10 @@ class Config:
 
     def where(self, *loc: Any) -> str:
         """`file:line:column` of the YAML node at `loc`, or of its nearest parent."""
-        path = tuple(loc)
-        while path and path not in self.positions:
-            path = path[:-1]
-        line, column = self.positions.get(path, (1, 1))
-        return f"{self.path}:{line}:{column}"
+        return where(str(self.path), self.positions, loc)
 
     def since_moment(self, action: Action) -> datetime | None:
+        """The action's `since` as an aware moment; dates and naive times are local to `tz`."""
         since = action.since
         if since is None:
             return None
@@ -257,149 +258,8 @@ class Config:
 
 
 def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The actions.yaml to read: the option, else $CERTIFY_ACTIONS, else ./actions.yaml."""
     return Path(explicit or os.environ.get("CERTIFY_ACTIONS") or DEFAULT_ACTIONS)
-
-
-KEY_MARK = "\x00key"  # positions[(*path, KEY_MARK)] is where the key itself stands
-
-
-class _Loader(yaml.SafeLoader):
-    """YAML without the 1.1 surprises: `yes`/`no` stay words, `09:00` stays a time of day."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool",)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
-)
-for _first in "0123456789":
-    _Loader.yaml_implicit_resolvers[_first] = [
-        (tag, regexp)
-        for tag, regexp in _Loader.yaml_implicit_resolvers.get(_first, [])
-        if not (
-            tag == "tag:yaml.org,2002:int" and ":" in regexp.pattern and "0b" not in regexp.pattern
-        )
-        and not (tag == "tag:yaml.org,2002:float" and "[0-9][0-9_]*(?::" in regexp.pattern)
-    ]
-
-
-def _walk(
-    node: yaml.Node,
-    loader: _Loader,
-    path: tuple[Any, ...],
-    positions: dict[tuple[Any, ...], tuple[int, int]],
-    problems: list[str],
-    file: str,
-) -> Any:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            if key in result:
-                line = key_node.start_mark.line + 1
-                problems.append(
-                    f"{file}:{line}:{key_node.start_mark.column + 1}: duplicate key {key!r}"
-                )
-                continue
-            positions[(*path, key, KEY_MARK)] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-            result[key] = _walk(value_node, loader, (*path, key), positions, problems, file)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _walk(item, loader, (*path, index), positions, problems, file)
-            for index, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node)
-
-
-def parse_yaml(
-    text: str, file: str
-) -> tuple[Any, dict[tuple[Any, ...], tuple[int, int]], list[str]]:
-    """YAML → plain values, the position of every node, and structural problems."""
-    positions: dict[tuple[Any, ...], tuple[int, int]] = {}
-    problems: list[str] = []
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, positions, problems
-        return _walk(node, loader, (), positions, problems, file), positions, problems
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        problems.append(f"{where}: not valid YAML: {exc.problem}")
-        return None, positions, problems
-    finally:
-        loader.dispose()
-
-
-def _known_keys(model: type[BaseModel]) -> list[str]:
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Settings
-    for part in loc:
-        if model is None:
-            return None
-        if isinstance(part, int):
-            continue
-        field = None
-        for name, info in model.model_fields.items():
-            if part in (name, info.alias):
-                field = info
-        if field is None:
-            return None
-        annotation = field.annotation
-        model = None
-        for candidate in (Action, Timing, Conditions, Smtp, Delivery, Duration, Attachment):
-            if annotation is candidate or candidate.__name__ in str(annotation):
-                model = candidate
-                break
-    return model
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = tuple(
-        part
-        for part in error["loc"]
-        if not isinstance(part, str) or not part.startswith("function-")
-    )
-    kind = error["type"]
-    field = next((p for p in reversed(loc) if isinstance(p, str)), "value")
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        known = _known_keys(parent) if parent else []
-        close = difflib.get_close_matches(str(field), known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-        return f"unknown key '{field}' ({hint})"
-    if kind == "literal_error":
-        expected = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
-        noun = {"after": "anchor", "unit": "unit", "execution": "execution"}.get(field, field)
-        return f"unknown {noun} {value!r} ({expected})"
-    if kind == "missing":
-        return f"missing required key '{field}'"
-    if kind == "greater_than_equal":
-        return f"'{field}' must be {error['ctx']['ge']} or more, not {value!r}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"'{field}' must be a whole number, not {value!r}"
-    if kind == "string_pattern_mismatch":
-        return f"'{field}' {value!r} may hold letters, digits, '-', '_' and '.'"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    return f"'{field}': {error['msg']}"
 
 
 def load(path: Path) -> Config:
@@ -423,17 +283,9 @@ def load(path: Path) -> Config:
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        config = Config(path, Settings.model_construct(sender="", actions=[]), positions)
-        messages = []
-        for error in exc.errors():
-            loc = tuple(
-                part
-                for part in error["loc"]
-                if not (isinstance(part, str) and part.startswith(("function-", "Duration")))
-            )
-            place = (*loc, KEY_MARK) if error["type"] == "extra_forbidden" else loc
-            messages.append(f"{config.where(*place)}: {_describe({**error, 'loc': loc})}")
-        raise ConfigError(file, sorted(set(messages), key=_line_order)) from None
+        raise ConfigError(
+            file, validation_problems(exc, Settings, file, positions, nouns={"after": "anchor"})
+        ) from None
     config = Config(path, settings, positions)
     seen: dict[str, int] = {}
     for index, action in enumerate(settings.actions):
@@ -446,11 +298,6 @@ def load(path: Path) -> Config:
     if problems:
         raise ConfigError(file, problems)
     return config
-
-
-def _line_order(message: str) -> tuple[int, int]:
-    match = re.search(r":(\d+):(\d+):", message)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def read_timezone(path: Path) -> tzinfo:
