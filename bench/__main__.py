@@ -40,16 +40,20 @@ def main() -> None:
             print(_line(result), flush=True)
     if args.json:
         print(json.dumps([{**vars(r), "ratio": r.ratio} for r in results], indent=2))
-    print(f"\n{platform.python_implementation()} {platform.python_version()}, "
-          f"{time.time() - started:.0f} s in all, medians of {args.repeat}")  # fmt: skip
+    print(
+        f"\n{platform.python_implementation()} {platform.python_version()}, "
+        f"{time.time() - started:.0f} s in all, medians of {args.repeat}"
+    )
     failed = [r for r in results if not r.ok]
     print("all targets met" if not failed else f"{len(failed)} target(s) missed")
 
 
 def _line(r: Result) -> str:
     mark = "ok  " if r.ok else "MISS"
-    return (f"{mark} {r.name}: {r.subject:.3g} {r.unit} vs floor {r.floor:.3g} {r.unit} "
-            f"= {r.ratio:.2f}x (target {r.target}){'; ' + r.note if r.note else ''}")  # fmt: skip
+    return (
+        f"{mark} {r.name}: {r.subject:.3g} {r.unit} vs floor {r.floor:.3g} {r.unit} "
+        f"= {r.ratio:.2f}x (target {r.target}){'; ' + r.note if r.note else ''}"
+    )
 
 
 if __name__ == "__main__":

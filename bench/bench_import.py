@@ -67,10 +67,16 @@ def run(repeat: int) -> list[Result]:
     )
     subject, floor = median(subjects), median(floors)
     return [
-        Result("import 200k enrollments / 800k attendance rows", subject, floor, "s",
-               "<= 2.0x floor", subject / floor <= 2.0,
-               f"runs {', '.join(f'{s:.1f}' for s in subjects)} vs {', '.join(f'{f:.1f}' for f in floors)}")
-    ]  # fmt: skip
+        Result(
+            "import 200k enrollments / 800k attendance rows",
+            subject,
+            floor,
+            "s",
+            "<= 2.0x floor",
+            subject / floor <= 2.0,
+            f"runs {', '.join(f'{s:.1f}' for s in subjects)} vs {', '.join(f'{f:.1f}' for f in floors)}",
+        )
+    ]
 
 
 def peak_memory(scale: int) -> float:
@@ -93,9 +99,16 @@ def peak_memory(scale: int) -> float:
 def run_memory() -> list[Result]:
     one, four = peak_memory(1), peak_memory(4)
     return [
-        Result("peak memory of import, 4x vs 1x the export", four, one, "MiB",
-               "flat (<= 1.25x)", four / one <= 1.25, f"1x {one:.0f} MiB, 4x {four:.0f} MiB")
-    ]  # fmt: skip
+        Result(
+            "peak memory of import, 4x vs 1x the export",
+            four,
+            one,
+            "MiB",
+            "flat (<= 1.25x)",
+            four / one <= 1.25,
+            f"1x {one:.0f} MiB, 4x {four:.0f} MiB",
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -23,8 +23,13 @@ def run(repeat: int, deliveries: int = 1000) -> list[Result]:
     layout = templates.layouts["certificate"]
     store = Store.open_readonly(base_db())
     now = datetime(2027, 1, 1, tzinfo=UTC)
-    plan = make_plan(store, config, now, actions=[config.action("certificate")], since_override={
-        "certificate": datetime(2000, 1, 1, tzinfo=UTC)})  # fmt: skip
+    plan = make_plan(
+        store,
+        config,
+        now,
+        actions=[config.action("certificate")],
+        since_override={"certificate": datetime(2000, 1, 1, tzinfo=UTC)},
+    )
     # expire_after makes old ones `expired`; they met every condition all the same
     chosen = (plan.by_outcome("send") + plan.by_outcome("expired"))[:deliveries]
     reader = DeliveryContexts(store.conn, config)
@@ -61,8 +66,22 @@ def run(repeat: int, deliveries: int = 1000) -> list[Result]:
     rate, floor_rate = median(rates), median(floors)
     largest = max(sizes)
     return [
-        Result(f"certificate PDFs for {len(contexts)} deliveries", rate, floor_rate, "per s",
-               ">= 50 per s", rate >= 50, "floor: one line in the same embedded font"),
-        Result("size of one certificate PDF (font subset embedded)", largest / 1024, 100, "KiB",
-               "< 100 KiB", largest < 100 * 1024, f"largest of {len(sizes)}: {largest} bytes"),
-    ]  # fmt: skip
+        Result(
+            f"certificate PDFs for {len(contexts)} deliveries",
+            rate,
+            floor_rate,
+            "per s",
+            ">= 50 per s",
+            rate >= 50,
+            "floor: one line in the same embedded font",
+        ),
+        Result(
+            "size of one certificate PDF (font subset embedded)",
+            largest / 1024,
+            100,
+            "KiB",
+            "< 100 KiB",
+            largest < 100 * 1024,
+            f"largest of {len(sizes)}: {largest} bytes",
+        ),
+    ]

@@ -78,8 +78,16 @@ def run_plan(repeat: int) -> list[Result]:
 
     subjects, floors = interleaved(subject, floor, repeat)
     s, f = median(subjects), median(floors)
-    return [Result("dry run judging 200k participants x 2 actions", s, f, "s", "<= 3.0x floor",
-                   s / f <= 3.0)]  # fmt: skip
+    return [
+        Result(
+            "dry run judging 200k participants x 2 actions",
+            s,
+            f,
+            "s",
+            "<= 3.0x floor",
+            s / f <= 3.0,
+        )
+    ]
 
 
 def switched_on(db: Path, config: Config, now: datetime) -> Path:
@@ -95,8 +103,13 @@ def switched_on(db: Path, config: Config, now: datetime) -> Path:
 def _window_since(db: Path, courses: int) -> str:
     """A `since` that leaves the last `courses` final courses due: a realistic window."""
     store = Store.open_readonly(db)
-    ends = [row[0] for row in store.conn.execute(
-        "SELECT \"end\" FROM courses WHERE status = 'final' ORDER BY \"end\" DESC LIMIT ?", (courses,))]  # fmt: skip
+    ends = [
+        row[0]
+        for row in store.conn.execute(
+            'SELECT "end" FROM courses WHERE status = \'final\' ORDER BY "end" DESC LIMIT ?',
+            (courses,),
+        )
+    ]
     store.close()
     return to_utc_text(from_utc_text(ends[-1]) + timedelta(hours=1))
 
@@ -132,8 +145,12 @@ def run_write(repeat: int, deliveries: int = 5000) -> list[Result]:
         templates = Templates(config)
         plan = make_plan(store, config, now)
         chosen = [d for d in plan.decisions if d.outcome == "send"][:deliveries]
-        people = {row[0]: row for row in store.conn.execute(
-            "SELECT person_id, first_name, infix, last_name, full_name, email, language FROM persons")}  # fmt: skip
+        people = {
+            row[0]: row
+            for row in store.conn.execute(
+                "SELECT person_id, first_name, infix, last_name, full_name, email, language FROM persons"
+            )
+        }
         out = Path(tempfile.mkdtemp(dir=DATA))
 
         def write_all() -> None:
@@ -142,11 +159,18 @@ def run_write(repeat: int, deliveries: int = 5000) -> list[Result]:
             for index, decision in enumerate(chosen):
                 person = people[decision.participant.person_id]
                 context = sample_context(now)
-                context["person"].update(id=person[0], first_name=person[1], infix=person[2] or "",
-                                         last_name=person[3], full_name=person[4], email=person[5])  # fmt: skip
+                context["person"].update(
+                    id=person[0],
+                    first_name=person[1],
+                    infix=person[2] or "",
+                    last_name=person[3],
+                    full_name=person[4],
+                    email=person[5],
+                )
                 context["course"].update(id=decision.course.id, name=decision.course.name)
-                message = templates.render(decision.action, context, message_id=f"<{index}@x>",
-                                           sent_at=now)  # fmt: skip
+                message = templates.render(
+                    decision.action, context, message_id=f"<{index}@x>", sent_at=now
+                )
                 data = message_bytes(message)
                 descriptor, temporary = tempfile.mkstemp(dir=out)
                 with os.fdopen(descriptor, "wb") as handle:
@@ -165,8 +189,17 @@ def run_write(repeat: int, deliveries: int = 5000) -> list[Result]:
 
     subjects, floors = interleaved(subject, floor, repeat)
     s, f = median(subjects), median(floors)
-    return [Result(f"run-due writing {deliveries} deliveries (.eml, fsync)", s, f, "s",
-                   "<= 1.5x floor", s / f <= 1.5, f"{deliveries / s:.0f}/s vs {deliveries / f:.0f}/s")]  # fmt: skip
+    return [
+        Result(
+            f"run-due writing {deliveries} deliveries (.eml, fsync)",
+            s,
+            f,
+            "s",
+            "<= 1.5x floor",
+            s / f <= 1.5,
+            f"{deliveries / s:.0f}/s vs {deliveries / f:.0f}/s",
+        )
+    ]
 
 
 def run_tick(repeat: int) -> list[Result]:
@@ -174,17 +207,44 @@ def run_tick(repeat: int) -> list[Result]:
     db = copy_db("tick.db")
     actions = bench_actions(DATA / "tick")
     actions.write_text(actions.read_text().replace("    since: 2000-01-01\n", ""))
-    command = [sys.executable, "-m", "certify", "run-due", "--db", str(db), "--actions", str(actions),
-               "--transport", "dir", "--out", str(DATA / "tick-out")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "certify",
+        "run-due",
+        "--db",
+        str(db),
+        "--actions",
+        str(actions),
+        "--transport",
+        "dir",
+        "--out",
+        str(DATA / "tick-out"),
+    ]
     subprocess.run([*command, "--now", "2026-11-20T08:00"], check=True, capture_output=True)
     ticks = []
     starts = []
     for minute in range(repeat * 2):
         now = f"2026-11-20T09:{minute:02d}"
-        ticks.append(timed(lambda now=now: subprocess.run([*command, "--now", now], check=True,
-                                                          capture_output=True)))  # fmt: skip
-        starts.append(timed(lambda: subprocess.run([sys.executable, "-c", "import certify.cli"],
-                                                   check=True)))  # fmt: skip
+        ticks.append(
+            timed(
+                lambda now=now: subprocess.run(
+                    [*command, "--now", now], check=True, capture_output=True
+                )
+            )
+        )
+        starts.append(
+            timed(lambda: subprocess.run([sys.executable, "-c", "import certify.cli"], check=True))
+        )
     s, f = median(ticks), median(starts)
-    return [Result("cron tick, nothing new due (whole command)", s, f, "s", "< 1 s",
-                   s < 1.0, f"floor = Python start-up and imports alone: {f:.2f} s")]  # fmt: skip
+    return [
+        Result(
+            "cron tick, nothing new due (whole command)",
+            s,
+            f,
+            "s",
+            "< 1 s",
+            s < 1.0,
+            f"floor = Python start-up and imports alone: {f:.2f} s",
+        )
+    ]

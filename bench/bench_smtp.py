@@ -40,8 +40,12 @@ def free_port() -> int:
 
 def run(repeat: int, deliveries: int = 2000) -> list[Result]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
     try:
         config = load(
@@ -109,10 +113,16 @@ def run(repeat: int, deliveries: int = 2000) -> list[Result]:
         s, f = median(rates), median(floors)
         # rates: higher is better, so the ratio reads subject/floor of messages per second
         return [
-            Result(f"SMTP {deliveries} deliveries, one reused connection", s, f, "msg/s",
-                   ">= 0.7x floor rate", s / f >= 0.7,
-                   f"bare smtplib with a connection per message: {per_message:.0f} msg/s"),
-        ]  # fmt: skip
+            Result(
+                f"SMTP {deliveries} deliveries, one reused connection",
+                s,
+                f,
+                "msg/s",
+                ">= 0.7x floor rate",
+                s / f >= 0.7,
+                f"bare smtplib with a connection per message: {per_message:.0f} msg/s",
+            ),
+        ]
     finally:
         if server.stdin:
             server.stdin.close()

@@ -31,8 +31,16 @@ def write_export(directory: Path, courses: int, *, seed: int = 7) -> dict[str, i
 
     w, h = table("persons", ["person_id", "first_name", "infix", "last_name", "email", "language"])
     for n in range(persons):
-        w.writerow([f"P{n}", f"Voornaam{n}", "van der" if n % 5 == 0 else "", f"Achternaam{n}",
-                    f"p{n}@example.org", "nl"])  # fmt: skip
+        w.writerow(
+            [
+                f"P{n}",
+                f"Voornaam{n}",
+                "van der" if n % 5 == 0 else "",
+                f"Achternaam{n}",
+                f"p{n}@example.org",
+                "nl",
+            ]
+        )
     h.close()  # type: ignore[attr-defined]
     counts["persons"] = persons
 
@@ -49,26 +57,59 @@ def write_export(directory: Path, courses: int, *, seed: int = 7) -> dict[str, i
         start = first_day + timedelta(days=(c * 2190) // max(courses, 1))
         end = start + timedelta(days=21)
         status = "final" if rng.random() < 0.9 else "planned"
-        courses_w.writerow([f"C{c}", f"Course {c}", rng.choice(["T75", "T100", "T50"]), status,
-                            start.strftime("%d-%m-%Y"), end.strftime("%d-%m-%Y")])  # fmt: skip
+        courses_w.writerow(
+            [
+                f"C{c}",
+                f"Course {c}",
+                rng.choice(["T75", "T100", "T50"]),
+                status,
+                start.strftime("%d-%m-%Y"),
+                end.strftime("%d-%m-%Y"),
+            ]
+        )
         for p in range(PARTS_PER_COURSE):
-            parts_w.writerow([f"C{c}-{p}", f"C{c}", f"Part {p}", "ja",
-                              "ja" if p == PARTS_PER_COURSE - 1 else "nee"])  # fmt: skip
+            parts_w.writerow(
+                [
+                    f"C{c}-{p}",
+                    f"C{c}",
+                    f"Part {p}",
+                    "ja",
+                    "ja" if p == PARTS_PER_COURSE - 1 else "nee",
+                ]
+            )
         members = rng.sample(range(persons), PARTICIPANTS_PER_COURSE)
         for person in members:
             enr_w.writerow([f"C{c}", f"P{person}", "enrolled", start.isoformat()])
             enrollments += 1
             for p in range(PARTS_PER_COURSE):
                 day = start + timedelta(days=7 * p)
-                att_w.writerow([f"C{c}-{p}", f"P{person}", "ja" if rng.random() < 0.85 else "nee",
-                                f"{day.isoformat()} 17:{rng.randrange(60):02d}"])  # fmt: skip
+                att_w.writerow(
+                    [
+                        f"C{c}-{p}",
+                        f"P{person}",
+                        "ja" if rng.random() < 0.85 else "nee",
+                        f"{day.isoformat()} 17:{rng.randrange(60):02d}",
+                    ]
+                )
                 attendance += 1
             passed = rng.random() < 0.8
-            res_w.writerow([f"C{c}-{PARTS_PER_COURSE - 1}", f"P{person}", "ja" if passed else "nee",
-                            "7" if passed else "4", f"{end.isoformat()} 12:00"])  # fmt: skip
+            res_w.writerow(
+                [
+                    f"C{c}-{PARTS_PER_COURSE - 1}",
+                    f"P{person}",
+                    "ja" if passed else "nee",
+                    "7" if passed else "4",
+                    f"{end.isoformat()} 12:00",
+                ]
+            )
             results += 1
     for handle in (ch, ph, eh, ah, rh):
         handle.close()  # type: ignore[attr-defined]
-    counts.update(courses=courses, parts=courses * PARTS_PER_COURSE, enrollments=enrollments,
-                  attendance=attendance, results=results)  # fmt: skip
+    counts.update(
+        courses=courses,
+        parts=courses * PARTS_PER_COURSE,
+        enrollments=enrollments,
+        attendance=attendance,
+        results=results,
+    )
     return counts

@@ -166,14 +166,16 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     pdf.rect(40, 40, width - 80, height - 80)
     y = height - 68
     if layout.logo:
-        pdf.drawImage(_image(compiled.directory / layout.logo), width / 2 - 31, y - 62, 62, 62,
-                      mask="auto")  # fmt: skip
+        pdf.drawImage(
+            _image(compiled.directory / layout.logo), width / 2 - 31, y - 62, 62, 62, mask="auto"
+        )
         y -= 80
     if text["organisation"]:
         pdf.setFillColorRGB(*accent)
         pdf.setFont(regular, 11)
-        pdf.drawCentredString(width / 2, y - 11, "  ".join(text["organisation"].upper().split(" ")),
-                              charSpace=2)  # fmt: skip
+        pdf.drawCentredString(
+            width / 2, y - 11, "  ".join(text["organisation"].upper().split(" ")), charSpace=2
+        )
         y -= 24
     pdf.setFillColorRGB(*ink)
     y = _centred(pdf, text["title"], bold, 34, y, width)
@@ -187,8 +189,15 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     # signature, bottom left; footer (the certificate number), bottom right
     bottom = 108.0
     if layout.signature.image:
-        pdf.drawImage(_image(compiled.directory / layout.signature.image), 130, bottom + 4,
-                      height=46, width=150, preserveAspectRatio=True, mask="auto")  # fmt: skip
+        pdf.drawImage(
+            _image(compiled.directory / layout.signature.image),
+            130,
+            bottom + 4,
+            height=46,
+            width=150,
+            preserveAspectRatio=True,
+            mask="auto",
+        )
     if text["signature.name"] or text["signature.role"]:
         pdf.setStrokeColorRGB(*ink)
         pdf.setLineWidth(0.8)
@@ -216,8 +225,14 @@ def _centred(
     return y
 
 
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-             *(f"LPT{i}" for i in range(1, 10))}  # fmt: skip
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 
 

@@ -105,9 +105,20 @@ def state_of_sql(index: int, action_id: str, params: dict[str, Any]) -> str:
 
 
 _LISTED = (
-    "action", "course", "person", "email", "state", "attempts", "last_error", "sent_at",
-    "message_id", "certificate_number", "due_at", "next_attempt_at", "last_code",
-)  # fmt: skip
+    "action",
+    "course",
+    "person",
+    "email",
+    "state",
+    "attempts",
+    "last_error",
+    "sent_at",
+    "message_id",
+    "certificate_number",
+    "due_at",
+    "next_attempt_at",
+    "last_code",
+)
 
 
 class DeliveryLog:
@@ -205,8 +216,17 @@ class DeliveryLog:
         ).fetchone()
         if row is None:
             return None
-        names = ("id", "state", "attempts", "last_error", "sent_at", "message_id",
-                 "certificate_number", "figures", "next_attempt_at")  # fmt: skip
+        names = (
+            "id",
+            "state",
+            "attempts",
+            "last_error",
+            "sent_at",
+            "message_id",
+            "certificate_number",
+            "figures",
+            "next_attempt_at",
+        )
         record = dict(zip(names, row, strict=True))
         record["figures"] = json.loads(record["figures"]) if record["figures"] else None
         return record
@@ -259,10 +279,17 @@ class DeliveryLog:
         if not decided:
             return 0
         rows = [
-            (*d.key, state, to_utc_text(d.due_at) if d.due_at else None, self._figures(d),
-             self.import_id, self.now_text, self.now_text)
+            (
+                *d.key,
+                state,
+                to_utc_text(d.due_at) if d.due_at else None,
+                self._figures(d),
+                self.import_id,
+                self.now_text,
+                self.now_text,
+            )
             for d in decided
-        ]  # fmt: skip
+        ]
         with self.store.transaction() as conn:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS decided (action, course_id, person_id)")
             conn.execute("DELETE FROM temp.decided")
@@ -300,10 +327,16 @@ class DeliveryLog:
                             "'skipped', ?, ?, ?, ? FROM enrollments e "
                             "WHERE e.course_id = ? AND e.status != 'cancelled' "
                             "ON CONFLICT (action, course_id, person_id) DO NOTHING RETURNING id",
-                            (action_id, to_utc_text(due), self.import_id, self.now_text,
-                             self.now_text, course_id),
+                            (
+                                action_id,
+                                to_utc_text(due),
+                                self.import_id,
+                                self.now_text,
+                                self.now_text,
+                                course_id,
+                            ),
                         ).fetchall()
-                    ]  # fmt: skip
+                    ]
                     conn.executemany(
                         "INSERT INTO delivery_events (delivery_id, at, state) VALUES (?, ?, 'skipped')",
                         [(delivery_id, self.now_text) for delivery_id in added],
@@ -343,9 +376,8 @@ class DeliveryLog:
                     "last_error = CASE WHEN :state = 'sent' THEN last_error ELSE :detail END, "
                     "updated_at = :now, sent_at = CASE WHEN :state = 'sent' "
                     "THEN coalesce(sent_at, :now) ELSE sent_at END WHERE id = :id",
-                    {"state": new_state, "detail": detail, "now": self.now_text,
-                     "id": delivery_id},
-                )  # fmt: skip
+                    {"state": new_state, "detail": detail, "now": self.now_text, "id": delivery_id},
+                )
                 self._event(delivery_id, new_state, detail)
             notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
         return notes
@@ -362,9 +394,17 @@ class DeliveryLog:
                 "due_at = excluded.due_at, figures = excluded.figures, "
                 "import_id = excluded.import_id, updated_at = excluded.updated_at "
                 "RETURNING id, message_id, certificate_number, created_at",
-                (action, course, person, due, self._figures(decided), self.import_id,
-                 self.now_text, self.now_text),
-            ).fetchone()  # fmt: skip
+                (
+                    action,
+                    course,
+                    person,
+                    due,
+                    self._figures(decided),
+                    self.import_id,
+                    self.now_text,
+                    self.now_text,
+                ),
+            ).fetchone()
             self._event(delivery_id, "claimed")
             if message_id is None:
                 message_id = message_id_for(delivery_id, decided.key, sender)
@@ -405,9 +445,15 @@ class DeliveryLog:
                 "last_error = :error, last_code = :code, next_attempt_at = :next, "
                 "updated_at = :now, first_attempt_at = coalesce(first_attempt_at, :now), "
                 "sent_at = CASE WHEN :state = 'sent' THEN :now ELSE sent_at END WHERE id = :id",
-                {"state": state, "error": error, "code": code, "now": self.now_text,
-                 "next": to_utc_text(next_at) if next_at else None, "id": delivery_id},
-            )  # fmt: skip
+                {
+                    "state": state,
+                    "error": error,
+                    "code": code,
+                    "now": self.now_text,
+                    "next": to_utc_text(next_at) if next_at else None,
+                    "id": delivery_id,
+                },
+            )
             self._event(delivery_id, state, error)
 
     def temporary_failure(self, delivery_id: int, reason: str, code: int | None) -> str:

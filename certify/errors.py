@@ -1,4 +1,4 @@
-"""Exceptions that the CLI maps to messages and exit codes (SPEC section 7)."""
+"""Exceptions that the command line maps to messages and exit codes (see the README)."""
 
 from __future__ import annotations
 

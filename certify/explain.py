@@ -68,9 +68,13 @@ def explain_participant(
     recorded = log.recorded_since()
     course_name, person_name = _names(store, course, person)
     result: dict[str, Any] = {
-        "course": course, "person": person, "course_name": course_name,
-        "person_name": person_name, "now": to_utc_text(now), "actions": [],
-    }  # fmt: skip
+        "course": course,
+        "person": person,
+        "course_name": course_name,
+        "person_name": person_name,
+        "now": to_utc_text(now),
+        "actions": [],
+    }
     for decision in decisions_of(store, config, course, person, now):
         action = decision.action
         a, p = decision.attendance, decision.passing
@@ -92,13 +96,19 @@ def explain_participant(
         )
         lines.append(
             f"due: {due} ({action.timing.offset} {unit} after {anchor}"
-            + (f", at {action.timing.at}" if action.timing.at else "") + ")"
-            if due else f"due: not yet known (waits for {anchor})"
-        )  # fmt: skip
+            + (f", at {action.timing.at}" if action.timing.at else "")
+            + ")"
+            if due
+            else f"due: not yet known (waits for {anchor})"
+        )
         lines.append(
             f"course status {decision.course.status!r}"
-            + (f", needs {' or '.join(wanted)}: {'ok' if decision.status_ok else 'NOT MET'}" if wanted else " (any status)")
-        )  # fmt: skip
+            + (
+                f", needs {' or '.join(wanted)}: {'ok' if decision.status_ok else 'NOT MET'}"
+                if wanted
+                else " (any status)"
+            )
+        )
         checks = action.conditions
         if a.required_parts:
             figures = (

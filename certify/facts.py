@@ -162,9 +162,15 @@ def participants(
             flags = row[5] or ""
             passed = flags.count("1")
             yield Participant(
-                row[0], row[1], row[2], from_utc_text(row[3]), row[4], passed,
-                len(flags) - passed, tuple(row[6:]),
-            )  # fmt: skip
+                row[0],
+                row[1],
+                row[2],
+                from_utc_text(row[3]),
+                row[4],
+                passed,
+                len(flags) - passed,
+                tuple(row[6:]),
+            )
             continue
         present_times = _times(row[4])
         results = row[5].split(",") if row[5] else []

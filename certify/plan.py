@@ -51,7 +51,7 @@ class Decision:
         "outcome",
         "participant",
         "status_ok",
-    )  # fmt: skip
+    )
 
     def __init__(
         self,
@@ -169,9 +169,13 @@ def effective_since(
     return config.since_moment(action) or recorded.get(action.id) or now
 
 
-def _anchor(action: Action, course: Course, participant: Participant,
-            att_text: rules.AttendanceFigures[str],
-            pass_text: rules.PassFigures[str]) -> datetime | None:  # fmt: skip
+def _anchor(
+    action: Action,
+    course: Course,
+    participant: Participant,
+    att_text: rules.AttendanceFigures[str],
+    pass_text: rules.PassFigures[str],
+) -> datetime | None:
     after = action.timing.after
     if after == "course_end":
         return course.end
@@ -179,9 +183,12 @@ def _anchor(action: Action, course: Course, participant: Participant,
         return participant.enrolled_at
     att, passing = as_moments((att_text, pass_text))
     return rules.requirements_met_at(
-        att, passing, action.conditions.attendance, action.conditions.pass_,
+        att,
+        passing,
+        action.conditions.attendance,
+        action.conditions.pass_,
         participant.enrolled_at,
-    )  # fmt: skip
+    )
 
 
 class CourseVerdicts:
@@ -249,10 +256,18 @@ def _conditions_hold(action: Action, course: Course, participant: Participant) -
 
 @lru_cache(maxsize=16384)
 def _unmet_reasons(
-    attendance_check: str, pass_check: str, wanted: tuple[str, ...] | None, status: str,
-    status_ok: bool, required: int, present: int, needed: int, pass_parts: int, passed: int,
+    attendance_check: str,
+    pass_check: str,
+    wanted: tuple[str, ...] | None,
+    status: str,
+    status_ok: bool,
+    required: int,
+    present: int,
+    needed: int,
+    pass_parts: int,
+    passed: int,
     failed: int,
-) -> tuple[str, ...]:  # fmt: skip
+) -> tuple[str, ...]:
     """Why a condition does not hold, from the counts alone; many participants share them."""
     reasons = []
     if not status_ok and wanted is not None:
@@ -293,9 +308,14 @@ class Planner:
             due = self._course_due[key] = self._due(action, course.end)
         return due
 
-    def due_at(self, action: Action, course: Course, participant: Participant,
-               att: rules.AttendanceFigures[str],
-               passing: rules.PassFigures[str]) -> datetime | None:  # fmt: skip
+    def due_at(
+        self,
+        action: Action,
+        course: Course,
+        participant: Participant,
+        att: rules.AttendanceFigures[str],
+        passing: rules.PassFigures[str],
+    ) -> datetime | None:
         timing = action.timing
         if timing.after == "course_end":
             return self.course_due(action, course)
@@ -329,8 +349,9 @@ class Planner:
         figures: Figures | None = None,
     ) -> Decision:
         status_ok = self._status_ok(action, course)
-        decision = Decision(action, course, participant, "waiting", None, status_ok, existing,
-                            figures)  # fmt: skip
+        decision = Decision(
+            action, course, participant, "waiting", None, status_ok, existing, figures
+        )
         due: datetime | None
         if action.timing.after == "course_end":
             due = self.course_due(action, course)

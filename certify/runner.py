@@ -330,9 +330,13 @@ class Runner:
 
 def _would(decision: Decision, state: str) -> DeliveryOutcome:
     return DeliveryOutcome(
-        decision.action.id, decision.course.id, decision.participant.person_id, None, state,
+        decision.action.id,
+        decision.course.id,
+        decision.participant.person_id,
+        None,
+        state,
         _due_text(decision.due_at) if decision.due_at else None,
-    )  # fmt: skip
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -351,7 +351,7 @@ def choose_transport(
     smtp_user: str | None = None,
     smtp_ca_file: Path | None = None,
 ) -> Transport:
-    """--transport, else actions.yaml's `delivery:`; never a silent default (SPEC section 6)."""
+    """--transport, else actions.yaml's `delivery:`; never a silent default."""
     settings = config.settings
     name = transport or settings.delivery.transport
     if name is None:

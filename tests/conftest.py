@@ -48,15 +48,20 @@ def import_into(
         store.close()
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """The real CLI, as cron would run it: a subprocess without a terminal."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     full_env.pop("CERTIFY_DB", None) if env is None or "CERTIFY_DB" not in env else None
     return subprocess.run(
         [sys.executable, "-m", "certify", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 BASE_ACTIONS = """
@@ -104,10 +109,16 @@ def make_config(
 ) -> Config:
     """An actions.yaml with one `certificate` action, and its template, in `directory`."""
     action = CERT_ACTION.format(
-        after=after, offset=offset, unit=unit, at=f', at: "{at}"' if at else "",
-        since=f"since: {since}" if since else "", expire=f"expire_after: {expire}" if expire else "",
-        status=status, attendance=attendance, passing=passing,
-    )  # fmt: skip
+        after=after,
+        offset=offset,
+        unit=unit,
+        at=f', at: "{at}"' if at else "",
+        since=f"since: {since}" if since else "",
+        expire=f"expire_after: {expire}" if expire else "",
+        status=status,
+        attendance=attendance,
+        passing=passing,
+    )
     text = BASE_ACTIONS.format(actions=action + extra_actions) + top
     (directory / "actions.yaml").write_text(text)
     templates = directory / "templates"

@@ -89,12 +89,18 @@ def test_a_line_that_renders_empty_is_left_out(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("layout", "message"),
     [
-        (LAYOUT.replace("{{ course.name }}", "{{ course.nmae }}"), "unknown variable 'course.nmae'"),
-        (LAYOUT.replace("[Persoon:NaamVolledig]", "[Persoon:Schoenmaat]"), "unknown merge field [Persoon:Schoenmaat]"),
+        (
+            LAYOUT.replace("{{ course.name }}", "{{ course.nmae }}"),
+            "unknown variable 'course.nmae'",
+        ),
+        (
+            LAYOUT.replace("[Persoon:NaamVolledig]", "[Persoon:Schoenmaat]"),
+            "unknown merge field [Persoon:Schoenmaat]",
+        ),
         (LAYOUT + "logo: missing.png\n", "image 'missing.png' not found"),
         (LAYOUT.replace("{{ course.name }}", "{% if %}"), "certificate.pdf.yaml:"),
     ],
-)  # fmt: skip
+)
 def test_a_broken_layout_is_a_validation_error(tmp_path: Path, layout: str, message: str) -> None:
     problems = validate_all(configured(tmp_path, layout))
     assert any(message in p for p in problems), problems
@@ -103,19 +109,31 @@ def test_a_broken_layout_is_a_validation_error(tmp_path: Path, layout: str, mess
 @pytest.mark.parametrize(
     ("layout", "expected"),
     [
-        (LAYOUT.replace("size: 32", "szie: 32"), ["5:38: unknown key 'szie' (did you mean 'size'?)"]),
+        (
+            LAYOUT.replace("size: 32", "szie: 32"),
+            ["5:38: unknown key 'szie' (did you mean 'size'?)"],
+        ),
         (LAYOUT + "colour: red\n", ["9:1: unknown key 'colour' (did you mean 'text_color'?)"]),
-        (LAYOUT + "signature: {name: A, rol: B}\n", ["9:22: unknown key 'rol' (did you mean 'role'?)"]),
-        (LAYOUT.replace("size: 20", "size: big"),
-         ["6:39: 'size': Input should be a valid number, unable to parse string as a number"]),
+        (
+            LAYOUT + "signature: {name: A, rol: B}\n",
+            ["9:22: unknown key 'rol' (did you mean 'role'?)"],
+        ),
+        (
+            LAYOUT.replace("size: 20", "size: big"),
+            ["6:39: 'size': Input should be a valid number, unable to parse string as a number"],
+        ),
         (LAYOUT + 'accent: "gold"\n', ["9:9: 'gold' is not a colour (#rrggbb, such as #b08d3c)"]),
-        ("lines: []\npage: A5\n",
-         ["2:7: unknown page 'A5' (A4-landscape, A4-portrait, Letter-landscape)"]),
+        (
+            "lines: []\npage: A5\n",
+            ["2:7: unknown page 'A5' (A4-landscape, A4-portrait, Letter-landscape)"],
+        ),
         ("title: Certificate\n", ["1:1: missing required key 'lines'"]),
-        (LAYOUT.replace('{text: "{{ course.name }}", size: 20}', '{txt: "{{ course.name }}"}'),
-         ["6:5: missing required key 'text'", "6:6: unknown key 'txt' (did you mean 'text'?)"]),
+        (
+            LAYOUT.replace('{text: "{{ course.name }}", size: 20}', '{txt: "{{ course.name }}"}'),
+            ["6:5: missing required key 'text'", "6:6: unknown key 'txt' (did you mean 'text'?)"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_layout_mistake_is_located_in_the_wording_of_actions_yaml(
     tmp_path: Path, layout: str, expected: list[str]
 ) -> None:
@@ -133,13 +151,16 @@ def test_a_missing_layout_is_a_validation_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Certificate - Display training - Bram van der Berg", "Certificate - Display training - Bram van der Berg.pdf"),
+        (
+            "Certificate - Display training - Bram van der Berg",
+            "Certificate - Display training - Bram van der Berg.pdf",
+        ),
         ('Cert: "A/B" <test>\\ or | ? *', "Cert A B test or.pdf"),
         ("CON", "_CON.pdf"),
         ("   . ", "certificate.pdf"),
         ("Zoë\r\nÖztürk", "Zoë Öztürk.pdf"),
     ],
-)  # fmt: skip
+)
 def test_file_names_are_safe_everywhere(text: str, expected: str) -> None:
     assert attachment_file_name(text) == expected
 

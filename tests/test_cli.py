@@ -46,16 +46,34 @@ def _imported(examples: Path) -> Path:
 def test_the_examples_from_import_to_sent(examples: Path) -> None:
     _imported(examples)
     assert run_cli("validate", cwd=examples).returncode == 0
-    switch_on = run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", "--json",
-                        cwd=examples)  # fmt: skip
+    switch_on = run_cli(
+        "run-due",
+        "--now",
+        SWITCH_ON,
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+        "--json",
+        cwd=examples,
+    )
     assert switch_on.returncode == 0, switch_on.stderr
     assert (
         json.loads(switch_on.stdout)["skipped"] == 10
     )  # the March 2025 course: history, not mailed
     dry = run_cli("run-due", "--dry-run", "--now", DEMO_NOW, "--json", cwd=examples)
     would = {(d["action"], d["person"]) for d in json.loads(dry.stdout)["deliveries"]}
-    result = run_cli("run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", "--json",
-                     cwd=examples)  # fmt: skip
+    result = run_cli(
+        "run-due",
+        "--now",
+        DEMO_NOW,
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+        "--json",
+        cwd=examples,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     got = {(d["action"], d["person"]) for d in report["deliveries"] if d["state"] == "sent"}
@@ -85,8 +103,17 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
     assert "Zoë Öztürk" in text and "12 november 2026" in text
     log = json.loads(run_cli("log", "--json", "--state", "sent", cwd=examples).stdout)
     assert len(log) == len(got)
-    assert {"action", "course", "person", "email", "state", "attempts", "last_error", "sent_at",
-            "message_id"} <= set(log[0])  # fmt: skip
+    assert {
+        "action",
+        "course",
+        "person",
+        "email",
+        "state",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "message_id",
+    } <= set(log[0])
     numbers = {row["certificate_number"] for row in log if row["person"] == "P002"}
     assert any(number and number in text for number in numbers)
 
@@ -103,8 +130,19 @@ def test_explain_says_why(examples: Path) -> None:
     # before any sending run, switching on now would treat this course as history
     assert "skipped: due before the action's `since`" in result.stdout or "skipped" in result.stdout
     run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
-    data = json.loads(run_cli("explain", "--course", "VCA-2611", "--person", "P005", "--now", DEMO_NOW,
-                              "--json", cwd=examples).stdout)  # fmt: skip
+    data = json.loads(
+        run_cli(
+            "explain",
+            "--course",
+            "VCA-2611",
+            "--person",
+            "P005",
+            "--now",
+            DEMO_NOW,
+            "--json",
+            cwd=examples,
+        ).stdout
+    )
     by_action = {a["action"]: a for a in data["actions"]}
     cert = by_action["certificate"]
     assert cert["conditions"]["pass"] == {
@@ -123,8 +161,17 @@ def test_explain_says_why(examples: Path) -> None:
 def test_preview_renders_without_sending(examples: Path) -> None:
     db = _imported(examples)
     before = file_digest(db)
-    result = run_cli("preview", "certificate", "--course", "VCA-2611", "--person", "P002", "--now", DEMO_NOW,
-                     cwd=examples)  # fmt: skip
+    result = run_cli(
+        "preview",
+        "certificate",
+        "--course",
+        "VCA-2611",
+        "--person",
+        "P002",
+        "--now",
+        DEMO_NOW,
+        cwd=examples,
+    )
     assert result.returncode == 0, result.stderr
     assert "Subject: Certificaat VCA Basis veiligheid" in result.stdout
     assert file_digest(db) == before
@@ -161,8 +208,21 @@ def test_send_force_needs_a_reason_and_resends_with_an_audit_trail(examples: Pat
 
 def test_send_refuses_when_conditions_do_not_hold(examples: Path) -> None:
     _imported(examples)
-    result = run_cli("send", "certificate", "--course", "VCA-2611", "--person", "P004", "--now", DEMO_NOW,
-                     "--transport", "dir", "--out", "outbox", cwd=examples)  # fmt: skip
+    result = run_cli(
+        "send",
+        "certificate",
+        "--course",
+        "VCA-2611",
+        "--person",
+        "P004",
+        "--now",
+        DEMO_NOW,
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+        cwd=examples,
+    )
     assert result.returncode == 1 and "attendance: present 2 of 4, needs 3" in result.stderr
 
 
@@ -214,8 +274,18 @@ def test_a_held_lock_exits_75(examples: Path) -> None:
     _imported(examples)
     with (examples / "certify.db.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result = run_cli("run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox",
-                         "--wait", "0.2", cwd=examples)  # fmt: skip
+        result = run_cli(
+            "run-due",
+            "--now",
+            DEMO_NOW,
+            "--transport",
+            "dir",
+            "--out",
+            "outbox",
+            "--wait",
+            "0.2",
+            cwd=examples,
+        )
     assert result.returncode == 75, result.stderr
     assert not (examples / "outbox").exists()
 
@@ -223,10 +293,27 @@ def test_a_held_lock_exits_75(examples: Path) -> None:
 def test_four_simultaneous_runs_write_each_delivery_once(examples: Path) -> None:
     db = _imported(examples)
     run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
-    command = [sys.executable, "-m", "certify", "run-due", "--now", DEMO_NOW, "--transport", "dir",
-               "--out", "outbox", "--json", "--wait", "60"]  # fmt: skip
-    processes = [subprocess.Popen(command, cwd=examples, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(4)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "certify",
+        "run-due",
+        "--now",
+        DEMO_NOW,
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+        "--json",
+        "--wait",
+        "60",
+    ]
+    processes = [
+        subprocess.Popen(
+            command, cwd=examples, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     reports = []
     for process in processes:
         stdout, stderr = process.communicate(timeout=120)

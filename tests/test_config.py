@@ -56,26 +56,42 @@ def test_unquoted_time_of_day_is_not_sexagesimal(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("unit: days", "unit: fortnights"),
-         "actions.yaml:11:13: unknown unit 'fortnights' (hours, days, weeks, months)"),
-        (("attendance: yes", "attendence: yes"),
-         "actions.yaml:15:7: unknown key 'attendence' (did you mean 'attendance'?)"),
+        (
+            ("unit: days", "unit: fortnights"),
+            "actions.yaml:11:13: unknown unit 'fortnights' (hours, days, weeks, months)",
+        ),
+        (
+            ("attendance: yes", "attendence: yes"),
+            "actions.yaml:15:7: unknown key 'attendence' (did you mean 'attendance'?)",
+        ),
         (("offset: 1", "offset: -2"), "actions.yaml:10:15: 'offset' must be 0 or more, not -2"),
         (('at: "09:00"', 'at: "25:00"'), "actions.yaml:12:11: bad time of day '25:00'"),
-        (("timezone: Europe/Amsterdam", "timezone: Europe/Amsterdm"),
-         "actions.yaml:2:11: unknown time zone 'Europe/Amsterdm'"),
-        (("after: course_end", "after: course_start"),
-         "actions.yaml:9:14: unknown anchor 'course_start' (course_end, requirements_met, participant_added)"),
-        (("email_template: certificate", "email_template: missing"),
-         "actions.yaml:7:21: template 'missing' not found"),
-        (("attendance: yes", "attendance: maybe"),
-         "actions.yaml:15:19: unknown attendance 'maybe' (yes, no, not_met)"),
-        (("    conditions:", "    expire_after: 3 fortnights\n    conditions:"),
-         "cannot read '3 fortnights' as a duration"),
-        (('name: "Certificate [Opleiding:Naam]"', 'name: "Certificate [Opleiding:Naamm]"'),
-         "unknown merge field [Opleiding:Naamm]"),
+        (
+            ("timezone: Europe/Amsterdam", "timezone: Europe/Amsterdm"),
+            "actions.yaml:2:11: unknown time zone 'Europe/Amsterdm'",
+        ),
+        (
+            ("after: course_end", "after: course_start"),
+            "actions.yaml:9:14: unknown anchor 'course_start' (course_end, requirements_met, participant_added)",
+        ),
+        (
+            ("email_template: certificate", "email_template: missing"),
+            "actions.yaml:7:21: template 'missing' not found",
+        ),
+        (
+            ("attendance: yes", "attendance: maybe"),
+            "actions.yaml:15:19: unknown attendance 'maybe' (yes, no, not_met)",
+        ),
+        (
+            ("    conditions:", "    expire_after: 3 fortnights\n    conditions:"),
+            "cannot read '3 fortnights' as a duration",
+        ),
+        (
+            ('name: "Certificate [Opleiding:Naam]"', 'name: "Certificate [Opleiding:Naamm]"'),
+            "unknown merge field [Opleiding:Naamm]",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_mistake_is_located(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     problems = problems_of(tmp_path, GOOD.replace(*change))
     assert any(expected in p for p in problems), problems
@@ -117,8 +133,15 @@ def test_requirements_met_anchor_rules(
     assert any(message in p for p in problems), problems
 
 
-@pytest.mark.parametrize(("text", "amount", "unit"), [("60 days", 60, "days"), ("2 weeks", 2, "weeks"),
-                                                      ("1 month", 1, "months"), ("36 hours", 36, "hours")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "amount", "unit"),
+    [
+        ("60 days", 60, "days"),
+        ("2 weeks", 2, "weeks"),
+        ("1 month", 1, "months"),
+        ("36 hours", 36, "hours"),
+    ],
+)
 def test_durations(text: str, amount: int, unit: str) -> None:
     duration = parse_duration(text)
     assert (duration.amount, duration.unit) == (amount, unit)

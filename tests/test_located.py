@@ -117,19 +117,28 @@ def problems_of(text: str, nouns: dict[str, str] | None = None) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("label: x\nknobs:\n  - {turns: 1}\n  - {tunrs: 2}\n",
-         "panel.yaml:4:6: unknown key 'tunrs' (did you mean 'turns'?)"),
-        ("label: x\nspare:\n  colour: red\n  color: red\n",
-         "panel.yaml:4:3: unknown key 'color' (did you mean 'colour'?)"),
-        ("label: x\nmain: {trns: 1}\n", "panel.yaml:2:8: unknown key 'trns' (did you mean 'turns'?)"),
+        (
+            "label: x\nknobs:\n  - {turns: 1}\n  - {tunrs: 2}\n",
+            "panel.yaml:4:6: unknown key 'tunrs' (did you mean 'turns'?)",
+        ),
+        (
+            "label: x\nspare:\n  colour: red\n  color: red\n",
+            "panel.yaml:4:3: unknown key 'color' (did you mean 'colour'?)",
+        ),
+        (
+            "label: x\nmain: {trns: 1}\n",
+            "panel.yaml:2:8: unknown key 'trns' (did you mean 'turns'?)",
+        ),
         ("label: x\npas: true\n", "panel.yaml:2:1: unknown key 'pas' (did you mean 'pass'?)"),
         ("label: x\nknobs: [{turns: -1}]\n", "panel.yaml:2:17: 'turns' must be 0 or more, not -1"),
-        ("label: x\nknobs: [{turns: many}]\n",
-         "panel.yaml:2:17: 'turns' must be a whole number, not 'many'"),
+        (
+            "label: x\nknobs: [{turns: many}]\n",
+            "panel.yaml:2:17: 'turns' must be a whole number, not 'many'",
+        ),
         ("knobs: []\n", "panel.yaml:1:1: missing required key 'label'"),
         ("label: x\nsince: [1]\n", "panel.yaml:2:8: 'since': Input should be a valid date"),
     ],
-)  # fmt: skip
+)
 def test_each_problem_names_the_key_as_written(text: str, expected: str) -> None:
     assert expected in problems_of(text)
 

@@ -26,25 +26,45 @@ WORDS = st.sampled_from(["yes", "no", "not_met"])
     passing=WORDS,
 )
 def test_deciding_from_counts_agrees_with_the_figures(
-    required: int, threshold: int | None, present: int, pass_parts: int, passed: int,
-    attendance: str, passing: str,
-) -> None:  # fmt: skip
+    required: int,
+    threshold: int | None,
+    present: int,
+    pass_parts: int,
+    passed: int,
+    attendance: str,
+    passing: str,
+) -> None:
     """The planner decides from counts; explain and the log show figures: they must agree."""
     needed = attendance_needed(required, 100 if threshold is None else threshold) if required else 0
-    course = Course("C", "C", "final", datetime(2026, 1, 1, tzinfo=UTC), threshold, required,
-                    pass_parts, needed)  # fmt: skip
+    course = Course(
+        "C", "C", "final", datetime(2026, 1, 1, tzinfo=UTC), threshold, required, pass_parts, needed
+    )
     stamp = "2026-01-01T00:00:00Z"
     present_times, passed_times = (
         (stamp,) * min(present, required),
         (stamp,) * min(passed, pass_parts),
     )
-    participant = Participant("C", "P", "enrolled", datetime(2026, 1, 1, tzinfo=UTC),
-                              len(present_times), len(passed_times), 0, (), present_times,
-                              passed_times)  # fmt: skip
-    action = Action.model_validate({
-        "id": "a", "name": "a", "email_template": "a", "timing": {"after": "course_end"},
-        "conditions": {"attendance": attendance, "pass": passing},
-    })  # fmt: skip
+    participant = Participant(
+        "C",
+        "P",
+        "enrolled",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        len(present_times),
+        len(passed_times),
+        0,
+        (),
+        present_times,
+        passed_times,
+    )
+    action = Action.model_validate(
+        {
+            "id": "a",
+            "name": "a",
+            "email_template": "a",
+            "timing": {"after": "course_end"},
+            "conditions": {"attendance": attendance, "pass": passing},
+        }
+    )
     att, pas = participant_figures(course, participant)
     expected = condition_holds(attendance, att.met) and condition_holds(passing, pas.met)  # type: ignore[arg-type]
     assert _conditions_hold(action, course, participant) == expected
@@ -69,12 +89,16 @@ def test_whole_course_decisions_match_participant_by_participant_planning(
     courses = "".join(f"C{i},Course {i},final,{stamp(m)}\n" for i, m in enumerate(ends))
     write(directory, "courses.csv", "course_id,name,status,end\n" + courses)
     write(directory, "persons.csv", "person_id,email\nP1,p1@example.org\nP2,p2@example.org\n")
-    write(directory, "enrollments.csv", "course_id,person_id\n" + "".join(
-        f"C{i},P{p}\n" for i in range(len(ends)) for p in (1, 2)))  # fmt: skip
+    write(
+        directory,
+        "enrollments.csv",
+        "course_id,person_id\n" + "".join(f"C{i},P{p}\n" for i in range(len(ends)) for p in (1, 2)),
+    )
     db = tmp_path / "c.db"
     import_into(db, directory)
-    config = make_config(tmp_path, since=stamp(since_hours * 60), offset=1, at="09:00",
-                         attendance="no", passing="no")  # fmt: skip
+    config = make_config(
+        tmp_path, since=stamp(since_hours * 60), offset=1, at="09:00", attendance="no", passing="no"
+    )
     now = moment(stamp(now_hours * 60))
     store = Store.open_readonly(db)
     try:
@@ -110,9 +134,14 @@ def test_whole_course_decisions_match_participant_by_participant_planning(
     passing=st.sampled_from(["yes", "no", "not_met"]),
 )
 def test_the_planning_fast_path_decides_like_planner_decide(
-    tmp_path_factory: pytest.TempPathFactory, status: str, expire: str | None, since_day: int,
-    now_day: int, attendance: str, passing: str,
-) -> None:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    status: str,
+    expire: str | None,
+    since_day: int,
+    now_day: int,
+    attendance: str,
+    passing: str,
+) -> None:
     tmp_path = tmp_path_factory.mktemp("fast")
     directory = write_export(
         tmp_path / "x",
@@ -120,8 +149,14 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     )
     db = tmp_path / "c.db"
     import_into(db, directory)
-    config = make_config(tmp_path, since=f"2026-11-{since_day:02d}", expire=expire,
-                         attendance=attendance, passing=passing, status="final")  # fmt: skip
+    config = make_config(
+        tmp_path,
+        since=f"2026-11-{since_day:02d}",
+        expire=expire,
+        attendance=attendance,
+        passing=passing,
+        status="final",
+    )
     now = moment(f"2026-11-{now_day:02d} 12:00")
     store = Store.open_readonly(db)
     try:

@@ -67,8 +67,12 @@ def test_headers_and_multipart(tmp_path: Path) -> None:
 
 
 def test_html_is_escaped_text_is_not(tmp_path: Path) -> None:
-    raw = render(tmp_path, "---\nsubject: x\n---\n{{ person.full_name }}\n", "<p>{{ person.full_name }}</p>",
-                 full_name="<script>alert(1)</script>")  # fmt: skip
+    raw = render(
+        tmp_path,
+        "---\nsubject: x\n---\n{{ person.full_name }}\n",
+        "<p>{{ person.full_name }}</p>",
+        full_name="<script>alert(1)</script>",
+    )
     parsed = message_from_bytes(raw, policy=policy.default)
     assert "&lt;script&gt;" in parsed.get_body(("html",)).get_content()
     assert "<script>" in parsed.get_body(("plain",)).get_content()
@@ -87,9 +91,16 @@ def test_cr_lf_never_creates_a_header(tmp_path: Path, evil: str) -> None:
 
 def test_internationalised_domain_is_punycoded() -> None:
     message = build_message(
-        sender="Office <office@example.org>", to_name="Zoë", to_email="zoe@bücher.example",
-        subject="Hi", text="x", html=None, message_id="<a@b>", sent_at=NOW, certify_headers={},
-    )  # fmt: skip
+        sender="Office <office@example.org>",
+        to_name="Zoë",
+        to_email="zoe@bücher.example",
+        subject="Hi",
+        text="x",
+        html=None,
+        message_id="<a@b>",
+        sent_at=NOW,
+        certify_headers={},
+    )
     assert message["To"].addresses[0].domain == "xn--bcher-kva.example"
 
 

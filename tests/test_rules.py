@@ -104,9 +104,15 @@ def test_pass_requirement() -> None:
 
 @pytest.mark.parametrize(
     ("value", "met", "holds"),
-    [("yes", True, True), ("yes", False, False), ("no", True, True), ("no", False, True),
-     ("not_met", True, False), ("not_met", False, True)],
-)  # fmt: skip
+    [
+        ("yes", True, True),
+        ("yes", False, False),
+        ("no", True, True),
+        ("no", False, True),
+        ("not_met", True, False),
+        ("not_met", False, True),
+    ],
+)
 def test_condition_values(value: rules.ConditionValue, met: bool, holds: bool) -> None:
     assert rules.condition_holds(value, met) is holds
 

@@ -131,8 +131,9 @@ def test_requirements_met_anchor_can_fall_before_the_course_ends(
     tmp_path: Path, world: tuple[Path, Path]
 ) -> None:
     db, out = world
-    config = make_config(tmp_path, after="requirements_met", offset=2, unit="hours", status="final",
-                         passing="no")  # fmt: skip
+    config = make_config(
+        tmp_path, after="requirements_met", offset=2, unit="hours", status="final", passing="no"
+    )
     # P1's third present day was registered 2026-11-04 17:00: due at 19:00, before the end (5 Nov)
     assert sent(run(db, config, "2026-11-04 18:59", out)) == set()
     assert sent(run(db, config, "2026-11-04 19:00", out)) == {("certificate", "C1", "P1")}
@@ -140,8 +141,15 @@ def test_requirements_met_anchor_can_fall_before_the_course_ends(
 
 def test_participant_added_anchor(tmp_path: Path, world: tuple[Path, Path]) -> None:
     db, out = world
-    config = make_config(tmp_path, after="participant_added", offset=1, unit="weeks",
-                         status="final", attendance="no", passing="no")  # fmt: skip
+    config = make_config(
+        tmp_path,
+        after="participant_added",
+        offset=1,
+        unit="weeks",
+        status="final",
+        attendance="no",
+        passing="no",
+    )
     # enrolled 2026-10-01 (local midnight): due 2026-10-08 00:00
     assert sent(run(db, config, "2026-10-07 23:59", out)) == set()
     assert len(sent(run(db, config, "2026-10-08 00:00", out))) == 2
@@ -176,16 +184,22 @@ def test_all_parts_basis(
 
 def test_no_requirements_at_all_is_always_met(tmp_path: Path, export: Callable[..., Path]) -> None:
     db = tmp_path / "c.db"
-    import_into(db, export(
-        courses="course_id,name,status,end\nC1,Webinar,final,2026-11-05 17:00\nC2,No parts,final,2026-11-05\n",
-        parts="part_id,course_id,name,attendance_required,pass_required\nC1-1,C1,Live,no,no\n",
-        enrollments="course_id,person_id\nC1,P1\nC1,P2\nC2,P1\n",
-        attendance="part_id,person_id,present\nC1-1,P1,no\n",
-        results="part_id,person_id,passed\n",
-    ))  # fmt: skip
+    import_into(
+        db,
+        export(
+            courses="course_id,name,status,end\nC1,Webinar,final,2026-11-05 17:00\nC2,No parts,final,2026-11-05\n",
+            parts="part_id,course_id,name,attendance_required,pass_required\nC1-1,C1,Live,no,no\n",
+            enrollments="course_id,person_id\nC1,P1\nC1,P2\nC2,P1\n",
+            attendance="part_id,person_id,present\nC1-1,P1,no\n",
+            results="part_id,person_id,passed\n",
+        ),
+    )
     report = run(db, make_config(tmp_path), "2026-11-06 09:00", tmp_path / "o")
-    assert sent(report) == {("certificate", "C1", "P1"), ("certificate", "C1", "P2"),
-                            ("certificate", "C2", "P1")}  # fmt: skip
+    assert sent(report) == {
+        ("certificate", "C1", "P1"),
+        ("certificate", "C1", "P2"),
+        ("certificate", "C2", "P1"),
+    }
 
 
 def test_daylight_saving_keeps_the_wall_clock(tmp_path: Path, export: Callable[..., Path]) -> None:
@@ -295,8 +309,14 @@ def test_the_record_keeps_why_it_was_sent(tmp_path: Path, world: tuple[Path, Pat
             "SELECT figures, import_id, message_id, certificate_number FROM deliveries"
         ).fetchone()
     data = json.loads(figures)
-    assert data["attendance"] == {"present": 3, "required_parts": 4, "percentage": 75, "threshold": 75,
-                                  "needed": 3, "met": True}  # fmt: skip
+    assert data["attendance"] == {
+        "present": 3,
+        "required_parts": 4,
+        "percentage": 75,
+        "threshold": 75,
+        "needed": 3,
+        "met": True,
+    }
     assert data["pass"] == {"passed": 1, "required_parts": 1, "met": True}
     assert import_id == 1 and message_id.startswith("<certify.") and number.startswith("2026-")
     eml = (out / safe_file_name("certificate", "C1", "P1")).read_bytes()
@@ -321,12 +341,15 @@ def _world(tmp_path: Path, situation: dict[str, tuple[list[bool], str]], name: s
         tmp_path / name,
         persons="person_id,email\n" + "".join(f"{p},{p.lower()}@example.org\n" for p in person_ids),
         enrollments="course_id,person_id\n" + "".join(f"C1,{p}\n" for p in person_ids),
-        attendance="part_id,person_id,present,registered_at\n" + "".join(
+        attendance="part_id,person_id,present,registered_at\n"
+        + "".join(
             f"C1-{n + 1},{p},{'ja' if present[n] else 'nee'},2026-11-0{n + 2} 17:00\n"
-            for p, (present, _) in situation.items() for n in range(4)),
-        results="part_id,person_id,passed\n" + "".join(
-            f"C1-4,{p},{result}\n" for p, (_, result) in situation.items()),
-    )  # fmt: skip
+            for p, (present, _) in situation.items()
+            for n in range(4)
+        ),
+        results="part_id,person_id,passed\n"
+        + "".join(f"C1-4,{p},{result}\n" for p, (_, result) in situation.items()),
+    )
     db = tmp_path / f"{name}.db"
     import_into(db, directory)
     return db

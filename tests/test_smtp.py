@@ -44,8 +44,14 @@ class Recorder:
         self.rcpt_delay = rcpt_delay
         self.messages: list[Envelope] = []
 
-    async def handle_RCPT(self, server: Server, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:  # fmt: skip
+    async def handle_RCPT(
+        self,
+        server: Server,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if self.rcpt_delay:
             await asyncio.sleep(self.rcpt_delay)
         for fragment, reply in self.refuse.items():
@@ -61,8 +67,10 @@ class Recorder:
         return self.after_data or "250 OK"
 
     def parsed(self) -> list[Any]:
-        return [message_from_bytes(e.original_content or b"", policy=policy.default)
-                for e in self.messages]  # fmt: skip
+        return [
+            message_from_bytes(e.original_content or b"", policy=policy.default)
+            for e in self.messages
+        ]
 
 
 def free_port() -> int:
@@ -90,18 +98,52 @@ def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
     return tmp_path
 
 
-def run_due(world: Path, port: int, *extra: str, security: str = "none",
-            env: dict[str, str] | None = None, now: str = NOW) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return run_cli("run-due", "--now", now, "--transport", "smtp", "--smtp-host", "127.0.0.1",
-                   "--smtp-port", str(port), "--smtp-security", security, "--json", *extra,
-                   cwd=world, env=env)  # fmt: skip
+def run_due(
+    world: Path,
+    port: int,
+    *extra: str,
+    security: str = "none",
+    env: dict[str, str] | None = None,
+    now: str = NOW,
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "run-due",
+        "--now",
+        now,
+        "--transport",
+        "smtp",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--smtp-security",
+        security,
+        "--json",
+        *extra,
+        cwd=world,
+        env=env,
+    )
 
 
 def run_due_command(port: int, *extra: str) -> list[str]:
     """The command line of run-due against the test server, for runs started in parallel."""
-    return [sys.executable, "-m", "certify", "run-due", "--now", NOW, "--transport", "smtp",
-            "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--smtp-security", "none",
-            *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "certify",
+        "run-due",
+        "--now",
+        NOW,
+        "--transport",
+        "smtp",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--smtp-security",
+        "none",
+        *extra,
+    ]
 
 
 def wait_for_claim(world: Path, seconds: float = 30) -> None:
@@ -116,8 +158,12 @@ def wait_for_claim(world: Path, seconds: float = 30) -> None:
 
 def states(world: Path) -> dict[str, tuple[str, int, str | None]]:
     with sqlite3.connect(world / "certify.db") as conn:
-        return {p: (s, a, e) for p, s, a, e in conn.execute(
-            "SELECT person_id, state, attempts, last_error FROM deliveries")}  # fmt: skip
+        return {
+            p: (s, a, e)
+            for p, s, a, e in conn.execute(
+                "SELECT person_id, state, attempts, last_error FROM deliveries"
+            )
+        }
 
 
 def test_sends_each_once_over_one_connection(world: Path) -> None:
@@ -147,7 +193,8 @@ def test_451_for_one_recipient_is_retried_later_with_the_same_message_id(world: 
     assert (state, attempts) == ("pending", 1) and error and "451" in error
     with sqlite3.connect(world / "certify.db") as conn:
         first_id, next_at = conn.execute(
-            "SELECT message_id, next_attempt_at FROM deliveries WHERE person_id = 'P2'").fetchone()  # fmt: skip
+            "SELECT message_id, next_attempt_at FROM deliveries WHERE person_id = 'P2'"
+        ).fetchone()
     assert next_at == "2026-11-06T08:05:00Z"  # 5 minutes after the run
     accepting = Recorder()
     with smtp_server(accepting) as port:
@@ -189,10 +236,15 @@ def test_three_connection_failures_in_a_row_stop_the_run(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
     people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 7))
-    import_into(tmp_path / "certify.db", export(
-        persons="person_id,email\n" + people,
-        enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 7)),
-        attendance="part_id,person_id,present\n", results="part_id,person_id,passed\n"))  # fmt: skip
+    import_into(
+        tmp_path / "certify.db",
+        export(
+            persons="person_id,email\n" + people,
+            enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 7)),
+            attendance="part_id,person_id,present\n",
+            results="part_id,person_id,passed\n",
+        ),
+    )
     make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
     result = run_due(tmp_path, free_port())
     assert result.returncode == 3
@@ -229,8 +281,19 @@ def test_silence_after_the_data_is_unknown_and_not_resent(world: Path) -> None:
     assert len(handler.messages) == 2 - len(unknown)  # the unknown ones are not resent
     log = json.loads(run_cli("log", "--json", "--state", "unknown", cwd=world).stdout)
     assert {row["person"] for row in log} == set(unknown)
-    settled = run_cli("mark", "certificate", "--course", "C1", "--person", unknown[0], "--as", "sent",
-                      "--reason", "found in the mail server log", cwd=world)  # fmt: skip
+    settled = run_cli(
+        "mark",
+        "certificate",
+        "--course",
+        "C1",
+        "--person",
+        unknown[0],
+        "--as",
+        "sent",
+        "--reason",
+        "found in the mail server log",
+        cwd=world,
+    )
     assert settled.returncode == 0 and states(world)[unknown[0]][0] == "sent"
 
 
@@ -241,8 +304,9 @@ def test_authentication_refused_stops_before_anything_is_claimed(world: Path) ->
         return AuthResult(success=False, handled=False)
 
     with smtp_server(Recorder(), authenticator=refuse, auth_require_tls=False) as port:
-        result = run_due(world, port, "--smtp-user", "certify",
-                         env={"CERTIFY_SMTP_PASSWORD": "wrong"})  # fmt: skip
+        result = run_due(
+            world, port, "--smtp-user", "certify", env={"CERTIFY_SMTP_PASSWORD": "wrong"}
+        )
     assert result.returncode == 1
     assert "refused the login" in result.stderr and "CERTIFY_SMTP_PASSWORD" in result.stderr
     assert "wrong" not in result.stderr + result.stdout
@@ -302,8 +366,10 @@ def test_four_overlapping_runs_send_each_delivery_once(world: Path) -> None:
     handler = Recorder(rcpt_delay=0.1)
     with smtp_server(handler) as port:
         command = run_due_command(port, "--wait", "60")
-        processes = [subprocess.Popen(command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                     for _ in range(4)]  # fmt: skip
+        processes = [
+            subprocess.Popen(command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(4)
+        ]
         for process in processes:
             process.wait(timeout=120)
             assert process.returncode == 0
@@ -316,10 +382,17 @@ def test_four_overlapping_runs_send_each_delivery_once(world: Path) -> None:
 def test_header_injection_and_non_ascii_end_to_end(
     world: Path, export: Callable[..., Path]
 ) -> None:
-    import_into(world / "certify.db", export("evil", persons=(
-        'person_id,first_name,last_name,full_name,email\n'
-        'P1,Eve,X,"Eve\nBcc: victim@evil.example",bram@example.org\n'
-        'P2,Zoë,Öztürk,Zoë Öztürk,zoe@bücher.example\n')))  # fmt: skip
+    import_into(
+        world / "certify.db",
+        export(
+            "evil",
+            persons=(
+                "person_id,first_name,last_name,full_name,email\n"
+                'P1,Eve,X,"Eve\nBcc: victim@evil.example",bram@example.org\n'
+                "P2,Zoë,Öztürk,Zoë Öztürk,zoe@bücher.example\n"
+            ),
+        ),
+    )
     handler = Recorder()
     with smtp_server(handler) as port:
         result = run_due(world, port)
@@ -334,8 +407,15 @@ def test_header_injection_and_non_ascii_end_to_end(
 
 
 def test_non_ascii_local_part_needs_smtputf8(world: Path, export: Callable[..., Path]) -> None:
-    import_into(world / "certify.db", export("utf8", persons=(
-        "person_id,first_name,last_name,email\nP1,Bram,Berg,bram@example.org\nP2,Zoë,Öztürk,zoë@example.org\n")))  # fmt: skip
+    import_into(
+        world / "certify.db",
+        export(
+            "utf8",
+            persons=(
+                "person_id,first_name,last_name,email\nP1,Bram,Berg,bram@example.org\nP2,Zoë,Öztürk,zoë@example.org\n"
+            ),
+        ),
+    )
     handler = Recorder()
     with smtp_server(handler, enable_SMTPUTF8=False) as port:
         result = run_due(world, port)
@@ -366,8 +446,11 @@ def test_the_certificate_pdf_survives_the_smtp_path(world: Path) -> None:
     from pypdf import PdfReader
 
     actions = world / "actions.yaml"
-    actions.write_text(actions.read_text().replace(
-        "    conditions:", "    attachments: [{template: certificate}]\n    conditions:", 1))  # fmt: skip
+    actions.write_text(
+        actions.read_text().replace(
+            "    conditions:", "    attachments: [{template: certificate}]\n    conditions:", 1
+        )
+    )
     (world / "templates" / "certificate.pdf.yaml").write_text(
         'lines: [{text: "[Persoon:NaamVolledig]"}, {text: "[Opleiding:Naam]"}]\n'
         'footer: "[Certificaat:Nummer]"\n'
@@ -381,7 +464,8 @@ def test_the_certificate_pdf_survives_the_smtp_path(world: Path) -> None:
     text = PdfReader(BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
     with sqlite3.connect(world / "certify.db") as conn:
         number = conn.execute(
-            "SELECT certificate_number FROM deliveries WHERE person_id = 'P2'").fetchone()[0]  # fmt: skip
+            "SELECT certificate_number FROM deliveries WHERE person_id = 'P2'"
+        ).fetchone()[0]
     assert "Zoë Öztürk" in text and "Display training" in text and number in text
 
 
@@ -441,8 +525,14 @@ class Hangup(Recorder):
 
 def test_reconnects_within_one_run(world: Path, export: Callable[..., Path]) -> None:
     people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 5))
-    import_into(world / "certify.db", export("more", persons="person_id,email\n" + people,
-                enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 5))))  # fmt: skip
+    import_into(
+        world / "certify.db",
+        export(
+            "more",
+            persons="person_id,email\n" + people,
+            enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 5)),
+        ),
+    )
     handler = Hangup()
     with smtp_server(handler) as port:
         result = run_due(world, port)

@@ -156,8 +156,17 @@ def log_command(
             )
         return
     grid = Table(title=f"Delivery log ({len(rows)})")
-    columns = ("action", "course", "person", "email", "state", "attempts", "sent", "certificate",
-               "last error")  # fmt: skip
+    columns = (
+        "action",
+        "course",
+        "person",
+        "email",
+        "state",
+        "attempts",
+        "sent",
+        "certificate",
+        "last error",
+    )
     for column in columns:
         grid.add_column(column)
     for row in rows:
