@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -9,11 +10,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from typer.testing import CliRunner
 
 from certify.clock import parse_moment
 from certify.config import Config, load
@@ -62,6 +65,30 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+@dataclass
+class Ran:
+    """What a command printed and how it ended, like a finished subprocess."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:
+    """The CLI in this process, through Typer's test runner: output and exit codes, fast.
+
+    Without a terminal, as under cron. An unexpected exception fails the test with its
+    traceback; the lock, signals, cron and SMTP keep using the real process (`run_cli`).
+    """
+    from certify.cli import app
+
+    environment: dict[str, str | None] = {"CERTIFY_DB": None, "CERTIFY_ACTIONS": None}
+    environment.update(env or {})
+    with contextlib.chdir(cwd or Path.cwd()):
+        result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=False)
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 BASE_ACTIONS = """

@@ -1,4 +1,5 @@
-"""The real CLI as a subprocess, on the shipped examples, as cron and CI would run it."""
+"""The CLI on the shipped examples: in process for output and exit codes, as a real
+process where the lock, concurrency and cron matter."""
 
 import fcntl
 import json
@@ -7,13 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import typer.main
 
 from certify.cli import app
-from tests.conftest import file_digest, run_cli
+from tests.conftest import cli, file_digest, run_cli
 
-pytestmark = pytest.mark.slow
 SWITCH_ON = "2026-11-10T08:00"
 DEMO_NOW = "2026-11-20T10:00"
 
@@ -30,14 +29,14 @@ def test_every_command_and_option_has_help() -> None:
 
 
 def test_version_and_help() -> None:
-    assert run_cli("--version").stdout.startswith("certify ")
-    result = run_cli("--help")
+    assert run_cli("--version").stdout.startswith("certify ")  # the real entry point
+    result = cli("--help")
     assert result.returncode == 0 and "run-due" in result.stdout
-    assert run_cli("-h").returncode == 0
+    assert cli("-h").returncode == 0
 
 
 def _imported(examples: Path) -> Path:
-    result = run_cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples)
+    result = cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples)
     assert result.returncode == 0, result.stderr
     assert "enrollments: 32 inserted" in result.stdout
     return examples / "certify.db"
@@ -45,8 +44,8 @@ def _imported(examples: Path) -> Path:
 
 def test_the_examples_from_import_to_sent(examples: Path) -> None:
     _imported(examples)
-    assert run_cli("validate", cwd=examples).returncode == 0
-    switch_on = run_cli(
+    assert cli("validate", cwd=examples).returncode == 0
+    switch_on = cli(
         "run-due",
         "--now",
         SWITCH_ON,
@@ -61,9 +60,9 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
     assert (
         json.loads(switch_on.stdout)["skipped"] == 10
     )  # the March 2025 course: history, not mailed
-    dry = run_cli("run-due", "--dry-run", "--now", DEMO_NOW, "--json", cwd=examples)
+    dry = cli("run-due", "--dry-run", "--now", DEMO_NOW, "--json", cwd=examples)
     would = {(d["action"], d["person"]) for d in json.loads(dry.stdout)["deliveries"]}
-    result = run_cli(
+    result = cli(
         "run-due",
         "--now",
         DEMO_NOW,
@@ -101,7 +100,7 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
     assert pdf.get_filename() == "Certificaat - VCA Basis veiligheid - Zoë Öztürk.pdf"
     text = PdfReader(BytesIO(pdf.get_payload(decode=True))).pages[0].extract_text()
     assert "Zoë Öztürk" in text and "12 november 2026" in text
-    log = json.loads(run_cli("log", "--json", "--state", "sent", cwd=examples).stdout)
+    log = json.loads(cli("log", "--json", "--state", "sent", cwd=examples).stdout)
     assert len(log) == len(got)
     assert {
         "action",
@@ -120,7 +119,7 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
 
 def test_explain_says_why(examples: Path) -> None:
     _imported(examples)
-    result = run_cli(
+    result = cli(
         "explain", "--course", "VCA-2611", "--person", "P004", "--now", DEMO_NOW, cwd=examples
     )
     assert result.returncode == 0, result.stderr
@@ -129,9 +128,9 @@ def test_explain_says_why(examples: Path) -> None:
     )
     # before any sending run, switching on now would treat this course as history
     assert "skipped: due before the action's `since`" in result.stdout or "skipped" in result.stdout
-    run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
+    cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
     data = json.loads(
-        run_cli(
+        cli(
             "explain",
             "--course",
             "VCA-2611",
@@ -161,7 +160,7 @@ def test_explain_says_why(examples: Path) -> None:
 def test_preview_renders_without_sending(examples: Path) -> None:
     db = _imported(examples)
     before = file_digest(db)
-    result = run_cli(
+    result = cli(
         "preview",
         "certificate",
         "--course",
@@ -191,16 +190,16 @@ def test_send_force_needs_a_reason_and_resends_with_an_audit_trail(examples: Pat
         "--out",
         "outbox",
     )
-    first = run_cli("send", "certificate", *args, cwd=examples)
+    first = cli("send", "certificate", *args, cwd=examples)
     assert first.returncode == 0, first.stderr
-    again = run_cli("send", "certificate", *args, cwd=examples)
+    again = cli("send", "certificate", *args, cwd=examples)
     assert again.returncode == 1 and "already sent" in again.stderr and "--force" in again.stderr
-    assert run_cli("send", "certificate", *args, "--force", cwd=examples).returncode == 2
-    forced = run_cli(
+    assert cli("send", "certificate", *args, "--force", cwd=examples).returncode == 2
+    forced = cli(
         "send", "certificate", *args, "--force", "--reason", "address corrected", cwd=examples
     )
     assert forced.returncode == 0, forced.stderr
-    explained = run_cli(
+    explained = cli(
         "explain", "--course", "WEB-2611", "--person", "P019", "--now", DEMO_NOW, cwd=examples
     )
     assert "forced (address corrected)" in explained.stdout
@@ -208,7 +207,7 @@ def test_send_force_needs_a_reason_and_resends_with_an_audit_trail(examples: Pat
 
 def test_send_refuses_when_conditions_do_not_hold(examples: Path) -> None:
     _imported(examples)
-    result = run_cli(
+    result = cli(
         "send",
         "certificate",
         "--course",
@@ -228,20 +227,20 @@ def test_send_refuses_when_conditions_do_not_hold(examples: Path) -> None:
 
 def test_no_transport_is_no_silent_default(examples: Path) -> None:
     _imported(examples)
-    result = run_cli("run-due", "--now", DEMO_NOW, cwd=examples)
+    result = cli("run-due", "--now", DEMO_NOW, cwd=examples)
     assert result.returncode == 1
     assert "no transport chosen" in result.stderr and "--transport" in result.stderr
 
 
 def test_usage_and_input_errors_have_their_exit_codes(examples: Path) -> None:
-    assert run_cli("run-due", "--now", "gisteren", "--dry-run", cwd=examples).returncode == 2
-    assert run_cli("run-due", "--bogus", cwd=examples).returncode == 2
-    missing = run_cli("run-due", "--dry-run", cwd=examples)
+    assert cli("run-due", "--now", "gisteren", "--dry-run", cwd=examples).returncode == 2
+    assert cli("run-due", "--bogus", cwd=examples).returncode == 2
+    missing = cli("run-due", "--dry-run", cwd=examples)
     assert missing.returncode == 1 and "no such database" in missing.stderr
     (examples / "examples" / "courses.csv").write_text(
         "course_id,name,status,end\nX,Y,final,31-02-2026\n"
     )
-    bad = run_cli("import", "examples", cwd=examples)
+    bad = cli("import", "examples", cwd=examples)
     assert bad.returncode == 1
     assert "courses.csv:2: column 'end': cannot read '31-02-2026' as a date" in bad.stderr
     assert not (examples / "certify.db").exists()  # a failed first import leaves no database
@@ -251,7 +250,7 @@ def test_failed_import_leaves_the_database_unchanged(examples: Path) -> None:
     db = _imported(examples)
     before = file_digest(db)
     (examples / "examples" / "persons.csv").write_text("person_id;email\nP001;not an address\n")
-    result = run_cli("import", "examples", cwd=examples)
+    result = cli("import", "examples", cwd=examples)
     assert result.returncode == 1 and "persons.csv:2: column 'email'" in result.stderr
     assert file_digest(db) == before
 
@@ -259,14 +258,14 @@ def test_failed_import_leaves_the_database_unchanged(examples: Path) -> None:
 def test_validate_exits_1_with_located_lines(examples: Path) -> None:
     actions = examples / "actions.yaml"
     actions.write_text(actions.read_text().replace("unit: days", "unit: fortnights", 1))
-    result = run_cli("validate", "--json", cwd=examples)
+    result = cli("validate", "--json", cwd=examples)
     assert result.returncode == 1
     problems = json.loads(result.stdout)["problems"]
     assert problems and problems[0].startswith("actions.yaml:") and "fortnights" in problems[0]
 
 
 def test_schema_is_json_schema() -> None:
-    schema = json.loads(run_cli("schema").stdout)
+    schema = json.loads(cli("schema").stdout)
     assert "actions" in schema["properties"] and schema["additionalProperties"] is False
 
 
@@ -292,7 +291,7 @@ def test_a_held_lock_exits_75(examples: Path) -> None:
 
 def test_four_simultaneous_runs_write_each_delivery_once(examples: Path) -> None:
     db = _imported(examples)
-    run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
+    cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
     command = [
         sys.executable,
         "-m",
@@ -331,7 +330,7 @@ def test_four_simultaneous_runs_write_each_delivery_once(examples: Path) -> None
 
 def test_cron_output_is_plain_lines(examples: Path) -> None:
     _imported(examples)
-    run_cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
+    cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
     result = run_cli(
         "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples
     )

@@ -1,0 +1,40 @@
+"""The README cannot drift from the command line: every command and option is in its table."""
+
+import re
+
+import typer.main
+
+from certify.cli import app
+from tests.conftest import ROOT
+
+
+def _command_rows() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Commands and exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        match = re.match(r"\| `certify ([a-z-]+)(.*?)` \| ", line)
+        if match:
+            rows[match.group(1)] = match.group(2)
+    return rows
+
+
+def _common_options() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Commands and exit codes", 1)[1].split("\n## ", 1)[0]
+    common = next(line for line in section.splitlines() if line.startswith("Common:"))
+    return set(re.findall(r"--[a-z-]+", common))
+
+
+def test_every_command_and_option_is_in_the_readme_table() -> None:
+    rows = _command_rows()
+    common = _common_options()
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    assert set(commands) == set(rows), "the README's command table lists other commands"
+    for name, command in commands.items():
+        for param in command.params:
+            if param.param_type_name != "option" or param.name == "help":
+                continue
+            long = next(opt for opt in param.opts if opt.startswith("--"))
+            assert long in rows[name] or long in common, f"certify {name} {long} is not in the README"
