@@ -1,17 +1,11 @@
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from certify.errors import CertifyError, ImportFailed
-from tests.conftest import file_digest, import_into, write
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
+from tests.conftest import file_digest, import_into, rows, write
 
 
 def test_imports_a_folder_and_a_second_import_changes_nothing(
@@ -102,22 +96,6 @@ def test_semicolons_tabs_bom_and_windows_1252(tmp_path: Path, export: Callable[.
     assert rows(tmp_path / "b.db", "SELECT last_name FROM persons WHERE person_id='P2'") == [
         ("Öztürk",)
     ]
-
-
-@pytest.mark.parametrize("word,value", [("ja", 1), ("J", 1), ("x", 1), ("TRUE", 1), ("1", 1),
-                                        ("nee", 0), ("n", 0), ("False", 0), ("0", 0)])  # fmt: skip
-def test_dutch_and_english_booleans(
-    tmp_path: Path, export: Callable[..., Path], word: str, value: int
-) -> None:
-    db = tmp_path / "c.db"
-    import_into(db, export(attendance=f"part_id,person_id,present\nC1-1,P1,{word}\n"))
-    assert rows(db, "SELECT present FROM attendance") == [(value,)]
-
-
-def test_empty_present_means_not_registered(tmp_path: Path, export: Callable[..., Path]) -> None:
-    db = tmp_path / "c.db"
-    report = import_into(db, export(attendance="part_id,person_id,present\nC1-1,P1,\nC1-2,P1,ja\n"))
-    assert report.counts["attendance"].rows == 1
 
 
 def test_quoted_field_spanning_lines_is_read_and_line_numbers_stay_right(
