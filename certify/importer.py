@@ -7,33 +7,21 @@ Only when every check passed are the staged rows upserted into the real tables.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from certify.clock import to_utc_text
-from certify.errors import CertifyError, ImportFailed, UsageError
+from certify.csvfiles import FileReader, collect_files
+from certify.errors import ImportFailed
 from certify.store import Store
-from certify.tables import (
-    ORDER,
-    REFERENCES,
-    STORED_FROM,
-    TABLES,
-    CellError,
-    Coercer,
-    TableSpec,
-)
+from certify.tables import ORDER, REFERENCES, TABLES, CellError, Coercer, TableSpec
 
 MAX_ERRORS = 100
-
-csv.field_size_limit(10 * 1024 * 1024)
 
 
 @dataclass
@@ -70,175 +58,6 @@ class _Errors:
         self.total += 1
         if len(self.messages) < MAX_ERRORS:
             self.messages.append(message)
-
-
-def collect_files(paths: Sequence[Path], table: str | None) -> list[tuple[Path, str]]:
-    """(file, table) pairs for the paths given; directories yield every known file in them."""
-    if table is not None and table not in TABLES:
-        raise UsageError(f"unknown table {table!r} (one of: {', '.join(TABLES)})")
-    found: list[tuple[Path, str]] = []
-    for path in paths:
-        if path.is_dir():
-            if table is not None:
-                raise UsageError("--table goes with a single file, not a directory")
-            by_name = {child.name.lower(): child for child in path.iterdir() if child.is_file()}
-            for name in ORDER:
-                if TABLES[name].file in by_name:
-                    found.append((by_name[TABLES[name].file], name))
-        elif path.is_file():
-            name = table or path.name.lower().removesuffix(".csv")
-            if name not in TABLES:
-                raise CertifyError(
-                    f"{path}: not a known table name; rename it to one of "
-                    f"{', '.join(spec.file for spec in TABLES.values())} or pass --table NAME"
-                )
-            found.append((path, name))
-        else:
-            raise CertifyError(f"{path}: no such file or directory")
-    if not found:
-        raise CertifyError(
-            f"no known CSV files in {', '.join(map(str, paths))} "
-            f"(expected names such as {', '.join(spec.file for spec in TABLES.values())})"
-        )
-    return found
-
-
-def detect_encoding(path: Path) -> str:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as handle:
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
-
-
-def _detect_delimiter(header_line: str) -> str:
-    counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
-    return max(counts, key=lambda delimiter: counts[delimiter])
-
-
-class _FileReader:
-    """Rows of one CSV file as (start line, values), with header checks."""
-
-    def __init__(self, path: Path, spec: TableSpec, errors: _Errors, warnings: list[str]) -> None:
-        self.path = path
-        self.spec = spec
-        self.errors = errors
-        self.warnings = warnings
-        self.encoding = detect_encoding(path)
-        if self.encoding == "cp1252":
-            warnings.append(f"{path}: not valid UTF-8; read as Windows-1252 (an Excel export?)")
-
-    header: tuple[str, ...] = ()
-
-    def present_columns(self) -> set[str]:
-        """The stored columns this file speaks for; the others keep their stored values."""
-        given = set(self.header)
-        stored = {"extra", "registered_at"}  # registered_at is set even when not given
-        for column in self.spec.columns:
-            sources = STORED_FROM.get(column, (column,))
-            if given.intersection(sources):
-                stored.add(column)
-        return stored
-
-    def open(self) -> bool:
-        """Read the header; False when there is nothing to import from this file."""
-        self._handle = self.path.open(encoding=self.encoding, newline="")
-        first = self._handle.readline()
-        if not first.strip():
-            self.warnings.append(f"{self.path}: empty file; nothing to import")
-            self._handle.close()
-            return False
-        self._handle.seek(0)
-        self._reader = csv.reader(self._handle, delimiter=_detect_delimiter(first))
-        header = [name.strip().lower() for name in next(self._reader)]
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0].lstrip("\ufeff")
-        self.header = tuple(header)
-        missing = [column for column in self.spec.required if column not in header]
-        if missing:
-            for column in missing:
-                self.errors.add(
-                    f"{self.path}:1: missing required column '{column}' "
-                    f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
-                )
-            self._handle.close()
-            return False
-        seen: set[str] = set()
-        for column in header:
-            if column in seen and column:
-                self.errors.add(f"{self.path}:1: column '{column}' appears twice")
-            seen.add(column)
-        return True
-
-    def rows(
-        self, finish: Callable[[int, tuple[str, ...], dict[str, str]], tuple[Any, ...] | None]
-    ) -> Iterator[tuple[Any, ...]]:
-        """Each row, trimmed and in spec.known order, passed through `finish` (None: dropped)."""
-        header = list(self.header)
-        reader = self._reader
-        try:
-            # a missing optional column reads "" (the sentinel appended to short rows)
-            sentinel = len(header)
-            positions = [header.index(n) if n in header else sentinel for n in self.spec.known]
-            pick = itemgetter(*positions)
-            needs_sentinel = sentinel in positions
-            extra_names = [name for name in header if name not in self.spec.known and name]
-            extra_index = [
-                i for i, name in enumerate(header) if name not in self.spec.known and name
-            ]
-            name_positions = [self.spec.known.index(n) for n in self.spec.name_fields]
-            width = len(header)
-            line_end = reader.line_num
-            any_rows = False
-            strip = str.strip
-            no_extra: dict[str, str] = {}
-            for values in reader:
-                line = line_end + 1
-                line_end = reader.line_num
-                if not any(values):
-                    continue
-                any_rows = True
-                if len(values) != width:
-                    if len(values) > width:
-                        if any(v.strip() for v in values[width:]):
-                            self.errors.add(
-                                f"{self.path}:{line}: {len(values)} fields but the header has "
-                                f"{width} (an unquoted delimiter in a value?)"
-                            )
-                            continue
-                        values = values[:width]
-                    else:
-                        values = values + [""] * (width - len(values))
-                if needs_sentinel:
-                    values.append("")
-                known = tuple(map(strip, pick(values)))
-                extra = (
-                    {
-                        name: values[i].strip()
-                        for name, i in zip(extra_names, extra_index, strict=True)
-                    }
-                    if extra_index
-                    else no_extra
-                )
-                for position in name_positions:
-                    value = known[position]
-                    if "\n" in value or "\r" in value:
-                        known = (*known[:position], " ".join(value.split()), *known[position + 1 :])
-                        self.warnings.append(
-                            f"{self.path}:{line}: column '{self.spec.known[position]}': "
-                            "line break replaced by a space"
-                        )
-                finished = finish(line, known, extra)
-                if finished is not None:
-                    yield finished
-            if not any_rows:
-                self.warnings.append(f"{self.path}: header only; nothing to import")
-        finally:
-            self._handle.close()
 
 
 def _sql_literal(value: str | int) -> str:
@@ -319,10 +138,10 @@ def _load_file(
     now: str,
 ) -> int:
     """Stream one file into its table; returns the rows read (ignored rows not counted)."""
-    reader = _FileReader(path, spec, errors, warnings)
+    reader = FileReader(path, spec, errors.add, warnings)
     if not reader.open():
         return 0
-    sql = _upsert_sql(spec, reader.present_columns(), import_id, now)
+    sql = _upsert_sql(spec, spec.columns_given(reader.header), import_id, now)
     file = str(path)
     coerce = coercer.for_table(spec.name)
     key_width = len(spec.key)
@@ -532,4 +351,4 @@ def import_files(
     return ImportReport(import_id, file_report, counts, warnings)
 
 
-__all__ = ["TABLES", "CertifyError", "ImportReport", "import_files"]
+__all__ = ["ImportReport", "TableCounts", "import_files"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -108,6 +108,16 @@ class TableSpec:
     @property
     def known(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    def columns_given(self, header: Sequence[str]) -> set[str]:
+        """The stored columns a file with this header speaks for; the others keep their values."""
+        given = set(header)
+        stored = {"extra", "registered_at"}  # registered_at is set even when not given
+        for column in self.columns:
+            sources = STORED_FROM.get(column, (column,))
+            if given.intersection(sources):
+                stored.add(column)
+        return stored
 
 
 TABLES: dict[str, TableSpec] = {
