@@ -157,7 +157,7 @@ def _load_file(
         try:
             values = coerce(known, (extra_json, file_index, line))
         except CellError as exc:
-            errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
+            errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
             # remembered, so that rows referring to it raise no echo of the same mistake
             if key_width == 1:
                 conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
@@ -168,21 +168,6 @@ def _load_file(
 
     conn.executemany(sql, reader.rows(finish))
     return count
-
-
-def _blame(spec: TableSpec, row: tuple[str, ...], exc: CellError) -> str:
-    """The column whose value a coercion error quotes."""
-    text = str(exc)
-    known = dict(zip(spec.known, row, strict=True))
-    for column in spec.known:
-        value = known.get(column, "")
-        if value and repr(value) in text:
-            return column
-    if "e-mail" in text:
-        return "email"
-    if "end date" in text:
-        return "end"
-    return spec.required[-1]
 
 
 def _check_duplicates(

@@ -16,7 +16,11 @@ MOMENT_CACHE = 262_144  # distinct date/time texts remembered: a bound, so memor
 
 
 class CellError(ValueError):
-    pass
+    """A cell that cannot be read: `column` names it, the message says why."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 _TRUE = frozenset({"yes", "y", "true", "1", "ja", "j", "x"})
@@ -27,27 +31,31 @@ _BOOL_WORDS = "yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty"
 _BOOLS = {word: 1 for word in _TRUE} | {word: 0 for word in _FALSE}
 
 
-def read_bool(value: str) -> int:
+def read_bool(value: str, column: str) -> int:
+    """1 or 0 for a yes or no word in Dutch or English; empty is no."""
     result = _BOOLS.get(value.lower())
     if result is None:
-        raise CellError(f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
+        raise CellError(column, f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
     return result
 
 
-def read_registered_bool(value: str) -> int | None:
-    """present/passed: empty means "not registered" (the row is ignored)."""
-    return None if value == "" else read_bool(value)
+def read_registered_bool(value: str, column: str) -> int | None:
+    """present/passed: empty means "not registered" (None: the row is ignored)."""
+    return None if value == "" else read_bool(value, column)
 
 
 _PERCENT = re.compile(r"^(\d{1,3})(?:[.,]0+)?\s*%?$")
 
 
-def read_percentage(value: str) -> int | None:
+def read_percentage(value: str, column: str) -> int | None:
+    """A whole percentage from 0 to 100, with or without `%`; None when empty."""
     if value == "":
         return None
     match = _PERCENT.match(value)
     if match is None or int(match.group(1)) > 100:
-        raise CellError(f"{value!r} is not a percentage from 0 to 100 (a whole number such as 75)")
+        raise CellError(
+            column, f"{value!r} is not a percentage from 0 to 100 (a whole number such as 75)"
+        )
     return int(match.group(1))
 
 
@@ -59,15 +67,16 @@ _PLAIN_EMAIL = re.compile(
 )
 
 
-def read_email(value: str) -> str:
+def read_email(value: str, column: str) -> str:
+    """The address as given, once it is known to be a valid one; it is required."""
     if value == "":
-        raise CellError("an e-mail address is required")
+        raise CellError(column, "an e-mail address is required")
     if _PLAIN_EMAIL.match(value):
         return value
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise CellError(f"{value!r} is not an e-mail address ({exc})") from None
+        raise CellError(column, f"{value!r} is not an e-mail address ({exc})") from None
     return value
 
 
@@ -83,10 +92,11 @@ _ENROLLMENT_STATUS = {
 }
 
 
-def read_enrollment_status(value: str) -> str:
+def read_enrollment_status(value: str, column: str) -> str:
+    """`enrolled` or `cancelled`, from their Dutch and English names; empty is enrolled."""
     status = _ENROLLMENT_STATUS.get(value.lower())
     if status is None:
-        raise CellError(f"unknown enrollment status {value!r} (enrolled or cancelled)")
+        raise CellError(column, f"unknown enrollment status {value!r} (enrolled or cancelled)")
     return status
 
 
@@ -223,7 +233,8 @@ class Coercer:
         self._moments: dict[str, str] = {}
         self._ends: dict[str, str] = {}
 
-    def moment(self, value: str, *, end_of_day: bool = False) -> str | None:
+    def moment(self, value: str, column: str, *, end_of_day: bool = False) -> str | None:
+        """The UTC text of a date or date and time; None when empty."""
         if value == "":
             return None
         cache = self._ends if end_of_day else self._moments
@@ -233,7 +244,7 @@ class Coercer:
         try:
             text = to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
         except DateFormatError as exc:
-            raise CellError(str(exc)) from None
+            raise CellError(column, str(exc)) from None
         if len(cache) > MOMENT_CACHE:
             cache.clear()
         cache[value] = text
@@ -248,45 +259,76 @@ class Coercer:
 
     def _attendance(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
         part_id, person_id, present_text, registered_at = row
-        present = read_registered_bool(present_text)
+        present = read_registered_bool(present_text, "present")
         if present is None:
             return None
-        return (part_id, person_id, present, self.moment(registered_at), *tail)
+        return (part_id, person_id, present, self.moment(registered_at, "registered_at"), *tail)
 
     def _results(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
         part_id, person_id, passed_text, grade, registered_at = row
-        passed = read_registered_bool(passed_text)
+        passed = read_registered_bool(passed_text, "passed")
         if passed is None:
             return None
-        return (part_id, person_id, passed, grade or None, self.moment(registered_at), *tail)
+        registered = self.moment(registered_at, "registered_at")
+        return (part_id, person_id, passed, grade or None, registered, *tail)
 
     def _enrollments(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         course_id, person_id, status, enrolled_at = row
-        return (course_id, person_id, read_enrollment_status(status), self.moment(enrolled_at),
-                *tail)  # fmt: skip
+        return (
+            course_id,
+            person_id,
+            read_enrollment_status(status, "status"),
+            self.moment(enrolled_at, "enrolled_at"),
+            *tail,
+        )
 
     def _persons(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         person_id, email, first, infix, last, full, language = row
         full = full or _full_name(first, infix, last)
-        return (person_id, read_email(email), first or None, infix or None, last or None,
-                full or None, language or None, *tail)  # fmt: skip
+        return (
+            person_id,
+            read_email(email, "email"),
+            first or None,
+            infix or None,
+            last or None,
+            full or None,
+            language or None,
+            *tail,
+        )
 
     def _parts(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         part_id, course_id, name, start, end, attendance_required, pass_required = row
-        return (part_id, course_id, name, self.moment(start), self.moment(end, end_of_day=True),
-                read_bool(attendance_required), read_bool(pass_required), *tail)  # fmt: skip
+        return (
+            part_id,
+            course_id,
+            name,
+            self.moment(start, "start"),
+            self.moment(end, "end", end_of_day=True),
+            read_bool(attendance_required, "attendance_required"),
+            read_bool(pass_required, "pass_required"),
+            *tail,
+        )
 
     def _courses(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         course_id, name, status, end, course_type, start, location = row
         if end == "":
-            raise CellError("an end date is required (such as 2026-11-05 or 05-11-2026)")
-        return (course_id, name, status, course_type or None, self.moment(start),
-                int(_is_date(start)), self.moment(end, end_of_day=True), int(_is_date(end)),
-                location or None, *tail)  # fmt: skip
+            raise CellError("end", "an end date is required (such as 2026-11-05 or 05-11-2026)")
+        return (
+            course_id,
+            name,
+            status,
+            course_type or None,
+            self.moment(start, "start"),
+            int(_is_date(start)),
+            self.moment(end, "end", end_of_day=True),
+            int(_is_date(end)),
+            location or None,
+            *tail,
+        )
 
     def _course_types(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
         course_type, percentage = row
-        return (course_type, read_percentage(percentage), *tail)
+        return (course_type, read_percentage(percentage, "attendance_percentage"), *tail)
 
 
 _DATE_ONLY = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\s*$")

@@ -145,6 +145,32 @@ def test_bad_input_is_reported_with_its_place_and_changes_nothing(
     assert rows(db, "SELECT count(*) FROM imports") == [(1,)]
 
 
+# the same text in two columns, or an empty value: the error names the column that failed
+BAD_CELL = [
+    ("a one-day course with the same impossible date twice",
+     {"courses": "course_id,name,status,start,end\nC1,X,final,31-02-2026,31-02-2026\n"},
+     "courses.csv:2: column 'start': cannot read '31-02-2026' as a date"),
+    ("a part named like a bad boolean",
+     {"parts": "part_id,course_id,name,attendance_required\nC1-1,C1,misschien,misschien\n"},
+     "parts.csv:2: column 'attendance_required': cannot read 'misschien' as yes or no"),
+    ("an e-mail address the same as the person's id",
+     {"persons": "person_id,email\nbram,bram\n"},
+     "persons.csv:2: column 'email': 'bram' is not an e-mail address"),
+    ("an empty e-mail address",
+     {"persons": "person_id,email\nP1,\n"},
+     "persons.csv:2: column 'email': an e-mail address is required"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "files", "message"), BAD_CELL, ids=[c[0] for c in BAD_CELL])
+def test_a_bad_cell_is_reported_in_its_own_column(
+    tmp_path: Path, export: Callable[..., Path], case: str, files: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", export(**files))
+    assert [p for p in failure.value.problems if message in p], failure.value.problems
+
+
 def test_every_error_in_the_call_is_listed_not_only_the_first(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
