@@ -1,8 +1,9 @@
-"""CSV exports → store, as one transaction: reading, coercion, referential checks.
+"""CSV exports → store, in one transaction: rows upserted, then keys and references checked.
 
-Rows stream from each file into a temporary staging table, so memory does not grow with
-a file's size; SQLite, not Python sets, finds duplicate keys and dangling references.
-Only when every check passed are the staged rows upserted into the real tables.
+Each file's rows stream straight into their table through one `INSERT … ON CONFLICT`, so
+memory does not grow with a file's size. Every row records the import, file and line that
+last saw it; afterwards SQL, not Python sets, finds duplicate keys (a row this import saw
+twice) and references to nothing. Any problem rolls the whole transaction back.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ MAX_ERRORS = 100
 
 @dataclass
 class TableCounts:
+    """What an import did to one table: rows read, and how many were new, changed or gone."""
+
     rows: int = 0
     inserted: int = 0
     updated: int = 0
@@ -35,12 +38,15 @@ class TableCounts:
 
 @dataclass
 class ImportReport:
+    """The outcome of an import that went through: its files, counts per table, warnings."""
+
     import_id: int
     files: list[dict[str, Any]]
     counts: dict[str, TableCounts]
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
+        """The report as plain JSON values, for `certify import --json`."""
         return {
             "import_id": self.import_id,
             "files": self.files,
@@ -51,6 +57,8 @@ class ImportReport:
 
 @dataclass
 class _Errors:
+    """Every problem of one import: all counted, the first MAX_ERRORS kept to show."""
+
     messages: list[str] = field(default_factory=list)
     total: int = 0
 
@@ -58,6 +66,10 @@ class _Errors:
         self.total += 1
         if len(self.messages) < MAX_ERRORS:
             self.messages.append(message)
+
+    def failure(self, hint: str) -> ImportFailed:
+        """The error that rolls the import back, listing the problems."""
+        return ImportFailed("import", self.messages, total=self.total, hint=hint)
 
 
 def _sql_literal(value: str | int) -> str:
@@ -84,8 +96,13 @@ def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) ->
         insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
     if table == "enrollments":
         insert["first_seen_at"] = now_sql
-    insert.update(import_id=iid, created_import=iid, seen_import=iid,
-                  seen_file=file_param, seen_line=line_param)  # fmt: skip
+    insert.update(
+        import_id=iid,
+        created_import=iid,
+        seen_import=iid,
+        seen_file=file_param,
+        seen_line=line_param,
+    )
     assignments: list[str] = []
     differs: list[str] = []
     for column in value_columns:
@@ -129,6 +146,7 @@ def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) ->
 def _load_file(
     conn: sqlite3.Connection,
     path: Path,
+    *,
     file_index: int,
     spec: TableSpec,
     coercer: Coercer,
@@ -173,6 +191,7 @@ def _load_file(
 def _check_duplicates(
     conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], tables: set[str]
 ) -> None:
+    """A key this import saw twice: both of its lines named."""
     for name in tables:
         spec = TABLES[name]
         for row in conn.execute(
@@ -197,6 +216,7 @@ def _check_references(
     import_id: int,
     files: list[str],
     given: set[str],
+    *,
     snapshot: bool,
 ) -> None:
     """Every row this import brought must point at something; after a --snapshot, every row."""
@@ -220,7 +240,7 @@ def _check_references(
                 )
             else:
                 errors.add(
-                    f"{files[given_file(files, target)]}: --snapshot would remove {noun} {value!r}, "
+                    f"{files[_file_of(files, target)]}: --snapshot would remove {noun} {value!r}, "
                     f"but {table} still refer to it; include it, or give {TABLES[table].file} "
                     "in the same --snapshot import"
                 )
@@ -238,7 +258,8 @@ def _check_references(
             )
 
 
-def given_file(files: list[str], table: str) -> int:
+def _file_of(files: list[str], table: str) -> int:
+    """The index of the file that gave `table` (the first file when none did)."""
     for index, file in enumerate(files):
         if Path(file).name.lower() == TABLES[table].file:
             return index
@@ -248,6 +269,7 @@ def given_file(files: list[str], table: str) -> int:
 def _count_and_remove(
     conn: sqlite3.Connection, name: str, rows: int, import_id: int, snapshot: bool
 ) -> TableCounts:
+    """The table's counts; with --snapshot, rows this import did not see go (enrollments cancel)."""
     changed, inserted = conn.execute(
         f"SELECT coalesce(sum(import_id = ?1), 0), coalesce(sum(created_import = ?1), 0) "
         f"FROM {name} WHERE seen_import = ?1",
@@ -304,27 +326,34 @@ def import_files(
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
                 progress(f"reading {path}")
-            count = _load_file(conn, path, index, TABLES[name], coercer, errors, warnings,
-                               import_id, now_text)  # fmt: skip
+            count = _load_file(
+                conn,
+                path,
+                file_index=index,
+                spec=TABLES[name],
+                coercer=coercer,
+                errors=errors,
+                warnings=warnings,
+                import_id=import_id,
+                now=now_text,
+            )
             rows[name] = rows.get(name, 0) + count
             file_report.append({"path": str(path), "table": name, "rows": count})
         given = set(rows)
         _check_duplicates(conn, errors, import_id, file_names, given)
         if not errors.total:
-            _check_references(conn, errors, warnings, import_id, file_names, given, False)
+            _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=False)
         if errors.total:
-            raise ImportFailed("import", errors.messages, total=errors.total,
-                               hint="nothing was imported; fix the lines above and run again")  # fmt: skip
+            raise errors.failure(hint="nothing was imported; fix the lines above and run again")
         counts = {
             name: _count_and_remove(conn, name, rows[name], import_id, snapshot)
             for name in ORDER
             if name in given
         }
         if snapshot:
-            _check_references(conn, errors, warnings, import_id, file_names, given, True)
+            _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=True)
             if errors.total:
-                raise ImportFailed("import", errors.messages, total=errors.total,
-                                   hint="nothing was imported")  # fmt: skip
+                raise errors.failure(hint="nothing was imported")
         conn.execute(
             "UPDATE imports SET files = ?, counts = ? WHERE id = ?",
             (
@@ -333,7 +362,7 @@ def import_files(
                 import_id,
             ),
         )
-    return ImportReport(import_id, file_report, counts, warnings)
+    return ImportReport(import_id=import_id, files=file_report, counts=counts, warnings=warnings)
 
 
 __all__ = ["ImportReport", "TableCounts", "import_files"]

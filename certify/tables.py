@@ -102,21 +102,27 @@ def read_enrollment_status(value: str, column: str) -> str:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """One table of an export: its file, key, input columns and stored columns."""
+
     name: str
     key: tuple[str, ...]
     required: tuple[str, ...]
     optional: tuple[str, ...]
-    columns: tuple[str, ...]  # stored value columns, in staging order after the key
+    # stored value columns, after the key, in the order the table's coercion returns them
+    columns: tuple[str, ...]
     # column that, when its value changes, makes the row "registered" again
     tracked: str | None = None
+    # names, in which a line break is replaced by a space (with a warning)
     name_fields: tuple[str, ...] = ()
 
     @property
     def file(self) -> str:
+        """The export's file name for this table."""
         return f"{self.name}.csv"
 
     @property
     def known(self) -> tuple[str, ...]:
+        """The input columns this table reads; a row's values come in this order."""
         return self.required + self.optional
 
     def columns_given(self, header: Sequence[str]) -> set[str]:
@@ -134,18 +140,18 @@ TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
         TableSpec(
-            "course_types",
-            ("course_type",),
-            ("course_type",),
-            ("attendance_percentage",),
-            ("attendance_percentage", "extra"),
+            name="course_types",
+            key=("course_type",),
+            required=("course_type",),
+            optional=("attendance_percentage",),
+            columns=("attendance_percentage", "extra"),
         ),
         TableSpec(
-            "courses",
-            ("course_id",),
-            ("course_id", "name", "status", "end"),
-            ("course_type", "start", "location"),
-            (
+            name="courses",
+            key=("course_id",),
+            required=("course_id", "name", "status", "end"),
+            optional=("course_type", "start", "location"),
+            columns=(
                 "name",
                 "status",
                 "course_type",
@@ -159,46 +165,55 @@ TABLES: dict[str, TableSpec] = {
             name_fields=("name",),
         ),
         TableSpec(
-            "parts",
-            ("part_id",),
-            ("part_id", "course_id", "name"),
-            ("start", "end", "attendance_required", "pass_required"),
-            ("course_id", "name", "start", "end", "attendance_required", "pass_required", "extra"),
+            name="parts",
+            key=("part_id",),
+            required=("part_id", "course_id", "name"),
+            optional=("start", "end", "attendance_required", "pass_required"),
+            columns=(
+                "course_id",
+                "name",
+                "start",
+                "end",
+                "attendance_required",
+                "pass_required",
+                "extra",
+            ),
             name_fields=("name",),
         ),
         TableSpec(
-            "persons",
-            ("person_id",),
-            ("person_id", "email"),
-            ("first_name", "infix", "last_name", "full_name", "language"),
-            ("email", "first_name", "infix", "last_name", "full_name", "language", "extra"),
+            name="persons",
+            key=("person_id",),
+            required=("person_id", "email"),
+            optional=("first_name", "infix", "last_name", "full_name", "language"),
+            columns=("email", "first_name", "infix", "last_name", "full_name", "language", "extra"),
             name_fields=("first_name", "infix", "last_name", "full_name"),
         ),
         TableSpec(
-            "enrollments",
-            ("course_id", "person_id"),
-            ("course_id", "person_id"),
-            ("status", "enrolled_at"),
-            ("status", "enrolled_at", "extra"),
+            name="enrollments",
+            key=("course_id", "person_id"),
+            required=("course_id", "person_id"),
+            optional=("status", "enrolled_at"),
+            columns=("status", "enrolled_at", "extra"),
         ),
         TableSpec(
-            "attendance",
-            ("part_id", "person_id"),
-            ("part_id", "person_id", "present"),
-            ("registered_at",),
-            ("present", "registered_at", "extra"),
+            name="attendance",
+            key=("part_id", "person_id"),
+            required=("part_id", "person_id", "present"),
+            optional=("registered_at",),
+            columns=("present", "registered_at", "extra"),
             tracked="present",
         ),
         TableSpec(
-            "results",
-            ("part_id", "person_id"),
-            ("part_id", "person_id", "passed"),
-            ("grade", "registered_at"),
-            ("passed", "grade", "registered_at", "extra"),
+            name="results",
+            key=("part_id", "person_id"),
+            required=("part_id", "person_id", "passed"),
+            optional=("grade", "registered_at"),
+            columns=("passed", "grade", "registered_at", "extra"),
             tracked="passed",
         ),
     )
 }
+
 # stored columns derived from other input columns
 STORED_FROM: dict[str, tuple[str, ...]] = {
     "start_is_date": ("start",),
@@ -225,7 +240,7 @@ def _full_name(first: str, infix: str, last: str) -> str:
 
 
 class Coercer:
-    """Turns one row's text into the staged values of its table."""
+    """Turns one row's text into the stored values of its table."""
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
@@ -234,7 +249,7 @@ class Coercer:
         self._ends: dict[str, str] = {}
 
     def moment(self, value: str, column: str, *, end_of_day: bool = False) -> str | None:
-        """The UTC text of a date or date and time; None when empty."""
+        """The UTC text of a date or date and time, local ones read in `tz`; None when empty."""
         if value == "":
             return None
         cache = self._ends if end_of_day else self._moments
