@@ -14,9 +14,13 @@ from certify.tables import (
 )
 from tests.conftest import AMS, import_into, rows
 
+YES_WORDS = ["ja", "J", "x", "TRUE", "1"]
+NO_WORDS = ["nee", "n", "False", "0"]
 
-@pytest.mark.parametrize("word,value", [("ja", 1), ("J", 1), ("x", 1), ("TRUE", 1), ("1", 1),
-                                        ("nee", 0), ("n", 0), ("False", 0), ("0", 0)])  # fmt: skip
+
+@pytest.mark.parametrize(
+    ("word", "value"), [(word, 1) for word in YES_WORDS] + [(word, 0) for word in NO_WORDS]
+)
 def test_dutch_and_english_booleans(
     tmp_path: Path, export: Callable[..., Path], word: str, value: int
 ) -> None:
