@@ -1,224 +1,34 @@
-"""CSV exports → store, as one transaction: reading, coercion, referential checks.
+"""CSV exports → store, in one transaction: rows upserted, then keys and references checked.
 
-Rows stream from each file into a temporary staging table, so memory does not grow with
-a file's size; SQLite, not Python sets, finds duplicate keys and dangling references.
-Only when every check passed are the staged rows upserted into the real tables.
+Each file's rows stream straight into their table through one `INSERT … ON CONFLICT`, so
+memory does not grow with a file's size. Every row records the import, file and line that
+last saw it; afterwards SQL, not Python sets, finds duplicate keys (a row this import saw
+twice) and references to nothing. Any problem rolls the whole transaction back.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
-import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from certify.clock import DateFormatError, parse_moment, to_utc_text
-from certify.errors import CertifyError, ImportFailed, UsageError
+from certify.clock import to_utc_text
+from certify.csvfiles import FileReader, collect_files
+from certify.errors import ImportFailed
 from certify.store import Store
+from certify.tables import ORDER, REFERENCES, TABLES, CellError, Coercer, TableSpec
 
 MAX_ERRORS = 100
-MOMENT_CACHE = 262_144  # distinct date/time texts remembered: a bound, so memory stays flat
-BATCH = 5_000
-
-csv.field_size_limit(10 * 1024 * 1024)
-
-
-class CellError(ValueError):
-    pass
-
-
-_TRUE = frozenset({"yes", "y", "true", "1", "ja", "j", "x"})
-_FALSE = frozenset({"no", "n", "false", "0", "nee", "", "-"})
-_BOOL_WORDS = "yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty"
-
-
-_BOOLS = {word: 1 for word in _TRUE} | {word: 0 for word in _FALSE}
-
-
-def read_bool(value: str) -> int:
-    result = _BOOLS.get(value.lower())
-    if result is None:
-        raise CellError(f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
-    return result
-
-
-def read_registered_bool(value: str) -> int | None:
-    """present/passed: empty means "not registered" (the row is ignored)."""
-    return None if value == "" else read_bool(value)
-
-
-_PERCENT = re.compile(r"^(\d{1,3})(?:[.,]0+)?\s*%?$")
-
-
-def read_percentage(value: str) -> int | None:
-    if value == "":
-        return None
-    match = _PERCENT.match(value)
-    if match is None or int(match.group(1)) > 100:
-        raise CellError(f"{value!r} is not a percentage from 0 to 100 (a whole number such as 75)")
-    return int(match.group(1))
-
-
-# The everyday address (ASCII dot-atoms, a host name with a letter TLD) is certainly valid;
-# anything else goes to email_validator, which knows the rest of the standards.
-_PLAIN_EMAIL = re.compile(
-    r"^(?=.{1,254}$)(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
-)
-
-
-def read_email(value: str) -> str:
-    if value == "":
-        raise CellError("an e-mail address is required")
-    if _PLAIN_EMAIL.match(value):
-        return value
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise CellError(f"{value!r} is not an e-mail address ({exc})") from None
-    return value
-
-
-_ENROLLMENT_STATUS = {
-    "": "enrolled",
-    "enrolled": "enrolled",
-    "ingeschreven": "enrolled",
-    "active": "enrolled",
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
-    "geannuleerd": "cancelled",
-    "afgemeld": "cancelled",
-}
-
-
-def read_enrollment_status(value: str) -> str:
-    status = _ENROLLMENT_STATUS.get(value.lower())
-    if status is None:
-        raise CellError(f"unknown enrollment status {value!r} (enrolled or cancelled)")
-    return status
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    key: tuple[str, ...]
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    columns: tuple[str, ...]  # stored value columns, in staging order after the key
-    # column that, when its value changes, makes the row "registered" again
-    tracked: str | None = None
-    name_fields: tuple[str, ...] = ()
-
-    @property
-    def file(self) -> str:
-        return f"{self.name}.csv"
-
-    @property
-    def known(self) -> tuple[str, ...]:
-        return self.required + self.optional
-
-
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        TableSpec(
-            "course_types",
-            ("course_type",),
-            ("course_type",),
-            ("attendance_percentage",),
-            ("attendance_percentage", "extra"),
-        ),
-        TableSpec(
-            "courses",
-            ("course_id",),
-            ("course_id", "name", "status", "end"),
-            ("course_type", "start", "location"),
-            (
-                "name",
-                "status",
-                "course_type",
-                "start",
-                "start_is_date",
-                "end",
-                "end_is_date",
-                "location",
-                "extra",
-            ),
-            name_fields=("name",),
-        ),
-        TableSpec(
-            "parts",
-            ("part_id",),
-            ("part_id", "course_id", "name"),
-            ("start", "end", "attendance_required", "pass_required"),
-            ("course_id", "name", "start", "end", "attendance_required", "pass_required", "extra"),
-            name_fields=("name",),
-        ),
-        TableSpec(
-            "persons",
-            ("person_id",),
-            ("person_id", "email"),
-            ("first_name", "infix", "last_name", "full_name", "language"),
-            ("email", "first_name", "infix", "last_name", "full_name", "language", "extra"),
-            name_fields=("first_name", "infix", "last_name", "full_name"),
-        ),
-        TableSpec(
-            "enrollments",
-            ("course_id", "person_id"),
-            ("course_id", "person_id"),
-            ("status", "enrolled_at"),
-            ("status", "enrolled_at", "extra"),
-        ),
-        TableSpec(
-            "attendance",
-            ("part_id", "person_id"),
-            ("part_id", "person_id", "present"),
-            ("registered_at",),
-            ("present", "registered_at", "extra"),
-            tracked="present",
-        ),
-        TableSpec(
-            "results",
-            ("part_id", "person_id"),
-            ("part_id", "person_id", "passed"),
-            ("grade", "registered_at"),
-            ("passed", "grade", "registered_at", "extra"),
-            tracked="passed",
-        ),
-    )
-}
-# stored columns derived from other input columns
-STORED_FROM: dict[str, tuple[str, ...]] = {
-    "start_is_date": ("start",),
-    "end_is_date": ("end",),
-    "full_name": ("full_name", "first_name", "infix", "last_name"),
-}
-
-ORDER = list(TABLES)  # dependency order: referenced tables first
-
-# (table, column, referenced table, referenced key)
-REFERENCES = [
-    ("parts", "course_id", "courses", "course_id"),
-    ("enrollments", "course_id", "courses", "course_id"),
-    ("enrollments", "person_id", "persons", "person_id"),
-    ("attendance", "part_id", "parts", "part_id"),
-    ("attendance", "person_id", "persons", "person_id"),
-    ("results", "part_id", "parts", "part_id"),
-    ("results", "person_id", "persons", "person_id"),
-]
 
 
 @dataclass
 class TableCounts:
+    """What an import did to one table: rows read, and how many were new, changed or gone."""
+
     rows: int = 0
     inserted: int = 0
     updated: int = 0
@@ -228,12 +38,15 @@ class TableCounts:
 
 @dataclass
 class ImportReport:
+    """The outcome of an import that went through: its files, counts per table, warnings."""
+
     import_id: int
     files: list[dict[str, Any]]
     counts: dict[str, TableCounts]
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
+        """The report as plain JSON values, for `certify import --json`."""
         return {
             "import_id": self.import_id,
             "files": self.files,
@@ -244,6 +57,8 @@ class ImportReport:
 
 @dataclass
 class _Errors:
+    """Every problem of one import: all counted, the first MAX_ERRORS kept to show."""
+
     messages: list[str] = field(default_factory=list)
     total: int = 0
 
@@ -252,260 +67,9 @@ class _Errors:
         if len(self.messages) < MAX_ERRORS:
             self.messages.append(message)
 
-
-def collect_files(paths: Sequence[Path], table: str | None) -> list[tuple[Path, str]]:
-    """(file, table) pairs for the paths given; directories yield every known file in them."""
-    if table is not None and table not in TABLES:
-        raise UsageError(f"unknown table {table!r} (one of: {', '.join(TABLES)})")
-    found: list[tuple[Path, str]] = []
-    for path in paths:
-        if path.is_dir():
-            if table is not None:
-                raise UsageError("--table goes with a single file, not a directory")
-            by_name = {child.name.lower(): child for child in path.iterdir() if child.is_file()}
-            for name in ORDER:
-                if TABLES[name].file in by_name:
-                    found.append((by_name[TABLES[name].file], name))
-        elif path.is_file():
-            name = table or path.name.lower().removesuffix(".csv")
-            if name not in TABLES:
-                raise CertifyError(
-                    f"{path}: not a known table name; rename it to one of "
-                    f"{', '.join(spec.file for spec in TABLES.values())} or pass --table NAME"
-                )
-            found.append((path, name))
-        else:
-            raise CertifyError(f"{path}: no such file or directory")
-    if not found:
-        raise CertifyError(
-            f"no known CSV files in {', '.join(map(str, paths))} "
-            f"(expected names such as {', '.join(spec.file for spec in TABLES.values())})"
-        )
-    return found
-
-
-def detect_encoding(path: Path) -> str:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as handle:
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
-
-
-def _detect_delimiter(header_line: str) -> str:
-    counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
-    return max(counts, key=lambda delimiter: counts[delimiter])
-
-
-class _FileReader:
-    """Rows of one CSV file as (start line, values), with header checks."""
-
-    def __init__(self, path: Path, spec: TableSpec, errors: _Errors, warnings: list[str]) -> None:
-        self.path = path
-        self.spec = spec
-        self.errors = errors
-        self.warnings = warnings
-        self.encoding = detect_encoding(path)
-        if self.encoding == "cp1252":
-            warnings.append(f"{path}: not valid UTF-8; read as Windows-1252 (an Excel export?)")
-
-    header: tuple[str, ...] = ()
-
-    def present_columns(self) -> set[str]:
-        """The stored columns this file speaks for; the others keep their stored values."""
-        given = set(self.header)
-        stored = {"extra", "registered_at"}  # registered_at is set even when not given
-        for column in self.spec.columns:
-            sources = STORED_FROM.get(column, (column,))
-            if given.intersection(sources):
-                stored.add(column)
-        return stored
-
-    def open(self) -> bool:
-        """Read the header; False when there is nothing to import from this file."""
-        self._handle = self.path.open(encoding=self.encoding, newline="")
-        first = self._handle.readline()
-        if not first.strip():
-            self.warnings.append(f"{self.path}: empty file; nothing to import")
-            self._handle.close()
-            return False
-        self._handle.seek(0)
-        self._reader = csv.reader(self._handle, delimiter=_detect_delimiter(first))
-        header = [name.strip().lower() for name in next(self._reader)]
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0].lstrip("\ufeff")
-        self.header = tuple(header)
-        missing = [column for column in self.spec.required if column not in header]
-        if missing:
-            for column in missing:
-                self.errors.add(
-                    f"{self.path}:1: missing required column '{column}' "
-                    f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
-                )
-            self._handle.close()
-            return False
-        seen: set[str] = set()
-        for column in header:
-            if column in seen and column:
-                self.errors.add(f"{self.path}:1: column '{column}' appears twice")
-            seen.add(column)
-        return True
-
-    def rows(
-        self, finish: Callable[[int, tuple[str, ...], dict[str, str]], tuple[Any, ...] | None]
-    ) -> Iterator[tuple[Any, ...]]:
-        """Each row, trimmed and in spec.known order, passed through `finish` (None: dropped)."""
-        header = list(self.header)
-        reader = self._reader
-        try:
-            # a missing optional column reads "" (the sentinel appended to short rows)
-            sentinel = len(header)
-            positions = [header.index(n) if n in header else sentinel for n in self.spec.known]
-            pick = itemgetter(*positions)
-            needs_sentinel = sentinel in positions
-            extra_names = [name for name in header if name not in self.spec.known and name]
-            extra_index = [
-                i for i, name in enumerate(header) if name not in self.spec.known and name
-            ]
-            name_positions = [self.spec.known.index(n) for n in self.spec.name_fields]
-            width = len(header)
-            line_end = reader.line_num
-            any_rows = False
-            strip = str.strip
-            no_extra: dict[str, str] = {}
-            for values in reader:
-                line = line_end + 1
-                line_end = reader.line_num
-                if not any(values):
-                    continue
-                any_rows = True
-                if len(values) != width:
-                    if len(values) > width:
-                        if any(v.strip() for v in values[width:]):
-                            self.errors.add(
-                                f"{self.path}:{line}: {len(values)} fields but the header has "
-                                f"{width} (an unquoted delimiter in a value?)"
-                            )
-                            continue
-                        values = values[:width]
-                    else:
-                        values = values + [""] * (width - len(values))
-                if needs_sentinel:
-                    values.append("")
-                known = tuple(map(strip, pick(values)))
-                extra = (
-                    {
-                        name: values[i].strip()
-                        for name, i in zip(extra_names, extra_index, strict=True)
-                    }
-                    if extra_index
-                    else no_extra
-                )
-                for position in name_positions:
-                    value = known[position]
-                    if "\n" in value or "\r" in value:
-                        known = (*known[:position], " ".join(value.split()), *known[position + 1 :])
-                        self.warnings.append(
-                            f"{self.path}:{line}: column '{self.spec.known[position]}': "
-                            "line break replaced by a space"
-                        )
-                finished = finish(line, known, extra)
-                if finished is not None:
-                    yield finished
-            if not any_rows:
-                self.warnings.append(f"{self.path}: header only; nothing to import")
-        finally:
-            self._handle.close()
-
-
-def _full_name(first: str, infix: str, last: str) -> str:
-    return " ".join(part for part in (first, infix, last) if part)
-
-
-class _Coercer:
-    """Turns one row's text into the staged values of its table."""
-
-    def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
-        # exports repeat the same moments a great deal; bounded so memory stays flat
-        self._moments: dict[str, str] = {}
-        self._ends: dict[str, str] = {}
-
-    def moment(self, value: str, *, end_of_day: bool = False) -> str | None:
-        if value == "":
-            return None
-        cache = self._ends if end_of_day else self._moments
-        cached = cache.get(value)
-        if cached is not None:
-            return cached
-        try:
-            text = to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
-        except DateFormatError as exc:
-            raise CellError(str(exc)) from None
-        if len(cache) > MOMENT_CACHE:
-            cache.clear()
-        cache[value] = text
-        return text
-
-    def for_table(
-        self, table: str
-    ) -> Callable[[tuple[str, ...], tuple[Any, ...]], tuple[Any, ...] | None]:
-        """The coercion of one table: a row in spec.known order, and the tail (extra, file,
-        line) to append → the values to store (None: the row is ignored)."""
-        return getattr(self, f"_{table}")  # type: ignore[no-any-return]
-
-    def _attendance(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        part_id, person_id, present_text, registered_at = row
-        present = read_registered_bool(present_text)
-        if present is None:
-            return None
-        return (part_id, person_id, present, self.moment(registered_at), *tail)
-
-    def _results(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        part_id, person_id, passed_text, grade, registered_at = row
-        passed = read_registered_bool(passed_text)
-        if passed is None:
-            return None
-        return (part_id, person_id, passed, grade or None, self.moment(registered_at), *tail)
-
-    def _enrollments(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        course_id, person_id, status, enrolled_at = row
-        return (course_id, person_id, read_enrollment_status(status), self.moment(enrolled_at),
-                *tail)  # fmt: skip
-
-    def _persons(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        person_id, email, first, infix, last, full, language = row
-        full = full or _full_name(first, infix, last)
-        return (person_id, read_email(email), first or None, infix or None, last or None,
-                full or None, language or None, *tail)  # fmt: skip
-
-    def _parts(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        part_id, course_id, name, start, end, attendance_required, pass_required = row
-        return (part_id, course_id, name, self.moment(start), self.moment(end, end_of_day=True),
-                read_bool(attendance_required), read_bool(pass_required), *tail)  # fmt: skip
-
-    def _courses(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        course_id, name, status, end, course_type, start, location = row
-        if end == "":
-            raise CellError("an end date is required (such as 2026-11-05 or 05-11-2026)")
-        return (course_id, name, status, course_type or None, self.moment(start),
-                int(_is_date(start)), self.moment(end, end_of_day=True), int(_is_date(end)),
-                location or None, *tail)  # fmt: skip
-
-    def _course_types(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        course_type, percentage = row
-        return (course_type, read_percentage(percentage), *tail)
-
-
-_DATE_ONLY = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\s*$")
-
-
-def _is_date(value: str) -> bool:
-    return bool(_DATE_ONLY.match(value))
+    def failure(self, hint: str) -> ImportFailed:
+        """The error that rolls the import back, listing the problems."""
+        return ImportFailed("import", self.messages, total=self.total, hint=hint)
 
 
 def _sql_literal(value: str | int) -> str:
@@ -532,8 +96,13 @@ def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) ->
         insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
     if table == "enrollments":
         insert["first_seen_at"] = now_sql
-    insert.update(import_id=iid, created_import=iid, seen_import=iid,
-                  seen_file=file_param, seen_line=line_param)  # fmt: skip
+    insert.update(
+        import_id=iid,
+        created_import=iid,
+        seen_import=iid,
+        seen_file=file_param,
+        seen_line=line_param,
+    )
     assignments: list[str] = []
     differs: list[str] = []
     for column in value_columns:
@@ -577,19 +146,20 @@ def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) ->
 def _load_file(
     conn: sqlite3.Connection,
     path: Path,
+    *,
     file_index: int,
     spec: TableSpec,
-    coercer: _Coercer,
+    coercer: Coercer,
     errors: _Errors,
     warnings: list[str],
     import_id: int,
     now: str,
 ) -> int:
     """Stream one file into its table; returns the rows read (ignored rows not counted)."""
-    reader = _FileReader(path, spec, errors, warnings)
+    reader = FileReader(path, spec, errors.add, warnings)
     if not reader.open():
         return 0
-    sql = _upsert_sql(spec, reader.present_columns(), import_id, now)
+    sql = _upsert_sql(spec, spec.columns_given(reader.header), import_id, now)
     file = str(path)
     coerce = coercer.for_table(spec.name)
     key_width = len(spec.key)
@@ -605,7 +175,7 @@ def _load_file(
         try:
             values = coerce(known, (extra_json, file_index, line))
         except CellError as exc:
-            errors.add(f"{file}:{line}: column '{_blame(spec, known, exc)}': {exc}")
+            errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
             # remembered, so that rows referring to it raise no echo of the same mistake
             if key_width == 1:
                 conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
@@ -618,24 +188,10 @@ def _load_file(
     return count
 
 
-def _blame(spec: TableSpec, row: tuple[str, ...], exc: CellError) -> str:
-    """The column whose value a coercion error quotes."""
-    text = str(exc)
-    known = dict(zip(spec.known, row, strict=True))
-    for column in spec.known:
-        value = known.get(column, "")
-        if value and repr(value) in text:
-            return column
-    if "e-mail" in text:
-        return "email"
-    if "end date" in text:
-        return "end"
-    return spec.required[-1]
-
-
 def _check_duplicates(
     conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], tables: set[str]
 ) -> None:
+    """A key this import saw twice: both of its lines named."""
     for name in tables:
         spec = TABLES[name]
         for row in conn.execute(
@@ -660,6 +216,7 @@ def _check_references(
     import_id: int,
     files: list[str],
     given: set[str],
+    *,
     snapshot: bool,
 ) -> None:
     """Every row this import brought must point at something; after a --snapshot, every row."""
@@ -683,7 +240,7 @@ def _check_references(
                 )
             else:
                 errors.add(
-                    f"{files[given_file(files, target)]}: --snapshot would remove {noun} {value!r}, "
+                    f"{files[_file_of(files, target)]}: --snapshot would remove {noun} {value!r}, "
                     f"but {table} still refer to it; include it, or give {TABLES[table].file} "
                     "in the same --snapshot import"
                 )
@@ -701,7 +258,8 @@ def _check_references(
             )
 
 
-def given_file(files: list[str], table: str) -> int:
+def _file_of(files: list[str], table: str) -> int:
+    """The index of the file that gave `table` (the first file when none did)."""
     for index, file in enumerate(files):
         if Path(file).name.lower() == TABLES[table].file:
             return index
@@ -711,6 +269,7 @@ def given_file(files: list[str], table: str) -> int:
 def _count_and_remove(
     conn: sqlite3.Connection, name: str, rows: int, import_id: int, snapshot: bool
 ) -> TableCounts:
+    """The table's counts; with --snapshot, rows this import did not see go (enrollments cancel)."""
     changed, inserted = conn.execute(
         f"SELECT coalesce(sum(import_id = ?1), 0), coalesce(sum(created_import = ?1), 0) "
         f"FROM {name} WHERE seen_import = ?1",
@@ -747,7 +306,7 @@ def import_files(
     files = collect_files(paths, table)
     errors = _Errors()
     warnings: list[str] = []
-    coercer = _Coercer(tz)
+    coercer = Coercer(tz)
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
@@ -767,27 +326,34 @@ def import_files(
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
                 progress(f"reading {path}")
-            count = _load_file(conn, path, index, TABLES[name], coercer, errors, warnings,
-                               import_id, now_text)  # fmt: skip
+            count = _load_file(
+                conn,
+                path,
+                file_index=index,
+                spec=TABLES[name],
+                coercer=coercer,
+                errors=errors,
+                warnings=warnings,
+                import_id=import_id,
+                now=now_text,
+            )
             rows[name] = rows.get(name, 0) + count
             file_report.append({"path": str(path), "table": name, "rows": count})
         given = set(rows)
         _check_duplicates(conn, errors, import_id, file_names, given)
         if not errors.total:
-            _check_references(conn, errors, warnings, import_id, file_names, given, False)
+            _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=False)
         if errors.total:
-            raise ImportFailed("import", errors.messages, total=errors.total,
-                               hint="nothing was imported; fix the lines above and run again")  # fmt: skip
+            raise errors.failure(hint="nothing was imported; fix the lines above and run again")
         counts = {
             name: _count_and_remove(conn, name, rows[name], import_id, snapshot)
             for name in ORDER
             if name in given
         }
         if snapshot:
-            _check_references(conn, errors, warnings, import_id, file_names, given, True)
+            _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=True)
             if errors.total:
-                raise ImportFailed("import", errors.messages, total=errors.total,
-                                   hint="nothing was imported")  # fmt: skip
+                raise errors.failure(hint="nothing was imported")
         conn.execute(
             "UPDATE imports SET files = ?, counts = ? WHERE id = ?",
             (
@@ -796,7 +362,7 @@ def import_files(
                 import_id,
             ),
         )
-    return ImportReport(import_id, file_report, counts, warnings)
+    return ImportReport(import_id=import_id, files=file_report, counts=counts, warnings=warnings)
 
 
-__all__ = ["TABLES", "CertifyError", "ImportReport", "import_files"]
+__all__ = ["ImportReport", "TableCounts", "import_files"]

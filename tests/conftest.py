@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -39,6 +40,12 @@ def write(directory: Path, name: str, text: str, encoding: str = "utf-8") -> Pat
 
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """The rows a query returns from the database file, opened anew."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def import_into(

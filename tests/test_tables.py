@@ -1,0 +1,132 @@
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from certify.tables import (
+    TABLES,
+    CellError,
+    Coercer,
+    read_bool,
+    read_email,
+    read_enrollment_status,
+    read_percentage,
+)
+from tests.conftest import AMS, import_into, rows
+
+YES_WORDS = ["ja", "J", "x", "TRUE", "1"]
+NO_WORDS = ["nee", "n", "False", "0"]
+
+
+@pytest.mark.parametrize(
+    ("word", "value"), [(word, 1) for word in YES_WORDS] + [(word, 0) for word in NO_WORDS]
+)
+def test_dutch_and_english_booleans(
+    tmp_path: Path, export: Callable[..., Path], word: str, value: int
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export(attendance=f"part_id,person_id,present\nC1-1,P1,{word}\n"))
+    assert rows(db, "SELECT present FROM attendance") == [(value,)]
+
+
+def test_empty_present_means_not_registered(tmp_path: Path, export: Callable[..., Path]) -> None:
+    db = tmp_path / "c.db"
+    report = import_into(db, export(attendance="part_id,person_id,present\nC1-1,P1,\nC1-2,P1,ja\n"))
+    assert report.counts["attendance"].rows == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "percentage"),
+    [("75", 75), ("75%", 75), ("75,0 %", 75), ("100", 100), ("0", 0), ("", None)],
+)
+def test_percentages(text: str, percentage: int | None) -> None:
+    assert read_percentage(text, "attendance_percentage") == percentage
+
+
+@pytest.mark.parametrize("text", ["101", "75.5", "-1", "most"])
+def test_a_percentage_outside_0_to_100_is_an_error_of_its_column(text: str) -> None:
+    with pytest.raises(CellError, match="is not a percentage from 0 to 100") as error:
+        read_percentage(text, "attendance_percentage")
+    assert error.value.column == "attendance_percentage"
+
+
+@pytest.mark.parametrize(
+    "address", ["jan.de.vries@example.nl", "zoë@example.org", "a+b@sub.example.com"]
+)
+def test_email_addresses_are_kept_as_given(address: str) -> None:
+    assert read_email(address, "email") == address
+
+
+@pytest.mark.parametrize("text", ["bram-at-example.nl", "bram@", "two@at@example.org"])
+def test_what_is_no_email_address_is_an_error_of_its_column(text: str) -> None:
+    with pytest.raises(CellError, match="is not an e-mail address") as error:
+        read_email(text, "email")
+    assert error.value.column == "email"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("", "enrolled"),
+        ("Ingeschreven", "enrolled"),
+        ("canceled", "cancelled"),
+        ("Afgemeld", "cancelled"),
+    ],
+)
+def test_enrollment_statuses_in_dutch_and_english(text: str, status: str) -> None:
+    assert read_enrollment_status(text, "status") == status
+
+
+def test_a_boolean_error_names_the_column_it_was_read_for() -> None:
+    with pytest.raises(CellError) as error:
+        read_bool("misschien", "pass_required")
+    assert error.value.column == "pass_required"
+    assert str(error.value).startswith("cannot read 'misschien' as yes or no")
+
+
+# one good row per table, in the order of its known columns
+GOOD_ROWS = {
+    "course_types": ("FOUR", "75"),
+    "courses": ("C1", "VCA", "final", "05-11-2026", "FOUR", "2026-11-01 09:00", "Utrecht"),
+    "parts": ("C1-1", "C1", "Day 1", "2026-11-01 09:00", "2026-11-01", "ja", "nee"),
+    "persons": ("P1", "jan@example.org", "Jan", "van der", "Berg", "", "nl"),
+    "enrollments": ("C1", "P1", "enrolled", "2026-10-01"),
+    "attendance": ("C1-1", "P1", "ja", ""),
+    "results": ("C1-1", "P1", "ja", "8", ""),
+}
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_each_table_coerces_a_row_to_its_key_stored_columns_and_tail(table: str) -> None:
+    spec = TABLES[table]
+    assert len(GOOD_ROWS[table]) == len(spec.known)
+    tail = ('{"employer": "Gemeente Utrecht"}', 0, 2)
+    values = Coercer(AMS).for_table(table)(GOOD_ROWS[table], tail)
+    assert values is not None
+    # the upsert numbers its parameters: key, stored columns (extra last), file, line
+    assert len(values) == len(spec.key) + len(spec.columns) + 2
+    assert values[: len(spec.key)] == GOOD_ROWS[table][: len(spec.key)]
+    assert values[-3:] == tail
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "bad"),
+    [
+        ("courses", "start", "32-01-2026"),
+        ("courses", "end", ""),
+        ("parts", "end", "2026-13-01"),
+        ("parts", "pass_required", "?"),
+        ("enrollments", "enrolled_at", "gisteren"),
+        ("attendance", "registered_at", "31-02-2026"),
+        ("results", "passed", "?"),
+    ],
+)
+def test_a_bad_cell_raises_an_error_that_names_its_column(
+    table: str, column: str, bad: str
+) -> None:
+    spec = TABLES[table]
+    row = list(GOOD_ROWS[table])
+    row[spec.known.index(column)] = bad
+    with pytest.raises(CellError) as error:
+        Coercer(AMS).for_table(table)(tuple(row), (None, 0, 2))
+    assert error.value.column == column
