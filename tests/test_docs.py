@@ -37,4 +37,6 @@ def test_every_command_and_option_is_in_the_readme_table() -> None:
             if param.param_type_name != "option" or param.name == "help":
                 continue
             long = next(opt for opt in param.opts if opt.startswith("--"))
-            assert long in rows[name] or long in common, f"certify {name} {long} is not in the README"
+            assert long in rows[name] or long in common, (
+                f"certify {name} {long} is not in the README"
+            )
