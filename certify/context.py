@@ -26,7 +26,7 @@ from certify.errors import CertifyError
 from certify.facts import as_moments, participant_figures, with_times
 
 if TYPE_CHECKING:
-    from certify.plan import Decision
+    from certify.decisions import Decision
 
 
 class OpenMapping(dict[str, Any]):

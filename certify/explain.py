@@ -9,9 +9,10 @@ from typing import Any
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
 from certify.context import DeliveryContexts, DeliveryRef
+from certify.decisions import Decision, effective_since
 from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
-from certify.plan import Decision, effective_since, make_plan
+from certify.plan import make_plan
 from certify.render import Templates
 from certify.store import Store
 

@@ -23,9 +23,10 @@ from typing import Any
 from certify.clock import to_utc_text
 from certify.config import Action, Config
 from certify.context import DeliveryContexts, DeliveryRef
+from certify.decisions import Decision
 from certify.deliveries import DeliveryLog
 from certify.errors import LockedError
-from certify.plan import Decision, Plan, make_plan
+from certify.plan import Plan, make_plan
 from certify.render import AddressError, TemplateProblem, Templates
 from certify.store import Store
 from certify.transports import (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from certify.config import Config
+from certify.decisions import unmet_conditions
 from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
 from certify.explain import decisions_of
-from certify.plan import unmet_conditions
 from certify.render import Templates
 from certify.runner import DeliveryOutcome, Runner
 from certify.store import Store

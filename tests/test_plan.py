@@ -7,8 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Action
+from certify.decisions import Planner, _conditions_hold
 from certify.facts import Course, Participant, course_facts, participant_figures, participants
-from certify.plan import Planner, _conditions_hold, make_plan
+from certify.plan import make_plan
 from certify.rules import attendance_needed, condition_holds
 from certify.store import Store
 from tests.conftest import import_into, make_config, moment, write, write_export
