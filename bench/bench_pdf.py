@@ -13,14 +13,14 @@ from certify.certificates import _fonts, render_pdf
 from certify.config import load
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.plan import make_plan
-from certify.render import Templates
+from certify.templates import Templates
 from certify.store import Store
 
 
 def run(repeat: int, deliveries: int = 1000) -> list[Result]:
     config = load(ROOT / "actions.yaml")  # the shipped certificate layout, logo included
     templates = Templates(config)
-    layout = templates.layouts["certificate"]
+    layout = templates.layouts["certificate"][None]
     store = Store.open_readonly(base_db())
     now = datetime(2027, 1, 1, tzinfo=UTC)
     plan = make_plan(

@@ -15,7 +15,8 @@ from bench.common import DATA, Result, bench_actions, export_dir, interleaved, m
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config, load
 from certify.plan import make_plan
-from certify.render import Templates
+from certify.render import render_message
+from certify.templates import Templates
 from certify.runner import Runner
 from certify.store import Store
 from certify.transports import DirTransport, message_bytes
@@ -168,7 +169,8 @@ def run_write(repeat: int, deliveries: int = 5000) -> list[Result]:
                     email=person[5],
                 )
                 context["course"].update(id=decision.course.id, name=decision.course.name)
-                message = templates.render(
+                message = render_message(
+                    templates,
                     decision.action, context, message_id=f"<{index}@x>", sent_at=now
                 )
                 data = message_bytes(message)

@@ -13,7 +13,8 @@ from bench.common import DATA, Result, interleaved, median, timed
 from certify.config import load
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.plan import make_plan
-from certify.render import Templates
+from certify.render import render_message
+from certify.templates import Templates
 from certify.runner import Runner
 from certify.store import Store
 from certify.transports import SmtpSettings, SmtpTransport, message_bytes
@@ -88,7 +89,7 @@ def run(repeat: int, deliveries: int = 2000) -> list[Result]:
         def rendered() -> list[tuple[str, bytes]]:
             result = []
             for action, context, message_id in contexts:
-                message = templates.render(action, context, message_id=message_id, sent_at=now)
+                message = render_message(templates, action, context, message_id=message_id, sent_at=now)
                 result.append((message["To"].addresses[0].addr_spec, message_bytes(message)))
             return result
 

@@ -32,6 +32,10 @@ FONT_BOLD = files("certify") / "fonts" / "DejaVuSerif-Bold.ttf"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+class MissingGlyphs(ValueError):
+    """A text that no font of the layout can draw: a fault of one person's data."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -416,6 +416,16 @@ class DeliveryLog:
             )
         return Claim(delivery_id, message_id, certificate)
 
+    def release(self, delivery_id: int, reason: str) -> None:
+        """Back to pending after a configuration problem: not an attempt, not a failure."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = 'pending', last_error = ?, next_attempt_at = NULL, "
+                "updated_at = ? WHERE id = ?",
+                (reason, self.now_text, delivery_id),
+            )
+            self._event(delivery_id, "pending", reason)
+
     def forced(self, delivery_id: int, reason: str) -> None:
         """Note why an administrator sends a delivery again."""
         with self.store.transaction():
@@ -476,6 +486,45 @@ class DeliveryLog:
             next_at=next_attempt(attempts, self.now),
         )
         return "pending"
+
+    def retry(
+        self,
+        state: str,
+        reason: str,
+        *,
+        action: str | None = None,
+        course: str | None = None,
+        person: str | None = None,
+    ) -> int:
+        """Put `failed` or `unknown` deliveries back to pending, in one transaction, each with
+        an event carrying the reason; their attempts start afresh. Returns how many."""
+        with self.store.transaction() as conn:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "UPDATE deliveries SET state = 'pending', attempts = 0, first_attempt_at = NULL, "
+                    "next_attempt_at = NULL, updated_at = :now WHERE state = :state "
+                    "AND (:a IS NULL OR action = :a) AND (:c IS NULL OR course_id = :c) "
+                    "AND (:p IS NULL OR person_id = :p) RETURNING id",
+                    {"now": self.now_text, "state": state, "a": action, "c": course, "p": person},
+                ).fetchall()
+            ]
+            conn.executemany(
+                "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)",
+                [(i, self.now_text, "pending", f"retry (was {state}): {reason}") for i in ids],
+            )
+        return len(ids)
+
+    def attention(self) -> dict[str, int]:
+        """What needs the administrator, over the whole log: unknown and failed deliveries,
+        and pending ones past their third attempt."""
+        unknown, failed, struggling = self.conn.execute(
+            "SELECT coalesce(sum(state = 'unknown'), 0), coalesce(sum(state = 'failed'), 0), "
+            "coalesce(sum(state = 'pending' AND attempts >= 3), 0) FROM deliveries "
+            "WHERE state IN ('unknown', 'failed', 'pending')"
+        ).fetchone()
+        counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
+        return {name: count for name, count in counts.items() if count}
 
     def mark(self, key: Key, state: str, reason: str) -> None:
         """Settle a delivery by hand (say, an `unknown` one found in the mail server's log)."""

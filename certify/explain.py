@@ -13,8 +13,9 @@ from certify.decisions import Decision, effective_since
 from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
 from certify.plan import make_plan
-from certify.render import Templates
+from certify.render import render_message
 from certify.store import Store
+from certify.templates import Templates
 
 
 def decisions_of(
@@ -212,6 +213,10 @@ def preview_message(
         record.get("message_id") or "<preview@certify.invalid>",
     )
     context = DeliveryContexts(store.conn, config).read(decision, delivery, now)
-    return templates.render(
-        decision.action, context, message_id=delivery.message_id, sent_at=now.astimezone(config.tz)
+    return render_message(
+        templates,
+        decision.action,
+        context,
+        message_id=delivery.message_id,
+        sent_at=now.astimezone(config.tz),
     )

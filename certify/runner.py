@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 from types import FrameType
@@ -25,10 +26,11 @@ from certify.config import Action, Config
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision
 from certify.deliveries import DeliveryLog
-from certify.errors import LockedError
+from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
 from certify.plan import Plan, make_plan
-from certify.render import AddressError, TemplateProblem, Templates
+from certify.render import AddressError, MissingGlyphs, TemplateProblem, render_message
 from certify.store import Store
+from certify.templates import Templates
 from certify.transports import (
     AmbiguousFailure,
     ConnectionFailure,
@@ -39,7 +41,7 @@ from certify.transports import (
 )
 
 LOCK_WAIT_SECONDS = 10.0
-CONNECTION_FAILURES_TO_STOP = 3
+IN_A_ROW_TO_STOP = 3  # connection failures, or unknown outcomes, in a row stop a run
 
 
 @contextmanager
@@ -67,12 +69,16 @@ def run_lock(db: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
 
 @dataclass
 class DeliveryOutcome:
+    """One delivery of a run: what happened to it, or, in a dry run, what would."""
+
     action: str
     course: str
     person: str
+    name: str | None
     email: str | None
     state: str
     due_at: str | None
+    subject: str | None = None
     message_id: str | None = None
     certificate_number: str | None = None
     error: str | None = None
@@ -84,48 +90,61 @@ class DeliveryOutcome:
 
 @dataclass
 class RunReport:
+    """What a run did (or a dry run would do), for the summary, the log lines and JSON."""
+
     now: datetime
     dry_run: bool
-    sent: int = 0
+    sent: int = 0  # in a dry run: would be sent
     failed: int = 0
-    pending: int = 0
+    pending: int = 0  # attempted in this run and kept for a retry
+    unknown: int = 0
+    retry_later: int = 0  # not attempted: waiting out the back-off of an earlier failure
+    held: int = 0  # not attempted: their action stopped on a configuration problem
     skipped: int = 0
     expired: int = 0
-    unknown: int = 0
     waiting: int = 0
     not_due: int = 0
     stopped: str | None = None
-    sent_outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # configuration problems, located
+    outcomes: list[DeliveryOutcome] = field(default_factory=list)
     waiting_on: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
-    would_send: list[Decision] = field(default_factory=list)
-
-    @property
-    def deliveries(self) -> list[DeliveryOutcome]:
-        """This run's deliveries; for a dry run, what would be sent (built when asked for)."""
-        if self.dry_run:
-            return [_would(d, "would send") for d in self.would_send]
-        return self.sent_outcomes
 
     @property
     def not_accepted(self) -> bool:
+        """A delivery attempted in this run was not accepted, or the run stopped early."""
         return bool(self.failed or self.pending or self.unknown or self.stopped)
 
+    @property
+    def exit_code(self) -> int:
+        """1 for a configuration problem, 3 when an attempted delivery was not accepted."""
+        if self.problems:
+            return EXIT_INPUT
+        if self.not_accepted and not self.dry_run:
+            return EXIT_NOT_ACCEPTED
+        return 0
+
     def as_json(self) -> dict[str, Any]:
+        counts = {
+            "failed": self.failed,
+            "pending": self.pending,
+            "unknown": self.unknown,
+            "retry_later": self.retry_later,
+            "held": self.held,
+            "skipped": self.skipped,
+            "expired": self.expired,
+            "waiting": self.waiting,
+            "not_due": self.not_due,
+        }
         return {
             "now": to_utc_text(self.now),
             "dry_run": self.dry_run,
-            "sent": self.sent,
-            "failed": self.failed,
-            "pending": self.pending,
-            "skipped": self.skipped,
-            "expired": self.expired,
-            "unknown": self.unknown,
-            "waiting": self.waiting,
-            "not_due": self.not_due,
+            ("would_send" if self.dry_run else "sent"): self.sent,
+            **counts,
             "stopped": self.stopped,
+            "problems": self.problems,
             "waiting_on": self.waiting_on,
-            "deliveries": [d.as_json() for d in self.deliveries],
+            "deliveries": [d.as_json() for d in self.outcomes],
         }
 
 
@@ -170,15 +189,71 @@ class Runner:
         self.log = log
         self.deliveries = DeliveryLog(store, now)
         self.contexts = DeliveryContexts(store.conn, config)
+        self._opened: Transport | None = None
 
-    def recover(self, transport: Transport) -> list[str]:
-        """Settle what a killed run left `claimed` or `sending`."""
+    def recover(self, transport: Transport | None) -> list[str]:
+        """Settle what a killed run left `claimed` or `sending`.
+
+        Without a transport to ask, a message that may have been handed over is `unknown`.
+        """
+        if transport is None:
+            return self.deliveries.recover(lambda key: None)
         return self.deliveries.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
+
+    def _outcome(self, decision: Decision, state: str) -> DeliveryOutcome:
+        return DeliveryOutcome(
+            action=decision.action.id,
+            course=decision.course.id,
+            person=decision.participant.person_id,
+            name=None,
+            email=None,
+            state=state,
+            due_at=_due_text(decision.due_at) if decision.due_at else None,
+        )
+
+    def _render(
+        self, decision: Decision, delivery: DeliveryRef, outcome: DeliveryOutcome
+    ) -> EmailMessage:
+        """The message, with the person's name and address noted on the outcome."""
+        context = self.contexts.read(decision, delivery, self.now)
+        outcome.name = context["person"]["full_name"]
+        outcome.email = context["person"]["email"]
+        message = render_message(
+            self.templates,
+            decision.action,
+            context,
+            message_id=delivery.message_id,
+            sent_at=self.now.astimezone(self.config.tz),
+        )
+        outcome.subject = str(message["Subject"])
+        return message
+
+    def _open(self, transport: Transport) -> None:
+        """Connect on the first message only: a run with nothing to send opens nothing."""
+        if self._opened is transport:
+            return
+        self._opened = transport
+        try:
+            transport.open()
+        except ConnectionFailure as exc:
+            # unreachable is temporary: each delivery records it, and 3 in a row stop the run
+            self.log(f"cannot reach the mail server yet: {exc.reason}")
+
+    def close(self) -> None:
+        """Close the transport if this run opened it."""
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
 
     def deliver(
         self, decision: Decision, transport: Transport, *, forced_reason: str | None = None
     ) -> DeliveryOutcome:
-        """Claim, render, hand over and record one delivery."""
+        """Claim, render, hand over and record one delivery.
+
+        A configuration problem leaves the delivery pending (state `held` on the outcome);
+        a fault of this person's data fails it; the transport's failures are recorded.
+        """
+        self._open(transport)
         log = self.deliveries
         claim = log.claim(decision.decided(), self.config.settings.sender)
         message_id = claim.message_id
@@ -186,31 +261,20 @@ class Runner:
             log.forced(claim.id, forced_reason)
             # a re-send is a new message to mail servers, which drop repeated Message-IDs
             message_id = message_id.replace("@", f".r{int(self.now.timestamp())}@", 1)
-        outcome = DeliveryOutcome(
-            action=decision.action.id,
-            course=decision.course.id,
-            person=decision.participant.person_id,
-            email=None,
-            state="claimed",
-            due_at=to_utc_text(decision.due_at) if decision.due_at else None,
-            message_id=message_id,
-            certificate_number=claim.certificate_number,
-        )
+        outcome = self._outcome(decision, "claimed")
+        outcome.message_id, outcome.certificate_number = message_id, claim.certificate_number
         try:
-            context = self.contexts.read(
-                decision, DeliveryRef(claim.id, claim.certificate_number, message_id), self.now
+            message = self._render(
+                decision, DeliveryRef(claim.id, claim.certificate_number, message_id), outcome
             )
-            outcome.email = context["person"]["email"]
-            message = self.templates.render(
-                decision.action,
-                context,
-                message_id=message_id,
-                sent_at=self.now.astimezone(self.config.tz),
-            )
-        except (TemplateProblem, AddressError) as exc:
-            reason = "; ".join(exc.problems) if isinstance(exc, TemplateProblem) else str(exc)
-            log.outcome(claim.id, "failed", error=reason)
-            outcome.state, outcome.error = "failed", reason
+        except TemplateProblem as exc:
+            reason = "; ".join(exc.problems)
+            log.release(claim.id, f"not sent: {reason}")
+            outcome.state, outcome.error = "held", reason
+            return outcome
+        except (AddressError, MissingGlyphs) as exc:
+            log.outcome(claim.id, "failed", error=str(exc))
+            outcome.state, outcome.error = "failed", str(exc)
             return outcome
         recipients = [a.addr_spec for a in message["To"].addresses]
         for header in ("Cc", "Bcc"):
@@ -235,9 +299,27 @@ class Runner:
             outcome.state = "sent"
         return outcome
 
+    def rehearse(self, decision: Decision) -> DeliveryOutcome:
+        """Render what would be sent, without claiming, writing or connecting."""
+        outcome = self._outcome(decision, "would send")
+        record = self.deliveries.find(decision.key) or {}
+        delivery = DeliveryRef(
+            record.get("id"),
+            record.get("certificate_number") or "(given when sent)",
+            record.get("message_id") or "<dry-run@certify.invalid>",
+        )
+        try:
+            self._render(decision, delivery, outcome)
+        except TemplateProblem as exc:
+            outcome.state, outcome.error = "held", "; ".join(exc.problems)
+        except (AddressError, MissingGlyphs) as exc:
+            outcome.state, outcome.error = "would fail", str(exc)
+        return outcome
+
     # -- the run -------------------------------------------------------------------------------
 
     def plan(self, actions: list[Action]) -> Plan:
+        """Every decision at this run's moment; reads only."""
         return make_plan(self.store, self.config, self.now, actions=actions)
 
     def run(
@@ -247,15 +329,14 @@ class Runner:
         *,
         limit: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        render: bool = True,
     ) -> RunReport:
-        """A real run (transport given) or a dry run (transport None: reads only)."""
+        """A real run (transport given) or a dry run (transport None: reads only).
+
+        A dry run renders every message it would send, unless `render` is False.
+        """
         report = RunReport(self.now, dry_run=transport is None)
         if transport is not None:
-            try:
-                transport.open()
-            except ConnectionFailure as exc:
-                # unreachable is temporary: each delivery records it, and 3 in a row stop the run
-                self.log(f"cannot reach the mail server yet: {exc.reason}")
             for note in self.recover(transport):
                 self.log(f"recovered: {note}")
             self.deliveries.record_since([a.id for a in actions if a.since is None])
@@ -268,15 +349,13 @@ class Runner:
             to_send = to_send[:limit]
         report.waiting = len(plan.by_outcome("waiting"))
         report.not_due = len(plan.by_outcome("not_due")) + plan.not_due_elsewhere
-        report.pending = len(plan.by_outcome("retry_later"))
+        report.retry_later = len(plan.by_outcome("retry_later"))
         report.waiting_on = dict(plan.waiting_summary().most_common())
         if transport is None:
-            report.skipped = sum(1 for d in skipped if not d.existing) + self._count_course_skips(
-                plan
-            )
+            report.skipped = sum(1 for d in skipped if not d.existing)
+            report.skipped += self._count_course_skips(plan)
             report.expired = len(expired)
-            report.sent = len(to_send)
-            report.would_send = to_send
+            self._rehearse(to_send, report, render, progress)
             return report
         report.skipped = self._record_final(skipped, "skipped")
         report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
@@ -286,35 +365,93 @@ class Runner:
                 f"skipped {report.skipped} deliveries due before the action's `since` "
                 "(no mailing of history; set `since:` to include it on purpose)"
             )
-        connection_failures = 0
+        try:
+            self._send(to_send, transport, report, progress)
+        finally:
+            self.close()
+        return report
+
+    def _send(
+        self,
+        to_send: list[Decision],
+        transport: Transport,
+        report: RunReport,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        connection_failures = unknown_in_row = 0
+        stopped_actions: set[str] = set()
         with _Stop() as stop:
             for index, decision in enumerate(to_send):
+                if progress:
+                    progress(index, len(to_send))
+                if decision.action.id in stopped_actions:
+                    report.held += 1
+                    continue
                 if stop.requested:
                     report.stopped = "stopped by SIGTERM; the rest waits for the next run"
                     break
                 outcome = self.deliver(decision, transport)
-                report.sent_outcomes.append(outcome)
+                report.outcomes.append(outcome)
                 self.log(_line(outcome))
-                if outcome.state == "sent":
+                state = outcome.state
+                if state == "held":
+                    stopped_actions.add(decision.action.id)
+                    report.held += 1
+                    report.problems.append(_problem_line(outcome))
+                    continue
+                if state == "sent":
                     report.sent += 1
-                    connection_failures = 0
-                elif outcome.state == "failed":
+                elif state == "failed":
                     report.failed += 1
-                elif outcome.state == "unknown":
+                elif state == "unknown":
                     report.unknown += 1
                 else:
                     report.pending += 1
-                    connection_failures = connection_failures + 1 if outcome.connection else 0
-                if progress:
-                    progress(index + 1, len(to_send))
-                if connection_failures >= CONNECTION_FAILURES_TO_STOP:
+                connection_failures = connection_failures + 1 if outcome.connection else 0
+                unknown_in_row = unknown_in_row + 1 if state == "unknown" else 0
+                if connection_failures >= IN_A_ROW_TO_STOP:
                     report.stopped = (
                         f"stopped after {connection_failures} connection failures in a row; "
                         "the rest stays pending for the next run"
                     )
                     break
-        transport.close()
-        return report
+                if unknown_in_row >= IN_A_ROW_TO_STOP:
+                    report.stopped = (
+                        f"stopped after {unknown_in_row} messages in a row whose delivery is "
+                        "unknown (the server went silent after the data); the rest stays "
+                        "pending for the next run"
+                    )
+                    break
+            if progress:
+                progress(len(to_send), len(to_send))
+
+    def _rehearse(
+        self,
+        to_send: list[Decision],
+        report: RunReport,
+        render: bool,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        stopped_actions: set[str] = set()
+        for index, decision in enumerate(to_send):
+            if progress and index % 100 == 0:
+                progress(index, len(to_send))
+            if not render or decision.action.id in stopped_actions:
+                outcome = self._outcome(decision, "would send")
+                if render:
+                    outcome.state = "held"
+            else:
+                outcome = self.rehearse(decision)
+            report.outcomes.append(outcome)
+            if outcome.state == "held":
+                report.held += 1
+                if decision.action.id not in stopped_actions:
+                    stopped_actions.add(decision.action.id)
+                    report.problems.append(_problem_line(outcome))
+            elif outcome.state == "would fail":
+                report.failed += 1
+            else:
+                report.sent += 1
 
     def _record_final(self, decisions: list[Decision], state: str) -> int:
         fresh = [d for d in decisions if d.existing is None or d.existing.state != state]
@@ -329,22 +466,25 @@ class Runner:
         )
 
 
-def _would(decision: Decision, state: str) -> DeliveryOutcome:
-    return DeliveryOutcome(
-        decision.action.id,
-        decision.course.id,
-        decision.participant.person_id,
-        None,
-        state,
-        _due_text(decision.due_at) if decision.due_at else None,
-    )
-
-
 @lru_cache(maxsize=4096)
 def _due_text(moment: datetime) -> str:
     return to_utc_text(moment)
 
 
+def _who(outcome: DeliveryOutcome) -> str:
+    name = f" {outcome.name}" if outcome.name else ""
+    return f"{outcome.action} {outcome.course}/{outcome.person}{name} <{outcome.email or ''}>"
+
+
 def _line(outcome: DeliveryOutcome) -> str:
-    text = f"{outcome.state}: {outcome.action} {outcome.course}/{outcome.person} <{outcome.email}>"
+    text = f"{outcome.state}: {_who(outcome)}"
     return f"{text}: {outcome.error}" if outcome.error else text
+
+
+def _problem_line(outcome: DeliveryOutcome) -> str:
+    """A configuration problem with the participant it showed on."""
+    return (
+        f"{outcome.error} (participant {outcome.course}/{outcome.person}"
+        f"{' ' + outcome.name if outcome.name else ''}; action {outcome.action} stopped, "
+        "its deliveries stay pending until the template is fixed)"
+    )

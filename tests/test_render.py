@@ -6,7 +6,9 @@ import pytest
 
 from certify.config import load
 from certify.context import sample_context
-from certify.render import MERGE_FIELDS, Templates, build_message, translate_merge_fields
+from certify.message import build_message
+from certify.render import render_message
+from certify.templates import MERGE_FIELDS, Templates, translate_merge_fields
 from certify.validate import validate_all
 from tests.conftest import make_config
 
@@ -23,7 +25,8 @@ def render(tmp_path: Path, text: str, html: str | None = None, **person: str) ->
     assert templates.problems == []
     context = sample_context(NOW)
     context["person"].update(person)
-    message = templates.render(
+    message = render_message(
+        templates,
         config.actions[0], context, message_id="<m1@example.org>", sent_at=NOW
     )
     return message.as_bytes()

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Config
-from certify.render import Templates
+from certify.templates import Templates
 from certify.runner import Runner, RunReport
 from certify.store import Store
 from certify.transports import DirTransport, safe_file_name
@@ -30,7 +30,7 @@ def run(
 
 
 def sent(report: RunReport) -> set[tuple[str, str, str]]:
-    return {(d.action, d.course, d.person) for d in report.deliveries if d.state == "sent"}
+    return {(d.action, d.course, d.person) for d in report.outcomes if d.state == "sent"}
 
 
 def states(db: Path) -> dict[tuple[str, str], str]:
@@ -176,10 +176,10 @@ def test_all_parts_basis(
     required = make_config(tmp_path, passing="no")
     # required_parts: only C1-1 counts, and both were present there
     dry = run(db, required, "2026-11-06 09:00", out, dry=True)
-    assert {d.person for d in dry.deliveries} == {"P1", "P2"}
+    assert {d.person for d in dry.outcomes} == {"P1", "P2"}
     all_parts = make_config(tmp_path, passing="no", top="attendance_basis: all_parts\n")
     dry = run(db, all_parts, "2026-11-06 09:00", out, dry=True)
-    assert {d.person for d in dry.deliveries} == {"P1"}  # 3 of 4 parts = 75 %; P2 1 of 4
+    assert {d.person for d in dry.outcomes} == {"P1"}  # 3 of 4 parts = 75 %; P2 1 of 4
 
 
 def test_no_requirements_at_all_is_always_met(tmp_path: Path, export: Callable[..., Path]) -> None:

@@ -7,12 +7,13 @@ and prints (Rich tables on a terminal, plain lines under cron, JSON with --json)
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,6 +22,10 @@ from certify import __version__
 from certify.clock import DateFormatError, parse_moment
 from certify.config import Config, actions_path, load
 from certify.errors import CertifyError, LocatedErrors, UsageError
+
+if TYPE_CHECKING:
+    from certify.store import Store
+    from certify.transports import Transport
 
 app = typer.Typer(
     name="certify",
@@ -55,6 +60,49 @@ NowOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CourseOption = Annotated[str, typer.Option("--course", help="The course_id.")]
 PersonOption = Annotated[str, typer.Option("--person", help="The person_id.")]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "-q", "--quiet", help="For cron: print nothing unless something was sent or went wrong."
+    ),
+]
+TransportOption = Annotated[
+    str | None,
+    typer.Option("--transport", help="dir or smtp (else actions.yaml's delivery.transport)."),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="With --transport dir: the folder for .eml files.")
+]
+SmtpHostOption = Annotated[
+    str | None, typer.Option("--smtp-host", envvar="CERTIFY_SMTP_HOST", help="SMTP server.")
+]
+SmtpPortOption = Annotated[
+    int | None, typer.Option("--smtp-port", envvar="CERTIFY_SMTP_PORT", help="SMTP port.")
+]
+SmtpSecurityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--smtp-security", envvar="CERTIFY_SMTP_SECURITY", help="starttls (default), ssl or none."
+    ),
+]
+SmtpUserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--smtp-user",
+        envvar="CERTIFY_SMTP_USER",
+        help="SMTP login; the password comes only from CERTIFY_SMTP_PASSWORD.",
+    ),
+]
+SmtpCaFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--smtp-ca-file", envvar="CERTIFY_SMTP_CA_FILE", help="Trust this CA for the server."
+    ),
+]
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", min=0, help="Seconds to wait for another run to finish, then exit 75."),
+]
 
 
 def _version(value: bool) -> None:
@@ -90,11 +138,35 @@ def fail(exc: CertifyError) -> NoReturn:
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """Every CertifyError inside becomes a message and an exit code, never a traceback."""
+    """Every CertifyError inside becomes a message and an exit code, never a traceback.
+
+    So do the machine's own refusals: a database that cannot be written or read, a
+    folder that cannot be created.
+    """
     try:
         yield
     except CertifyError as exc:
         fail(exc)
+    except sqlite3.Error as exc:
+        fail(_database_problem(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(
+            CertifyError(f"{where}{exc.strerror or exc}", hint="check the path and its permissions")
+        )
+
+
+def _database_problem(exc: sqlite3.Error) -> CertifyError:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        hint = "check the permissions of the database file and of its folder (SQLite writes a -wal file next to it)"
+    elif "locked" in text or "busy" in text:
+        hint = "another program holds the database; try again when it is done"
+    elif "not a database" in text or "malformed" in text:
+        hint = "--db must name a certify database; restore it from a backup if it was damaged"
+    else:
+        hint = "check --db and the file's permissions"
+    return CertifyError(f"the database cannot be used: {text}", hint=hint)
 
 
 def parse_now(now: str | None, tz: tzinfo) -> datetime:
@@ -130,6 +202,43 @@ def plain(line: str) -> None:
 def warn(line: str) -> None:
     """One line on stderr, exactly as given."""
     err.print(line, markup=False, highlight=False)
+
+
+def pick_transport(
+    config: Config,
+    transport: str | None,
+    out_dir: Path | None,
+    smtp_host: str | None,
+    smtp_port: int | None,
+    smtp_security: str | None,
+    smtp_user: str | None,
+    smtp_ca_file: Path | None,
+) -> Transport:
+    """The transport the options, CERTIFY_SMTP_* variables and actions.yaml choose."""
+    from certify.transports import choose_transport
+
+    return choose_transport(
+        config,
+        transport=transport,
+        out=out_dir,
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_security=smtp_security,
+        smtp_user=smtp_user,
+        smtp_ca_file=smtp_ca_file,
+    )
+
+
+def attention_line(store: Store) -> str | None:
+    """`needs attention: 2 unknown, 1 failed (certify log --state unknown)`, or None."""
+    from certify.deliveries import DeliveryLog
+
+    counts = DeliveryLog(store, datetime.now(UTC)).attention()
+    if not counts:
+        return None
+    first = next(iter(counts)).split()[0]
+    listed = ", ".join(f"{count} {name}" for name, count in counts.items())
+    return f"needs attention: {listed} (certify log --state {first})"
 
 
 def main() -> None:

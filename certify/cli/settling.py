@@ -1,0 +1,171 @@
+"""An administrator's hand on deliveries: `send`, `mark`, `retry`."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from certify.cli.app import (
+    ActionsOption,
+    CourseOption,
+    DbOption,
+    JsonOption,
+    NowOption,
+    OutOption,
+    PersonOption,
+    SmtpCaFileOption,
+    SmtpHostOption,
+    SmtpPortOption,
+    SmtpSecurityOption,
+    SmtpUserOption,
+    TransportOption,
+    WaitOption,
+    app,
+    config_from,
+    emit_json,
+    errors,
+    parse_now,
+    pick_transport,
+    plain,
+    warn,
+)
+from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
+from certify.store import Store, db_path
+
+if TYPE_CHECKING:
+    from certify.transports import Transport
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why, for the delivery log.")]
+
+
+@app.command()
+def send(
+    action: Annotated[str, typer.Argument(help="The action id.")],
+    course: CourseOption,
+    person: PersonOption,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Send even if already sent, maybe sent, or the conditions do not hold "
+            "(needs --reason).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, for the log (required with --force).")
+    ] = None,
+    now: NowOption = None,
+    transport: TransportOption = None,
+    out_dir: OutOption = None,
+    smtp_host: SmtpHostOption = None,
+    smtp_port: SmtpPortOption = None,
+    smtp_security: SmtpSecurityOption = None,
+    smtp_user: SmtpUserOption = None,
+    smtp_ca_file: SmtpCaFileOption = None,
+    wait: WaitOption = 10.0,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send one delivery now: manual actions, or an audited re-send with --force."""
+    from certify.runner import run_lock
+    from certify.settle import send_one
+
+    with errors():
+        if force and not reason:
+            raise UsageError("--force needs --reason TEXT, for the delivery log")
+        config = config_from(actions)
+        moment = parse_now(now, config.tz)
+        chosen = pick_transport(
+            config, transport, out_dir, smtp_host, smtp_port, smtp_security, smtp_user,
+            smtp_ca_file,
+        )  # fmt: skip
+        path = db_path(db)
+        with run_lock(path, wait), Store.open(path, create=False) as store:
+            outcome, recovered = send_one(
+                store, config, action, course, person, moment, chosen, force=force, reason=reason
+            )
+    for note in recovered:
+        warn(f"recovered: {note}")
+    if as_json:
+        emit_json(outcome.as_json())
+    else:
+        plain(
+            f"{outcome.state}: {action} {course}/{person}"
+            + (f" (Message-ID {outcome.message_id})" if outcome.state == "sent" else "")
+            + (f": {outcome.error}" if outcome.error else "")
+        )
+    if outcome.state != "sent":
+        raise typer.Exit(EXIT_NOT_ACCEPTED)
+
+
+@app.command()
+def mark(
+    action: Annotated[str, typer.Argument(help="The action id.")],
+    course: CourseOption,
+    person: PersonOption,
+    state: Annotated[
+        str, typer.Option("--as", help="sent or failed: settle an `unknown` delivery.")
+    ],
+    reason: ReasonOption,
+    wait: WaitOption = 10.0,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """Settle a delivery by hand, e.g. an `unknown` one found in the mail server's log."""
+    from certify.runner import run_lock
+    from certify.settle import mark_delivery, recover
+
+    with errors():
+        if state not in ("sent", "failed"):
+            raise UsageError("--as takes sent or failed")
+        path = db_path(db)
+        moment = parse_now(None, UTC)
+        with run_lock(path, wait), Store.open(path, create=False) as store:
+            for note in recover(store, moment, _configured_transport(actions)):
+                warn(f"recovered: {note}")
+            mark_delivery(store, action, course, person, state, reason, moment)
+    plain(f"{action} {course}/{person}: marked {state}")
+
+
+def _configured_transport(actions: Path | None) -> Transport | None:
+    """The transport actions.yaml names, to tell whether an interrupted message arrived."""
+    from certify.transports import choose_transport
+
+    try:
+        return choose_transport(config_from(actions), transport=None, out=None)
+    except CertifyError:
+        return None
+
+
+@app.command()
+def retry(
+    state: Annotated[
+        str, typer.Option("--state", help="failed, or unknown (with --force): what to re-queue.")
+    ],
+    reason: ReasonOption,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action id.")] = None,
+    course: Annotated[str | None, typer.Option("--course", help="Only this course_id.")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="Only this person_id.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Needed for unknown: they may have arrived.")
+    ] = False,
+    wait: WaitOption = 10.0,
+    db: DbOption = None,
+) -> None:
+    """Put failed (or unknown) deliveries back to pending; the next run sends them."""
+    from certify.runner import run_lock
+    from certify.settle import retry_deliveries
+
+    with errors():
+        path = db_path(db)
+        moment = parse_now(None, UTC)
+        with run_lock(path, wait), Store.open(path, create=False) as store:
+            count = retry_deliveries(
+                store, moment, state, reason, force=force, action=action, course=course,
+                person=person,
+            )  # fmt: skip
+    plain(f"re-queued {count} {state} deliveries; the next run-due sends them")
