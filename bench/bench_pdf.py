@@ -13,8 +13,8 @@ from certify.certificates import _fonts, render_pdf
 from certify.config import load
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.plan import make_plan
-from certify.templates import Templates
 from certify.store import Store
+from certify.templates import Templates
 
 
 def run(repeat: int, deliveries: int = 1000) -> list[Result]:

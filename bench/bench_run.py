@@ -16,9 +16,9 @@ from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config, load
 from certify.plan import make_plan
 from certify.render import render_message
-from certify.templates import Templates
 from certify.runner import Runner
 from certify.store import Store
+from certify.templates import Templates
 from certify.transports import DirTransport, message_bytes
 
 FLOOR_JUDGE_SQL = """
@@ -170,8 +170,7 @@ def run_write(repeat: int, deliveries: int = 5000) -> list[Result]:
                 )
                 context["course"].update(id=decision.course.id, name=decision.course.name)
                 message = render_message(
-                    templates,
-                    decision.action, context, message_id=f"<{index}@x>", sent_at=now
+                    templates, decision.action, context, message_id=f"<{index}@x>", sent_at=now
                 )
                 data = message_bytes(message)
                 descriptor, temporary = tempfile.mkstemp(dir=out)

@@ -14,9 +14,9 @@ from certify.config import load
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.plan import make_plan
 from certify.render import render_message
-from certify.templates import Templates
 from certify.runner import Runner
 from certify.store import Store
+from certify.templates import Templates
 from certify.transports import SmtpSettings, SmtpTransport, message_bytes
 
 SERVER = """
@@ -89,7 +89,9 @@ def run(repeat: int, deliveries: int = 2000) -> list[Result]:
         def rendered() -> list[tuple[str, bytes]]:
             result = []
             for action, context, message_id in contexts:
-                message = render_message(templates, action, context, message_id=message_id, sent_at=now)
+                message = render_message(
+                    templates, action, context, message_id=message_id, sent_at=now
+                )
                 result.append((message["To"].addresses[0].addr_spec, message_bytes(message)))
             return result
 

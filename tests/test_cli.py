@@ -335,5 +335,8 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
         "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples
     )
     lines = result.stdout.splitlines()
-    assert any(" sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>" in line for line in lines)
+    assert any(
+        " sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>" in line
+        for line in lines
+    )
     assert "┏" not in result.stdout and "\x1b[" not in result.stdout

@@ -26,8 +26,7 @@ def render(tmp_path: Path, text: str, html: str | None = None, **person: str) ->
     context = sample_context(NOW)
     context["person"].update(person)
     message = render_message(
-        templates,
-        config.actions[0], context, message_id="<m1@example.org>", sent_at=NOW
+        templates, config.actions[0], context, message_id="<m1@example.org>", sent_at=NOW
     )
     return message.as_bytes()
 

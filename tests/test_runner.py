@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Config
-from certify.templates import Templates
 from certify.runner import Runner, RunReport
 from certify.store import Store
+from certify.templates import Templates
 from certify.transports import DirTransport, safe_file_name
 from tests.conftest import file_digest, import_into, make_config, moment, write_export
 
