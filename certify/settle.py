@@ -41,13 +41,12 @@ def send_one(
     *,
     force: bool,
     reason: str | None,
-) -> tuple[DeliveryOutcome, list[str]]:
+) -> DeliveryOutcome:
     """Send one delivery now: a manual action, or with `force` an audited re-send.
 
-    Returns the outcome and what was settled of an interrupted run first.
+    Call `recover` first, under the run lock, as `run-due` does.
     """
     templates = Templates.checked(config)
-    recovered = recover(store, now, transport)
     decision = decisions_of(store, config, course, person, now, action)[0]
     existing = decision.existing
     if existing is not None and existing.state in IN_HAND and not force:
@@ -81,7 +80,7 @@ def send_one(
             [outcome.error or "the template could not be rendered"],
             hint="fix the template (certify validate), then send again; the delivery stays pending",
         )
-    return outcome, recovered
+    return outcome
 
 
 def mark_delivery(

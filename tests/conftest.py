@@ -81,21 +81,26 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+    exception: BaseException | None = None  # one that escaped the command (with `catch`)
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:
+def cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, catch: bool = False
+) -> Ran:
     """The CLI in this process, through Typer's test runner: output and exit codes, fast.
 
     Without a terminal, as under cron. An unexpected exception fails the test with its
-    traceback; the lock, signals, cron and SMTP keep using the real process (`run_cli`).
+    traceback (with `catch`, it is returned instead); the lock, signals, cron and SMTP keep
+    using the real process (`run_cli`).
     """
     from certify.cli import app
 
     environment: dict[str, str | None] = {"CERTIFY_DB": None, "CERTIFY_ACTIONS": None}
     environment.update(env or {})
     with contextlib.chdir(cwd or Path.cwd()):
-        result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=False)
-    return Ran(result.exit_code, result.stdout, result.stderr)
+        result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=catch)
+    escaped = None if isinstance(result.exception, SystemExit) else result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr, escaped)
 
 
 BASE_ACTIONS = """

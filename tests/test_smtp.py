@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as Server
 from aiosmtpd.smtp import AuthResult, Envelope, Session
 
-from tests.conftest import import_into, make_config, run_cli
+from tests.conftest import Ran, cli, import_into, make_config
 
 pytestmark = pytest.mark.slow
 NOW = "2026-11-06T09:00"
@@ -43,6 +43,19 @@ class Recorder:
         self.drop_after_data = drop_after_data
         self.rcpt_delay = rcpt_delay
         self.messages: list[Envelope] = []
+        self.greetings = 0  # EHLO/HELO seen: one per connection
+
+    async def handle_EHLO(
+        self,
+        server: Server,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname  # what aiosmtpd's own EHLO would have done
+        return responses
 
     async def handle_RCPT(
         self,
@@ -105,8 +118,9 @@ def run_due(
     security: str = "none",
     env: dict[str, str] | None = None,
     now: str = NOW,
-) -> subprocess.CompletedProcess[str]:
-    return run_cli(
+) -> Ran:
+    """run-due against the test server, in this process (the server runs in a thread)."""
+    return cli(
         "run-due",
         "--now",
         now,
@@ -253,7 +267,46 @@ def test_three_connection_failures_in_a_row_stop_the_run(
     assert len(states(tmp_path)) == 3  # the other three were never claimed, their attempts unspent
 
 
+def test_three_unknown_outcomes_in_a_row_stop_the_run(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 7))
+    import_into(
+        tmp_path / "certify.db",
+        export(
+            persons="person_id,email\n" + people,
+            enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 7)),
+            attendance="part_id,person_id,present\n",
+            results="part_id,person_id,passed\n",
+        ),
+    )
+    make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
+    dropping = Recorder(drop_after_data=True)
+    with smtp_server(dropping) as port:
+        result = run_due(tmp_path, port)
+    assert result.returncode == 3, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["unknown"] == 3 and "3 messages in a row" in report["stopped"]
+    assert len(dropping.messages) == 3  # the other three were not offered to a silent server
+    assert sorted(s for s, _, _ in states(tmp_path).values()) == ["unknown"] * 3
+
+
+def test_nothing_due_opens_no_connection_and_back_off_alone_is_no_failure(world: Path) -> None:
+    handler = Recorder(refuse={"zoe": "451 4.7.1 Try again later"})
+    with smtp_server(handler) as port:
+        assert run_due(world, port).returncode == 3  # attempted in this run, not accepted
+        assert handler.greetings == 1
+        # two minutes later: the pending one waits out its back-off; nothing is attempted
+        waiting = run_due(world, port, now="2026-11-06T09:02")
+        assert waiting.returncode == 0, waiting.stdout
+        assert json.loads(waiting.stdout)["retry_later"] == 1
+        assert handler.greetings == 1  # no connection was opened
+    assert len(handler.messages) == 1
+
+
 def test_a_server_that_never_greets_times_out(world: Path) -> None:
+    actions = world / "actions.yaml"
+    actions.write_text(actions.read_text().replace("timeout: 2", "timeout: 0.5"))
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen()
@@ -261,10 +314,12 @@ def test_a_server_that_never_greets_times_out(world: Path) -> None:
     try:
         started = time.monotonic()
         result = run_due(world, port)
-        assert time.monotonic() - started < 30
+        elapsed = time.monotonic() - started
     finally:
         silent.close()
     assert result.returncode == 3 and "timed out" in (result.stdout + result.stderr)
+    assert elapsed < 10  # each step waits the configured 0.5 s, never forever
+    assert {s for s, _, _ in states(world).values()} == {"pending"}
 
 
 def test_silence_after_the_data_is_unknown_and_not_resent(world: Path) -> None:
@@ -279,9 +334,9 @@ def test_silence_after_the_data_is_unknown_and_not_resent(world: Path) -> None:
         run_due(world, port, now="2026-11-07T09:00")
     unknown = [p for p, (s, _, _) in states(world).items() if s == "unknown"]
     assert len(handler.messages) == 2 - len(unknown)  # the unknown ones are not resent
-    log = json.loads(run_cli("log", "--json", "--state", "unknown", cwd=world).stdout)
+    log = json.loads(cli("log", "--json", "--state", "unknown", cwd=world).stdout)
     assert {row["person"] for row in log} == set(unknown)
-    settled = run_cli(
+    settled = cli(
         "mark",
         "certificate",
         "--course",

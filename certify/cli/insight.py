@@ -147,7 +147,7 @@ def log_command(
         return
     if not interactive():
         for row in rows:
-            sent = row["sent_at"] or ""
+            sent = _local(row["sent_at"], tz)
             error = f"  {row['last_error']}" if row["last_error"] else ""
             plain(
                 f"{row['state']:<8} {row['action']} {row['course']}/{row['person']} "
@@ -187,6 +187,10 @@ def log_command(
             row["last_error"] or "",
         )
     out.print(grid)
+
+
+def _local(moment: str | None, tz: tzinfo) -> str:
+    return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M}" if moment else ""
 
 
 def _log_tz(actions: Path | None) -> tzinfo:

@@ -72,7 +72,7 @@ def send(
 ) -> None:
     """Send one delivery now: manual actions, or an audited re-send with --force."""
     from certify.runner import run_lock
-    from certify.settle import send_one
+    from certify.settle import recover, send_one
 
     with errors():
         if force and not reason:
@@ -85,11 +85,11 @@ def send(
         )  # fmt: skip
         path = db_path(db)
         with run_lock(path, wait), Store.open(path, create=False) as store:
-            outcome, recovered = send_one(
+            for note in recover(store, moment, chosen):
+                warn(f"recovered: {note}")
+            outcome = send_one(
                 store, config, action, course, person, moment, chosen, force=force, reason=reason
             )
-    for note in recovered:
-        warn(f"recovered: {note}")
     if as_json:
         emit_json(outcome.as_json())
     else:
