@@ -303,9 +303,9 @@ def import_files(
     progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Import CSV files in one transaction; on any error nothing changes (ImportFailed)."""
-    files = collect_files(paths, table)
-    errors = _Errors()
     warnings: list[str] = []
+    files = collect_files(paths, table, warnings)
+    errors = _Errors()
     coercer = Coercer(tz)
     now_text = to_utc_text(now)
     conn = store.conn
