@@ -306,10 +306,10 @@ def import_files(
     warnings: list[str] = []
     files = collect_files(paths, table, warnings)
     errors = _Errors()
-    coercer = Coercer(tz)
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
+    coercer = Coercer(tz, files=file_names, warnings=warnings)
     file_report: list[dict[str, Any]] = []
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bounded, whatever the file size
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")
@@ -322,6 +322,7 @@ def import_files(
         ).lastrowid
         assert import_id is not None
         rows: dict[str, int] = {}
+        table_files: dict[str, list[str]] = {}
         # referenced tables first, so a reference can be checked against what is loaded
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
@@ -338,7 +339,14 @@ def import_files(
                 now=now_text,
             )
             rows[name] = rows.get(name, 0) + count
+            table_files.setdefault(name, []).append(str(path))
             file_report.append({"path": str(path), "table": name, "rows": count})
+        if coercer.languages_not_named:
+            warnings.append(
+                f"{' + '.join(table_files['persons'])}: {coercer.languages_not_named} more lines "
+                "with a 'language' that is not a language code; those persons get the default "
+                "templates and date format"
+            )
         given = set(rows)
         _check_duplicates(conn, errors, import_id, file_names, given)
         if not errors.total:

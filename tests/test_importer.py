@@ -1,4 +1,5 @@
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -226,3 +227,61 @@ def test_unknown_course_type_is_a_warning(tmp_path: Path, export: Callable[..., 
     """
     report = import_into(tmp_path / "c.db", export(courses=courses))
     assert any("unknown course type 'NEW'" in w for w in report.warnings)
+
+
+# language: a code that Babel knows, else no language at all (with a warning)
+
+
+def test_a_language_that_is_no_code_is_a_warning_and_stored_as_none(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    persons = export(
+        "languages",
+        persons="""
+            person_id,email,language
+            P1,bram@example.org,Nederlands
+            P2,zoe@example.org, en-GB
+            P3,xx@example.org,xx
+            P4,nl@example.org,NL
+        """,
+        enrollments="course_id,person_id\nC1,P1\n",
+    )
+    report = import_into(db, persons)
+    assert rows(db, "SELECT person_id, language FROM persons ORDER BY 1") == [
+        ("P1", None),
+        ("P2", "en-GB"),
+        ("P3", None),
+        ("P4", "NL"),
+    ]
+    file = persons / "persons.csv"
+    assert [w for w in report.warnings if "'language'" in w] == [
+        f"{file}:2: column 'language': 'Nederlands' is not a language code (such as nl, en or "
+        "en-GB); the person gets the default templates and date format",
+        f"{file}:4: column 'language': 'xx' is not a language code (such as nl, en or "
+        "en-GB); the person gets the default templates and date format",
+    ]
+
+
+def test_a_person_stored_with_a_bad_language_is_corrected_by_the_next_import(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    with sqlite3.connect(db) as conn:  # as an import before this check left it
+        conn.execute("UPDATE persons SET language = 'Nederlands' WHERE person_id = 'P1'")
+    fixed = export("fixed", persons="person_id,email,language\nP1,bram@example.org,Nederlands\n")
+    report = import_into(db, fixed / "persons.csv")
+    assert report.counts["persons"].updated == 1
+    assert rows(db, "SELECT language FROM persons WHERE person_id = 'P1'") == [(None,)]
+
+
+def test_many_lines_with_a_bad_language_are_named_up_to_a_cap_then_counted(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    lines = "".join(f"P{n},p{n}@example.org,Nederlands\n" for n in range(1, 31))
+    folder = export("many", persons="person_id,email,language\n" + lines)
+    report = import_into(tmp_path / "c.db", folder / "persons.csv")
+    named = [w for w in report.warnings if "column 'language'" in w]
+    assert len(named) == 20 and named[-1].startswith(f"{folder / 'persons.csv'}:21:")
+    assert f"{folder / 'persons.csv'}: 10 more lines with a 'language'" in report.warnings[-1]
