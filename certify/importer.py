@@ -18,11 +18,13 @@ from typing import Any
 
 from certify.clock import to_utc_text
 from certify.csvfiles import FileReader, collect_files
-from certify.errors import ImportFailed
+from certify.errors import ImportFailed, UsageError
 from certify.store import Store
 from certify.tables import ORDER, REFERENCES, TABLES, CellError, Coercer, TableSpec
 
 MAX_ERRORS = 100
+# a --snapshot may remove (or cancel) at most this share of a table's rows unless allowed
+MAX_REMOVE = 50
 
 
 @dataclass
@@ -154,11 +156,12 @@ def _load_file(
     warnings: list[str],
     import_id: int,
     now: str,
-) -> int:
-    """Stream one file into its table; returns the rows read (ignored rows not counted)."""
+) -> tuple[int, bool]:
+    """Stream one file into its table; returns the rows read (ignored rows not counted) and
+    whether it was read and found without data rows."""
     reader = FileReader(path, spec, errors.add, warnings)
     if not reader.open():
-        return 0
+        return 0, reader.empty
     sql = _upsert_sql(spec, spec.columns_given(reader.header), import_id, now)
     file = str(path)
     coerce = coercer.for_table(spec.name)
@@ -185,7 +188,7 @@ def _load_file(
         return values
 
     conn.executemany(sql, reader.rows(finish))
-    return count
+    return count, reader.empty
 
 
 def _check_duplicates(
@@ -292,6 +295,36 @@ def _count_and_remove(
     return counts
 
 
+@dataclass(frozen=True)
+class _Before:
+    """A table as a --snapshot import found it: its rows, and those a snapshot can remove."""
+
+    rows: int
+    removable: int  # enrollments: the ones not yet cancelled
+
+
+def _count_before(conn: sqlite3.Connection, name: str) -> _Before:
+    if name == "enrollments":
+        rows, removable = conn.execute(
+            "SELECT count(*), coalesce(sum(status != 'cancelled'), 0) FROM enrollments"
+        ).fetchone()
+        return _Before(rows, removable)
+    (rows,) = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
+    return _Before(rows, rows)
+
+
+def _percent(part: int, whole: int) -> int:
+    """part of whole in whole percents, rounded up: the --max-remove that allows it."""
+    return -(-100 * part // whole)
+
+
+def _would_remove(name: str, removed: int, before: int) -> str:
+    """`would cancel 31 of 32 enrollments (97 %)`"""
+    verb = "cancel" if name == "enrollments" else "remove"
+    noun = TABLES[name].rows_noun
+    return f"would {verb} {removed} of {before} {noun} ({_percent(removed, before)} %)"
+
+
 def import_files(
     store: Store,
     paths: Sequence[Path],
@@ -299,17 +332,28 @@ def import_files(
     tz: tzinfo,
     now: datetime,
     snapshot: bool = False,
+    max_remove: int | None = None,
     table: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
-    """Import CSV files in one transaction; on any error nothing changes (ImportFailed)."""
-    files = collect_files(paths, table)
-    errors = _Errors()
+    """Import CSV files in one transaction; on any error nothing changes (ImportFailed).
+
+    With `snapshot`, a file without data rows that would remove rows, or one that would
+    remove (enrollments: cancel) more than `max_remove` percent of its table's rows
+    (default MAX_REMOVE), is an error: that is what a failed export looks like.
+    """
+    if max_remove is not None and not snapshot:
+        raise UsageError("--max-remove goes with --snapshot: without it an import removes nothing")
+    if max_remove is not None and not 0 <= max_remove <= 100:
+        raise UsageError(f"--max-remove {max_remove}: a percentage from 0 to 100")
+    allowed = MAX_REMOVE if max_remove is None else max_remove
     warnings: list[str] = []
-    coercer = Coercer(tz)
+    files = collect_files(paths, table, warnings)
+    errors = _Errors()
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
+    coercer = Coercer(tz, files=file_names, warnings=warnings)
     file_report: list[dict[str, Any]] = []
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bounded, whatever the file size
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")
@@ -322,11 +366,15 @@ def import_files(
         ).lastrowid
         assert import_id is not None
         rows: dict[str, int] = {}
+        empty: dict[str, bool] = {}
+        table_files: dict[str, list[str]] = {}
+        # the share a snapshot removes is of the rows the table held before this import
+        before = {name: _count_before(conn, name) for _, name in files} if snapshot else {}
         # referenced tables first, so a reference can be checked against what is loaded
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
                 progress(f"reading {path}")
-            count = _load_file(
+            count, file_empty = _load_file(
                 conn,
                 path,
                 file_index=index,
@@ -338,22 +386,49 @@ def import_files(
                 now=now_text,
             )
             rows[name] = rows.get(name, 0) + count
+            empty[name] = empty.get(name, True) and file_empty
+            table_files.setdefault(name, []).append(str(path))
             file_report.append({"path": str(path), "table": name, "rows": count})
+        if coercer.languages_not_named:
+            warnings.append(
+                f"{' + '.join(table_files['persons'])}: {coercer.languages_not_named} more lines "
+                "with a 'language' that is not a language code; those persons get the default "
+                "templates and date format"
+            )
         given = set(rows)
+        refused = False
+        if snapshot and allowed < 100:
+            # an export job that failed writes a header, or nothing: never a reason to wipe
+            for name in (name for name in ORDER if name in given and empty[name]):
+                if before[name].removable:
+                    refused = True
+                    errors.add(
+                        f"{' + '.join(table_files[name])} has no data rows (a failed export?) "
+                        f"and {_would_remove(name, before[name].removable, before[name].rows)}; "
+                        "--max-remove 100 to empty the table on purpose"
+                    )
         _check_duplicates(conn, errors, import_id, file_names, given)
         if not errors.total:
             _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=False)
         if errors.total:
-            raise errors.failure(hint="nothing was imported; fix the lines above and run again")
+            raise errors.failure(hint=_hint(refused))
         counts = {
             name: _count_and_remove(conn, name, rows[name], import_id, snapshot)
             for name in ORDER
             if name in given
         }
         if snapshot:
+            for name, table_counts in counts.items():
+                removed, held = table_counts.removed, before[name].rows
+                if removed * 100 > allowed * held:
+                    refused = True
+                    errors.add(
+                        f"{' + '.join(table_files[name])} {_would_remove(name, removed, held)}; "
+                        f"--max-remove {_percent(removed, held)} to allow"
+                    )
             _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=True)
             if errors.total:
-                raise errors.failure(hint="nothing was imported")
+                raise errors.failure(hint=_hint(refused))
         conn.execute(
             "UPDATE imports SET files = ?, counts = ? WHERE id = ?",
             (
@@ -363,6 +438,15 @@ def import_files(
             ),
         )
     return ImportReport(import_id=import_id, files=file_report, counts=counts, warnings=warnings)
+
+
+def _hint(refused: bool) -> str:
+    if refused:
+        return (
+            "nothing was imported; check the export (did its job fail?), "
+            "or allow the removal with --max-remove"
+        )
+    return "nothing was imported; fix the lines above and run again"
 
 
 __all__ = ["ImportReport", "TableCounts", "import_files"]

@@ -116,6 +116,11 @@ class TableSpec:
     name_fields: tuple[str, ...] = ()
 
     @property
+    def rows_noun(self) -> str:
+        """What the table's rows are called in a message: `enrollments`, `attendance rows`."""
+        return "attendance rows" if self.name == "attendance" else self.name.replace("_", " ")
+
+    @property
     def file(self) -> str:
         """The export's file name for this table."""
         return f"{self.name}.csv"
@@ -239,14 +244,61 @@ def _full_name(first: str, infix: str, last: str) -> str:
     return " ".join(part for part in (first, infix, last) if part)
 
 
-class Coercer:
-    """Turns one row's text into the stored values of its table."""
+LANGUAGE_WARNINGS = 20  # lines named per import; the rest counted, not listed
 
-    def __init__(self, tz: tzinfo) -> None:
+
+def is_language_code(value: str) -> bool:
+    """Whether Babel knows `value` (`nl`, `en-GB`, `pt_BR`) as a language, a locale."""
+    from babel import Locale, UnknownLocaleError  # only imports that read a language pay
+
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
+
+
+class Coercer:
+    """Turns one row's text into the stored values of its table.
+
+    What it stores but doubts goes to `warnings` as `file:line: message`, the file named
+    by the index in the row's tail (see `for_table`) from `files`.
+    """
+
+    def __init__(self, tz: tzinfo, *, files: Sequence[str], warnings: list[str]) -> None:
         self.tz = tz
+        self.files = files
+        self.warnings = warnings
         # exports repeat the same moments a great deal; bounded so memory stays flat
         self._moments: dict[str, str] = {}
         self._ends: dict[str, str] = {}
+        # and the same few languages; a value that is no code is remembered as None
+        self._languages: dict[str, str | None] = {}
+        self._languages_named = 0
+        self.languages_not_named = 0  # lines with an unknown language beyond the ones named
+
+    def language(self, value: str, tail: tuple[Any, ...]) -> str | None:
+        """A language code as written; None (with a warning) when it is none."""
+        if value == "":
+            return None
+        try:
+            known = self._languages[value]
+        except KeyError:
+            if len(self._languages) > MOMENT_CACHE:
+                self._languages.clear()
+            known = self._languages[value] = value if is_language_code(value) else None
+        if known is None:
+            if self._languages_named < LANGUAGE_WARNINGS:
+                self._languages_named += 1
+                file_index, line = tail[-2], tail[-1]
+                self.warnings.append(
+                    f"{self.files[file_index]}:{line}: column 'language': {value!r} is not a "
+                    "language code (such as nl, en or en-GB); the person gets the default "
+                    "templates and date format"
+                )
+            else:
+                self.languages_not_named += 1
+        return known
 
     def moment(self, value: str, column: str, *, end_of_day: bool = False) -> str | None:
         """The UTC text of a date or date and time, local ones read in `tz`; None when empty."""
@@ -307,7 +359,7 @@ class Coercer:
             infix or None,
             last or None,
             full or None,
-            language or None,
+            self.language(language, tail),
             *tail,
         )
 

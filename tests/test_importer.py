@@ -1,10 +1,11 @@
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from certify.errors import ImportFailed
+from certify.errors import ImportFailed, UsageError
 from tests.conftest import file_digest, import_into, rows
 
 
@@ -87,7 +88,9 @@ def test_snapshot_removes_missing_rows_and_cancels_missing_enrollments(
         enrollments="course_id,person_id\nC1,P1\n",
         attendance="part_id,person_id,present\nC1-1,P1,yes\n",
     )
-    report = import_into(db, smaller / "enrollments.csv", smaller / "attendance.csv", snapshot=True)
+    report = import_into(
+        db, smaller / "enrollments.csv", smaller / "attendance.csv", snapshot=True, max_remove=84
+    )
     assert report.counts["enrollments"].removed == 1
     assert report.counts["attendance"].removed == 5
     assert rows(db, "SELECT person_id, status FROM enrollments ORDER BY person_id") == [
@@ -226,3 +229,280 @@ def test_unknown_course_type_is_a_warning(tmp_path: Path, export: Callable[..., 
     """
     report = import_into(tmp_path / "c.db", export(courses=courses))
     assert any("unknown course type 'NEW'" in w for w in report.warnings)
+
+
+# --snapshot guards: a failed export job writes a header, or nothing at all
+
+ENROLLMENTS_HEADER = "course_id,person_id,status\n"
+ATTENDANCE_HEADER = "part_id,person_id,present\n"
+
+NO_DATA_ROWS = [
+    (
+        "header-only enrollments",
+        {"enrollments": ENROLLMENTS_HEADER},
+        "enrollments.csv has no data rows (a failed export?) and would cancel 2 of 2 "
+        "enrollments (100 %); --max-remove 100 to empty the table on purpose",
+    ),
+    (
+        "header-only attendance",
+        {"attendance": ATTENDANCE_HEADER},
+        "attendance.csv has no data rows (a failed export?) and would remove 6 of 6 "
+        "attendance rows (100 %); --max-remove 100 to empty the table on purpose",
+    ),
+    (
+        "empty results",
+        {"results": ""},
+        "results.csv has no data rows (a failed export?) and would remove 2 of 2 results "
+        "(100 %); --max-remove 100 to empty the table on purpose",
+    ),
+    (
+        "blank lines only, with a BOM",
+        {"persons": "\ufeffperson_id,email\n\n\n"},
+        "persons.csv has no data rows (a failed export?) and would remove 2 of 2 persons",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "files", "message"), NO_DATA_ROWS, ids=[c[0] for c in NO_DATA_ROWS]
+)
+def test_snapshot_refuses_a_file_without_data_rows_and_changes_nothing(
+    tmp_path: Path, export: Callable[..., Path], case: str, files: dict[str, str], message: str
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    before = file_digest(db)
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, export("failed", **files), snapshot=True, now="2026-11-02 08:00")
+    assert [p for p in failure.value.problems if message in p], failure.value.problems
+    assert "--max-remove" in str(failure.value.hint)
+    assert file_digest(db) == before
+
+
+def test_a_file_without_data_rows_is_refused_together_with_the_other_mistakes(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    failed = export(
+        "failed",
+        enrollments=ENROLLMENTS_HEADER,
+        courses="course_id,name,status,end\nC1,X,final,31-02-2026\n",
+    )
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, failed, snapshot=True)
+    assert failure.value.total == 2
+    assert any("courses.csv:2: column 'end'" in p for p in failure.value.problems)
+    assert any("enrollments.csv has no data rows" in p for p in failure.value.problems)
+
+
+def test_max_remove_100_empties_a_table_on_purpose(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    empty = export("empty", attendance=ATTENDANCE_HEADER, results="")
+    report = import_into(
+        db, empty / "attendance.csv", empty / "results.csv", snapshot=True, max_remove=100
+    )
+    assert report.counts["attendance"].removed == 6
+    assert report.counts["results"].removed == 2
+    assert rows(db, "SELECT count(*) FROM attendance") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM results") == [(0,)]
+
+
+def test_without_snapshot_a_file_without_data_rows_is_a_warning_and_removes_nothing(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    report = import_into(db, export("failed", enrollments=ENROLLMENTS_HEADER, attendance=""))
+    assert any("enrollments.csv: header only; nothing to import" in w for w in report.warnings)
+    assert any("attendance.csv: empty file; nothing to import" in w for w in report.warnings)
+    assert rows(db, "SELECT count(*) FROM attendance") == [(6,)]
+    assert rows(db, "SELECT status, count(*) FROM enrollments GROUP BY status") == [("enrolled", 2)]
+
+
+def test_snapshot_of_a_file_without_data_rows_for_a_table_holding_nothing_is_a_warning(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    # a new installation whose export has no exam results yet: nothing to lose, so the
+    # nightly `import --snapshot && run-due` goes on
+    db = tmp_path / "c.db"
+    report = import_into(db, export(results="part_id,person_id,passed\n"), snapshot=True)
+    assert any("results.csv: header only; nothing to import" in w for w in report.warnings)
+    assert report.counts["results"].removed == 0
+    assert rows(db, "SELECT count(*) FROM enrollments") == [(2,)]
+
+
+def _five_attendance_rows(tmp_path: Path, export: Callable[..., Path]) -> Path:
+    db = tmp_path / "c.db"
+    five = "part_id,person_id,present\n" + "".join(f"C1-{n},P1,yes\n" for n in range(1, 5))
+    import_into(db, export(attendance=five + "C1-1,P2,yes\n"))
+    return db
+
+
+def _keeping(export: Callable[..., Path], kept: int) -> Path:
+    lines = "".join(f"C1-{n},P1,yes\n" for n in range(1, kept + 1))
+    return export(f"keep{kept}", attendance=ATTENDANCE_HEADER + lines) / "attendance.csv"
+
+
+def test_snapshot_removing_40_percent_passes_without_the_option(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = _five_attendance_rows(tmp_path, export)
+    report = import_into(db, _keeping(export, 3), snapshot=True)
+    assert report.counts["attendance"].removed == 2
+    assert rows(db, "SELECT count(*) FROM attendance") == [(3,)]
+
+
+def test_snapshot_removing_more_than_half_is_refused_until_max_remove_allows_it(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = _five_attendance_rows(tmp_path, export)
+    before = file_digest(db)
+    one_left = _keeping(export, 1)  # 4 of 5 go: 80 %
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, one_left, snapshot=True)
+    assert failure.value.problems == [
+        f"{one_left} would remove 4 of 5 attendance rows (80 %); --max-remove 80 to allow"
+    ]
+    with pytest.raises(ImportFailed):
+        import_into(db, one_left, snapshot=True, max_remove=79)
+    assert file_digest(db) == before
+    report = import_into(db, one_left, snapshot=True, max_remove=80)
+    assert report.counts["attendance"].removed == 4
+    assert rows(db, "SELECT part_id, person_id FROM attendance") == [("C1-1", "P1")]
+
+
+def test_the_suggested_max_remove_is_rounded_up_so_that_it_allows_the_import(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())  # 6 attendance rows; keeping 2 removes 4: 66.7 %
+    kept = export("kept", attendance=ATTENDANCE_HEADER + "C1-1,P1,yes\nC1-1,P2,yes\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, kept / "attendance.csv", snapshot=True)
+    assert failure.value.problems[0].endswith(
+        "would remove 4 of 6 attendance rows (67 %); --max-remove 67 to allow"
+    )
+    with pytest.raises(ImportFailed):
+        import_into(db, kept / "attendance.csv", snapshot=True, max_remove=66)
+    assert import_into(db, kept / "attendance.csv", snapshot=True, max_remove=67)
+
+
+def test_exactly_half_passes_and_enrollments_count_only_the_newly_cancelled(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    enrollments = "course_id,person_id,status\n" + "".join(
+        f"C1,P{n},{'cancelled' if n == 4 else 'enrolled'}\n" for n in range(1, 5)
+    )
+    persons = "person_id,email\n" + "".join(f"P{n},p{n}@example.org\n" for n in range(1, 5))
+    import_into(db, export(persons=persons, enrollments=enrollments))
+    # P4 was cancelled already; leaving out P3 and P4 cancels one more: 1 of 4
+    two = export("two", enrollments="course_id,person_id\nC1,P1\nC1,P2\n")
+    report = import_into(db, two / "enrollments.csv", snapshot=True)
+    assert report.counts["enrollments"].removed == 1
+    # 3 of 6 attendance rows: exactly half is not more than half
+    three = export("three", attendance=ATTENDANCE_HEADER + "C1-1,P1,y\nC1-2,P1,y\nC1-3,P1,y\n")
+    assert (
+        import_into(db, three / "attendance.csv", snapshot=True).counts["attendance"].removed == 3
+    )
+
+
+def test_each_table_of_a_snapshot_is_judged_against_its_own_rows(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    before = file_digest(db)
+    mixed = export(
+        "mixed",
+        enrollments="course_id,person_id\nC1,P1\n",  # 1 of 2: 50 %, allowed
+        results="part_id,person_id,passed\n",  # none: refused
+    )
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, mixed / "enrollments.csv", mixed / "results.csv", snapshot=True)
+    assert len(failure.value.problems) == 1
+    assert "results.csv has no data rows" in failure.value.problems[0]
+    assert file_digest(db) == before
+
+
+def test_max_remove_without_snapshot_is_a_usage_error(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    with pytest.raises(UsageError, match="--max-remove goes with --snapshot"):
+        import_into(tmp_path / "c.db", export(), max_remove=100)
+    with pytest.raises(UsageError, match="from 0 to 100"):
+        import_into(tmp_path / "c.db", export(), snapshot=True, max_remove=101)
+
+
+# language: a code that Babel knows, else no language at all (with a warning)
+
+
+def test_a_language_that_is_no_code_is_a_warning_and_stored_as_none(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    persons = export(
+        "languages",
+        persons="""
+            person_id,email,language
+            P1,bram@example.org,Nederlands
+            P2,zoe@example.org, en-GB
+            P3,xx@example.org,xx
+            P4,nl@example.org,NL
+        """,
+        enrollments="course_id,person_id\nC1,P1\n",
+    )
+    report = import_into(db, persons)
+    assert rows(db, "SELECT person_id, language FROM persons ORDER BY 1") == [
+        ("P1", None),
+        ("P2", "en-GB"),
+        ("P3", None),
+        ("P4", "NL"),
+    ]
+    file = persons / "persons.csv"
+    assert [w for w in report.warnings if "'language'" in w] == [
+        f"{file}:2: column 'language': 'Nederlands' is not a language code (such as nl, en or "
+        "en-GB); the person gets the default templates and date format",
+        f"{file}:4: column 'language': 'xx' is not a language code (such as nl, en or "
+        "en-GB); the person gets the default templates and date format",
+    ]
+
+
+def test_a_person_stored_with_a_bad_language_is_corrected_by_the_next_import(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    with sqlite3.connect(db) as conn:  # as an import before this check left it
+        conn.execute("UPDATE persons SET language = 'Nederlands' WHERE person_id = 'P1'")
+    fixed = export("fixed", persons="person_id,email,language\nP1,bram@example.org,Nederlands\n")
+    report = import_into(db, fixed / "persons.csv")
+    assert report.counts["persons"].updated == 1
+    assert rows(db, "SELECT language FROM persons WHERE person_id = 'P1'") == [(None,)]
+
+
+def test_many_lines_with_a_bad_language_are_named_up_to_a_cap_then_counted(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    lines = "".join(f"P{n},p{n}@example.org,Nederlands\n" for n in range(1, 31))
+    folder = export("many", persons="person_id,email,language\n" + lines)
+    report = import_into(tmp_path / "c.db", folder / "persons.csv")
+    named = [w for w in report.warnings if "column 'language'" in w]
+    assert len(named) == 20 and named[-1].startswith(f"{folder / 'persons.csv'}:21:")
+    assert f"{folder / 'persons.csv'}: 10 more lines with a 'language'" in report.warnings[-1]
+
+
+def test_a_snapshot_file_that_cannot_be_read_is_not_also_called_empty(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    no_key = export("no-key", results="part_id,passed\nC1-4,yes\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, no_key / "results.csv", snapshot=True)
+    assert failure.value.total == 1
+    assert "results.csv:1: missing required column 'person_id'" in failure.value.problems[0]

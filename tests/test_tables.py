@@ -3,10 +3,12 @@ from pathlib import Path
 
 import pytest
 
+import certify.tables
 from certify.tables import (
     TABLES,
     CellError,
     Coercer,
+    is_language_code,
     read_bool,
     read_email,
     read_enrollment_status,
@@ -101,7 +103,7 @@ def test_each_table_coerces_a_row_to_its_key_stored_columns_and_tail(table: str)
     spec = TABLES[table]
     assert len(GOOD_ROWS[table]) == len(spec.known)
     tail = ('{"employer": "Gemeente Utrecht"}', 0, 2)
-    values = Coercer(AMS).for_table(table)(GOOD_ROWS[table], tail)
+    values = Coercer(AMS, files=["x.csv"], warnings=[]).for_table(table)(GOOD_ROWS[table], tail)
     assert values is not None
     # the upsert numbers its parameters: key, stored columns (extra last), file, line
     assert len(values) == len(spec.key) + len(spec.columns) + 2
@@ -128,5 +130,36 @@ def test_a_bad_cell_raises_an_error_that_names_its_column(
     row = list(GOOD_ROWS[table])
     row[spec.known.index(column)] = bad
     with pytest.raises(CellError) as error:
-        Coercer(AMS).for_table(table)(tuple(row), (None, 0, 2))
+        Coercer(AMS, files=["x.csv"], warnings=[]).for_table(table)(tuple(row), (None, 0, 2))
     assert error.value.column == column
+
+
+@pytest.mark.parametrize("code", ["nl", "NL", "en", "en-GB", "en_GB", "pt-BR", "zh-Hant-TW"])
+def test_language_codes_that_babel_knows(code: str) -> None:
+    assert is_language_code(code)
+
+
+@pytest.mark.parametrize("word", ["Nederlands", "xx", "e", "nl NL", "123", "nl-XX", "English"])
+def test_words_and_unknown_codes_are_no_language_code(word: str) -> None:
+    assert not is_language_code(word)
+
+
+def test_a_language_is_checked_once_per_distinct_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+
+    def counting(value: str) -> bool:
+        checked.append(value)
+        return is_language_code(value)
+
+    monkeypatch.setattr(certify.tables, "is_language_code", counting)
+    warnings: list[str] = []
+    persons = Coercer(AMS, files=["persons.csv"], warnings=warnings).for_table("persons")
+    stored = []
+    for line, language in enumerate(["nl", "Nederlands", "nl", "en-GB", "Nederlands", "nl"], 2):
+        row = (f"P{line}", f"p{line}@example.org", "", "", "", "", language)
+        values = persons(row, (None, 0, line))
+        assert values is not None
+        stored.append(values[TABLES["persons"].columns.index("language") + 1])
+    assert stored == ["nl", None, "nl", "en-GB", None, "nl"]
+    assert checked == ["nl", "Nederlands", "en-GB"]
+    assert [w.split(": ")[0] for w in warnings] == ["persons.csv:3", "persons.csv:6"]

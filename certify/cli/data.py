@@ -41,6 +41,18 @@ def import_command(
             "removed (enrollments: cancelled).",
         ),
     ] = False,
+    max_remove: Annotated[
+        int | None,
+        typer.Option(
+            "--max-remove",
+            metavar="PCT",
+            min=0,
+            max=100,
+            help="With --snapshot: how much of a table, in percent of its rows, one import may "
+            "remove or cancel [default: 50]. 100 also lets a file without data rows empty "
+            "its table.",
+        ),
+    ] = None,
     table: Annotated[
         str | None,
         typer.Option("--table", help="The table of a single file whose name is not a table name."),
@@ -48,6 +60,10 @@ def import_command(
     now: NowOption = None,
     db: DbOption = None,
     actions: ActionsOption = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("-q", "--quiet", help="Print nothing on success but warnings (for cron)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Load CSV exports into the database, all or nothing."""
@@ -66,8 +82,13 @@ def import_command(
                     tz=tz,
                     now=moment,
                     snapshot=snapshot,
+                    max_remove=max_remove,
                     table=table,
-                    progress=(lambda line: err.print(line, style="dim")) if interactive() else None,
+                    progress=(
+                        (lambda line: err.print(line, style="dim"))
+                        if interactive() and not quiet
+                        else None
+                    ),
                 )
         except CertifyError:
             if not existed:  # a failed first import leaves no database behind
@@ -78,6 +99,8 @@ def import_command(
         warn(f"warning: {warning}")
     if as_json:
         emit_json(report.as_json())
+        return
+    if quiet:
         return
     if not interactive():
         for name, counts in report.counts.items():
