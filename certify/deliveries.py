@@ -206,6 +206,22 @@ class DeliveryLog:
         ).fetchone()
         return int(row[0])
 
+    def state_counts(self) -> dict[str, int]:
+        """How many deliveries the log holds in each state."""
+        return dict(self.conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+
+    def oldest_pending(self) -> dict[str, Any] | None:
+        """The pending delivery due longest ago, or None."""
+        row = self.conn.execute(
+            "SELECT action, course_id, person_id, due_at, attempts, last_error, next_attempt_at "
+            "FROM deliveries WHERE state = 'pending' ORDER BY due_at, id LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        names = ("action", "course", "person", "due_at", "attempts", "last_error",
+                 "next_attempt_at")  # fmt: skip
+        return dict(zip(names, row, strict=True))
+
     def find(self, key: Key) -> dict[str, Any] | None:
         """One delivery's record, or None when nothing was logged for it."""
         row = self.conn.execute(

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from certify import runs
 from certify.clock import to_utc_text
 from certify.config import Action, Config
 from certify.context import DeliveryContexts, DeliveryRef
@@ -124,8 +125,22 @@ class RunReport:
             return EXIT_NOT_ACCEPTED
         return 0
 
-    def as_json(self) -> dict[str, Any]:
-        counts = {
+    @property
+    def outcome(self) -> str:
+        """How the run ended, in the words of the run record."""
+        if self.problems:
+            return "problems"
+        return "not accepted" if self.not_accepted else "ok"
+
+    @property
+    def detail(self) -> str | None:
+        """The first problem, or why the run stopped."""
+        return self.problems[0] if self.problems else self.stopped
+
+    def counts(self) -> dict[str, int]:
+        """The figures of the run, by name."""
+        return {
+            ("would_send" if self.dry_run else "sent"): self.sent,
             "failed": self.failed,
             "pending": self.pending,
             "unknown": self.unknown,
@@ -136,11 +151,12 @@ class RunReport:
             "waiting": self.waiting,
             "not_due": self.not_due,
         }
+
+    def as_json(self) -> dict[str, Any]:
         return {
             "now": to_utc_text(self.now),
             "dry_run": self.dry_run,
-            ("would_send" if self.dry_run else "sent"): self.sent,
-            **counts,
+            **self.counts(),
             "stopped": self.stopped,
             "problems": self.problems,
             "waiting_on": self.waiting_on,
@@ -335,6 +351,28 @@ class Runner:
 
         A dry run renders every message it would send, unless `render` is False.
         """
+        if transport is None:
+            return self._run(actions, None, limit, progress, render)
+        run_id = runs.start(self.store, self.now)
+        try:
+            report = self._run(actions, transport, limit, progress, render)
+        except BaseException as exc:
+            detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            runs.finish(self.store, run_id, "failed", EXIT_INPUT, {}, detail)
+            raise
+        runs.finish(
+            self.store, run_id, report.outcome, report.exit_code, report.counts(), report.detail
+        )
+        return report
+
+    def _run(
+        self,
+        actions: list[Action],
+        transport: Transport | None,
+        limit: int | None,
+        progress: Callable[[int, int], None] | None,
+        render: bool,
+    ) -> RunReport:
         report = RunReport(self.now, dry_run=transport is None)
         if transport is not None:
             for note in self.recover(transport):

@@ -186,6 +186,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX delivery_events_delivery ON delivery_events(delivery_id);
     """,
+    # 2: the record of each run-due, for `certify status` and the report
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        now TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT NOT NULL,
+        exit_code INTEGER,
+        counts TEXT,
+        detail TEXT
+    );
+    """,
 ]
 
 

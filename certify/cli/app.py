@@ -63,7 +63,9 @@ PersonOption = Annotated[str, typer.Option("--person", help="The person_id.")]
 QuietOption = Annotated[
     bool,
     typer.Option(
-        "-q", "--quiet", help="For cron: print nothing unless something was sent or went wrong."
+        "-q",
+        "--quiet",
+        help="For cron: print only what needs you (what was sent, warnings, problems).",
     ),
 ]
 TransportOption = Annotated[

@@ -13,7 +13,9 @@ from certify.cli.app import (
     DbOption,
     JsonOption,
     NowOption,
+    QuietOption,
     app,
+    attention_line,
     emit_json,
     err,
     errors,
@@ -60,10 +62,7 @@ def import_command(
     now: NowOption = None,
     db: DbOption = None,
     actions: ActionsOption = None,
-    quiet: Annotated[
-        bool,
-        typer.Option("-q", "--quiet", help="Print nothing on success but warnings (for cron)."),
-    ] = False,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Load CSV exports into the database, all or nothing."""
@@ -90,6 +89,7 @@ def import_command(
                         else None
                     ),
                 )
+                attention = attention_line(store)
         except CertifyError:
             if not existed:  # a failed first import leaves no database behind
                 for suffix in ("", "-wal", "-shm"):
@@ -108,14 +108,18 @@ def import_command(
                 f"{name}: {counts.inserted} inserted, {counts.updated} updated, "
                 f"{counts.unchanged} unchanged, {counts.removed} removed"
             )
-        return
-    grid = Table(title=f"Import #{report.import_id} into {path}")
-    for column in ("table", "rows", "inserted", "updated", "unchanged", "removed"):
-        grid.add_column(column, justify="left" if column == "table" else "right")
-    for name, counts in report.counts.items():
-        figures = (counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.removed)
-        grid.add_row(name, *(str(value) for value in figures))
-    out.print(grid)
+    else:
+        grid = Table(title=f"Import #{report.import_id} into {path}")
+        for column in ("table", "rows", "inserted", "updated", "unchanged", "removed"):
+            grid.add_column(column, justify="left" if column == "table" else "right")
+        for name, counts in report.counts.items():
+            figures = (
+                counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.removed
+            )  # fmt: skip
+            grid.add_row(name, *(str(value) for value in figures))
+        out.print(grid)
+    if attention:
+        plain(attention)
 
 
 @app.command()

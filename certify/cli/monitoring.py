@@ -1,0 +1,105 @@
+"""For monitoring: `status`, a check that exits 3 when something needs the administrator."""
+
+from __future__ import annotations
+
+from datetime import UTC, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from certify.cli.app import (
+    ActionsOption,
+    DbOption,
+    JsonOption,
+    NowOption,
+    app,
+    emit_json,
+    errors,
+    parse_now,
+    plain,
+)
+from certify.config import actions_path, read_timezone
+from certify.errors import CertifyError
+from certify.store import Store, db_path
+
+if TYPE_CHECKING:
+    from certify.status import Status
+
+
+@app.command()
+def status(
+    max_age: Annotated[
+        str,
+        typer.Option(
+            "--max-age",
+            help="How old the last successful run may be before the check fails "
+            "(90 minutes, 2 hours, 1 day) [default: 1 hour].",
+        ),
+    ] = "1 hour",
+    now: NowOption = None,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Print only when the check fails.")
+    ] = False,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The last run and what needs attention; exit 3 when either needs you (for monitoring)."""
+    from certify.status import parse_age, read_status
+
+    with errors():
+        tz = _zone(actions)
+        age = parse_age(max_age)
+        moment = parse_now(now, tz)
+        with Store.open_readonly(db_path(db)) as store:
+            report = read_status(store, moment, age)
+    if as_json:
+        emit_json(report.as_json())
+    elif not (quiet and report.ok):
+        for line in _lines(report, tz):
+            plain(line)
+    raise typer.Exit(report.exit_code)
+
+
+def _zone(actions: Path | None) -> tzinfo:
+    try:
+        return read_timezone(actions_path(actions))
+    except CertifyError:
+        return UTC
+
+
+def _lines(report: Status, tz: tzinfo) -> list[str]:
+    from certify.clock import from_utc_text
+
+    lines = []
+    last, good = report.last_run, report.last_successful
+    if last is None:
+        lines.append("last run: none recorded")
+    else:
+        state = "still running (or killed)" if not last.finished else last.outcome
+        lines.append(f"last run: {last.now.astimezone(tz):%Y-%m-%d %H:%M %Z}: {state}")
+        if last.counts:
+            shown = ", ".join(f"{name} {count}" for name, count in last.counts.items() if count)
+            lines.append(f"  {shown or 'nothing to do'}")
+    if good is not None and (last is None or good.id != last.id):
+        lines.append(f"last successful run: {good.now.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+    states = ", ".join(f"{count} {state}" for state, count in sorted(report.states.items()))
+    lines.append(f"deliveries: {states or 'none yet'}")
+    pending = report.oldest_pending
+    if pending is not None:
+        due = (
+            f"{from_utc_text(pending['due_at']).astimezone(tz):%Y-%m-%d %H:%M}"
+            if pending["due_at"]
+            else "?"
+        )
+        lines.append(
+            f"oldest pending: {pending['action']} {pending['course']}/{pending['person']}, "
+            f"due {due}, {pending['attempts']} attempt(s)"
+            + (f": {pending['last_error']}" if pending["last_error"] else "")
+        )
+    if report.ok:
+        lines.append("ok")
+    else:
+        lines.extend(f"NOT OK: {reason}" for reason in report.reasons)
+    return lines

@@ -1,0 +1,110 @@
+"""`certify status`: is cron still running, and does anything need the administrator?
+
+For a monitoring check: exit 0 when nothing needs attention and the last successful run
+is younger than the maximum age, else 3, with the reasons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from certify import runs
+from certify.clock import to_utc_text
+from certify.deliveries import DeliveryLog
+from certify.errors import EXIT_NOT_ACCEPTED, UsageError
+from certify.runs import RunRecord
+from certify.store import Store
+
+_AGE = re.compile(r"^\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """`1 hour`, `90 minutes`, `2h`, `30m`, `1 day` → a timedelta."""
+    match = _AGE.match(text)
+    if match is None:
+        raise UsageError(
+            f"--max-age: cannot read {text!r} as a duration",
+            hint="a whole number and a unit: 90 minutes, 2 hours, 1 day (or 90m, 2h, 1d)",
+        )
+    unit = _UNITS[match.group(2)[0].lower()]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def span(delta: timedelta) -> str:
+    """A duration in the largest whole unit that reads naturally: `1 hour`, `90 minutes`."""
+    minutes = int(delta.total_seconds() // 60)
+    for size, unit in ((24 * 60, "day"), (60, "hour")):
+        if minutes >= size and minutes % size == 0 or minutes >= 2 * size:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@dataclass
+class Status:
+    """What `certify status` reports."""
+
+    now: datetime
+    max_age: timedelta
+    last_run: RunRecord | None
+    last_successful: RunRecord | None
+    states: dict[str, int]
+    attention: dict[str, int]
+    oldest_pending: dict[str, Any] | None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else EXIT_NOT_ACCEPTED
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "now": to_utc_text(self.now),
+            "ok": self.ok,
+            "reasons": self.reasons,
+            "max_age_minutes": int(self.max_age.total_seconds() // 60),
+            "last_run": self.last_run.as_json() if self.last_run else None,
+            "last_successful_run": self.last_successful.as_json() if self.last_successful else None,
+            "deliveries": self.states,
+            "needs_attention": self.attention,
+            "oldest_pending": self.oldest_pending,
+        }
+
+
+def read_status(store: Store, now: datetime, max_age: timedelta) -> Status:
+    """The last runs and the log at `now`, with every reason the check would fail."""
+    log = DeliveryLog(store, now)
+    status = Status(
+        now=now,
+        max_age=max_age,
+        last_run=runs.last(store),
+        last_successful=runs.last_successful(store),
+        states=log.state_counts(),
+        attention=log.attention(),
+        oldest_pending=log.oldest_pending(),
+    )
+    last, good = status.last_run, status.last_successful
+    if good is None:
+        status.reasons.append("no run-due has finished its work yet")
+    elif now - good.now > max_age:
+        status.reasons.append(
+            f"the last successful run was {span(now - good.now)} ago "
+            f"(more than {span(max_age)}): is cron still running?"
+        )
+    if last is not None and last.finished and not last.successful:
+        status.reasons.append(
+            f"the last run ended with {last.outcome}: {last.detail or 'see its output'}"
+        )
+    if status.attention:
+        listed = ", ".join(f"{count} {name}" for name, count in status.attention.items())
+        first = next(iter(status.attention)).split()[0]
+        status.reasons.append(f"needs attention: {listed} (certify log --state {first})")
+    return status

@@ -1,0 +1,128 @@
+"""`certify status` for monitoring: the last run, what needs attention, and its exit code."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from certify.errors import UsageError
+from certify.status import parse_age, span
+from tests.conftest import cli, import_into, make_config, write
+
+NOW = "2026-11-06T09:00"
+
+
+@pytest.fixture
+def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
+    import_into(tmp_path / "certify.db", export())
+    make_config(tmp_path, attendance="no", passing="no")
+    return tmp_path
+
+
+def run_due(world: Path, now: str = NOW) -> int:
+    args = ("run-due", "--now", now, "--transport", "dir", "--out", "outbox")
+    return cli(*args, cwd=world).returncode
+
+
+def status(world: Path, *extra: str, now: str) -> tuple[int, dict[str, object], str]:
+    as_json = cli("status", "--now", now, "--json", *extra, cwd=world)
+    text = cli("status", "--now", now, *extra, cwd=world)
+    assert as_json.returncode == text.returncode
+    return as_json.returncode, json.loads(as_json.stdout), text.stdout
+
+
+def test_no_run_yet_fails_the_check(world: Path) -> None:
+    code, report, text = status(world, now=NOW)
+    assert code == 3 and report["ok"] is False
+    assert report["reasons"] == ["no run-due has finished its work yet"]
+    assert "NOT OK: no run-due has finished its work yet" in text
+
+
+def test_a_recent_good_run_passes_and_an_old_one_fails(world: Path) -> None:
+    assert run_due(world) == 0
+    code, report, text = status(world, now="2026-11-06T09:40")
+    assert code == 0 and report["ok"] is True and text.splitlines()[-1] == "ok"
+    last = report["last_run"]
+    assert isinstance(last, dict) and last["outcome"] == "ok" and last["counts"]["sent"] == 2
+    assert report["deliveries"] == {"sent": 2}
+    code, report, _ = status(world, now="2026-11-06T10:01")
+    assert code == 3
+    assert report["reasons"] == [
+        "the last successful run was 61 minutes ago (more than 1 hour): is cron still running?"
+    ]
+    assert status(world, "--max-age", "2h", now="2026-11-06T10:01")[0] == 0
+
+
+def test_what_needs_attention_fails_the_check_until_settled(world: Path) -> None:
+    with sqlite3.connect(world / "certify.db") as conn:
+        conn.execute("UPDATE persons SET email = 'nobody' WHERE person_id = 'P2'")
+    assert run_due(world) == 3  # a delivery attempted in this run failed
+    code, report, text = status(world, now="2026-11-06T09:10")
+    assert code == 3
+    assert report["needs_attention"] == {"failed": 1}
+    assert report["last_run"]["outcome"] == "not accepted"  # type: ignore[index]
+    assert "NOT OK: needs attention: 1 failed (certify log --state failed)" in text
+    settled = cli(
+        "mark", "certificate", "--course", "C1", "--person", "P2", "--as", "failed",
+        "--reason", "no address for this person", cwd=world,
+    )  # fmt: skip
+    assert settled.returncode == 0
+    retried = cli("retry", "--state", "failed", "--person", "P2", "--reason", "fixed", cwd=world)
+    assert retried.returncode == 0
+    with sqlite3.connect(world / "certify.db") as conn:
+        conn.execute("UPDATE persons SET email = 'zoe@example.org' WHERE person_id = 'P2'")
+    assert run_due(world, now="2026-11-06T09:15") == 0
+    assert status(world, now="2026-11-06T09:20")[0] == 0
+
+
+def test_a_run_stopped_by_a_template_problem_fails_the_check(world: Path) -> None:
+    write(world / "templates", "certificate.txt.j2", "---\nsubject: x\n---\n{{ 1 / 0 }}\n")
+    assert run_due(world) == 1
+    code, report, _ = status(world, now="2026-11-06T09:05")
+    assert code == 3
+    last = report["last_run"]
+    assert isinstance(last, dict) and last["outcome"] == "problems"
+    assert any("division by zero" in str(reason) for reason in report["reasons"])  # type: ignore[attr-defined]
+
+
+def test_a_run_that_could_not_start_is_recorded(world: Path) -> None:
+    (world / "outbox").write_text("a file where the outbox folder should be")
+    assert run_due(world) == 1
+    _, report, _ = status(world, now="2026-11-06T09:05")
+    last = report["last_run"]
+    assert isinstance(last, dict) and last["outcome"] == "failed"
+    assert "outbox" in str(last["detail"])
+
+
+def test_a_run_that_never_finished_is_shown(world: Path) -> None:
+    assert run_due(world) == 0
+    with sqlite3.connect(world / "certify.db") as conn:  # as a run killed with SIGKILL leaves it
+        conn.execute(
+            "INSERT INTO runs (started_at, now, outcome) "
+            "VALUES ('2026-11-06T08:10:00Z', '2026-11-06T08:10:00Z', 'running')"
+        )
+    code, report, text = status(world, now="2026-11-06T09:20")
+    assert code == 0  # the last successful run is recent: cron works
+    assert report["last_run"]["finished_at"] is None  # type: ignore[index]
+    assert "still running (or killed)" in text
+
+
+def test_durations_are_read_as_people_write_them() -> None:
+    assert parse_age("90 minutes") == timedelta(minutes=90)
+    assert parse_age("2h") == parse_age("2 hours") == timedelta(hours=2)
+    assert parse_age("1 day") == timedelta(days=1)
+    with pytest.raises(UsageError, match="cannot read 'soon'"):
+        parse_age("soon")
+    assert [span(timedelta(minutes=m)) for m in (1, 45, 60, 90, 180, 1440, 4320)] == [
+        "1 minute", "45 minutes", "1 hour", "90 minutes", "3 hours", "1 day", "3 days",
+    ]  # fmt: skip
+
+
+def test_a_missing_database_is_one_line(tmp_path: Path) -> None:
+    result = cli("status", "--db", str(tmp_path / "none.db"), cwd=tmp_path)
+    assert result.returncode == 1 and "no such database" in result.stderr
