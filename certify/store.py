@@ -395,6 +395,9 @@ class Store:
         return int(row[0] or 0)
 
     def migrate(self) -> None:
+        """Apply the migrations this database lacks, all in one transaction."""
+        if self.schema_version() == len(MIGRATIONS):
+            return  # up to date: no write lock, so opening never waits for a run that writes
         with self.transaction():
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"

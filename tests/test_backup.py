@@ -42,8 +42,9 @@ def test_a_backup_is_a_whole_database(tmp_path: Path, export: Callable[..., Path
     assert [path.name for path in tmp_path.iterdir() if "b.db" in path.name] == ["b.db"]
 
 
+@pytest.mark.parametrize("opening", [Store.open, Store.open_readonly], ids=["open", "read-only"])
 def test_a_backup_while_another_process_writes_neither_waits_nor_copies_half_a_write(
-    tmp_path: Path, export: Callable[..., Path]
+    tmp_path: Path, export: Callable[..., Path], opening: Callable[[Path], Store]
 ) -> None:
     db = tmp_path / "certify.db"
     import_into(db, export())
@@ -57,7 +58,7 @@ def test_a_backup_while_another_process_writes_neither_waits_nor_copies_half_a_w
         assert writer.stdout is not None and writer.stdin is not None
         assert writer.stdout.readline() == "writing\n"
         started = time.monotonic()
-        with Store.open_readonly(db) as store:
+        with opening(db) as store:
             backup(store, tmp_path / "b.db")
         took = time.monotonic() - started
         writer.stdin.write("commit\n")
