@@ -437,6 +437,7 @@ def import_files(
                 import_id,
             ),
         )
+    store.record_zone(tz)  # the views show local times in the zone the data was read in
     return ImportReport(import_id=import_id, files=file_report, counts=counts, warnings=warnings)
 
 

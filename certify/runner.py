@@ -375,6 +375,7 @@ class Runner:
     ) -> RunReport:
         report = RunReport(self.now, dry_run=transport is None)
         if transport is not None:
+            self.store.record_zone(self.config.tz)
             for note in self.recover(transport):
                 self.log(f"recovered: {note}")
             self.deliveries.record_since([a.id for a in actions if a.since is None])

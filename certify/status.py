@@ -38,7 +38,7 @@ def span(delta: timedelta) -> str:
     """A duration in the largest whole unit that reads naturally: `1 hour`, `90 minutes`."""
     minutes = int(delta.total_seconds() // 60)
     for size, unit in ((24 * 60, "day"), (60, "hour")):
-        if minutes >= size and minutes % size == 0 or minutes >= 2 * size:
+        if (minutes >= size and minutes % size == 0) or minutes >= 2 * size:
             count = minutes // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from certify.errors import CertifyError
@@ -13,8 +15,144 @@ from certify.errors import CertifyError
 DEFAULT_DB = "certify.db"
 BUSY_TIMEOUT_MS = 10_000
 
+# the views show local times for moments in these years (UTC offsets taken from zoneinfo)
+ZONE_FIRST_YEAR = 1970
+ZONE_LAST_YEAR = 2100
+
+# A migration is a script of SQL statements, or a function for what SQL cannot say alone.
+Migration = str | Callable[[sqlite3.Connection], None]
+
+# Declared so that Datasette and sqlite-utils show the links between tables; certify itself
+# does not enforce them (see Store.open). A course may name a type not imported yet.
+_FOREIGN_KEYS: dict[str, tuple[str, ...]] = {
+    "courses": ("FOREIGN KEY (course_type) REFERENCES course_types(course_type)",),
+    "parts": ("FOREIGN KEY (course_id) REFERENCES courses(course_id)",),
+    "enrollments": (
+        "FOREIGN KEY (course_id) REFERENCES courses(course_id)",
+        "FOREIGN KEY (person_id) REFERENCES persons(person_id)",
+    ),
+    "attendance": (
+        "FOREIGN KEY (part_id) REFERENCES parts(part_id)",
+        "FOREIGN KEY (person_id) REFERENCES persons(person_id)",
+    ),
+    "results": (
+        "FOREIGN KEY (part_id) REFERENCES parts(part_id)",
+        "FOREIGN KEY (person_id) REFERENCES persons(person_id)",
+    ),
+    "deliveries": (
+        "FOREIGN KEY (course_id) REFERENCES courses(course_id)",
+        "FOREIGN KEY (person_id) REFERENCES persons(person_id)",
+        "FOREIGN KEY (course_id, person_id) REFERENCES enrollments(course_id, person_id)",
+    ),
+}
+
+# Local times in views: SQLite knows no IANA zones, so the offsets of the configured zone are
+# kept in a table (Store.record_zone) and looked up for each moment. Until a zone is
+# recorded the views show UTC. Any later migration that rebuilds a table must drop and
+# recreate these views around it: SQLite refuses to rename a table while a view is broken.
+# No ORDER BY in the views: with one, counting or filtering them computes every row first.
+_BROWSING = """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE zone_offsets (
+        since_utc TEXT PRIMARY KEY,
+        offset_minutes INTEGER NOT NULL,
+        abbreviation TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE VIEW delivery_overview AS
+    SELECT
+        d.action AS action,
+        d.course_id AS course_id,
+        c.name AS course,
+        d.person_id AS person_id,
+        p.full_name AS name,
+        coalesce(d.email, p.email) AS email,
+        d.state AS state,
+        d.attempts AS attempts,
+        coalesce(
+            (SELECT strftime('%Y-%m-%d %H:%M', d.due_at, z.offset_minutes || ' minutes')
+                || ' ' || z.abbreviation
+             FROM zone_offsets z WHERE z.since_utc <= d.due_at
+             ORDER BY z.since_utc DESC LIMIT 1),
+            strftime('%Y-%m-%d %H:%M', d.due_at) || ' UTC'
+        ) AS "due (local)",
+        coalesce(
+            (SELECT strftime('%Y-%m-%d %H:%M', d.sent_at, z.offset_minutes || ' minutes')
+                || ' ' || z.abbreviation
+             FROM zone_offsets z WHERE z.since_utc <= d.sent_at
+             ORDER BY z.since_utc DESC LIMIT 1),
+            strftime('%Y-%m-%d %H:%M', d.sent_at) || ' UTC'
+        ) AS "sent (local)",
+        d.certificate_number AS certificate,
+        d.last_error AS last_error
+    FROM deliveries d
+    LEFT JOIN courses c ON c.course_id = d.course_id
+    LEFT JOIN persons p ON p.person_id = d.person_id;
+    CREATE VIEW participant_overview AS
+    SELECT
+        e.course_id AS course_id,
+        c.name AS course,
+        e.person_id AS person_id,
+        p.full_name AS name,
+        (SELECT count(*) FROM parts r JOIN attendance a
+            ON a.part_id = r.part_id AND a.person_id = e.person_id
+         WHERE r.course_id = e.course_id AND r.attendance_required AND a.present)
+        || ' of ' ||
+        (SELECT count(*) FROM parts r WHERE r.course_id = e.course_id AND r.attendance_required)
+        AS present,
+        (SELECT count(*) FROM parts r JOIN results x
+            ON x.part_id = r.part_id AND x.person_id = e.person_id
+         WHERE r.course_id = e.course_id AND r.pass_required AND x.passed)
+        || ' of ' ||
+        (SELECT count(*) FROM parts r WHERE r.course_id = e.course_id AND r.pass_required)
+        AS passed,
+        e.status AS enrollment
+    FROM enrollments e
+    LEFT JOIN courses c ON c.course_id = e.course_id
+    LEFT JOIN persons p ON p.person_id = e.person_id
+"""
+
+
+def _browsable(conn: sqlite3.Connection) -> None:
+    """Migration 3: foreign keys declared, the zone tables and the two overview views."""
+    for table, keys in _FOREIGN_KEYS.items():
+        _rebuild_with_keys(conn, table, keys)
+    for statement in _statements(_BROWSING):
+        conn.execute(statement)
+
+
+def _rebuild_with_keys(conn: sqlite3.Connection, table: str, keys: tuple[str, ...]) -> None:
+    """Rebuild `table` with `keys` added to its own CREATE text, so that every column,
+    default, WITHOUT ROWID and index stays exactly as it was (SQLite cannot add keys in place)."""
+    (create,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    indexes = [
+        row[0]
+        for row in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL ORDER BY name",
+            (table,),
+        )
+    ]
+    head = re.match(rf'\s*CREATE TABLE\s+"?{table}"?\s*\(', create)
+    assert head is not None, create
+    close = create.rindex(")")  # the table's own: WITHOUT ROWID after it has no parenthesis
+    shadow = f"{table}_rebuilt"
+    body = create[head.end() : close].rstrip()
+    constraints = "".join(f",\n        {key}" for key in keys)
+    conn.execute(f"CREATE TABLE {shadow} ({body}{constraints}\n    {create[close:]}")
+    conn.execute(f"INSERT INTO {shadow} SELECT * FROM {table}")
+    conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+    for index in indexes:
+        conn.execute(index)
+
+
 # Each entry is one migration; its number is its position (1-based). Never edit a landed one.
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[Migration] = [
     """
     CREATE TABLE course_types (
         course_type TEXT PRIMARY KEY,
@@ -199,6 +337,8 @@ MIGRATIONS: list[str] = [
         detail TEXT
     );
     """,
+    # 3: foreign keys declared, local times, the overview views
+    _browsable,
 ]
 
 
@@ -228,9 +368,16 @@ class Store:
         conn.execute("PRAGMA journal_mode = WAL")
         # every commit reaches the disk: a claim is durable before its message is handed over
         conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        # The keys are declared for browsing, not enforced: certify checks references itself
+        # and reports every problem of an import at once with its place, and a --snapshot may
+        # remove a person whose delivery history stays (the log is never removed).
+        conn.execute("PRAGMA foreign_keys = OFF")
         store = cls(path, conn)
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     @classmethod
@@ -263,15 +410,21 @@ class Store:
         return int(row[0] or 0)
 
     def migrate(self) -> None:
+        """Apply the migrations this database lacks, all in one transaction."""
+        if self.schema_version() == len(MIGRATIONS):
+            return  # up to date: no write lock, so opening never waits for a run that writes
         with self.transaction():
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
             )
             current = self.schema_version()
-            for number, script in enumerate(MIGRATIONS, start=1):
+            for number, migration in enumerate(MIGRATIONS, start=1):
                 if number > current:
-                    for statement in _statements(script):
-                        self.conn.execute(statement)
+                    if callable(migration):
+                        migration(self.conn)
+                    else:
+                        for statement in _statements(migration):
+                            self.conn.execute(statement)
                     self.conn.execute(
                         "INSERT INTO _migrations VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
                         (number,),
@@ -289,6 +442,23 @@ class Store:
         else:
             self.conn.execute("COMMIT")
 
+    def record_zone(self, tz: tzinfo) -> bool:
+        """Show local times of `tz` in the views; rewrites the offsets only when the zone changed."""
+        name = str(tz)  # the IANA name of a ZoneInfo; 'UTC' for UTC
+        row = self.conn.execute("SELECT value FROM settings WHERE key = 'timezone'").fetchone()
+        if row is not None and row[0] == name:
+            return False
+        changes = zone_offset_changes(tz)
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM zone_offsets")
+            conn.executemany("INSERT INTO zone_offsets VALUES (?, ?, ?)", changes)
+            conn.execute(
+                "INSERT INTO settings VALUES ('timezone', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (name,),
+            )
+        return True
+
     def latest_import_id(self) -> int | None:
         """The most recent import, or None before the first."""
         row = self.conn.execute("SELECT max(id) FROM imports").fetchone()
@@ -301,6 +471,36 @@ class Store:
 
 def _statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def zone_offset_changes(
+    tz: tzinfo, first_year: int = ZONE_FIRST_YEAR, last_year: int = ZONE_LAST_YEAR
+) -> list[tuple[str, int, str]]:
+    """(UTC moment, offset in minutes, abbreviation) from each change of `tz` on; the first
+    row holds from the beginning of time, the last until the end."""
+
+    def in_force(moment: datetime) -> tuple[int, str]:
+        local = moment.astimezone(tz)
+        offset = local.utcoffset() or timedelta(0)
+        return int(offset.total_seconds() // 60), local.tzname() or ""
+
+    moment = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    current = in_force(moment)
+    changes = [("0001-01-01T00:00:00Z", *current)]
+    # a day at a time, then halving to the second: zones change at most once in a day
+    step = timedelta(days=1)
+    while moment < end:
+        later = moment + step
+        if in_force(later) != current:
+            before, after = moment, later
+            while after - before > timedelta(seconds=1):
+                middle = before + (after - before) / 2
+                before, after = (before, middle) if in_force(middle) != current else (middle, after)
+            current = in_force(after)
+            changes.append((after.strftime("%Y-%m-%dT%H:%M:%SZ"), *current))
+        moment = later
+    return changes
 
 
 def db_path(explicit: str | os.PathLike[str] | None) -> Path:

@@ -123,6 +123,19 @@ def import_command(
 
 
 @app.command()
+def backup(
+    target: Annotated[Path, typer.Argument(help="The copy to write; an existing file is refused.")],
+    db: DbOption = None,
+) -> None:
+    """A consistent copy of the database, safe while runs write (for nightly backups)."""
+    from certify.backup import backup as copy_database
+
+    with errors(), Store.open_readonly(db_path(db)) as store:
+        copy_database(store, target)
+    plain(f"backed up {store.path} to {target}")
+
+
+@app.command()
 def validate(actions: ActionsOption = None, as_json: JsonOption = False) -> None:
     """Check actions.yaml and every template; no database needed (for CI)."""
     from certify.validate import validate_all
