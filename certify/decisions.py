@@ -215,8 +215,14 @@ def unmet_conditions(decision: Decision) -> list[str]:
     conditions = decision.action.conditions
     present, passed = participant.present, participant.passed
     required, pass_parts = course.attendance_parts, course.pass_parts
+    # not acting on the course at all comes first: `certify send` refuses it without --force
+    linked = (
+        []
+        if decision.action.links(course.course_type)
+        else [not_linked_reason(decision.action, course)]
+    )
     # cached by every value that decides the wording; many participants share them
-    return list(
+    return linked + list(
         _unmet_reasons(
             conditions.attendance,
             conditions.pass_,

@@ -319,3 +319,17 @@ def test_course_types_mistakes_are_located(world: Path, written: str, problem: s
 def test_course_type_codes_may_be_numbers(world: Path) -> None:
     path = write_actions(world, "course_end", ACTIONS.replace('[VCA, " bhv "]', "[101, VCA]"))
     assert load(path).actions[0].course_types == ["101", "VCA"]
+
+
+def test_sending_by_hand_to_a_course_not_linked_needs_force(world: Path) -> None:
+    common = ("--db", str(world / "c.db"), "--actions", str(world / "actions.yaml"))
+    transport = ("--transport", "dir", "--out", str(world / "outbox"))
+    send = ("send", "certificate", "--course", "C3", "--person", "P1", "--now", "2026-11-06T09:00")
+    refused = cli(*send, *common, *transport)
+    assert refused.returncode == 1
+    assert "course type WORKSHOP is not linked to this action" in refused.stderr, refused.stderr
+    forced = cli(*send, "--force", "--reason", "a one-off", *common, *transport)
+    assert forced.returncode == 0, forced.stderr
+    assert rows(world / "c.db", "SELECT state FROM deliveries WHERE course_id = 'C3'") == [
+        ("sent",)
+    ]
