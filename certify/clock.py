@@ -92,12 +92,8 @@ def _exists(aware: datetime) -> bool:
     return back.replace(tzinfo=None, fold=0) == aware.replace(tzinfo=None, fold=0)
 
 
-@lru_cache(maxsize=65536)
-def parse_moment(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
-    """Read an ISO 8601 or day-first date/time; a value without offset is local in `tz`.
-
-    With `end_of_day`, a bare date means "some time that day": 00:00 the next day.
-    """
+def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinfo | None]:
+    """(wall clock, whether a time of day was written, the written offset or None)."""
     value = text.strip()
     match = _ISO.match(value) or _DAY_FIRST.match(value)
     if match is None:
@@ -119,17 +115,39 @@ def parse_moment(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime
         raise DateFormatError(f"cannot read {text!r} as a date ({exc})") from exc
     offset = parts.get("tz")
     if not offset:
-        hour_offset = _regular_hour_offset(tz, wall.year, wall.month, wall.day, wall.hour)
-        if hour_offset is not None:
-            return (wall - hour_offset).replace(tzinfo=UTC)
-    if offset:
-        if offset == "Z":
-            return wall.replace(tzinfo=UTC)
-        sign = 1 if offset[0] == "+" else -1
-        digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        return wall.replace(tzinfo=_fixed(sign * delta)).astimezone(UTC)
+        return wall, parts["H"] is not None, None
+    if offset == "Z":
+        return wall, True, UTC
+    sign = 1 if offset[0] == "+" else -1
+    digits = offset[1:].replace(":", "")
+    delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return wall, True, _fixed(sign * delta)
+
+
+@lru_cache(maxsize=65536)
+def parse_moment(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
+    """Read an ISO 8601 or day-first date/time; a value without offset is local in `tz`.
+
+    With or without seconds, `T` or a space: only a written offset (`Z`, `+01:00`) makes
+    a value anything but local. With `end_of_day`, a bare date means "some time that
+    day": 00:00 the next day.
+    """
+    wall, _, offset = _read(text, end_of_day=end_of_day)
+    if offset is not None:
+        return wall.replace(tzinfo=offset).astimezone(UTC)
+    hour_offset = _regular_hour_offset(tz, wall.year, wall.month, wall.day, wall.hour)
+    if hour_offset is not None:
+        return (wall - hour_offset).replace(tzinfo=UTC)
     return localize(wall, tz).astimezone(UTC)
+
+
+def parse_written(text: str) -> date | datetime:
+    """A date/time as written, for a zone chosen later: a date, a naive wall-clock time,
+    or (only with a written offset) an aware moment."""
+    wall, has_time, offset = _read(text)
+    if offset is not None:
+        return wall.replace(tzinfo=offset)
+    return wall if has_time else wall.date()
 
 
 @lru_cache(maxsize=65536)

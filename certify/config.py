@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -14,19 +15,45 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from certify.clock import DateFormatError, machine_zone, parse_moment, zone
+from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
 from certify.errors import ConfigError
 from certify.located import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
 
 ConditionValue = Literal["yes", "no", "not_met"]
-_DURATION = re.compile(r"^\s*(\d+)\s*(hours?|days?|weeks?|months?)\s*$")
+_DURATION_PATTERN = r"^\s*(\d+)\s*(hours?|days?|weeks?|months?)\s*$"
+_DURATION = re.compile(_DURATION_PATTERN)
 _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+# The previous system's Dutch status words, as the same statuses as their English names.
+STATUS_SYNONYMS = {
+    "te starten": "planned",
+    "definitief": "final",
+    "afgerond": "completed",
+    "geannuleerd": "cancelled",
+}
+
+
+@lru_cache(maxsize=4096)
+def status_key(status: str) -> str:
+    """A course status as compared: trimmed, case and spacing ignored, Dutch as English.
+
+    `Definitief`, ` FINAL ` and `final` are one status; so are `te starten` and `planned`.
+    """
+    folded = " ".join(status.split()).casefold()
+    return STATUS_SYNONYMS.get(folded, folded)
+
+
+@lru_cache(maxsize=4096)
+def type_key(course_type: str) -> str:
+    """A course type as compared: trimmed, case ignored (`vca ` is `VCA`)."""
+    return course_type.strip().casefold()
 
 
 class _Strict(BaseModel):
@@ -42,8 +69,44 @@ def _yes_no(value: Any) -> Any:
     return value
 
 
+def _one_or_many(value: Any, what: str, *, numbers: bool = False) -> Any:
+    """A word or a list of words as a list; blank words and an empty list are mistakes."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        raise ValueError(f"{what} is a word or a list of words, not a mapping")
+    items = value if isinstance(value, list) else [value]
+    if numbers:  # course type codes such as 101 reach us as YAML numbers
+        items = [str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in items]
+    if not items:
+        raise ValueError(f"{what} is an empty list; leave it out to mean any")
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            raise ValueError(f"{what} holds an empty value")
+    return [item.strip() if isinstance(item, str) else item for item in items]
+
+
+_ONE_OR_MANY_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        {"type": "null"},
+    ]
+}
+_CONDITION_SCHEMA = {
+    "anyOf": [{"enum": ["yes", "no", "not_met"]}, {"type": "boolean"}],
+    "description": "yes = must be met | no = not checked | not_met = must not be met "
+    "(true/false mean yes/no)",
+}
+# the forms `clock.parse_written` reads: ISO 8601, or day first; an offset only after ISO
+_DATE_TEXT = (
+    r"^\s*(\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}([T ]+\d{1,2}:\d{2}(:\d{2})?)?)\s*$"
+)
+
+
 class Duration(_Strict):
-    amount: int
+    amount: int = Field(ge=0)
     unit: Literal["hours", "days", "weeks", "months"]
 
     def __str__(self) -> str:
@@ -73,7 +136,17 @@ class Timing(_Strict):
     )
     offset: int = Field(0, ge=0, description="whole number of units after the anchor")
     unit: Literal["hours", "days", "weeks", "months"] = "days"
-    at: str | None = Field(None, description="local time of day, HH:MM")
+    at: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$"},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(None, description="local time of day, HH:MM or H:MM (9:00 is 09:00)")
 
     @field_validator("at", mode="before")
     @classmethod
@@ -95,16 +168,25 @@ class Timing(_Strict):
 
 
 class Conditions(_Strict):
-    course_status: list[str] | None = Field(None, description="a status or a list; omitted = any")
-    attendance: ConditionValue = "no"
-    pass_: ConditionValue = Field("no", alias="pass")
+    course_status: Annotated[list[str] | None, WithJsonSchema(_ONE_OR_MANY_SCHEMA)] = Field(
+        None,
+        description="a status or a list; omitted = any. Case and spacing do not matter, and "
+        "te starten, definitief, afgerond, geannuleerd are planned, final, completed, cancelled",
+    )
+    attendance: Annotated[ConditionValue, WithJsonSchema(_CONDITION_SCHEMA)] = "no"
+    pass_: Annotated[ConditionValue, WithJsonSchema(_CONDITION_SCHEMA)] = Field("no", alias="pass")
 
     @field_validator("course_status", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [value]
-        return value
+    def _statuses(cls, value: Any) -> Any:
+        return _one_or_many(value, "course_status")
+
+    @property
+    def status_keys(self) -> frozenset[str] | None:
+        """The wanted statuses as compared (`status_key`); None: any status."""
+        if self.course_status is None:
+            return None
+        return frozenset(status_key(status) for status in self.course_status)
 
     @field_validator("attendance", "pass_", mode="before")
     @classmethod
@@ -129,11 +211,47 @@ class Action(_Strict):
     process: Literal["send_email"] = "send_email"
     event: Literal["participant_added"] = "participant_added"
     email_template: str
+    course_types: Annotated[list[str] | None, WithJsonSchema(_ONE_OR_MANY_SCHEMA)] = Field(
+        None,
+        description="the course types this action acts on (a type or a list, case does not "
+        "matter); omitted = every course, typed or not",
+    )
     timing: Timing
-    since: datetime | date | None = None
-    expire_after: Annotated[Duration | None, Field(None)] = None
+    since: Annotated[
+        datetime | date | None,
+        WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DATE_TEXT}, {"type": "null"}]}),
+    ] = Field(
+        None,
+        description="first due moment this action covers: a date (local midnight) or a local "
+        "date and time in the configured timezone; an offset (Z, +01:00) is kept",
+    )
+    expire_after: Annotated[
+        Duration | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": _DURATION_PATTERN},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "amount": {"type": "integer", "minimum": 0},
+                            "unit": {"enum": ["hours", "days", "weeks", "months"]},
+                        },
+                        "required": ["amount", "unit"],
+                        "additionalProperties": False,
+                    },
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(None, description="skip (state expired) when this late: '60 days', '2 weeks'")
     conditions: Conditions = Field(default_factory=Conditions)
     attachments: list[Attachment] = Field(default_factory=list)
+
+    @field_validator("course_types", mode="before")
+    @classmethod
+    def _types(cls, value: Any) -> Any:
+        return _one_or_many(value, "course_types", numbers=True)
 
     @field_validator("expire_after", mode="before")
     @classmethod
@@ -143,16 +261,29 @@ class Action(_Strict):
     @field_validator("since", mode="before")
     @classmethod
     def _since(cls, value: Any) -> Any:
+        # The wall clock as written: the timezone of actions.yaml says what it means, for
+        # every form (with or without seconds, ISO or day-first); only a written offset
+        # fixes the moment by itself.
         if isinstance(value, str):
             try:
-                moment = parse_moment(value, machine_zone())
+                return parse_written(value)
             except DateFormatError as exc:
                 raise ValueError(str(exc)) from None
-            # keep the wall clock: the zone of actions.yaml decides what it means
-            if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value):
-                return date.fromisoformat(value.strip())
-            return moment
         return value
+
+    @property
+    def type_keys(self) -> frozenset[str] | None:
+        """The linked course types as compared (`type_key`); None: every course."""
+        if self.course_types is None:
+            return None
+        return frozenset(type_key(course_type) for course_type in self.course_types)
+
+    def links(self, course_type: str | None) -> bool:
+        """Does this action act on courses of this type (None: a course without a type)?"""
+        keys = self.type_keys
+        if keys is None:
+            return True
+        return course_type is not None and type_key(course_type) in keys
 
     @model_validator(mode="after")
     def _anchor_needs_yes(self) -> Action:
@@ -194,6 +325,19 @@ class Settings(_Strict):
     smtp: Smtp = Field(default_factory=Smtp)
     delivery: Delivery = Field(default_factory=Delivery)
     actions: list[Action]
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value.strip().replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            raise ValueError(
+                f"unknown locale {value!r} (a language code such as nl, en or de)"
+            ) from None
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -247,14 +391,28 @@ class Config:
         if since is None:
             return None
         if isinstance(since, datetime):
-            if since.tzinfo is None:
-                from certify.clock import localize
-
-                return localize(since, self.tz)
-            return since
-        from certify.clock import localize
-
+            return localize(since, self.tz) if since.tzinfo is None else since
         return localize(datetime(since.year, since.month, since.day), self.tz)
+
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of actions.yaml, for editors: everything `validate` accepts.
+
+    It uses only keywords that mean the same in draft 7 (what most YAML editors implement)
+    and 2020-12, so it checks alike in both.
+    """
+    generated = Settings.model_json_schema(by_alias=True)
+    generated.pop("title", None)
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "certify actions.yaml",
+        "description": "Which e-mail certify sends, to whom, when and on which conditions. "
+        "Check the file with `certify validate`; this schema is for editors.",
+        **generated,
+    }
 
 
 def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -273,6 +431,15 @@ def load(path: Path) -> Config:
             [f"{file}: not found"],
             hint="pass --actions PATH, set CERTIFY_ACTIONS, or run where actions.yaml lives",
         ) from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            file,
+            [f"{file}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"],
+            hint="save actions.yaml as UTF-8",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(file, [f"{file}: cannot read it ({exc.strerror or exc})"]) from None
     data, positions, problems = parse_yaml(text, file)
     if problems:
         raise ConfigError(file, problems)

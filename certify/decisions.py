@@ -12,12 +12,21 @@ from typing import Literal
 
 from certify import rules
 from certify.clock import from_utc_text, to_utc_text
-from certify.config import Action, Config
+from certify.config import Action, Config, status_key
 from certify.deliveries import FINAL_STATES, Decided, ExistingDelivery
 from certify.facts import Course, Figures, Participant, as_moments, participant_figures
 
 Outcome = Literal[
-    "send", "waiting", "not_due", "skipped", "expired", "done", "retry_later", "manual", "cancelled"
+    "send",
+    "waiting",
+    "not_due",
+    "skipped",
+    "expired",
+    "done",
+    "retry_later",
+    "manual",
+    "cancelled",
+    "not_linked",
 ]
 
 
@@ -111,9 +120,19 @@ _FIXED_REASONS: dict[str, list[str]] = {
 }
 
 
+def not_linked_reason(action: Action, course: Course) -> str:
+    """Why an action does nothing for a course: its type is not one the action is linked to."""
+    linked = ", ".join(action.course_types or [])
+    if course.course_type is None:
+        return f"the course has no course type; this action is linked to {linked} only"
+    return f"course type {course.course_type} is not linked to this action (linked: {linked})"
+
+
 def _reasons(decision: Decision) -> list[str]:
     if decision.outcome in _FIXED_REASONS:
         return list(_FIXED_REASONS[decision.outcome])
+    if decision.outcome == "not_linked":
+        return [not_linked_reason(decision.action, decision.course)]
     if decision.outcome == "waiting":
         return unmet_conditions(decision)
     return []
@@ -196,8 +215,14 @@ def unmet_conditions(decision: Decision) -> list[str]:
     conditions = decision.action.conditions
     present, passed = participant.present, participant.passed
     required, pass_parts = course.attendance_parts, course.pass_parts
+    # not acting on the course at all comes first: `certify send` refuses it without --force
+    linked = (
+        []
+        if decision.action.links(course.course_type)
+        else [not_linked_reason(decision.action, course)]
+    )
     # cached by every value that decides the wording; many participants share them
-    return list(
+    return linked + list(
         _unmet_reasons(
             conditions.attendance,
             conditions.pass_,
@@ -224,7 +249,10 @@ class Planner:
         self.since = since
         self._course_due: dict[tuple[str, str], datetime] = {}
         self._course_status: dict[tuple[str, str], bool] = {}
+        self._course_linked: dict[tuple[str, str], bool] = {}
         self._dues: dict[tuple[int, str, str | None, datetime], datetime] = {}
+        # per action: the wanted statuses as compared (None: any)
+        self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
 
     def course_due(self, action: Action, course: Course) -> datetime:
         """The due moment of a course_end action: the same for every participant."""
@@ -252,8 +280,19 @@ class Planner:
         key = (action.id, course.id)
         known = self._course_status.get(key)
         if known is None:
-            wanted = action.conditions.course_status
-            known = self._course_status[key] = wanted is None or course.status in wanted
+            if action.id not in self._wanted_statuses:  # an action given, not configured
+                self._wanted_statuses[action.id] = action.conditions.status_keys
+            wanted = self._wanted_statuses[action.id]
+            known = wanted is None or status_key(course.status) in wanted
+            self._course_status[key] = known
+        return known
+
+    def linked(self, action: Action, course: Course) -> bool:
+        """Does the action act on this course (`course_types`; omitted: every course)?"""
+        key = (action.id, course.id)
+        known = self._course_linked.get(key)
+        if known is None:
+            known = self._course_linked[key] = action.links(course.course_type)
         return known
 
     def _due(self, action: Action, anchor: datetime) -> datetime:
@@ -286,6 +325,8 @@ class Planner:
         decision.due_at = due
         if existing is not None and existing.state in FINAL_STATES:
             decision.outcome = "done"
+        elif not self.linked(action, course):
+            decision.outcome = "not_linked"  # like a cancelled enrollment: nothing, no record
         elif participant.status == "cancelled":
             decision.outcome = "cancelled"
         elif due is None:

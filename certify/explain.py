@@ -9,7 +9,7 @@ from typing import Any
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
 from certify.context import DeliveryContexts, DeliveryRef
-from certify.decisions import Decision, effective_since
+from certify.decisions import Decision, effective_since, not_linked_reason
 from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
 from certify.plan import make_plan
@@ -58,6 +58,7 @@ STATE_WORDS = {
     "retry_later": "pending: retry after a temporary failure",
     "manual": "manual action: sent only by `certify send`",
     "cancelled": "enrollment cancelled: nothing is sent",
+    "not_linked": "the course's type is not linked to this action: nothing is sent",
 }
 
 
@@ -84,55 +85,17 @@ def explain_participant(
         history = log.events(record["id"]) if record else []
         state = _shown_state(record, decision.outcome)
         wanted = action.conditions.course_status
-        lines = []
+        lines: list[str] = []
         due = (
             decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
             if decision.due_at
             else None
         )
-        anchor = action.timing.after.replace("_", " ")
-        unit = (
-            action.timing.unit.removesuffix("s")
-            if action.timing.offset == 1
-            else action.timing.unit
-        )
-        lines.append(
-            f"due: {due} ({action.timing.offset} {unit} after {anchor}"
-            + (f", at {action.timing.at}" if action.timing.at else "")
-            + ")"
-            if due
-            else f"due: not yet known (waits for {anchor})"
-        )
-        lines.append(
-            f"course status {decision.course.status!r}"
-            + (
-                f", needs {' or '.join(wanted)}: {'ok' if decision.status_ok else 'NOT MET'}"
-                if wanted
-                else " (any status)"
-            )
-        )
-        checks = action.conditions
-        if a.required_parts:
-            figures = (
-                f"present {a.present} of {a.required_parts} required parts = {a.percentage} %, "
-                f"needs {a.threshold} % = {a.needed} parts"
-            )
+        if decision.outcome == "not_linked":
+            # the action does not act on this course at all: figures would only distract
+            lines = [not_linked_reason(action, decision.course)]
         else:
-            figures = "no attendance requirement"
-        lines.append(f"attendance: {figures}: {_verdict(checks.attendance, a.met)}")
-        if p.required_parts:
-            failed = decision.participant.failed_parts
-            figures = f"passed {p.passed} of {p.required_parts} required parts" + (
-                f", failed {failed}" if failed else ""
-            )
-        else:
-            figures = "no pass requirement"
-        lines.append(f"pass: {figures}: {_verdict(checks.pass_, p.met)}")
-        if action.since is not None or action.id in recorded:
-            since = effective_since(config, action, recorded, now).astimezone(tz)
-            lines.append(f"covers deliveries due from {since:%Y-%m-%d %H:%M %Z}")
-        for reason in decision.waiting_on:
-            lines.append(f"waits: {reason}")
+            _explain_lines(lines, config, decision, due, recorded, now)
         if record:
             if record["sent_at"]:
                 sent_at = from_utc_text(record["sent_at"]).astimezone(tz)
@@ -151,6 +114,11 @@ def explain_participant(
                 "attempts": record["attempts"] if record else 0,
                 "last_error": record["last_error"] if record else None,
                 "conditions": {
+                    "course_type": {
+                        "value": decision.course.course_type,
+                        "linked_types": action.course_types,
+                        "linked": action.links(decision.course.course_type),
+                    },
                     "course_status": {
                         "value": decision.course.status,
                         "wanted": wanted,
@@ -179,6 +147,59 @@ def explain_participant(
             }
         )
     return result
+
+
+def _explain_lines(
+    lines: list[str],
+    config: Config,
+    decision: Decision,
+    due: str | None,
+    recorded: dict[str, datetime],
+    now: datetime,
+) -> None:
+    """The due moment, each condition with its figures, the `since` and what it waits on."""
+    action = decision.action
+    a, p = decision.attendance, decision.passing
+    wanted = action.conditions.course_status
+    anchor = action.timing.after.replace("_", " ")
+    unit = action.timing.unit.removesuffix("s") if action.timing.offset == 1 else action.timing.unit
+    lines.append(
+        f"due: {due} ({action.timing.offset} {unit} after {anchor}"
+        + (f", at {action.timing.at}" if action.timing.at else "")
+        + ")"
+        if due
+        else f"due: not yet known (waits for {anchor})"
+    )
+    lines.append(
+        f"course status {decision.course.status!r}"
+        + (
+            f", needs {' or '.join(wanted)}: {'ok' if decision.status_ok else 'NOT MET'}"
+            if wanted
+            else " (any status)"
+        )
+    )
+    checks = action.conditions
+    if a.required_parts:
+        figures = (
+            f"present {a.present} of {a.required_parts} required parts = {a.percentage} %, "
+            f"needs {a.threshold} % = {a.needed} parts"
+        )
+    else:
+        figures = "no attendance requirement"
+    lines.append(f"attendance: {figures}: {_verdict(checks.attendance, a.met)}")
+    if p.required_parts:
+        failed = decision.participant.failed_parts
+        figures = f"passed {p.passed} of {p.required_parts} required parts" + (
+            f", failed {failed}" if failed else ""
+        )
+    else:
+        figures = "no pass requirement"
+    lines.append(f"pass: {figures}: {_verdict(checks.pass_, p.met)}")
+    if action.since is not None or action.id in recorded:
+        since = effective_since(config, action, recorded, now).astimezone(config.tz)
+        lines.append(f"covers deliveries due from {since:%Y-%m-%d %H:%M %Z}")
+    for reason in decision.waiting_on:
+        lines.append(f"waits: {reason}")
 
 
 def _shown_state(record: dict[str, Any] | None, outcome: str) -> str:

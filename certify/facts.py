@@ -3,6 +3,7 @@ with their registrations, read from the store in one pass over indexed tables.""
 
 from __future__ import annotations
 
+import difflib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any, NamedTuple
 
 from certify import rules
 from certify.clock import from_utc_text
-from certify.config import Config
+from certify.config import Config, status_key, type_key
 from certify.deliveries import finished_for_all_sql, state_of_sql
 
 
@@ -26,6 +27,7 @@ class Course:
     attendance_parts: int  # |R| under the configured basis
     pass_parts: int  # |Q|
     needed: int
+    course_type: str | None = None  # as written in the export; None: the course has none
 
     def attendance_met(self, present: int) -> bool:
         return rules.attendance_met(present, self.attendance_parts, self.needed)
@@ -59,14 +61,14 @@ def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
         """
         SELECT c.course_id, c.name, c.status, c."end", t.attendance_percentage,
                coalesce(sum(p.attendance_required), 0), count(p.part_id),
-               coalesce(sum(p.pass_required), 0)
+               coalesce(sum(p.pass_required), 0), c.course_type
         FROM courses c
         LEFT JOIN course_types t ON t.course_type = c.course_type
         LEFT JOIN parts p ON p.course_id = c.course_id
         GROUP BY c.course_id
         """
     ):
-        course_id, name, status, end, threshold, required, total, pass_parts = row
+        course_id, name, status, end, threshold, required, total, pass_parts, course_type = row
         attendance_parts = (total if required else 0) if all_parts else required
         pct = 100 if threshold is None else threshold
         courses[course_id] = Course(
@@ -78,8 +80,59 @@ def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
             attendance_parts=attendance_parts,
             pass_parts=pass_parts,
             needed=rules.attendance_needed(attendance_parts, pct) if attendance_parts else 0,
+            course_type=course_type or None,
         )
     return courses
+
+
+def unmatched_settings(conn: sqlite3.Connection, config: Config) -> list[str]:
+    """Statuses and course types in actions.yaml that nothing in the database matches.
+
+    Such an action silently sends nothing, so each is a located warning for `run-due` and
+    `validate --db`. A database without courses (nothing imported yet) gives none.
+    """
+    statuses = {
+        status_key(row[0]) for row in conn.execute("SELECT DISTINCT status FROM courses") if row[0]
+    }
+    if not statuses:
+        return []
+    known_types: dict[str, str] = {}  # compared form → as written, the type list's first
+    for (course_type,) in conn.execute(
+        "SELECT course_type FROM course_types UNION ALL "
+        "SELECT DISTINCT course_type FROM courses WHERE course_type IS NOT NULL"
+    ):
+        if course_type and course_type.strip():
+            known_types.setdefault(type_key(course_type), course_type.strip())
+    statuses_there = {status: status for status in statuses}
+    warnings = []
+    for index, action in enumerate(config.actions):
+        for number, wanted in enumerate(action.conditions.course_status or []):
+            if status_key(wanted) not in statuses:
+                place = config.where("actions", index, "conditions", "course_status", number)
+                warnings.append(
+                    f"{place}: course_status {wanted!r} matches no course in the database "
+                    f"(statuses there: {_listing(statuses_there, status_key(wanted))})"
+                )
+        for number, course_type in enumerate(action.course_types or []):
+            if type_key(course_type) not in known_types:
+                place = config.where("actions", index, "course_types", number)
+                warnings.append(
+                    f"{place}: course type {course_type!r} is not a known course type "
+                    f"(known: {_listing(known_types, type_key(course_type))})"
+                )
+    return warnings
+
+
+def _listing(known: dict[str, str], wanted: str, most: int = 12) -> str:
+    """The values there are (a few, sorted), and the closest when it looks like a typo."""
+    if not known:
+        return "none"
+    ordered = [known[key] for key in sorted(known)]
+    shown = ", ".join(ordered[:most]) + (
+        f", and {len(known) - most} more" if len(known) > most else ""
+    )
+    close = difflib.get_close_matches(wanted, list(known), n=1)
+    return f"{shown}; did you mean {known[close[0]]!r}?" if close else shown
 
 
 def enrolled_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -19,84 +19,222 @@ Positions = dict[tuple[Any, ...], tuple[int, int]]
 
 KEY_MARK = "\x00key"  # positions[(*path, KEY_MARK)] is where the key itself stands
 
+MAX_NODES = 100_000
+"""More values than any actions.yaml holds: aliases of aliases cannot blow up the reader."""
+
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_MERGE = "tag:yaml.org,2002:merge"
+
 
 class _Loader(yaml.SafeLoader):
-    """YAML without the 1.1 surprises: `yes`/`no` stay words, `09:00` stays a time of day."""
+    """YAML as administrators mean it: the YAML 1.2 core scalars, not YAML 1.1's.
+
+    `yes`/`no`/`on`/`off` stay words; `9:00` and `17:30` stay times of day (1.1 read them
+    as base-60 numbers, 540 and 1050); `017` is seventeen, not octal fifteen; `1.5` and
+    `-1.5` are both numbers (1.1 via PyYAML made the first a string). Dates stay dates and
+    `<<: *anchor` merges, as in PyYAML.
+    """
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """Decimal, `0x` hexadecimal or `0o` octal; a leading zero is just a zero."""
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-").lower()
+        if digits.startswith("0x"):
+            return sign * int(digits[2:], 16)
+        if digits.startswith("0o"):
+            return sign * int(digits[2:], 8)
+        return sign * int(digits, 10)
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool",)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+# int before float: a resolver list is tried in order, and "1e3" is only a float
+_Loader.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
 )
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"),
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9]+[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
 )
-for _first in "0123456789":
-    _Loader.yaml_implicit_resolvers[_first] = [
-        (tag, regexp)
-        for tag, regexp in _Loader.yaml_implicit_resolvers.get(_first, [])
-        if not (
-            tag == "tag:yaml.org,2002:int" and ":" in regexp.pattern and "0b" not in regexp.pattern
-        )
-        and not (tag == "tag:yaml.org,2002:float" and "[0-9][0-9_]*(?::" in regexp.pattern)
-    ]
+_Loader.add_constructor(_INT, _Loader.construct_yaml_int)
+
+_READS_AS = {
+    "tag:yaml.org,2002:timestamp": "a date",
+    _INT: "a whole number",
+    _FLOAT: "a number",
+    _BOOL: "true or false",
+}
 
 
-def _walk(
-    node: yaml.Node,
-    loader: _Loader,
-    path: tuple[Any, ...],
-    positions: Positions,
-    problems: list[str],
-    file: str,
-) -> Any:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
+class _Walker:
+    """Builds plain values from the node tree, noting the place of each and every problem."""
+
+    def __init__(self, loader: _Loader, file: str, positions: Positions) -> None:
+        self.loader = loader
+        self.file = file
+        self.positions = positions
+        self.problems: list[str] = []
+        self.visited = 0
+        self.active: set[int] = set()  # nodes being built: an alias to one of them is a loop
+
+    def at(self, node: yaml.Node) -> str:
+        return f"{self.file}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+    def walk(self, node: yaml.Node, path: tuple[Any, ...], positions: Positions) -> Any:
+        positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise _TooBig(f"{self.at(node)}: more than {MAX_NODES} values (aliases of aliases?)")
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if id(node) in self.active:
+            self.problems.append(f"{self.at(node)}: an alias refers to a node that contains it")
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [
+                    self.walk(item, (*path, index), positions)
+                    for index, item in enumerate(node.value)
+                ]
+            assert isinstance(node, yaml.MappingNode)  # the third and last kind of node
+            return self.mapping(node, path, positions)
+        finally:
+            self.active.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.loader.construct_object(node)
+        except yaml.MarkedYAMLError as exc:  # an unknown tag such as !!python/object
+            self.problems.append(f"{self.at(node)}: not valid YAML: {exc.problem}")
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            kind = _READS_AS.get(node.tag, f"{node.tag.rsplit(':', 1)[-1]!r}")
+            self.problems.append(f"{self.at(node)}: cannot read {node.value!r} as {kind} ({exc})")
+        return None
+
+    def key(self, node: yaml.Node) -> tuple[bool, Any]:
+        """(usable, key): a key is one scalar; a list or mapping as key is a problem."""
+        if not isinstance(node, yaml.ScalarNode):
+            shape = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
+            self.problems.append(f"{self.at(node)}: a key must be a single word, not a {shape}")
+            return False, None
+        problems_before = len(self.problems)
+        key = self.scalar(node)
+        return len(self.problems) == problems_before, key
+
+    def mapping(self, node: yaml.MappingNode, path: tuple[Any, ...], positions: Positions) -> Any:
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        sources: list[yaml.Node] = []
+        merge_keys = 0
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            if key in result:
-                line = key_node.start_mark.line + 1
-                problems.append(
-                    f"{file}:{line}:{key_node.start_mark.column + 1}: duplicate key {key!r}"
+            if key_node.tag != _MERGE:
+                own.append((key_node, value_node))
+            elif merge_keys:
+                self.problems.append(
+                    f"{self.at(key_node)}: duplicate key '<<' (merge several: `<<: [*a, *b]`)"
                 )
+            else:
+                merge_keys += 1
+                sources = self.merge_sources(value_node)
+        result: dict[Any, Any] = {}
+        written: set[Any] = set()
+        for key_node, value_node in own:
+            usable, key = self.key(key_node)
+            if not usable:
                 continue
-            positions[(*path, key, KEY_MARK)] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-            result[key] = _walk(value_node, loader, (*path, key), positions, problems, file)
+            if key in written:
+                self.problems.append(f"{self.at(key_node)}: duplicate key {key!r}")
+                continue
+            written.add(key)
+            key_place = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            positions[(*path, key, KEY_MARK)] = key_place
+            result[key] = self.walk(value_node, (*path, key), positions)
+        # `<<: *base` fills in the keys not written here; of several bases the first wins.
+        # Their places stay where the base is written, which is where a fix goes.
+        for source in sources:
+            merged_positions: Positions = {}
+            merged = self.walk(source, path, merged_positions)
+            if not isinstance(merged, dict):  # a base that merges itself: said by walk
+                continue
+            for key, value in merged.items():
+                if key not in result:
+                    result[key] = value
+            for place_path, place in merged_positions.items():
+                if len(place_path) > len(path) and place_path[len(path)] not in written:
+                    positions.setdefault(place_path, place)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _walk(item, loader, (*path, index), positions, problems, file)
-            for index, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node)
+
+    def merge_sources(self, node: yaml.Node) -> list[yaml.Node]:
+        """The mappings a merge key names: one (`<<: *base`) or a list (`<<: [*a, *b]`)."""
+        candidates = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if all(isinstance(c, yaml.MappingNode) for c in candidates):
+            return list(candidates)
+        self.problems.append(
+            f"{self.at(node)}: '<<' merges a mapping (`<<: *base`) or a list of them (`<<: [*a, *b]`)"
+        )
+        return []
+
+
+class _TooBig(Exception):
+    pass
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions, list[str]]:
-    """YAML → plain values, the position of every node, and structural problems."""
+    """YAML → plain values, the position of every node, and structural problems.
+
+    Never raises for what a file holds: every problem is returned as `file:line:col: ...`.
+    """
     positions: Positions = {}
-    problems: list[str] = []
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character, found before parsing
+        return None, positions, [f"{_offset_place(text, file, exc.position)}: {_reader(exc)}"]
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, positions, problems
-        return _walk(node, loader, (), positions, problems, file), positions, problems
+            return None, positions, []
+        walker = _Walker(loader, file, positions)
+        data = walker.walk(node, (), positions)
+        return data, positions, walker.problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        problems.append(f"{where}: not valid YAML: {exc.problem}")
-        return None, positions, problems
+        place = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
+        return None, positions, [f"{place}: not valid YAML: {exc.problem}"]
+    except yaml.reader.ReaderError as exc:
+        return None, positions, [f"{_offset_place(text, file, exc.position)}: {_reader(exc)}"]
+    except _TooBig as exc:
+        return None, positions, [str(exc)]
+    except RecursionError:
+        return None, positions, [f"{file}:1:1: not valid YAML: nested too deeply"]
+    except yaml.YAMLError as exc:
+        return None, positions, [f"{file}:1:1: not valid YAML: {exc}"]
     finally:
         loader.dispose()
+
+
+def _offset_place(text: str, file: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"{file}:{line}:{column}"
+
+
+def _reader(exc: yaml.reader.ReaderError) -> str:
+    character = exc.character
+    shown = f"U+{character:04X}" if isinstance(character, int) else repr(character)
+    return f"not valid YAML: control character {shown} is not allowed; remove it"
 
 
 def where(file: str, positions: Positions, loc: Sequence[Any]) -> str:

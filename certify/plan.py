@@ -55,7 +55,8 @@ class Plan:
 class CourseVerdicts:
     """Per course_end action and course: the due moment and everything that follows from it.
 
-    (outcome if decided by the course alone, due moment, status ok, expired if sent now)
+    (outcome if decided by the course alone, due moment, status ok, expired if sent now);
+    a course whose type the action is not linked to is decided by the course alone.
     """
 
     def __init__(self, planner: Planner, actions: list[Action]) -> None:
@@ -98,7 +99,9 @@ class CourseVerdicts:
             due, planner.now, expire.amount, expire.unit, planner.tz
         )
         outcome: Outcome | None = None
-        if due < planner.since[action.id]:
+        if not planner.linked(action, course):
+            outcome = "not_linked"
+        elif due < planner.since[action.id]:
             outcome = "skipped"
         elif action.execution == "manual":
             outcome = "manual"
@@ -147,6 +150,8 @@ def make_plan(
         and all(a.timing.after == "course_end" for a in chosen)
     ):
         window = _prune_courses(store, log, planner, chosen, courses, plan)
+    elif course_id is None and person_id is None and not include_finished:
+        window = _linked_courses(planner, chosen, courses)
     verdicts = CourseVerdicts(planner, chosen)
     fast, cache = verdicts.fast, verdicts.cache
     look_up = bool(existing or finals)
@@ -193,6 +198,23 @@ def make_plan(
     return plan
 
 
+def _linked_courses(
+    planner: Planner, actions: list[Action], courses: dict[str, Course]
+) -> list[str] | None:
+    """The courses at least one action acts on; None when that is every course.
+
+    A course no action is linked to gets nothing and no record: its participants are not
+    read at all, so a tick does not judge them again and again.
+    """
+    if all(action.course_types is None for action in actions):
+        return None
+    return [
+        course.id
+        for course in courses.values()
+        if any(planner.linked(action, course) for action in actions)
+    ]
+
+
 def _prune_courses(
     store: Store,
     log: DeliveryLog,
@@ -221,11 +243,18 @@ def _prune_courses(
         def due(course: Course, action: Action = action) -> datetime:
             return planner.course_due(action, course)
 
-        first_covered = bisect_left(ordered, planner.since[action.id], key=due)
-        first_future = bisect_right(ordered, planner.now, key=due)
-        history.append((action, ordered[:first_covered]))
-        window_ids.update(course.id for course in ordered[first_covered:first_future])
-        plan.not_due_elsewhere += sum(enrolled.get(c.id, 0) for c in ordered[first_future:])
+        # a course the action is not linked to is none of its history, window or future
+        linked = (
+            ordered
+            if action.course_types is None
+            else [course for course in ordered if planner.linked(action, course)]
+        )
+        first_covered = bisect_left(linked, planner.since[action.id], key=due)
+        # with `since` still to come, a course due before it is history, not future
+        first_future = max(bisect_right(linked, planner.now, key=due), first_covered)
+        history.append((action, linked[:first_covered]))
+        window_ids.update(course.id for course in linked[first_covered:first_future])
+        plan.not_due_elsewhere += sum(enrolled.get(c.id, 0) for c in linked[first_future:])
     # courses judged participant by participant decide their own skips
     for action, courses_before in history:
         since = to_utc_text(planner.since[action.id])

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,6 +9,7 @@ from certify.clock import (
     at_time_of_day,
     localize,
     parse_moment,
+    parse_written,
     to_utc_text,
 )
 
@@ -32,6 +33,49 @@ AMS = ZoneInfo("Europe/Amsterdam")
 )
 def test_reads_iso_and_day_first_dates(text: str, expected_utc: str) -> None:
     assert to_utc_text(parse_moment(text, AMS)) == expected_utc
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_utc"),
+    [
+        # without seconds or offset a value is local, exactly like one with seconds
+        ("2026-03-29 09:00", "2026-03-29T07:00:00Z"),  # summer time began at 02:00
+        ("2026-03-29 09:00:00", "2026-03-29T07:00:00Z"),
+        ("2026-03-29T09:00", "2026-03-29T07:00:00Z"),
+        ("29-03-2026 09:00", "2026-03-29T07:00:00Z"),
+        ("2026-03-28 09:00", "2026-03-28T08:00:00Z"),  # the day before: winter time
+        ("2026-03-29 02:30", "2026-03-29T01:00:00Z"),  # in the gap: 03:00 summer time
+        ("2026-10-25 02:30", "2026-10-25T00:30:00Z"),  # twice that night: the first
+        ("2026-03-29T09:00Z", "2026-03-29T09:00:00Z"),
+        ("2026-03-29 09:00+01:00", "2026-03-29T08:00:00Z"),
+    ],
+)
+def test_a_value_without_seconds_is_local_like_one_with(text: str, expected_utc: str) -> None:
+    assert to_utc_text(parse_moment(text, AMS)) == expected_utc
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("2026-11-19", date(2026, 11, 19)),
+        ("19-11-2026", date(2026, 11, 19)),
+        ("2026-11-19 09:00", datetime(2026, 11, 19, 9, 0)),
+        ("2026-11-19 09:00:30", datetime(2026, 11, 19, 9, 0, 30)),
+        ("19/11/2026 09:00", datetime(2026, 11, 19, 9, 0)),
+        ("2026-11-19T09:00Z", datetime(2026, 11, 19, 9, 0, tzinfo=UTC)),
+        (
+            "2026-11-19T09:00+01:00",
+            datetime(2026, 11, 19, 9, 0, tzinfo=timezone(timedelta(hours=1))),
+        ),
+    ],
+)
+def test_parse_written_keeps_the_wall_clock_for_a_zone_chosen_later(
+    text: str, written: date
+) -> None:
+    value = parse_written(text)
+    assert value == written and type(value) is type(written)
+    if isinstance(value, datetime):
+        assert (value.tzinfo is None) == (written.tzinfo is None)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

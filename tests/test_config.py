@@ -1,11 +1,14 @@
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from certify.config import load, parse_duration
 from certify.errors import ConfigError
+from certify.plan import make_plan
+from certify.store import Store
 from certify.validate import validate_all
-from tests.conftest import ROOT, make_config
+from tests.conftest import ROOT, import_into, make_config, moment
 
 
 def problems_of(tmp_path: Path, yaml_text: str) -> list[str]:
@@ -33,6 +36,11 @@ actions:
       attendance: yes
       pass: no
 """
+
+
+def located_in(tmp_path: Path, yaml_text: str) -> list[str]:
+    """The problems of this actions.yaml, named as the file's own name."""
+    return [p.removeprefix(f"{tmp_path}/") for p in problems_of(tmp_path, yaml_text)]
 
 
 def test_the_shipped_actions_validate() -> None:
@@ -163,3 +171,126 @@ def test_missing_file_has_a_hint(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as failure:
         load(tmp_path / "nope.yaml")
     assert failure.value.hint and "--actions" in failure.value.hint
+
+
+SUMMER = "2026-03-29T09:00:00+02:00"  # summer time began that night at 02:00 in Amsterdam
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2026-03-29", "2026-03-29T00:00:00+01:00"),
+        ('"2026-03-29"', "2026-03-29T00:00:00+01:00"),
+        ("29-03-2026", "2026-03-29T00:00:00+01:00"),
+        ("2026-03-29 09:00", SUMMER),
+        ('"2026-03-29 09:00"', SUMMER),
+        ("2026-03-29T09:00", SUMMER),
+        ("2026-03-29 09:00:00", SUMMER),  # unquoted with seconds: a YAML timestamp
+        ('"2026-03-29 09:00:00"', SUMMER),
+        ("29-03-2026 09:00", SUMMER),
+        ('"29-03-2026 09:00"', SUMMER),
+        ("2026-03-28 09:00", "2026-03-28T09:00:00+01:00"),
+        ("2026-03-29 02:30", "2026-03-29T03:00:00+02:00"),  # in the gap: the minute after
+        ("2026-10-25 02:30", "2026-10-25T02:30:00+02:00"),  # twice that night: the first
+        ("2026-03-29T09:00Z", "2026-03-29T09:00:00+00:00"),
+        ("2026-03-29 09:00:00Z", "2026-03-29T09:00:00+00:00"),
+        ('"2026-03-29 09:00Z"', "2026-03-29T09:00:00+00:00"),
+        ("2026-03-29T09:00:00+01:00", "2026-03-29T09:00:00+01:00"),
+        ('"2026-03-29 09:00+01:00"', "2026-03-29T09:00:00+01:00"),
+    ],
+)
+def test_since_in_every_form_is_local_in_the_configured_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, expected: str
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")  # the machine's zone never decides
+    config = make_config(tmp_path, since=written)
+    since = config.since_moment(config.actions[0])
+    assert since is not None and since.isoformat() == expected
+
+
+def test_a_since_without_seconds_covers_what_is_due_at_that_minute(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    """Read as UTC, `since: 2026-11-19 09:00` made a delivery due at 09:00 that day history."""
+    directory = export(
+        courses="course_id,name,course_type,status,end\nC1,X,FOUR,final,2026-11-18 17:00\n"
+    )
+    db = tmp_path / "c.db"
+    import_into(db, directory)
+    for since in ("2026-11-19 09:00", '"2026-11-19 09:00"', "2026-11-19 09:00:00"):
+        config = make_config(tmp_path, since=since, offset=1, at="09:00")
+        store = Store.open_readonly(db)
+        try:
+            plan = make_plan(store, config, moment("2026-11-19 09:00"))
+        finally:
+            store.close()
+        assert {d.participant.person_id: d.outcome for d in plan.decisions} == {
+            "P1": "send",
+            "P2": "waiting",
+        }, since
+
+
+@pytest.mark.parametrize("locale", ["nl", "en", "de", "en-GB", "nl_BE", " fr "])
+def test_known_locales(tmp_path: Path, locale: str) -> None:
+    assert problems_of(tmp_path, GOOD.replace("sender:", f"locale: '{locale}'\nsender:")) == []
+
+
+@pytest.mark.parametrize("locale", ["xx", "Nederlands", "nl-XX-YY-ZZ", ""])
+def test_an_unknown_locale_is_located(tmp_path: Path, locale: str) -> None:
+    problems = located_in(tmp_path, GOOD.replace("sender:", f"locale: '{locale}'\nsender:"))
+    assert problems == [
+        f"actions.yaml:3:9: unknown locale '{locale}' (a language code such as nl, en or de)"
+    ]
+
+
+@pytest.mark.parametrize(("written", "expected"), [("9:00", "09:00"), ("17:30", "17:30")])
+def test_an_unquoted_time_is_that_time(tmp_path: Path, written: str, expected: str) -> None:
+    assert problems_of(tmp_path, GOOD.replace('at: "09:00"', f"at: {written}")) == []
+    assert load(tmp_path / "actions.yaml").actions[0].timing.at == expected
+
+
+def test_a_fractional_offset_is_not_a_whole_number(tmp_path: Path) -> None:
+    for offset in ("1.5", "-1.5"):
+        problems = located_in(tmp_path, GOOD.replace("offset: 1", f"offset: {offset}"))
+        assert problems == [
+            f"actions.yaml:10:15: 'offset' must be a whole number, not {float(offset)!r}"
+        ]
+
+
+MERGING = """version: 1
+timezone: Europe/Amsterdam
+sender: "Office <office@example.org>"
+common: &common
+  email_template: certificate
+  timing: {after: course_end, offset: 1, unit: days, at: "09:00"}
+actions:
+  - <<: *common
+    id: certificate
+    name: "Certificate"
+  - <<: *common
+    id: late
+    name: "Late"
+    timing: {after: course_end, offset: 2, unit: weekz}
+"""
+
+
+def test_merge_keys_share_settings_between_actions(tmp_path: Path) -> None:
+    problems = located_in(tmp_path, MERGING)
+    # the anchor's own key is unknown, the written timing replaces the shared one
+    assert problems == [
+        "actions.yaml:4:1: unknown key 'common' (known keys: version, timezone, templates_dir, "
+        "sender, attendance_basis, locale, smtp, delivery, actions)",
+        "actions.yaml:14:50: unknown unit 'weekz' (hours, days, weeks, months)",
+    ]
+    text = MERGING.replace("common: &common", "x-common: &common").replace("weekz", "weeks")
+    assert "unknown key 'x-common'" in problems_of(tmp_path, text)[0]
+
+
+def test_an_unreadable_file_is_a_located_problem(tmp_path: Path) -> None:
+    path = tmp_path / "actions.yaml"
+    path.write_bytes(GOOD.encode() + b"# caf\xe9\n")
+    with pytest.raises(ConfigError) as failure:
+        load(path)
+    assert failure.value.problems == [f"{path}:17: not UTF-8 text (byte 0xe9)"]
+    with pytest.raises(ConfigError):
+        load(tmp_path)  # a folder

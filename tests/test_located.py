@@ -2,6 +2,8 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from certify.located import KEY_MARK, parse_yaml, validation_problems, where
@@ -62,7 +64,25 @@ def test_a_syntax_error_is_located(text: str, place: str) -> None:
         ("true", True),
         ("false", False),
         ("09:00", "09:00"),
+        # YAML 1.1 reads these as base-60 numbers (540, 1050, 3723): they are times of day
+        ("9:00", "9:00"),
+        ("17:30", "17:30"),
+        ("1:02:03", "1:02:03"),
         ("14", 14),
+        # no octal: a leading zero is just a zero (YAML 1.1 made 017 fifteen)
+        ("017", 17),
+        ("-017", -17),
+        ("0o17", 15),
+        ("0x1f", 31),
+        # a decimal is a number whatever its sign (PyYAML made 1.5 a string, -1.5 a float)
+        ("1.5", 1.5),
+        ("-1.5", -1.5),
+        ("+1.5", 1.5),
+        (".5", 0.5),
+        ("1e3", 1000.0),
+        ("1_000", "1_000"),
+        ("2026-12-01", date(2026, 12, 1)),
+        ("2026-12-01 09:00", "2026-12-01 09:00"),
         ("~", None),
     ],
 )
@@ -70,6 +90,87 @@ def test_scalars_keep_what_the_writer_meant(text: str, value: object) -> None:
     data, _, problems = parse_yaml(f"value: {text}\n", "actions.yaml")
     assert problems == []
     assert data["value"] == value and type(data["value"]) is type(value)
+
+
+MERGED = """\
+base: &base
+  timing: {after: course_end, unit: days}
+  execution: manual
+  email_template: base
+other: &other
+  execution: automatic
+  email_template: other
+action:
+  <<: [*base, *other]
+  execution: automatic
+  id: first
+"""
+
+
+def test_merge_keys_merge_as_yaml_users_expect() -> None:
+    data, positions, problems = parse_yaml(MERGED, "actions.yaml")
+    assert problems == []
+    # written keys win over merged ones; of several bases the first wins
+    assert data["action"] == {
+        "id": "first",
+        "execution": "automatic",
+        "timing": {"after": "course_end", "unit": "days"},
+        "email_template": "base",
+    }
+    # a merged value is located where the base writes it, where a fix would go
+    assert positions[("action", "timing", "after")] == (2, 19)
+    assert positions[("action", "email_template")] == (4, 19)
+    assert positions[("action", "execution")] == (10, 14)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: 1\n<<: 3\n", "actions.yaml:2:5: '<<' merges a mapping"),
+        (
+            "b: &b {x: 1}\nc: {<<: *b, <<: *b}\n",
+            "actions.yaml:2:13: duplicate key '<<' (merge several: `<<: [*a, *b]`)",
+        ),
+        ("a: &x {<<: *x, b: 1}\n", "actions.yaml:1:4: an alias refers to a node that contains it"),
+    ],
+)
+def test_a_wrong_merge_is_located(text: str, problem: str) -> None:
+    _, _, problems = parse_yaml(text, "actions.yaml")
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: 1\nb: \x07\n", "actions.yaml:2:4: not valid YAML: control character U+0007"),
+        ('a: "x\x01"\n', "actions.yaml:1:6: not valid YAML: control character U+0001"),
+        ("? [a, b]\n: 1\n", "actions.yaml:1:3: a key must be a single word, not a list"),
+        ("? {a: b}\n: 1\n", "actions.yaml:1:3: a key must be a single word, not a mapping"),
+        (
+            "since: 2026-02-30\n",
+            "actions.yaml:1:8: cannot read '2026-02-30' as a date (day is out of range for month)",
+        ),
+        ("offset: !!int x\n", "actions.yaml:1:9: cannot read 'x' as a whole number"),
+        ("a: !!python/object x\n", "actions.yaml:1:4: not valid YAML: could not determine"),
+        ("a: &x [*x]\n", "actions.yaml:1:4: an alias refers to a node that contains it"),
+        ("a: " + "[" * 5000, "actions.yaml:1:1: not valid YAML: nested too deeply"),
+        (LAUGHS, "more than 100000 values"),
+    ],
+)
+def test_parse_yaml_never_raises_it_locates(text: str, problem: str) -> None:
+    _, _, problems = parse_yaml(text, "actions.yaml")
+    assert any(problem in p for p in problems), problems
+
+
+@given(st.text(max_size=200))
+def test_any_text_gives_values_or_located_problems(text: str) -> None:
+    _, _, problems = parse_yaml(text, "actions.yaml")
+    assert all(p.startswith("actions.yaml") for p in problems)
 
 
 def test_an_empty_document_is_none() -> None:

@@ -158,6 +158,6 @@ def validate(actions: ActionsOption = None, as_json: JsonOption = False) -> None
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of actions.yaml, for editors."""
-    from certify.config import Settings
+    from certify.config import json_schema
 
-    emit_json(Settings.model_json_schema(by_alias=True))
+    emit_json(json_schema())
