@@ -235,6 +235,7 @@ _fallback_numbers = itertools.count(1)
 @cache
 def _fallback(path: Path) -> _Face:
     """Read and register a fallback font once per process, under a name of its own."""
+    _fonts()  # the shipped faces first: their PostScript names must stay theirs
     number = next(_fallback_numbers)
     font = TTFont(f"CertifyFallback{number}", str(path))
     pdfmetrics.registerFont(font)

@@ -1,5 +1,7 @@
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -447,3 +449,29 @@ def test_a_run_fails_only_the_delivery_whose_name_no_font_can_draw(
     assert states["P1"] == ("sent", None)
     assert states["P2"][0] == "failed" and "'李' (U+674E)" in states["P2"][1]
     assert 'in "小龍 李"; add a font that has them under fonts:' in states["P2"][1]
+
+
+def test_a_fallback_font_with_the_shipped_font_s_name_keeps_its_own_glyphs(
+    tmp_path: Path,
+) -> None:
+    # a full DejaVuSerif.ttf listed as a fallback has the PostScript name of the cut-down
+    # shipped one; ReportLab keeps one font per name
+    actions = configured(tmp_path, LAYOUT + "fonts: [DejaVuSerif.ttf]\n")
+    make_font(tmp_path / "templates" / "DejaVuSerif.ttf", "李", name="DejaVuSerif")
+    data = certificate(actions, full_name="Zoë 李")
+    assert "Zoë 李" in page_text(data)
+    assert embedded_fonts(data) - {"DejaVuSerif", "DejaVuSerif-Bold"}  # the fallback, renamed
+    # in a fresh process, with the fallback read before the shipped faces
+    script = (
+        "import sys; from pathlib import Path; "
+        "from reportlab.pdfbase import pdfmetrics; "
+        "from certify.certificates import FONT, _fallback, _fonts; "
+        "face = _fallback(Path(sys.argv[1])); "
+        "shipped = pdfmetrics.getFont(_fonts()[0]).face.filename; "
+        "print(shipped == str(FONT), sorted(face.codes))"
+    )
+    font = str(tmp_path / "templates" / "DejaVuSerif.ttf")
+    ran = subprocess.run(
+        [sys.executable, "-c", script, font], capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.split() == ["True", "[26446]"]
