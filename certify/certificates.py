@@ -38,6 +38,18 @@ FONT_BOLD = files("certify") / "fonts" / "DejaVuSerif-Bold.ttf"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+class MissingGlyphs(ValueError):
+    """A text that no font of the layout can draw: a fault of one person's data."""
+
+    # It fails that one delivery and no other. `problems` are `file:line: message` lines,
+    # one per text; `characters` are the characters no font draws, each once.
+
+    def __init__(self, problems: list[str], characters: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.characters = characters
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -94,19 +106,6 @@ class CompiledLayout:
     file: str = ""  # the layout as named in messages
     text_lines: dict[str, int] = field(default_factory=dict)  # text name → its line in the file
     fonts: tuple[Path, ...] = ()  # the fallback fonts, resolved
-
-
-class MissingGlyphs(ValueError):
-    """A text of one certificate has characters that no font of its layout can draw.
-
-    The text comes from one delivery's data (a name, a course), so this fails that delivery
-    and no other; `problems` are `file:line: message` lines, one per text.
-    """
-
-    def __init__(self, problems: list[str], characters: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-        self.characters = characters
 
 
 def load_layout(
