@@ -1,18 +1,33 @@
 import io
+import json
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from jinja2 import Environment, StrictUndefined
 from pypdf import PdfReader
 
-from certify.certificates import attachment_file_name
+from certify.certificates import (
+    CompiledLayout,
+    MissingGlyphs,
+    _chains,
+    _visual,
+    attachment_file_name,
+    load_layout,
+    render_pdf,
+    undrawable,
+)
 from certify.config import load
 from certify.context import sample_context
 from certify.render import render_message
 from certify.templates import Templates
 from certify.validate import validate_all
-from tests.conftest import ROOT, make_config
+from tests.conftest import ROOT, cli, make_config
+from tests.fontmaker import make_font
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
 LAYOUT = """
@@ -176,3 +191,304 @@ def test_the_shipped_certificate_has_its_pdf() -> None:
     certificate = config.action("certificate")
     assert [a.template for a in certificate.attachments] == ["certificate"]
     assert validate_all(ROOT / "actions.yaml") == []
+
+
+# -- characters the shipped DejaVu Serif lacks ---------------------------------------------
+
+# What the box font of a test draws: a CJK, an Armenian and a Hebrew name, and a space
+FALLBACK_CHARACTERS = "李小龍Աննա Սարգսյանדוד כהן"
+# The test layout in plain Jinja, the name still on line 5: read here by `load_layout`
+# itself, so these tests see the certificate alone, whatever loads the e-mails around it
+FONT_LAYOUT = LAYOUT.replace("[Persoon:NaamVolledig]", "{{ person.full_name }}")
+JINJA = Environment(undefined=StrictUndefined, autoescape=False)
+
+
+def layout_file(
+    directory: Path,
+    layout: str = FONT_LAYOUT,
+    *,
+    fallback: str | None = FALLBACK_CHARACTERS,
+    font_name: str = "CertifyTestBoxes",
+) -> Path:
+    """A layout in `directory`; unless `fallback` is None it names a box font drawing those."""
+    directory.mkdir(exist_ok=True)
+    if fallback is not None:
+        layout += "fonts: [boxes.ttf]\n"
+        make_font(directory / "boxes.ttf", fallback, name=font_name)
+    path = directory / "certificate.pdf.yaml"
+    path.write_text(layout)
+    return path
+
+
+def compiled(path: Path) -> CompiledLayout:
+    layout, problems = load_layout(
+        path,
+        lambda name, source, file, line: JINJA.from_string(source),
+        lambda source, file, line: (source, []),
+    )
+    assert problems == [] and layout is not None, problems
+    return layout
+
+
+def certificate(layout: CompiledLayout, **person: str) -> bytes:
+    """The certificate PDF of the sample participant, with `person` fields replaced."""
+    context = sample_context(NOW)
+    context["person"].update(person)
+    return render_pdf(layout, context)
+
+
+def embedded_fonts(data: bytes) -> set[str]:
+    fonts = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values()
+    return {str(f.get_object()["/BaseFont"]).split("+", 1)[1] for f in fonts}
+
+
+def page_text(data: bytes) -> str:
+    return PdfReader(io.BytesIO(data)).pages[0].extract_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("李小龍", "'李' (U+674E)"),
+        ("Աննա Սարգսյան", "'Ա' (U+0531)"),
+        ("דוד כהן", "'ד' (U+05D3)"),
+        ("Bruce ნინო", "'ნ' (U+10DC)"),
+    ],
+)
+def test_a_name_no_font_can_draw_fails_naming_the_character(
+    tmp_path: Path, name: str, first: str
+) -> None:
+    file = layout_file(tmp_path, fallback=None)
+    with pytest.raises(MissingGlyphs) as raised:
+        certificate(compiled(file), full_name=name)
+    (problem,) = raised.value.problems
+    assert problem.startswith(f"{file}:5: no font can draw {first}")  # 5: the name's line
+    assert f'in "{name}"; add a font that has them under fonts: in the layout' in problem
+    assert " " not in raised.value.characters and "B" not in raised.value.characters
+
+
+def test_one_missing_character_is_named_alone_and_every_text_is_checked(tmp_path: Path) -> None:
+    layout = FONT_LAYOUT.replace('title: "Certificate"', 'title: "Certificate ✈"')
+    with pytest.raises(MissingGlyphs) as raised:
+        certificate(compiled(layout_file(tmp_path, layout, fallback=None)), full_name="Zoë 李")
+    assert [p.split(": ", 1)[1] for p in raised.value.problems] == [
+        "no font can draw '✈' (U+2708) in \"Certificate ✈\"; "
+        "add a font that has it under fonts: in the layout",
+        "no font can draw '李' (U+674E) in \"Zoë 李\"; "
+        "add a font that has it under fonts: in the layout",
+    ]
+    assert raised.value.characters == ["✈", "李"]
+
+
+def test_a_layout_text_no_font_can_draw_is_found_by_validate(tmp_path: Path) -> None:
+    actions = configured(tmp_path, LAYOUT.replace('title: "Certificate"', 'title: "证书"'))
+    problems = validate_all(actions)
+    assert any("certificate.pdf.yaml:3: no font can draw '证' (U+8BC1)" in p for p in problems)
+
+
+@pytest.mark.parametrize("name", ["李小龍", "Bruce 李小龍 Lee", "Աննա Սարգսյան", "Zoë Սարգսյան"])
+def test_a_fallback_font_draws_what_the_shipped_face_lacks(tmp_path: Path, name: str) -> None:
+    data = certificate(compiled(layout_file(tmp_path)), full_name=name)
+    assert name in page_text(data)
+    # embedded as a subset, as DejaVu is (each test's box font has a name of its own)
+    assert any(font.startswith("CertifyTestBoxes") for font in embedded_fonts(data))
+
+
+def test_the_organisation_in_two_fonts_keeps_its_letter_spacing(tmp_path: Path) -> None:
+    layout = FONT_LAYOUT.replace('"Training office"', '"李小龍 office"')
+    data = certificate(compiled(layout_file(tmp_path, layout)))
+    assert "李小龍  OFFICE" in page_text(data)
+    stream = PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data()  # type: ignore[union-attr]
+    assert b"2 Tc" in stream and b"0 Tc" in stream  # spaced letters, then back to normal
+
+
+def test_an_invisible_format_character_no_font_has_is_no_problem(tmp_path: Path) -> None:
+    layout = compiled(layout_file(tmp_path, fallback=None))
+    data = certificate(layout, full_name="Zoë\ufeff Öztürk")  # a stray BOM
+    assert "Zoë Öztürk" in page_text(data)
+    stream = PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data()  # type: ignore[union-attr]
+    assert b"\\000" not in stream  # no "missing glyph" box drawn in its place
+
+
+def test_a_hebrew_name_is_drawn_right_to_left(tmp_path: Path) -> None:
+    data = certificate(compiled(layout_file(tmp_path)), full_name="דוד כהן")
+    stream = PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data()  # type: ignore[union-attr]
+    # the box font numbers its glyphs in the order first used: drawn from the right, the
+    # first is final nun (ן), then he, kaf, a space, dalet, vav, dalet
+    assert b"(\\001\\002\\003 \\004\\005\\004) Tj" in stream
+    assert "דוד כהן" in page_text(data)  # readers put it back in reading order
+
+
+@pytest.mark.parametrize(
+    ("logical", "drawn"),
+    [
+        ("Zoë Öztürk", "Zoë Öztürk"),
+        ("אב גד", "דג בא"),
+        ("Dr. אב גד, MSc", "Dr. דג בא, MSc"),  # the comma before a Latin word stays left-to-right
+        ("אב 12", "12 בא"),  # numbers keep their order
+        ("אב (גד)", "(דג) בא"),  # brackets are mirrored
+        ("א\u05b8ב", "בא\u05b8"),  # a vowel mark (qamats) stays with its letter
+    ],
+)
+def test_right_to_left_stretches_are_put_in_drawing_order(logical: str, drawn: str) -> None:
+    assert _visual(logical) == drawn
+
+
+def test_fallback_fonts_are_made_bold_and_spaces_and_marks_stay_with_their_letter(
+    tmp_path: Path,
+) -> None:
+    font = make_font(tmp_path / "marks.ttf", "李\u0301 ")
+    plain, strong = _chains((font,))
+    assert plain.runs("Bruce 李\u0301 Lee") == [(0, "Bruce "), (1, "李\u0301 "), (0, "Lee")]
+    assert plain.runs("Zoe\u0301 李") == [(0, "Zoe\u0301 "), (1, "李")]
+    # a bold line: DejaVu Serif Bold, then the regular face and the fallback, outlined
+    assert strong.runs("ℂ李") == [(1, "ℂ"), (2, "李")] and strong.fake_bold_from == 1
+    data = certificate(compiled(layout_file(tmp_path)), full_name="Bruce 李小龍")  # a bold line
+    stream = PdfReader(io.BytesIO(data)).pages[0].get_contents().get_data()  # type: ignore[union-attr]
+    assert b"2 Tr" in stream and b"0 Tr" in stream  # filled and outlined, then back to normal
+
+
+@pytest.mark.parametrize("separator", [" ", ""])
+def test_a_long_line_in_two_fonts_is_wrapped_within_the_page(
+    tmp_path: Path, separator: str
+) -> None:
+    words = separator.join(["李小龍"] * 12)  # with spaces, or without as Chinese is written
+    data = certificate(compiled(layout_file(tmp_path)), full_name=words)
+    name_lines = [line for line in page_text(data).splitlines() if "李" in line]
+    assert len(name_lines) > 1 and "".join(name_lines).replace(" ", "") == "李小龍" * 12
+    # each line, 32-point boxes 0.9 em wide (spaces too), fits the 682 points between margins
+    assert all(len(line.strip()) * 0.9 * 32 <= 842 - 160 for line in name_lines)
+
+
+def test_arabic_is_refused_even_with_a_font_that_has_it(tmp_path: Path) -> None:
+    layout = compiled(layout_file(tmp_path, fallback="محمد"))
+    with pytest.raises(MissingGlyphs) as raised:
+        certificate(layout, full_name="محمد")
+    assert "cannot lay out 'م' (U+0645)" in str(raised.value)
+    assert "Arabic letters change shape with their neighbours" in str(raised.value)
+
+
+def test_undrawable_names_what_the_layout_cannot_draw(tmp_path: Path) -> None:
+    shipped = compiled(layout_file(tmp_path / "shipped", fallback=None))
+    assert undrawable(shipped, "Zoë Öztürk") == []
+    assert undrawable(shipped, "李 小李") == ["李", "小"]
+    fallback = compiled(layout_file(tmp_path / "fallback"))
+    assert undrawable(fallback, "李小龍 Zoë") == []
+    assert undrawable(fallback, "李四") == ["四"]
+
+
+def test_an_ordinary_name_makes_the_same_pdf_with_or_without_fallback_fonts(
+    tmp_path: Path,
+) -> None:
+    before = certificate(
+        compiled(layout_file(tmp_path / "a", fallback=None)), full_name="Zoë Öztürk"
+    )
+    after = certificate(compiled(layout_file(tmp_path / "b")), full_name="Zoë Öztürk")
+    # 20,117 bytes before fallback fonts existed; dates and IDs differ, the length does not
+    assert abs(len(before) - 20_117) < 20_117 * 0.03
+    assert len(after) == len(before)
+    assert embedded_fonts(after) == {"DejaVuSerif", "DejaVuSerif-Bold"}  # the fallback unused
+
+
+@pytest.mark.parametrize(
+    ("fonts", "file", "expected"),
+    [
+        ("[missing.ttf]", None, "9:9: font 'missing.ttf' not found next to the layout"),
+        (
+            "[boxes.ttf, notes.ttf]",
+            b"not a font at all",
+            "9:20: font 'notes.ttf' is not a TrueType font (.ttf)",
+        ),
+        (
+            "\n  - boxes.ttf\n  - notes.otf",
+            b"OTTO" + bytes(200),
+            "11:5: font 'notes.otf' has PostScript (CFF) outlines, which cannot be embedded; "
+            "use a TrueType (.ttf) font",
+        ),
+        (
+            "notes.ttc",
+            b"ttcf" + bytes(200),
+            "9:8: font 'notes.ttc' is a font collection (.ttc); use a single TrueType (.ttf) font",
+        ),
+        (
+            "[cut.ttf]",
+            b"\x00\x01\x00\x00" + bytes(8),
+            "9:9: font 'cut.ttf' cannot be read as a TrueType font (it has no 'name' table)",
+        ),
+        ("{name: boxes.ttf}", None, "9:8: 'fonts': Input should be a valid list"),
+    ],
+)
+def test_a_bad_fonts_entry_is_a_located_validation_error(
+    tmp_path: Path, fonts: str, file: bytes | None, expected: str
+) -> None:
+    actions = configured(tmp_path, LAYOUT + f"fonts: {fonts}\n")
+    make_font(tmp_path / "templates" / "boxes.ttf", "李")
+    if file is not None:
+        name = next(n for n in ("notes.ttf", "notes.otf", "notes.ttc", "cut.ttf") if n in fonts)
+        (tmp_path / "templates" / name).write_bytes(file)
+    layout = tmp_path / "templates" / "certificate.pdf.yaml"
+    problems = validate_all(actions)
+    assert len(problems) == 1 and problems[0].startswith(f"{layout}:{expected}"), problems
+
+
+def test_a_run_fails_only_the_delivery_whose_name_no_font_can_draw(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    configured(tmp_path)
+    persons = """
+        person_id,first_name,infix,last_name,email
+        P1,Bram,van der,Berg,bram@example.org
+        P2,小龍,,李,lee@example.org
+    """
+    results = """
+        part_id,person_id,passed,registered_at
+        C1-4,P1,yes,2026-11-05 18:00
+        C1-4,P2,yes,2026-11-05 18:00
+    """
+    attendance = "\n".join(
+        ["part_id,person_id,present,registered_at"]
+        + [f"C1-{d},P{p},yes,2026-11-0{d + 1} 17:00" for d in range(1, 5) for p in (1, 2)]
+    )
+    folder = export(persons=persons, results=results, attendance=attendance)
+    assert cli("import", str(folder), "--now", "2026-11-06T08:00", cwd=tmp_path).returncode == 0
+    ran = cli(
+        "run-due",
+        "--now",
+        "2026-11-06T09:00",
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 3, ran.stderr  # one delivery not accepted, the rest sent
+    states = {d["person"]: (d["state"], d["error"]) for d in json.loads(ran.stdout)["deliveries"]}
+    assert states["P1"] == ("sent", None)
+    assert states["P2"][0] == "failed" and "'李' (U+674E)" in states["P2"][1]
+    assert 'in "小龍 李"; add a font that has them under fonts:' in states["P2"][1]
+
+
+def test_a_fallback_font_with_the_shipped_font_s_name_keeps_its_own_glyphs(
+    tmp_path: Path,
+) -> None:
+    # a full DejaVuSerif.ttf listed as a fallback has the PostScript name of the cut-down
+    # shipped one; ReportLab keeps one font per name
+    layout = compiled(layout_file(tmp_path, fallback="李", font_name="DejaVuSerif"))
+    data = certificate(layout, full_name="Zoë 李")
+    assert "Zoë 李" in page_text(data)
+    assert embedded_fonts(data) - {"DejaVuSerif", "DejaVuSerif-Bold"}  # the fallback, renamed
+    # in a fresh process, with the fallback read before the shipped faces
+    script = (
+        "import sys; from pathlib import Path; "
+        "from reportlab.pdfbase import pdfmetrics; "
+        "from certify.certificates import FONT, _fallback, _fonts; "
+        "face = _fallback(Path(sys.argv[1])); "
+        "shipped = pdfmetrics.getFont(_fonts()[0]).face.filename; "
+        "print(shipped == str(FONT), sorted(face.codes))"
+    )
+    font = str(tmp_path / "boxes.ttf")
+    ran = subprocess.run(
+        [sys.executable, "-c", script, font], capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.split() == ["True", "[26446]"]
