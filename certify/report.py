@@ -90,10 +90,6 @@ class ActionSummary:
     label: str
     segments: list[Segment]
 
-    @property
-    def total(self) -> int:
-        return sum(segment.count for segment in self.segments)
-
 
 @dataclass
 class CourseSection:
@@ -518,11 +514,6 @@ def build_report(
     course_ids = [course.id for course in ordered]
     anchors = {course.id: f"course-{index}" for index, course in enumerate(ordered, start=1)}
     names = _names(store, course_ids)
-    logged = _logged(store, action_ids, course_ids)
-
-    recorded = log.recorded_since()
-    since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
-    planner = Planner(config, now, since)
 
     sections: dict[str, CourseSection] = {}
     for course in ordered:
@@ -542,13 +533,69 @@ def build_report(
             end=course.end,
         )
 
+    recorded = log.recorded_since()
+    since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
+    planner = Planner(config, now, since)
+    logged = _logged(store, action_ids, course_ids)
+    decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
+
+    courses = [sections[course_id] for course_id in course_ids]
+    problems = _problems(problem_rows, facts, anchors, labels, log)
+    blocked = _blocked(decisions, sections, labels, clock)
+    forecast = _forecast(decisions, sections, labels, now, horizon, clock)
+    risks = _risks(store, config, decisions, sections, labels, names, now, horizon, clock)
+    chart = _chart(store, now, clock)
+    totals = {
+        "problems": len(problems),
+        "blocked": sum(item.participants for item in blocked),
+        "due_soon": sum(item.participants for item in forecast),
+        "at_risk": len(risks),
+        "sent_weeks": chart.total,
+        "courses": len(courses),
+        "participants": sum(section.enrolled for section in courses),
+    }
+    organisation = parseaddr(config.settings.sender)[0] or parseaddr(config.settings.sender)[1]
+    return Report(
+        organisation=organisation,
+        generated=clock.full(now),
+        zone=str(config.settings.timezone or clock.local(now).tzname()),
+        window=(
+            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
+        ),
+        days=days,
+        period="day" if days == 1 else f"{days} days",
+        horizon=clock.day(horizon),
+        actions=[labels[a] for a in action_ids],
+        courses=courses,
+        problems=problems,
+        blocked=blocked,
+        forecast=forecast,
+        risks=risks,
+        chart=chart,
+        totals=totals,
+    )
+
+
+def _judge(
+    store: Store,
+    config: Config,
+    planner: Planner,
+    facts: dict[str, Course],
+    sections: dict[str, CourseSection],
+    logged: dict[tuple[str, str, str], _Logged],
+    names: dict[str, str],
+    labels: dict[str, str],
+    clock: _Clock,
+) -> list[tuple[Decision, str]]:
+    """Decide every participant of the shown courses per action; fill in their sections."""
     decisions: list[tuple[Decision, str]] = []
     counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     rows_by_course: dict[str, list[tuple[str, ParticipantRow]]] = defaultdict(list)
+    chosen = config.actions
     # registration moments only when an anchor needs them (as the planner reads them)
     with_times = any(a.timing.after == "requirements_met" for a in chosen)
     for participant in participants(
-        store.conn, config, course_ids=course_ids, with_times=with_times
+        store.conn, config, course_ids=list(sections), with_times=with_times
     ):
         course = facts[participant.course_id]
         cells = []
@@ -586,42 +633,7 @@ def build_report(
                     ],
                 )
             )
-
-    courses = [sections[course_id] for course_id in course_ids]
-    problems = _problems(problem_rows, facts, anchors, labels, log)
-    blocked = _blocked(decisions, sections, labels, clock)
-    forecast = _forecast(decisions, sections, labels, now, horizon, clock)
-    risks = _risks(store, config, decisions, sections, labels, names, now, horizon, clock)
-    chart = _chart(store, now, clock)
-    totals = {
-        "problems": len(problems),
-        "blocked": sum(item.participants for item in blocked),
-        "due_soon": sum(item.participants for item in forecast),
-        "at_risk": len(risks),
-        "sent_weeks": chart.total,
-        "courses": len(courses),
-        "participants": sum(section.enrolled for section in courses),
-    }
-    organisation = parseaddr(config.settings.sender)[0] or parseaddr(config.settings.sender)[1]
-    return Report(
-        organisation=organisation,
-        generated=clock.full(now),
-        zone=str(config.settings.timezone or clock.local(now).tzname()),
-        window=(
-            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
-        ),
-        days=days,
-        period="day" if days == 1 else f"{days} days",
-        horizon=clock.day(horizon),
-        actions=[labels[a] for a in action_ids],
-        courses=courses,
-        problems=problems,
-        blocked=blocked,
-        forecast=forecast,
-        risks=risks,
-        chart=chart,
-        totals=totals,
-    )
+    return decisions
 
 
 def _first(item: tuple[str, ParticipantRow]) -> tuple[str, str]:

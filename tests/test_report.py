@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -135,13 +136,10 @@ def test_the_report_shows_courses_participants_and_what_happens(world: Path) -> 
     assert "Proof of participation 6 sent · 1 waiting · 1 cancelled" in vca
     fenna = re.search(r"Fenna de Vries P004(.*?)Jan van der Berg", vca)
     assert fenna is not None
-    assert (
-        fenna.group(1).split()
-        == (
-            "2 of 4 (needs 3) 1 of 1 "
-            "Waiting attendance: present 2 of 4, needs 3 "
-            "Waiting attendance: present 2 of 4, needs 3"
-        ).split()
+    assert fenna.group(1).strip() == (
+        "2 of 4 (needs 3) 1 of 1 "
+        "Waiting attendance: present 2 of 4, needs 3 "
+        "Waiting attendance: present 2 of 4, needs 3"
     )
     assert "Sanne Jansen P005 4 of 4 (needs 3) 0 of 1 (failed 1) Waiting pass: failed 1 of 1" in vca
     assert "Jan van der Berg P001 4 of 4 (needs 3) 1 of 1 Sent Fri 20 Nov, 10:00" in vca
@@ -230,6 +228,42 @@ def test_a_shorter_horizon_leaves_later_dues_out(world: Path) -> None:
     assert "Noor el Amrani" not in _text(_section(html, "risk"))
 
 
+def test_a_course_status_that_holds_back_what_falls_due_is_named(world: Path) -> None:
+    forecast = _text(_section(_report(world, now="2026-11-10T08:00"), "forecast"))
+    assert (
+        "Tue 17 Nov, 09:00 BHV Herhaling course status is 'planned'; it must become 'final' "
+        "Certificate 4 0 4"
+    ) in forecast
+
+
+def test_a_delivery_that_keeps_failing_is_on_the_attention_list(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    make_config(tmp_path)
+    config = load(tmp_path / "actions.yaml")
+    db = tmp_path / "certify.db"
+    import_into(db, export())
+    key = ("certificate", "C1", "P1")
+    store = Store.open(db)
+    try:
+        first = DeliveryLog(store, moment("2026-11-06 10:00"))
+        claim = first.claim(Decided(key, moment("2026-11-05 17:00"), {}), "x <x@example.org>")
+        for minute in ("10:00", "10:10", "10:30"):
+            log = DeliveryLog(store, moment(f"2026-11-06 {minute}"))
+            assert log.temporary_failure(claim.id, "421 mailbox busy, try later", 421) == "pending"
+    finally:
+        store.close()
+    with Store.open_readonly(db) as store:
+        report = build_report(store, config, moment("2026-11-06 11:00"))
+    [problem] = report.problems
+    assert (problem.person, problem.state, problem.attempts) == ("Bram van der Berg", "retrying", 3)
+    assert problem.error == "421 mailbox busy, try later"
+    assert problem.settle == "certify explain --course C1 --person P1"
+    [course] = report.courses
+    cell = next(row for row in course.participants if row.person_id == "P1").cells[0]
+    assert (cell.label, cell.detail) == ("Retrying", "421 mailbox busy, try later")
+
+
 def test_the_chart_counts_sent_deliveries_per_week(world: Path) -> None:
     html = _report(world)
     svg = html[html.index("<svg") : html.index("</svg>")]
@@ -270,6 +304,9 @@ def test_report_mistakes_are_one_line_with_a_hint(world: Path) -> None:
     assert cli("report", cwd=world).returncode == 2  # --out is required
     bad_now = cli("report", "--out", "r.html", "--now", "yesterday", cwd=world)
     assert bad_now.returncode == 2 and "--now" in bad_now.stderr
+    (world / "actions.yaml").write_text("version: 1\nactions: [\n")
+    broken = cli("report", "--out", "r.html", cwd=world)
+    assert broken.returncode == 1 and "actions.yaml:" in broken.stderr
     assert not (world / "r.html").exists()
 
 
