@@ -1,4 +1,4 @@
-"""Looking at what happened and why: `explain`, `preview`, `log`."""
+"""Looking at what happened and why: `explain`, `preview`, `log`, `report`."""
 
 from __future__ import annotations
 
@@ -198,3 +198,37 @@ def _log_tz(actions: Path | None) -> tzinfo:
         return read_timezone(actions_path(actions))
     except CertifyError:
         return UTC
+
+
+@app.command()
+def report(
+    out_file: Annotated[
+        Path, typer.Option("--out", help="The HTML file to write (replaced if it exists).")
+    ],
+    now: NowOption = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", min=1, max=366, help="How many days ahead the forecast looks [default: 14]."
+        ),
+    ] = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """One HTML page for a training manager: courses, participants, attention, what comes next."""
+    # imported here: Jinja2 and Babel stay out of every cron tick's start-up
+    from certify.report import DEFAULT_DAYS, build_report, render_report, write_report
+
+    with errors():
+        config = config_from(actions)
+        moment = parse_now(now, config.tz)
+        with Store.open_readonly(db_path(db)) as store:
+            result = build_report(
+                store, config, moment, days=DEFAULT_DAYS if days is None else days
+            )
+        write_report(out_file, render_report(result))
+    totals = result.totals
+    plain(
+        f"wrote {out_file}: {totals['courses']} courses, {totals['participants']} participants; "
+        f"{totals['problems']} deliveries need attention, {totals['at_risk']} participants at risk"
+    )

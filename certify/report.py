@@ -1,0 +1,947 @@
+"""`certify report`: one self-contained HTML page a training manager can read and print.
+
+It reads the store and never writes it. The courses that matter now (ending in a window
+around `now`, plus any with a delivery that needs attention) are decided participant by
+participant with the planner's own rules, so the page says exactly what `run-due` and
+`explain` would say; years of history are never read. The page is rendered by one
+autoescaped Jinja2 template with inline CSS and SVG: no scripts, no fonts, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from email.utils import parseaddr
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime
+from jinja2 import Environment, StrictUndefined
+
+from certify import rules
+from certify.clock import from_utc_text, to_utc_text
+from certify.config import Action, Config
+from certify.decisions import Decision, Planner, effective_since
+from certify.deliveries import DeliveryLog, ExistingDelivery
+from certify.facts import Course, course_facts, participants
+from certify.store import Store
+
+DEFAULT_DAYS = 14
+HISTORY_WEEKS = 8  # courses that ended this long ago are still shown
+CHART_WEEKS = 12
+STUCK_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look (as `status`)
+
+# What happens to one (action, participant), in a manager's words, in the order shown.
+KINDS: dict[str, str] = {
+    "sent": "Sent",
+    "due": "Due now",
+    "retrying": "Retrying",
+    "not_due": "Not yet due",
+    "waiting": "Waiting",
+    "manual": "Manual",
+    "failed": "Failed",
+    "unknown": "Unclear",
+    "expired": "Expired",
+    "skipped": "Skipped",
+    "cancelled": "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One action's state for one participant: a kind, its word and what it waits on."""
+
+    kind: str
+    label: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """One participant of a course: their figures and, per action, what happens."""
+
+    person_id: str
+    name: str
+    attendance: str
+    passing: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """How many of a course's participants are of one kind, and their share."""
+
+    kind: str
+    label: str
+    count: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class ActionSummary:
+    """One action over a course's participants: how many of each kind."""
+
+    label: str
+    segments: list[Segment]
+
+
+@dataclass
+class CourseSection:
+    """A course as the page shows it: its facts, a summary per action, its participants."""
+
+    anchor: str
+    id: str
+    name: str
+    course_type: str
+    status: str
+    location: str
+    dates: str
+    end: datetime
+    participants: list[ParticipantRow] = field(default_factory=list)
+    summaries: list[ActionSummary] = field(default_factory=list)
+    cancelled: int = 0
+
+    @property
+    def enrolled(self) -> int:
+        """Participants whose enrollment stands (not cancelled)."""
+        return len(self.participants) - self.cancelled
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A delivery that failed, may or may not have arrived, or keeps failing."""
+
+    course_anchor: str | None
+    course: str
+    course_id: str
+    person: str
+    person_id: str
+    action: str
+    state: str
+    attempts: int
+    error: str
+    settle: str
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Deliveries that are due but held back by the course's status."""
+
+    course_anchor: str
+    course: str
+    reason: str
+    due: str
+    actions: str
+    participants: int
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Deliveries of one action and course that fall due at one moment."""
+
+    due: str
+    course_anchor: str
+    course: str
+    action: str
+    participants: int
+    ready: int
+    not_ready: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A participant who does not (yet) meet a requirement of an action due soon or due."""
+
+    course_anchor: str
+    course: str
+    person: str
+    person_id: str
+    actions: str
+    due: str
+    shortfall: list[str]
+    still_open: str
+    verdict: str  # "possible", "impossible", "retake"
+    verdict_text: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One week's bar of the chart, in SVG units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    week: str
+    monday: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Deliveries sent per week, laid out for an inline SVG."""
+
+    bars: list[Bar]
+    width: int
+    height: int
+    baseline: float
+    gridlines: list[tuple[float, int]]
+    total: int
+    first: str
+    last: str
+
+
+@dataclass
+class Report:
+    """Everything the page shows, decided at one moment."""
+
+    organisation: str
+    generated: str
+    zone: str
+    window: str
+    days: int
+    period: str  # "14 days", or "day" for one
+    horizon: str
+    actions: list[str]
+    courses: list[CourseSection]
+    problems: list[Problem]
+    blocked: list[Blocked]
+    forecast: list[Forecast]
+    risks: list[Risk]
+    chart: Chart
+    totals: dict[str, int]
+
+
+# -- times in the manager's zone ------------------------------------------------------------
+
+
+class _Clock:
+    """Formats moments in the configured zone, in English, the same way everywhere."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        # thousands of participants share a handful of due and sending moments
+        self._formatted: dict[tuple[datetime, str], str] = {}
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.tz)
+
+    def _format(self, moment: datetime, pattern: str) -> str:
+        key = (moment, pattern)
+        text = self._formatted.get(key)
+        if text is None:
+            text = self._formatted[key] = format_datetime(
+                self.local(moment), pattern, locale="en_GB"
+            )
+        return text
+
+    def day(self, moment: datetime) -> str:
+        return self._format(moment, "EEE d MMM")
+
+    def day_year(self, moment: datetime) -> str:
+        return self._format(moment, "d MMM y")
+
+    def moment(self, moment: datetime) -> str:
+        return self._format(moment, "EEE d MMM, HH:mm")
+
+    def full(self, moment: datetime) -> str:
+        return self._format(moment, "EEEE d MMMM y, HH:mm zzz")
+
+    def span(self, start: datetime | None, end: datetime) -> str:
+        first, last = (self.local(start) if start else None), self.local(end)
+        if first is None or first.date() == last.date():
+            return self.day_year(end)
+        if first.year != last.year:
+            return f"{self.day_year(first)} – {self.day_year(last)}"
+        return f"{self._format(first, 'd MMM')} – {self.day_year(last)}"
+
+
+def action_label(action: Action) -> str:
+    """`proof-of-participation` → `Proof of participation`: the action's id in words."""
+    words = action.id.replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+# -- reading the store ----------------------------------------------------------------------
+
+
+def _window_courses(
+    store: Store, first_end: datetime, last_end: datetime, also: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """Courses ending in the window, and the named ones, with what the page shows of them."""
+    rows = store.conn.execute(
+        "SELECT course_id, coalesce(course_type, ''), start, \"end\", end_is_date, "
+        "coalesce(location, '') "
+        'FROM courses WHERE ("end" >= :first AND "end" <= :last) '
+        "OR course_id IN (SELECT value FROM json_each(:also))",
+        {
+            "first": to_utc_text(first_end),
+            "last": to_utc_text(last_end),
+            "also": json.dumps(list(also)),
+        },
+    )
+    return {
+        row[0]: {
+            "course_type": row[1],
+            "start": row[2],
+            "end": row[3],
+            "end_is_date": bool(row[4]),
+            "location": row[5],
+        }
+        for row in rows
+    }
+
+
+def _names(store: Store, course_ids: list[str]) -> dict[str, str]:
+    """The full name of everyone enrolled in these courses (the person id when blank)."""
+    return dict(
+        store.conn.execute(
+            "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
+            "FROM persons p WHERE p.person_id IN (SELECT e.person_id FROM enrollments e "
+            "WHERE e.course_id IN (SELECT value FROM json_each(?)))",
+            (json.dumps(course_ids),),
+        ).fetchall()
+    )
+
+
+@dataclass(frozen=True)
+class _Logged:
+    """A logged delivery as the planner reads it, and when it was sent."""
+
+    existing: ExistingDelivery
+    sent_at: str | None
+
+
+def _logged(
+    store: Store, action_ids: list[str], course_ids: list[str]
+) -> dict[tuple[str, str, str], _Logged]:
+    """Every logged delivery of these courses' enrollments.
+
+    A read of the log, reached through each enrollment's (action, course, person) key so
+    it uses the log's unique index and never scans years of deliveries.
+    """
+    found: dict[tuple[str, str, str], _Logged] = {}
+    for action_id in action_ids:
+        for row in store.conn.execute(
+            "SELECT d.course_id, d.person_id, d.id, d.state, d.due_at, d.next_attempt_at, "
+            "d.attempts, d.last_error, d.sent_at FROM enrollments e JOIN deliveries d "
+            "ON d.action = :action AND d.course_id = e.course_id AND d.person_id = e.person_id "
+            "WHERE e.course_id IN (SELECT value FROM json_each(:courses))",
+            {"action": action_id, "courses": json.dumps(course_ids)},
+        ):
+            found[(action_id, row[0], row[1])] = _Logged(ExistingDelivery(*row[2:8]), row[8])
+    return found
+
+
+def _sent_since(store: Store, first: datetime, last: datetime) -> list[datetime]:
+    """The moments deliveries were sent in [first, last) (read through the state index)."""
+    return [
+        from_utc_text(row[0])
+        for row in store.conn.execute(
+            "SELECT sent_at FROM deliveries WHERE state = 'sent' AND sent_at >= ? AND sent_at < ?",
+            (to_utc_text(first), to_utc_text(last)),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class _OpenParts:
+    """Per participant: the required parts nothing is registered for yet."""
+
+    attendance_to_come: list[str]
+    attendance_unregistered: list[str]
+    results_missing: list[str]
+
+
+def _open_parts(
+    store: Store,
+    config: Config,
+    who: list[tuple[str, str]],
+    now: datetime,
+    ends: dict[str, datetime],
+    clock: _Clock,
+) -> dict[tuple[str, str], _OpenParts]:
+    """Which required parts each of these participants has no attendance or result for.
+
+    A part still to come is one that starts after `now` (or has no date while its course
+    runs on); a past part without a registration may simply not be registered yet.
+    """
+    all_parts = config.settings.attendance_basis == "all_parts"
+    to_come: dict[tuple[str, str], list[str]] = defaultdict(list)
+    unregistered: dict[tuple[str, str], list[str]] = defaultdict(list)
+    missing: dict[tuple[str, str], list[str]] = defaultdict(list)
+    rows = store.conn.execute(
+        "WITH who AS (SELECT json_extract(value, '$[0]') AS course_id, "
+        "json_extract(value, '$[1]') AS person_id FROM json_each(:who)), "
+        "counted AS (SELECT course_id, max(attendance_required) AS any_required FROM parts "
+        "WHERE course_id IN (SELECT course_id FROM who) GROUP BY course_id) "
+        "SELECT w.course_id, w.person_id, p.name, p.start, "
+        "(p.attendance_required = 1 OR (:all_parts AND c.any_required = 1)), p.pass_required, "
+        "EXISTS (SELECT 1 FROM attendance a WHERE a.part_id = p.part_id "
+        "AND a.person_id = w.person_id), "
+        "EXISTS (SELECT 1 FROM results r WHERE r.part_id = p.part_id "
+        "AND r.person_id = w.person_id) "
+        "FROM who w JOIN parts p ON p.course_id = w.course_id "
+        "JOIN counted c ON c.course_id = w.course_id ORDER BY p.start, p.part_id",
+        {"who": json.dumps(who), "all_parts": int(all_parts)},
+    )
+    for course_id, person_id, name, start, counts, pass_required, attended, has_result in rows:
+        key = (course_id, person_id)
+        begins = from_utc_text(start) if start else None
+        if counts and not attended:
+            coming = begins > now if begins else ends[course_id] > now
+            where = to_come if coming else unregistered
+            where[key].append(f"{name} ({clock.day(begins)})" if begins else name)
+        if pass_required and not has_result:
+            missing[key].append(name)
+    return {
+        key: _OpenParts(to_come.get(key, []), unregistered.get(key, []), missing.get(key, []))
+        for key in who
+    }
+
+
+# -- deciding -------------------------------------------------------------------------------
+
+
+def _kind(decision: Decision) -> str:
+    outcome = decision.outcome
+    state = decision.existing.state if decision.existing else None
+    if outcome == "done":
+        return state if state in ("sent", "failed", "unknown", "expired") else "sent"
+    if outcome == "retry_later" or (outcome == "send" and state == "pending"):
+        return "retrying"
+    if outcome == "send":
+        return "due"
+    return outcome
+
+
+def _cell(decision: Decision, kind: str, logged: _Logged | None, clock: _Clock) -> Cell:
+    detail = ""
+    due = decision.due_at
+    if kind == "sent" and logged and logged.sent_at:
+        detail = clock.moment(from_utc_text(logged.sent_at))
+    elif kind == "waiting":
+        detail = "; ".join(decision.waiting_on)
+    elif kind == "not_due" and due:
+        detail = f"due {clock.moment(due)}"
+    elif kind == "due" and due:
+        detail = f"since {clock.moment(due)}; goes with the next run"
+    elif kind in ("retrying", "failed") and decision.existing:
+        detail = decision.existing.last_error or ""
+    elif kind == "unknown":
+        detail = "the mail server went silent: check whether it arrived"
+    elif kind == "skipped":
+        detail = "due before the action was switched on"
+    elif kind == "expired":
+        detail = "due too long ago to send"
+    elif kind == "manual":
+        detail = "sent only by hand"
+    return Cell(kind, KINDS[kind], detail)
+
+
+def _requirement_text(decision: Decision) -> tuple[str, str]:
+    a, p = decision.attendance, decision.passing
+    attendance = (
+        f"{a.present} of {a.required_parts} (needs {a.needed})" if a.required_parts else "—"
+    )
+    failed = decision.participant.failed_parts
+    passing = (
+        f"{p.passed} of {p.required_parts}" + (f" (failed {failed})" if failed else "")
+        if p.required_parts
+        else "—"
+    )
+    return attendance, passing
+
+
+def _conditions_hold(decision: Decision) -> bool:
+    conditions = decision.action.conditions
+    return (
+        decision.status_ok
+        and rules.condition_holds(conditions.attendance, decision.attendance.met)
+        and rules.condition_holds(conditions.pass_, decision.passing.met)
+    )
+
+
+def _shortfall(decision: Decision) -> tuple[bool, bool]:
+    """Which requirements the action checks (`yes`) that the participant does not meet."""
+    conditions = decision.action.conditions
+    return (
+        conditions.attendance == "yes" and not decision.attendance.met,
+        conditions.pass_ == "yes" and not decision.passing.met,
+    )
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def build_report(
+    store: Store, config: Config, now: datetime, *, days: int = DEFAULT_DAYS
+) -> Report:
+    """Everything the page shows, decided at `now`; only reads the store."""
+    clock = _Clock(config.tz)
+    log = DeliveryLog(store, now)
+    chosen = config.actions
+    action_ids = [a.id for a in chosen]
+    labels = {a.id: action_label(a) for a in chosen}
+    horizon = now + timedelta(days=days)
+    first_end = now - timedelta(weeks=HISTORY_WEEKS)
+
+    # delivery problems over the whole log: their courses are shown whatever their dates
+    problem_rows = [
+        *log.listing(action=None, state="failed"),
+        *log.listing(action=None, state="unknown"),
+        *[
+            row
+            for row in log.listing(action=None, state="pending")
+            if row["attempts"] >= STUCK_ATTEMPTS
+        ],
+    ]
+    problem_rows = [row for row in problem_rows if row["action"] in labels]
+    details = _window_courses(store, first_end, horizon, {row["course"] for row in problem_rows})
+    facts = course_facts(store.conn, config)
+    ordered = sorted(
+        (facts[course_id] for course_id in details if course_id in facts),
+        key=lambda course: (course.end, course.id),
+        reverse=True,
+    )
+    course_ids = [course.id for course in ordered]
+    anchors = {course.id: f"course-{index}" for index, course in enumerate(ordered, start=1)}
+    names = _names(store, course_ids)
+
+    sections: dict[str, CourseSection] = {}
+    for course in ordered:
+        info = details[course.id]
+        start = from_utc_text(info["start"]) if info["start"] else None
+        sections[course.id] = CourseSection(
+            anchor=anchors[course.id],
+            id=course.id,
+            name=course.name,
+            course_type=info["course_type"],
+            status=course.status,
+            location=info["location"],
+            # a date-only end is stored as midnight after it: show the day itself
+            dates=clock.span(
+                start, course.end - timedelta(seconds=1) if info["end_is_date"] else course.end
+            ),
+            end=course.end,
+        )
+
+    recorded = log.recorded_since()
+    since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
+    planner = Planner(config, now, since)
+    logged = _logged(store, action_ids, course_ids)
+    decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
+
+    courses = [sections[course_id] for course_id in course_ids]
+    problems = _problems(problem_rows, facts, anchors, labels, log)
+    blocked = _blocked(decisions, sections, labels, clock)
+    forecast = _forecast(decisions, sections, labels, now, horizon, clock)
+    risks = _risks(store, config, decisions, sections, labels, names, now, horizon, clock)
+    chart = _chart(store, now, clock)
+    totals = {
+        "problems": len(problems),
+        "blocked": sum(item.participants for item in blocked),
+        "due_soon": sum(item.participants for item in forecast),
+        "at_risk": len(risks),
+        "sent_weeks": chart.total,
+        "courses": len(courses),
+        "participants": sum(section.enrolled for section in courses),
+    }
+    organisation = parseaddr(config.settings.sender)[0] or parseaddr(config.settings.sender)[1]
+    return Report(
+        organisation=organisation,
+        generated=clock.full(now),
+        zone=str(config.settings.timezone or clock.local(now).tzname()),
+        window=(
+            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
+        ),
+        days=days,
+        period="day" if days == 1 else f"{days} days",
+        horizon=clock.day(horizon),
+        actions=[labels[a] for a in action_ids],
+        courses=courses,
+        problems=problems,
+        blocked=blocked,
+        forecast=forecast,
+        risks=risks,
+        chart=chart,
+        totals=totals,
+    )
+
+
+def _judge(
+    store: Store,
+    config: Config,
+    planner: Planner,
+    facts: dict[str, Course],
+    sections: dict[str, CourseSection],
+    logged: dict[tuple[str, str, str], _Logged],
+    names: dict[str, str],
+    labels: dict[str, str],
+    clock: _Clock,
+) -> list[tuple[Decision, str]]:
+    """Decide every participant of the shown courses per action; fill in their sections."""
+    decisions: list[tuple[Decision, str]] = []
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    rows_by_course: dict[str, list[tuple[str, ParticipantRow]]] = defaultdict(list)
+    chosen = config.actions
+    # registration moments only when an anchor needs them (as the planner reads them)
+    with_times = any(a.timing.after == "requirements_met" for a in chosen)
+    for participant in participants(
+        store.conn, config, course_ids=list(sections), with_times=with_times
+    ):
+        course = facts[participant.course_id]
+        cells = []
+        first: Decision | None = None
+        for action in chosen:
+            key = (action.id, course.id, participant.person_id)
+            known = logged.get(key)
+            decision = planner.decide(
+                action, course, participant, known.existing if known else None
+            )
+            kind = _kind(decision)
+            cells.append(_cell(decision, kind, known, clock))
+            counts[(course.id, action.id)][kind] += 1
+            decisions.append((decision, kind))
+            first = first or decision
+        name = names.get(participant.person_id, participant.person_id)
+        attendance, passing = _requirement_text(first) if first else ("—", "—")
+        row = ParticipantRow(participant.person_id, name, attendance, passing, cells)
+        rows_by_course[course.id].append((name.casefold(), row))
+        if participant.status == "cancelled":
+            sections[course.id].cancelled += 1
+
+    for course_id, section in sections.items():
+        section.participants = [row for _, row in sorted(rows_by_course[course_id], key=_first)]
+        for action in chosen:
+            tally = counts[(course_id, action.id)]
+            total = sum(tally.values()) or 1
+            section.summaries.append(
+                ActionSummary(
+                    labels[action.id],
+                    [
+                        Segment(kind, label, tally[kind], 100 * tally[kind] / total)
+                        for kind, label in KINDS.items()
+                        if tally[kind]
+                    ],
+                )
+            )
+    return decisions
+
+
+def _first(item: tuple[str, ParticipantRow]) -> tuple[str, str]:
+    return item[0], item[1].person_id
+
+
+def _problems(
+    rows: list[dict[str, Any]],
+    facts: dict[str, Course],
+    anchors: dict[str, str],
+    labels: dict[str, str],
+    log: DeliveryLog,
+) -> list[Problem]:
+    """Failed, unclear and struggling deliveries, each with the command that settles it."""
+    people = dict(
+        log.store.conn.execute(
+            "SELECT person_id, coalesce(nullif(trim(full_name), ''), person_id) FROM persons "
+            "WHERE person_id IN (SELECT value FROM json_each(?))",
+            (json.dumps([row["person"] for row in rows]),),
+        ).fetchall()
+    )
+    problems = []
+    for row in rows:
+        action, course_id, person_id, state = (
+            row["action"],
+            row["course"],
+            row["person"],
+            row["state"],
+        )
+        course = facts.get(course_id)
+        which = f"--course {course_id} --person {person_id}"
+        error = row["last_error"] or _last_detail(log, (action, course_id, person_id))
+        if state == "failed":
+            settle = f'certify retry --state failed --action {action} {which} --reason "..."'
+        elif state == "unknown":
+            settle = f'certify mark {action} {which} --as sent|failed --reason "..."'
+            error = error or "the mail server went silent after receiving the message"
+        else:
+            settle = f"certify explain {which}"
+        problems.append(
+            Problem(
+                course_anchor=anchors.get(course_id),
+                course=course.name if course else course_id,
+                course_id=course_id,
+                person=people.get(person_id, person_id),
+                person_id=person_id,
+                action=labels[action],
+                state={"pending": "retrying", "unknown": "unclear"}.get(state, state),
+                attempts=row["attempts"],
+                error=error,
+                settle=settle,
+            )
+        )
+    return problems
+
+
+def _last_detail(log: DeliveryLog, key: tuple[str, str, str]) -> str:
+    """The latest note in a delivery's history (say, why it was marked failed by hand)."""
+    record = log.find(key)
+    details = [event["detail"] for event in log.events(record["id"])] if record else []
+    return next((detail for detail in reversed(details) if detail), "")
+
+
+def _blocked(
+    decisions: list[tuple[Decision, str]],
+    sections: dict[str, CourseSection],
+    labels: dict[str, str],
+    clock: _Clock,
+) -> list[Blocked]:
+    """Courses whose status holds back deliveries that are due: one line per course."""
+    groups: dict[str, tuple[datetime, set[str], set[str], str]] = {}
+    for decision, kind in decisions:
+        if kind != "waiting" or decision.status_ok or decision.due_at is None:
+            continue
+        wanted = decision.action.conditions.course_status or []
+        reason = f"status is '{decision.course.status}'; needs '{' or '.join(wanted)}'"
+        due, actions, people, _ = groups.get(
+            decision.course.id, (decision.due_at, set(), set(), "")
+        )
+        actions.add(labels[decision.action.id])
+        people.add(decision.participant.person_id)
+        groups[decision.course.id] = (min(due, decision.due_at), actions, people, reason)
+    return [
+        Blocked(
+            course_anchor=sections[course_id].anchor,
+            course=sections[course_id].name,
+            reason=reason,
+            due=clock.moment(due),
+            actions=", ".join(sorted(actions)),
+            participants=len(people),
+        )
+        for course_id, (due, actions, people, reason) in sorted(
+            groups.items(), key=lambda item: item[1][0]
+        )
+    ]
+
+
+def _forecast(
+    decisions: list[tuple[Decision, str]],
+    sections: dict[str, CourseSection],
+    labels: dict[str, str],
+    now: datetime,
+    horizon: datetime,
+    clock: _Clock,
+) -> list[Forecast]:
+    """Per due moment, course and action: how many fall due and how many qualify today."""
+    groups: dict[tuple[datetime, str, str], list[Decision]] = defaultdict(list)
+    for decision, kind in decisions:
+        due = decision.due_at
+        if kind in ("not_due", "due") and due is not None and due <= horizon:
+            groups[(due, decision.course.id, decision.action.id)].append(decision)
+    rows = []
+    for (due, course_id, action_id), group in sorted(groups.items()):
+        ready = sum(1 for decision in group if _conditions_hold(decision))
+        notes = []
+        if not group[0].status_ok:
+            wanted = group[0].action.conditions.course_status or []
+            notes.append(
+                f"course status is '{group[0].course.status}'; it must become "
+                f"'{' or '.join(wanted)}'"
+            )
+        rows.append(
+            Forecast(
+                due=f"now (due since {clock.moment(due)})" if due <= now else clock.moment(due),
+                course_anchor=sections[course_id].anchor,
+                course=sections[course_id].name,
+                action=labels[action_id],
+                participants=len(group),
+                ready=ready,
+                not_ready=len(group) - ready,
+                note="; ".join(notes),
+            )
+        )
+    return rows
+
+
+def _risks(
+    store: Store,
+    config: Config,
+    decisions: list[tuple[Decision, str]],
+    sections: dict[str, CourseSection],
+    labels: dict[str, str],
+    names: dict[str, str],
+    now: datetime,
+    horizon: datetime,
+    clock: _Clock,
+) -> list[Risk]:
+    """Participants short of a requirement of an action that is due soon or already waits."""
+    short: dict[tuple[str, str], list[Decision]] = defaultdict(list)
+    for decision, kind in decisions:
+        due = decision.due_at
+        soon = kind == "not_due" and due is not None and due <= horizon
+        if (kind == "waiting" or soon) and any(_shortfall(decision)):
+            short[(decision.course.id, decision.participant.person_id)].append(decision)
+    if not short:
+        return []
+    ends = {course_id: section.end for course_id, section in sections.items()}
+    open_parts = _open_parts(store, config, list(short), now, ends, clock)
+    risks = []
+    for key, group in short.items():
+        first = group[0]
+        a, p = first.attendance, first.passing
+        attendance_short = any(_shortfall(d)[0] for d in group)
+        pass_short = any(_shortfall(d)[1] for d in group)
+        parts = open_parts[key]
+        shortfall, still_open = [], []
+        possible = True
+        retake = False
+        if attendance_short:
+            shortfall.append(
+                f"attendance: present {a.present} of {a.required_parts}, needs {a.needed}"
+            )
+            open_count = len(parts.attendance_to_come) + len(parts.attendance_unregistered)
+            possible = possible and a.present + open_count >= a.needed
+            if parts.attendance_to_come:
+                still_open.append(_parts_text(parts.attendance_to_come, "still to come"))
+            if parts.attendance_unregistered:
+                still_open.append(
+                    _parts_text(parts.attendance_unregistered, "attendance not registered yet")
+                )
+        if pass_short:
+            failed = first.participant.failed_parts
+            shortfall.append(
+                f"pass: passed {p.passed} of {p.required_parts}"
+                + (f", failed {failed}" if failed else "")
+            )
+            if parts.results_missing:
+                still_open.append(_parts_text(parts.results_missing, "no result yet"))
+            if p.passed + len(parts.results_missing) < p.required_parts:
+                retake = True
+        if not possible:
+            verdict, text = "impossible", "No longer possible"
+        elif retake:
+            verdict, text = "retake", "Only with a retake"
+        else:
+            verdict, text = "possible", "Still possible"
+        dues = [d.due_at for d in group if d.due_at is not None]
+        risks.append(
+            Risk(
+                course_anchor=sections[first.course.id].anchor,
+                course=first.course.name,
+                person=names.get(first.participant.person_id, first.participant.person_id),
+                person_id=first.participant.person_id,
+                actions=", ".join(dict.fromkeys(labels[d.action.id] for d in group)),
+                due=(
+                    ("due since " if min(dues) <= now else "due ") + clock.moment(min(dues))
+                    if dues
+                    else "when the requirements are met"
+                ),
+                shortfall=shortfall,
+                still_open="; ".join(still_open) or "nothing left to register",
+                verdict=verdict,
+                verdict_text=text,
+            )
+        )
+    order = {"possible": 0, "retake": 1, "impossible": 2}
+    risks.sort(key=lambda risk: (order[risk.verdict], risk.course, risk.person.casefold()))
+    return risks
+
+
+def _parts_text(parts: list[str], what: str) -> str:
+    if len(parts) > 3:  # a course of many modules: the first two say enough
+        return f"{what}: {len(parts)} parts ({parts[0]}, {parts[1]} and {len(parts) - 2} more)"
+    return f"{what}: {', '.join(parts)}"
+
+
+def _chart(store: Store, now: datetime, clock: _Clock) -> Chart:
+    """Deliveries sent per ISO week (Monday to Sunday, local), the last 12 weeks to now."""
+    today = clock.local(now).date()
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=n) for n in range(CHART_WEEKS - 1, -1, -1)]
+    tz = clock.tz
+    start = datetime(mondays[0].year, mondays[0].month, mondays[0].day, tzinfo=tz)
+    end = datetime(this_monday.year, this_monday.month, this_monday.day, tzinfo=tz) + timedelta(
+        weeks=1
+    )
+    per_week: Counter[Any] = Counter()
+    for sent in _sent_since(store, start, end):
+        day = clock.local(sent).date()
+        per_week[day - timedelta(days=day.weekday())] += 1
+    width, height, left, top, bottom = 720, 240, 40, 24, 44
+    plot = height - top - bottom
+    scale_top, steps = _axis(max(per_week.values(), default=0))
+    slot = (width - left - 8) / CHART_WEEKS
+    bars = []
+    for index, monday in enumerate(mondays):
+        count = per_week[monday]
+        bar_height = plot * count / scale_top
+        bars.append(
+            Bar(
+                x=round(left + index * slot + slot * 0.15, 1),
+                y=round(top + plot - bar_height, 1),
+                width=round(slot * 0.7, 1),
+                height=round(bar_height, 1),
+                count=count,
+                week=f"W{monday.isocalendar().week}",
+                monday=format_datetime(
+                    datetime(monday.year, monday.month, monday.day), "d MMM", locale="en_GB"
+                ),
+            )
+        )
+    gridlines = [(round(top + plot - plot * value / scale_top, 1), value) for value in steps]
+    return Chart(
+        bars=bars,
+        width=width,
+        height=height,
+        baseline=top + plot,
+        gridlines=gridlines,
+        total=sum(per_week.values()),
+        first=bars[0].monday,
+        last=clock.day(now),
+    )
+
+
+def _axis(peak: int) -> tuple[int, list[int]]:
+    """The axis top and its gridlines: at most 5 steps of 1, 2 or 5 times a power of ten."""
+    if peak <= 0:
+        return 1, [1]
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            steps = -(-peak // step)  # ceiling division
+            if steps <= 5:
+                return steps * step, [step * n for n in range(1, steps + 1)]
+        magnitude *= 10
+
+
+# -- the page -------------------------------------------------------------------------------
+
+
+def render_report(report: Report) -> str:
+    """The report as one HTML page: autoescaped, inline CSS and SVG, nothing fetched."""
+    environment = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    source = files("certify").joinpath("report.html.j2").read_text(encoding="utf-8")
+    return environment.from_string(source).render(report=report, kinds=KINDS)
+
+
+def write_report(path: Path, html: str) -> None:
+    """Write the page whole or not at all: a temporary file beside it, then a rename."""
+    folder = path.resolve().parent
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(html)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
