@@ -26,7 +26,7 @@ from jinja2 import Environment, StrictUndefined
 
 from certify import rules
 from certify.clock import from_utc_text, to_utc_text
-from certify.config import Action, Config
+from certify.config import Action, Config, status_key
 from certify.decisions import Decision, Planner, effective_since
 from certify.deliveries import DeliveryLog, ExistingDelivery
 from certify.facts import Course, course_facts, participants
@@ -89,6 +89,7 @@ class ActionSummary:
 
     label: str
     segments: list[Segment]
+    linked: bool = True  # False: the action never acts on courses of this type
 
 
 @dataclass
@@ -105,7 +106,13 @@ class CourseSection:
     end: datetime
     participants: list[ParticipantRow] = field(default_factory=list)
     summaries: list[ActionSummary] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # the labels of the actions it is linked to
     cancelled: int = 0
+
+    @property
+    def final(self) -> bool:
+        """Is the status `final` (also as exports write it: `Definitief`, ` FINAL `)?"""
+        return status_key(self.status) == "final"
 
     @property
     def enrolled(self) -> int:
@@ -607,6 +614,8 @@ def _judge(
                 action, course, participant, known.existing if known else None
             )
             kind = _kind(decision)
+            if kind == "not_linked":
+                continue  # this action never acts on courses of this type: no column
             cells.append(_cell(decision, kind, known, clock))
             counts[(course.id, action.id)][kind] += 1
             decisions.append((decision, kind))
@@ -621,6 +630,10 @@ def _judge(
     for course_id, section in sections.items():
         section.participants = [row for _, row in sorted(rows_by_course[course_id], key=_first)]
         for action in chosen:
+            if not action.links(section.course_type or None):
+                section.summaries.append(ActionSummary(labels[action.id], [], linked=False))
+                continue
+            section.actions.append(labels[action.id])
             tally = counts[(course_id, action.id)]
             total = sum(tally.values()) or 1
             section.summaries.append(

@@ -28,6 +28,7 @@ from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision
 from certify.deliveries import DeliveryLog
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
+from certify.facts import unmatched_settings
 from certify.plan import Plan, make_plan
 from certify.render import AddressError, MissingGlyphs, TemplateProblem, render_message
 from certify.store import Store
@@ -107,6 +108,7 @@ class RunReport:
     not_due: int = 0
     stopped: str | None = None
     problems: list[str] = field(default_factory=list)  # configuration problems, located
+    warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
     outcomes: list[DeliveryOutcome] = field(default_factory=list)
     waiting_on: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
@@ -159,6 +161,7 @@ class RunReport:
             **self.counts(),
             "stopped": self.stopped,
             "problems": self.problems,
+            "warnings": self.warnings,
             "waiting_on": self.waiting_on,
             "deliveries": [d.as_json() for d in self.outcomes],
         }
@@ -374,6 +377,7 @@ class Runner:
         render: bool,
     ) -> RunReport:
         report = RunReport(self.now, dry_run=transport is None)
+        report.warnings = unmatched_settings(self.store.conn, self.config)
         if transport is not None:
             self.store.record_zone(self.config.tz)
             for note in self.recover(transport):

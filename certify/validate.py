@@ -1,15 +1,40 @@
-"""`certify validate`: actions.yaml and every template, checked without a database."""
+"""`certify validate`: actions.yaml and every template, checked without a database — and,
+with `--db`, rendered for real participants and compared with the data."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from certify.config import load
-from certify.context import sample_context
-from certify.errors import ConfigError
+from certify.config import Action, Config, load
+from certify.context import DeliveryContexts, DeliveryRef, sample_context
+from certify.errors import CertifyError, ConfigError
 from certify.render import AddressError, MissingGlyphs, TemplateProblem, render_message
-from certify.templates import Templates
+from certify.store import Store
+from certify.templates import Templates, primary_subtag
+
+SAMPLE_NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
+
+
+def _languages(templates: Templates, action: Action) -> list[str | None]:
+    """The language variants an action's templates have; None is the default."""
+    languages = {None} | set(templates.emails[action.email_template])
+    for attachment in action.attachments:
+        languages |= set(templates.layouts[attachment.template])
+    return sorted(languages, key=lambda code: code or "")
+
+
+def _render(templates: Templates, action: Action, context: dict[str, object]) -> list[str]:
+    """The problems of rendering one message, as located lines."""
+    try:
+        render_message(
+            templates, action, context, message_id="<check@example.org>", sent_at=SAMPLE_NOW
+        )
+    except TemplateProblem as exc:
+        return exc.problems
+    except (AddressError, MissingGlyphs) as exc:
+        return [str(exc)]
+    return []
 
 
 def validate_all(path: Path) -> list[str]:
@@ -22,20 +47,74 @@ def validate_all(path: Path) -> list[str]:
     problems = list(templates.problems)
     if problems:
         return problems
-    now = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
     for action in config.actions:
-        languages = {None} | set(templates.emails[action.email_template])
-        for attachment in action.attachments:
-            languages |= set(templates.layouts[attachment.template])
-        for language in sorted(languages, key=lambda code: code or ""):
-            context = sample_context(now)
+        for language in _languages(templates, action):
+            context = sample_context(SAMPLE_NOW)
             context["person"]["language"] = language or ""
-            try:
-                render_message(
-                    templates, action, context, message_id="<sample@example.org>", sent_at=now
-                )
-            except TemplateProblem as exc:
-                problems.extend(p for p in exc.problems if p not in problems)
-            except (AddressError, MissingGlyphs) as exc:
-                problems.append(f"{path}: the sample participant cannot be rendered: {exc}")
+            problems.extend(p for p in _render(templates, action, context) if p not in problems)
     return problems
+
+
+def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], list[str]]:
+    """Problems and warnings of actions.yaml against a real database.
+
+    Every template (and language variant) is rendered for a real participant of a course
+    the action acts on, and the statuses and course types of actions.yaml are compared with
+    the data. Reads only.
+    """
+    from certify.explain import decisions_of
+    from certify.facts import unmatched_settings
+
+    problems = validate_all(path)
+    if problems:
+        return problems, []
+    config = load(path)
+    templates = Templates(config)
+    with Store.open_readonly(db) as store:
+        warnings = unmatched_settings(store.conn, config)
+        contexts = DeliveryContexts(store.conn, config)
+        for action in config.actions:
+            candidates = _participants(store, config, action)
+            if not candidates:
+                warnings.append(
+                    f"{config.where('actions', config.actions.index(action), 'id')}: "
+                    f"no participant in the database for action {action.id!r} to render "
+                    "its templates with"
+                )
+                continue
+            for language in _languages(templates, action):
+                course, person = _pick(candidates, language)
+                try:
+                    decision = decisions_of(store, config, course, person, now, action.id)[0]
+                except CertifyError:
+                    continue
+                delivery = DeliveryRef(None, "2026-000000-0", "<check@example.org>")
+                context = contexts.read(decision, delivery, now)
+                for problem in _render(templates, action, context):
+                    line = f"{problem} (participant {course}/{person})"
+                    if line not in problems:
+                        problems.append(line)
+    return problems, warnings
+
+
+def _participants(
+    store: Store, config: Config, action: Action
+) -> list[tuple[str, str, str | None]]:
+    """(course, person, language) of enrolled participants of courses the action acts on."""
+    rows = store.conn.execute(
+        "SELECT e.course_id, e.person_id, p.language, c.course_type FROM enrollments e "
+        "JOIN courses c ON c.course_id = e.course_id JOIN persons p ON p.person_id = e.person_id "
+        "WHERE e.status != 'cancelled' ORDER BY c.\"end\" DESC LIMIT 5000"
+    ).fetchall()
+    return [
+        (course, person, language) for course, person, language, kind in rows if action.links(kind)
+    ]
+
+
+def _pick(candidates: list[tuple[str, str, str | None]], language: str | None) -> tuple[str, str]:
+    """A participant whose language chooses this variant (the first one, else any)."""
+    for course, person, person_language in candidates:
+        if primary_subtag(person_language) == language:
+            return course, person
+    course, person, _ = candidates[0]
+    return course, person

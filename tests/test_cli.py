@@ -57,9 +57,8 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
         cwd=examples,
     )
     assert switch_on.returncode == 0, switch_on.stderr
-    assert (
-        json.loads(switch_on.stdout)["skipped"] == 10
-    )  # the March 2025 course: history, not mailed
+    # the March 2025 course: history, not mailed (a VCA course: the certificate only)
+    assert json.loads(switch_on.stdout)["skipped"] == 5
     dry = cli("run-due", "--dry-run", "--now", DEMO_NOW, "--json", cwd=examples)
     would = {(d["action"], d["person"]) for d in json.loads(dry.stdout)["deliveries"]}
     result = cli(
@@ -79,14 +78,17 @@ def test_the_examples_from_import_to_sent(examples: Path) -> None:
     assert got == would
     certificates = {p for a, p in got if a == "certificate"}
     proofs = {p for a, p in got if a == "proof-of-participation"}
-    assert {"P002", "P010", "P011"} <= certificates  # exactly 75 %; 2 of 3 = 66.67 -> 67 %
-    assert "P004" not in proofs  # 2 of 4 = 50 %: just below
-    assert {"P005", "P006"} <= proofs and not {"P005", "P006"} & certificates  # failed / no result
-    assert "P007" not in proofs  # cancelled enrollment
+    # the certificate is linked to the exam types (VCA, BHV), the proof to the others
+    assert certificates == {"P001", "P002", "P003", "P008"}  # P002: exactly 75 %
+    assert "P004" not in certificates  # 2 of 4 = 50 %: just below
+    assert not {"P005", "P006"} & (certificates | proofs)  # failed / no result: waits
+    assert "P007" not in certificates  # cancelled enrollment
+    assert {"P010", "P011"} <= proofs  # 2 of 3 = 66.67 -> 67 %
     assert "P012" not in proofs  # 1 of 3 = 33 %
-    assert {"P019", "P020", "P021", "P022", "P023"} <= certificates  # no requirements at all
-    assert not {"P024", "P025"} & proofs  # course not yet final
+    assert {"P019", "P020", "P021", "P022", "P023"} <= proofs  # no requirements at all
+    assert not {"P024", "P025"} & certificates  # course not yet final
     assert not {"P015", "P017"} & proofs  # course ends later today: not yet due
+    assert not certificates & proofs  # nobody gets both
     outbox = sorted(p.name for p in (examples / "outbox").iterdir())
     assert len(outbox) == len(got) and not any(n.startswith(".tmp") for n in outbox)
     from email import message_from_bytes, policy
@@ -154,7 +156,13 @@ def test_explain_says_why(examples: Path) -> None:
     assert cert["conditions"]["course_status"]["ok"] is True
     assert cert["due_at"] == "2026-11-14T08:00:00Z"  # 1 day after 12 Nov (end of day), 09:00
     assert "pass: failed 1 of 1" in cert["waiting_on"]
-    assert by_action["proof-of-participation"]["state"] == "send"
+    proof = by_action["proof-of-participation"]  # VCA is an exam type: not linked to the proof
+    assert proof["state"] == "not_linked"
+    assert proof["conditions"]["course_type"] == {
+        "value": "VCA",
+        "linked_types": ["WORKSHOP", "KICKOFF", "WEBINAR"],
+        "linked": False,
+    }
 
 
 def test_preview_renders_without_sending(examples: Path) -> None:
@@ -190,13 +198,19 @@ def test_send_force_needs_a_reason_and_resends_with_an_audit_trail(examples: Pat
         "--out",
         "outbox",
     )
-    first = cli("send", "certificate", *args, cwd=examples)
+    first = cli("send", "proof-of-participation", *args, cwd=examples)
     assert first.returncode == 0, first.stderr
-    again = cli("send", "certificate", *args, cwd=examples)
+    again = cli("send", "proof-of-participation", *args, cwd=examples)
     assert again.returncode == 1 and "already sent" in again.stderr and "--force" in again.stderr
-    assert cli("send", "certificate", *args, "--force", cwd=examples).returncode == 2
+    assert cli("send", "proof-of-participation", *args, "--force", cwd=examples).returncode == 2
     forced = cli(
-        "send", "certificate", *args, "--force", "--reason", "address corrected", cwd=examples
+        "send",
+        "proof-of-participation",
+        *args,
+        "--force",
+        "--reason",
+        "address corrected",
+        cwd=examples,
     )
     assert forced.returncode == 0, forced.stderr
     explained = cli(

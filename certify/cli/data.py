@@ -136,21 +136,42 @@ def backup(
 
 
 @app.command()
-def validate(actions: ActionsOption = None, as_json: JsonOption = False) -> None:
+def validate(
+    actions: ActionsOption = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Also render every template for real participants of this database, and "
+            "compare statuses and course types with its data.",
+        ),
+    ] = None,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Check actions.yaml and every template; no database needed (for CI)."""
-    from certify.validate import validate_all
+    from certify.validate import validate_all, validate_with_data
 
     path = actions_path(actions)
-    problems = validate_all(path)
+    warnings: list[str] = []
+    with errors():
+        if db is None:
+            problems = validate_all(path)
+        else:
+            problems, warnings = validate_with_data(path, db, parse_now(now, read_timezone(path)))
     if as_json:
-        emit_json({"file": str(path), "ok": not problems, "problems": problems})
+        emit_json(
+            {"file": str(path), "ok": not problems, "problems": problems, "warnings": warnings}
+        )
     else:
         for problem in problems:
             warn(problem)
+        for warning in warnings:
+            warn(f"warning: {warning}")
         if problems:
             warn(f"error: {len(problems)} problem(s) in {path} and its templates")
         else:
-            plain(f"{path}: ok")
+            plain(f"{path}: ok" + (f" against {db}" if db else ""))
     if problems:
         raise typer.Exit(1)
 

@@ -189,6 +189,8 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
 
 
 def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: bool) -> None:
+    for warning in report.warnings:  # a setting that silently sends nothing is a mistake too
+        warn(f"warning: {warning}")
     news = report.sent or report.failed or report.unknown or report.pending or report.problems
     if quiet and not report.dry_run and not news and not report.stopped:
         return
