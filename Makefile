@@ -34,7 +34,7 @@ demo: $(BIN)/certify
 	@echo "== certify log --state sent"
 	$(BIN)/certify log --db $(DEMO)/certify.db --state sent
 	@echo "== certify explain: why did Fenna de Vries (P004) get nothing?"
-	$(BIN)/certify explain --db $(DEMO)/certify.db --actions actions.yaml --course VCA-2611 --person P004 --now $(DEMO_NOW)
+	$(BIN)/certify explain --db $(DEMO)/certify.db --actions actions.yaml --person fenna --now $(DEMO_NOW)
 	@echo "== what landed in $(DEMO)/outbox/"
 	@ls -1 $(DEMO)/outbox
 

@@ -257,14 +257,28 @@ class DeliveryLog:
             )
         ]
 
-    def listing(self, *, action: str | None, state: str | None) -> list[dict[str, Any]]:
-        """The log, oldest change first, optionally for one action or state."""
+    def listing(
+        self,
+        *,
+        action: str | None = None,
+        state: str | None = None,
+        course: str | None = None,
+        people: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The log, oldest change first, optionally for one action, state, course or persons."""
         rows = self.conn.execute(
             "SELECT action, course_id, person_id, email, state, attempts, last_error, sent_at, "
             "message_id, certificate_number, due_at, next_attempt_at, last_code, figures "
             "FROM deliveries WHERE (:a IS NULL OR action = :a) AND (:s IS NULL OR state = :s) "
+            "AND (:c IS NULL OR course_id = :c) "
+            "AND (:p IS NULL OR person_id IN (SELECT value FROM json_each(:p))) "
             "ORDER BY coalesce(sent_at, updated_at), id",
-            {"a": action, "s": state},
+            {
+                "a": action,
+                "s": state,
+                "c": course,
+                "p": json.dumps(people) if people is not None else None,
+            },
         ).fetchall()
         result = []
         for row in rows:
@@ -442,10 +456,13 @@ class DeliveryLog:
             )
             self._event(delivery_id, "pending", reason)
 
-    def forced(self, delivery_id: int, reason: str) -> None:
-        """Note why an administrator sends a delivery again."""
-        with self.store.transaction():
-            self._event(delivery_id, "forced", reason)
+    def forced(self, delivery_id: int, reason: str, message_id: str) -> None:
+        """Note why an administrator sends a delivery again, and the Message-ID it goes with."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET message_id = ? WHERE id = ?", (message_id, delivery_id)
+            )
+            self._event(delivery_id, "forced", f"{reason} (Message-ID {message_id})")
 
     def mark_sending(self, delivery_id: int) -> None:
         """The last step before the hand-over: from here on the message may have arrived."""

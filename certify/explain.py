@@ -12,6 +12,7 @@ from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision, effective_since, not_linked_reason
 from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
+from certify.facts import enrollments_of, find_people
 from certify.plan import make_plan
 from certify.render import render_message
 from certify.store import Store
@@ -40,6 +41,57 @@ def decisions_of(
     return plan.decisions
 
 
+def resolve_participant(store: Store, person: str, course: str | None) -> tuple[str, str]:
+    """(course_id, person_id) from a person named by id, e-mail address or part of a name,
+    and a course id (which may be left out when the person has one enrollment)."""
+    people = find_people(store.conn, person)
+    if not people:
+        raise CertifyError(
+            f"no person matches {person!r}",
+            hint="give a person_id, an e-mail address or part of a name",
+        )
+    if len(people) > 1:
+        listed = "; ".join(f"{pid} {name} <{email}>" for pid, name, email in people[:20])
+        more = f" and {len(people) - 20} more" if len(people) > 20 else ""
+        raise CertifyError(
+            f"{len(people)} persons match {person!r}: {listed}{more}",
+            hint="choose one: --person with their id or e-mail address",
+        )
+    person_id = people[0][0]
+    if course is not None:
+        return course, person_id
+    enrollments = enrollments_of(store.conn, person_id)
+    if len(enrollments) == 1:
+        return enrollments[0][0], person_id
+    if not enrollments:
+        raise CertifyError(f"{person_id} {people[0][1]} is not enrolled in any course")
+    listed = "; ".join(f"{cid} {name}" for cid, name, _ in enrollments[:20])
+    raise CertifyError(
+        f"{person_id} {people[0][1]} is enrolled in {len(enrollments)} courses: {listed}",
+        hint="choose one with --course",
+    )
+
+
+def settling(state: str, key: tuple[str, str, str], last_error: str | None) -> str | None:
+    """The command (or step) that settles a delivery in this state, if it needs one."""
+    action, course, person = key
+    who = f"{action} --course {course} --person {person}"
+    if state == "failed":
+        return f'fix the cause, then: certify retry --state failed --action {who} --reason "..."'
+    if state == "unknown":
+        return (
+            "check the mail server's log, then: "
+            f'certify mark {who} --as sent|failed --reason "..."'
+        )
+    if state in ("pending", "retry_later", "send") and last_error:
+        if last_error.startswith("not sent:"):
+            return "fix the template (certify validate --db ...); the next run sends it"
+        return f"the next runs retry it; to try now: certify send {who}"
+    if state == "expired":
+        return f'to send it anyway: certify send {who} --force --reason "..."'
+    return None
+
+
 def _names(store: Store, course: str, person: str) -> tuple[str, str]:
     row = store.conn.execute(
         "SELECT (SELECT name FROM courses WHERE course_id = ?), "
@@ -58,7 +110,7 @@ STATE_WORDS = {
     "retry_later": "pending: retry after a temporary failure",
     "manual": "manual action: sent only by `certify send`",
     "cancelled": "enrollment cancelled: nothing is sent",
-    "not_linked": "the course's type is not linked to this action: nothing is sent",
+    "not_linked": "nothing is sent for courses of this type",
 }
 
 
@@ -100,11 +152,14 @@ def explain_participant(
             if record["sent_at"]:
                 sent_at = from_utc_text(record["sent_at"]).astimezone(tz)
                 lines.append(
-                    f"sent at {sent_at:%Y-%m-%d %H:%M}, certificate "
-                    f"{record['certificate_number']}, Message-ID {record['message_id']}"
+                    f"sent at {sent_at:%Y-%m-%d %H:%M}, certificate {record['certificate_number']}"
                 )
+                lines.append(f"Message-ID {record['message_id']}")
             if record["last_error"]:
                 lines.append(f"last error: {record['last_error']}")
+        settle = settling(state, decision.key, record["last_error"] if record else None)
+        if settle:
+            lines.append(f"settle: {settle}")
         result["actions"].append(
             {
                 "action": action.id,
@@ -141,6 +196,7 @@ def explain_participant(
                     },
                 },
                 "waiting_on": decision.waiting_on,
+                "settle": settle,
                 "figures_when_decided": record["figures"] if record else None,
                 "lines": lines,
                 "history": history,
@@ -181,8 +237,8 @@ def _explain_lines(
     checks = action.conditions
     if a.required_parts:
         figures = (
-            f"present {a.present} of {a.required_parts} required parts = {a.percentage} %, "
-            f"needs {a.threshold} % = {a.needed} parts"
+            f"present {a.present} of {a.required_parts} required parts ({a.percentage} %), "
+            f"needs {a.threshold} % = {a.needed}"
         )
     else:
         figures = "no attendance requirement"

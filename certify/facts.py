@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,6 +134,43 @@ def _listing(known: dict[str, str], wanted: str, most: int = 12) -> str:
     )
     close = difflib.get_close_matches(wanted, list(known), n=1)
     return f"{shown}; did you mean {known[close[0]]!r}?" if close else shown
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents: `Zoë` and `zoe` are the same when someone looks a name up."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def find_people(conn: sqlite3.Connection, text: str) -> list[tuple[str, str, str]]:
+    """(person_id, full name, e-mail) of the persons `text` names: an id, an e-mail address,
+    or part of a name or address (case and accents aside)."""
+    text = text.strip()
+    query = "SELECT person_id, coalesce(full_name, ''), email FROM persons"
+    exact = conn.execute(f"{query} WHERE person_id = ?", (text,)).fetchall()
+    if exact:
+        return exact
+    by_address = conn.execute(f"{query} WHERE lower(email) = lower(?)", (text,)).fetchall()
+    if by_address:
+        return by_address
+    wanted = _plain(text)
+    if not wanted:
+        return []
+    return [
+        row
+        for row in conn.execute(f"{query} ORDER BY full_name, person_id")
+        if wanted in _plain(row[1]) or wanted in _plain(row[2])
+    ]
+
+
+def enrollments_of(conn: sqlite3.Connection, person_id: str) -> list[tuple[str, str, str]]:
+    """(course_id, course name, end) of a person's enrollments, the latest end first."""
+    return conn.execute(
+        'SELECT e.course_id, c.name, c."end" FROM enrollments e '
+        "JOIN courses c ON c.course_id = e.course_id WHERE e.person_id = ? "
+        'ORDER BY c."end" DESC',
+        (person_id,),
+    ).fetchall()
 
 
 def enrolled_counts(conn: sqlite3.Connection) -> dict[str, int]:

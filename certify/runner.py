@@ -9,6 +9,7 @@ next run settles without sending twice.
 from __future__ import annotations
 
 import fcntl
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -277,9 +278,11 @@ class Runner:
         claim = log.claim(decision.decided(), self.config.settings.sender)
         message_id = claim.message_id
         if forced_reason:
-            log.forced(claim.id, forced_reason)
             # a re-send is a new message to mail servers, which drop repeated Message-IDs
-            message_id = message_id.replace("@", f".r{int(self.now.timestamp())}@", 1)
+            message_id = re.sub(
+                r"(\.r\d+)?@", f".r{int(self.now.timestamp())}@", message_id, count=1
+            )
+            log.forced(claim.id, forced_reason, message_id)
         outcome = self._outcome(decision, "claimed")
         outcome.message_id, outcome.certificate_number = message_id, claim.certificate_number
         try:

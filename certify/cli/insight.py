@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -36,39 +37,58 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
 
 
+FindPersonOption = Annotated[
+    str,
+    typer.Option("--person", help="The person: a person_id, an e-mail address or part of a name."),
+]
+
+
 @app.command()
 def explain(
-    course: CourseOption,
-    person: PersonOption,
+    person: FindPersonOption,
+    course: Annotated[
+        str | None,
+        typer.Option("--course", help="The course_id (needed when the person has several)."),
+    ] = None,
     now: NowOption = None,
     db: DbOption = None,
     actions: ActionsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Why did this participant (not) get each e-mail? Figures, due moments, states, history."""
-    from certify.explain import explain_participant
+    from certify.explain import explain_participant, resolve_participant
 
     with errors():
         config = config_from(actions)
         moment = parse_now(now, config.tz)
         with Store.open_readonly(db_path(db)) as store:
-            result = explain_participant(store, config, course, person, moment)
+            course_id, person_id = resolve_participant(store, person, course)
+            result = explain_participant(store, config, course_id, person_id, moment)
     if as_json:
         emit_json(result)
         return
     tz = config.tz
-    out.print(
-        f"[bold]{result['person_name']}[/] in [bold]{result['course_name']}[/] ({course}/{person})"
+    plain(
+        f"{result['person_name']} in {result['course_name']} "
+        f"({result['course']}/{result['person']})"
     )
     for item in result["actions"]:
-        out.print()
-        out.print(f"[bold]{item['action']}[/]: {item['state']}", highlight=False)
+        plain("")
+        plain(_fit(f"{item['action']}: {item['state']} — {item['meaning']}", ""))
         for line in item["lines"]:
-            plain(f"  {line}")
+            plain(_fit(line, "  "))
         for event in item["history"]:
             at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
             detail = f" ({event['detail']})" if event["detail"] else ""
-            plain(f"  {at}  {event['state']}{detail}")
+            plain(_fit(f"{at}  {event['state']}{detail}", "  "))
+
+
+def _fit(line: str, indent: str) -> str:
+    """One line of `explain`, wrapped to 80 columns (read on the phone, pasted in a mail)."""
+    return textwrap.fill(
+        line, width=80, initial_indent=indent, subsequent_indent=indent + "  ",
+        break_long_words=False, break_on_hyphens=False,
+    )  # fmt: skip
 
 
 @app.command()
@@ -125,6 +145,14 @@ def _readable(message: EmailMessage) -> str:
 @app.command("log")
 def log_command(
     action: Annotated[str | None, typer.Option("--action", help="Only this action id.")] = None,
+    course: Annotated[str | None, typer.Option("--course", help="Only this course_id.")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            help="Only this person: a person_id, an e-mail address or part of a name.",
+        ),
+    ] = None,
     state: Annotated[
         str | None,
         typer.Option(
@@ -137,10 +165,20 @@ def log_command(
 ) -> None:
     """The delivery log."""
     from certify.deliveries import DeliveryLog
+    from certify.facts import find_people
 
     with errors():
         with Store.open_readonly(db_path(db)) as store:
-            rows = DeliveryLog(store, parse_now(None, UTC)).listing(action=action, state=state)
+            people = None
+            if person is not None:
+                people = [row[0] for row in find_people(store.conn, person)]
+                if not people:
+                    raise CertifyError(
+                        f"no person matches {person!r}",
+                        hint="give a person_id, an e-mail address or part of a name",
+                    )
+            log = DeliveryLog(store, parse_now(None, UTC))
+            rows = log.listing(action=action, state=state, course=course, people=people)
         tz = _log_tz(actions)
     if as_json:
         emit_json(rows)

@@ -1,0 +1,106 @@
+"""`explain` and `log` as an administrator uses them on the phone: find the person by name or
+address, read why in 80 columns, and see the command that settles a problem."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cli
+
+SWITCH_ON = "2026-11-10T08:00"
+NOW = "2026-11-20T10:00"
+
+
+@pytest.fixture
+def world(examples: Path) -> Path:
+    for step in (
+        ("import", "examples", "--now", "2026-11-01T08:00"),
+        ("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox"),
+        ("run-due", "--now", NOW, "--transport", "dir", "--out", "outbox"),
+    ):
+        assert cli(*step, cwd=examples).returncode == 0, step
+    return examples
+
+
+def explain(world: Path, *args: str) -> tuple[int, str, str]:
+    result = cli("explain", "--now", NOW, *args, cwd=world)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    "person", ["P004", "f.devries@example.nl", "F.DeVries@Example.nl", "fenna", "De Vries"]
+)
+def test_the_person_by_id_address_or_part_of_a_name(world: Path, person: str) -> None:
+    code, out, _ = explain(world, "--person", person)
+    assert code == 0 and out.startswith("Fenna de Vries in VCA Basis veiligheid (VCA-2611/P004)")
+
+
+def test_accents_and_case_do_not_matter(world: Path) -> None:
+    code, out, _ = explain(world, "--person", "ZOE")
+    assert code == 0 and out.startswith("Zoë Öztürk in VCA Basis veiligheid")
+
+
+def test_several_matches_are_listed_to_choose_from(world: Path) -> None:
+    code, _, err = explain(world, "--person", "berg")
+    assert code == 1
+    assert "2 persons match 'berg'" in err
+    assert "P001 Jan van der Berg <jan.vanderberg@example.nl>" in err
+    assert "P003 Bram van der Berg" in err and "--person with their id" in err
+    code, _, err = explain(world, "--person", "nobody-like-this")
+    assert code == 1 and "no person matches" in err
+
+
+def test_a_person_in_several_courses_needs_the_course(world: Path) -> None:
+    code, _, err = explain(world, "--person", "P001")  # in VCA-2611 and in the March 2025 course
+    assert code == 1 and "enrolled in 2 courses" in err and "VCA-2503" in err
+    code, out, _ = explain(world, "--person", "P001", "--course", "VCA-2503")
+    assert code == 0 and "skipped" in out
+
+
+def test_every_line_fits_in_80_columns(world: Path) -> None:
+    people = [f"P{n:03d}" for n in range(2, 32) if n != 1]
+    for person in people:
+        code, out, err = explain(world, "--person", person)
+        if code:
+            assert "enrolled in" in err  # a person in several courses
+            continue
+        assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+def test_a_problem_says_the_command_that_settles_it(world: Path) -> None:
+    with sqlite3.connect(world / "certify.db") as conn:
+        conn.execute(
+            "UPDATE deliveries SET state = 'unknown' WHERE person_id = 'P002' AND action = 'certificate'"
+        )
+    _, out, _ = explain(world, "--person", "P002")
+    assert "settle: check the mail server's log, then: certify mark certificate" in out
+    data = json.loads(cli("explain", "--person", "P002", "--json", "--now", NOW, cwd=world).stdout)
+    (certificate,) = [a for a in data["actions"] if a["action"] == "certificate"]
+    assert certificate["settle"].endswith('--as sent|failed --reason "..."')
+
+
+def test_log_by_course_and_person(world: Path) -> None:
+    by_course = json.loads(cli("log", "--json", "--course", "WEB-2611", cwd=world).stdout)
+    assert {row["course"] for row in by_course} == {"WEB-2611"} and len(by_course) == 5
+    by_name = json.loads(cli("log", "--json", "--person", "van der berg", cwd=world).stdout)
+    assert {row["person"] for row in by_name} == {"P001", "P003"}
+
+
+def test_after_a_forced_resend_the_log_shows_the_message_id_that_was_sent(world: Path) -> None:
+    args = ("--course", "WEB-2611", "--person", "P019", "--now", NOW, "--transport", "dir",
+            "--out", "outbox")  # fmt: skip
+    (first,) = json.loads(cli("log", "--json", "--person", "P019", cwd=world).stdout)
+    forced = cli(
+        "send", "proof-of-participation", *args, "--force", "--reason", "new address", cwd=world
+    )
+    assert forced.returncode == 0, forced.stderr
+    (after,) = json.loads(cli("log", "--json", "--person", "P019", cwd=world).stdout)
+    assert after["message_id"] != first["message_id"]
+    eml = (world / "outbox" / "proof-of-participation--WEB-2611--P019.eml").read_bytes()
+    assert message_from_bytes(eml, policy=policy.default)["Message-ID"] == after["message_id"]
+    assert after["message_id"] in forced.stdout
