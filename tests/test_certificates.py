@@ -14,8 +14,6 @@ from pypdf import PdfReader
 from certify.certificates import (
     CompiledLayout,
     MissingGlyphs,
-    _chains,
-    _visual,
     attachment_file_name,
     load_layout,
     render_pdf,
@@ -23,6 +21,7 @@ from certify.certificates import (
 )
 from certify.config import load
 from certify.context import sample_context
+from certify.glyphs import font_chains, visual_order
 from certify.render import render_message
 from certify.templates import Templates
 from certify.validate import validate_all
@@ -331,14 +330,14 @@ def test_a_hebrew_name_is_drawn_right_to_left(tmp_path: Path) -> None:
     ],
 )
 def test_right_to_left_stretches_are_put_in_drawing_order(logical: str, drawn: str) -> None:
-    assert _visual(logical) == drawn
+    assert visual_order(logical) == drawn
 
 
 def test_fallback_fonts_are_made_bold_and_spaces_and_marks_stay_with_their_letter(
     tmp_path: Path,
 ) -> None:
     font = make_font(tmp_path / "marks.ttf", "李\u0301 ")
-    plain, strong = _chains((font,))
+    plain, strong = font_chains((font,))
     assert plain.runs("Bruce 李\u0301 Lee") == [(0, "Bruce "), (1, "李\u0301 "), (0, "Lee")]
     assert plain.runs("Zoe\u0301 李") == [(0, "Zoe\u0301 "), (1, "李")]
     # a bold line: DejaVu Serif Bold, then the regular face and the fallback, outlined
@@ -482,9 +481,9 @@ def test_a_fallback_font_with_the_shipped_font_s_name_keeps_its_own_glyphs(
     script = (
         "import sys; from pathlib import Path; "
         "from reportlab.pdfbase import pdfmetrics; "
-        "from certify.certificates import FONT, _fallback, _fonts; "
-        "face = _fallback(Path(sys.argv[1])); "
-        "shipped = pdfmetrics.getFont(_fonts()[0]).face.filename; "
+        "from certify.glyphs import FONT, fallback_face, shipped_font_names; "
+        "face = fallback_face(Path(sys.argv[1])); "
+        "shipped = pdfmetrics.getFont(shipped_font_names()[0]).face.filename; "
         "print(shipped == str(FONT), sorted(face.codes))"
     )
     font = str(tmp_path / "boxes.ttf")
