@@ -176,6 +176,36 @@ class DeliveryLog:
             {"c": course_id, "p": person_id},
         )
 
+    def of_courses(
+        self, action_ids: list[str], course_ids: list[str]
+    ) -> dict[Key, tuple[ExistingDelivery, str | None]]:
+        """Each logged delivery of these actions to these courses' enrollments, with its sent_at."""
+        # reached through each enrollment's key, one action at a time, so the lookups use the
+        # log's unique (action, course, person) index and never scan years of deliveries
+        found: dict[Key, tuple[ExistingDelivery, str | None]] = {}
+        for action_id in action_ids:
+            for row in self.conn.execute(
+                "SELECT d.course_id, d.person_id, d.id, d.state, d.due_at, d.next_attempt_at, "
+                "d.attempts, d.last_error, d.sent_at FROM enrollments e JOIN deliveries d "
+                "ON d.action = :action AND d.course_id = e.course_id "
+                "AND d.person_id = e.person_id "
+                "WHERE e.course_id IN (SELECT value FROM json_each(:courses))",
+                {"action": action_id, "courses": json.dumps(course_ids)},
+            ):
+                found[(action_id, row[0], row[1])] = (ExistingDelivery(*row[2:8]), row[8])
+        return found
+
+    def sent_between(self, first: datetime, last: datetime) -> list[datetime]:
+        """The moments deliveries were sent in [first, last), read through the state index."""
+        return [
+            from_utc_text(row[0])
+            for row in self.conn.execute(
+                "SELECT sent_at FROM deliveries WHERE state = 'sent' "
+                "AND sent_at >= ? AND sent_at < ?",
+                (to_utc_text(first), to_utc_text(last)),
+            )
+        ]
+
     def any_logged(self, action_ids: list[str]) -> bool:
         """Has anything been logged for these actions (before switching one on, nothing)?"""
         if not action_ids:

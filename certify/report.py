@@ -1,19 +1,18 @@
-"""`certify report`: one self-contained HTML page a training manager can read and print.
+"""The `certify report` page: its model, `build_report` assembling it, its chart and its HTML.
 
-It reads the store and never writes it. The courses that matter now (ending in a window
-around `now`, plus any with a delivery that needs attention) are decided participant by
-participant with the planner's own rules, so the page says exactly what `run-due` and
-`explain` would say; years of history are never read. The page is rendered by one
+It reads the store (through `facts` and the `DeliveryLog`) and never writes it. The courses
+that matter now (ending in a window around `now`, plus any with a delivery that needs
+attention) are decided participant by participant with the planner's own rules, so the
+page says exactly what `run-due` and `explain` would say; years of history are never read.
+What falls due next and who is at risk comes from `outlook`. The page is rendered by one
 autoescaped Jinja2 template with inline CSS and SVG: no scripts, no fonts, no network.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from email.utils import parseaddr
@@ -24,12 +23,19 @@ from typing import Any
 from babel.dates import format_datetime
 from jinja2 import Environment, StrictUndefined
 
-from certify import rules
-from certify.clock import from_utc_text, to_utc_text
+from certify import outlook
+from certify.clock import from_utc_text
 from certify.config import Action, Config, status_key
 from certify.decisions import Decision, Planner, effective_since
-from certify.deliveries import DeliveryLog, ExistingDelivery
-from certify.facts import Course, course_facts, participants
+from certify.deliveries import DeliveryLog, ExistingDelivery, Key
+from certify.facts import (
+    Course,
+    course_facts,
+    courses_ending,
+    enrolled_names,
+    full_names,
+    participants,
+)
 from certify.store import Store
 
 DEFAULT_DAYS = 14
@@ -149,36 +155,6 @@ class Blocked:
 
 
 @dataclass(frozen=True)
-class Forecast:
-    """Deliveries of one action and course that fall due at one moment."""
-
-    due: str
-    course_anchor: str
-    course: str
-    action: str
-    participants: int
-    ready: int
-    not_ready: int
-    note: str
-
-
-@dataclass(frozen=True)
-class Risk:
-    """A participant who does not (yet) meet a requirement of an action due soon or due."""
-
-    course_anchor: str
-    course: str
-    person: str
-    person_id: str
-    actions: str
-    due: str
-    shortfall: list[str]
-    still_open: str
-    verdict: str  # "possible", "impossible", "retake"
-    verdict_text: str
-
-
-@dataclass(frozen=True)
 class Bar:
     """One week's bar of the chart, in SVG units."""
 
@@ -220,8 +196,8 @@ class Report:
     courses: list[CourseSection]
     problems: list[Problem]
     blocked: list[Blocked]
-    forecast: list[Forecast]
-    risks: list[Risk]
+    forecast: list[outlook.Forecast]
+    risks: list[outlook.Risk]
     chart: Chart
     totals: dict[str, int]
 
@@ -276,144 +252,6 @@ def action_label(action: Action) -> str:
     return words[:1].upper() + words[1:]
 
 
-# -- reading the store ----------------------------------------------------------------------
-
-
-def _window_courses(
-    store: Store, first_end: datetime, last_end: datetime, also: Iterable[str]
-) -> dict[str, dict[str, Any]]:
-    """Courses ending in the window, and the named ones, with what the page shows of them."""
-    rows = store.conn.execute(
-        "SELECT course_id, coalesce(course_type, ''), start, \"end\", end_is_date, "
-        "coalesce(location, '') "
-        'FROM courses WHERE ("end" >= :first AND "end" <= :last) '
-        "OR course_id IN (SELECT value FROM json_each(:also))",
-        {
-            "first": to_utc_text(first_end),
-            "last": to_utc_text(last_end),
-            "also": json.dumps(list(also)),
-        },
-    )
-    return {
-        row[0]: {
-            "course_type": row[1],
-            "start": row[2],
-            "end": row[3],
-            "end_is_date": bool(row[4]),
-            "location": row[5],
-        }
-        for row in rows
-    }
-
-
-def _names(store: Store, course_ids: list[str]) -> dict[str, str]:
-    """The full name of everyone enrolled in these courses (the person id when blank)."""
-    return dict(
-        store.conn.execute(
-            "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
-            "FROM persons p WHERE p.person_id IN (SELECT e.person_id FROM enrollments e "
-            "WHERE e.course_id IN (SELECT value FROM json_each(?)))",
-            (json.dumps(course_ids),),
-        ).fetchall()
-    )
-
-
-@dataclass(frozen=True)
-class _Logged:
-    """A logged delivery as the planner reads it, and when it was sent."""
-
-    existing: ExistingDelivery
-    sent_at: str | None
-
-
-def _logged(
-    store: Store, action_ids: list[str], course_ids: list[str]
-) -> dict[tuple[str, str, str], _Logged]:
-    """Every logged delivery of these courses' enrollments.
-
-    A read of the log, reached through each enrollment's (action, course, person) key so
-    it uses the log's unique index and never scans years of deliveries.
-    """
-    found: dict[tuple[str, str, str], _Logged] = {}
-    for action_id in action_ids:
-        for row in store.conn.execute(
-            "SELECT d.course_id, d.person_id, d.id, d.state, d.due_at, d.next_attempt_at, "
-            "d.attempts, d.last_error, d.sent_at FROM enrollments e JOIN deliveries d "
-            "ON d.action = :action AND d.course_id = e.course_id AND d.person_id = e.person_id "
-            "WHERE e.course_id IN (SELECT value FROM json_each(:courses))",
-            {"action": action_id, "courses": json.dumps(course_ids)},
-        ):
-            found[(action_id, row[0], row[1])] = _Logged(ExistingDelivery(*row[2:8]), row[8])
-    return found
-
-
-def _sent_since(store: Store, first: datetime, last: datetime) -> list[datetime]:
-    """The moments deliveries were sent in [first, last) (read through the state index)."""
-    return [
-        from_utc_text(row[0])
-        for row in store.conn.execute(
-            "SELECT sent_at FROM deliveries WHERE state = 'sent' AND sent_at >= ? AND sent_at < ?",
-            (to_utc_text(first), to_utc_text(last)),
-        )
-    ]
-
-
-@dataclass(frozen=True)
-class _OpenParts:
-    """Per participant: the required parts nothing is registered for yet."""
-
-    attendance_to_come: list[str]
-    attendance_unregistered: list[str]
-    results_missing: list[str]
-
-
-def _open_parts(
-    store: Store,
-    config: Config,
-    who: list[tuple[str, str]],
-    now: datetime,
-    ends: dict[str, datetime],
-    clock: _Clock,
-) -> dict[tuple[str, str], _OpenParts]:
-    """Which required parts each of these participants has no attendance or result for.
-
-    A part still to come is one that starts after `now` (or has no date while its course
-    runs on); a past part without a registration may simply not be registered yet.
-    """
-    all_parts = config.settings.attendance_basis == "all_parts"
-    to_come: dict[tuple[str, str], list[str]] = defaultdict(list)
-    unregistered: dict[tuple[str, str], list[str]] = defaultdict(list)
-    missing: dict[tuple[str, str], list[str]] = defaultdict(list)
-    rows = store.conn.execute(
-        "WITH who AS (SELECT json_extract(value, '$[0]') AS course_id, "
-        "json_extract(value, '$[1]') AS person_id FROM json_each(:who)), "
-        "counted AS (SELECT course_id, max(attendance_required) AS any_required FROM parts "
-        "WHERE course_id IN (SELECT course_id FROM who) GROUP BY course_id) "
-        "SELECT w.course_id, w.person_id, p.name, p.start, "
-        "(p.attendance_required = 1 OR (:all_parts AND c.any_required = 1)), p.pass_required, "
-        "EXISTS (SELECT 1 FROM attendance a WHERE a.part_id = p.part_id "
-        "AND a.person_id = w.person_id), "
-        "EXISTS (SELECT 1 FROM results r WHERE r.part_id = p.part_id "
-        "AND r.person_id = w.person_id) "
-        "FROM who w JOIN parts p ON p.course_id = w.course_id "
-        "JOIN counted c ON c.course_id = w.course_id ORDER BY p.start, p.part_id",
-        {"who": json.dumps(who), "all_parts": int(all_parts)},
-    )
-    for course_id, person_id, name, start, counts, pass_required, attended, has_result in rows:
-        key = (course_id, person_id)
-        begins = from_utc_text(start) if start else None
-        if counts and not attended:
-            coming = begins > now if begins else ends[course_id] > now
-            where = to_come if coming else unregistered
-            where[key].append(f"{name} ({clock.day(begins)})" if begins else name)
-        if pass_required and not has_result:
-            missing[key].append(name)
-    return {
-        key: _OpenParts(to_come.get(key, []), unregistered.get(key, []), missing.get(key, []))
-        for key in who
-    }
-
-
 # -- deciding -------------------------------------------------------------------------------
 
 
@@ -429,11 +267,11 @@ def _kind(decision: Decision) -> str:
     return outcome
 
 
-def _cell(decision: Decision, kind: str, logged: _Logged | None, clock: _Clock) -> Cell:
+def _cell(decision: Decision, kind: str, sent_at: str | None, clock: _Clock) -> Cell:
     detail = ""
     due = decision.due_at
-    if kind == "sent" and logged and logged.sent_at:
-        detail = clock.moment(from_utc_text(logged.sent_at))
+    if kind == "sent" and sent_at:
+        detail = clock.moment(from_utc_text(sent_at))
     elif kind == "waiting":
         detail = "; ".join(decision.waiting_on)
     elif kind == "not_due" and due:
@@ -467,24 +305,6 @@ def _requirement_text(decision: Decision) -> tuple[str, str]:
     return attendance, passing
 
 
-def _conditions_hold(decision: Decision) -> bool:
-    conditions = decision.action.conditions
-    return (
-        decision.status_ok
-        and rules.condition_holds(conditions.attendance, decision.attendance.met)
-        and rules.condition_holds(conditions.pass_, decision.passing.met)
-    )
-
-
-def _shortfall(decision: Decision) -> tuple[bool, bool]:
-    """Which requirements the action checks (`yes`) that the participant does not meet."""
-    conditions = decision.action.conditions
-    return (
-        conditions.attendance == "yes" and not decision.attendance.met,
-        conditions.pass_ == "yes" and not decision.passing.met,
-    )
-
-
 # -- the report -----------------------------------------------------------------------------
 
 
@@ -511,7 +331,8 @@ def build_report(
         ],
     ]
     problem_rows = [row for row in problem_rows if row["action"] in labels]
-    details = _window_courses(store, first_end, horizon, {row["course"] for row in problem_rows})
+    listed = courses_ending(store.conn, first_end, horizon, {row["course"] for row in problem_rows})
+    details = {listing.course_id: listing for listing in listed}
     facts = course_facts(store.conn, config)
     ordered = sorted(
         (facts[course_id] for course_id in details if course_id in facts),
@@ -520,22 +341,22 @@ def build_report(
     )
     course_ids = [course.id for course in ordered]
     anchors = {course.id: f"course-{index}" for index, course in enumerate(ordered, start=1)}
-    names = _names(store, course_ids)
+    names = enrolled_names(store.conn, course_ids)
 
     sections: dict[str, CourseSection] = {}
     for course in ordered:
-        info = details[course.id]
-        start = from_utc_text(info["start"]) if info["start"] else None
+        listing = details[course.id]
         sections[course.id] = CourseSection(
             anchor=anchors[course.id],
             id=course.id,
             name=course.name,
-            course_type=info["course_type"],
+            course_type=course.course_type or "",
             status=course.status,
-            location=info["location"],
+            location=listing.location,
             # a date-only end is stored as midnight after it: show the day itself
             dates=clock.span(
-                start, course.end - timedelta(seconds=1) if info["end_is_date"] else course.end
+                listing.start,
+                course.end - timedelta(seconds=1) if listing.end_is_date else course.end,
             ),
             end=course.end,
         )
@@ -543,15 +364,17 @@ def build_report(
     recorded = log.recorded_since()
     since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
     planner = Planner(config, now, since)
-    logged = _logged(store, action_ids, course_ids)
+    logged = log.of_courses(action_ids, course_ids)
     decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
 
     courses = [sections[course_id] for course_id in course_ids]
     problems = _problems(problem_rows, facts, anchors, labels, log)
     blocked = _blocked(decisions, sections, labels, clock)
-    forecast = _forecast(decisions, sections, labels, now, horizon, clock)
-    risks = _risks(store, config, decisions, sections, labels, names, now, horizon, clock)
-    chart = _chart(store, now, clock)
+    forecast = outlook.forecast(decisions, anchors, labels, now, horizon, clock)
+    risks = outlook.risks(
+        store.conn, config, decisions, anchors, labels, names, now, horizon, clock
+    )
+    chart = _chart(log, now, clock)
     totals = {
         "problems": len(problems),
         "blocked": sum(item.participants for item in blocked),
@@ -589,7 +412,7 @@ def _judge(
     planner: Planner,
     facts: dict[str, Course],
     sections: dict[str, CourseSection],
-    logged: dict[tuple[str, str, str], _Logged],
+    logged: dict[Key, tuple[ExistingDelivery, str | None]],
     names: dict[str, str],
     labels: dict[str, str],
     clock: _Clock,
@@ -609,14 +432,12 @@ def _judge(
         first: Decision | None = None
         for action in chosen:
             key = (action.id, course.id, participant.person_id)
-            known = logged.get(key)
-            decision = planner.decide(
-                action, course, participant, known.existing if known else None
-            )
+            existing, sent_at = logged.get(key, (None, None))
+            decision = planner.decide(action, course, participant, existing)
             kind = _kind(decision)
             if kind == "not_linked":
                 continue  # this action never acts on courses of this type: no column
-            cells.append(_cell(decision, kind, known, clock))
+            cells.append(_cell(decision, kind, sent_at, clock))
             counts[(course.id, action.id)][kind] += 1
             decisions.append((decision, kind))
             first = first or decision
@@ -661,13 +482,7 @@ def _problems(
     log: DeliveryLog,
 ) -> list[Problem]:
     """Failed, unclear and struggling deliveries, each with the command that settles it."""
-    people = dict(
-        log.store.conn.execute(
-            "SELECT person_id, coalesce(nullif(trim(full_name), ''), person_id) FROM persons "
-            "WHERE person_id IN (SELECT value FROM json_each(?))",
-            (json.dumps([row["person"] for row in rows]),),
-        ).fetchall()
-    )
+    people = full_names(log.conn, [row["person"] for row in rows])
     problems = []
     for row in rows:
         action, course_id, person_id, state = (
@@ -744,136 +559,7 @@ def _blocked(
     ]
 
 
-def _forecast(
-    decisions: list[tuple[Decision, str]],
-    sections: dict[str, CourseSection],
-    labels: dict[str, str],
-    now: datetime,
-    horizon: datetime,
-    clock: _Clock,
-) -> list[Forecast]:
-    """Per due moment, course and action: how many fall due and how many qualify today."""
-    groups: dict[tuple[datetime, str, str], list[Decision]] = defaultdict(list)
-    for decision, kind in decisions:
-        due = decision.due_at
-        if kind in ("not_due", "due") and due is not None and due <= horizon:
-            groups[(due, decision.course.id, decision.action.id)].append(decision)
-    rows = []
-    for (due, course_id, action_id), group in sorted(groups.items()):
-        ready = sum(1 for decision in group if _conditions_hold(decision))
-        notes = []
-        if not group[0].status_ok:
-            wanted = group[0].action.conditions.course_status or []
-            notes.append(
-                f"course status is '{group[0].course.status}'; it must become "
-                f"'{' or '.join(wanted)}'"
-            )
-        rows.append(
-            Forecast(
-                due=f"now (due since {clock.moment(due)})" if due <= now else clock.moment(due),
-                course_anchor=sections[course_id].anchor,
-                course=sections[course_id].name,
-                action=labels[action_id],
-                participants=len(group),
-                ready=ready,
-                not_ready=len(group) - ready,
-                note="; ".join(notes),
-            )
-        )
-    return rows
-
-
-def _risks(
-    store: Store,
-    config: Config,
-    decisions: list[tuple[Decision, str]],
-    sections: dict[str, CourseSection],
-    labels: dict[str, str],
-    names: dict[str, str],
-    now: datetime,
-    horizon: datetime,
-    clock: _Clock,
-) -> list[Risk]:
-    """Participants short of a requirement of an action that is due soon or already waits."""
-    short: dict[tuple[str, str], list[Decision]] = defaultdict(list)
-    for decision, kind in decisions:
-        due = decision.due_at
-        soon = kind == "not_due" and due is not None and due <= horizon
-        if (kind == "waiting" or soon) and any(_shortfall(decision)):
-            short[(decision.course.id, decision.participant.person_id)].append(decision)
-    if not short:
-        return []
-    ends = {course_id: section.end for course_id, section in sections.items()}
-    open_parts = _open_parts(store, config, list(short), now, ends, clock)
-    risks = []
-    for key, group in short.items():
-        first = group[0]
-        a, p = first.attendance, first.passing
-        attendance_short = any(_shortfall(d)[0] for d in group)
-        pass_short = any(_shortfall(d)[1] for d in group)
-        parts = open_parts[key]
-        shortfall, still_open = [], []
-        possible = True
-        retake = False
-        if attendance_short:
-            shortfall.append(
-                f"attendance: present {a.present} of {a.required_parts}, needs {a.needed}"
-            )
-            open_count = len(parts.attendance_to_come) + len(parts.attendance_unregistered)
-            possible = possible and a.present + open_count >= a.needed
-            if parts.attendance_to_come:
-                still_open.append(_parts_text(parts.attendance_to_come, "still to come"))
-            if parts.attendance_unregistered:
-                still_open.append(
-                    _parts_text(parts.attendance_unregistered, "attendance not registered yet")
-                )
-        if pass_short:
-            failed = first.participant.failed_parts
-            shortfall.append(
-                f"pass: passed {p.passed} of {p.required_parts}"
-                + (f", failed {failed}" if failed else "")
-            )
-            if parts.results_missing:
-                still_open.append(_parts_text(parts.results_missing, "no result yet"))
-            if p.passed + len(parts.results_missing) < p.required_parts:
-                retake = True
-        if not possible:
-            verdict, text = "impossible", "No longer possible"
-        elif retake:
-            verdict, text = "retake", "Only with a retake"
-        else:
-            verdict, text = "possible", "Still possible"
-        dues = [d.due_at for d in group if d.due_at is not None]
-        risks.append(
-            Risk(
-                course_anchor=sections[first.course.id].anchor,
-                course=first.course.name,
-                person=names.get(first.participant.person_id, first.participant.person_id),
-                person_id=first.participant.person_id,
-                actions=", ".join(dict.fromkeys(labels[d.action.id] for d in group)),
-                due=(
-                    ("due since " if min(dues) <= now else "due ") + clock.moment(min(dues))
-                    if dues
-                    else "when the requirements are met"
-                ),
-                shortfall=shortfall,
-                still_open="; ".join(still_open) or "nothing left to register",
-                verdict=verdict,
-                verdict_text=text,
-            )
-        )
-    order = {"possible": 0, "retake": 1, "impossible": 2}
-    risks.sort(key=lambda risk: (order[risk.verdict], risk.course, risk.person.casefold()))
-    return risks
-
-
-def _parts_text(parts: list[str], what: str) -> str:
-    if len(parts) > 3:  # a course of many modules: the first two say enough
-        return f"{what}: {len(parts)} parts ({parts[0]}, {parts[1]} and {len(parts) - 2} more)"
-    return f"{what}: {', '.join(parts)}"
-
-
-def _chart(store: Store, now: datetime, clock: _Clock) -> Chart:
+def _chart(log: DeliveryLog, now: datetime, clock: _Clock) -> Chart:
     """Deliveries sent per ISO week (Monday to Sunday, local), the last 12 weeks to now."""
     today = clock.local(now).date()
     this_monday = today - timedelta(days=today.weekday())
@@ -884,7 +570,7 @@ def _chart(store: Store, now: datetime, clock: _Clock) -> Chart:
         weeks=1
     )
     per_week: Counter[Any] = Counter()
-    for sent in _sent_since(store, start, end):
+    for sent in log.sent_between(start, end):
         day = clock.local(sent).date()
         per_week[day - timedelta(days=day.weekday())] += 1
     width, height, left, top, bottom = 720, 240, 40, 24, 44
