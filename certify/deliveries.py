@@ -25,8 +25,24 @@ RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX_GAP = timedelta(hours=24)
 RETRY_MAX_ATTEMPTS = 8
 RETRY_MAX_AGE = timedelta(hours=72)
+STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
 
 Key = tuple[str, str, str]  # (action, course_id, person_id)
+
+
+def settle_command(state: str, key: Key) -> str | None:
+    """The command that settles a delivery in this state, when one does."""
+    action, course, person = key
+    who = f"{action} --course {course} --person {person}"
+    if state == "failed":
+        return f'certify retry --state failed --action {who} --reason "..."'
+    if state == "unknown":
+        return f'certify mark {who} --as sent|failed --reason "..."'
+    if state == "expired":
+        return f'certify send {who} --force --reason "..."'
+    if state in ("pending", "retry_later", "send"):
+        return f"certify send {who}"
+    return None
 
 
 def certificate_number(delivery_id: int, created: datetime) -> str:
@@ -578,13 +594,26 @@ class DeliveryLog:
             )
         return len(ids)
 
+    def needing_attention(self) -> list[dict[str, Any]]:
+        """The deliveries `attention` counts, as `listing` gives them."""
+        return [
+            *self.listing(state="failed"),
+            *self.listing(state="unknown"),
+            *(
+                row
+                for row in self.listing(state="pending")
+                if row["attempts"] >= STRUGGLING_ATTEMPTS
+            ),
+        ]
+
     def attention(self) -> dict[str, int]:
         """What needs the administrator, over the whole log: unknown and failed deliveries,
         and pending ones past their third attempt."""
         unknown, failed, struggling = self.conn.execute(
             "SELECT coalesce(sum(state = 'unknown'), 0), coalesce(sum(state = 'failed'), 0), "
-            "coalesce(sum(state = 'pending' AND attempts >= 3), 0) FROM deliveries "
-            "WHERE state IN ('unknown', 'failed', 'pending')"
+            "coalesce(sum(state = 'pending' AND attempts >= ?), 0) FROM deliveries "
+            "WHERE state IN ('unknown', 'failed', 'pending')",
+            (STRUGGLING_ATTEMPTS,),
         ).fetchone()
         counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
         return {name: count for name, count in counts.items() if count}

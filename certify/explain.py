@@ -10,7 +10,7 @@ from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision, effective_since, not_linked_reason
-from certify.deliveries import DeliveryLog
+from certify.deliveries import DeliveryLog, settle_command
 from certify.errors import CertifyError
 from certify.facts import enrollments_of, find_people
 from certify.plan import make_plan
@@ -73,23 +73,21 @@ def resolve_participant(store: Store, person: str, course: str | None) -> tuple[
 
 
 def settling(state: str, key: tuple[str, str, str], last_error: str | None) -> str | None:
-    """The command (or step) that settles a delivery in this state, if it needs one."""
-    action, course, person = key
-    who = f"{action} --course {course} --person {person}"
+    """What settles a delivery in this state, in words around the command, if it needs it."""
+    if state in ("pending", "retry_later", "send") and not last_error:
+        return None  # nothing went wrong: it simply goes with the next run
+    if last_error and last_error.startswith("not sent:"):
+        return "fix the template (certify validate --db ...); the next run sends it"
+    command = settle_command(state, key)
+    if command is None:
+        return None
     if state == "failed":
-        return f'fix the cause, then: certify retry --state failed --action {who} --reason "..."'
+        return f"fix the cause, then: {command}"
     if state == "unknown":
-        return (
-            "check the mail server's log, then: "
-            f'certify mark {who} --as sent|failed --reason "..."'
-        )
-    if state in ("pending", "retry_later", "send") and last_error:
-        if last_error.startswith("not sent:"):
-            return "fix the template (certify validate --db ...); the next run sends it"
-        return f"the next runs retry it; to try now: certify send {who}"
+        return f"check the mail server's log, then: {command}"
     if state == "expired":
-        return f'to send it anyway: certify send {who} --force --reason "..."'
-    return None
+        return f"to send it anyway: {command}"
+    return f"the next runs retry it; to try now: {command}"
 
 
 def _names(store: Store, course: str, person: str) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 from babel.dates import format_datetime
 from jinja2 import Environment, StrictUndefined
 
-from certify import outlook
+from certify import attention, outlook
 from certify.clock import from_utc_text
 from certify.config import Action, Config, status_key
 from certify.decisions import Decision, Planner, effective_since
@@ -33,7 +33,6 @@ from certify.facts import (
     course_facts,
     courses_ending,
     enrolled_names,
-    full_names,
     participants,
 )
 from certify.store import Store
@@ -41,7 +40,6 @@ from certify.store import Store
 DEFAULT_DAYS = 14
 HISTORY_WEEKS = 8  # courses that ended this long ago are still shown
 CHART_WEEKS = 12
-STUCK_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look (as `status`)
 
 # What happens to one (action, participant), in a manager's words, in the order shown.
 KINDS: dict[str, str] = {
@@ -127,34 +125,6 @@ class CourseSection:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """A delivery that failed, may or may not have arrived, or keeps failing."""
-
-    course_anchor: str | None
-    course: str
-    course_id: str
-    person: str
-    person_id: str
-    action: str
-    state: str
-    attempts: int
-    error: str
-    settle: str
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """Deliveries that are due but held back by the course's status."""
-
-    course_anchor: str
-    course: str
-    reason: str
-    due: str
-    actions: str
-    participants: int
-
-
-@dataclass(frozen=True)
 class Bar:
     """One week's bar of the chart, in SVG units."""
 
@@ -194,8 +164,8 @@ class Report:
     horizon: str
     actions: list[str]
     courses: list[CourseSection]
-    problems: list[Problem]
-    blocked: list[Blocked]
+    problems: list[attention.Problem]
+    blocked: list[attention.Blocked]
     forecast: list[outlook.Forecast]
     risks: list[outlook.Risk]
     chart: Chart
@@ -321,16 +291,7 @@ def build_report(
     first_end = now - timedelta(weeks=HISTORY_WEEKS)
 
     # delivery problems over the whole log: their courses are shown whatever their dates
-    problem_rows = [
-        *log.listing(action=None, state="failed"),
-        *log.listing(action=None, state="unknown"),
-        *[
-            row
-            for row in log.listing(action=None, state="pending")
-            if row["attempts"] >= STUCK_ATTEMPTS
-        ],
-    ]
-    problem_rows = [row for row in problem_rows if row["action"] in labels]
+    problem_rows = [row for row in log.needing_attention() if row["action"] in labels]
     listed = courses_ending(store.conn, first_end, horizon, {row["course"] for row in problem_rows})
     details = {listing.course_id: listing for listing in listed}
     facts = course_facts(store.conn, config)
@@ -368,8 +329,8 @@ def build_report(
     decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
 
     courses = [sections[course_id] for course_id in course_ids]
-    problems = _problems(problem_rows, facts, anchors, labels, log)
-    blocked = _blocked(decisions, sections, labels, clock)
+    problems = attention.problems(problem_rows, facts, anchors, labels, log)
+    blocked = attention.blocked(decisions, anchors, labels, clock)
     forecast = outlook.forecast(decisions, anchors, labels, now, horizon, clock)
     risks = outlook.risks(
         store.conn, config, decisions, anchors, labels, names, now, horizon, clock
@@ -472,91 +433,6 @@ def _judge(
 
 def _first(item: tuple[str, ParticipantRow]) -> tuple[str, str]:
     return item[0], item[1].person_id
-
-
-def _problems(
-    rows: list[dict[str, Any]],
-    facts: dict[str, Course],
-    anchors: dict[str, str],
-    labels: dict[str, str],
-    log: DeliveryLog,
-) -> list[Problem]:
-    """Failed, unclear and struggling deliveries, each with the command that settles it."""
-    people = full_names(log.conn, [row["person"] for row in rows])
-    problems = []
-    for row in rows:
-        action, course_id, person_id, state = (
-            row["action"],
-            row["course"],
-            row["person"],
-            row["state"],
-        )
-        course = facts.get(course_id)
-        which = f"--course {course_id} --person {person_id}"
-        error = row["last_error"] or _last_detail(log, (action, course_id, person_id))
-        if state == "failed":
-            settle = f'certify retry --state failed --action {action} {which} --reason "..."'
-        elif state == "unknown":
-            settle = f'certify mark {action} {which} --as sent|failed --reason "..."'
-            error = error or "the mail server went silent after receiving the message"
-        else:
-            settle = f"certify explain {which}"
-        problems.append(
-            Problem(
-                course_anchor=anchors.get(course_id),
-                course=course.name if course else course_id,
-                course_id=course_id,
-                person=people.get(person_id, person_id),
-                person_id=person_id,
-                action=labels[action],
-                state={"pending": "retrying", "unknown": "unclear"}.get(state, state),
-                attempts=row["attempts"],
-                error=error,
-                settle=settle,
-            )
-        )
-    return problems
-
-
-def _last_detail(log: DeliveryLog, key: tuple[str, str, str]) -> str:
-    """The latest note in a delivery's history (say, why it was marked failed by hand)."""
-    record = log.find(key)
-    details = [event["detail"] for event in log.events(record["id"])] if record else []
-    return next((detail for detail in reversed(details) if detail), "")
-
-
-def _blocked(
-    decisions: list[tuple[Decision, str]],
-    sections: dict[str, CourseSection],
-    labels: dict[str, str],
-    clock: _Clock,
-) -> list[Blocked]:
-    """Courses whose status holds back deliveries that are due: one line per course."""
-    groups: dict[str, tuple[datetime, set[str], set[str], str]] = {}
-    for decision, kind in decisions:
-        if kind != "waiting" or decision.status_ok or decision.due_at is None:
-            continue
-        wanted = decision.action.conditions.course_status or []
-        reason = f"status is '{decision.course.status}'; needs '{' or '.join(wanted)}'"
-        due, actions, people, _ = groups.get(
-            decision.course.id, (decision.due_at, set(), set(), "")
-        )
-        actions.add(labels[decision.action.id])
-        people.add(decision.participant.person_id)
-        groups[decision.course.id] = (min(due, decision.due_at), actions, people, reason)
-    return [
-        Blocked(
-            course_anchor=sections[course_id].anchor,
-            course=sections[course_id].name,
-            reason=reason,
-            due=clock.moment(due),
-            actions=", ".join(sorted(actions)),
-            participants=len(people),
-        )
-        for course_id, (due, actions, people, reason) in sorted(
-            groups.items(), key=lambda item: item[1][0]
-        )
-    ]
 
 
 def _chart(log: DeliveryLog, now: datetime, clock: _Clock) -> Chart:
