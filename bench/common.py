@@ -88,28 +88,38 @@ def child_env() -> dict[str, str]:
 
 
 def run_process(command: list[str], *, cwd: Path | None = None) -> Proc:
-    """Run `command` to the end: wall time around it, CPU and peak RSS of that child alone.
+    """Run `command` to the end: its wall time, and the CPU time and peak RSS of that child
+    alone (its own rusage from wait4, what a RUSAGE_CHILDREN delta gives for one child).
 
-    os.wait4 gives the child's own rusage (what a RUSAGE_CHILDREN delta gives for one child),
-    peak memory included, without counting the SMTP server or other children of this process.
+    bench/launch.py starts and times it, so that its peak RSS does not start from this
+    process's (see there); the launcher's own start-up is not in the figures.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd, env=child_env())
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Proc(
-            command,
-            wall,
-            usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024,
-            child.returncode,
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-        )
+    launcher = [sys.executable, "-I", "-S", str(ROOT / "bench" / "launch.py")]
+    with tempfile.TemporaryDirectory() as folder:
+        figures_file = Path(folder) / "figures.json"
+        with (Path(folder) / "out").open("w+b") as out, (Path(folder) / "err").open("w+b") as err:
+            launched = subprocess.run(
+                [*launcher, str(figures_file), *command],
+                stdout=out,
+                stderr=err,
+                cwd=cwd,
+                env=child_env(),
+            )
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        if launched.returncode != 0 or not figures_file.exists():
+            raise Broken(f"could not run {command[0]}: {stderr.decode(errors='replace')[-300:]}")
+        figures = json.loads(figures_file.read_text())
+    return Proc(
+        command,
+        figures["wall"],
+        figures["cpu"],
+        figures["rss_mib"],
+        figures["code"],
+        stdout.decode("utf-8", "replace"),
+        stderr.decode("utf-8", "replace"),
+    )
 
 
 def python(*args: str | Path) -> list[str]:

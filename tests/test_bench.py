@@ -45,6 +45,19 @@ def test_a_process_is_measured_on_its_own_cpu_and_memory() -> None:
     assert holding.rss_mib >= 150 > spinning.rss_mib  # this child's peak, not the largest so far
 
 
+def test_a_childs_peak_memory_does_not_start_from_the_harness() -> None:
+    """Linux starts a forked child's ru_maxrss at its parent's: the harness grows in process."""
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    assert run_process(python("-c", "pass")).rss_mib < 100
+    del ballast
+
+
+def test_a_command_that_cannot_start_is_broken() -> None:
+    with pytest.raises(Broken, match="could not run /nonexistent/certify"):
+        run_process(["/nonexistent/certify"])
+
+
 def test_the_sink_counts_connections_and_messages() -> None:
     sink = SmtpSink()
     try:
