@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pstats
+import shlex
 import shutil
 import sqlite3
 import statistics
@@ -158,7 +159,10 @@ def measure(sides: list[Side], repeat: int) -> dict[str, list[Proc]]:
     for round_number in range(1, repeat + 1):
         figures = []
         for side in sides:
-            proc = run_process(side.command())
+            command = side.command()
+            if round_number == 1:  # to run one by hand (after the same preparation)
+                print(f"     {side.label}$ {shlex.join(command)}", flush=True)
+            proc = run_process(command)
             if proc.code != 0:
                 tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
                 raise Broken(f"{side.label} exited {proc.code}: {' | '.join(tail)}")
