@@ -8,11 +8,12 @@ import argparse
 import json
 import math
 import platform
+import subprocess
 import sys
 import time
 
 from bench import bench_import, bench_pdf, bench_run, bench_smtp
-from bench.common import DATA, Broken, FloorsMissing, Result, broken_result, floors, profile
+from bench.common import DATA, ROOT, Broken, FloorsMissing, Result, broken_result, floors, profile
 
 SUITES = {
     "import": lambda r: bench_import.run(r),
@@ -49,6 +50,9 @@ def main() -> None:
         print(f"error: {missing}", file=sys.stderr)
         sys.exit(2)
     DATA.mkdir(parents=True, exist_ok=True)
+    # as an installed package has them: with PYTHONDONTWRITEBYTECODE set (as on the shared
+    # machines) every process would otherwise compile certify from source again
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "certify")], check=True)
     results: list[Result] = []
     started = time.time()
     for name in chosen:
