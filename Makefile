@@ -44,8 +44,13 @@ test: $(VENV)/.test-installed
 	$(BIN)/mypy
 	$(BIN)/pytest --cov --cov-report=term
 
-bench: $(VENV)/.test-installed
-	$(BIN)/python -m bench
+$(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $@
+
+# make bench BENCH_ARGS="--only smtp --repeat 5 --profile"; CERTIFY_FLOORS=DIR for the floors
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix certify tests bench

@@ -1,35 +1,45 @@
-"""Throughput to a local aiosmtpd server against bare smtplib loops over the same messages."""
+"""2,000 messages to a local aiosmtpd server (its own process, counting connections and
+messages): certify run-due against a bare smtplib loop over one connection, and against
+mailmerge, which opens a connection per message and keeps no log."""
 
 from __future__ import annotations
 
-import smtplib
+import atexit
+import csv
+import json
 import socket
+import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
-from bench.bench_run import _window_since, _writing_config, base_db, copy_db, switched_on
-from bench.common import DATA, Result, interleaved, median, timed
-from certify.config import load
-from certify.context import DeliveryContexts, DeliveryRef
-from certify.plan import make_plan
-from certify.render import render_message
-from certify.runner import Runner
-from certify.store import Store
-from certify.templates import Templates
-from certify.transports import SmtpSettings, SmtpTransport, message_bytes
+from bench.bench_run import base_db, run_due
+from bench.common import (
+    DATA,
+    ROOT,
+    Broken,
+    Proc,
+    Result,
+    Side,
+    broken_result,
+    copy_db,
+    floor_db,
+    floors,
+    measure,
+    median,
+    python,
+    ratio_result,
+)
 
-SERVER = """
-import asyncio, sys
-from aiosmtpd.controller import Controller
-class Sink:
-    async def handle_DATA(self, server, session, envelope):
-        return "250 OK"
-controller = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
-controller.start()
-print("ready", flush=True)
-sys.stdin.read()
-controller.stop()
+MAILMERGE_TEMPLATE = """TO: {{email}}
+SUBJECT: Certificate {{course}} - {{full_name}}
+FROM: Training office <training@example.org>
+
+Dear {{first_name}},
+
+Congratulations on completing {{course}} on {{end}}.
 """
 
 
@@ -39,94 +49,144 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def run(repeat: int, deliveries: int = 2000) -> list[Result]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+class SmtpSink:
+    """The counting server (bench/smtp_sink.py) in its own process, until this one exits."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.server = subprocess.Popen(
+            python(ROOT / "bench" / "smtp_sink.py", str(self.port)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.server.stdout is not None
+        if self.server.stdout.readline().strip() != "ready":
+            raise Broken("the SMTP sink did not start (is aiosmtpd installed?)")
+        atexit.register(self.stop)
+
+    def ask(self, command: str) -> dict[str, int]:
+        """`reset` or `stats`: the counts (after the reset)."""
+        assert self.server.stdin is not None and self.server.stdout is not None
+        self.server.stdin.write(command + "\n")
+        self.server.stdin.flush()
+        counts: dict[str, int] = json.loads(self.server.stdout.readline())
+        return counts
+
+    def stop(self) -> None:
+        if self.server.stdin and not self.server.stdin.closed:
+            self.server.stdin.close()
+            self.server.wait(timeout=30)
+
+
+@cache
+def sink() -> SmtpSink:
+    """One server for every SMTP measure of this run (and for --profile afterwards)."""
+    return SmtpSink()
+
+
+def mailmerge_inputs(folder: Path, port: int, deliveries: int) -> list[str]:
+    """mailmerge's three files for the floor's first `deliveries` participants; its options."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mailmerge_template.txt").write_text(MAILMERGE_TEMPLATE)
+    (folder / "mailmerge_server.conf").write_text(
+        f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\nsecurity = Never\nratelimit = 0\n"
     )
-    assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    try:
-        config = load(
-            _writing_config(DATA / "smtp", _window_since(base_db(), deliveries // 40 + 5))
+    with sqlite3.connect(floor_db()) as conn:
+        rows = conn.execute(
+            """SELECT p.email, p.first_name, p.infix, p.last_name, c.name, c."end"
+               FROM enrollments e JOIN courses c USING (course_id) JOIN persons p USING (person_id)
+               LIMIT ?""",
+            (deliveries,),
+        ).fetchall()
+    conn.close()
+    with (folder / "mailmerge_database.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "first_name", "full_name", "course", "end"])
+        for address, first, infix, last, course, end in rows:
+            full = " ".join(x for x in (first, infix, last) if x)
+            writer.writerow([address, first, full, course, end])
+    return [
+        "--no-dry-run",
+        "--no-limit",
+        "--template",
+        str(folder / "mailmerge_template.txt"),
+        "--database",
+        str(folder / "mailmerge_database.csv"),
+        "--config",
+        str(folder / "mailmerge_server.conf"),
+    ]
+
+
+def run(repeat: int, deliveries: int = 2000) -> list[Result]:
+    mailmerge = Path(sys.executable).parent / "mailmerge"
+    server = sink()
+    connections: dict[str, list[int]] = {}
+
+    def counted(label: str, command: Callable[[], list[str]]) -> Side:
+        def fresh() -> list[str]:
+            line = command()
+            server.ask("reset")
+            return line
+
+        def check(proc: Proc) -> str:
+            counts = server.ask("stats")
+            if counts["messages"] != deliveries:
+                raise Broken(f"{label}: the server received {counts['messages']} messages")
+            opened = counts["ehlo"] + counts["helo"]
+            connections.setdefault(label, []).append(opened)
+            return f"{counts['messages']} messages, {opened} EHLO/HELO"
+
+        return Side(label, fresh, check)
+
+    smtp_db = DATA / "smtp.db"
+
+    def certify_command() -> list[str]:
+        copy_db(base_db(), smtp_db)
+        return run_due(
+            smtp_db, "--limit", str(deliveries), "--transport", "smtp", "--smtp-host",
+            "127.0.0.1", "--smtp-port", str(server.port), "--smtp-security", "none", "--json",
+        )  # fmt: skip
+
+    def floor_command() -> list[str]:
+        return python(
+            ROOT / "bench" / "smtp_floor.py", floors(), floor_db(), "127.0.0.1",
+            str(server.port), str(deliveries),
+        )  # fmt: skip
+
+    sides = [counted("floor", floor_command), counted("certify", certify_command)]
+    if mailmerge.exists():
+        options = mailmerge_inputs(DATA / "mailmerge", server.port, deliveries)
+        sides.append(counted("mailmerge", lambda: [str(mailmerge), *options]))
+    runs = measure(sides, repeat)
+    opened = {label: max(counts) for label, counts in connections.items()}
+    results = [
+        ratio_result(
+            f"SMTP, {deliveries} messages over one connection",
+            runs,
+            "certify",
+            "floor",
+            1.2,
+            profile=Side("certify", certify_command),
+            note=f"connections: certify {opened['certify']}, floor {opened['floor']}",
         )
-        now = datetime(2027, 1, 1, tzinfo=UTC)
-        settings = SmtpSettings(
-            "127.0.0.1", port, "none", None, None, 30.0, None, "office@example.org"
-        )
-
-        def subject() -> float:
-            db = switched_on(copy_db("smtp.db"), config, now)
-            store = Store.open(db)
-            runner = Runner(store, config, Templates(config), now)
-            report = None
-
-            def go() -> None:
-                nonlocal report
-                report = runner.run(config.actions, SmtpTransport(settings), limit=deliveries)
-
-            elapsed = timed(go)
-            store.close()
-            assert report is not None and report.sent == deliveries, report
-            return deliveries / elapsed
-
-        db = copy_db("smtp-floor.db")
-        store = Store.open(db)
-        templates = Templates(config)
-        plan = make_plan(store, config, now)
-        # the floor renders the same messages and sends them, with no bookkeeping at all
-        contexts = []
-        reader = DeliveryContexts(store.conn, config)
-        for index, decision in enumerate(
-            [d for d in plan.decisions if d.outcome == "send"][:deliveries]
-        ):
-            context = reader.read(decision, DeliveryRef(index, "x", f"<{index}@x>"), now)
-            contexts.append((decision.action, context, f"<{index}@x>"))
-        store.close()
-
-        def rendered() -> list[tuple[str, bytes]]:
-            result = []
-            for action, context, message_id in contexts:
-                message = render_message(
-                    templates, action, context, message_id=message_id, sent_at=now
-                )
-                result.append((message["To"].addresses[0].addr_spec, message_bytes(message)))
-            return result
-
-        def floor_reuse() -> float:
-            def go() -> None:
-                with smtplib.SMTP("127.0.0.1", port) as smtp:
-                    for recipient, data in rendered():
-                        smtp.sendmail("office@example.org", [recipient], data)
-
-            return deliveries / timed(go)
-
-        def floor_per_message() -> float:
-            def go() -> None:
-                for recipient, data in rendered():
-                    with smtplib.SMTP("127.0.0.1", port) as smtp:
-                        smtp.sendmail("office@example.org", [recipient], data)
-
-            return deliveries / timed(go)
-
-        rates, floors = interleaved(subject, floor_reuse, repeat)
-        per_message = median([floor_per_message() for _ in range(repeat)])
-        s, f = median(rates), median(floors)
-        # rates: higher is better, so the ratio reads subject/floor of messages per second
-        return [
+    ]
+    name = f"SMTP, {deliveries} messages, certify vs mailmerge"
+    if "mailmerge" not in runs:
+        missing = Broken(f"mailmerge is not installed at {mailmerge}: pip install -e '.[bench]'")
+        return [*results, broken_result(name, missing)]
+    for figure in ("wall", "cpu"):
+        ours = median([getattr(p, figure) for p in runs["certify"]])
+        theirs = median([getattr(p, figure) for p in runs["mailmerge"]])
+        results.append(
             Result(
-                f"SMTP {deliveries} deliveries, one reused connection",
-                s,
-                f,
-                "msg/s",
-                ">= 0.7x floor rate",
-                s / f >= 0.7,
-                f"bare smtplib with a connection per message: {per_message:.0f} msg/s",
-            ),
-        ]
-    finally:
-        if server.stdin:
-            server.stdin.close()
-        server.wait(timeout=10)
+                f"{name} ({figure} time)",
+                ours,
+                theirs,
+                "s",
+                "< 1.0x mailmerge",
+                ours < theirs,
+                f"connections: certify {opened['certify']}, mailmerge {opened['mailmerge']}",
+            )
+        )
+    return results
