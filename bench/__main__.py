@@ -8,7 +8,7 @@ import json
 import platform
 import time
 
-from bench import bench_import, bench_pdf, bench_run, bench_smtp
+from bench import bench_faults, bench_import, bench_pdf, bench_run, bench_smtp
 from bench.common import DATA, Result
 
 SUITES = {
@@ -19,6 +19,7 @@ SUITES = {
     "tick": lambda r: bench_run.run_tick(r),
     "smtp": lambda r: bench_smtp.run(r),
     "pdf": lambda r: bench_pdf.run(r),
+    "faults": lambda r: bench_faults.run(r),
 }
 
 
@@ -39,7 +40,12 @@ def main() -> None:
             results.append(result)
             print(_line(result), flush=True)
     if args.json:
-        print(json.dumps([{**vars(r), "ratio": r.ratio} for r in results], indent=2))
+        print(
+            json.dumps(
+                [{**vars(r), "ratio": r.ratio if r.kind == "ratio" else None} for r in results],
+                indent=2,
+            )
+        )
     print(
         f"\n{platform.python_implementation()} {platform.python_version()}, "
         f"{time.time() - started:.0f} s in all, medians of {args.repeat}"
@@ -50,6 +56,8 @@ def main() -> None:
 
 def _line(r: Result) -> str:
     mark = "ok  " if r.ok else "MISS"
+    if r.kind == "count":
+        return f"{mark} {r.name}: {r.subject:g} {r.unit} (target {r.target}); {r.note}"
     return (
         f"{mark} {r.name}: {r.subject:.3g} {r.unit} vs floor {r.floor:.3g} {r.unit} "
         f"= {r.ratio:.2f}x (target {r.target}){'; ' + r.note if r.note else ''}"

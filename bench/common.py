@@ -25,6 +25,7 @@ class Result:
     target: str
     ok: bool
     note: str = ""
+    kind: str = "ratio"  # or "count": `subject` is a count against a target, no floor
 
     @property
     def ratio(self) -> float:
