@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from bench import bench_import, bench_pdf, bench_run, bench_smtp
+from bench import bench_faults, bench_import, bench_pdf, bench_run, bench_smtp
 from bench.common import DATA, ROOT, Broken, FloorsMissing, Result, broken_result, floors, profile
 
 SUITES = {
@@ -24,6 +24,7 @@ SUITES = {
     "smtp": lambda r: bench_smtp.run(r),
     "tick": lambda r: bench_run.run_tick(r),
     "pdf": lambda r: bench_pdf.run(r),
+    "faults": lambda r: bench_faults.run(r),
 }
 
 
@@ -81,6 +82,8 @@ def _line(r: Result) -> str:
     mark = "ok  " if r.ok else "MISS"
     if math.isnan(r.subject):
         return f"{mark} {r.name}: {r.note}"
+    if r.kind == "count":
+        return f"{mark} {r.name}: {r.subject:g} {r.unit} (target {r.target}); {r.note}"
     return (
         f"{mark} {r.name}: {r.subject:.3g} {r.unit} vs {r.floor:.3g} {r.unit} "
         f"= {r.ratio:.2f}x (target {r.target}){'; ' + r.note if r.note else ''}"

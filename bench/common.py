@@ -190,6 +190,7 @@ class Result:
     rounds: list[dict[str, float]] = field(default_factory=list)
     # the subject's command on fresh inputs, for --profile; not part of the JSON
     profile: Side | None = field(default=None, repr=False, compare=False)
+    kind: str = "ratio"  # or "count": `subject` is a count against a target, no floor
 
     @property
     def ratio(self) -> float:
@@ -198,7 +199,7 @@ class Result:
     def as_json(self) -> dict[str, Any]:
         """Everything but the profile hook, with the ratio."""
         figures = {k: v for k, v in vars(self).items() if k != "profile"}
-        return {**figures, "ratio": self.ratio}
+        return {**figures, "ratio": self.ratio if self.kind == "ratio" else None}
 
 
 def ratio_result(
