@@ -282,14 +282,22 @@ class SmtpTransport:
                 f"the server went silent after receiving the whole message ({_describe(exc)}); "
                 "it may have been delivered"
             ) from None
-        if code != 250:
-            # never _Dropped here: the message was refused, and resending it now could double it
-            text = f"end of data: {code} {_text(reply)}"
-            if 400 <= code < 500 or code == -1:
-                if code in (421, -1):
-                    self._discard()
-                raise TemporaryFailure(text, code)
+        if 200 <= code < 300:
+            return
+        # never _Dropped here: the whole message went out, and resending it could double it
+        text = f"end of data: {code} {_text(reply)}"
+        if 400 <= code < 500:
+            if code == 421:
+                self._discard()
+            raise TemporaryFailure(text, code)
+        if 500 <= code < 600:
             raise PermanentFailure(text, code)
+        # no reply code (smtplib's -1), a code cut short, or one that makes no sense here:
+        # the message may have been accepted
+        self._discard()
+        raise AmbiguousFailure(
+            f"{text}: not an answer to the end of the data; it may have been delivered", code
+        )
 
     def _check(
         self, smtp: smtplib.SMTP, code: int, reply: bytes, step: str, ok: tuple[int, ...] = (250,)
@@ -297,7 +305,9 @@ class SmtpTransport:
         if code in ok:
             return
         text = f"{step}: {code} {_text(reply)}"
-        if code == 421 or code == -1:
+        if code == 421 or not 400 <= code < 600:
+            # closing, or no reply code (-1, a code cut short): the line is not to be trusted,
+            # and nothing was handed over yet, so a new connection may try again
             self._discard()
             raise _Dropped(text)
         try:

@@ -607,3 +607,57 @@ def test_bcc_is_an_envelope_recipient_only(world: Path) -> None:
     for envelope in handler.messages:
         assert "archive@example.org" in envelope.rcpt_tos
         assert b"archive@example.org" not in (envelope.original_content or b"")
+
+
+class Garbled(Recorder):
+    """Takes the whole message, then answers without a reply code (or cuts the code short)."""
+
+    def __init__(self, answer: str, close: bool = False, at: str = "data") -> None:
+        super().__init__()
+        self.answer, self.close, self.at = answer, close, at
+
+    async def handle_RCPT(
+        self,
+        server: Server,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if self.at == "rcpt" and not self.messages and self.greetings == 1:
+            if self.close:
+                asyncio.get_running_loop().call_soon(server.transport.close)
+            return self.answer
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server: Server, session: Session, envelope: Envelope) -> str:
+        self.messages.append(envelope)
+        if self.at != "data":
+            return "250 OK"
+        if self.close:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "close"), [("OK queued as 4711", False), ("25", True)])
+def test_an_answer_without_a_code_after_the_data_is_unknown_and_never_resent(
+    world: Path, answer: str, close: bool
+) -> None:
+    with smtp_server(Garbled(answer, close)) as port:
+        assert run_due(world, port).returncode == 3
+    assert "unknown" in {s for s, _, _ in states(world).values()}
+    assert {s for s, _, _ in states(world).values()} <= {"unknown", "pending"}
+    again = Recorder()
+    with smtp_server(again) as port:
+        run_due(world, port, now="2026-11-06T09:05")
+    unknown = {p for p, (s, _, _) in states(world).items() if s == "unknown"}
+    received = {str(m["X-Certify-Person"]) for m in again.parsed()}
+    assert not unknown & received  # an ambiguous hand-over is never sent again by itself
+
+
+def test_a_code_cut_short_before_the_data_is_retried_not_failed(world: Path) -> None:
+    with smtp_server(Garbled("25", close=True, at="rcpt")) as port:
+        result = run_due(world, port)
+    report = json.loads(result.stdout)
+    assert report["failed"] == 0 and report["sent"] == 2  # reconnected, and sent
+    assert {s for s, _, _ in states(world).values()} == {"sent"}
