@@ -109,8 +109,15 @@ MOODS: list[tuple[Mood, int]] = [
             "flaky",
             {
                 "connect": {"421": 0.05, "slow": 0.03},
-                "rcpt": {"451": 0.12, "drop": 0.05, "slow": 0.04},
-                "data": {"554": 0.04, "451": 0.06, "drop": 0.05, "slow": 0.04, "hangup": 0.1},
+                "rcpt": {"451": 0.12, "drop": 0.05, "slow": 0.04, "garble": 0.03},
+                "data": {
+                    "554": 0.04,
+                    "451": 0.06,
+                    "drop": 0.05,
+                    "slow": 0.04,
+                    "hangup": 0.1,
+                    "garble": 0.04,
+                },
             },
         ),
         4,
@@ -134,7 +141,8 @@ MOODS: list[tuple[Mood, int]] = [
 ]
 
 # what a message that reached the end of its data may have become
-DELIVERED = {"accepted", "hangup", "slow", "dropped", "killed"}  # may be in the mailbox
+# may be in the mailbox; "garbled": taken, then answered without a reply code
+DELIVERED = {"accepted", "hangup", "slow", "dropped", "killed", "garbled"}
 SILENT = {"slow", "dropped", "killed"}  # the client may not have heard the 250
 
 
@@ -236,6 +244,11 @@ class FaultyServer:
             await asyncio.sleep(delay)
         if fault == "kill":
             self.kill_client("RCPT (claimed)")
+        if fault == "garble":
+            # a reply code cut short, then the line goes: nothing was handed over
+            assert server.transport is not None
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "25"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -254,6 +267,7 @@ class FaultyServer:
             "drop": "dropped",
             "kill": "killed",
             "kill250": "accepted",
+            "garble": "garbled",
         }.get(fault or "", fault or "accepted")
         self.copies.append(Copy(self.round, key, message_id, disposition))
         if fault == "554":
@@ -270,6 +284,8 @@ class FaultyServer:
             asyncio.get_running_loop().call_soon(server.transport.close)
         elif fault == "kill":
             self.kill_client("the end of the data, before the 250 (sending)")
+        elif fault == "garble":
+            return "OK queued as 4711"  # the whole message came in; no reply code
         elif fault == "kill250":
             # right after the 250 is written: the run may or may not have recorded it
             asyncio.get_running_loop().call_soon(self.kill_client, "right after the 250")
