@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
@@ -13,6 +12,7 @@ from certify.decisions import Decision, effective_since, not_linked_reason
 from certify.deliveries import DeliveryLog, settle_command
 from certify.errors import CertifyError
 from certify.facts import enrollments_of, find_people
+from certify.message import Mail
 from certify.plan import make_plan
 from certify.render import render_message
 from certify.store import Store
@@ -277,7 +277,7 @@ def _verdict(check: str, met: bool) -> str:
 
 def preview_message(
     store: Store, config: Config, action: str, course: str, person: str, now: datetime
-) -> EmailMessage:
+) -> Mail:
     """The message one delivery would carry, rendered now; nothing is written or sent."""
     templates = Templates.checked(config)
     decision = decisions_of(store, config, course, person, now, action)[0]

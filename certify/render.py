@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import traceback
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from certify.certificates import MissingGlyphs, attachment_file_name, render_pdf
 from certify.config import Action
-from certify.message import AddressError, build_message, one_line
+from certify.message import AddressError, Attachment, Mail, build_message, one_line
 from certify.templates import Templates
 
 __all__ = ["AddressError", "MissingGlyphs", "TemplateProblem", "render_message"]
@@ -57,7 +56,7 @@ def render_message(
     *,
     message_id: str,
     sent_at: datetime,
-) -> EmailMessage:
+) -> Mail:
     """The message of one delivery, attachments included.
 
     Fills in `action.name` of the context first, so that templates see it merged.
@@ -76,24 +75,7 @@ def render_message(
         if not _from_template(templates, exc):
             raise
         raise _located(templates, exc, str(template.text_file)) from None
-    message = build_message(
-        sender=headers.get("from") or templates.config.settings.sender,
-        to_name=person["full_name"] or "",
-        to_email=person["email"],
-        subject=subject,
-        text=text,
-        html=html,
-        message_id=message_id,
-        sent_at=sent_at,
-        reply_to=headers.get("reply_to"),
-        cc=headers.get("cc"),
-        bcc=headers.get("bcc"),
-        certify_headers={
-            "X-Certify-Action": action.id,
-            "X-Certify-Course": str(course["id"]),
-            "X-Certify-Person": str(person["id"]),
-        },
-    )
+    files = []
     for number, attachment in enumerate(action.attachments):
         layout = templates.layout_for(attachment.template, language)
         file = f"{attachment.template}.pdf.yaml"
@@ -110,7 +92,23 @@ def render_message(
                     [f"{file}: the certificate could not be made: {exc}"]
                 ) from None
             raise
-        message.add_attachment(
-            data, maintype="application", subtype="pdf", filename=attachment_file_name(name)
-        )
-    return message
+        files.append(Attachment(attachment_file_name(name), "application/pdf", data))
+    return build_message(
+        sender=headers.get("from") or templates.config.settings.sender,
+        to_name=person["full_name"] or "",
+        to_email=person["email"],
+        subject=subject,
+        text=text,
+        html=html,
+        message_id=message_id,
+        sent_at=sent_at,
+        reply_to=headers.get("reply_to"),
+        cc=headers.get("cc"),
+        bcc=headers.get("bcc"),
+        certify_headers={
+            "X-Certify-Action": action.id,
+            "X-Certify-Course": str(course["id"]),
+            "X-Certify-Person": str(person["id"]),
+        },
+        attachments=files,
+    )

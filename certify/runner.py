@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 from types import FrameType
@@ -30,6 +29,7 @@ from certify.decisions import Decision
 from certify.deliveries import DeliveryLog
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
 from certify.facts import unmatched_settings
+from certify.message import Mail
 from certify.plan import Plan, make_plan
 from certify.render import AddressError, MissingGlyphs, TemplateProblem, render_message
 from certify.store import Store
@@ -231,22 +231,20 @@ class Runner:
             due_at=_due_text(decision.due_at) if decision.due_at else None,
         )
 
-    def _render(
-        self, decision: Decision, delivery: DeliveryRef, outcome: DeliveryOutcome
-    ) -> EmailMessage:
+    def _render(self, decision: Decision, delivery: DeliveryRef, outcome: DeliveryOutcome) -> Mail:
         """The message, with the person's name and address noted on the outcome."""
         context = self.contexts.read(decision, delivery, self.now)
         outcome.name = context["person"]["full_name"]
         outcome.email = context["person"]["email"]
-        message = render_message(
+        mail = render_message(
             self.templates,
             decision.action,
             context,
             message_id=delivery.message_id,
             sent_at=self.now.astimezone(self.config.tz),
         )
-        outcome.subject = str(message["Subject"])
-        return message
+        outcome.subject = mail.subject
+        return mail
 
     def _open(self, transport: Transport) -> None:
         """Connect on the first message only: a run with nothing to send opens nothing."""
@@ -298,14 +296,9 @@ class Runner:
             log.outcome(claim.id, "failed", error=str(exc))
             outcome.state, outcome.error = "failed", str(exc)
             return outcome
-        recipients = [a.addr_spec for a in message["To"].addresses]
-        for header in ("Cc", "Bcc"):
-            if message[header]:
-                recipients.extend(a.addr_spec for a in message[header].addresses)
-        del message["Bcc"]  # an envelope recipient only: never in what any transport writes
         file_name = safe_file_name(*decision.key)
         try:
-            transport.send(message, recipients, file_name, lambda: log.mark_sending(claim.id))
+            transport.send(message, file_name, lambda: log.mark_sending(claim.id))
         except AmbiguousFailure as exc:
             log.outcome(claim.id, "unknown", error=exc.reason, code=exc.code)
             outcome.state, outcome.error = "unknown", exc.reason

@@ -18,12 +18,11 @@ import ssl
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
 from pathlib import Path
 from typing import Any, Protocol
 
 from certify.errors import TransportConfigError
+from certify.message import Mail
 
 
 class DeliveryFailure(Exception):
@@ -55,13 +54,7 @@ class Transport(Protocol):
     def open(self) -> None:
         """Check the configuration; raise TransportConfigError for faults that fail everything."""
 
-    def send(
-        self,
-        message: EmailMessage,
-        recipients: list[str],
-        file_name: str,
-        before_handover: Callable[[], None],
-    ) -> None:
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
         """Deliver one message; raise a DeliveryFailure subclass when it was not accepted."""
 
     def was_delivered(self, file_name: str) -> bool | None:
@@ -75,11 +68,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_file_name(*parts: str) -> str:
     return "--".join(_UNSAFE.sub("_", part).strip("._") or "_" for part in parts) + ".eml"
-
-
-def message_bytes(message: EmailMessage) -> bytes:
-    policy = SMTPUTF8 if message.policy is SMTPUTF8 else SMTP
-    return message.as_bytes(policy=policy)
 
 
 class DirTransport:
@@ -101,14 +89,8 @@ class DirTransport:
         if not os.access(self.out, os.W_OK):
             raise TransportConfigError(f"the outbox {self.out} is not writable", hint="check --out")
 
-    def send(
-        self,
-        message: EmailMessage,
-        recipients: list[str],
-        file_name: str,
-        before_handover: Callable[[], None],
-    ) -> None:
-        data = message_bytes(message)
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        data = mail.data
         before_handover()
         target = self.out / file_name
         descriptor, temporary = tempfile.mkstemp(dir=self.out, prefix=".tmp-", suffix=".eml")
@@ -208,15 +190,8 @@ class SmtpTransport:
     def open(self) -> None:
         self.smtp = self._connect()
 
-    def send(
-        self,
-        message: EmailMessage,
-        recipients: list[str],
-        file_name: str,
-        before_handover: Callable[[], None],
-    ) -> None:
-        data = message_bytes(message)
-        needs_utf8 = any(not r.isascii() for r in recipients) or message.policy is SMTPUTF8
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        data, recipients, needs_utf8 = mail.data, mail.recipients, mail.smtputf8
         for attempt in (1, 2):
             if self.smtp is None:
                 self.smtp = self._connect()

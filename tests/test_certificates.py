@@ -63,7 +63,7 @@ def rendered_pdf(tmp_path: Path, **person: str) -> tuple[str, bytes]:
     context["person"].update(person)
     context["course"]["name"] = "Display training"
     message = render_message(templates, config.actions[0], context, message_id="<m@x>", sent_at=NOW)
-    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    parsed = message_from_bytes(message.data, policy=policy.default)
     (attachment,) = list(parsed.iter_attachments())
     return attachment.get_filename(), attachment.get_payload(decode=True)
 
@@ -96,7 +96,7 @@ def test_a_line_that_renders_empty_is_left_out(tmp_path: Path) -> None:
     context = sample_context(NOW)
     context["requirements"]["attendance_required_parts"] = 0
     message = render_message(templates, config.actions[0], context, message_id="<m@x>", sent_at=NOW)
-    (attachment,) = list(message.iter_attachments())
+    (attachment,) = list(message.parsed().iter_attachments())
     text = PdfReader(io.BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
     assert "present" not in text
 

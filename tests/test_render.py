@@ -28,7 +28,7 @@ def render(tmp_path: Path, text: str, html: str | None = None, **person: str) ->
     message = render_message(
         templates, config.actions[0], context, message_id="<m1@example.org>", sent_at=NOW
     )
-    return message.as_bytes()
+    return message.data
 
 
 def test_every_merge_field_translates_to_a_known_variable(tmp_path: Path) -> None:
@@ -103,7 +103,8 @@ def test_internationalised_domain_is_punycoded() -> None:
         sent_at=NOW,
         certify_headers={},
     )
-    assert message["To"].addresses[0].domain == "xn--bcher-kva.example"
+    assert message.parsed()["To"].addresses[0].domain == "xn--bcher-kva.example"
+    assert message.recipients == ["zoe@xn--bcher-kva.example"]
 
 
 def test_undefined_variable_is_an_error_never_empty(tmp_path: Path) -> None:

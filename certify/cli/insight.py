@@ -113,7 +113,7 @@ def preview(
         config = config_from(actions)
         moment = parse_now(now, config.tz)
         with Store.open_readonly(db_path(db)) as store:
-            message = preview_message(store, config, action, course, person, moment)
+            message = preview_message(store, config, action, course, person, moment).parsed()
     if save_attachments is not None:
         save_attachments.mkdir(parents=True, exist_ok=True)
         for part in message.iter_attachments():
