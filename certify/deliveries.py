@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,9 +88,14 @@ class Decided(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Claim:
+    """A delivery taken in hand by this run, with what its attempts need to know."""
+
     id: int
+    key: Key
     message_id: str
     certificate_number: str
+    attempts: int  # before this attempt
+    first_attempt_at: str | None
 
 
 # -- fragments for the planner's participant query ------------------------------------------
@@ -147,6 +153,7 @@ class DeliveryLog:
         self.now_text = to_utc_text(now)
         self._import_id: int | None = None
         self._import_read = False
+        self._outcomes: list[dict[str, Any]] = []  # noted, not yet written (see `record`)
 
     @property
     def import_id(self) -> int | None:
@@ -437,7 +444,12 @@ class DeliveryLog:
         ).fetchall()
         for delivery_id, state, action, course, person in rows:
             if state == "claimed":
-                new_state, detail = "pending", "run stopped before the message was handed over"
+                # not handed over, unless the transport shows it was (a file in the outbox)
+                if was_delivered((action, course, person)) is True:
+                    new_state, detail = "sent", "found written after an interrupted run"
+                else:
+                    new_state = "pending"
+                    detail = "run stopped before the message was handed over"
             else:
                 delivered = was_delivered((action, course, person))
                 if delivered is True:
@@ -458,39 +470,57 @@ class DeliveryLog:
             notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
         return notes
 
-    def claim(self, decided: Decided, sender: str) -> Claim:
-        """Commit the claim before any network I/O; fixes Message-ID and certificate number."""
-        action, course, person = decided.key
-        due = to_utc_text(decided.due_at) if decided.due_at else None
+    def claim_many(self, decided: list[Decided], sender: str) -> list[Claim]:
+        """Commit the claims before any hand-over, in one transaction; fixes each one's
+        Message-ID and certificate number the first time it is claimed."""
+        claims = []
         with self.store.transaction() as conn:
-            delivery_id, message_id, certificate, created = conn.execute(
-                "INSERT INTO deliveries (action, course_id, person_id, state, due_at, figures, "
-                "import_id, created_at, updated_at) VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?) "
-                "ON CONFLICT (action, course_id, person_id) DO UPDATE SET state = 'claimed', "
-                "due_at = excluded.due_at, figures = excluded.figures, "
-                "import_id = excluded.import_id, updated_at = excluded.updated_at "
-                "RETURNING id, message_id, certificate_number, created_at",
-                (
-                    action,
-                    course,
-                    person,
-                    due,
-                    self._figures(decided),
-                    self.import_id,
-                    self.now_text,
-                    self.now_text,
-                ),
-            ).fetchone()
-            self._event(delivery_id, "claimed")
-            if message_id is None:
-                message_id = message_id_for(delivery_id, decided.key, sender)
-                certificate = certificate_number(delivery_id, from_utc_text(created))
-            conn.execute(
+            for item in decided:
+                action, course, person = item.key
+                due = to_utc_text(item.due_at) if item.due_at else None
+                delivery_id, message_id, certificate, created, attempts, first = conn.execute(
+                    "INSERT INTO deliveries (action, course_id, person_id, state, due_at, "
+                    "figures, import_id, created_at, updated_at) "
+                    "VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (action, course_id, person_id) DO UPDATE SET state = 'claimed', "
+                    "due_at = excluded.due_at, figures = excluded.figures, "
+                    "import_id = excluded.import_id, updated_at = excluded.updated_at "
+                    "RETURNING id, message_id, certificate_number, created_at, attempts, "
+                    "first_attempt_at",
+                    (action, course, person, due, self._figures(item), self.import_id,
+                     self.now_text, self.now_text),
+                ).fetchone()  # fmt: skip
+                if message_id is None:
+                    message_id = message_id_for(delivery_id, item.key, sender)
+                    certificate = certificate_number(delivery_id, from_utc_text(created))
+                claims.append(
+                    Claim(delivery_id, item.key, message_id, certificate, attempts, first)
+                )
+            conn.executemany(
                 "UPDATE deliveries SET message_id = ?, certificate_number = ?, claimed_at = ?, "
                 "email = (SELECT email FROM persons WHERE person_id = ?) WHERE id = ?",
-                (message_id, certificate, self.now_text, person, delivery_id),
+                [
+                    (c.message_id, c.certificate_number, self.now_text, c.key[2], c.id)
+                    for c in claims
+                ],
             )
-        return Claim(delivery_id, message_id, certificate)
+            self._events(conn, [(c.id, "claimed", None) for c in claims])
+        return claims
+
+    def claim(self, decided: Decided, sender: str) -> Claim:
+        """Commit one claim (see `claim_many`)."""
+        return self.claim_many([decided], sender)[0]
+
+    def unclaim(self, claims: list[Claim]) -> None:
+        """Claims this run will not attempt after all (it stops): back to pending, untouched."""
+        if not claims:
+            return
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET state = 'pending', updated_at = ? "
+                "WHERE id = ? AND state = 'claimed'",
+                [(self.now_text, claim.id) for claim in claims],
+            )
 
     def release(self, delivery_id: int, reason: str) -> None:
         """Back to pending after a configuration problem: not an attempt, not a failure."""
@@ -510,59 +540,74 @@ class DeliveryLog:
             )
             self._event(delivery_id, "forced", f"{reason} (Message-ID {message_id})")
 
-    def mark_sending(self, delivery_id: int) -> None:
-        """The last step before the hand-over: from here on the message may have arrived."""
+    def mark_sending(self, claim: Claim) -> None:
+        """The last step before a hand-over the transport cannot take back: from here on the
+        message may have arrived. On disk (with the outcomes noted so far) before it returns."""
         with self.store.transaction() as conn:
+            self._write_outcomes(conn)
             conn.execute(
                 "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ?",
-                (self.now_text, delivery_id),
+                (self.now_text, claim.id),
             )
 
-    def outcome(
+    def record(
         self,
-        delivery_id: int,
+        claim: Claim,
         state: str,
         *,
         error: str | None = None,
         code: int | None = None,
         next_at: datetime | None = None,
     ) -> None:
-        """Record the outcome of one attempt."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET state = :state, attempts = attempts + 1, "
-                "last_error = :error, last_code = :code, next_attempt_at = :next, "
-                "updated_at = :now, first_attempt_at = coalesce(first_attempt_at, :now), "
-                "sent_at = CASE WHEN :state = 'sent' THEN :now ELSE sent_at END WHERE id = :id",
-                {
-                    "state": state,
-                    "error": error,
-                    "code": code,
-                    "now": self.now_text,
-                    "next": to_utc_text(next_at) if next_at else None,
-                    "id": delivery_id,
-                },
-            )
-            self._event(delivery_id, state, error)
+        """Note the outcome of one attempt; it is written with the next `mark_sending` or
+        `flush`, whichever comes first (the run flushes before it ends)."""
+        self._outcomes.append(
+            {
+                "state": state,
+                "error": error,
+                "code": code,
+                "now": self.now_text,
+                "next": to_utc_text(next_at) if next_at else None,
+                "id": claim.id,
+            }
+        )
 
-    def temporary_failure(self, delivery_id: int, reason: str, code: int | None) -> str:
+    def flush(self) -> None:
+        """Write the outcomes noted so far, in one transaction."""
+        if self._outcomes:
+            with self.store.transaction() as conn:
+                self._write_outcomes(conn)
+
+    def _write_outcomes(self, conn: sqlite3.Connection) -> None:
+        if not self._outcomes:
+            return
+        conn.executemany(
+            "UPDATE deliveries SET state = :state, attempts = attempts + 1, "
+            "last_error = :error, last_code = :code, next_attempt_at = :next, "
+            "updated_at = :now, first_attempt_at = coalesce(first_attempt_at, :now), "
+            "sent_at = CASE WHEN :state = 'sent' THEN :now ELSE sent_at END WHERE id = :id",
+            self._outcomes,
+        )
+        self._events(conn, [(o["id"], o["state"], o["error"]) for o in self._outcomes])
+        self._outcomes = []
+
+    def _events(self, conn: sqlite3.Connection, events: list[tuple[int, str, str | None]]) -> None:
+        conn.executemany(
+            "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)",
+            [(delivery_id, self.now_text, state, detail) for delivery_id, state, detail in events],
+        )
+
+    def temporary_failure(self, claim: Claim, reason: str, code: int | None) -> str:
         """Pending with a back-off, or `failed` after 8 attempts or 72 hours; the new state."""
-        attempts, first = self.conn.execute(
-            "SELECT attempts, coalesce(first_attempt_at, ?) FROM deliveries WHERE id = ?",
-            (self.now_text, delivery_id),
-        ).fetchone()
-        attempts += 1
+        attempts = claim.attempts + 1
+        first = claim.first_attempt_at or self.now_text
         too_old = self.now - from_utc_text(first) >= RETRY_MAX_AGE
         if attempts >= RETRY_MAX_ATTEMPTS or too_old:
             reason = f"{reason} (gave up after {attempts} attempts)"
-            self.outcome(delivery_id, "failed", error=reason, code=code)
+            self.record(claim, "failed", error=reason, code=code)
             return "failed"
-        self.outcome(
-            delivery_id,
-            "pending",
-            error=reason,
-            code=code,
-            next_at=next_attempt(attempts, self.now),
+        self.record(
+            claim, "pending", error=reason, code=code, next_at=next_attempt(attempts, self.now)
         )
         return "pending"
 

@@ -26,7 +26,7 @@ from certify.clock import to_utc_text
 from certify.config import Action, Config
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision
-from certify.deliveries import DeliveryLog
+from certify.deliveries import Claim, DeliveryLog
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
 from certify.facts import unmatched_settings
 from certify.message import Mail
@@ -45,6 +45,7 @@ from certify.transports import (
 
 LOCK_WAIT_SECONDS = 10.0
 IN_A_ROW_TO_STOP = 3  # connection failures, or unknown outcomes, in a row stop a run
+CLAIM_BATCH = 32  # claims committed together; a stopped run hands back what it did not try
 
 
 @contextmanager
@@ -258,33 +259,52 @@ class Runner:
             self.log(f"cannot reach the mail server yet: {exc.reason}")
 
     def close(self) -> None:
-        """Close the transport if this run opened it."""
+        """Record what is noted, and close the transport if this run opened it."""
         if self._opened is not None:
+            self._record(self._opened)
             self._opened.close()
             self._opened = None
 
     def deliver(
         self, decision: Decision, transport: Transport, *, forced_reason: str | None = None
     ) -> DeliveryOutcome:
-        """Claim, render, hand over and record one delivery.
+        """Claim, render, hand over and record one delivery (for `certify send`)."""
+        self._open(transport)
+        claim = self.deliveries.claim(decision.decided(), self.config.settings.sender)
+        message_id = None
+        if forced_reason:
+            # a re-send is a new message to mail servers, which drop repeated Message-IDs
+            message_id = re.sub(
+                r"(\.r\d+)?@", f".r{int(self.now.timestamp())}@", claim.message_id, count=1
+            )
+            self.deliveries.forced(claim.id, forced_reason, message_id)
+        outcome = self._attempt(decision, claim, transport, message_id)
+        self._record(transport)
+        return outcome
+
+    def _record(self, transport: Transport) -> None:
+        """What was handed over made durable first, then the outcomes written."""
+        transport.settle()
+        self.deliveries.flush()
+
+    def _attempt(
+        self,
+        decision: Decision,
+        claim: Claim,
+        transport: Transport,
+        message_id: str | None = None,
+    ) -> DeliveryOutcome:
+        """Render and hand over one claimed delivery; its outcome is noted in the log.
 
         A configuration problem leaves the delivery pending (state `held` on the outcome);
         a fault of this person's data fails it; the transport's failures are recorded.
         """
-        self._open(transport)
         log = self.deliveries
-        claim = log.claim(decision.decided(), self.config.settings.sender)
-        message_id = claim.message_id
-        if forced_reason:
-            # a re-send is a new message to mail servers, which drop repeated Message-IDs
-            message_id = re.sub(
-                r"(\.r\d+)?@", f".r{int(self.now.timestamp())}@", message_id, count=1
-            )
-            log.forced(claim.id, forced_reason, message_id)
+        message_id = message_id or claim.message_id
         outcome = self._outcome(decision, "claimed")
         outcome.message_id, outcome.certificate_number = message_id, claim.certificate_number
         try:
-            message = self._render(
+            mail = self._render(
                 decision, DeliveryRef(claim.id, claim.certificate_number, message_id), outcome
             )
         except TemplateProblem as exc:
@@ -293,24 +313,24 @@ class Runner:
             outcome.state, outcome.error = "held", reason
             return outcome
         except (AddressError, MissingGlyphs) as exc:
-            log.outcome(claim.id, "failed", error=str(exc))
+            log.record(claim, "failed", error=str(exc))
             outcome.state, outcome.error = "failed", str(exc)
             return outcome
         file_name = safe_file_name(*decision.key)
         try:
-            transport.send(message, file_name, lambda: log.mark_sending(claim.id))
+            transport.send(mail, file_name, lambda: log.mark_sending(claim))
         except AmbiguousFailure as exc:
-            log.outcome(claim.id, "unknown", error=exc.reason, code=exc.code)
+            log.record(claim, "unknown", error=exc.reason, code=exc.code)
             outcome.state, outcome.error = "unknown", exc.reason
         except PermanentFailure as exc:
-            log.outcome(claim.id, "failed", error=exc.reason, code=exc.code)
+            log.record(claim, "failed", error=exc.reason, code=exc.code)
             outcome.state, outcome.error = "failed", exc.reason
         except TemporaryFailure as exc:
-            outcome.state = log.temporary_failure(claim.id, exc.reason, exc.code)
+            outcome.state = log.temporary_failure(claim, exc.reason, exc.code)
             outcome.error = exc.reason
             outcome.connection = exc.connection
         else:
-            log.outcome(claim.id, "sent")
+            log.record(claim, "sent")
             outcome.state = "sent"
         return outcome
 
@@ -417,50 +437,69 @@ class Runner:
         report: RunReport,
         progress: Callable[[int, int], None] | None,
     ) -> None:
+        """Claim in batches (one synchronous commit each), hand over one by one, record."""
         connection_failures = unknown_in_row = 0
         stopped_actions: set[str] = set()
+        done = 0
         with _Stop() as stop:
-            for index, decision in enumerate(to_send):
-                if progress:
-                    progress(index, len(to_send))
-                if decision.action.id in stopped_actions:
-                    report.held += 1
+            for start in range(0, len(to_send), CLAIM_BATCH):
+                if report.stopped:
+                    break
+                chunk = to_send[start : start + CLAIM_BATCH]
+                batch = [d for d in chunk if d.action.id not in stopped_actions]
+                report.held += len(chunk) - len(batch)
+                if not batch:
                     continue
-                if stop.requested:
-                    report.stopped = "stopped by SIGTERM; the rest waits for the next run"
-                    break
-                outcome = self.deliver(decision, transport)
-                report.outcomes.append(outcome)
-                self.log(_line(outcome))
-                state = outcome.state
-                if state == "held":
-                    stopped_actions.add(decision.action.id)
-                    report.held += 1
-                    report.problems.append(_problem_line(outcome))
-                    continue
-                if state == "sent":
-                    report.sent += 1
-                elif state == "failed":
-                    report.failed += 1
-                elif state == "unknown":
-                    report.unknown += 1
-                else:
-                    report.pending += 1
-                connection_failures = connection_failures + 1 if outcome.connection else 0
-                unknown_in_row = unknown_in_row + 1 if state == "unknown" else 0
-                if connection_failures >= IN_A_ROW_TO_STOP:
-                    report.stopped = (
-                        f"stopped after {connection_failures} connection failures in a row; "
-                        "the rest stays pending for the next run"
-                    )
-                    break
-                if unknown_in_row >= IN_A_ROW_TO_STOP:
-                    report.stopped = (
-                        f"stopped after {unknown_in_row} messages in a row whose delivery is "
-                        "unknown (the server went silent after the data); the rest stays "
-                        "pending for the next run"
-                    )
-                    break
+                self._open(transport)
+                claims = self.deliveries.claim_many(
+                    [d.decided() for d in batch], self.config.settings.sender
+                )
+                unattempted: list[Claim] = []
+                for decision, claim in zip(batch, claims, strict=True):
+                    if progress:
+                        progress(done, len(to_send))
+                    done += 1
+                    if report.stopped or decision.action.id in stopped_actions:
+                        unattempted.append(claim)
+                        if not report.stopped:
+                            report.held += 1
+                        continue
+                    if stop.requested:
+                        report.stopped = "stopped by SIGTERM; the rest waits for the next run"
+                        unattempted.append(claim)
+                        continue
+                    outcome = self._attempt(decision, claim, transport)
+                    report.outcomes.append(outcome)
+                    self.log(_line(outcome))
+                    state = outcome.state
+                    if state == "held":
+                        stopped_actions.add(decision.action.id)
+                        report.held += 1
+                        report.problems.append(_problem_line(outcome))
+                        continue
+                    if state == "sent":
+                        report.sent += 1
+                    elif state == "failed":
+                        report.failed += 1
+                    elif state == "unknown":
+                        report.unknown += 1
+                    else:
+                        report.pending += 1
+                    connection_failures = connection_failures + 1 if outcome.connection else 0
+                    unknown_in_row = unknown_in_row + 1 if state == "unknown" else 0
+                    if connection_failures >= IN_A_ROW_TO_STOP:
+                        report.stopped = (
+                            f"stopped after {connection_failures} connection failures in a "
+                            "row; the rest stays pending for the next run"
+                        )
+                    elif unknown_in_row >= IN_A_ROW_TO_STOP:
+                        report.stopped = (
+                            f"stopped after {unknown_in_row} messages in a row whose delivery "
+                            "is unknown (the server went silent after the data); the rest "
+                            "stays pending for the next run"
+                        )
+                self._record(transport)
+                self.deliveries.unclaim(unattempted)
             if progress:
                 progress(len(to_send), len(to_send))
 

@@ -55,7 +55,14 @@ class Transport(Protocol):
         """Check the configuration; raise TransportConfigError for faults that fail everything."""
 
     def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
-        """Deliver one message; raise a DeliveryFailure subclass when it was not accepted."""
+        """Deliver one message; raise a DeliveryFailure subclass when it was not accepted.
+
+        A transport that cannot tell afterwards whether a message went out calls
+        `before_handover` right before the step it cannot take back.
+        """
+
+    def settle(self) -> None:
+        """Make what was handed over so far durable (called before outcomes are recorded)."""
 
     def was_delivered(self, file_name: str) -> bool | None:
         """After a crash during hand-over: True/False when the transport can tell, else None."""
@@ -71,12 +78,18 @@ def safe_file_name(*parts: str) -> str:
 
 
 class DirTransport:
-    """Each message an RFC 5322 file: written to a temporary file, fsynced, then renamed."""
+    """Each message an RFC 5322 file: written to a temporary file, fsynced, then renamed.
+
+    Whether a message was handed over is whether its file exists, so no `sending` mark is
+    needed: a claim found after a crash is sent if its file is there, pending if not. The
+    folder itself is fsynced once per batch (`settle`), before the outcomes are recorded.
+    """
 
     name = "dir"
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        self._unsettled = False
 
     def open(self) -> None:
         try:
@@ -91,7 +104,6 @@ class DirTransport:
 
     def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
         data = mail.data
-        before_handover()
         target = self.out / file_name
         descriptor, temporary = tempfile.mkstemp(dir=self.out, prefix=".tmp-", suffix=".eml")
         try:
@@ -103,11 +115,16 @@ class DirTransport:
         except OSError as exc:
             Path(temporary).unlink(missing_ok=True)
             raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
-        directory = os.open(self.out, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        self._unsettled = True
+
+    def settle(self) -> None:
+        if self._unsettled:
+            directory = os.open(self.out, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the renames of this batch are on disk
+            finally:
+                os.close(directory)
+            self._unsettled = False
 
     def was_delivered(self, file_name: str) -> bool | None:
         return (self.out / file_name).exists()
@@ -298,6 +315,9 @@ class SmtpTransport:
             with contextlib.suppress(OSError):
                 self.smtp.close()
         self.smtp = None
+
+    def settle(self) -> None:
+        pass  # what the server accepted is its business from then on
 
     def was_delivered(self, file_name: str) -> bool | None:
         return None

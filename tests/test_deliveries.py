@@ -49,8 +49,9 @@ def _attempt(store: Store, key: Key, at: str, state: str, error: str | None = No
     """One delivery claimed and handed over at `at`, ending in `state`."""
     log = DeliveryLog(store, moment(at))
     claim = log.claim(Decided(key, moment("2026-11-06 09:00"), {}), SENDER)
-    log.mark_sending(claim.id)
-    log.outcome(claim.id, state, error=error)
+    log.mark_sending(claim)
+    log.record(claim, state, error=error)
+    log.flush()
 
 
 def test_of_courses_gives_the_logged_deliveries_of_those_courses_with_when_sent(
@@ -102,7 +103,7 @@ def test_sent_between_counts_a_delivery_marked_sent_by_hand(store: Store) -> Non
     key = ("certificate", "C1", "P1")
     log = DeliveryLog(store, moment("2026-11-06 09:00"))
     claim = log.claim(Decided(key, moment("2026-11-06 09:00"), {}), SENDER)
-    log.mark_sending(claim.id)
+    log.mark_sending(claim)
     log.recover(lambda _key: None)  # the run died mid-handover: `unknown`
     assert log.sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == []
     DeliveryLog(store, moment("2026-11-07 10:00")).mark(key, "sent", "found in the server log")

@@ -76,7 +76,7 @@ def _unknown_delivery(world: Path, key: tuple[str, str, str]) -> None:
     try:
         log = DeliveryLog(store, moment("2026-11-20 09:30"))
         claim = log.claim(Decided(key, moment("2026-11-21 09:00"), {}), "x <x@example.org>")
-        log.mark_sending(claim.id)
+        log.mark_sending(claim)
         log.recover(lambda _key: None)
     finally:
         store.close()
@@ -247,11 +247,11 @@ def test_a_delivery_that_keeps_failing_is_on_the_attention_list(
     key = ("certificate", "C1", "P1")
     store = Store.open(db)
     try:
-        first = DeliveryLog(store, moment("2026-11-06 10:00"))
-        claim = first.claim(Decided(key, moment("2026-11-05 17:00"), {}), "x <x@example.org>")
         for minute in ("10:00", "10:10", "10:30"):
             log = DeliveryLog(store, moment(f"2026-11-06 {minute}"))
-            assert log.temporary_failure(claim.id, "421 mailbox busy, try later", 421) == "pending"
+            claim = log.claim(Decided(key, moment("2026-11-05 17:00"), {}), "x <x@example.org>")
+            assert log.temporary_failure(claim, "421 mailbox busy, try later", 421) == "pending"
+            log.flush()
     finally:
         store.close()
     with Store.open_readonly(db) as store:

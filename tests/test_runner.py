@@ -300,6 +300,22 @@ def test_a_killed_run_is_settled_without_sending_twice(
     assert states(db) == {("C1", "P1"): "sent", ("C1", "P2"): "sent"}
 
 
+def test_a_claim_whose_file_was_written_is_sent_not_written_again(
+    tmp_path: Path, world: tuple[Path, Path]
+) -> None:
+    """The outbox tells: a run killed after renaming a file but before recording it."""
+    db, out = world
+    config = make_config(tmp_path, attendance="no", passing="no")
+    run(db, config, "2026-11-06 09:00", out)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE deliveries SET state = 'claimed', sent_at = NULL")
+    written = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    report = run(db, config, "2026-11-06 09:15", out)
+    assert sent(report) == set()
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
+    assert set(states(db).values()) == {"sent"}
+
+
 def test_the_record_keeps_why_it_was_sent(tmp_path: Path, world: tuple[Path, Path]) -> None:
     import json
 
