@@ -153,6 +153,27 @@ SCHEMA: dict[str, Any] = _schema(SAMPLE)
 
 # -- the variable check ------------------------------------------------------------------------
 
+# Parts of the context that cost a query of their own per delivery: read only when a
+# template names them (a template that indexes with a computed key needs everything).
+COSTLY = frozenset({"parts", "met_at"})
+
+
+def names_used(env: SandboxedEnvironment, source: str) -> frozenset[str]:
+    """The names, attributes and constant keys a template uses; `*` when it indexes with a
+    computed key (so that anything may be used)."""
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError:
+        return frozenset()
+    used = {node.name for node in tree.find_all(nodes.Name)}
+    used |= {node.attr for node in tree.find_all(nodes.Getattr)}
+    for item in tree.find_all(nodes.Getitem):
+        if isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str):
+            used.add(item.arg.value)
+        elif not isinstance(item.arg, nodes.Const):
+            used.add("*")
+    return frozenset(used)
+
 
 def check_variables(
     env: SandboxedEnvironment, source: str, file: str, line_offset: int, globals_: Mapping[str, Any]
@@ -299,10 +320,13 @@ def _extra(text: str | None) -> dict[str, Any]:
 class DeliveryContexts:
     """Reads the template context of real participants; course rows are read once each."""
 
-    def __init__(self, conn: sqlite3.Connection, config: Config) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, config: Config, needs: frozenset[str] = COSTLY
+    ) -> None:
         self.conn = conn
         self.config = config
         self.tz = config.tz
+        self.needs = needs  # of COSTLY, what the templates use
         self._courses: dict[str, dict[str, Any]] = {}
 
     def _rows(self, sql: str, params: Any) -> list[dict[str, Any]]:
@@ -401,7 +425,7 @@ class DeliveryContexts:
         )
         enrollment = enrollments[0] if enrollments else {"status": "", "extra": None}
         a, p = decision.attendance, decision.passing
-        met_at = self._met_at(decision)
+        met_at = self._met_at(decision) if "met_at" in self.needs else None
         return {
             "person": {
                 "id": person["person_id"],
@@ -421,7 +445,7 @@ class DeliveryContexts:
                 "enrolled_at": decision.participant.enrolled_at.astimezone(tz),
                 "extra": _extra(enrollment["extra"]),
             },
-            "parts": self._parts(course_id, person_id),
+            "parts": self._parts(course_id, person_id) if "parts" in self.needs else [],
             "requirements": {
                 "attendance_met": a.met,
                 "attendance_present": a.present,

@@ -18,6 +18,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
+from functools import lru_cache
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SPACE = re.compile(r"\s+")
@@ -64,9 +65,13 @@ def make_address(display_name: str, email: str) -> Address:
     return Address(one_line(display_name), f"{local}@{domain}")
 
 
-def parse_address_list(value: str) -> list[Address]:
-    """`Name <a@b>, c@d` as addresses, each made safe like `make_address`."""
-    return [make_address(name, email) for name, email in getaddresses([one_line(value)]) if email]
+@lru_cache(maxsize=64)
+def parse_address_list(value: str) -> tuple[Address, ...]:
+    """`Name <a@b>, c@d` as addresses, each made safe like `make_address` (the sender is the
+    same for every message of a run, so the answer is kept)."""
+    return tuple(
+        make_address(name, email) for name, email in getaddresses([one_line(value)]) if email
+    )
 
 
 def _encoded_words(text: str, most: int = 30) -> list[str]:
@@ -251,8 +256,8 @@ def build_message(
     """The message of one delivery; `sent_at` is the run's moment in local time."""
     to = make_address(to_name, to_email)
     senders = parse_address_list(sender)
-    copies = parse_address_list(cc) if cc else []
-    blind = parse_address_list(bcc) if bcc else []
+    copies = parse_address_list(cc) if cc else ()
+    blind = parse_address_list(bcc) if bcc else ()
     headers = [
         _addresses("From", senders),
         _addresses("To", [to]),

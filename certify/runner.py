@@ -209,7 +209,7 @@ class Runner:
         self.now = now
         self.log = log
         self.deliveries = DeliveryLog(store, now)
-        self.contexts = DeliveryContexts(store.conn, config)
+        self.contexts = DeliveryContexts(store.conn, config, templates.needs)
         self._opened: Transport | None = None
 
     def recover(self, transport: Transport | None) -> list[str]:

@@ -30,7 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from certify.certificates import CompiledLayout, load_layout
 from certify.config import Action, Config
-from certify.context import check_variables
+from certify.context import COSTLY, check_variables, names_used
 from certify.errors import LocatedErrors
 from certify.message import one_line
 
@@ -208,8 +208,14 @@ class Templates:
         self.action_names: dict[str, Template] = {}
         self.attachment_names: dict[tuple[str, int], Template] = {}
         self.problems: list[str] = []
+        self.used: frozenset[str] = frozenset()  # every name the templates use
         for index, action in enumerate(config.actions):
             self._load_action(index, action)
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Which costly parts of the context the templates use (`context.COSTLY`)."""
+        return COSTLY if "*" in self.used else COSTLY & self.used
 
     @classmethod
     def checked(cls, config: Config) -> Templates:
@@ -247,6 +253,7 @@ class Templates:
             self.problems.append(f"{file}:{(exc.lineno or 1) + line}: {exc.message}")
             return None
         self.problems.extend(check_variables(self.env, source, file, line, self.env.globals))
+        self.used |= names_used(self.env, source)
         return template
 
     def _compile_field(self, name: str, text: str, where: str) -> Template | None:

@@ -5,9 +5,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from certify.config import load
 from certify.context import OPEN, SCHEMA, DeliveryContexts, DeliveryRef, sample_context
 from certify.plan import make_plan
 from certify.store import Store
+from certify.templates import Templates
 from certify.validate import validate_all
 from tests.conftest import import_into, make_config, moment, write
 
@@ -94,3 +98,22 @@ def test_an_unknown_variable_is_still_found_next_to_open_mappings(tmp_path: Path
     )
     problems = validate_all(tmp_path / "actions.yaml")
     assert len(problems) == 1 and "unknown variable 'person.employer'" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "needs"),
+    [
+        ("Dear {{ person.first_name }}", set()),
+        ("{% for part in parts %}{{ part.name }}{% endfor %}", {"parts"}),
+        ("{{ requirements.met_at }}", {"met_at"}),
+        ("{{ requirements['met_at'] }}", {"met_at"}),
+        ("{% set key = 'met' ~ '_at' %}{{ requirements[key] }}", {"parts", "met_at"}),
+    ],
+)
+def test_a_delivery_reads_only_what_its_templates_use(
+    tmp_path: Path, body: str, needs: set[str]
+) -> None:
+    make_config(tmp_path)
+    write(tmp_path / "templates", "certificate.txt.j2", f"---\nsubject: x\n---\n{body}\n")
+    templates = Templates(load(tmp_path / "actions.yaml"))
+    assert templates.problems == [] and templates.needs == needs
