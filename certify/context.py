@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
-
 from certify import rules
 from certify.clock import from_utc_text
 from certify.config import Config
@@ -26,6 +23,9 @@ from certify.errors import CertifyError
 from certify.facts import as_moments, participant_figures, with_times
 
 if TYPE_CHECKING:
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
+
     from certify.decisions import Decision
 
 
@@ -161,6 +161,8 @@ COSTLY = frozenset({"parts", "met_at"})
 def names_used(env: SandboxedEnvironment, source: str) -> frozenset[str]:
     """The names, attributes and constant keys a template uses; `*` when it indexes with a
     computed key (so that anything may be used)."""
+    from jinja2 import TemplateSyntaxError, nodes
+
     try:
         tree = env.parse(source)
     except TemplateSyntaxError:
@@ -183,6 +185,8 @@ def check_variables(
     Works on the syntax tree, so a misspelling inside an `{% if %}` branch that sample
     data would not take is still found.
     """
+    from jinja2 import TemplateSyntaxError, meta, nodes
+
     try:
         tree = env.parse(source)
     except TemplateSyntaxError:
@@ -207,6 +211,8 @@ class _Checker:
         self.problems = problems
 
     def resolve(self, node: nodes.Node, scope: dict[str, Any]) -> Any:
+        from jinja2 import nodes
+
         if isinstance(node, nodes.Name):
             if node.name in scope:
                 return scope[node.name]
@@ -240,6 +246,8 @@ class _Checker:
         return OPEN
 
     def visit(self, node: nodes.Node, scope: dict[str, Any]) -> None:
+        from jinja2 import nodes
+
         if isinstance(node, nodes.Getattr | nodes.Getitem):
             self.resolve(node, scope)
             return
@@ -278,6 +286,8 @@ class _Checker:
 
 
 def _dotted(node: nodes.Node) -> str:
+    from jinja2 import nodes
+
     if isinstance(node, nodes.Name):
         return node.name
     if isinstance(node, nodes.Getattr):

@@ -190,7 +190,8 @@ class DeliveryLog:
         if not action_ids:
             return {}
         marks = ", ".join("?" * len(action_ids))
-        return self._existing(f"action IN ({marks}) AND state IN {IN_MOTION!r}", action_ids)
+        # `+action`: the state's index finds the few rows in motion among years of history
+        return self._existing(f"+action IN ({marks}) AND state IN {IN_MOTION!r}", action_ids)
 
     def of(self, course_id: str | None, person_id: str | None) -> dict[Key, ExistingDelivery]:
         """Every logged delivery of a course, a person, or one participant."""

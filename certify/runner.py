@@ -19,21 +19,17 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from certify import runs
 from certify.clock import to_utc_text
 from certify.config import Action, Config
-from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision
 from certify.deliveries import Claim, DeliveryLog
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
 from certify.facts import unmatched_settings
-from certify.message import Mail
 from certify.plan import Plan, make_plan
-from certify.render import AddressError, MissingGlyphs, TemplateProblem, render_message
 from certify.store import Store
-from certify.templates import Templates
 from certify.transports import (
     AmbiguousFailure,
     ConnectionFailure,
@@ -42,6 +38,12 @@ from certify.transports import (
     Transport,
     safe_file_name,
 )
+
+if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
+    # nothing due never loads Jinja2, Babel or ReportLab
+    from certify.context import DeliveryContexts, DeliveryRef
+    from certify.message import Mail
+    from certify.templates import Templates
 
 LOCK_WAIT_SECONDS = 10.0
 IN_A_ROW_TO_STOP = 3  # connection failures, or unknown outcomes, in a row stop a run
@@ -198,19 +200,43 @@ class Runner:
         self,
         store: Store,
         config: Config,
-        templates: Templates,
+        templates: Templates | None,
         now: datetime,
         *,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
+        """`templates` None: they are compiled (and checked) before the first message."""
         self.store = store
         self.config = config
-        self.templates = templates
+        self._templates = templates
         self.now = now
         self.log = log
         self.deliveries = DeliveryLog(store, now)
-        self.contexts = DeliveryContexts(store.conn, config, templates.needs)
+        self._contexts: DeliveryContexts | None = None
         self._opened: Transport | None = None
+
+    @property
+    def templates(self) -> Templates:
+        """The compiled templates; every problem in them stops the run before any claim."""
+        if self._templates is None:
+            from certify.templates import Templates
+
+            self._templates = Templates.checked(self.config)
+        return self._templates
+
+    def _templates_ready(self) -> None:
+        """Compile and check the templates now: a problem in them stops the run before a claim."""
+        if self._templates is None:
+            self._templates = self.templates
+
+    @property
+    def contexts(self) -> DeliveryContexts:
+        """Reads each delivery's template context, only what the templates use."""
+        if self._contexts is None:
+            from certify.context import DeliveryContexts
+
+            self._contexts = DeliveryContexts(self.store.conn, self.config, self.templates.needs)
+        return self._contexts
 
     def recover(self, transport: Transport | None) -> list[str]:
         """Settle what a killed run left `claimed` or `sending`.
@@ -234,6 +260,8 @@ class Runner:
 
     def _render(self, decision: Decision, delivery: DeliveryRef, outcome: DeliveryOutcome) -> Mail:
         """The message, with the person's name and address noted on the outcome."""
+        from certify.render import render_message
+
         context = self.contexts.read(decision, delivery, self.now)
         outcome.name = context["person"]["full_name"]
         outcome.email = context["person"]["email"]
@@ -299,6 +327,9 @@ class Runner:
         A configuration problem leaves the delivery pending (state `held` on the outcome);
         a fault of this person's data fails it; the transport's failures are recorded.
         """
+        from certify.context import DeliveryRef
+        from certify.render import AddressError, MissingGlyphs, TemplateProblem
+
         log = self.deliveries
         message_id = message_id or claim.message_id
         outcome = self._outcome(decision, "claimed")
@@ -336,6 +367,9 @@ class Runner:
 
     def rehearse(self, decision: Decision) -> DeliveryOutcome:
         """Render what would be sent, without claiming, writing or connecting."""
+        from certify.context import DeliveryRef
+        from certify.render import AddressError, MissingGlyphs, TemplateProblem
+
         outcome = self._outcome(decision, "would send")
         record = self.deliveries.find(decision.key) or {}
         delivery = DeliveryRef(
@@ -450,6 +484,7 @@ class Runner:
                 report.held += len(chunk) - len(batch)
                 if not batch:
                     continue
+                self._templates_ready()
                 self._open(transport)
                 claims = self.deliveries.claim_many(
                     [d.decided() for d in batch], self.config.settings.sender

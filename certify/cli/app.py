@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from certify import __version__
 from certify.clock import DateFormatError, parse_moment
@@ -24,6 +23,8 @@ from certify.config import Config, actions_path, load
 from certify.errors import CertifyError, LocatedErrors, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from certify.store import Store
     from certify.transports import Transport
 
@@ -36,8 +37,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path | None,
@@ -109,7 +108,7 @@ WaitOption = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"certify {__version__}")
+        plain(f"certify {__version__}")
         raise typer.Exit()
 
 
@@ -129,12 +128,12 @@ def fail(exc: CertifyError) -> NoReturn:
     """Print a user's mistake once, with its hint, and exit with its code."""
     if isinstance(exc, LocatedErrors):
         for problem in exc.problems:
-            err.print(problem, markup=False, highlight=False)
+            warn(problem)
         if exc.total > len(exc.problems):
-            err.print(f"... and {exc.total - len(exc.problems)} more", highlight=False)
-    err.print(f"error: {exc.message}", markup=False, highlight=False)
+            warn(f"... and {exc.total - len(exc.problems)} more")
+    warn(f"error: {exc.message}")
     if exc.hint:
-        err.print(f"hint: {exc.hint}", markup=False, highlight=False)
+        warn(f"hint: {exc.hint}")
     raise typer.Exit(exc.exit_code)
 
 
@@ -191,19 +190,26 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def console(*, stderr: bool = False) -> Console:
+    """Rich, for tables and progress on a terminal (loaded only then: cron never needs it)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=True)
+
+
 def interactive() -> bool:
     """A person at a terminal (tables, progress), rather than cron (plain lines)."""
-    return out.is_terminal
+    return sys.stdout.isatty()
 
 
 def plain(line: str) -> None:
     """One line on stdout, exactly as given."""
-    out.print(line, markup=False, highlight=False)
+    sys.stdout.write(line + "\n")
 
 
 def warn(line: str) -> None:
     """One line on stderr, exactly as given."""
-    err.print(line, markup=False, highlight=False)
+    sys.stderr.write(line + "\n")
 
 
 def pick_transport(

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from certify.cli.app import (
     ActionsOption,
@@ -16,11 +15,10 @@ from certify.cli.app import (
     QuietOption,
     app,
     attention_line,
+    console,
     emit_json,
-    err,
     errors,
     interactive,
-    out,
     parse_now,
     plain,
     warn,
@@ -84,7 +82,7 @@ def import_command(
                     max_remove=max_remove,
                     table=table,
                     progress=(
-                        (lambda line: err.print(line, style="dim"))
+                        (lambda line: console(stderr=True).print(line, style="dim"))
                         if interactive() and not quiet
                         else None
                     ),
@@ -109,6 +107,8 @@ def import_command(
                 f"{counts.unchanged} unchanged, {counts.removed} removed"
             )
     else:
+        from rich.table import Table
+
         grid = Table(title=f"Import #{report.import_id} into {path}")
         for column in ("table", "rows", "inserted", "updated", "unchanged", "removed"):
             grid.add_column(column, justify="left" if column == "table" else "right")
@@ -117,7 +117,7 @@ def import_command(
                 counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.removed
             )  # fmt: skip
             grid.add_row(name, *(str(value) for value in figures))
-        out.print(grid)
+        console().print(grid)
     if attention:
         plain(attention)
 

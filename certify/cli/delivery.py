@@ -7,7 +7,6 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from certify.cli.app import (
     ActionsOption,
@@ -26,11 +25,10 @@ from certify.cli.app import (
     app,
     attention_line,
     config_from,
+    console,
     emit_json,
-    err,
     errors,
     interactive,
-    out,
     parse_now,
     plain,
     warn,
@@ -81,11 +79,10 @@ def run_due(
     """Send every delivery that is due now, and record why."""
     from certify.cli.app import pick_transport
     from certify.runner import Runner, run_lock
-    from certify.templates import Templates
 
     with errors():
         config = config_from(actions)
-        templates = Templates.checked(config)
+        templates = None  # compiled before the first message: a tick with nothing due skips it
         moment = parse_now(now, config.tz)
         chosen = [config.action(a) for a in action] if action else config.actions
         path = db_path(db)
@@ -136,7 +133,7 @@ def _with_progress(
 ) -> RunReport:
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("sending", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -159,6 +156,8 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
     if not report.outcomes:
         return
     if interactive():
+        from rich.table import Table
+
         kind = "Dry run" if report.dry_run else "Run"
         grid = Table(title=f"{kind} at {report.now.astimezone(tz):%Y-%m-%d %H:%M %Z}")
         for column in (
@@ -174,7 +173,7 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             if item.error:
                 last = f"{item.state}: {item.error}"
             grid.add_row(item.action, item.course, _person(item), _local(item.due_at, tz), last)
-        out.print(grid)
+        console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
         for item in report.outcomes:
             line = f"{item.state}: {item.action} {item.course}/{item.person}"
@@ -209,13 +208,15 @@ def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: b
         summary += f"; held back by a template problem {report.held}"
     plain(summary)
     if report.waiting_on and (report.dry_run or interactive()):
+        from rich.table import Table
+
         grid = Table(title="What waits on what")
         grid.add_column("action: reason")
         grid.add_column("participants", justify="right")
         for reason, count in report.waiting_on.items():
             grid.add_row(reason, str(count))
         if interactive():
-            out.print(grid)
+            console().print(grid)
         else:
             for reason, count in report.waiting_on.items():
                 plain(f"waiting: {reason}: {count}")

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from certify.cli.app import (
     ActionsOption,
@@ -20,10 +19,10 @@ from certify.cli.app import (
     PersonOption,
     app,
     config_from,
+    console,
     emit_json,
     errors,
     interactive,
-    out,
     parse_now,
     plain,
     warn,
@@ -193,6 +192,8 @@ def log_command(
                 f"{row['certificate_number'] or ''}{error}".rstrip()
             )
         return
+    from rich.table import Table
+
     grid = Table(title=f"Delivery log ({len(rows)})")
     columns = (
         "action",
@@ -224,7 +225,7 @@ def log_command(
             row["certificate_number"] or "",
             row["last_error"] or "",
         )
-    out.print(grid)
+    console().print(grid)
 
 
 def _local(moment: str | None, tz: tzinfo) -> str:
