@@ -42,7 +42,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check certify tests bench
 	$(BIN)/ruff format --check certify tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest -n 2 --cov --cov-report=term
 
 $(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -490,7 +490,13 @@ def _command(port: int, launch: Launch) -> list[str]:
 
 
 def _environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CERTIFY_")}
+    # a game of a hundred processes is about what they do, not which lines they ran: no
+    # coverage measuring inside them (it slows each start several times over)
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CERTIFY_", "COV_CORE", "COVERAGE"))
+    }
 
 
 def lock_holder(lock: Path) -> int | None:
