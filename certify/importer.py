@@ -20,7 +20,7 @@ from certify.clock import to_utc_text
 from certify.csvfiles import FileReader, collect_files
 from certify.errors import ImportFailed, UsageError
 from certify.store import Store
-from certify.tables import ORDER, REFERENCES, TABLES, CellError, Coercer, TableSpec
+from certify.tables import ORDER, REFERENCES, TABLES, CellError, Coercer, KeyMissing, TableSpec
 
 MAX_ERRORS = 100
 # a --snapshot may remove (or cancel) at most this share of a table's rows unless allowed
@@ -78,21 +78,26 @@ def _sql_literal(value: str | int) -> str:
     return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
 
 
-def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) -> str:
+def _upsert_sql(
+    spec: TableSpec, present: set[str], import_id: int, now: str, *, file_index: int, extra: bool
+) -> str:
     """One INSERT … ON CONFLICT for a file: new rows inserted, known rows updated in place.
 
     Every row is marked seen by this import, with its file and line; a row already seen by
     this import is a duplicate key, noted in dup_file/dup_line for the report. Columns the
-    file does not have keep their stored values.
+    file does not have keep their stored values. The parameters are a converter's row (the
+    key, the stored columns, the line) and, when the file has extra columns, their JSON;
+    what is the same for the whole file is written into the statement, since every bound
+    parameter costs time on each of its rows.
     """
     table = spec.name
     value_columns = [c for c in spec.columns if c != "extra"]
-    # parameters, numbered: keys, values, extra, file, line
-    names = [*spec.key, *value_columns, "extra"]
+    names = [*spec.key, *value_columns]
     param = {name: f"?{index}" for index, name in enumerate(names, start=1)}
-    file_param, line_param = f"?{len(names) + 1}", f"?{len(names) + 2}"
+    line_param = f"?{len(names) + 1}"
     iid, now_sql = _sql_literal(import_id), _sql_literal(now)
     insert: dict[str, str] = {name: param[name] for name in names}
+    insert["extra"] = f"?{len(names) + 2}" if extra else "NULL"
     if "registered_at" in value_columns:
         insert["registered_at"] = f"coalesce({param['registered_at']}, {now_sql})"
         insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
@@ -102,7 +107,7 @@ def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) ->
         import_id=iid,
         created_import=iid,
         seen_import=iid,
-        seen_file=file_param,
+        seen_file=_sql_literal(file_index),
         seen_line=line_param,
     )
     assignments: list[str] = []
@@ -162,32 +167,29 @@ def _load_file(
     reader = FileReader(path, spec, errors.add, warnings)
     if not reader.open():
         return 0, reader.empty
-    sql = _upsert_sql(spec, spec.columns_given(reader.header), import_id, now)
+    sql = _upsert_sql(
+        spec,
+        spec.columns_given(reader.header),
+        import_id,
+        now,
+        file_index=file_index,
+        extra=reader.has_extra,
+    )
     file = str(path)
-    coerce = coercer.for_table(spec.name)
-    key_width = len(spec.key)
-    count = 0
+    key_at = reader.positions[0]
+    single_key = len(spec.key) == 1
 
-    def finish(line: int, known: tuple[str, ...], extra: dict[str, str]) -> tuple[Any, ...] | None:
-        nonlocal count
-        if not known[0] or (key_width == 2 and not known[1]):
-            column = spec.key[0] if not known[0] else spec.key[1]
-            errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
-            return None
-        extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
-        try:
-            values = coerce(known, (extra_json, file_index, line))
-        except CellError as exc:
-            errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
-            # remembered, so that rows referring to it raise no echo of the same mistake
-            if key_width == 1:
-                conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
-            return None
-        if values is not None:
-            count += 1
-        return values
+    def reject(line: int, exc: CellError, values: list[str]) -> None:
+        errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
+        # remembered, so that rows referring to it raise no echo of the same mistake
+        if single_key and not isinstance(exc, KeyMissing):
+            conn.execute(
+                "INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, values[key_at].strip())
+            )
 
-    conn.executemany(sql, reader.rows(finish))
+    convert = coercer.converter(spec.name, reader.positions, file)
+    # each row is one change, inserted or updated: the count of the rows stored
+    count = conn.executemany(sql, reader.rows(convert, reject)).rowcount
     return count, reader.empty
 
 
@@ -353,7 +355,7 @@ def import_files(
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
-    coercer = Coercer(tz, files=file_names, warnings=warnings)
+    coercer = Coercer(tz, warnings=warnings)
     file_report: list[dict[str, Any]] = []
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bounded, whatever the file size
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")

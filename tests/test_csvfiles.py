@@ -230,3 +230,27 @@ def test_a_folder_without_known_files_says_what_it_found(tmp_path: Path) -> None
     write(folder, ".DS_Store", "x")
     with pytest.raises(CertifyError, match=r"\(found Deelnemers\.csv; expected names such as "):
         import_into(tmp_path / "c.db", folder)
+
+
+def test_blank_rows_are_passed_over_and_lines_still_counted(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    # an empty line, a row of delimiters only, then cells padded with spaces
+    persons = "person_id,email,first_name\n\n,,\n P1 , bram@example.org ,Bram\n"
+    folder = export("blank", persons=persons + "  ,  ,  \n,nope,\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "a.db", folder / "persons.csv")
+    file = folder / "persons.csv"
+    # spaces are no blank row, and a row with a value but no key is no blank row either
+    assert failure.value.problems == [
+        f"{file}:5: column 'person_id': a value is required (the key)",
+        f"{file}:6: column 'person_id': a value is required (the key)",
+    ]
+    folder = export("fixed", persons=persons + "P2,zoe@example.org,\n")
+    db = tmp_path / "b.db"
+    report = import_into(db, folder / "persons.csv")
+    assert report.counts["persons"].inserted == 2
+    assert rows(db, "SELECT person_id, email, first_name, seen_line FROM persons ORDER BY 1") == [
+        ("P1", "bram@example.org", "Bram", 4),
+        ("P2", "zoe@example.org", None, 5),
+    ]
