@@ -8,9 +8,13 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from certify.errors import CertifyError, UsageError
 from certify.tables import ORDER, TABLES, CellError, Converter, Row, TableSpec
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 csv.field_size_limit(10 * 1024 * 1024)
 
@@ -72,22 +76,25 @@ _SAVE_AS_UTF8 = 'save the export as UTF-8 (Excel: "CSV UTF-8")'
 _CHUNK = 1 << 20
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path) -> tuple[str, bool]:
     """The file's encoding: UTF-16 with a BOM, UTF-8 (BOM or not) when it decodes, else
-    Windows-1252."""
+    Windows-1252; and whether it may hold a double quote (and so a value over lines)."""
     with path.open("rb") as handle:
         codec = _UTF16_BOMS.get(handle.read(2))
         if codec is not None:
-            return codec
+            return codec, True
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        quoted = False
         try:
             while chunk := handle.read(_CHUNK):
                 decoder.decode(chunk)
+                # the byte of '"' is that character alone in UTF-8 (and in Windows-1252)
+                quoted = quoted or b'"' in chunk
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+            return "cp1252", True
+    return "utf-8-sig", quoted
 
 
 # Excel workbooks, .xlsx (a zip file) and the older .xls, saved under a .csv name
@@ -136,6 +143,14 @@ def utf16_problem(path: Path, codec: str) -> tuple[int, str] | None:
     return None
 
 
+def _first_lines(reader: Reader) -> Iterator[tuple[int, list[str]]]:
+    """Each row of a csv reader with the line it starts on (a quoted value may span lines)."""
+    line_end = reader.line_num
+    for values in reader:
+        yield line_end + 1, values
+        line_end = reader.line_num
+
+
 def _detect_delimiter(header_line: str) -> str:
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
     return max(counts, key=lambda delimiter: counts[delimiter])
@@ -166,7 +181,7 @@ class FileReader:
         self._names: list[tuple[str, int]] = []
         # read, and found without data rows (blank lines are none): known once read
         self.empty = False
-        self.encoding = detect_encoding(path)
+        self.encoding, self._quoted = detect_encoding(path)
         # an encoding problem is reported, and the file still read (undecodable bytes
         # replaced), so that the rest of its mistakes and references are checked too
         self._decode_errors = "strict"
@@ -257,18 +272,17 @@ class FileReader:
         goes to `reject` with its line; blank rows are passed over."""
         reader = self._reader
         width = len(self.header)
-        pad = self._pad
+        pad, quoted = self._pad, self._quoted
         if self._extra:
             convert = self._with_extra(convert)
-        line_end = reader.line_num
+        # a file without a double quote has one row a line: its rows are simply counted
+        lines = _first_lines(reader) if self._quoted else enumerate(reader, reader.line_num + 1)
         data = False  # a row that is not blank: a file without one is "empty"
         try:
             # the common row, one line of the header's width, takes the shortest way
-            for values in reader:
-                line = line_end + 1
-                line_end = reader.line_num
-                if len(values) != width or line_end != line:
-                    odd = self._odd_row(values, line, line_end)
+            for line, values in lines:
+                if len(values) != width or (quoted and reader.line_num != line):
+                    odd = self._odd_row(values, line, reader.line_num)
                     if odd is None:
                         data = data or any(values)
                         continue

@@ -280,6 +280,12 @@ def _tally(
     return _Tally(changed, inserted, duplicates)
 
 
+def _build(conn: sqlite3.Connection, indexes: list[str]) -> None:
+    """Build the indexes set aside (see _set_indexes_aside), once."""
+    while indexes:
+        conn.execute(indexes.pop(0))
+
+
 def _check_duplicates(
     conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], name: str
 ) -> None:
@@ -477,9 +483,12 @@ def import_files(
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
                 progress(f"reading {path}")
-            if name not in rows and _is_empty(conn, name):
-                was_empty.add(name)
-                set_aside += _set_indexes_aside(conn, name)
+            if name not in rows:  # the first file of its table
+                # the table before it is complete: its indexes are built while it is fresh
+                _build(conn, set_aside)
+                if _is_empty(conn, name):
+                    was_empty.add(name)
+                    set_aside = _set_indexes_aside(conn, name)
             count, file_empty = _load_file(
                 conn,
                 path,
@@ -495,8 +504,7 @@ def import_files(
             empty[name] = empty.get(name, True) and file_empty
             table_files.setdefault(name, []).append(str(path))
             file_report.append({"path": str(path), "table": name, "rows": count})
-        for create_index in set_aside:
-            conn.execute(create_index)
+        _build(conn, set_aside)
         if coercer.languages_not_named:
             warnings.append(
                 f"{' + '.join(table_files['persons'])}: {coercer.languages_not_named} more lines "

@@ -241,7 +241,7 @@ REFERENCES = [
 
 
 def _full_name(first: str, infix: str, last: str) -> str:
-    return " ".join(part for part in (first, infix, last) if part)
+    return " ".join(filter(None, (first, infix, last)))
 
 
 LANGUAGE_WARNINGS = 20  # lines named per import; the rest counted, not listed

@@ -254,3 +254,21 @@ def test_blank_rows_are_passed_over_and_lines_still_counted(
         ("P1", "bram@example.org", "Bram", 4),
         ("P2", "zoe@example.org", None, 5),
     ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+@pytest.mark.parametrize(
+    "name", ["Day 2", '"Day 2"', '"Day\n2"'], ids=["plain", "quoted", "over lines"]
+)
+def test_line_numbers_whatever_the_line_ends_and_quotes(
+    tmp_path: Path, export: Callable[..., Path], newline: str, name: str
+) -> None:
+    lines = ["part_id,course_id,name", "C1-1,C1,Day 1", f"C1-2,C1,{name}", "C1-3,C1,Day 3"]
+    bad = export("bad", parts=newline.join([*lines, "C1-4,,Exam", ""]))
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", bad)
+    last = 6 if "\n" in name else 5  # a value over two lines makes its row two lines long
+    assert failure.value.problems == [
+        f"{bad / 'parts.csv'}:{last}: column 'course_id': course '' exists neither in the "
+        "database nor in this import (import courses.csv too?)"
+    ]
