@@ -88,9 +88,11 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
         quoted = False
         try:
             while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
                 # the byte of '"' is that character alone in UTF-8 (and in Windows-1252)
                 quoted = quoted or b'"' in chunk
+                # ASCII is UTF-8 as it is, unless the chunk before ended inside a character
+                if not chunk.isascii() or decoder.getstate()[0]:
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return "cp1252", True

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, TypeVar
 
-from email_validator import EmailNotValidError, validate_email
-
 from certify.clock import DateFormatError, parse_moment, to_utc_text
 
 MOMENT_CACHE = 262_144  # distinct date/time texts remembered: a bound, so memory stays flat
@@ -73,6 +71,9 @@ def read_email(value: str, column: str) -> str:
         raise CellError(column, "an e-mail address is required")
     if _PLAIN_EMAIL.match(value):
         return value
+    # only imports with an unusual address pay for loading the full validator
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import certify.csvfiles
+from certify.csvfiles import detect_encoding
 from certify.errors import CertifyError, ImportFailed
 from tests.conftest import file_digest, import_into, rows, write
 
@@ -272,3 +274,22 @@ def test_line_numbers_whatever_the_line_ends_and_quotes(
         f"{bad / 'parts.csv'}:{last}: column 'course_id': course '' exists neither in the "
         "database nor in this import (import courses.csv too?)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (b"abZ\xc3\xabxyz\n", ("utf-8-sig", False)),  # ë across two chunks
+        (b"abZ\xc3xyzw\xab\n", ("cp1252", True)),  # a character begun, ASCII, its end
+        (b'ab,"c,d"\n', ("utf-8-sig", True)),
+        (b"ab,cd\nef,gh\n", ("utf-8-sig", False)),
+    ],
+    ids=["split character", "unfinished character", "quoted", "plain"],
+)
+def test_the_encoding_and_quotes_are_found_across_the_chunks_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, found: tuple[str, bool]
+) -> None:
+    monkeypatch.setattr(certify.csvfiles, "_CHUNK", 4)
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    assert detect_encoding(path) == found

@@ -604,3 +604,17 @@ def test_tables_filled_from_empty_keep_their_indexes(
     assert ("attendance_person",) in rows(
         db, "SELECT name FROM sqlite_master WHERE tbl_name = 'attendance'"
     )
+
+
+def test_a_failed_import_into_empty_tables_changes_nothing_indexes_and_all(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export() / "courses.csv")  # enrollments, attendance, results: empty
+    before = file_digest(db)
+    bad = export("bad", results="part_id,person_id,passed\nC1-4,P1,misschien\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, bad)
+    assert failure.value.total == 1
+    assert file_digest(db) == before
+    assert ("enrollments_person",) in rows(db, "SELECT name FROM sqlite_master")
