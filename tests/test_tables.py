@@ -10,6 +10,7 @@ from certify.tables import (
     CellError,
     Coercer,
     Converter,
+    KeyMissing,
     is_language_code,
     read_bool,
     read_email,
@@ -213,3 +214,32 @@ def test_texts_read_once_are_remembered_up_to_a_bound(monkeypatch: pytest.Monkey
     # the same text is read once; a text written with spaces is another text; the third
     # distinct one found the memory full and emptied it, so the first is read again
     assert read == ["2026-11-01", "2026-11-01", "2026-11-02", "2026-11-01"]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), [(table, column) for table in TABLES for column in TABLES[table].key]
+)
+def test_a_row_without_its_key_is_an_error_of_the_key_column(table: str, column: str) -> None:
+    row = list(GOOD_ROWS[table])
+    row[TABLES[table].known.index(column)] = "  "
+    with pytest.raises(KeyMissing) as error:
+        _converter(table)(row, 2)
+    assert error.value.column == column
+    assert str(error.value) == "a value is required (the key)"
+
+
+@pytest.mark.parametrize("table", ["attendance", "results"])
+def test_a_row_without_a_registration_is_ignored(table: str) -> None:
+    row = list(GOOD_ROWS[table])
+    row[2] = " "  # present, passed
+    assert _converter(table)(row, 2) is None
+
+
+def test_a_row_ignored_in_a_file_with_extra_columns_is_not_stored(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    attendance = "part_id,person_id,present,Trainer\nC1-1,P1,ja,Anna\nC1-2,P1,,Piet\n"
+    report = import_into(db, export(attendance=attendance))
+    assert report.counts["attendance"].rows == 1
+    assert rows(db, "SELECT part_id, extra FROM attendance") == [("C1-1", '{"trainer": "Anna"}')]
