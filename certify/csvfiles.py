@@ -278,7 +278,7 @@ class FileReader:
         if self._extra:
             convert = self._with_extra(convert)
         # a file without a double quote has one row a line: its rows are simply counted
-        lines = _first_lines(reader) if self._quoted else enumerate(reader, reader.line_num + 1)
+        lines = _first_lines(reader) if quoted else enumerate(reader, reader.line_num + 1)
         data = False  # a row that is not blank: a file without one is "empty"
         try:
             # the common row, one line of the header's width, takes the shortest way

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from certify.clock import DateFormatError, parse_moment, to_utc_text
 
-MOMENT_CACHE = 262_144  # distinct date/time texts remembered: a bound, so memory stays flat
+MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
 
 
 class CellError(ValueError):
@@ -306,7 +306,7 @@ class Coercer:
     def __init__(self, tz: tzinfo, *, warnings: list[str]) -> None:
         self.tz = tz
         self.warnings = warnings
-        # and the same few languages; a value that is no code is remembered as None
+        # exports repeat the same few languages; a value that is no code is remembered as None
         self._languages: dict[str, str | None] = {}
         self._languages_named = 0
         self.languages_not_named = 0  # lines with an unknown language beyond the ones named
