@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from certify.errors import CertifyError, UsageError
-from certify.tables import ORDER, TABLES, TableSpec
+from certify.tables import ORDER, TABLES, CellError, Converter, Row, TableSpec
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 csv.field_size_limit(10 * 1024 * 1024)
 
@@ -73,22 +76,27 @@ _SAVE_AS_UTF8 = 'save the export as UTF-8 (Excel: "CSV UTF-8")'
 _CHUNK = 1 << 20
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path) -> tuple[str, bool]:
     """The file's encoding: UTF-16 with a BOM, UTF-8 (BOM or not) when it decodes, else
-    Windows-1252."""
+    Windows-1252; and whether it may hold a double quote (and so a value over lines)."""
     with path.open("rb") as handle:
         codec = _UTF16_BOMS.get(handle.read(2))
         if codec is not None:
-            return codec
+            return codec, True
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        quoted = False
         try:
             while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
+                # the byte of '"' is that character alone in UTF-8 (and in Windows-1252)
+                quoted = quoted or b'"' in chunk
+                # ASCII is UTF-8 as it is, unless the chunk before ended inside a character
+                if not chunk.isascii() or decoder.getstate()[0]:
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+            return "cp1252", True
+    return "utf-8-sig", quoted
 
 
 # Excel workbooks, .xlsx (a zip file) and the older .xls, saved under a .csv name
@@ -137,6 +145,14 @@ def utf16_problem(path: Path, codec: str) -> tuple[int, str] | None:
     return None
 
 
+def _first_lines(reader: Reader) -> Iterator[tuple[int, list[str]]]:
+    """Each row of a csv reader with the line it starts on (a quoted value may span lines)."""
+    line_end = reader.line_num
+    for values in reader:
+        yield line_end + 1, values
+        line_end = reader.line_num
+
+
 def _detect_delimiter(header_line: str) -> str:
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
     return max(counts, key=lambda delimiter: counts[delimiter])
@@ -160,9 +176,14 @@ class FileReader:
         self.report_error = report_error
         self.warnings = warnings
         self.header: tuple[str, ...] = ()
+        # where each of spec.known's columns is in a row (known once the header is read)
+        self.positions: tuple[int, ...] = ()
+        self._pad = False
+        self._extra: list[tuple[str, int]] = []
+        self._names: list[tuple[str, int]] = []
         # read, and found without data rows (blank lines are none): known once read
         self.empty = False
-        self.encoding = detect_encoding(path)
+        self.encoding, self._quoted = detect_encoding(path)
         # an encoding problem is reported, and the file still read (undecodable bytes
         # replaced), so that the rest of its mistakes and references are checked too
         self._decode_errors = "strict"
@@ -224,71 +245,102 @@ class FileReader:
             if column in seen and column:
                 self.report_error(f"{self.path}:1: column '{column}' appears twice")
             seen.add(column)
+        width = len(header)
+        # a column the file lacks reads "" from a cell appended to each of its rows
+        self.positions = tuple(
+            header.index(name) if name in header else width for name in self.spec.known
+        )
+        self._pad = width in self.positions
+        self._extra = [
+            (name, index)
+            for index, name in enumerate(header)
+            if name not in self.spec.known and name
+        ]
+        self._names = [
+            (name, header.index(name)) for name in self.spec.name_fields if name in header
+        ]
         return True
 
+    @property
+    def has_extra(self) -> bool:
+        """Whether the file has columns beyond its table's, kept as JSON in `extra`."""
+        return bool(self._extra)
+
     def rows(
-        self, finish: Callable[[int, tuple[str, ...], dict[str, str]], tuple[Any, ...] | None]
-    ) -> Iterator[tuple[Any, ...]]:
-        """Each row, trimmed and in spec.known order, passed through `finish` (None: dropped)."""
-        header = list(self.header)
+        self, convert: Converter, reject: Callable[[int, CellError, list[str]], None]
+    ) -> Iterator[Row]:
+        """Each data row through `convert` (the rows it ignores left out), its JSON `extra`
+        appended when the file has extra columns. A row with a cell `convert` cannot read
+        goes to `reject` with its line; blank rows are passed over."""
         reader = self._reader
+        width = len(self.header)
+        pad, quoted = self._pad, self._quoted
+        if self._extra:
+            convert = self._with_extra(convert)
+        # a file without a double quote has one row a line: its rows are simply counted
+        lines = _first_lines(reader) if quoted else enumerate(reader, reader.line_num + 1)
+        data = False  # a row that is not blank: a file without one is "empty"
         try:
-            # a missing optional column reads "" (the sentinel appended to short rows)
-            sentinel = len(header)
-            positions = [header.index(n) if n in header else sentinel for n in self.spec.known]
-            pick = itemgetter(*positions)
-            needs_sentinel = sentinel in positions
-            extra_names = [name for name in header if name not in self.spec.known and name]
-            extra_index = [
-                i for i, name in enumerate(header) if name not in self.spec.known and name
-            ]
-            name_positions = [self.spec.known.index(n) for n in self.spec.name_fields]
-            width = len(header)
-            line_end = reader.line_num
-            any_rows = False
-            strip = str.strip
-            no_extra: dict[str, str] = {}
-            for values in reader:
-                line = line_end + 1
-                line_end = reader.line_num
-                if not any(values):
-                    continue
-                any_rows = True
-                if len(values) != width:
-                    if len(values) > width:
-                        if any(v.strip() for v in values[width:]):
-                            self.report_error(
-                                f"{self.path}:{line}: {len(values)} fields but the header has "
-                                f"{width} (an unquoted delimiter in a value?)"
-                            )
-                            continue
-                        values = values[:width]
-                    else:
-                        values = values + [""] * (width - len(values))
-                if needs_sentinel:
+            # the common row, one line of the header's width, takes the shortest way
+            for line, values in lines:
+                if len(values) != width or (quoted and reader.line_num != line):
+                    odd = self._odd_row(values, line, reader.line_num)
+                    if odd is None:
+                        data = data or any(values)
+                        continue
+                    values = odd
+                if pad:
                     values.append("")
-                known = tuple(map(strip, pick(values)))
-                extra = (
-                    {
-                        name: values[i].strip()
-                        for name, i in zip(extra_names, extra_index, strict=True)
-                    }
-                    if extra_index
-                    else no_extra
-                )
-                for position in name_positions:
-                    value = known[position]
-                    if "\n" in value or "\r" in value:
-                        known = (*known[:position], " ".join(value.split()), *known[position + 1 :])
-                        self.warnings.append(
-                            f"{self.path}:{line}: column '{self.spec.known[position]}': "
-                            "line break replaced by a space"
-                        )
-                finished = finish(line, known, extra)
-                if finished is not None:
-                    yield finished
-            self.empty = not any_rows
-            if not any_rows:
+                try:
+                    row = convert(values, line)
+                except CellError as exc:
+                    if any(values):  # else a blank row: no key, and nothing else either
+                        data = True
+                        reject(line, exc, values)
+                    continue
+                data = True
+                if row is not None:
+                    yield row
+            self.empty = not data
+            if not data:
                 self.warnings.append(f"{self.path}: header only; nothing to import")
         finally:
             self._handle.close()
+
+    def _odd_row(self, values: list[str], line: int, line_end: int) -> list[str] | None:
+        """A row of another width than the header's, or spanning lines: made to fit, or
+        None when it is blank or has more values than the header has names (an error)."""
+        width = len(self.header)
+        if not any(values):
+            return None
+        if len(values) > width:
+            if any(value.strip() for value in values[width:]):
+                self.report_error(
+                    f"{self.path}:{line}: {len(values)} fields but the header has "
+                    f"{width} (an unquoted delimiter in a value?)"
+                )
+                return None
+            values = values[:width]
+        elif len(values) < width:
+            values = values + [""] * (width - len(values))
+        if line_end != line:  # a quoted value with a line break in it
+            for name, index in self._names:
+                value = values[index].strip()
+                if "\n" in value or "\r" in value:
+                    values[index] = " ".join(value.split())
+                    self.warnings.append(
+                        f"{self.path}:{line}: column '{name}': line break replaced by a space"
+                    )
+        return values
+
+    def _with_extra(self, convert: Converter) -> Converter:
+        extra = self._extra
+
+        def convert_with_extra(values: list[str], line: int) -> Row | None:
+            row = convert(values, line)
+            if row is None:
+                return None
+            cells = {name: values[index].strip() for name, index in extra}
+            return (*row, json.dumps(cells, ensure_ascii=False))
+
+        return convert_with_extra

@@ -1,18 +1,22 @@
 """CSV exports → store, in one transaction: rows upserted, then keys and references checked.
 
-Each file's rows stream straight into their table through one `INSERT … ON CONFLICT`, so
-memory does not grow with a file's size. Every row records the import, file and line that
-last saw it; afterwards SQL, not Python sets, finds duplicate keys (a row this import saw
-twice) and references to nothing. Any problem rolls the whole transaction back.
+Each file's rows stream straight into their table through one `INSERT … ON CONFLICT`, a
+hundred rows a statement, so memory does not grow with a file's size; a table filled from
+empty gets its indexes built after its rows. Every row records the import, file and line
+that last saw it; afterwards SQL, not Python sets, finds duplicate keys (a row this import
+saw twice) and references to nothing, each referred value looked up once. Any problem
+rolls the whole transaction back.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,21 @@ from certify.clock import to_utc_text
 from certify.csvfiles import FileReader, collect_files
 from certify.errors import ImportFailed, UsageError
 from certify.store import Store
-from certify.tables import ORDER, REFERENCES, TABLES, CellError, Coercer, TableSpec
+from certify.tables import (
+    ORDER,
+    REFERENCES,
+    TABLES,
+    CellError,
+    Coercer,
+    KeyMissing,
+    Row,
+    TableSpec,
+)
 
 MAX_ERRORS = 100
+# rows per INSERT statement: SQLite starts a statement, opens its table and indexes once
+# for them all, which saves a quarter of the time of a row
+BATCH = 100
 # a --snapshot may remove (or cancel) at most this share of a table's rows unless allowed
 MAX_REMOVE = 50
 
@@ -78,33 +94,53 @@ def _sql_literal(value: str | int) -> str:
     return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
 
 
-def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) -> str:
-    """One INSERT … ON CONFLICT for a file: new rows inserted, known rows updated in place.
+def _upsert_sql(
+    spec: TableSpec,
+    present: set[str],
+    import_id: int,
+    now: str,
+    *,
+    file_index: int,
+    extra: bool,
+    rows: int = 1,
+) -> str:
+    """One INSERT … ON CONFLICT of `rows` rows of a file: new rows inserted, known rows
+    updated in place, in the order given.
 
     Every row is marked seen by this import, with its file and line; a row already seen by
     this import is a duplicate key, noted in dup_file/dup_line for the report. Columns the
-    file does not have keep their stored values.
+    file does not have keep their stored values. Each row's parameters are a converter's
+    row (the key, the stored columns, the line) and, when the file has extra columns, their
+    JSON; what is the same for the whole file is written into the statement, since every
+    bound parameter costs time on each of its rows.
     """
     table = spec.name
     value_columns = [c for c in spec.columns if c != "extra"]
-    # parameters, numbered: keys, values, extra, file, line
-    names = [*spec.key, *value_columns, "extra"]
-    param = {name: f"?{index}" for index, name in enumerate(names, start=1)}
-    file_param, line_param = f"?{len(names) + 1}", f"?{len(names) + 2}"
+    names = [*spec.key, *value_columns]
+    width = len(names) + 1 + int(extra)  # parameters per row
     iid, now_sql = _sql_literal(import_id), _sql_literal(now)
-    insert: dict[str, str] = {name: param[name] for name in names}
-    if "registered_at" in value_columns:
-        insert["registered_at"] = f"coalesce({param['registered_at']}, {now_sql})"
-        insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
-    if table == "enrollments":
-        insert["first_seen_at"] = now_sql
-    insert.update(
-        import_id=iid,
-        created_import=iid,
-        seen_import=iid,
-        seen_file=file_param,
-        seen_line=line_param,
-    )
+
+    def values(first: int) -> dict[str, str]:
+        """The column values of the row whose parameters start at ?`first`."""
+        param = {name: f"?{index}" for index, name in enumerate(names, start=first)}
+        insert: dict[str, str] = {name: param[name] for name in names}
+        insert["extra"] = f"?{first + len(names) + 1}" if extra else "NULL"
+        if "registered_at" in value_columns:
+            insert["registered_at"] = f"coalesce({param['registered_at']}, {now_sql})"
+            insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
+        if table == "enrollments":
+            insert["first_seen_at"] = now_sql
+        insert.update(
+            import_id=iid,
+            created_import=iid,
+            seen_import=iid,
+            seen_file=_sql_literal(file_index),
+            seen_line=f"?{first + len(names)}",
+        )
+        return insert
+
+    insert = values(1)
+    rows_sql = ", ".join(f"({', '.join(values(1 + row * width).values())})" for row in range(rows))
     assignments: list[str] = []
     differs: list[str] = []
     for column in value_columns:
@@ -140,7 +176,7 @@ def _upsert_sql(spec: TableSpec, present: set[str], import_id: int, now: str) ->
     ]
     columns = ", ".join(f'"{c}"' for c in insert)
     return (
-        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(insert.values())}) "
+        f"INSERT INTO {table} ({columns}) VALUES {rows_sql} "
         f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {', '.join(assignments)}"
     )
 
@@ -162,54 +198,115 @@ def _load_file(
     reader = FileReader(path, spec, errors.add, warnings)
     if not reader.open():
         return 0, reader.empty
-    sql = _upsert_sql(spec, spec.columns_given(reader.header), import_id, now)
+    sql = functools.partial(
+        _upsert_sql,
+        spec,
+        spec.columns_given(reader.header),
+        import_id,
+        now,
+        file_index=file_index,
+        extra=reader.has_extra,
+    )
     file = str(path)
-    coerce = coercer.for_table(spec.name)
-    key_width = len(spec.key)
-    count = 0
+    key_at = reader.positions[0]
+    single_key = len(spec.key) == 1
 
-    def finish(line: int, known: tuple[str, ...], extra: dict[str, str]) -> tuple[Any, ...] | None:
-        nonlocal count
-        if not known[0] or (key_width == 2 and not known[1]):
-            column = spec.key[0] if not known[0] else spec.key[1]
-            errors.add(f"{file}:{line}: column '{column}': a value is required (the key)")
-            return None
-        extra_json = json.dumps(extra, ensure_ascii=False) if extra else None
-        try:
-            values = coerce(known, (extra_json, file_index, line))
-        except CellError as exc:
-            errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
-            # remembered, so that rows referring to it raise no echo of the same mistake
-            if key_width == 1:
-                conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, known[0]))
-            return None
-        if values is not None:
-            count += 1
-        return values
+    def reject(line: int, exc: CellError, values: list[str]) -> None:
+        errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
+        # remembered, so that rows referring to it raise no echo of the same mistake
+        if single_key and not isinstance(exc, KeyMissing):
+            conn.execute(
+                "INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, values[key_at].strip())
+            )
 
-    conn.executemany(sql, reader.rows(finish))
+    convert = coercer.converter(spec.name, reader.positions, file)
+    rows = reader.rows(convert, reject)
+    last: list[Row] = []  # the rows after the last whole batch
+
+    def batches() -> Iterator[tuple[Any, ...]]:
+        while batch := tuple(islice(rows, BATCH)):
+            if len(batch) < BATCH:
+                last.extend(batch)
+                return
+            yield tuple(chain.from_iterable(batch))
+
+    # each row is one change, inserted or updated: the count of the rows stored
+    count = conn.executemany(sql(rows=BATCH), batches()).rowcount
+    if last:
+        count += conn.executemany(sql(), last).rowcount
     return count, reader.empty
 
 
+def _is_empty(conn: sqlite3.Connection, table: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+
+
+def _set_indexes_aside(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Drop the table's indexes but its key, returning the statements that make them again.
+
+    For a table filled from empty, building an index afterwards sorts its entries once;
+    kept up to date row by row, each entry lands in a random place of it, at three times
+    the cost.
+    """
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name",
+        (table,),
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in indexes]
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """What this import did to one table's rows, before any --snapshot removal."""
+
+    changed: int  # inserted or updated
+    inserted: int
+    duplicates: int  # rows that repeated a key this import had given already
+
+
+def _tally(
+    conn: sqlite3.Connection, name: str, import_id: int, *, stored: int, was_empty: bool
+) -> _Tally:
+    """The table's tally, from the `stored` rows (each an insert or an update) of this import."""
+    if was_empty:
+        # every row is this import's: what the rows stored exceed it by repeated a key
+        (held,) = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
+        return _Tally(changed=held, inserted=held, duplicates=stored - held)
+    changed, inserted, duplicates = conn.execute(
+        f"SELECT coalesce(sum(import_id = ?1), 0), coalesce(sum(created_import = ?1), 0), "
+        f"count(dup_line) FROM {name} WHERE seen_import = ?1",
+        (import_id,),
+    ).fetchone()
+    return _Tally(changed, inserted, duplicates)
+
+
+def _build(conn: sqlite3.Connection, indexes: list[str]) -> None:
+    """Build the indexes set aside (see _set_indexes_aside), once."""
+    while indexes:
+        conn.execute(indexes.pop(0))
+
+
 def _check_duplicates(
-    conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], tables: set[str]
+    conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], name: str
 ) -> None:
     """A key this import saw twice: both of its lines named."""
-    for name in tables:
-        spec = TABLES[name]
-        for row in conn.execute(
-            f"SELECT {', '.join(spec.key)}, dup_file, dup_line, seen_file, seen_line FROM {name} "
-            f"WHERE seen_import = ? AND dup_line IS NOT NULL LIMIT {MAX_ERRORS}",
-            (import_id,),
-        ):
-            key = row[: len(spec.key)]
-            dup_file, dup_line, seen_file, seen_line = row[len(spec.key) :]
-            value = " + ".join(str(part) for part in key)
-            errors.add(
-                f"{files[dup_file]}:{dup_line}: duplicate key {'+'.join(spec.key)} = {value!r} "
-                f"(lines {files[dup_file]}:{dup_line} and {files[seen_file]}:{seen_line}); "
-                "keep one row per key"
-            )
+    spec = TABLES[name]
+    for row in conn.execute(
+        f"SELECT {', '.join(spec.key)}, dup_file, dup_line, seen_file, seen_line FROM {name} "
+        f"WHERE seen_import = ? AND dup_line IS NOT NULL LIMIT {MAX_ERRORS}",
+        (import_id,),
+    ):
+        key = row[: len(spec.key)]
+        dup_file, dup_line, seen_file, seen_line = row[len(spec.key) :]
+        value = " + ".join(str(part) for part in key)
+        errors.add(
+            f"{files[dup_file]}:{dup_line}: duplicate key {'+'.join(spec.key)} = {value!r} "
+            f"(lines {files[dup_file]}:{dup_line} and {files[seen_file]}:{seen_line}); "
+            "keep one row per key"
+        )
 
 
 def _check_references(
@@ -222,17 +319,31 @@ def _check_references(
     *,
     snapshot: bool,
 ) -> None:
-    """Every row this import brought must point at something; after a --snapshot, every row."""
+    """Every row this import brought must point at something; after a --snapshot, every row.
+
+    The values a table refers to are looked up once each, not once per row: the distinct
+    values come in order from the index on the column. Only values found missing send
+    back to the rows, for their lines.
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS missing_values (value TEXT PRIMARY KEY)")
     for table, column, target, target_key in REFERENCES:
         removed = snapshot and target in given
         if table not in given and not removed:
             continue
+        conn.execute("DELETE FROM temp.missing_values")
+        found = conn.execute(
+            f"INSERT INTO temp.missing_values SELECT value FROM (SELECT DISTINCT {column} AS value "
+            f"FROM {table}) WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = "
+            f"value) AND NOT EXISTS (SELECT 1 FROM temp.bad_keys b WHERE b.tbl = '{target}' "
+            "AND b.key = value)"
+        ).rowcount
+        if not found:
+            continue
         scope = "" if removed else f"x.seen_import = {import_id} AND "
         rows = conn.execute(
             f"SELECT x.seen_import, x.seen_file, x.seen_line, x.{column} FROM {table} x "
-            f"WHERE {scope}NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = x.{column}) "
-            f"AND NOT EXISTS (SELECT 1 FROM temp.bad_keys b WHERE b.tbl = '{target}' "
-            f"AND b.key = x.{column}) ORDER BY x.seen_file, x.seen_line LIMIT {MAX_ERRORS}"
+            f"WHERE {scope}x.{column} IN temp.missing_values "
+            f"ORDER BY x.seen_file, x.seen_line LIMIT {MAX_ERRORS}"
         ).fetchall()
         noun = target.removesuffix("s")
         for seen_import, file_index, line, value in rows:
@@ -270,16 +381,15 @@ def _file_of(files: list[str], table: str) -> int:
 
 
 def _count_and_remove(
-    conn: sqlite3.Connection, name: str, rows: int, import_id: int, snapshot: bool
+    conn: sqlite3.Connection, name: str, rows: int, tally: _Tally, import_id: int, snapshot: bool
 ) -> TableCounts:
     """The table's counts; with --snapshot, rows this import did not see go (enrollments cancel)."""
-    changed, inserted = conn.execute(
-        f"SELECT coalesce(sum(import_id = ?1), 0), coalesce(sum(created_import = ?1), 0) "
-        f"FROM {name} WHERE seen_import = ?1",
-        (import_id,),
-    ).fetchone()
-    counts = TableCounts(rows=rows, inserted=inserted, updated=changed - inserted)
-    counts.unchanged = rows - changed
+    counts = TableCounts(
+        rows=rows,
+        inserted=tally.inserted,
+        updated=tally.changed - tally.inserted,
+        unchanged=rows - tally.changed,
+    )
     if snapshot:
         if name == "enrollments":
             # a participant missing from the export has left the course: cancel, keep history
@@ -353,9 +463,12 @@ def import_files(
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
-    coercer = Coercer(tz, files=file_names, warnings=warnings)
+    coercer = Coercer(tz, warnings=warnings)
     file_report: list[dict[str, Any]] = []
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bounded, whatever the file size
+    # 16 MiB of pages, whatever the files' size; SQLite gives the sort that builds an index
+    # as much again. A larger cache buys no speed (the system caches the file too) and made
+    # memory grow with the export, by way of that sort.
+    conn.execute("PRAGMA cache_size = -16384")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")
     conn.execute("DELETE FROM temp.bad_keys")
     with store.transaction():
@@ -370,10 +483,18 @@ def import_files(
         table_files: dict[str, list[str]] = {}
         # the share a snapshot removes is of the rows the table held before this import
         before = {name: _count_before(conn, name) for _, name in files} if snapshot else {}
+        set_aside: list[str] = []
+        was_empty: set[str] = set()
         # referenced tables first, so a reference can be checked against what is loaded
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
                 progress(f"reading {path}")
+            if name not in rows:  # the first file of its table
+                # the table before it is complete: its indexes are built while it is fresh
+                _build(conn, set_aside)
+                if _is_empty(conn, name):
+                    was_empty.add(name)
+                    set_aside = _set_indexes_aside(conn, name)
             count, file_empty = _load_file(
                 conn,
                 path,
@@ -389,6 +510,7 @@ def import_files(
             empty[name] = empty.get(name, True) and file_empty
             table_files.setdefault(name, []).append(str(path))
             file_report.append({"path": str(path), "table": name, "rows": count})
+        _build(conn, set_aside)
         if coercer.languages_not_named:
             warnings.append(
                 f"{' + '.join(table_files['persons'])}: {coercer.languages_not_named} more lines "
@@ -407,15 +529,21 @@ def import_files(
                         f"and {_would_remove(name, before[name].removable, before[name].rows)}; "
                         "--max-remove 100 to empty the table on purpose"
                     )
-        _check_duplicates(conn, errors, import_id, file_names, given)
+        tallies = {
+            name: _tally(conn, name, import_id, stored=rows[name], was_empty=name in was_empty)
+            for name in ORDER
+            if name in given
+        }
+        for name, tally in tallies.items():
+            if tally.duplicates:
+                _check_duplicates(conn, errors, import_id, file_names, name)
         if not errors.total:
             _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=False)
         if errors.total:
             raise errors.failure(hint=_hint(refused))
         counts = {
-            name: _count_and_remove(conn, name, rows[name], import_id, snapshot)
-            for name in ORDER
-            if name in given
+            name: _count_and_remove(conn, name, rows[name], tally, import_id, snapshot)
+            for name, tally in tallies.items()
         }
         if snapshot:
             for name, table_counts in counts.items():

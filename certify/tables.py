@@ -6,13 +6,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any
-
-from email_validator import EmailNotValidError, validate_email
+from typing import Any, TypeVar
 
 from certify.clock import DateFormatError, parse_moment, to_utc_text
 
-MOMENT_CACHE = 262_144  # distinct date/time texts remembered: a bound, so memory stays flat
+MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
 
 
 class CellError(ValueError):
@@ -73,6 +71,9 @@ def read_email(value: str, column: str) -> str:
         raise CellError(column, "an e-mail address is required")
     if _PLAIN_EMAIL.match(value):
         return value
+    # only imports with an unusual address pay for loading the full validator
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -241,7 +242,7 @@ REFERENCES = [
 
 
 def _full_name(first: str, infix: str, last: str) -> str:
-    return " ".join(part for part in (first, infix, last) if part)
+    return " ".join(filter(None, (first, infix, last)))
 
 
 LANGUAGE_WARNINGS = 20  # lines named per import; the rest counted, not listed
@@ -258,26 +259,82 @@ def is_language_code(value: str) -> bool:
     return True
 
 
-class Coercer:
-    """Turns one row's text into the stored values of its table.
+Row = tuple[Any, ...]
+# One row's cells as the CSV reader gives them, and its line → the values to store: the
+# key, the stored columns but `extra` (in spec.columns order), the line; None when the row
+# is ignored (attendance without `present`). A cell it cannot read raises CellError.
+Converter = Callable[[list[str], int], Row | None]
 
-    What it stores but doubts goes to `warnings` as `file:line: message`, the file named
-    by the index in the row's tail (see `for_table`) from `files`.
+_V = TypeVar("_V")
+
+
+class _Readings(dict[str, _V]):
+    """The values of one column's texts, each text read once (by `read`, on its first
+    lookup): exports repeat the same dates and words endlessly. Keyed by the text as
+    written, spaces and all, so a lookup needs no stripping; bounded, so memory stays flat.
+
+    A text that cannot be read raises CellError from the lookup and is not remembered.
     """
 
-    def __init__(self, tz: tzinfo, *, files: Sequence[str], warnings: list[str]) -> None:
+    __slots__ = ("read",)
+
+    def __init__(self, read: Callable[[str], _V]) -> None:
+        super().__init__()
+        self.read = read
+
+    def __missing__(self, text: str) -> _V:
+        value = self.read(text)
+        if len(self) >= MOMENT_CACHE:
+            self.clear()
+        self[text] = value
+        return value
+
+
+class KeyMissing(CellError):
+    """A row without (part of) its key."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column, "a value is required (the key)")
+
+
+class Coercer:
+    """Turns rows of text into the stored values of their table, one converter per file.
+
+    What it stores but doubts goes to `warnings` as `file:line: message`.
+    """
+
+    def __init__(self, tz: tzinfo, *, warnings: list[str]) -> None:
         self.tz = tz
-        self.files = files
         self.warnings = warnings
-        # exports repeat the same moments a great deal; bounded so memory stays flat
-        self._moments: dict[str, str] = {}
-        self._ends: dict[str, str] = {}
-        # and the same few languages; a value that is no code is remembered as None
+        # exports repeat the same few languages; a value that is no code is remembered as None
         self._languages: dict[str, str | None] = {}
         self._languages_named = 0
         self.languages_not_named = 0  # lines with an unknown language beyond the ones named
 
-    def language(self, value: str, tail: tuple[Any, ...]) -> str | None:
+    def converter(self, table: str, at: Sequence[int], file: str) -> Converter:
+        """The converter of one file of `table`: `at` holds the index in a row of each of
+        spec.known's columns (a column the file lacks: an index that holds "")."""
+        make: Callable[[Sequence[int], str], Converter] = getattr(self, f"_{table}")
+        return make(at, file)
+
+    # -- the cells --------------------------------------------------------------------------
+
+    def moments(self, column: str, *, end_of_day: bool = False) -> _Readings[str | None]:
+        """Texts of `column` → the UTC text of the date or date and time, local ones read in
+        the zone; None when empty. With `end_of_day`, a bare date is 00:00 the next day."""
+
+        def read(text: str) -> str | None:
+            value = text.strip()
+            if value == "":
+                return None
+            try:
+                return to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
+            except DateFormatError as exc:
+                raise CellError(column, str(exc)) from None
+
+        return _Readings(read)
+
+    def language(self, value: str, file: str, line: int) -> str | None:
         """A language code as written; None (with a warning) when it is none."""
         if value == "":
             return None
@@ -290,9 +347,8 @@ class Coercer:
         if known is None:
             if self._languages_named < LANGUAGE_WARNINGS:
                 self._languages_named += 1
-                file_index, line = tail[-2], tail[-1]
                 self.warnings.append(
-                    f"{self.files[file_index]}:{line}: column 'language': {value!r} is not a "
+                    f"{file}:{line}: column 'language': {value!r} is not a "
                     "language code (such as nl, en or en-GB); the person gets the default "
                     "templates and date format"
                 )
@@ -300,102 +356,152 @@ class Coercer:
                 self.languages_not_named += 1
         return known
 
-    def moment(self, value: str, column: str, *, end_of_day: bool = False) -> str | None:
-        """The UTC text of a date or date and time, local ones read in `tz`; None when empty."""
-        if value == "":
-            return None
-        cache = self._ends if end_of_day else self._moments
-        cached = cache.get(value)
-        if cached is not None:
-            return cached
-        try:
-            text = to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
-        except DateFormatError as exc:
-            raise CellError(column, str(exc)) from None
-        if len(cache) > MOMENT_CACHE:
-            cache.clear()
-        cache[value] = text
-        return text
+    # -- one converter per table: the hot loop of an import, so each reads its cells by
+    # -- position and looks repeated texts up, with no call it can spare per row
 
-    def for_table(
-        self, table: str
-    ) -> Callable[[tuple[str, ...], tuple[Any, ...]], tuple[Any, ...] | None]:
-        """The coercion of one table: a row in spec.known order, and the tail (extra, file,
-        line) to append → the values to store (None: the row is ignored)."""
-        return getattr(self, f"_{table}")  # type: ignore[no-any-return]
+    def _attendance(self, at: Sequence[int], file: str) -> Converter:
+        part_at, person_at, present_at, registered_at = at
+        present_of = _flags("present", read_registered_bool)
+        moment_of = self.moments("registered_at")
 
-    def _attendance(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        part_id, person_id, present_text, registered_at = row
-        present = read_registered_bool(present_text, "present")
-        if present is None:
-            return None
-        return (part_id, person_id, present, self.moment(registered_at, "registered_at"), *tail)
+        def convert(values: list[str], line: int) -> Row | None:
+            part_id = values[part_at].strip()
+            person_id = values[person_at].strip()
+            if not part_id or not person_id:
+                raise KeyMissing("part_id" if not part_id else "person_id")
+            present = present_of[values[present_at]]
+            if present is None:
+                return None
+            return (part_id, person_id, present, moment_of[values[registered_at]], line)
 
-    def _results(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        part_id, person_id, passed_text, grade, registered_at = row
-        passed = read_registered_bool(passed_text, "passed")
-        if passed is None:
-            return None
-        registered = self.moment(registered_at, "registered_at")
-        return (part_id, person_id, passed, grade or None, registered, *tail)
+        return convert
 
-    def _enrollments(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        course_id, person_id, status, enrolled_at = row
-        return (
-            course_id,
-            person_id,
-            read_enrollment_status(status, "status"),
-            self.moment(enrolled_at, "enrolled_at"),
-            *tail,
-        )
+    def _results(self, at: Sequence[int], file: str) -> Converter:
+        part_at, person_at, passed_at, grade_at, registered_at = at
+        passed_of = _flags("passed", read_registered_bool)
+        moment_of = self.moments("registered_at")
 
-    def _persons(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        person_id, email, first, infix, last, full, language = row
-        full = full or _full_name(first, infix, last)
-        return (
-            person_id,
-            read_email(email, "email"),
-            first or None,
-            infix or None,
-            last or None,
-            full or None,
-            self.language(language, tail),
-            *tail,
-        )
+        def convert(values: list[str], line: int) -> Row | None:
+            part_id = values[part_at].strip()
+            person_id = values[person_at].strip()
+            if not part_id or not person_id:
+                raise KeyMissing("part_id" if not part_id else "person_id")
+            passed = passed_of[values[passed_at]]
+            if passed is None:
+                return None
+            grade = values[grade_at].strip() or None
+            return (part_id, person_id, passed, grade, moment_of[values[registered_at]], line)
 
-    def _parts(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        part_id, course_id, name, start, end, attendance_required, pass_required = row
-        return (
-            part_id,
-            course_id,
-            name,
-            self.moment(start, "start"),
-            self.moment(end, "end", end_of_day=True),
-            read_bool(attendance_required, "attendance_required"),
-            read_bool(pass_required, "pass_required"),
-            *tail,
-        )
+        return convert
 
-    def _courses(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        course_id, name, status, end, course_type, start, location = row
-        if end == "":
-            raise CellError("end", "an end date is required (such as 2026-11-05 or 05-11-2026)")
-        return (
-            course_id,
-            name,
-            status,
-            course_type or None,
-            self.moment(start, "start"),
-            int(_is_date(start)),
-            self.moment(end, "end", end_of_day=True),
-            int(_is_date(end)),
-            location or None,
-            *tail,
-        )
+    def _enrollments(self, at: Sequence[int], file: str) -> Converter:
+        course_at, person_at, status_at, enrolled_at = at
+        status_of = _flags("status", read_enrollment_status)
+        moment_of = self.moments("enrolled_at")
 
-    def _course_types(self, row: tuple[str, ...], tail: tuple[Any, ...]) -> tuple[Any, ...]:
-        course_type, percentage = row
-        return (course_type, read_percentage(percentage, "attendance_percentage"), *tail)
+        def convert(values: list[str], line: int) -> Row:
+            course_id = values[course_at].strip()
+            person_id = values[person_at].strip()
+            if not course_id or not person_id:
+                raise KeyMissing("course_id" if not course_id else "person_id")
+            status = status_of[values[status_at]]
+            return (course_id, person_id, status, moment_of[values[enrolled_at]], line)
+
+        return convert
+
+    def _persons(self, at: Sequence[int], file: str) -> Converter:
+        person_at, email_at, first_at, infix_at, last_at, full_at, language_at = at
+        language = self.language
+
+        def convert(values: list[str], line: int) -> Row:
+            person_id = values[person_at].strip()
+            if not person_id:
+                raise KeyMissing("person_id")
+            email = read_email(values[email_at].strip(), "email")
+            first = values[first_at].strip()
+            infix = values[infix_at].strip()
+            last = values[last_at].strip()
+            full = values[full_at].strip() or _full_name(first, infix, last)
+            return (
+                person_id,
+                email,
+                first or None,
+                infix or None,
+                last or None,
+                full or None,
+                language(values[language_at].strip(), file, line),
+                line,
+            )
+
+        return convert
+
+    def _parts(self, at: Sequence[int], file: str) -> Converter:
+        part_at, course_at, name_at, start_at, end_at, attendance_at, pass_at = at
+        start_of = self.moments("start")
+        end_of = self.moments("end", end_of_day=True)
+        attendance_of = _flags("attendance_required", read_bool)
+        pass_of = _flags("pass_required", read_bool)
+
+        def convert(values: list[str], line: int) -> Row:
+            part_id = values[part_at].strip()
+            if not part_id:
+                raise KeyMissing("part_id")
+            return (
+                part_id,
+                values[course_at].strip(),
+                values[name_at].strip(),
+                start_of[values[start_at]],
+                end_of[values[end_at]],
+                attendance_of[values[attendance_at]],
+                pass_of[values[pass_at]],
+                line,
+            )
+
+        return convert
+
+    def _courses(self, at: Sequence[int], file: str) -> Converter:
+        course_at, name_at, status_at, end_at, type_at, start_at, location_at = at
+        start_of = self.moments("start")
+        end_of = self.moments("end", end_of_day=True)
+
+        def convert(values: list[str], line: int) -> Row:
+            course_id = values[course_at].strip()
+            if not course_id:
+                raise KeyMissing("course_id")
+            start, end = values[start_at].strip(), values[end_at].strip()
+            if end == "":
+                raise CellError("end", "an end date is required (such as 2026-11-05 or 05-11-2026)")
+            return (
+                course_id,
+                values[name_at].strip(),
+                values[status_at].strip(),
+                values[type_at].strip() or None,
+                start_of[start],
+                int(_is_date(start)),
+                end_of[end],
+                int(_is_date(end)),
+                values[location_at].strip() or None,
+                line,
+            )
+
+        return convert
+
+    def _course_types(self, at: Sequence[int], file: str) -> Converter:
+        type_at, percentage_at = at
+
+        def convert(values: list[str], line: int) -> Row:
+            course_type = values[type_at].strip()
+            if not course_type:
+                raise KeyMissing("course_type")
+            percentage = read_percentage(values[percentage_at].strip(), "attendance_percentage")
+            return (course_type, percentage, line)
+
+        return convert
+
+
+def _flags(column: str, read: Callable[[str, str], _V]) -> _Readings[_V]:
+    """Texts of `column` → what `read` makes of them, stripped."""
+    return _Readings(lambda text: read(text.strip(), column))
 
 
 _DATE_ONLY = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})\s*$")

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import certify.csvfiles
+from certify.csvfiles import detect_encoding
 from certify.errors import CertifyError, ImportFailed
 from tests.conftest import file_digest, import_into, rows, write
 
@@ -230,3 +232,64 @@ def test_a_folder_without_known_files_says_what_it_found(tmp_path: Path) -> None
     write(folder, ".DS_Store", "x")
     with pytest.raises(CertifyError, match=r"\(found Deelnemers\.csv; expected names such as "):
         import_into(tmp_path / "c.db", folder)
+
+
+def test_blank_rows_are_passed_over_and_lines_still_counted(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    # an empty line, a row of delimiters only, then cells padded with spaces
+    persons = "person_id,email,first_name\n\n,,\n P1 , bram@example.org ,Bram\n"
+    folder = export("blank", persons=persons + "  ,  ,  \n,nope,\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "a.db", folder / "persons.csv")
+    file = folder / "persons.csv"
+    # spaces are no blank row, and a row with a value but no key is no blank row either
+    assert failure.value.problems == [
+        f"{file}:5: column 'person_id': a value is required (the key)",
+        f"{file}:6: column 'person_id': a value is required (the key)",
+    ]
+    folder = export("fixed", persons=persons + "P2,zoe@example.org,\n")
+    db = tmp_path / "b.db"
+    report = import_into(db, folder / "persons.csv")
+    assert report.counts["persons"].inserted == 2
+    assert rows(db, "SELECT person_id, email, first_name, seen_line FROM persons ORDER BY 1") == [
+        ("P1", "bram@example.org", "Bram", 4),
+        ("P2", "zoe@example.org", None, 5),
+    ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+@pytest.mark.parametrize(
+    "name", ["Day 2", '"Day 2"', '"Day\n2"'], ids=["plain", "quoted", "over lines"]
+)
+def test_line_numbers_whatever_the_line_ends_and_quotes(
+    tmp_path: Path, export: Callable[..., Path], newline: str, name: str
+) -> None:
+    lines = ["part_id,course_id,name", "C1-1,C1,Day 1", f"C1-2,C1,{name}", "C1-3,C1,Day 3"]
+    bad = export("bad", parts=newline.join([*lines, "C1-4,,Exam", ""]))
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", bad)
+    last = 6 if "\n" in name else 5  # a value over two lines makes its row two lines long
+    assert failure.value.problems == [
+        f"{bad / 'parts.csv'}:{last}: column 'course_id': course '' exists neither in the "
+        "database nor in this import (import courses.csv too?)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (b"abZ\xc3\xabxyz\n", ("utf-8-sig", False)),  # ë across two chunks
+        (b"abZ\xc3xyzw\xab\n", ("cp1252", True)),  # a character begun, ASCII, its end
+        (b'ab,"c,d"\n', ("utf-8-sig", True)),
+        (b"ab,cd\nef,gh\n", ("utf-8-sig", False)),
+    ],
+    ids=["split character", "unfinished character", "quoted", "plain"],
+)
+def test_the_encoding_and_quotes_are_found_across_the_chunks_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, found: tuple[str, bool]
+) -> None:
+    monkeypatch.setattr(certify.csvfiles, "_CHUNK", 4)
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    assert detect_encoding(path) == found

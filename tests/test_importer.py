@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from certify.errors import ImportFailed, UsageError
+from certify.importer import BATCH
+from certify.store import Store
 from tests.conftest import file_digest, import_into, rows
 
 
@@ -506,3 +508,113 @@ def test_a_snapshot_file_that_cannot_be_read_is_not_also_called_empty(
         import_into(db, no_key / "results.csv", snapshot=True)
     assert failure.value.total == 1
     assert "results.csv:1: missing required column 'person_id'" in failure.value.problems[0]
+
+
+# a file longer than a batch of rows: stored in statements of BATCH rows, then the rest
+
+
+def _persons(count: int, *, repeat: dict[int, int] | None = None) -> str:
+    """persons.csv with `count` rows (P1 on line 2); `repeat` gives a line the key of another."""
+    keys = {n: n for n in range(1, count + 1)} | (repeat or {})
+    return "person_id,email\n" + "".join(
+        f"P{keys[n]},p{n}@example.org\n" for n in range(1, count + 1)
+    )
+
+
+def test_a_file_of_several_batches_is_stored_whole_and_in_order(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    count = 2 * BATCH + BATCH // 2
+    db = tmp_path / "c.db"
+    folder = export("many", persons=_persons(count))
+    first = import_into(db, folder / "persons.csv")
+    assert first.counts["persons"].inserted == count
+    stored = rows(db, "SELECT person_id, email, seen_line FROM persons ORDER BY seen_line")
+    assert stored == [(f"P{n}", f"p{n}@example.org", n + 1) for n in range(1, count + 1)]
+    again = import_into(db, folder / "persons.csv", now="2026-11-02 08:00")
+    assert again.counts["persons"].unchanged == count
+    assert again.counts["persons"].inserted == again.counts["persons"].updated == 0
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["into an empty table", "into a held one"])
+def test_duplicate_keys_are_found_within_a_batch_and_across_batches(
+    tmp_path: Path, export: Callable[..., Path], held: bool
+) -> None:
+    count = 2 * BATCH + BATCH // 2
+    # line 41 repeats line 6 (one batch); the last line repeats one of the second batch
+    repeat = {40: 5, count: BATCH + 20}
+    folder = export("twice", persons=_persons(count, repeat=repeat))
+    db = tmp_path / "c.db"
+    import_into(db, export() if held else export() / "courses.csv")  # persons held or not
+    before = file_digest(db)
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, folder / "persons.csv")
+    file = folder / "persons.csv"
+    assert sorted(failure.value.problems) == sorted(
+        [
+            f"{file}:6: duplicate key person_id = 'P5' (lines {file}:6 and {file}:41); "
+            "keep one row per key",
+            f"{file}:{BATCH + 21}: duplicate key person_id = 'P{BATCH + 20}' "
+            f"(lines {file}:{BATCH + 21} and {file}:{count + 1}); keep one row per key",
+        ]
+    )
+    assert file_digest(db) == before
+
+
+# references: each value looked up once, the rows named only for the values missing
+
+
+def test_a_key_that_could_not_be_read_raises_no_echo_in_the_rows_that_refer_to_it(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    persons = "person_id,email\nP1,bram@example.org\nP2,not-an-address\n"
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", export(persons=persons))
+    assert failure.value.total == 1
+    assert "persons.csv:3: column 'email'" in failure.value.problems[0]
+
+
+def test_only_this_imports_rows_must_point_at_something(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    with sqlite3.connect(db) as conn:  # a person gone behind certify's back
+        conn.execute("DELETE FROM persons WHERE person_id = 'P2'")
+    p1_only = export("p1", attendance="part_id,person_id,present\nC1-1,P1,yes\nC1-2,P1,no\n")
+    assert import_into(db, p1_only / "attendance.csv").counts["attendance"].updated == 1
+    both = export("both", attendance="part_id,person_id,present\nC1-1,P1,yes\nC1-2,P2,no\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, both / "attendance.csv")
+    assert failure.value.problems == [
+        f"{both / 'attendance.csv'}:3: column 'person_id': person 'P2' exists neither in the "
+        "database nor in this import (import persons.csv too?)"
+    ]
+
+
+def test_tables_filled_from_empty_keep_their_indexes(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    # their indexes are built after the rows are in, and must come back as they were
+    indexes = "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    Store.open(tmp_path / "fresh.db").close()
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    assert rows(db, indexes) == rows(tmp_path / "fresh.db", indexes)
+    assert ("attendance_person",) in rows(
+        db, "SELECT name FROM sqlite_master WHERE tbl_name = 'attendance'"
+    )
+
+
+def test_a_failed_import_into_empty_tables_changes_nothing_indexes_and_all(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export() / "courses.csv")  # enrollments, attendance, results: empty
+    before = file_digest(db)
+    bad = export("bad", results="part_id,person_id,passed\nC1-4,P1,misschien\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, bad)
+    assert failure.value.total == 1
+    assert file_digest(db) == before
+    assert ("enrollments_person",) in rows(db, "SELECT name FROM sqlite_master")

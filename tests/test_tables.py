@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ from certify.tables import (
     TABLES,
     CellError,
     Coercer,
+    Converter,
+    KeyMissing,
     is_language_code,
     read_bool,
     read_email,
@@ -98,17 +101,33 @@ GOOD_ROWS = {
 }
 
 
+def _converter(table: str, warnings: list[str] | None = None) -> Converter:
+    """The converter of a file whose columns are the table's known ones, in order."""
+    at = range(len(TABLES[table].known))
+    return Coercer(AMS, warnings=[] if warnings is None else warnings).converter(table, at, "x.csv")
+
+
 @pytest.mark.parametrize("table", list(TABLES))
-def test_each_table_coerces_a_row_to_its_key_stored_columns_and_tail(table: str) -> None:
+def test_each_table_converts_a_row_to_its_key_stored_columns_and_line(table: str) -> None:
     spec = TABLES[table]
     assert len(GOOD_ROWS[table]) == len(spec.known)
-    tail = ('{"employer": "Gemeente Utrecht"}', 0, 2)
-    values = Coercer(AMS, files=["x.csv"], warnings=[]).for_table(table)(GOOD_ROWS[table], tail)
+    values = _converter(table)(list(GOOD_ROWS[table]), 2)
     assert values is not None
-    # the upsert numbers its parameters: key, stored columns (extra last), file, line
-    assert len(values) == len(spec.key) + len(spec.columns) + 2
+    # the upsert numbers its parameters: key, stored columns but extra, line
+    assert len(values) == len(spec.key) + len(spec.columns) - 1 + 1
     assert values[: len(spec.key)] == GOOD_ROWS[table][: len(spec.key)]
-    assert values[-3:] == tail
+    assert values[-1] == 2
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_cells_are_read_in_the_columns_given_and_trimmed(table: str) -> None:
+    # the file's columns reversed, each value padded with spaces: the same stored values
+    spec = TABLES[table]
+    width = len(spec.known)
+    shuffled = [f"  {value}\t" for value in reversed(GOOD_ROWS[table])]
+    at = [width - 1 - i for i in range(width)]
+    converter = Coercer(AMS, warnings=[]).converter(table, at, "x.csv")
+    assert converter(shuffled, 7) == _converter(table)(list(GOOD_ROWS[table]), 7)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +149,7 @@ def test_a_bad_cell_raises_an_error_that_names_its_column(
     row = list(GOOD_ROWS[table])
     row[spec.known.index(column)] = bad
     with pytest.raises(CellError) as error:
-        Coercer(AMS, files=["x.csv"], warnings=[]).for_table(table)(tuple(row), (None, 0, 2))
+        _converter(table)(row, 2)
     assert error.value.column == column
 
 
@@ -153,13 +172,74 @@ def test_a_language_is_checked_once_per_distinct_value(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(certify.tables, "is_language_code", counting)
     warnings: list[str] = []
-    persons = Coercer(AMS, files=["persons.csv"], warnings=warnings).for_table("persons")
+    persons = _converter("persons", warnings)
     stored = []
     for line, language in enumerate(["nl", "Nederlands", "nl", "en-GB", "Nederlands", "nl"], 2):
-        row = (f"P{line}", f"p{line}@example.org", "", "", "", "", language)
-        values = persons(row, (None, 0, line))
+        row = [f"P{line}", f"p{line}@example.org", "", "", "", "", language]
+        values = persons(row, line)
         assert values is not None
         stored.append(values[TABLES["persons"].columns.index("language") + 1])
     assert stored == ["nl", None, "nl", "en-GB", None, "nl"]
     assert checked == ["nl", "Nederlands", "en-GB"]
-    assert [w.split(": ")[0] for w in warnings] == ["persons.csv:3", "persons.csv:6"]
+    assert [w.split(": ")[0] for w in warnings] == ["x.csv:3", "x.csv:6"]
+
+
+def test_a_text_that_cannot_be_read_is_an_error_on_every_row_it_is_in() -> None:
+    attendance = _converter("attendance")
+    for line in (2, 3):
+        with pytest.raises(CellError, match="cannot read '31-02-2026' as a date"):
+            attendance(["C1-1", f"P{line}", "ja", "31-02-2026"], line)
+
+
+def test_texts_read_once_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    parse_moment = certify.tables.parse_moment
+
+    def counting(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
+        read.append(text)
+        return parse_moment(text, tz, end_of_day=end_of_day)
+
+    monkeypatch.setattr(certify.tables, "MOMENT_CACHE", 2)
+    attendance = _converter("attendance")
+    monkeypatch.setattr(certify.tables, "parse_moment", counting)
+    days = ["2026-11-01", "2026-11-01", " 2026-11-01 ", "2026-11-02", "2026-11-01"]
+    stored = [attendance(["C1-1", "P1", "ja", day], 2) for day in days]
+    assert [row[3] for row in stored if row] == [
+        "2026-10-31T23:00:00Z",
+        "2026-10-31T23:00:00Z",
+        "2026-10-31T23:00:00Z",
+        "2026-11-01T23:00:00Z",
+        "2026-10-31T23:00:00Z",
+    ]
+    # the same text is read once; a text written with spaces is another text; the third
+    # distinct one found the memory full and emptied it, so the first is read again
+    assert read == ["2026-11-01", "2026-11-01", "2026-11-02", "2026-11-01"]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), [(table, column) for table in TABLES for column in TABLES[table].key]
+)
+def test_a_row_without_its_key_is_an_error_of_the_key_column(table: str, column: str) -> None:
+    row = list(GOOD_ROWS[table])
+    row[TABLES[table].known.index(column)] = "  "
+    with pytest.raises(KeyMissing) as error:
+        _converter(table)(row, 2)
+    assert error.value.column == column
+    assert str(error.value) == "a value is required (the key)"
+
+
+@pytest.mark.parametrize("table", ["attendance", "results"])
+def test_a_row_without_a_registration_is_ignored(table: str) -> None:
+    row = list(GOOD_ROWS[table])
+    row[2] = " "  # present, passed
+    assert _converter(table)(row, 2) is None
+
+
+def test_a_row_ignored_in_a_file_with_extra_columns_is_not_stored(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    attendance = "part_id,person_id,present,Trainer\nC1-1,P1,ja,Anna\nC1-2,P1,,Piet\n"
+    report = import_into(db, export(attendance=attendance))
+    assert report.counts["attendance"].rows == 1
+    assert rows(db, "SELECT part_id, extra FROM attendance") == [("C1-1", '{"trainer": "Anna"}')]
