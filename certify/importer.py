@@ -20,13 +20,14 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from certify import integrity
 from certify.clock import to_utc_text
 from certify.csvfiles import FileReader, collect_files
-from certify.errors import ImportFailed, UsageError
+from certify.errors import UsageError
+from certify.integrity import TableCounts
 from certify.store import Store
 from certify.tables import (
     ORDER,
-    REFERENCES,
     TABLES,
     CellError,
     Coercer,
@@ -35,23 +36,11 @@ from certify.tables import (
     TableSpec,
 )
 
-MAX_ERRORS = 100
 # rows per INSERT statement: SQLite starts a statement, opens its table and indexes once
 # for them all, which saves a quarter of the time of a row
 BATCH = 100
 # a --snapshot may remove (or cancel) at most this share of a table's rows unless allowed
 MAX_REMOVE = 50
-
-
-@dataclass
-class TableCounts:
-    """What an import did to one table: rows read, and how many were new, changed or gone."""
-
-    rows: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
 
 
 @dataclass
@@ -71,23 +60,6 @@ class ImportReport:
             "tables": {name: vars(counts) for name, counts in self.counts.items()},
             "warnings": self.warnings,
         }
-
-
-@dataclass
-class _Errors:
-    """Every problem of one import: all counted, the first MAX_ERRORS kept to show."""
-
-    messages: list[str] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, message: str) -> None:
-        self.total += 1
-        if len(self.messages) < MAX_ERRORS:
-            self.messages.append(message)
-
-    def failure(self, hint: str) -> ImportFailed:
-        """The error that rolls the import back, listing the problems."""
-        return ImportFailed("import", self.messages, total=self.total, hint=hint)
 
 
 def _sql_literal(value: str | int) -> str:
@@ -188,7 +160,7 @@ def _load_file(
     file_index: int,
     spec: TableSpec,
     coercer: Coercer,
-    errors: _Errors,
+    errors: integrity.Errors,
     warnings: list[str],
     import_id: int,
     now: str,
@@ -258,181 +230,10 @@ def _set_indexes_aside(conn: sqlite3.Connection, table: str) -> list[str]:
     return [sql for _, sql in indexes]
 
 
-@dataclass(frozen=True)
-class _Tally:
-    """What this import did to one table's rows, before any --snapshot removal."""
-
-    changed: int  # inserted or updated
-    inserted: int
-    duplicates: int  # rows that repeated a key this import had given already
-
-
-def _tally(
-    conn: sqlite3.Connection, name: str, import_id: int, *, stored: int, was_empty: bool
-) -> _Tally:
-    """The table's tally, from the `stored` rows (each an insert or an update) of this import."""
-    if was_empty:
-        # every row is this import's: what the rows stored exceed it by repeated a key
-        (held,) = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
-        return _Tally(changed=held, inserted=held, duplicates=stored - held)
-    changed, inserted, duplicates = conn.execute(
-        f"SELECT coalesce(sum(import_id = ?1), 0), coalesce(sum(created_import = ?1), 0), "
-        f"count(dup_line) FROM {name} WHERE seen_import = ?1",
-        (import_id,),
-    ).fetchone()
-    return _Tally(changed, inserted, duplicates)
-
-
 def _build(conn: sqlite3.Connection, indexes: list[str]) -> None:
     """Build the indexes set aside (see _set_indexes_aside), once."""
     while indexes:
         conn.execute(indexes.pop(0))
-
-
-def _check_duplicates(
-    conn: sqlite3.Connection, errors: _Errors, import_id: int, files: list[str], name: str
-) -> None:
-    """A key this import saw twice: both of its lines named."""
-    spec = TABLES[name]
-    for row in conn.execute(
-        f"SELECT {', '.join(spec.key)}, dup_file, dup_line, seen_file, seen_line FROM {name} "
-        f"WHERE seen_import = ? AND dup_line IS NOT NULL LIMIT {MAX_ERRORS}",
-        (import_id,),
-    ):
-        key = row[: len(spec.key)]
-        dup_file, dup_line, seen_file, seen_line = row[len(spec.key) :]
-        value = " + ".join(str(part) for part in key)
-        errors.add(
-            f"{files[dup_file]}:{dup_line}: duplicate key {'+'.join(spec.key)} = {value!r} "
-            f"(lines {files[dup_file]}:{dup_line} and {files[seen_file]}:{seen_line}); "
-            "keep one row per key"
-        )
-
-
-def _check_references(
-    conn: sqlite3.Connection,
-    errors: _Errors,
-    warnings: list[str],
-    import_id: int,
-    files: list[str],
-    given: set[str],
-    *,
-    snapshot: bool,
-) -> None:
-    """Every row this import brought must point at something; after a --snapshot, every row.
-
-    The values a table refers to are looked up once each, not once per row: the distinct
-    values come in order from the index on the column. Only values found missing send
-    back to the rows, for their lines.
-    """
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS missing_values (value TEXT PRIMARY KEY)")
-    for table, column, target, target_key in REFERENCES:
-        removed = snapshot and target in given
-        if table not in given and not removed:
-            continue
-        conn.execute("DELETE FROM temp.missing_values")
-        found = conn.execute(
-            f"INSERT INTO temp.missing_values SELECT value FROM (SELECT DISTINCT {column} AS value "
-            f"FROM {table}) WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = "
-            f"value) AND NOT EXISTS (SELECT 1 FROM temp.bad_keys b WHERE b.tbl = '{target}' "
-            "AND b.key = value)"
-        ).rowcount
-        if not found:
-            continue
-        scope = "" if removed else f"x.seen_import = {import_id} AND "
-        rows = conn.execute(
-            f"SELECT x.seen_import, x.seen_file, x.seen_line, x.{column} FROM {table} x "
-            f"WHERE {scope}x.{column} IN temp.missing_values "
-            f"ORDER BY x.seen_file, x.seen_line LIMIT {MAX_ERRORS}"
-        ).fetchall()
-        noun = target.removesuffix("s")
-        for seen_import, file_index, line, value in rows:
-            if seen_import == import_id:
-                errors.add(
-                    f"{files[file_index]}:{line}: column '{column}': {noun} {value!r} exists "
-                    f"neither in the database nor in this import (import {TABLES[target].file} too?)"
-                )
-            else:
-                errors.add(
-                    f"{files[_file_of(files, target)]}: --snapshot would remove {noun} {value!r}, "
-                    f"but {table} still refer to it; include it, or give {TABLES[table].file} "
-                    "in the same --snapshot import"
-                )
-    if "courses" in given:
-        for file_index, line, value in conn.execute(
-            "SELECT c.seen_file, c.seen_line, c.course_type FROM courses c "
-            "WHERE c.seen_import = ? AND c.course_type IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM course_types t WHERE t.course_type = c.course_type) "
-            "ORDER BY c.seen_file, c.seen_line LIMIT 20",
-            (import_id,),
-        ):
-            warnings.append(
-                f"{files[file_index]}:{line}: column 'course_type': unknown course type {value!r}; "
-                "the course counts with 100 % attendance until the type is imported"
-            )
-
-
-def _file_of(files: list[str], table: str) -> int:
-    """The index of the file that gave `table` (the first file when none did)."""
-    for index, file in enumerate(files):
-        if Path(file).name.lower() == TABLES[table].file:
-            return index
-    return 0
-
-
-def _count_and_remove(
-    conn: sqlite3.Connection, name: str, rows: int, tally: _Tally, import_id: int, snapshot: bool
-) -> TableCounts:
-    """The table's counts; with --snapshot, rows this import did not see go (enrollments cancel)."""
-    counts = TableCounts(
-        rows=rows,
-        inserted=tally.inserted,
-        updated=tally.changed - tally.inserted,
-        unchanged=rows - tally.changed,
-    )
-    if snapshot:
-        if name == "enrollments":
-            # a participant missing from the export has left the course: cancel, keep history
-            counts.removed = conn.execute(
-                "UPDATE enrollments SET status = 'cancelled', import_id = ? "
-                "WHERE status != 'cancelled' AND seen_import IS NOT ?",
-                (import_id, import_id),
-            ).rowcount
-        else:
-            counts.removed = conn.execute(
-                f"DELETE FROM {name} WHERE seen_import IS NOT ?", (import_id,)
-            ).rowcount
-    return counts
-
-
-@dataclass(frozen=True)
-class _Before:
-    """A table as a --snapshot import found it: its rows, and those a snapshot can remove."""
-
-    rows: int
-    removable: int  # enrollments: the ones not yet cancelled
-
-
-def _count_before(conn: sqlite3.Connection, name: str) -> _Before:
-    if name == "enrollments":
-        rows, removable = conn.execute(
-            "SELECT count(*), coalesce(sum(status != 'cancelled'), 0) FROM enrollments"
-        ).fetchone()
-        return _Before(rows, removable)
-    (rows,) = conn.execute(f"SELECT count(*) FROM {name}").fetchone()
-    return _Before(rows, rows)
-
-
-def _percent(part: int, whole: int) -> int:
-    """part of whole in whole percents, rounded up: the --max-remove that allows it."""
-    return -(-100 * part // whole)
-
-
-def _would_remove(name: str, removed: int, before: int) -> str:
-    """`would cancel 31 of 32 enrollments (97 %)`"""
-    verb = "cancel" if name == "enrollments" else "remove"
-    noun = TABLES[name].rows_noun
-    return f"would {verb} {removed} of {before} {noun} ({_percent(removed, before)} %)"
 
 
 def import_files(
@@ -459,7 +260,7 @@ def import_files(
     allowed = MAX_REMOVE if max_remove is None else max_remove
     warnings: list[str] = []
     files = collect_files(paths, table, warnings)
-    errors = _Errors()
+    errors = integrity.Errors()
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
@@ -482,7 +283,7 @@ def import_files(
         empty: dict[str, bool] = {}
         table_files: dict[str, list[str]] = {}
         # the share a snapshot removes is of the rows the table held before this import
-        before = {name: _count_before(conn, name) for _, name in files} if snapshot else {}
+        before = {name: integrity.count_before(conn, name) for _, name in files} if snapshot else {}
         set_aside: list[str] = []
         was_empty: set[str] = set()
         # referenced tables first, so a reference can be checked against what is loaded
@@ -526,23 +327,27 @@ def import_files(
                     refused = True
                     errors.add(
                         f"{' + '.join(table_files[name])} has no data rows (a failed export?) "
-                        f"and {_would_remove(name, before[name].removable, before[name].rows)}; "
+                        f"and {integrity.would_remove(name, before[name].removable, before[name].rows)}; "
                         "--max-remove 100 to empty the table on purpose"
                     )
         tallies = {
-            name: _tally(conn, name, import_id, stored=rows[name], was_empty=name in was_empty)
+            name: integrity.tally(
+                conn, name, import_id, stored=rows[name], was_empty=name in was_empty
+            )
             for name in ORDER
             if name in given
         }
         for name, tally in tallies.items():
             if tally.duplicates:
-                _check_duplicates(conn, errors, import_id, file_names, name)
+                integrity.check_duplicates(conn, errors, import_id, file_names, name)
         if not errors.total:
-            _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=False)
+            integrity.check_references(
+                conn, errors, warnings, import_id, file_names, given, snapshot=False
+            )
         if errors.total:
             raise errors.failure(hint=_hint(refused))
         counts = {
-            name: _count_and_remove(conn, name, rows[name], tally, import_id, snapshot)
+            name: integrity.count_and_remove(conn, name, rows[name], tally, import_id, snapshot)
             for name, tally in tallies.items()
         }
         if snapshot:
@@ -551,10 +356,12 @@ def import_files(
                 if removed * 100 > allowed * held:
                     refused = True
                     errors.add(
-                        f"{' + '.join(table_files[name])} {_would_remove(name, removed, held)}; "
-                        f"--max-remove {_percent(removed, held)} to allow"
+                        f"{' + '.join(table_files[name])} {integrity.would_remove(name, removed, held)}; "
+                        f"--max-remove {integrity.percent(removed, held)} to allow"
                     )
-            _check_references(conn, errors, warnings, import_id, file_names, given, snapshot=True)
+            integrity.check_references(
+                conn, errors, warnings, import_id, file_names, given, snapshot=True
+            )
             if errors.total:
                 raise errors.failure(hint=_hint(refused))
         conn.execute(
