@@ -112,7 +112,7 @@ class Decision:
         return Decided(self.key, self.due_at, figures)
 
 
-_FIXED_REASONS: dict[str, list[str]] = {
+FIXED_REASONS: dict[str, list[str]] = {
     "cancelled": ["enrollment cancelled"],
     "manual": ["manual action: sent only by `certify send`"],
     "not_due": ["not yet due"],
@@ -129,8 +129,8 @@ def not_linked_reason(action: Action, course: Course) -> str:
 
 
 def _reasons(decision: Decision) -> list[str]:
-    if decision.outcome in _FIXED_REASONS:
-        return list(_FIXED_REASONS[decision.outcome])
+    if decision.outcome in FIXED_REASONS:
+        return list(FIXED_REASONS[decision.outcome])
     if decision.outcome == "not_linked":
         return [not_linked_reason(decision.action, decision.course)]
     if decision.outcome == "waiting":
@@ -209,31 +209,47 @@ def _unmet_reasons(
     return tuple(reasons)
 
 
+def condition_reasons(
+    action: Action, course: Course, status_ok: bool, present: int, passed: int, failed: int
+) -> tuple[str, ...]:
+    """Why the action's course status and requirement conditions do not hold, in words.
+
+    `present`, `passed` and `failed` are the participant's counts; many participants share
+    them, so the wording is cached by every value that decides it.
+    """
+    conditions = action.conditions
+    required, pass_parts = course.attendance_parts, course.pass_parts
+    return _unmet_reasons(
+        conditions.attendance,
+        conditions.pass_,
+        tuple(conditions.course_status) if conditions.course_status else None,
+        course.status,
+        status_ok,
+        required,
+        min(present, required),
+        course.needed,
+        pass_parts,
+        min(passed, pass_parts),
+        failed,
+    )
+
+
 def unmet_conditions(decision: Decision) -> list[str]:
     """The conditions of the decision's action that do not hold, in words."""
     course, participant = decision.course, decision.participant
-    conditions = decision.action.conditions
-    present, passed = participant.present, participant.passed
-    required, pass_parts = course.attendance_parts, course.pass_parts
     # not acting on the course at all comes first: `certify send` refuses it without --force
     linked = (
         []
         if decision.action.links(course.course_type)
         else [not_linked_reason(decision.action, course)]
     )
-    # cached by every value that decides the wording; many participants share them
     return linked + list(
-        _unmet_reasons(
-            conditions.attendance,
-            conditions.pass_,
-            tuple(conditions.course_status) if conditions.course_status else None,
-            course.status,
+        condition_reasons(
+            decision.action,
+            course,
             decision.status_ok,
-            required,
-            min(present, required),
-            course.needed,
-            pass_parts,
-            min(passed, pass_parts),
+            participant.present,
+            participant.passed,
             participant.failed_parts,
         )
     )

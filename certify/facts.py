@@ -17,6 +17,8 @@ from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config, status_key, type_key
 from certify.deliveries import finished_for_all_sql, state_of_sql
 
+Row = tuple[Any, ...]  # one row as SQLite gives it
+
 
 @dataclass(frozen=True, slots=True)
 class Course:
@@ -173,12 +175,13 @@ def enrollments_of(conn: sqlite3.Connection, person_id: str) -> list[tuple[str, 
     ).fetchall()
 
 
-def enrolled_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Per course, how many enrollments are not cancelled."""
+def enrolled_counts(conn: sqlite3.Connection, course_ids: Iterable[str]) -> dict[str, int]:
+    """Per course of these, how many enrollments are not cancelled."""
     return dict(
         conn.execute(
             "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' "
-            "GROUP BY course_id"
+            "AND course_id IN (SELECT value FROM json_each(?)) GROUP BY course_id",
+            (json.dumps(list(course_ids)),),
         ).fetchall()
     )
 
@@ -311,7 +314,7 @@ def _times(text: str | None) -> tuple[str, ...]:
     return tuple(text.split(",")) if text else ()
 
 
-def participants(
+def participant_rows(
     conn: sqlite3.Connection,
     config: Config,
     *,
@@ -321,9 +324,12 @@ def participants(
     states_of: list[str] | None = None,
     course_ids: list[str] | None = None,
     with_times: bool = False,
-) -> Iterator[Participant]:
-    """Every enrollment with its figures, in one query.
+) -> Iterator[Row]:
+    """Every enrollment with its figures, in one query, as the rows SQLite gives.
 
+    A row is (course_id, person_id, status, enrolled_at as stored, present, results, *states);
+    `ParticipantReader` makes a `Participant` of one. The planner reads the counts straight
+    from the row and builds participants only for what it has to show.
     `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
     for every one of them are left out, so a steady-state tick only looks at open work.
     `states_of` lists action ids whose logged state each participant carries along.
@@ -349,29 +355,52 @@ def participants(
     sql = _PARTICIPANTS_SQL.format(
         filter=joined, states=states, **(_WITH_TIMES if with_times else _COUNTS)
     )
-    for row in conn.execute(sql, params):
-        if not with_times:
+    return iter(conn.execute(sql, params))
+
+
+def passed_count(results: str | None) -> int:
+    """The passes among a row's results (counts only: one flag, 1 or 0, per result)."""
+    return results.count("1") if results else 0
+
+
+class ParticipantReader:
+    """Makes participants of `participant_rows` rows; the enrollment moments many
+    participants share (every row of one import has the same) are read once."""
+
+    def __init__(self, with_times: bool = False) -> None:
+        self.with_times = with_times
+        self._moments: dict[str, datetime] = {}
+
+    def moment(self, text: str) -> datetime:
+        """The stored UTC text as a datetime, read once per distinct text."""
+        moment = self._moments.get(text)
+        if moment is None:
+            moment = self._moments[text] = from_utc_text(text)
+        return moment
+
+    def __call__(self, row: Row) -> Participant:
+        """The participant of one row."""
+        if not self.with_times:
             flags = row[5] or ""
             passed = flags.count("1")
-            yield Participant(
+            return Participant(
                 row[0],
                 row[1],
                 row[2],
-                from_utc_text(row[3]),
+                self.moment(row[3]),
                 row[4],
                 passed,
                 len(flags) - passed,
                 tuple(row[6:]),
             )
-            continue
         present_times = _times(row[4])
         results = row[5].split(",") if row[5] else []
         passed_times = tuple(result[1:] for result in results if result[0] == "1")
-        yield Participant(
+        return Participant(
             course_id=row[0],
             person_id=row[1],
             status=row[2],
-            enrolled_at=from_utc_text(row[3]),
+            enrolled_at=self.moment(row[3]),
             present=len(present_times),
             passed=len(passed_times),
             failed_parts=len(results) - len(passed_times),
@@ -379,6 +408,31 @@ def participants(
             present_times=present_times,
             passed_times=passed_times,
         )
+
+
+def participants(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    course_id: str | None = None,
+    person_id: str | None = None,
+    exclude_finished: list[tuple[str, str | None]] | None = None,
+    states_of: list[str] | None = None,
+    course_ids: list[str] | None = None,
+    with_times: bool = False,
+) -> Iterator[Participant]:
+    """Every enrollment with its figures, in one query (see `participant_rows`)."""
+    rows = participant_rows(
+        conn,
+        config,
+        course_id=course_id,
+        person_id=person_id,
+        exclude_finished=exclude_finished,
+        states_of=states_of,
+        course_ids=course_ids,
+        with_times=with_times,
+    )
+    return map(ParticipantReader(with_times), rows)
 
 
 def with_times(conn: sqlite3.Connection, config: Config, participant: Participant) -> Participant:

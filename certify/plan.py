@@ -8,64 +8,243 @@ history and courses still to come are settled without judging anyone one by one.
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from certify import rules
 from certify.clock import to_utc_text
 from certify.config import Action, Config
-from certify.decisions import Decision, Outcome, Planner, effective_since
-from certify.deliveries import DeliveryLog, ExistingDelivery
-from certify.facts import Course, course_facts, enrolled_counts, participants
+from certify.decisions import (
+    FIXED_REASONS,
+    Decision,
+    Outcome,
+    Planner,
+    condition_reasons,
+    effective_since,
+)
+from certify.deliveries import DeliveryLog, ExistingDelivery, Key
+from certify.facts import (
+    Course,
+    Participant,
+    ParticipantReader,
+    Row,
+    course_facts,
+    enrolled_counts,
+    participant_rows,
+    passed_count,
+)
 from certify.store import Store
 
+# A participant decided by their course alone (course_end actions), kept this small until
+# someone reads the decision: (outcome, index of the action, the participant's row as read,
+# or the participant when registration moments were read too). Plain tuples of strings and
+# numbers: the cyclic garbage collector stops tracking them, so 400,000 of them cost it
+# nothing, where as many objects would be walked again at every collection.
+Judged = tuple[Outcome, int, Row | Participant]
+# A course_end action's verdict on a course: (outcome if decided by the course alone, due
+# moment, course status ok, expired if sent now).
+Verdict = tuple[Outcome | None, datetime, bool, bool]
+# Per action: the outcome for each (attendance met, pass met), at index 2·attendance + pass;
+# None for an action decided participant by participant.
+Outcomes = list[tuple[Outcome, Outcome, Outcome, Outcome] | None]
 
-@dataclass
+
 class Plan:
-    now: datetime
-    since: dict[str, datetime]
-    decisions: list[Decision]
-    # Whole courses decided at once (course_end actions): per action, the courses whose due
-    # moment lies before `since` and whose participants are still to be recorded as skipped,
-    # with that due moment; and how many participants wait for a due moment still to come.
-    course_skips: dict[str, dict[str, datetime]] = field(default_factory=dict)
-    not_due_elsewhere: int = 0
-    _groups: dict[str, list[Decision]] | None = field(default=None, repr=False)
+    """Every (action, participant) decision of a run at `now`, grouped by outcome.
+
+    Most participants are decided by their course's verdict and two booleans; their
+    `Decision` is made only when someone reads it (`by_outcome`, `decisions`), and the
+    reasons they wait on are worded once per distinct set of counts.
+    """
+
+    def __init__(
+        self,
+        now: datetime,
+        since: dict[str, datetime],
+        actions: list[Action],
+        courses: dict[str, Course],
+        verdicts: CourseVerdicts,
+        with_times: bool,
+    ) -> None:
+        self.now = now
+        self.since = since
+        # Whole courses decided at once (course_end actions): per action, the courses whose
+        # due moment lies before `since` and whose participants are still to be recorded as
+        # skipped, with that due moment; and how many participants wait for a due moment
+        # still to come.
+        self.course_skips: dict[str, dict[str, datetime]] = {}
+        self.not_due_elsewhere = 0
+        self._actions = actions
+        self._courses = courses
+        self._verdicts = verdicts
+        self._read = ParticipantReader(with_times)
+        # in the order judged (participants as read, then actions as configured), and the
+        # positions of each outcome's among them
+        self._entries: list[Decision | Judged] = []
+        self._positions: dict[str, list[int]] = {}
+        self._made: list[Decision | None] = []  # the decisions made of judged entries
+        self._decided: dict[str, list[Decision]] = {}
+        self._last: tuple[Row | Participant | None, Participant | None] = (None, None)
+
+    def add(self, decision: Decision) -> None:
+        """A decision made participant by participant."""
+        self._positions.setdefault(decision.outcome, []).append(len(self._entries))
+        self._entries.append(decision)
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """Every decision, in the order judged."""
+        return self._decisions(range(len(self._entries)))
+
+    def count(self, outcome: str) -> int:
+        """How many decisions have this outcome, without making them."""
+        return len(self._positions.get(outcome, ()))
 
     def by_outcome(self, outcome: str) -> list[Decision]:
-        if self._groups is None:
-            groups: dict[str, list[Decision]] = {}
-            for decision in self.decisions:
-                groups.setdefault(decision.outcome, []).append(decision)
-            self._groups = groups
-        return self._groups.get(outcome, [])
+        """The decisions with this outcome, in the order judged."""
+        decided = self._decided.get(outcome)
+        if decided is None:
+            positions = self._positions.get(outcome, [])
+            decided = self._decided[outcome] = self._decisions(positions)
+        return decided
+
+    def keys(self, outcome: str) -> list[tuple[Key, datetime | None]]:
+        """The delivery key and due moment of each decision with this outcome, in the order
+        judged, without making the decisions (a dry run that only lists them)."""
+        entries, actions, verdicts = self._entries, self._actions, self._verdicts.cache
+        ids = [action.id for action in actions]
+        keys: list[tuple[Key, datetime | None]] = []
+        with cyclic_collection_paused():
+            for position in self._positions.get(outcome, ()):
+                entry = entries[position]
+                if isinstance(entry, Decision):
+                    keys.append((entry.key, entry.due_at))
+                    continue
+                _, index, judged = entry
+                keys.append(((ids[index], judged[0], judged[1]), verdicts[index][judged[0]][1]))
+        return keys
 
     def waiting_summary(self) -> Counter[str]:
         """How many deliveries wait on each reason, per action."""
-        counts: Counter[str] = Counter()
-        for outcome in ("waiting", "not_due", "retry_later"):
-            for decision in self.by_outcome(outcome):
-                for reason in decision.waiting_on:
-                    counts[f"{decision.action.id}: {reason}"] += 1
-        return counts
+        entries, actions, kind_of = self._entries, self._actions, self._verdicts.kind_of
+        # Tallied by (action id, reasons) in the order first met: the same reasons in the
+        # same order as counting decision by decision. A participant the course's verdict
+        # leaves waiting is tallied by what decides the wording (the action, the kind of
+        # course, the counts), worded once per distinct one.
+        tally: dict[tuple[str, tuple[str, ...]], int] = {}
+        worded: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
+        with cyclic_collection_paused():
+            for outcome in ("waiting", "not_due", "retry_later"):
+                fixed = tuple(FIXED_REASONS.get(outcome, ()))
+                for position in self._positions.get(outcome, ()):
+                    entry = entries[position]
+                    if isinstance(entry, Decision):
+                        key = (entry.action.id, tuple(entry.waiting_on))
+                    elif outcome != "waiting":
+                        key = (actions[entry[1]].id, fixed)
+                    else:
+                        _, index, judged = entry
+                        counts = _counts(index, kind_of(judged[0]), judged)
+                        found = worded.get(counts)
+                        if found is None:
+                            found = worded[counts] = self._worded(index, judged)
+                        key = found
+                    tally[key] = tally.get(key, 0) + 1
+        summary: Counter[str] = Counter()
+        for (action_id, reasons), number in tally.items():
+            for reason in reasons:
+                summary[f"{action_id}: {reason}"] += number
+        return summary
+
+    def _worded(self, index: int, judged: Row | Participant) -> tuple[str, tuple[str, ...]]:
+        """(action id, reasons) of a participant the course's verdict leaves waiting."""
+        action, participant = self._actions[index], self._participant(judged)
+        course = self._courses[participant.course_id]
+        status_ok = self._verdicts.of(index, course)[2]
+        present, passed, failed = participant.present, participant.passed, participant.failed_parts
+        return action.id, condition_reasons(action, course, status_ok, present, passed, failed)
+
+    def _decisions(self, positions: Iterable[int]) -> list[Decision]:
+        """The decisions at these positions; a judged entry's is made once, from its
+        course's verdict."""
+        entries, courses, actions = self._entries, self._courses, self._actions
+        verdicts = self._verdicts.cache  # every judged entry's verdict is in it
+        made = self._made
+        if not made:
+            made.extend([None] * len(entries))
+        decisions: list[Decision] = []
+        append = decisions.append
+        with cyclic_collection_paused():
+            for position in positions:
+                entry = entries[position]
+                if isinstance(entry, Decision):
+                    append(entry)
+                    continue
+                decision = made[position]
+                if decision is None:
+                    outcome, index, judged = entry
+                    participant = self._participant(judged)
+                    course_id = judged[0]
+                    _, due, status_ok, _ = verdicts[index][course_id]
+                    decision = made[position] = Decision(
+                        actions[index], courses[course_id], participant, outcome, due, status_ok
+                    )
+                append(decision)
+        return decisions
+
+    def _participant(self, judged: Row | Participant) -> Participant:
+        """The participant of a judged entry; the actions of one row share it."""
+        row, participant = self._last
+        if judged is not row or participant is None:
+            participant = judged if isinstance(judged, Participant) else self._read(judged)
+            self._last = (judged, participant)
+        return participant
+
+
+@contextmanager
+def cyclic_collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the plan makes its many small objects.
+
+    None of them refers back to another, so none can be in a cycle; but CPython's collector,
+    started every 700 new objects, would walk all of those made so far again and again
+    (half the time of judging 200,000 participants).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _counts(index: int, kind: int, judged: Row | Participant) -> tuple[Any, ...]:
+    """What decides the reasons a participant waits on: the action, the kind of course and
+    the counts (of a row: present, and the results as read)."""
+    if isinstance(judged, Participant):
+        return index, kind, judged.present, judged.passed, judged.failed_parts
+    return index, kind, judged[4], judged[5]
 
 
 class CourseVerdicts:
-    """Per course_end action and course: the due moment and everything that follows from it.
+    """Per course_end action and course: the due moment and everything that follows from it
+    (a `Verdict`); a course whose type the action is not linked to is decided by the course
+    alone."""
 
-    (outcome if decided by the course alone, due moment, status ok, expired if sent now);
-    a course whose type the action is not linked to is decided by the course alone.
-    """
-
-    def __init__(self, planner: Planner, actions: list[Action]) -> None:
+    def __init__(self, planner: Planner, actions: list[Action], courses: dict[str, Course]) -> None:
         self.planner = planner
         self.actions = actions
+        self.courses = courses
         self.fast = [a.timing.after == "course_end" for a in actions]
-        self.cache: list[dict[str, tuple[Outcome | None, datetime, bool, bool]]] = [
-            {} for _ in actions
-        ]
+        self.cache: list[dict[str, Verdict]] = [{} for _ in actions]
+        self._outcomes: dict[str, tuple[int, int, Outcomes]] = {}
+        self._kinds: dict[str, int] = {}  # course id → its kind of course, numbered
+        self._kind_numbers: dict[tuple[str, int, int, int], int] = {}
         # holds[index][attendance met][pass met]: do the action's two conditions hold?
         self.holds = [
             [
@@ -79,7 +258,8 @@ class CourseVerdicts:
             for a in actions
         ]
 
-    def get(self, index: int, course: Course) -> tuple[Outcome | None, datetime, bool, bool] | None:
+    def get(self, index: int, course: Course) -> Verdict | None:
+        """The verdict of a course_end action on a course; None for another anchor."""
         if not self.fast[index]:
             return None
         cache = self.cache[index]
@@ -88,9 +268,56 @@ class CourseVerdicts:
             verdict = cache[course.id] = self._verdict(self.actions[index], course)
         return verdict
 
-    def _verdict(
-        self, action: Action, course: Course
-    ) -> tuple[Outcome | None, datetime, bool, bool]:
+    def of(self, index: int, course: Course) -> Verdict:
+        """The verdict of an action known to be decided by the course."""
+        verdict = self.get(index, course)
+        if verdict is None:
+            raise ValueError(f"action {self.actions[index].id} is not decided by the course")
+        return verdict
+
+    def outcomes(self, course: Course) -> tuple[int, int, Outcomes]:
+        """Per course, worked out once: the fewest present rows and passes that meet its
+        requirements, and per action the outcome for each pair of booleans that follows."""
+        found = self._outcomes.get(course.id)
+        if found is None:
+            tables: Outcomes = []
+            for index in range(len(self.actions)):
+                verdict = self.get(index, course)
+                if verdict is None:
+                    tables.append(None)
+                    continue
+                outcome, _, status_ok, expired = verdict
+                holds = self.holds[index]
+                met: Outcome = "expired" if expired else "send"
+                tables.append(
+                    (outcome, outcome, outcome, outcome)
+                    if outcome is not None
+                    else (
+                        met if status_ok and holds[0][0] else "waiting",
+                        met if status_ok and holds[0][1] else "waiting",
+                        met if status_ok and holds[1][0] else "waiting",
+                        met if status_ok and holds[1][1] else "waiting",
+                    )
+                )
+            found = self._outcomes[course.id] = (
+                rules.attendance_minimum(course.attendance_parts, course.needed),
+                rules.pass_minimum(course.pass_parts),
+                tables,
+            )
+        return found
+
+    def kind_of(self, course_id: str) -> int:
+        """The courses whose reasons to wait read alike share a number: the same status
+        (and so the same status verdict per action) and requirement counts."""
+        kind = self._kinds.get(course_id)
+        if kind is None:
+            course = self.courses[course_id]
+            alike = (course.status, course.attendance_parts, course.needed, course.pass_parts)
+            kind = self._kind_numbers.setdefault(alike, len(self._kind_numbers))
+            self._kinds[course_id] = kind
+        return kind
+
+    def _verdict(self, action: Action, course: Course) -> Verdict:
         planner = self.planner
         due = planner.course_due(action, course)
         status_ok = planner._status_ok(action, course)
@@ -138,9 +365,11 @@ def make_plan(
     if not include_finished and logged:
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
-    decisions: list[Decision] = []
     finals = log.of(course_id, person_id) if include_finished else {}
-    plan = Plan(now, since, decisions)
+    verdicts = CourseVerdicts(planner, chosen, courses)
+    # registration moments only when an anchor needs them, or for one participant
+    with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
+    plan = Plan(now, since, chosen, courses, verdicts, with_times)
     window: list[str] | None = None
     if (
         course_id is None
@@ -152,12 +381,8 @@ def make_plan(
         window = _prune_courses(store, log, planner, chosen, courses, plan)
     elif course_id is None and person_id is None and not include_finished:
         window = _linked_courses(planner, chosen, courses)
-    verdicts = CourseVerdicts(planner, chosen)
-    fast, cache = verdicts.fast, verdicts.cache
     look_up = bool(existing or finals)
-    # registration moments only when an anchor needs them, or for one participant
-    with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
-    for participant in participants(
+    rows = participant_rows(
         conn,
         config,
         course_id=course_id,
@@ -166,36 +391,67 @@ def make_plan(
         states_of=action_ids if logged else None,
         course_ids=window,
         with_times=with_times,
-    ):
-        course = courses[participant.course_id]
-        attendance_met = course.attendance_met(participant.present)
-        pass_met = course.pass_met(participant.passed)
-        cancelled = participant.status == "cancelled"
-        states = participant.delivery_states
-        for index, action in enumerate(chosen):
+    )
+    with cyclic_collection_paused():
+        _judge(plan, planner, rows, look_up, existing, finals)
+    return plan
+
+
+def _judge(
+    plan: Plan,
+    planner: Planner,
+    rows: Iterator[Row],
+    look_up: bool,
+    existing: dict[Key, ExistingDelivery],
+    finals: dict[Key, ExistingDelivery],
+) -> None:
+    """Every row's decision for every action, in the order read: most from the course's
+    verdict and two booleans, the rest (cancelled, already logged, other anchors) by
+    `Planner.decide`."""
+    read, courses, verdicts = plan._read, plan._courses, plan._verdicts
+    entries, positions = plan._entries, plan._positions
+    indexed = list(enumerate(plan._actions))
+    last_course: str | None = None
+    least_present = least_passed = 0
+    tables: Outcomes = []
+    course = None
+    for row in rows:
+        if row[0] != last_course:  # rows come course by course: their constants once each
+            last_course = row[0]
+            course = courses[row[0]]
+            least_present, least_passed, tables = verdicts.outcomes(course)
+        assert course is not None
+        participant = read(row) if read.with_times else None
+        judged: Row | Participant = participant or row
+        if participant is not None:
+            present, passed = participant.present, participant.passed
+        else:
+            present, passed = row[4], passed_count(row[5])
+        # the two booleans that decide, as `Course.attendance_met` and `pass_met` say
+        met = 2 * (present >= least_present) + (passed >= least_passed)
+        cancelled = row[2] == "cancelled"
+        states = row[6:]
+        for index, action in indexed:
             known = None
             if look_up:
-                key = (action.id, participant.course_id, participant.person_id)
+                key = (action.id, row[0], row[1])
                 known = existing.get(key) or finals.get(key)
             state = states[index] if states else None
             if known is None and state is not None:
                 # e.g. final for this action while another action is still open for the person
                 known = ExistingDelivery(0, state, None, None, 0, None)
-            verdict = None
-            if known is None and not cancelled and fast[index]:
-                verdict = cache[index].get(course.id) or verdicts.get(index, course)
-            if verdict is None:
-                decisions.append(planner.decide(action, course, participant, known))
-                continue
-            # the same course-level checks as Planner.decide, looked up instead of redone
-            outcome, due, status_ok, expired = verdict
-            if outcome is None:
-                if status_ok and verdicts.holds[index][attendance_met][pass_met]:
-                    outcome = "expired" if expired else "send"
-                else:
-                    outcome = "waiting"
-            decisions.append(Decision(action, course, participant, outcome, due, status_ok))
-    return plan
+            table = tables[index]
+            if known is None and not cancelled and table is not None:
+                # the same course-level checks as Planner.decide, looked up instead of redone
+                outcome = table[met]
+                found = positions.get(outcome)
+                if found is None:
+                    found = positions[outcome] = []
+                found.append(len(entries))
+                entries.append((outcome, index, judged))
+            else:
+                participant = participant or read(row)
+                plan.add(planner.decide(action, course, participant, known))
 
 
 def _linked_courses(
@@ -230,14 +486,13 @@ def _prune_courses(
     has nobody due. Only courses in between need their participants judged: so a cron tick
     looks at the recent courses, not at years of history.
     """
-    recorded = log.course_skips()
-    enrolled = enrolled_counts(store.conn)
     # The due moment never decreases as the course end grows (offsets, month ends, `at`
     # and the daylight saving rules all keep order), so courses sorted by end split into
     # history, window and future by binary search: a tick computes few due moments.
     ordered = sorted(courses.values(), key=lambda course: course.end)
     window_ids: set[str] = set()
     history: list[tuple[Action, list[Course]]] = []
+    future: list[Course] = []  # per action, the courses due after `now`
     for action in actions:
 
         def due(course: Course, action: Action = action) -> datetime:
@@ -254,7 +509,13 @@ def _prune_courses(
         first_future = max(bisect_right(linked, planner.now, key=due), first_covered)
         history.append((action, linked[:first_covered]))
         window_ids.update(course.id for course in linked[first_covered:first_future])
-        plan.not_due_elsewhere += sum(enrolled.get(c.id, 0) for c in linked[first_future:])
+        future.extend(linked[first_future:])
+    # their participants are counted, not judged (a tick, long after the last course, asks
+    # nothing)
+    if future:
+        enrolled = enrolled_counts(store.conn, {course.id for course in future})
+        plan.not_due_elsewhere = sum(enrolled.get(course.id, 0) for course in future)
+    recorded = log.course_skips() if any(before for _, before in history) else {}
     # courses judged participant by participant decide their own skips
     for action, courses_before in history:
         since = to_utc_text(planner.since[action.id])
