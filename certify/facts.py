@@ -288,16 +288,24 @@ def part_registrations(
 
 
 # Per enrollment, correlated lookups through indexes: the work grows with the enrollments
-# still open, not with the whole history, so a steady-state cron tick stays cheap.
+# still open, not with the whole history, so a steady-state cron tick stays cheap. The
+# parts that count, of the courses asked about, are gathered once into a small table that
+# SQLite indexes by course: each enrollment then finds its parts without reading the
+# parts table again (a tenth of the time of judging 200,000 participants).
 _PARTICIPANTS_SQL = """
+WITH counted AS MATERIALIZED (
+    SELECT course_id, part_id FROM parts
+    WHERE (attendance_required = 1 OR :all_parts) {courses}
+), examined AS MATERIALIZED (
+    SELECT course_id, part_id FROM parts WHERE pass_required = 1 {courses}
+)
 SELECT e.course_id, e.person_id, e.status, coalesce(e.enrolled_at, e.first_seen_at),
-    (SELECT {present} FROM parts p
+    (SELECT {present} FROM counted p
      JOIN attendance a ON a.part_id = p.part_id AND a.person_id = e.person_id
-     WHERE p.course_id = e.course_id AND a.present = 1
-       AND (p.attendance_required = 1 OR :all_parts)),
-    (SELECT {results} FROM parts p
+     WHERE p.course_id = e.course_id AND a.present = 1),
+    (SELECT {results} FROM examined p
      JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
-     WHERE p.course_id = e.course_id AND p.pass_required = 1)
+     WHERE p.course_id = e.course_id)
     {states}
 FROM enrollments e
 WHERE 1 {filter}
@@ -336,14 +344,20 @@ def participant_rows(
     """
     params: dict[str, Any] = {"all_parts": int(config.settings.attendance_basis == "all_parts")}
     conditions = []
+    courses = []  # the same courses, for the parts
     if course_id is not None:
         conditions.append("e.course_id = :course_id")
+        courses.append("course_id = :course_id")
         params["course_id"] = course_id
     if person_id is not None:
         conditions.append("e.person_id = :person_id")
+        courses.append(
+            "course_id IN (SELECT course_id FROM enrollments WHERE person_id = :person_id)"
+        )
         params["person_id"] = person_id
     if course_ids is not None:
         conditions.append("e.course_id IN (SELECT value FROM json_each(:course_ids))")
+        courses.append("course_id IN (SELECT value FROM json_each(:course_ids))")
         params["course_ids"] = json.dumps(course_ids)
     if exclude_finished:
         conditions.append(finished_for_all_sql(exclude_finished, params))
@@ -351,9 +365,11 @@ def participant_rows(
         f", {state_of_sql(index, action_id, params)}"
         for index, action_id in enumerate(states_of or [])
     )
-    joined = "".join(f" AND {c}" for c in conditions)
     sql = _PARTICIPANTS_SQL.format(
-        filter=joined, states=states, **(_WITH_TIMES if with_times else _COUNTS)
+        filter="".join(f" AND {c}" for c in conditions),
+        courses="".join(f" AND {c}" for c in courses),
+        states=states,
+        **(_WITH_TIMES if with_times else _COUNTS),
     )
     return iter(conn.execute(sql, params))
 
