@@ -46,6 +46,9 @@ from certify.store import Store
 # numbers: the cyclic garbage collector stops tracking them, so 400,000 of them cost it
 # nothing, where as many objects would be walked again at every collection.
 Judged = tuple[Outcome, int, Row | Participant]
+# What a dry run that only lists needs of a decision: (action id, course id, person id,
+# due moment).
+Listed = tuple[str, str, str, datetime | None]
 # A course_end action's verdict on a course: (outcome if decided by the course alone, due
 # moment, course status ok, expired if sent now).
 Verdict = tuple[Outcome | None, datetime, bool, bool]
@@ -113,21 +116,23 @@ class Plan:
             decided = self._decided[outcome] = self._decisions(positions)
         return decided
 
-    def keys(self, outcome: str) -> list[tuple[Key, datetime | None]]:
-        """The delivery key and due moment of each decision with this outcome, in the order
-        judged, without making the decisions (a dry run that only lists them)."""
-        entries, actions, verdicts = self._entries, self._actions, self._verdicts.cache
-        ids = [action.id for action in actions]
-        keys: list[tuple[Key, datetime | None]] = []
+    def listed(self, outcome: str) -> list[Listed]:
+        """(action id, course id, person id, due moment) of each decision with this outcome,
+        in the order judged, without making the decisions: a dry run that only lists."""
+        entries, verdicts = self._entries, self._verdicts.cache
+        ids = [action.id for action in self._actions]
+        listed: list[Listed] = []
+        append = listed.append
         with cyclic_collection_paused():
             for position in self._positions.get(outcome, ()):
                 entry = entries[position]
                 if isinstance(entry, Decision):
-                    keys.append((entry.key, entry.due_at))
+                    append((*entry.key, entry.due_at))
                     continue
                 _, index, judged = entry
-                keys.append(((ids[index], judged[0], judged[1]), verdicts[index][judged[0]][1]))
-        return keys
+                course_id = judged[0]
+                append((ids[index], course_id, judged[1], verdicts[index][course_id][1]))
+        return listed
 
     def waiting_summary(self) -> Counter[str]:
         """How many deliveries wait on each reason, per action."""

@@ -340,5 +340,4 @@ def test_the_planning_fast_path_decides_like_planner_decide(
         # the same decision objects as the whole list, in its order
         assert grouped == [d for d in plan.decisions if d.outcome == outcome]
         assert all(any(g is d for d in plan.decisions) for g in grouped)
-        keys = [(d.key, d.due_at) for d in grouped]
-        assert plan.keys(outcome) == keys
+        assert plan.listed(outcome) == [(*d.key, d.due_at) for d in grouped]
