@@ -264,8 +264,9 @@ class Planner:
         self.now = now
         self.since = since
         self._course_due: dict[tuple[str, str], datetime] = {}
+        # by the status and the type as written: thousands of courses share a few
         self._course_status: dict[tuple[str, str], bool] = {}
-        self._course_linked: dict[tuple[str, str], bool] = {}
+        self._course_linked: dict[tuple[str, str | None], bool] = {}
         self._dues: dict[tuple[int, str, str | None, datetime], datetime] = {}
         # per action: the wanted statuses as compared (None: any)
         self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
@@ -293,7 +294,7 @@ class Planner:
         return None if anchor is None else self._due(action, anchor)
 
     def _status_ok(self, action: Action, course: Course) -> bool:
-        key = (action.id, course.id)
+        key = (action.id, course.status)
         known = self._course_status.get(key)
         if known is None:
             if action.id not in self._wanted_statuses:  # an action given, not configured
@@ -305,7 +306,7 @@ class Planner:
 
     def linked(self, action: Action, course: Course) -> bool:
         """Does the action act on this course (`course_types`; omitted: every course)?"""
-        key = (action.id, course.id)
+        key = (action.id, course.course_type)
         known = self._course_linked.get(key)
         if known is None:
             known = self._course_linked[key] = action.links(course.course_type)

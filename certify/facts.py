@@ -374,11 +374,6 @@ def participant_rows(
     return iter(conn.execute(sql, params))
 
 
-def passed_count(results: str | None) -> int:
-    """The passes among a row's results (counts only: one flag, 1 or 0, per result)."""
-    return results.count("1") if results else 0
-
-
 class ParticipantReader:
     """Makes participants of `participant_rows` rows; the enrollment moments many
     participants share (every row of one import has the same) are read once."""

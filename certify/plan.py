@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from certify import rules
 from certify.clock import to_utc_text
@@ -36,7 +36,6 @@ from certify.facts import (
     course_facts,
     enrolled_counts,
     participant_rows,
-    passed_count,
 )
 from certify.store import Store
 
@@ -89,14 +88,14 @@ class Plan:
         # in the order judged (participants as read, then actions as configured), and the
         # positions of each outcome's among them
         self._entries: list[Decision | Judged] = []
-        self._positions: dict[str, list[int]] = {}
+        self._positions: dict[str, list[int]] = {outcome: [] for outcome in get_args(Outcome)}
         self._made: list[Decision | None] = []  # the decisions made of judged entries
         self._decided: dict[str, list[Decision]] = {}
         self._last: tuple[Row | Participant | None, Participant | None] = (None, None)
 
     def add(self, decision: Decision) -> None:
         """A decision made participant by participant."""
-        self._positions.setdefault(decision.outcome, []).append(len(self._entries))
+        self._positions[decision.outcome].append(len(self._entries))
         self._entries.append(decision)
 
     @property
@@ -398,7 +397,7 @@ def make_plan(
         with_times=with_times,
     )
     with cyclic_collection_paused():
-        _judge(plan, planner, rows, look_up, existing, finals)
+        _judge(plan, planner, rows, look_up, logged, existing, finals)
     return plan
 
 
@@ -407,6 +406,7 @@ def _judge(
     planner: Planner,
     rows: Iterator[Row],
     look_up: bool,
+    logged: bool,
     existing: dict[Key, ExistingDelivery],
     finals: dict[Key, ExistingDelivery],
 ) -> None:
@@ -415,26 +415,38 @@ def _judge(
     `Planner.decide`."""
     read, courses, verdicts = plan._read, plan._courses, plan._verdicts
     entries, positions = plan._entries, plan._positions
+    with_times = read.with_times
     indexed = list(enumerate(plan._actions))
+    # nothing logged to look up and every action anchored on the course end: a row that is
+    # not cancelled is decided by its course's table alone
+    by_course_alone = not look_up and not logged and all(verdicts.fast)
     last_course: str | None = None
     least_present = least_passed = 0
     tables: Outcomes = []
+    indexed_tables: list[tuple[int, tuple[Outcome, Outcome, Outcome, Outcome]]] = []
     course = None
     for row in rows:
         if row[0] != last_course:  # rows come course by course: their constants once each
             last_course = row[0]
             course = courses[row[0]]
             least_present, least_passed, tables = verdicts.outcomes(course)
+            indexed_tables = [(i, outcomes) for i, outcomes in enumerate(tables) if outcomes]
         assert course is not None
-        participant = read(row) if read.with_times else None
+        participant = read(row) if with_times else None
         judged: Row | Participant = participant or row
         if participant is not None:
             present, passed = participant.present, participant.passed
         else:
-            present, passed = row[4], passed_count(row[5])
+            present, passed = row[4], row[5].count("1") if row[5] else 0
         # the two booleans that decide, as `Course.attendance_met` and `pass_met` say
         met = 2 * (present >= least_present) + (passed >= least_passed)
         cancelled = row[2] == "cancelled"
+        if by_course_alone and not cancelled:
+            for index, outcomes in indexed_tables:
+                outcome = outcomes[met]
+                positions[outcome].append(len(entries))
+                entries.append((outcome, index, judged))
+            continue
         states = row[6:]
         for index, action in indexed:
             known = None
@@ -449,10 +461,7 @@ def _judge(
             if known is None and not cancelled and table is not None:
                 # the same course-level checks as Planner.decide, looked up instead of redone
                 outcome = table[met]
-                found = positions.get(outcome)
-                if found is None:
-                    found = positions[outcome] = []
-                found.append(len(entries))
+                positions[outcome].append(len(entries))
                 entries.append((outcome, index, judged))
             else:
                 participant = participant or read(row)
