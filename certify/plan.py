@@ -3,7 +3,9 @@
 The facts (`facts.py`) give every participant's counts in one pass over indexed tables;
 each participant is decided by `decisions.py`. Actions anchored on the course end are
 decided a whole course at a time: a course's due moment is every participant's, so
-history and courses still to come are settled without judging anyone one by one.
+history and courses still to come are settled without judging anyone one by one, and in
+the courses in between two booleans per participant pick the outcome from a table worked
+out once per course. A `Decision` is made only for what someone reads.
 """
 
 from __future__ import annotations
