@@ -14,7 +14,14 @@ from certify import rules
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Action, Config, status_key
 from certify.deliveries import FINAL_STATES, Decided, ExistingDelivery
-from certify.facts import Course, Figures, Participant, as_moments, participant_figures
+from certify.facts import (
+    Course,
+    CourseEnd,
+    Figures,
+    Participant,
+    as_moments,
+    participant_figures,
+)
 
 Outcome = Literal[
     "send",
@@ -271,7 +278,7 @@ class Planner:
         # per action: the wanted statuses as compared (None: any)
         self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
 
-    def course_due(self, action: Action, course: Course) -> datetime:
+    def course_due(self, action: Action, course: Course | CourseEnd) -> datetime:
         """The due moment of a course_end action: the same for every participant."""
         key = (action.id, course.id)
         due = self._course_due.get(key)
@@ -304,7 +311,7 @@ class Planner:
             self._course_status[key] = known
         return known
 
-    def linked(self, action: Action, course: Course) -> bool:
+    def linked(self, action: Action, course: Course | CourseEnd) -> bool:
         """Does the action act on this course (`course_types`; omitted: every course)?"""
         key = (action.id, course.course_type)
         known = self._course_linked.get(key)

@@ -56,20 +56,26 @@ class Participant(NamedTuple):
     passed_times: tuple[str, ...] | None = None
 
 
-def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
-    """Every course with its requirement counts under the configured attendance basis."""
+def course_facts(
+    conn: sqlite3.Connection, config: Config, course_ids: Iterable[str] | None = None
+) -> dict[str, Course]:
+    """Every course (or these) with its requirement counts under the configured attendance
+    basis."""
     all_parts = config.settings.attendance_basis == "all_parts"
     courses: dict[str, Course] = {}
+    chosen = "" if course_ids is None else "WHERE c.course_id IN (SELECT value FROM json_each(?))"
     for row in conn.execute(
-        """
+        f"""
         SELECT c.course_id, c.name, c.status, c."end", t.attendance_percentage,
                coalesce(sum(p.attendance_required), 0), count(p.part_id),
                coalesce(sum(p.pass_required), 0), c.course_type
         FROM courses c
         LEFT JOIN course_types t ON t.course_type = c.course_type
         LEFT JOIN parts p ON p.course_id = c.course_id
+        {chosen}
         GROUP BY c.course_id
-        """
+        """,
+        () if course_ids is None else (json.dumps(list(course_ids)),),
     ):
         course_id, name, status, end, threshold, required, total, pass_parts, course_type = row
         attendance_parts = (total if required else 0) if all_parts else required
@@ -87,6 +93,24 @@ def course_facts(conn: sqlite3.Connection, config: Config) -> dict[str, Course]:
             course_type or None,
         )
     return courses
+
+
+class CourseEnd(NamedTuple):
+    """What splitting the courses into history, due and still to come needs of one."""
+
+    id: str
+    end: datetime
+    course_type: str | None
+
+
+def course_ends(conn: sqlite3.Connection) -> list[CourseEnd]:
+    """Every course's end and type, the earliest end first (ties by id)."""
+    return [
+        CourseEnd(course_id, from_utc_text(end), course_type or None)
+        for course_id, end, course_type in conn.execute(
+            'SELECT course_id, "end", course_type FROM courses ORDER BY "end", course_id'
+        )
+    ]
 
 
 def unmatched_settings(conn: sqlite3.Connection, config: Config) -> list[str]:

@@ -33,9 +33,11 @@ from certify.decisions import (
 from certify.deliveries import DeliveryLog, ExistingDelivery, Key
 from certify.facts import (
     Course,
+    CourseEnd,
     Participant,
     ParticipantReader,
     Row,
+    course_ends,
     course_facts,
     enrolled_counts,
     participant_rows,
@@ -365,7 +367,6 @@ def make_plan(
     since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
     if since_override:
         since.update(since_override)
-    courses = course_facts(conn, config)
     existing = log.in_motion(action_ids)
     # nothing logged yet for these actions (say, before switching one on): no state to read
     logged = log.any_logged(action_ids)
@@ -374,11 +375,9 @@ def make_plan(
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
     finals = log.of(course_id, person_id) if include_finished else {}
-    verdicts = CourseVerdicts(planner, chosen, courses)
-    # registration moments only when an anchor needs them, or for one participant
-    with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
-    plan = Plan(now, since, chosen, courses, verdicts, with_times)
     window: list[str] | None = None
+    skips: dict[str, dict[str, datetime]] = {}
+    not_due = 0
     if (
         course_id is None
         and person_id is None
@@ -386,9 +385,20 @@ def make_plan(
         and chosen
         and all(a.timing.after == "course_end" for a in chosen)
     ):
-        window = _prune_courses(store, log, planner, chosen, courses, plan)
-    elif course_id is None and person_id is None and not include_finished:
-        window = _linked_courses(planner, chosen, courses)
+        # only the window's courses are read in full: a tick reads few
+        window, skips, not_due = _prune_courses(store, log, planner, chosen)
+        courses = course_facts(conn, config, window)
+    elif course_id is not None:
+        courses = course_facts(conn, config, [course_id])
+    else:
+        courses = course_facts(conn, config)
+        if person_id is None and not include_finished:
+            window = _linked_courses(planner, chosen, courses)
+    verdicts = CourseVerdicts(planner, chosen, courses)
+    # registration moments only when an anchor needs them, or for one participant
+    with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
+    plan = Plan(now, since, chosen, courses, verdicts, with_times)
+    plan.course_skips, plan.not_due_elsewhere = skips, not_due
     look_up = bool(existing or finals)
     rows = participant_rows(
         conn,
@@ -490,30 +500,29 @@ def _linked_courses(
 
 
 def _prune_courses(
-    store: Store,
-    log: DeliveryLog,
-    planner: Planner,
-    actions: list[Action],
-    courses: dict[str, Course],
-    plan: Plan,
-) -> list[str]:
+    store: Store, log: DeliveryLog, planner: Planner, actions: list[Action]
+) -> tuple[list[str], dict[str, dict[str, datetime]], int]:
     """With course_end actions only, a course's due moment is its participants' due moment.
 
     A course whose due moment lies before an action's `since` is history for it (every
     participant skipped, recorded once per course); one whose due moment is still to come
     has nobody due. Only courses in between need their participants judged: so a cron tick
     looks at the recent courses, not at years of history.
+
+    Returns the courses to judge (the window), per action the history still to be recorded
+    skipped (course → due moment), and how many participants wait for a due moment still
+    to come.
     """
     # The due moment never decreases as the course end grows (offsets, month ends, `at`
     # and the daylight saving rules all keep order), so courses sorted by end split into
     # history, window and future by binary search: a tick computes few due moments.
-    ordered = sorted(courses.values(), key=lambda course: course.end)
+    ordered = course_ends(store.conn)
     window_ids: set[str] = set()
-    history: list[tuple[Action, list[Course]]] = []
-    future: list[Course] = []  # per action, the courses due after `now`
+    history: list[tuple[Action, list[CourseEnd]]] = []
+    future: list[CourseEnd] = []  # per action, the courses due after `now`
     for action in actions:
 
-        def due(course: Course, action: Action = action) -> datetime:
+        def due(course: CourseEnd, action: Action = action) -> datetime:
             return planner.course_due(action, course)
 
         # a course the action is not linked to is none of its history, window or future
@@ -530,17 +539,19 @@ def _prune_courses(
         future.extend(linked[first_future:])
     # their participants are counted, not judged (a tick, long after the last course, asks
     # nothing)
+    not_due = 0
     if future:
         enrolled = enrolled_counts(store.conn, {course.id for course in future})
-        plan.not_due_elsewhere = sum(enrolled.get(course.id, 0) for course in future)
+        not_due = sum(enrolled.get(course.id, 0) for course in future)
     recorded = log.course_skips() if any(before for _, before in history) else {}
     # courses judged participant by participant decide their own skips
+    skips: dict[str, dict[str, datetime]] = {}
     for action, courses_before in history:
         since = to_utc_text(planner.since[action.id])
-        plan.course_skips[action.id] = {
+        skips[action.id] = {
             course.id: planner.course_due(action, course)
             for course in courses_before
             if course.id not in window_ids and recorded.get((action.id, course.id)) != since
         }
     window = [course.id for course in ordered if course.id in window_ids]
-    return window
+    return window, skips, not_due
