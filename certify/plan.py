@@ -113,12 +113,16 @@ class Plan:
         """How many decisions have this outcome, without making them."""
         return len(self._positions.get(outcome, ()))
 
-    def by_outcome(self, outcome: str) -> list[Decision]:
-        """The decisions with this outcome, in the order judged."""
+    def by_outcome(self, outcome: str, limit: int | None = None) -> list[Decision]:
+        """The decisions with this outcome, in the order judged; the first `limit` only
+        (and only they are made: `run-due --limit 5000` of 200,000 due)."""
         decided = self._decided.get(outcome)
-        if decided is None:
-            positions = self._positions.get(outcome, array("l"))
-            decided = self._decided[outcome] = self._decisions(positions)
+        if decided is not None:
+            return decided[:limit] if limit is not None else decided
+        positions = self._positions.get(outcome, array("l"))
+        if limit is not None:
+            return self._decisions(positions[:limit])
+        decided = self._decided[outcome] = self._decisions(positions)
         return decided
 
     def listed(self, outcome: str) -> list[Listed]:

@@ -335,9 +335,12 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     assert judged(one.decisions) == judged(alone)
     assert list(one.waiting_summary().items()) == summary_of(alone)
     for outcome in {d.outcome for d in slow} | {"send", "waiting"}:
+        first = plan.by_outcome(outcome, 1)  # only the first made, before the whole group
         grouped = plan.by_outcome(outcome)
+        assert [id(d) for d in first] == [id(d) for d in grouped[:1]]
         assert plan.count(outcome) == len(grouped)
         # the same decision objects as the whole list, in its order
         assert grouped == [d for d in plan.decisions if d.outcome == outcome]
         assert all(any(g is d for d in plan.decisions) for g in grouped)
         assert plan.listed(outcome) == [(*d.key, d.due_at) for d in grouped]
+        assert plan.by_outcome(outcome, 1) == grouped[:1]
