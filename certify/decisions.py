@@ -14,7 +14,14 @@ from certify import rules
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Action, Config, status_key
 from certify.deliveries import FINAL_STATES, Decided, ExistingDelivery
-from certify.facts import Course, Figures, Participant, as_moments, participant_figures
+from certify.facts import (
+    Course,
+    CourseEnd,
+    Figures,
+    Participant,
+    as_moments,
+    participant_figures,
+)
 
 Outcome = Literal[
     "send",
@@ -112,7 +119,7 @@ class Decision:
         return Decided(self.key, self.due_at, figures)
 
 
-_FIXED_REASONS: dict[str, list[str]] = {
+FIXED_REASONS: dict[str, list[str]] = {
     "cancelled": ["enrollment cancelled"],
     "manual": ["manual action: sent only by `certify send`"],
     "not_due": ["not yet due"],
@@ -129,8 +136,8 @@ def not_linked_reason(action: Action, course: Course) -> str:
 
 
 def _reasons(decision: Decision) -> list[str]:
-    if decision.outcome in _FIXED_REASONS:
-        return list(_FIXED_REASONS[decision.outcome])
+    if decision.outcome in FIXED_REASONS:
+        return list(FIXED_REASONS[decision.outcome])
     if decision.outcome == "not_linked":
         return [not_linked_reason(decision.action, decision.course)]
     if decision.outcome == "waiting":
@@ -209,31 +216,47 @@ def _unmet_reasons(
     return tuple(reasons)
 
 
+def condition_reasons(
+    action: Action, course: Course, status_ok: bool, present: int, passed: int, failed: int
+) -> tuple[str, ...]:
+    """Why the action's course status and requirement conditions do not hold, in words.
+
+    `present`, `passed` and `failed` are the participant's counts; many participants share
+    them, so the wording is cached by every value that decides it.
+    """
+    conditions = action.conditions
+    required, pass_parts = course.attendance_parts, course.pass_parts
+    return _unmet_reasons(
+        conditions.attendance,
+        conditions.pass_,
+        tuple(conditions.course_status) if conditions.course_status else None,
+        course.status,
+        status_ok,
+        required,
+        min(present, required),
+        course.needed,
+        pass_parts,
+        min(passed, pass_parts),
+        failed,
+    )
+
+
 def unmet_conditions(decision: Decision) -> list[str]:
     """The conditions of the decision's action that do not hold, in words."""
     course, participant = decision.course, decision.participant
-    conditions = decision.action.conditions
-    present, passed = participant.present, participant.passed
-    required, pass_parts = course.attendance_parts, course.pass_parts
     # not acting on the course at all comes first: `certify send` refuses it without --force
     linked = (
         []
         if decision.action.links(course.course_type)
         else [not_linked_reason(decision.action, course)]
     )
-    # cached by every value that decides the wording; many participants share them
     return linked + list(
-        _unmet_reasons(
-            conditions.attendance,
-            conditions.pass_,
-            tuple(conditions.course_status) if conditions.course_status else None,
-            course.status,
+        condition_reasons(
+            decision.action,
+            course,
             decision.status_ok,
-            required,
-            min(present, required),
-            course.needed,
-            pass_parts,
-            min(passed, pass_parts),
+            participant.present,
+            participant.passed,
             participant.failed_parts,
         )
     )
@@ -248,13 +271,14 @@ class Planner:
         self.now = now
         self.since = since
         self._course_due: dict[tuple[str, str], datetime] = {}
+        # by the status and the type as written: thousands of courses share a few
         self._course_status: dict[tuple[str, str], bool] = {}
-        self._course_linked: dict[tuple[str, str], bool] = {}
+        self._course_linked: dict[tuple[str, str | None], bool] = {}
         self._dues: dict[tuple[int, str, str | None, datetime], datetime] = {}
         # per action: the wanted statuses as compared (None: any)
         self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
 
-    def course_due(self, action: Action, course: Course) -> datetime:
+    def course_due(self, action: Action, course: Course | CourseEnd) -> datetime:
         """The due moment of a course_end action: the same for every participant."""
         key = (action.id, course.id)
         due = self._course_due.get(key)
@@ -277,7 +301,7 @@ class Planner:
         return None if anchor is None else self._due(action, anchor)
 
     def _status_ok(self, action: Action, course: Course) -> bool:
-        key = (action.id, course.id)
+        key = (action.id, course.status)
         known = self._course_status.get(key)
         if known is None:
             if action.id not in self._wanted_statuses:  # an action given, not configured
@@ -287,9 +311,9 @@ class Planner:
             self._course_status[key] = known
         return known
 
-    def linked(self, action: Action, course: Course) -> bool:
+    def linked(self, action: Action, course: Course | CourseEnd) -> bool:
         """Does the action act on this course (`course_types`; omitted: every course)?"""
-        key = (action.id, course.id)
+        key = (action.id, course.course_type)
         known = self._course_linked.get(key)
         if known is None:
             known = self._course_linked[key] = action.links(course.course_type)

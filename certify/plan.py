@@ -3,69 +3,262 @@
 The facts (`facts.py`) give every participant's counts in one pass over indexed tables;
 each participant is decided by `decisions.py`. Actions anchored on the course end are
 decided a whole course at a time: a course's due moment is every participant's, so
-history and courses still to come are settled without judging anyone one by one.
+history and courses still to come are settled without judging anyone one by one, and in
+the courses in between two booleans per participant pick the outcome from a table worked
+out once per course. A `Decision` is made only for what someone reads.
 """
 
 from __future__ import annotations
 
+import gc
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any, get_args
 
 from certify import rules
 from certify.clock import to_utc_text
 from certify.config import Action, Config
-from certify.decisions import Decision, Outcome, Planner, effective_since
-from certify.deliveries import DeliveryLog, ExistingDelivery
-from certify.facts import Course, course_facts, enrolled_counts, participants
+from certify.decisions import (
+    FIXED_REASONS,
+    Decision,
+    Outcome,
+    Planner,
+    condition_reasons,
+    effective_since,
+)
+from certify.deliveries import DeliveryLog, ExistingDelivery, Key
+from certify.facts import (
+    Course,
+    CourseEnd,
+    Participant,
+    ParticipantReader,
+    Row,
+    course_ends,
+    course_facts,
+    enrolled_counts,
+    participant_rows,
+)
 from certify.store import Store
 
+# A participant decided by their course alone (course_end actions), kept this small until
+# someone reads the decision: (outcome, index of the action, the participant's row as read,
+# or the participant when registration moments were read too). Plain tuples of strings and
+# numbers: the cyclic garbage collector stops tracking them, so 400,000 of them cost it
+# nothing, where as many objects would be walked again at every collection.
+Judged = tuple[Outcome, int, Row | Participant]
+# What a dry run that only lists needs of a decision: (action id, course id, person id,
+# due moment).
+Listed = tuple[str, str, str, datetime | None]
+# A course_end action's verdict on a course: (outcome if decided by the course alone, due
+# moment, course status ok, expired if sent now).
+Verdict = tuple[Outcome | None, datetime, bool, bool]
+# Per action: the outcome for each (attendance met, pass met), at index 2·attendance + pass;
+# None for an action decided participant by participant.
+Outcomes = list[tuple[Outcome, Outcome, Outcome, Outcome] | None]
 
-@dataclass
+
 class Plan:
-    now: datetime
-    since: dict[str, datetime]
-    decisions: list[Decision]
-    # Whole courses decided at once (course_end actions): per action, the courses whose due
-    # moment lies before `since` and whose participants are still to be recorded as skipped,
-    # with that due moment; and how many participants wait for a due moment still to come.
-    course_skips: dict[str, dict[str, datetime]] = field(default_factory=dict)
-    not_due_elsewhere: int = 0
-    _groups: dict[str, list[Decision]] | None = field(default=None, repr=False)
+    """Every (action, participant) decision of a run at `now`, grouped by outcome.
 
-    def by_outcome(self, outcome: str) -> list[Decision]:
-        if self._groups is None:
-            groups: dict[str, list[Decision]] = {}
-            for decision in self.decisions:
-                groups.setdefault(decision.outcome, []).append(decision)
-            self._groups = groups
-        return self._groups.get(outcome, [])
+    Most participants are decided by their course's verdict and two booleans; their
+    `Decision` is made only when someone reads it (`by_outcome`, `decisions`), and the
+    reasons they wait on are worded once per distinct set of counts.
+    """
+
+    def __init__(
+        self,
+        now: datetime,
+        since: dict[str, datetime],
+        actions: list[Action],
+        courses: dict[str, Course],
+        verdicts: CourseVerdicts,
+        with_times: bool,
+    ) -> None:
+        self.now = now
+        self.since = since
+        # Whole courses decided at once (course_end actions): per action, the courses whose
+        # due moment lies before `since` and whose participants are still to be recorded as
+        # skipped, with that due moment; and how many participants wait for a due moment
+        # still to come.
+        self.course_skips: dict[str, dict[str, datetime]] = {}
+        self.not_due_elsewhere = 0
+        self._actions = actions
+        self._courses = courses
+        self._verdicts = verdicts
+        self._read = ParticipantReader(with_times)
+        # in the order judged (participants as read, then actions as configured), and the
+        # positions of each outcome's among them
+        self._entries: list[Decision | Judged] = []
+        # (as machine integers: 400,000 Python ints would take 30 bytes each)
+        self._positions = {outcome: array("l") for outcome in get_args(Outcome)}
+        self._made: list[Decision | None] = []  # the decisions made of judged entries
+        self._decided: dict[str, list[Decision]] = {}
+        self._last: tuple[Row | Participant | None, Participant | None] = (None, None)
+
+    def add(self, decision: Decision) -> None:
+        """A decision made participant by participant."""
+        self._positions[decision.outcome].append(len(self._entries))
+        self._entries.append(decision)
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """Every decision, in the order judged."""
+        return self._decisions(range(len(self._entries)))
+
+    def count(self, outcome: str) -> int:
+        """How many decisions have this outcome, without making them."""
+        return len(self._positions.get(outcome, ()))
+
+    def by_outcome(self, outcome: str, limit: int | None = None) -> list[Decision]:
+        """The decisions with this outcome, in the order judged; the first `limit` only
+        (and only they are made: `run-due --limit 5000` of 200,000 due)."""
+        decided = self._decided.get(outcome)
+        if decided is not None:
+            return decided[:limit] if limit is not None else decided
+        positions = self._positions.get(outcome, array("l"))
+        if limit is not None:
+            return self._decisions(positions[:limit])
+        decided = self._decided[outcome] = self._decisions(positions)
+        return decided
+
+    def listed(self, outcome: str) -> list[Listed]:
+        """(action id, course id, person id, due moment) of each decision with this outcome,
+        in the order judged, without making the decisions: a dry run that only lists."""
+        entries, verdicts = self._entries, self._verdicts.cache
+        ids = [action.id for action in self._actions]
+        listed: list[Listed] = []
+        append = listed.append
+        with cyclic_collection_paused():
+            for position in self._positions.get(outcome, ()):
+                entry = entries[position]
+                if isinstance(entry, Decision):
+                    append((*entry.key, entry.due_at))
+                    continue
+                _, index, judged = entry
+                course_id = judged[0]
+                append((ids[index], course_id, judged[1], verdicts[index][course_id][1]))
+        return listed
 
     def waiting_summary(self) -> Counter[str]:
         """How many deliveries wait on each reason, per action."""
-        counts: Counter[str] = Counter()
-        for outcome in ("waiting", "not_due", "retry_later"):
-            for decision in self.by_outcome(outcome):
-                for reason in decision.waiting_on:
-                    counts[f"{decision.action.id}: {reason}"] += 1
-        return counts
+        entries, actions, kind_of = self._entries, self._actions, self._verdicts.kind_of
+        # Tallied by (action id, reasons) in the order first met: the same reasons in the
+        # same order as counting decision by decision. A participant the course's verdict
+        # leaves waiting is tallied by what decides the wording (the action, the kind of
+        # course, the counts), worded once per distinct one.
+        tally: dict[tuple[str, tuple[str, ...]], int] = {}
+        worded: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
+        with cyclic_collection_paused():
+            for outcome in ("waiting", "not_due", "retry_later"):
+                fixed = tuple(FIXED_REASONS.get(outcome, ()))
+                for position in self._positions.get(outcome, ()):
+                    entry = entries[position]
+                    if isinstance(entry, Decision):
+                        key = (entry.action.id, tuple(entry.waiting_on))
+                    elif outcome != "waiting":
+                        key = (actions[entry[1]].id, fixed)
+                    else:
+                        _, index, judged = entry
+                        counts = _counts(index, kind_of(judged[0]), judged)
+                        found = worded.get(counts)
+                        if found is None:
+                            found = worded[counts] = self._worded(index, judged)
+                        key = found
+                    tally[key] = tally.get(key, 0) + 1
+        summary: Counter[str] = Counter()
+        for (action_id, reasons), number in tally.items():
+            for reason in reasons:
+                summary[f"{action_id}: {reason}"] += number
+        return summary
+
+    def _worded(self, index: int, judged: Row | Participant) -> tuple[str, tuple[str, ...]]:
+        """(action id, reasons) of a participant the course's verdict leaves waiting."""
+        action, participant = self._actions[index], self._participant(judged)
+        course = self._courses[participant.course_id]
+        status_ok = self._verdicts.of(index, course)[2]
+        present, passed, failed = participant.present, participant.passed, participant.failed_parts
+        return action.id, condition_reasons(action, course, status_ok, present, passed, failed)
+
+    def _decisions(self, positions: Iterable[int]) -> list[Decision]:
+        """The decisions at these positions; a judged entry's is made once, from its
+        course's verdict."""
+        entries, courses, actions = self._entries, self._courses, self._actions
+        verdicts = self._verdicts.cache  # every judged entry's verdict is in it
+        made = self._made
+        if not made:
+            made.extend([None] * len(entries))
+        decisions: list[Decision] = []
+        append = decisions.append
+        with cyclic_collection_paused():
+            for position in positions:
+                entry = entries[position]
+                if isinstance(entry, Decision):
+                    append(entry)
+                    continue
+                decision = made[position]
+                if decision is None:
+                    outcome, index, judged = entry
+                    participant = self._participant(judged)
+                    course_id = judged[0]
+                    _, due, status_ok, _ = verdicts[index][course_id]
+                    decision = made[position] = Decision(
+                        actions[index], courses[course_id], participant, outcome, due, status_ok
+                    )
+                append(decision)
+        return decisions
+
+    def _participant(self, judged: Row | Participant) -> Participant:
+        """The participant of a judged entry; the actions of one row share it."""
+        row, participant = self._last
+        if judged is not row or participant is None:
+            participant = judged if isinstance(judged, Participant) else self._read(judged)
+            self._last = (judged, participant)
+        return participant
+
+
+@contextmanager
+def cyclic_collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the plan makes its many small objects.
+
+    None of them refers back to another, so none can be in a cycle; but CPython's collector,
+    started every 700 new objects, would walk all of those made so far again and again
+    (half the time of judging 200,000 participants).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _counts(index: int, kind: int, judged: Row | Participant) -> tuple[Any, ...]:
+    """What decides the reasons a participant waits on: the action, the kind of course and
+    the counts (of a row: present, and the results as read)."""
+    if isinstance(judged, Participant):
+        return index, kind, judged.present, judged.passed, judged.failed_parts
+    return index, kind, judged[4], judged[5]
 
 
 class CourseVerdicts:
-    """Per course_end action and course: the due moment and everything that follows from it.
+    """Per course_end action and course: the due moment and everything that follows from it
+    (a `Verdict`); a course whose type the action is not linked to is decided by the course
+    alone."""
 
-    (outcome if decided by the course alone, due moment, status ok, expired if sent now);
-    a course whose type the action is not linked to is decided by the course alone.
-    """
-
-    def __init__(self, planner: Planner, actions: list[Action]) -> None:
+    def __init__(self, planner: Planner, actions: list[Action], courses: dict[str, Course]) -> None:
         self.planner = planner
         self.actions = actions
+        self.courses = courses
         self.fast = [a.timing.after == "course_end" for a in actions]
-        self.cache: list[dict[str, tuple[Outcome | None, datetime, bool, bool]]] = [
-            {} for _ in actions
-        ]
+        self.cache: list[dict[str, Verdict]] = [{} for _ in actions]
+        self._outcomes: dict[str, tuple[int, int, Outcomes]] = {}
+        self._kinds: dict[str, int] = {}  # course id → its kind of course, numbered
+        self._kind_numbers: dict[tuple[str, int, int, int], int] = {}
         # holds[index][attendance met][pass met]: do the action's two conditions hold?
         self.holds = [
             [
@@ -79,7 +272,8 @@ class CourseVerdicts:
             for a in actions
         ]
 
-    def get(self, index: int, course: Course) -> tuple[Outcome | None, datetime, bool, bool] | None:
+    def get(self, index: int, course: Course) -> Verdict | None:
+        """The verdict of a course_end action on a course; None for another anchor."""
         if not self.fast[index]:
             return None
         cache = self.cache[index]
@@ -88,9 +282,56 @@ class CourseVerdicts:
             verdict = cache[course.id] = self._verdict(self.actions[index], course)
         return verdict
 
-    def _verdict(
-        self, action: Action, course: Course
-    ) -> tuple[Outcome | None, datetime, bool, bool]:
+    def of(self, index: int, course: Course) -> Verdict:
+        """The verdict of an action known to be decided by the course."""
+        verdict = self.get(index, course)
+        if verdict is None:
+            raise ValueError(f"action {self.actions[index].id} is not decided by the course")
+        return verdict
+
+    def outcomes(self, course: Course) -> tuple[int, int, Outcomes]:
+        """Per course, worked out once: the fewest present rows and passes that meet its
+        requirements, and per action the outcome for each pair of booleans that follows."""
+        found = self._outcomes.get(course.id)
+        if found is None:
+            tables: Outcomes = []
+            for index in range(len(self.actions)):
+                verdict = self.get(index, course)
+                if verdict is None:
+                    tables.append(None)
+                    continue
+                outcome, _, status_ok, expired = verdict
+                holds = self.holds[index]
+                met: Outcome = "expired" if expired else "send"
+                tables.append(
+                    (outcome, outcome, outcome, outcome)
+                    if outcome is not None
+                    else (
+                        met if status_ok and holds[0][0] else "waiting",
+                        met if status_ok and holds[0][1] else "waiting",
+                        met if status_ok and holds[1][0] else "waiting",
+                        met if status_ok and holds[1][1] else "waiting",
+                    )
+                )
+            found = self._outcomes[course.id] = (
+                rules.attendance_minimum(course.attendance_parts, course.needed),
+                rules.pass_minimum(course.pass_parts),
+                tables,
+            )
+        return found
+
+    def kind_of(self, course_id: str) -> int:
+        """The courses whose reasons to wait read alike share a number: the same status
+        (and so the same status verdict per action) and requirement counts."""
+        kind = self._kinds.get(course_id)
+        if kind is None:
+            course = self.courses[course_id]
+            alike = (course.status, course.attendance_parts, course.needed, course.pass_parts)
+            kind = self._kind_numbers.setdefault(alike, len(self._kind_numbers))
+            self._kinds[course_id] = kind
+        return kind
+
+    def _verdict(self, action: Action, course: Course) -> Verdict:
         planner = self.planner
         due = planner.course_due(action, course)
         status_ok = planner._status_ok(action, course)
@@ -130,7 +371,6 @@ def make_plan(
     since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
     if since_override:
         since.update(since_override)
-    courses = course_facts(conn, config)
     existing = log.in_motion(action_ids)
     # nothing logged yet for these actions (say, before switching one on): no state to read
     logged = log.any_logged(action_ids)
@@ -138,10 +378,10 @@ def make_plan(
     if not include_finished and logged:
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
-    decisions: list[Decision] = []
     finals = log.of(course_id, person_id) if include_finished else {}
-    plan = Plan(now, since, decisions)
     window: list[str] | None = None
+    skips: dict[str, dict[str, datetime]] = {}
+    not_due = 0
     if (
         course_id is None
         and person_id is None
@@ -149,15 +389,22 @@ def make_plan(
         and chosen
         and all(a.timing.after == "course_end" for a in chosen)
     ):
-        window = _prune_courses(store, log, planner, chosen, courses, plan)
-    elif course_id is None and person_id is None and not include_finished:
-        window = _linked_courses(planner, chosen, courses)
-    verdicts = CourseVerdicts(planner, chosen)
-    fast, cache = verdicts.fast, verdicts.cache
-    look_up = bool(existing or finals)
+        # only the window's courses are read in full: a tick reads few
+        window, skips, not_due = _prune_courses(store, log, planner, chosen)
+        courses = course_facts(conn, config, window)
+    elif course_id is not None:
+        courses = course_facts(conn, config, [course_id])
+    else:
+        courses = course_facts(conn, config)
+        if person_id is None and not include_finished:
+            window = _linked_courses(planner, chosen, courses)
+    verdicts = CourseVerdicts(planner, chosen, courses)
     # registration moments only when an anchor needs them, or for one participant
     with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
-    for participant in participants(
+    plan = Plan(now, since, chosen, courses, verdicts, with_times)
+    plan.course_skips, plan.not_due_elsewhere = skips, not_due
+    look_up = bool(existing or finals)
+    rows = participant_rows(
         conn,
         config,
         course_id=course_id,
@@ -166,36 +413,77 @@ def make_plan(
         states_of=action_ids if logged else None,
         course_ids=window,
         with_times=with_times,
-    ):
-        course = courses[participant.course_id]
-        attendance_met = course.attendance_met(participant.present)
-        pass_met = course.pass_met(participant.passed)
-        cancelled = participant.status == "cancelled"
-        states = participant.delivery_states
-        for index, action in enumerate(chosen):
+    )
+    with cyclic_collection_paused():
+        _judge(plan, planner, rows, look_up, logged, existing, finals)
+    return plan
+
+
+def _judge(
+    plan: Plan,
+    planner: Planner,
+    rows: Iterator[Row],
+    look_up: bool,
+    logged: bool,
+    existing: dict[Key, ExistingDelivery],
+    finals: dict[Key, ExistingDelivery],
+) -> None:
+    """Every row's decision for every action, in the order read: most from the course's
+    verdict and two booleans, the rest (cancelled, already logged, other anchors) by
+    `Planner.decide`."""
+    read, courses, verdicts = plan._read, plan._courses, plan._verdicts
+    entries, positions = plan._entries, plan._positions
+    with_times = read.with_times
+    indexed = list(enumerate(plan._actions))
+    # nothing logged to look up and every action anchored on the course end: a row that is
+    # not cancelled is decided by its course's table alone
+    by_course_alone = not look_up and not logged and all(verdicts.fast)
+    last_course: str | None = None
+    least_present = least_passed = 0
+    tables: Outcomes = []
+    indexed_tables: list[tuple[int, tuple[Outcome, Outcome, Outcome, Outcome]]] = []
+    course = None
+    for row in rows:
+        if row[0] != last_course:  # rows come course by course: their constants once each
+            last_course = row[0]
+            course = courses[row[0]]
+            least_present, least_passed, tables = verdicts.outcomes(course)
+            indexed_tables = [(i, outcomes) for i, outcomes in enumerate(tables) if outcomes]
+        assert course is not None
+        participant = read(row) if with_times else None
+        judged: Row | Participant = participant or row
+        if participant is not None:
+            present, passed = participant.present, participant.passed
+        else:
+            present, passed = row[4], row[5].count("1") if row[5] else 0
+        # the two booleans that decide, as `Course.attendance_met` and `pass_met` say
+        met = 2 * (present >= least_present) + (passed >= least_passed)
+        cancelled = row[2] == "cancelled"
+        if by_course_alone and not cancelled:
+            for index, outcomes in indexed_tables:
+                outcome = outcomes[met]
+                positions[outcome].append(len(entries))
+                entries.append((outcome, index, judged))
+            continue
+        states = row[6:]
+        for index, action in indexed:
             known = None
             if look_up:
-                key = (action.id, participant.course_id, participant.person_id)
+                key = (action.id, row[0], row[1])
                 known = existing.get(key) or finals.get(key)
             state = states[index] if states else None
             if known is None and state is not None:
                 # e.g. final for this action while another action is still open for the person
                 known = ExistingDelivery(0, state, None, None, 0, None)
-            verdict = None
-            if known is None and not cancelled and fast[index]:
-                verdict = cache[index].get(course.id) or verdicts.get(index, course)
-            if verdict is None:
-                decisions.append(planner.decide(action, course, participant, known))
-                continue
-            # the same course-level checks as Planner.decide, looked up instead of redone
-            outcome, due, status_ok, expired = verdict
-            if outcome is None:
-                if status_ok and verdicts.holds[index][attendance_met][pass_met]:
-                    outcome = "expired" if expired else "send"
-                else:
-                    outcome = "waiting"
-            decisions.append(Decision(action, course, participant, outcome, due, status_ok))
-    return plan
+            table = tables[index]
+            if known is None and not cancelled and table is not None:
+                # the same course-level checks as Planner.decide, looked up instead of redone
+                outcome = table[met]
+                positions[outcome].append(len(entries))
+                entries.append((outcome, index, judged))
+            else:
+                participant = participant or read(row)
+                plan.add(planner.decide(action, course, participant, known))
 
 
 def _linked_courses(
@@ -216,31 +504,29 @@ def _linked_courses(
 
 
 def _prune_courses(
-    store: Store,
-    log: DeliveryLog,
-    planner: Planner,
-    actions: list[Action],
-    courses: dict[str, Course],
-    plan: Plan,
-) -> list[str]:
+    store: Store, log: DeliveryLog, planner: Planner, actions: list[Action]
+) -> tuple[list[str], dict[str, dict[str, datetime]], int]:
     """With course_end actions only, a course's due moment is its participants' due moment.
 
     A course whose due moment lies before an action's `since` is history for it (every
     participant skipped, recorded once per course); one whose due moment is still to come
     has nobody due. Only courses in between need their participants judged: so a cron tick
     looks at the recent courses, not at years of history.
+
+    Returns the courses to judge (the window), per action the history still to be recorded
+    skipped (course → due moment), and how many participants wait for a due moment still
+    to come.
     """
-    recorded = log.course_skips()
-    enrolled = enrolled_counts(store.conn)
     # The due moment never decreases as the course end grows (offsets, month ends, `at`
     # and the daylight saving rules all keep order), so courses sorted by end split into
     # history, window and future by binary search: a tick computes few due moments.
-    ordered = sorted(courses.values(), key=lambda course: course.end)
+    ordered = course_ends(store.conn)
     window_ids: set[str] = set()
-    history: list[tuple[Action, list[Course]]] = []
+    history: list[tuple[Action, list[CourseEnd]]] = []
+    future: list[CourseEnd] = []  # per action, the courses due after `now`
     for action in actions:
 
-        def due(course: Course, action: Action = action) -> datetime:
+        def due(course: CourseEnd, action: Action = action) -> datetime:
             return planner.course_due(action, course)
 
         # a course the action is not linked to is none of its history, window or future
@@ -254,14 +540,22 @@ def _prune_courses(
         first_future = max(bisect_right(linked, planner.now, key=due), first_covered)
         history.append((action, linked[:first_covered]))
         window_ids.update(course.id for course in linked[first_covered:first_future])
-        plan.not_due_elsewhere += sum(enrolled.get(c.id, 0) for c in linked[first_future:])
+        future.extend(linked[first_future:])
+    # their participants are counted, not judged (a tick, long after the last course, asks
+    # nothing)
+    not_due = 0
+    if future:
+        enrolled = enrolled_counts(store.conn, {course.id for course in future})
+        not_due = sum(enrolled.get(course.id, 0) for course in future)
+    recorded = log.course_skips() if any(before for _, before in history) else {}
     # courses judged participant by participant decide their own skips
+    skips: dict[str, dict[str, datetime]] = {}
     for action, courses_before in history:
         since = to_utc_text(planner.since[action.id])
-        plan.course_skips[action.id] = {
+        skips[action.id] = {
             course.id: planner.course_due(action, course)
             for course in courses_before
             if course.id not in window_ids and recorded.get((action.id, course.id)) != since
         }
     window = [course.id for course in ordered if course.id in window_ids]
-    return window
+    return window, skips, not_due

@@ -41,6 +41,23 @@ def pass_met(passed: int, required_parts: int) -> bool:
     return required_parts == 0 or passed >= required_parts
 
 
+# The same two rules as one comparison with a per-course constant, for the planner's loop
+# over every participant: `present >= attendance_minimum(...)` is `attendance_met(...)`.
+UNREACHABLE = 1 << 62  # more present rows than any course has parts
+
+
+def attendance_minimum(required_parts: int, needed: int) -> int:
+    """The fewest present rows that meet attendance: 0 without required parts."""
+    if required_parts == 0 or needed <= 0:
+        return 0
+    return needed if needed <= required_parts else UNREACHABLE
+
+
+def pass_minimum(required_parts: int) -> int:
+    """The fewest passes that meet the pass requirement: one per part that requires it."""
+    return required_parts
+
+
 @dataclass(frozen=True, slots=True)
 class AttendanceFigures(Generic[M]):
     required_parts: int  # |R|; 0 means no attendance requirement
@@ -156,6 +173,7 @@ __all__ = [
     "Timing",
     "attendance_figures",
     "attendance_met",
+    "attendance_minimum",
     "attendance_needed",
     "attendance_percentage",
     "condition_holds",
@@ -163,5 +181,6 @@ __all__ = [
     "is_expired",
     "pass_figures",
     "pass_met",
+    "pass_minimum",
     "requirements_met_at",
 ]

@@ -2,15 +2,18 @@
 process where the lock, concurrency and cron matter."""
 
 import fcntl
+import importlib
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer.main
 
 from certify.cli import app
+from certify.cli.app import INDENT_JSON_UP_TO, emit_json
 from tests.conftest import cli, file_digest, run_cli
 
 SWITCH_ON = "2026-11-10T08:00"
@@ -354,3 +357,28 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
         for line in lines
     )
     assert "┏" not in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_json_is_indented_when_small_and_one_line_when_large(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Python indents JSON only in its slow pure-Python encoder: a document of a dry run's
+    size (over a MiB) for a script is one line; anything smaller reads as before."""
+    small = {"would_send": 1, "deliveries": [{"person": "P1"}]}
+    emit_json(small)
+    assert capsys.readouterr().out == json.dumps(small, indent=2) + "\n"
+    large = {"deliveries": [{"person": f"P{n}", "state": "would send"} for n in range(40_000)]}
+    emit_json(large)
+    written = capsys.readouterr().out
+    assert len(written) > INDENT_JSON_UP_TO and written.count("\n") == 1
+    assert json.loads(written) == large
+
+
+def test_json_at_a_terminal_is_always_indented(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `certify.cli.app` is also the name of the Typer app the package exports
+    monkeypatch.setattr(importlib.import_module("certify.cli.app"), "interactive", lambda: True)
+    large = {"deliveries": [{"person": f"P{n}"} for n in range(60_000)]}
+    emit_json(large)
+    assert capsys.readouterr().out == json.dumps(large, indent=2) + "\n"

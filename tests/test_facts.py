@@ -10,11 +10,15 @@ import pytest
 
 from certify.facts import (
     CourseListing,
+    ParticipantReader,
     PartRegistration,
+    course_ends,
+    course_facts,
     courses_ending,
     enrolled_names,
     full_names,
     part_registrations,
+    participant_rows,
 )
 from certify.store import Store
 from tests.conftest import import_into, make_config, moment
@@ -125,3 +129,38 @@ def test_part_registrations_say_what_each_part_requires_and_what_is_registered(
     counted = part_registrations(conn, all_parts, [("C1", "P2")])
     assert [row.attendance_counts for row in counted] == [True, True, True]
     assert part_registrations(conn, config, []) == []
+
+
+def test_course_ends_are_the_earliest_first_and_facts_read_the_courses_asked(
+    tmp_path: Path, conn: sqlite3.Connection
+) -> None:
+    ends = course_ends(conn)
+    assert [(c.id, c.end, c.course_type) for c in ends] == [
+        ("C3", moment("2026-03-02 17:00"), "FOUR"),
+        ("C1", moment("2026-11-05 17:00"), "FOUR"),
+        ("C2", moment("2026-12-02 00:00"), "FOUR"),  # a day: the midnight after it
+    ]
+    config = make_config(tmp_path)
+    every = course_facts(conn, config)
+    assert course_facts(conn, config, ["C2", "nope"]) == {"C2": every["C2"]}
+    assert course_facts(conn, config, []) == {}
+    # C1: Day 1 and the exam count for attendance, the exam for the pass
+    assert (every["C1"].attendance_parts, every["C1"].pass_parts) == (2, 1)
+
+
+def test_participant_rows_are_what_participants_are_read_from(
+    tmp_path: Path, conn: sqlite3.Connection
+) -> None:
+    config = make_config(tmp_path)
+    rows = sorted(participant_rows(conn, config, course_ids=["C1", "C2"]))
+    # the usual status is left out (None), the results are their flags
+    assert rows == [
+        ("C1", "P1", None, "2026-09-30T22:00:00Z", 2, "0"),
+        ("C1", "P2", None, "2026-09-30T22:00:00Z", 0, None),
+        ("C2", "P3", None, "2026-09-30T22:00:00Z", 0, None),
+    ]
+    read = ParticipantReader()
+    first = read(rows[0])
+    assert (first.status, first.present, first.passed, first.failed_parts) == ("enrolled", 2, 0, 1)
+    assert first.enrolled_at == moment("2026-10-01 00:00")
+    assert read(rows[1]).enrolled_at is first.enrolled_at  # one moment read once

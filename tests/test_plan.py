@@ -1,5 +1,6 @@
 """The planner: decisions from counts, whole courses at once, and the fast path."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Action, Config, load
-from certify.decisions import Planner, _conditions_hold
+from certify.decisions import Decision, Planner, _conditions_hold
 from certify.facts import Course, Participant, course_facts, participant_figures, participants
 from certify.plan import make_plan
 from certify.rules import attendance_needed, condition_holds
@@ -159,8 +160,57 @@ def test_whole_course_decisions_match_participant_by_participant_planning(
     assert len(pruned.by_outcome("not_due")) + pruned.not_due_elsewhere == not_due_each
 
 
+# A second action anchored on the course end, and one anchored on the requirements (decided
+# participant by participant, and making the plan read registration moments).
+PROOF_ACTION = """
+  - id: proof
+    name: "Proof"
+    email_template: certificate
+    timing: {after: course_end, offset: 2, unit: days}
+    since: 2026-11-01
+    conditions: {attendance: yes, pass: no}
+"""
+MET_ACTION = """
+  - id: met
+    name: "Met"
+    email_template: certificate
+    timing: {after: requirements_met, offset: 1, unit: hours}
+    since: 2026-11-01
+    conditions: {attendance: yes, pass: yes}
+"""
+REGISTERED = st.sampled_from([None, "yes", "no"])
+PEOPLE = ("P1", "P2", "P3")
+
+
+def registrations(present: list[list[str | None]], passed: list[str | None]) -> dict[str, str]:
+    """attendance.csv and results.csv for P1..P3: per person a flag (or nothing) per part."""
+    attendance = "part_id,person_id,present,registered_at\n" + "".join(
+        f"C1-{part},{person},{flag},2026-11-0{part + 1} 17:00\n"
+        for person, flags in zip(PEOPLE, present, strict=True)
+        for part, flag in enumerate(flags, start=1)
+        if flag is not None
+    )
+    results = "part_id,person_id,passed,registered_at\n" + "".join(
+        f"C1-4,{person},{flag},2026-11-05 18:00\n"
+        for person, flag in zip(PEOPLE, passed, strict=True)
+        if flag is not None
+    )
+    return {"attendance": attendance, "results": results}
+
+
+def summary_of(decisions: list[Decision]) -> list[tuple[str, int]]:
+    """The waiting summary as counted decision by decision, in the order first met."""
+    counts: Counter[str] = Counter()
+    for outcome in ("waiting", "not_due", "retry_later"):
+        for decision in decisions:
+            if decision.outcome == outcome:
+                for reason in decision.waiting_on:
+                    counts[f"{decision.action.id}: {reason}"] += 1
+    return list(counts.items())
+
+
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     status=STATUSES_IN_DATA,
@@ -168,10 +218,45 @@ def test_whole_course_decisions_match_participant_by_participant_planning(
     linked=LINKED_TYPES,
     wanted=st.sampled_from(["final", "definitief", "[Final, te starten]", "planned"]),
     expire=st.sampled_from([None, "1 days", "2 weeks"]),
-    since_day=st.integers(1, 12),
-    now_day=st.integers(1, 28),
+    since_day=st.integers(1, 7),
+    now_day=st.integers(3, 28),
     attendance=st.sampled_from(["yes", "no", "not_met"]),
     passing=st.sampled_from(["yes", "no", "not_met"]),
+    present=st.lists(st.lists(REGISTERED, min_size=4, max_size=4), min_size=3, max_size=3),
+    passed=st.lists(REGISTERED, min_size=3, max_size=3),
+    third=st.sampled_from(["enrolled", "cancelled"]),
+    anchored_on_requirements=st.booleans(),
+)
+# due, linked, the status wanted: the counts decide (and word the reasons)
+@example(
+    status="Definitief",
+    course_type="four",
+    linked="FOUR",
+    wanted="final",
+    expire=None,
+    since_day=1,
+    now_day=20,
+    attendance="yes",
+    passing="yes",
+    present=[["yes", "yes", "yes", "no"], ["yes", None, "no", None], [None] * 4],
+    passed=["yes", "no", None],
+    third="enrolled",
+    anchored_on_requirements=True,
+)
+@example(
+    status="final",
+    course_type="",
+    linked=None,
+    wanted="[Final, te starten]",
+    expire="2 weeks",
+    since_day=2,
+    now_day=9,
+    attendance="not_met",
+    passing="yes",
+    present=[["yes"] * 4, ["no", "yes", "yes", None], ["yes", "yes", None, None]],
+    passed=[None, "yes", "no"],
+    third="cancelled",
+    anchored_on_requirements=False,
 )
 def test_the_planning_fast_path_decides_like_planner_decide(
     tmp_path_factory: pytest.TempPathFactory,
@@ -184,12 +269,23 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     now_day: int,
     attendance: str,
     passing: str,
+    present: list[list[str | None]],
+    passed: list[str | None],
+    third: str,
+    anchored_on_requirements: bool,
 ) -> None:
+    """Decided by the course's verdict and two booleans, or one by one by `Planner.decide`:
+    the same outcome, due moment and reasons for every participant and action, and the
+    same waiting summary, whatever the counts, the course and the actions."""
     tmp_path = tmp_path_factory.mktemp("fast")
     directory = write_export(
         tmp_path / "x",
         courses="course_id,name,course_type,status,end\n"
         f"C1,X,{course_type},{status},2026-11-05 17:00\n",
+        persons="person_id,email\n" + "".join(f"{p},{p.lower()}@example.org\n" for p in PEOPLE),
+        enrollments="course_id,person_id,status,enrolled_at\n"
+        f"C1,P1,enrolled,2026-10-01\nC1,P2,enrolled,2026-10-01\nC1,P3,{third},2026-10-02\n",
+        **registrations(present, passed),
     )
     db = tmp_path / "c.db"
     import_into(db, directory)
@@ -201,24 +297,50 @@ def test_the_planning_fast_path_decides_like_planner_decide(
             attendance=attendance,
             passing=passing,
             status=wanted,
+            extra_actions=PROOF_ACTION + (MET_ACTION if anchored_on_requirements else ""),
         ),
         linked,
     )
     now = moment(f"2026-11-{now_day:02d} 12:00")
     store = Store.open_readonly(db)
     try:
-        fast = {
-            d.key: (d.outcome, d.due_at)
-            for d in make_plan(store, config, now, course_id="C1").decisions
-        }
-        since = {a.id: config.since_moment(a) for a in config.actions}
-        planner = Planner(config, now, since)  # type: ignore[arg-type]
+        plan = make_plan(store, config, now, course_id="C1")
+        one = make_plan(store, config, now, course_id="C1", person_id="P1")  # with moments
+        since = {a.id: config.since_moment(a) or now for a in config.actions}
+        planner = Planner(config, now, since)
         courses = course_facts(store.conn, config)
-        slow = {}
-        for participant in participants(store.conn, config, course_id="C1"):
-            for action in config.actions:
-                d = planner.decide(action, courses["C1"], participant, None)
-                slow[d.key] = (d.outcome, d.due_at)
+        slow = [
+            planner.decide(action, courses["C1"], participant, None)
+            for participant in participants(
+                store.conn, config, course_id="C1", with_times=anchored_on_requirements
+            )
+            for action in config.actions
+        ]
+        alone = [
+            planner.decide(action, courses["C1"], participant, None)
+            for participant in participants(
+                store.conn, config, course_id="C1", person_id="P1", with_times=True
+            )
+            for action in config.actions
+        ]
     finally:
         store.close()
-    assert fast == slow
+
+    def judged(decisions: list[Decision]) -> list[tuple[object, ...]]:
+        return [(d.key, d.outcome, d.due_at, d.status_ok, d.waiting_on) for d in decisions]
+
+    assert judged(plan.decisions) == judged(slow)
+    assert plan.waiting_summary() == Counter(dict(summary_of(slow)))
+    assert list(plan.waiting_summary().items()) == summary_of(slow)
+    assert judged(one.decisions) == judged(alone)
+    assert list(one.waiting_summary().items()) == summary_of(alone)
+    for outcome in {d.outcome for d in slow} | {"send", "waiting"}:
+        first = plan.by_outcome(outcome, 1)  # only the first made, before the whole group
+        grouped = plan.by_outcome(outcome)
+        assert [id(d) for d in first] == [id(d) for d in grouped[:1]]
+        assert plan.count(outcome) == len(grouped)
+        # the same decision objects as the whole list, in its order
+        assert grouped == [d for d in plan.decisions if d.outcome == outcome]
+        assert all(any(g is d for d in plan.decisions) for g in grouped)
+        assert plan.listed(outcome) == [(*d.key, d.due_at) for d in grouped]
+        assert plan.by_outcome(outcome, 1) == grouped[:1]

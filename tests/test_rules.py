@@ -74,6 +74,29 @@ def test_needed_is_minimal(required: int, threshold: int) -> None:
         assert rules.attendance_percentage(needed - 1, required) < threshold
 
 
+@given(
+    required=st.integers(0, 40),
+    threshold=st.integers(0, 100),
+    present=st.integers(0, 60),
+    needed=st.one_of(st.none(), st.integers(-3, 45)),
+)
+def test_the_planners_minimum_present_is_attendance_met(
+    required: int, threshold: int, present: int, needed: int | None
+) -> None:
+    """The planner compares each participant with one number per course: it must say what
+    `attendance_met` says, also for a `needed` no course has (above the parts, negative)
+    and more present rows than required parts (other parts counted under all_parts)."""
+    if needed is None:
+        needed = rules.attendance_needed(required, threshold)
+    minimum = rules.attendance_minimum(required, needed)
+    assert (present >= minimum) == rules.attendance_met(present, required, needed)
+
+
+@given(required=st.integers(0, 12), passed=st.integers(0, 15))
+def test_the_planners_minimum_passes_is_pass_met(required: int, passed: int) -> None:
+    assert (passed >= rules.pass_minimum(required)) == rules.pass_met(passed, required)
+
+
 def test_no_required_parts_is_always_met_whatever_the_attendance() -> None:
     figures = rules.attendance_figures(0, 0, 100)
     assert figures.met and figures.met_at is None and figures.needed == 0
