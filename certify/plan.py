@@ -86,6 +86,9 @@ class Plan:
         # still to come.
         self.course_skips: dict[str, dict[str, datetime]] = {}
         self.not_due_elsewhere = 0
+        # False when judging stopped once enough were due (`enough`): the counts of the
+        # other outcomes then cover only the participants judged so far
+        self.complete = True
         self._actions = actions
         self._courses = courses
         self._verdicts = verdicts
@@ -361,8 +364,13 @@ def make_plan(
     person_id: str | None = None,
     include_finished: bool = False,
     since_override: dict[str, datetime] | None = None,
+    enough: int | None = None,
 ) -> Plan:
-    """Decide every (action, participant) at `now`; only reads the store."""
+    """Decide every (action, participant) at `now`; only reads the store.
+
+    With `enough`, judging stops once that many deliveries are due to be sent (a run that
+    may send only so many need not judge a backlog of years to the end).
+    """
     conn = store.conn
     log = DeliveryLog(store, now)
     chosen = actions if actions is not None else config.actions
@@ -415,7 +423,7 @@ def make_plan(
         with_times=with_times,
     )
     with cyclic_collection_paused():
-        _judge(plan, planner, rows, look_up, logged, existing, finals)
+        _judge(plan, planner, rows, look_up, logged, existing, finals, enough)
     return plan
 
 
@@ -427,10 +435,11 @@ def _judge(
     logged: bool,
     existing: dict[Key, ExistingDelivery],
     finals: dict[Key, ExistingDelivery],
+    enough: int | None = None,
 ) -> None:
     """Every row's decision for every action, in the order read: most from the course's
     verdict and two booleans, the rest (cancelled, already logged, other anchors) by
-    `Planner.decide`."""
+    `Planner.decide`; with `enough`, until that many are due to be sent."""
     read, courses, verdicts = plan._read, plan._courses, plan._verdicts
     entries, positions = plan._entries, plan._positions
     with_times = read.with_times
@@ -443,7 +452,11 @@ def _judge(
     tables: Outcomes = []
     indexed_tables: list[tuple[int, tuple[Outcome, Outcome, Outcome, Outcome]]] = []
     course = None
+    due_now = positions["send"]
     for row in rows:
+        if enough is not None and len(due_now) >= enough:
+            plan.complete = False  # this row and any after it wait for the next run
+            break
         if row[0] != last_course:  # rows come course by course: their constants once each
             last_course = row[0]
             course = courses[row[0]]

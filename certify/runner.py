@@ -123,6 +123,7 @@ class RunReport:
     waiting: int = 0
     not_due: int = 0
     stopped: str | None = None
+    judged_all: bool = True  # False: --limit was reached before every participant was judged
     problems: list[str] = field(default_factory=list)  # configuration problems, located
     warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
     outcomes: list[DeliveryOutcome] = field(default_factory=list)
@@ -176,6 +177,7 @@ class RunReport:
             "dry_run": self.dry_run,
             **self.counts(),
             "stopped": self.stopped,
+            "judged_all": self.judged_all,
             "problems": self.problems,
             "warnings": self.warnings,
             "waiting_on": self.waiting_on,
@@ -399,9 +401,9 @@ class Runner:
 
     # -- the run -------------------------------------------------------------------------------
 
-    def plan(self, actions: list[Action]) -> Plan:
-        """Every decision at this run's moment; reads only."""
-        return make_plan(self.store, self.config, self.now, actions=actions)
+    def plan(self, actions: list[Action], enough: int | None = None) -> Plan:
+        """Every decision at this run's moment (until `enough` are due); reads only."""
+        return make_plan(self.store, self.config, self.now, actions=actions, enough=enough)
 
     def run(
         self,
@@ -445,8 +447,9 @@ class Runner:
             for note in self.recover(transport):
                 self.log(f"recovered: {note}")
             self.deliveries.record_since([a.id for a in actions if a.since is None])
-        plan = self.plan(actions)
+        plan = self.plan(actions, limit)
         report.plan = plan
+        report.judged_all = plan.complete
         skipped = plan.by_outcome("skipped")
         expired = plan.by_outcome("expired")
         report.waiting = plan.count("waiting")

@@ -276,9 +276,35 @@ def test_expire_after_records_expired(tmp_path: Path, world: tuple[Path, Path]) 
 def test_limit_sends_at_most_n(tmp_path: Path, world: tuple[Path, Path]) -> None:
     db, out = world
     config = make_config(tmp_path, attendance="no", passing="no")
-    assert len(sent(run(db, config, "2026-11-06 09:00", out, limit=1))) == 1
-    assert len(sent(run(db, config, "2026-11-06 09:00", out, limit=1))) == 1
+    first = run(db, config, "2026-11-06 09:00", out, limit=1)
+    assert len(sent(first)) == 1
+    assert not first.judged_all  # it stopped judging once one was due: the other waits
+    second = run(db, config, "2026-11-06 09:00", out, limit=1)
+    assert len(sent(second)) == 1 and second.judged_all
     assert len(sent(run(db, config, "2026-11-06 09:00", out, limit=1))) == 0
+    dry = run(db, config, "2026-11-06 09:00", out, dry=True)
+    assert dry.judged_all and dry.sent == 0
+
+
+def test_a_limit_stops_judging_a_long_backlog_and_later_runs_take_the_rest(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 11))
+    db = tmp_path / "c.db"
+    import_into(
+        db,
+        export(
+            persons="person_id,email\n" + people,
+            enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 11)),
+            attendance="part_id,person_id,present\n",
+            results="part_id,person_id,passed\n",
+        ),
+    )
+    config = make_config(tmp_path, attendance="no", passing="no")
+    out = tmp_path / "out"
+    batches = [sent(run(db, config, "2026-11-06 09:00", out, limit=4)) for _ in range(4)]
+    assert [len(batch) for batch in batches] == [4, 4, 2, 0]
+    assert len(set().union(*batches)) == 10  # each sent once, none lost
 
 
 def test_a_killed_run_is_settled_without_sending_twice(

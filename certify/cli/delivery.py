@@ -206,6 +206,8 @@ def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: b
         summary += f", retry later {report.retry_later}"
     if report.held:
         summary += f"; held back by a template problem {report.held}"
+    if not report.judged_all:
+        summary += " (judged until --limit was reached; the rest waits for the next run)"
     plain(summary)
     if report.waiting_on and (report.dry_run or interactive()):
         from rich.table import Table
