@@ -13,7 +13,7 @@ import pytest
 import typer.main
 
 from certify.cli import app
-from certify.cli.app import INDENT_JSON_UP_TO, emit_json
+from certify.cli.app import emit_json
 from tests.conftest import cli, file_digest, run_cli
 
 SWITCH_ON = "2026-11-10T08:00"
@@ -359,19 +359,18 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
     assert "┏" not in result.stdout and "\x1b[" not in result.stdout
 
 
-def test_json_is_indented_when_small_and_one_line_when_large(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Python indents JSON only in its slow pure-Python encoder: a document of a dry run's
-    size (over a MiB) for a script is one line; anything smaller reads as before."""
+def test_json_for_a_script_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Python indents JSON only in its slow pure-Python encoder: for a script (not a
+    terminal) every document is one line, read alike; asked for, it is indented."""
     small = {"would_send": 1, "deliveries": [{"person": "P1"}]}
     emit_json(small)
-    assert capsys.readouterr().out == json.dumps(small, indent=2) + "\n"
+    assert capsys.readouterr().out == json.dumps(small, ensure_ascii=False) + "\n"
     large = {"deliveries": [{"person": f"P{n}", "state": "would send"} for n in range(40_000)]}
     emit_json(large)
     written = capsys.readouterr().out
-    assert len(written) > INDENT_JSON_UP_TO and written.count("\n") == 1
-    assert json.loads(written) == large
+    assert written.count("\n") == 1 and json.loads(written) == large
+    emit_json(small, indent=True)
+    assert capsys.readouterr().out == json.dumps(small, indent=2) + "\n"
 
 
 def test_json_at_a_terminal_is_always_indented(

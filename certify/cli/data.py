@@ -181,4 +181,4 @@ def schema() -> None:
     """Print the JSON Schema of actions.yaml, for editors."""
     from certify.config import json_schema
 
-    emit_json(json_schema())
+    emit_json(json_schema(), indent=True)  # a file people keep next to actions.yaml
