@@ -27,9 +27,9 @@ from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfgen import canvas
 
+from certify.errors import MissingGlyphs
 from certify.glyphs import (
     FontChain,
-    MissingGlyphs,
     check_drawable,
     font_chains,
     font_problem,
@@ -37,7 +37,7 @@ from certify.glyphs import (
 )
 from certify.located import Positions, parse_yaml, validation_problems, where
 
-# MissingGlyphs lives in glyphs.py; render_pdf raises it, so its callers import it from here
+# render_pdf raises MissingGlyphs (of certify.errors), so it is named here too
 __all__ = [
     "CompiledLayout",
     "Layout",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -327,6 +327,10 @@ def _extra(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
 
+# a person's row with that person's enrollment in one course
+_PERSON_COLUMNS = "p.*, e.status AS enrollment_status, e.extra AS enrollment_extra"
+
+
 class DeliveryContexts:
     """Reads the template context of real participants; course rows are read once each."""
 
@@ -338,6 +342,7 @@ class DeliveryContexts:
         self.tz = config.tz
         self.needs = needs  # of COSTLY, what the templates use
         self._courses: dict[str, dict[str, Any]] = {}
+        self._people: dict[tuple[str, str], dict[str, Any]] = {}  # read ahead by `prefetch`
 
     def _rows(self, sql: str, params: Any) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
@@ -420,20 +425,42 @@ class DeliveryContexts:
             attendance, passing, "yes", checks_pass, decision.participant.enrolled_at
         )
 
+    def prefetch(self, decisions: Sequence[Decision]) -> None:
+        """Read the person and enrollment rows of a batch of deliveries in one query; `read`
+        takes them from there (and reads any other by itself)."""
+        pairs = list({(d.course.id, d.participant.person_id) for d in decisions})
+        self._people = {}
+        if not pairs:
+            return
+        wanted = ", ".join("(?, ?)" for _ in pairs)
+        for row in self._rows(
+            f"WITH wanted(course_id, person_id) AS (VALUES {wanted}) "
+            f"SELECT w.course_id AS wanted_course, {_PERSON_COLUMNS} FROM wanted w "
+            "JOIN persons p ON p.person_id = w.person_id "
+            "LEFT JOIN enrollments e ON e.course_id = w.course_id AND e.person_id = w.person_id",
+            [value for pair in pairs for value in pair],
+        ):
+            self._people[(row.pop("wanted_course"), row["person_id"])] = row
+
+    def _person(self, course_id: str, person_id: str) -> dict[str, Any] | None:
+        person = self._people.pop((course_id, person_id), None)
+        if person is not None:
+            return person
+        rows = self._rows(
+            f"SELECT {_PERSON_COLUMNS} FROM persons p LEFT JOIN enrollments e "
+            "ON e.course_id = ? AND e.person_id = p.person_id WHERE p.person_id = ?",
+            (course_id, person_id),
+        )
+        return rows[0] if rows else None
+
     def read(self, decision: Decision, delivery: DeliveryRef, now: datetime) -> dict[str, Any]:
         """The variables of one participant's message; the action name is left unrendered."""
         tz = self.tz
         course_id, person_id = decision.course.id, decision.participant.person_id
-        persons = self._rows("SELECT * FROM persons WHERE person_id = ?", (person_id,))
+        person = self._person(course_id, person_id)
         course = self._course(course_id)
-        if not persons or course is None:
+        if person is None or course is None:
             raise CertifyError(f"participant {person_id} of course {course_id} not found")
-        person = persons[0]
-        enrollments = self._rows(
-            "SELECT status, extra FROM enrollments WHERE course_id = ? AND person_id = ?",
-            (course_id, person_id),
-        )
-        enrollment = enrollments[0] if enrollments else {"status": "", "extra": None}
         a, p = decision.attendance, decision.passing
         met_at = self._met_at(decision) if "met_at" in self.needs else None
         return {
@@ -451,9 +478,9 @@ class DeliveryContexts:
             "enrollment": {
                 "course_id": course_id,
                 "person_id": person_id,
-                "status": enrollment["status"],
+                "status": person["enrollment_status"] or "",
                 "enrolled_at": decision.participant.enrolled_at.astimezone(tz),
-                "extra": _extra(enrollment["extra"]),
+                "extra": _extra(person["enrollment_extra"]),
             },
             "parts": self._parts(course_id, person_id) if "parts" in self.needs else [],
             "requirements": {

@@ -7,6 +7,7 @@ is committed before a message is handed over and the outcome right after.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -53,9 +54,14 @@ def certificate_number(delivery_id: int, created: datetime) -> str:
     return f"{created.year}-{delivery_id:06d}-{(10 - total % 10) % 10}"
 
 
+@functools.cache
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "certify.invalid"
+
+
 def message_id_for(delivery_id: int, key: Key, sender: str) -> str:
     """A Message-ID fixed per delivery, in the sender's domain."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "certify.invalid"
+    domain = _domain(sender)
     token = hashlib.sha256("\x1f".join(key).encode()).hexdigest()[:12]
     return f"<certify.{delivery_id}.{token}@{domain}>"
 

@@ -1,4 +1,5 @@
-"""Exceptions that the command line maps to messages and exit codes (see the README)."""
+"""Exceptions that the command line maps to messages and exit codes (see the README), and
+the one that fails a single delivery whose certificate cannot be drawn."""
 
 from __future__ import annotations
 
@@ -56,3 +57,15 @@ class LockedError(CertifyError):
 
 class TransportConfigError(CertifyError):
     """A fault that would fail every delivery (bad password, TLS, unreachable config)."""
+
+
+class MissingGlyphs(ValueError):
+    """A text that no font of the layout can draw: a fault of one person's data."""
+
+    # It fails that one delivery and no other. `problems` are `file:line: message` lines,
+    # one per text; `characters` are the characters no font draws, each once.
+
+    def __init__(self, problems: list[str], characters: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.characters = characters

@@ -21,20 +21,10 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFNameBytes, TTFont
 
+from certify.errors import MissingGlyphs
+
 FONT = files("certify") / "fonts" / "DejaVuSerif.ttf"
 FONT_BOLD = files("certify") / "fonts" / "DejaVuSerif-Bold.ttf"
-
-
-class MissingGlyphs(ValueError):
-    """A text that no font of the layout can draw: a fault of one person's data."""
-
-    # It fails that one delivery and no other. `problems` are `file:line: message` lines,
-    # one per text; `characters` are the characters no font draws, each once.
-
-    def __init__(self, problems: list[str], characters: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-        self.characters = characters
 
 
 @cache

@@ -13,8 +13,8 @@ import traceback
 from datetime import datetime
 from typing import Any
 
-from certify.certificates import MissingGlyphs, attachment_file_name, render_pdf
 from certify.config import Action
+from certify.errors import MissingGlyphs
 from certify.message import AddressError, Attachment, Mail, build_message, one_line
 from certify.templates import Templates
 
@@ -76,6 +76,8 @@ def render_message(
             raise
         raise _located(templates, exc, str(template.text_file)) from None
     files = []
+    if action.attachments:  # reportlab is loaded only for a run that makes certificates
+        from certify.certificates import attachment_file_name, render_pdf
     for number, attachment in enumerate(action.attachments):
         layout = templates.layout_for(attachment.template, language)
         file = f"{attachment.template}.pdf.yaml"

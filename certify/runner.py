@@ -504,6 +504,7 @@ class Runner:
                 claims = self.deliveries.claim_many(
                     [d.decided() for d in batch], self.config.settings.sender
                 )
+                self.contexts.prefetch(batch)
                 unattempted: list[Claim] = []
                 for decision, claim in zip(batch, claims, strict=True):
                     if progress:

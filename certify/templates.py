@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from babel import Locale, UnknownLocaleError
@@ -28,11 +28,13 @@ from jinja2 import (
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from certify.certificates import CompiledLayout, load_layout
 from certify.config import Action, Config
 from certify.context import COSTLY, check_variables, names_used
 from certify.errors import LocatedErrors
 from certify.message import one_line
+
+if TYPE_CHECKING:
+    from certify.certificates import CompiledLayout
 
 FRONT_MATTER_KEYS = ("subject", "from", "reply_to", "cc", "bcc")
 
@@ -285,11 +287,12 @@ class Templates:
         return found
 
     def _load_action(self, index: int, action: Action) -> None:
-        compiled = self._compile_field(
-            f"action:{action.id}", action.name, self.config.where("actions", index, "name")
-        )
-        if compiled is not None:
-            self.action_names[action.id] = compiled
+        if "{" in action.name or "[" in action.name:  # else used as it is written
+            compiled = self._compile_field(
+                f"action:{action.id}", action.name, self.config.where("actions", index, "name")
+            )
+            if compiled is not None:
+                self.action_names[action.id] = compiled
         if action.email_template not in self.emails:
             self._load_emails(action.email_template, index)
         for number, attachment in enumerate(action.attachments):
@@ -311,6 +314,8 @@ class Templates:
                 f"{where}: {expected}: not found (a certificate layout, NAME.pdf.yaml)"
             )
             return
+        from certify.certificates import load_layout
+
         layouts: dict[str | None, CompiledLayout] = {}
         for language, path in variants.items():
             layout, problems = load_layout(path, self._compile, translate_merge_fields)

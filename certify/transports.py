@@ -240,10 +240,15 @@ class SmtpTransport:
         if smtp.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
         try:
-            code, reply = smtp.mail(self.settings.sender, options)
+            # the addresses are already bare, so the commands are written as they are
+            smtp.command_encoding = "utf-8" if needs_utf8 else "ascii"
+            extra = "".join(f" {option}" for option in options)
+            smtp.putcmd("mail", f"FROM:<{self.settings.sender}>{extra}")
+            code, reply = smtp.getreply()
             self._check(smtp, code, reply, "MAIL FROM")
             for recipient in recipients:
-                code, reply = smtp.rcpt(recipient)
+                smtp.putcmd("rcpt", f"TO:<{recipient}>")
+                code, reply = smtp.getreply()
                 self._check(smtp, code, reply, f"RCPT TO {recipient}", ok=(250, 251))
             code, reply = smtp.docmd("DATA")
             self._check(smtp, code, reply, "DATA", ok=(354,))

@@ -73,6 +73,38 @@ def test_a_real_delivery_has_exactly_the_schema(
     assert next(part for part in bram["parts"] if part["id"] == "C1-1")["result"] is None
 
 
+def test_a_batch_read_ahead_gives_the_same_contexts_as_reading_one_by_one(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(
+        db,
+        export(
+            persons="person_id,first_name,last_name,email,employer\nP1,Bram,Berg,b@example.org,Gemeente\nP2,Zoë,Öztürk,z@example.org,\n",
+            enrollments="course_id,person_id,enrolled_at,status,order\nC1,P1,2026-10-01,enrolled,A-1\nC1,P2,2026-10-01,,\n",
+        ),
+    )
+    config = make_config(tmp_path)
+    ref = DeliveryRef(1, "2026-000001-7", "<m@x>")
+    with Store.open_readonly(db) as store:
+        decisions = make_plan(store, config, moment("2026-11-06 09:00")).decisions
+        one_by_one = [DeliveryContexts(store.conn, config).read(d, ref, NOW) for d in decisions]
+        reader = DeliveryContexts(store.conn, config)
+        reader.prefetch(decisions)
+        ahead = [reader.read(d, ref, NOW) for d in decisions]
+        # one not read ahead is read by itself
+        reader.prefetch(decisions[:1])
+        partly = [reader.read(d, ref, NOW) for d in decisions]
+    assert len(decisions) == 2
+    assert ahead == one_by_one == partly
+    enrollments = {c["person"]["id"]: c["enrollment"] for c in ahead}
+    assert (enrollments["P1"]["status"], enrollments["P1"]["extra"]) == (
+        "enrolled",
+        {"order": "A-1"},
+    )
+    assert (enrollments["P2"]["status"], enrollments["P2"]["extra"]) == ("enrolled", {"order": ""})
+
+
 def test_any_export_column_is_valid_in_a_template(tmp_path: Path) -> None:
     make_config(tmp_path)
     write(
