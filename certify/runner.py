@@ -589,6 +589,8 @@ class Runner:
         for index, decision in enumerate(to_send):
             if progress and index % 100 == 0:
                 progress(index, len(to_send))
+            if index % CLAIM_BATCH == 0:
+                self.contexts.prefetch(to_send[index : index + CLAIM_BATCH])
             if decision.action.id in stopped_actions:
                 outcome = self._outcome(decision, "held")
             else:
