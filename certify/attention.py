@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from certify.decisions import Decision
-from certify.deliveries import DeliveryLog, settle_command
 from certify.facts import Course, full_names
+from certify.history import History, settle_command
 from certify.outlook import Moments
 
 
@@ -47,7 +47,7 @@ def problems(
     facts: dict[str, Course],
     anchors: dict[str, str],
     labels: dict[str, str],
-    log: DeliveryLog,
+    log: History,
 ) -> list[Problem]:
     """Failed, unclear and struggling deliveries, each with the command that settles it."""
     people = full_names(log.conn, [row["person"] for row in rows])
@@ -84,7 +84,7 @@ def problems(
     return problems
 
 
-def _last_detail(log: DeliveryLog, key: tuple[str, str, str]) -> str:
+def _last_detail(log: History, key: tuple[str, str, str]) -> str:
     """The latest note in a delivery's history (say, why it was marked failed by hand)."""
     record = log.find(key)
     details = [event["detail"] for event in log.events(record["id"])] if record else []

@@ -1,4 +1,5 @@
-"""The delivery log: every state change and every query of `deliveries` and their events.
+"""The delivery log: every state change of `deliveries` and their events, and what a plan
+reads of them (what people read is in `history`).
 
 Like a mail queue's one queue object, this is the only code that writes the log. Each
 write is its own short transaction, so none is held open across network I/O; the claim
@@ -27,24 +28,8 @@ RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX_GAP = timedelta(hours=24)
 RETRY_MAX_ATTEMPTS = 8
 RETRY_MAX_AGE = timedelta(hours=72)
-STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
 
 Key = tuple[str, str, str]  # (action, course_id, person_id)
-
-
-def settle_command(state: str, key: Key) -> str | None:
-    """The command that settles a delivery in this state, when one does."""
-    action, course, person = key
-    who = f"{action} --course {course} --person {person}"
-    if state == "failed":
-        return f'certify retry --state failed --action {who} --reason "..."'
-    if state == "unknown":
-        return f'certify mark {who} --as sent|failed --reason "..."'
-    if state == "expired":
-        return f'certify send {who} --force --reason "..."'
-    if state in ("pending", "retry_later", "send"):
-        return f"certify send {who}"
-    return None
 
 
 def certificate_number(delivery_id: int, created: datetime) -> str:
@@ -132,23 +117,6 @@ def state_of_sql(index: int, action_id: str, params: dict[str, Any]) -> str:
     )
 
 
-_LISTED = (
-    "action",
-    "course",
-    "person",
-    "email",
-    "state",
-    "attempts",
-    "last_error",
-    "sent_at",
-    "message_id",
-    "certificate_number",
-    "due_at",
-    "next_attempt_at",
-    "last_code",
-)
-
-
 class DeliveryLog:
     """The delivery log of one store, as seen at one moment (`now`, the run's moment)."""
 
@@ -225,17 +193,6 @@ class DeliveryLog:
                 found[(action_id, row[0], row[1])] = (ExistingDelivery(*row[2:8]), row[8])
         return found
 
-    def sent_between(self, first: datetime, last: datetime) -> list[datetime]:
-        """The moments deliveries were sent in [first, last), read through the state index."""
-        return [
-            from_utc_text(row[0])
-            for row in self.conn.execute(
-                "SELECT sent_at FROM deliveries WHERE state = 'sent' "
-                "AND sent_at >= ? AND sent_at < ?",
-                (to_utc_text(first), to_utc_text(last)),
-            )
-        ]
-
     def any_logged(self, action_ids: list[str]) -> bool:
         """Has anything been logged for these actions (before switching one on, nothing)?"""
         if not action_ids:
@@ -265,87 +222,6 @@ class DeliveryLog:
             (json.dumps(list(course_ids)), action_id),
         ).fetchone()
         return int(row[0])
-
-    def state_counts(self) -> dict[str, int]:
-        """How many deliveries the log holds in each state."""
-        return dict(self.conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
-
-    def oldest_pending(self) -> dict[str, Any] | None:
-        """The pending delivery due longest ago, or None."""
-        row = self.conn.execute(
-            "SELECT action, course_id, person_id, due_at, attempts, last_error, next_attempt_at "
-            "FROM deliveries WHERE state = 'pending' ORDER BY due_at, id LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        names = ("action", "course", "person", "due_at", "attempts", "last_error",
-                 "next_attempt_at")  # fmt: skip
-        return dict(zip(names, row, strict=True))
-
-    def find(self, key: Key) -> dict[str, Any] | None:
-        """One delivery's record, or None when nothing was logged for it."""
-        row = self.conn.execute(
-            "SELECT id, state, attempts, last_error, sent_at, message_id, certificate_number, "
-            "figures, next_attempt_at FROM deliveries "
-            "WHERE action = ? AND course_id = ? AND person_id = ?",
-            key,
-        ).fetchone()
-        if row is None:
-            return None
-        names = (
-            "id",
-            "state",
-            "attempts",
-            "last_error",
-            "sent_at",
-            "message_id",
-            "certificate_number",
-            "figures",
-            "next_attempt_at",
-        )
-        record = dict(zip(names, row, strict=True))
-        record["figures"] = json.loads(record["figures"]) if record["figures"] else None
-        return record
-
-    def events(self, delivery_id: int) -> list[dict[str, Any]]:
-        """A delivery's history, oldest first."""
-        return [
-            {"at": at, "state": state, "detail": detail}
-            for at, state, detail in self.conn.execute(
-                "SELECT at, state, detail FROM delivery_events WHERE delivery_id = ? ORDER BY id",
-                (delivery_id,),
-            )
-        ]
-
-    def listing(
-        self,
-        *,
-        action: str | None = None,
-        state: str | None = None,
-        course: str | None = None,
-        people: list[str] | None = None,
-    ) -> list[dict[str, Any]]:
-        """The log, oldest change first, optionally for one action, state, course or persons."""
-        rows = self.conn.execute(
-            "SELECT action, course_id, person_id, email, state, attempts, last_error, sent_at, "
-            "message_id, certificate_number, due_at, next_attempt_at, last_code, figures "
-            "FROM deliveries WHERE (:a IS NULL OR action = :a) AND (:s IS NULL OR state = :s) "
-            "AND (:c IS NULL OR course_id = :c) "
-            "AND (:p IS NULL OR person_id IN (SELECT value FROM json_each(:p))) "
-            "ORDER BY coalesce(sent_at, updated_at), id",
-            {
-                "a": action,
-                "s": state,
-                "c": course,
-                "p": json.dumps(people) if people is not None else None,
-            },
-        ).fetchall()
-        result = []
-        for row in rows:
-            item = dict(zip(_LISTED, row[:-1], strict=True))
-            item["figures"] = json.loads(row[-1]) if row[-1] else None
-            result.append(item)
-        return result
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -645,30 +521,6 @@ class DeliveryLog:
                 [(i, self.now_text, "pending", f"retry (was {state}): {reason}") for i in ids],
             )
         return len(ids)
-
-    def needing_attention(self) -> list[dict[str, Any]]:
-        """The deliveries `attention` counts, as `listing` gives them."""
-        return [
-            *self.listing(state="failed"),
-            *self.listing(state="unknown"),
-            *(
-                row
-                for row in self.listing(state="pending")
-                if row["attempts"] >= STRUGGLING_ATTEMPTS
-            ),
-        ]
-
-    def attention(self) -> dict[str, int]:
-        """What needs the administrator, over the whole log: unknown and failed deliveries,
-        and pending ones past their third attempt."""
-        unknown, failed, struggling = self.conn.execute(
-            "SELECT coalesce(sum(state = 'unknown'), 0), coalesce(sum(state = 'failed'), 0), "
-            "coalesce(sum(state = 'pending' AND attempts >= ?), 0) FROM deliveries "
-            "WHERE state IN ('unknown', 'failed', 'pending')",
-            (STRUGGLING_ATTEMPTS,),
-        ).fetchone()
-        counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
-        return {name: count for name, count in counts.items() if count}
 
     def mark(self, key: Key, state: str, reason: str) -> None:
         """Settle a delivery by hand (say, an `unknown` one found in the mail server's log)."""

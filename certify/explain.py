@@ -9,9 +9,10 @@ from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision, effective_since, not_linked_reason
-from certify.deliveries import DeliveryLog, settle_command
+from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError
 from certify.facts import enrollments_of, find_people
+from certify.history import History, settle_command
 from certify.message import Mail
 from certify.plan import make_plan
 from certify.render import render_message
@@ -117,8 +118,8 @@ def explain_participant(
 ) -> dict[str, Any]:
     """Per action: the due moment, each condition with the figures, the state and history."""
     tz = config.tz
-    log = DeliveryLog(store, now)
-    recorded = log.recorded_since()
+    recorded = DeliveryLog(store, now).recorded_since()
+    past = History(store)
     course_name, person_name = _names(store, course, person)
     result: dict[str, Any] = {
         "course": course,
@@ -131,8 +132,8 @@ def explain_participant(
     for decision in decisions_of(store, config, course, person, now):
         action = decision.action
         a, p = decision.attendance, decision.passing
-        record = log.find(decision.key)
-        history = log.events(record["id"]) if record else []
+        record = past.find(decision.key)
+        history = past.events(record["id"]) if record else []
         state = _shown_state(record, decision.outcome)
         wanted = action.conditions.course_status
         lines: list[str] = []
@@ -281,7 +282,7 @@ def preview_message(
     """The message one delivery would carry, rendered now; nothing is written or sent."""
     templates = Templates.checked(config)
     decision = decisions_of(store, config, course, person, now, action)[0]
-    record = DeliveryLog(store, now).find(decision.key) or {}
+    record = History(store).find(decision.key) or {}
     delivery = DeliveryRef(
         record.get("id"),
         record.get("certificate_number") or "PREVIEW",

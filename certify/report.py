@@ -35,6 +35,7 @@ from certify.facts import (
     enrolled_names,
     participants,
 )
+from certify.history import History
 from certify.store import Store
 
 DEFAULT_DAYS = 14
@@ -284,6 +285,7 @@ def build_report(
     """Everything the page shows, decided at `now`; only reads the store."""
     clock = _Clock(config.tz)
     log = DeliveryLog(store, now)
+    past = History(store)
     chosen = config.actions
     action_ids = [a.id for a in chosen]
     labels = {a.id: action_label(a) for a in chosen}
@@ -291,7 +293,7 @@ def build_report(
     first_end = now - timedelta(weeks=HISTORY_WEEKS)
 
     # delivery problems over the whole log: their courses are shown whatever their dates
-    problem_rows = [row for row in log.needing_attention() if row["action"] in labels]
+    problem_rows = [row for row in past.needing_attention() if row["action"] in labels]
     listed = courses_ending(store.conn, first_end, horizon, {row["course"] for row in problem_rows})
     details = {listing.course_id: listing for listing in listed}
     facts = course_facts(store.conn, config)
@@ -329,13 +331,13 @@ def build_report(
     decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
 
     courses = [sections[course_id] for course_id in course_ids]
-    problems = attention.problems(problem_rows, facts, anchors, labels, log)
+    problems = attention.problems(problem_rows, facts, anchors, labels, past)
     blocked = attention.blocked(decisions, anchors, labels, clock)
     forecast = outlook.forecast(decisions, anchors, labels, now, horizon, clock)
     risks = outlook.risks(
         store.conn, config, decisions, anchors, labels, names, now, horizon, clock
     )
-    chart = _chart(log, now, clock)
+    chart = _chart(past, now, clock)
     totals = {
         "problems": len(problems),
         "blocked": sum(item.participants for item in blocked),
@@ -435,7 +437,7 @@ def _first(item: tuple[str, ParticipantRow]) -> tuple[str, str]:
     return item[0], item[1].person_id
 
 
-def _chart(log: DeliveryLog, now: datetime, clock: _Clock) -> Chart:
+def _chart(log: History, now: datetime, clock: _Clock) -> Chart:
     """Deliveries sent per ISO week (Monday to Sunday, local), the last 12 weeks to now."""
     today = clock.local(now).date()
     this_monday = today - timedelta(days=today.weekday())

@@ -28,6 +28,7 @@ from certify.decisions import Decision
 from certify.deliveries import Claim, DeliveryLog
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
 from certify.facts import unmatched_settings
+from certify.history import History
 from certify.plan import Listed, Plan, make_plan
 from certify.store import Store
 from certify.transports import (
@@ -385,7 +386,7 @@ class Runner:
         from certify.render import AddressError, MissingGlyphs, TemplateProblem
 
         outcome = self._outcome(decision, "would send")
-        record = self.deliveries.find(decision.key) or {}
+        record = History(self.store).find(decision.key) or {}
         delivery = DeliveryRef(
             record.get("id"),
             record.get("certificate_number") or "(given when sent)",

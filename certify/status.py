@@ -13,8 +13,8 @@ from typing import Any
 
 from certify import runs
 from certify.clock import to_utc_text
-from certify.deliveries import DeliveryLog
 from certify.errors import EXIT_NOT_ACCEPTED, UsageError
+from certify.history import History
 from certify.runs import RunRecord
 from certify.store import Store
 
@@ -81,7 +81,7 @@ class Status:
 
 def read_status(store: Store, now: datetime, max_age: timedelta) -> Status:
     """The last runs and the log at `now`, with every reason the check would fail."""
-    log = DeliveryLog(store, now)
+    log = History(store)
     status = Status(
         now=now,
         max_age=max_age,

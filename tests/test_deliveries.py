@@ -9,6 +9,7 @@ import pytest
 
 from certify.clock import from_utc_text
 from certify.deliveries import Decided, DeliveryLog, Key
+from certify.history import History
 from certify.store import Store
 from tests.conftest import import_into, moment
 
@@ -68,7 +69,7 @@ def test_of_courses_gives_the_logged_deliveries_of_those_courses_with_when_sent(
     assert set(found) == {("certificate", "C1", "P1"), ("certificate", "C1", "P2")}
     sent, sent_at = found[("certificate", "C1", "P1")]
     assert (sent.state, sent.attempts, sent.last_error) == ("sent", 1, None)
-    assert sent.id == log.find(("certificate", "C1", "P1"))["id"]  # type: ignore[index]
+    assert sent.id == History(store).find(("certificate", "C1", "P1"))["id"]  # type: ignore[index]
     assert sent.due_at is not None and from_utc_text(sent.due_at) == moment("2026-11-06 09:00")
     assert sent_at is not None and from_utc_text(sent_at) == moment("2026-11-06 09:00")
     failed, never_sent = found[("certificate", "C1", "P2")]
@@ -88,15 +89,16 @@ def test_sent_between_gives_the_sent_moments_from_first_up_to_last(store: Store)
     _attempt(store, ("certificate", "C1", "P2"), "2026-11-09 00:00", "sent")  # on the edge
     _attempt(store, ("certificate", "C2", "P1"), "2026-11-09 08:00", "sent")
     _attempt(store, ("proof", "C1", "P1"), "2026-11-03 09:00", "failed", "550 no such user")
-    log = DeliveryLog(store, moment("2026-11-10 10:00"))
 
-    week = log.sent_between(moment("2026-11-02 00:00"), moment("2026-11-09 00:00"))
+    week = History(store).sent_between(moment("2026-11-02 00:00"), moment("2026-11-09 00:00"))
     assert week == [moment("2026-11-02 09:00")]  # the failed one was never sent
-    assert sorted(log.sent_between(moment("2026-11-09 00:00"), moment("2026-11-16 00:00"))) == [
+    assert sorted(
+        History(store).sent_between(moment("2026-11-09 00:00"), moment("2026-11-16 00:00"))
+    ) == [
         moment("2026-11-09 00:00"),
         moment("2026-11-09 08:00"),
     ]
-    assert log.sent_between(moment("2026-11-10 00:00"), moment("2026-11-17 00:00")) == []
+    assert History(store).sent_between(moment("2026-11-10 00:00"), moment("2026-11-17 00:00")) == []
 
 
 def test_sent_between_counts_a_delivery_marked_sent_by_hand(store: Store) -> None:
@@ -105,8 +107,8 @@ def test_sent_between_counts_a_delivery_marked_sent_by_hand(store: Store) -> Non
     claim = log.claim(Decided(key, moment("2026-11-06 09:00"), {}), SENDER)
     log.mark_sending(claim)
     log.recover(lambda _key: None)  # the run died mid-handover: `unknown`
-    assert log.sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == []
+    assert History(store).sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == []
     DeliveryLog(store, moment("2026-11-07 10:00")).mark(key, "sent", "found in the server log")
-    assert log.sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == [
+    assert History(store).sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == [
         moment("2026-11-07 10:00")
     ]

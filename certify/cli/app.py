@@ -254,9 +254,9 @@ def pick_transport(
 
 def attention_line(store: Store) -> str | None:
     """`needs attention: 2 unknown, 1 failed (certify log --state unknown)`, or None."""
-    from certify.deliveries import DeliveryLog
+    from certify.history import History
 
-    counts = DeliveryLog(store, datetime.now(UTC)).attention()
+    counts = History(store).attention()
     if not counts:
         return None
     first = next(iter(counts)).split()[0]

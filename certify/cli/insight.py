@@ -163,8 +163,8 @@ def log_command(
     as_json: JsonOption = False,
 ) -> None:
     """The delivery log."""
-    from certify.deliveries import DeliveryLog
     from certify.facts import find_people
+    from certify.history import History
 
     with errors():
         with Store.open_readonly(db_path(db)) as store:
@@ -176,8 +176,7 @@ def log_command(
                         f"no person matches {person!r}",
                         hint="give a person_id, an e-mail address or part of a name",
                     )
-            log = DeliveryLog(store, parse_now(None, UTC))
-            rows = log.listing(action=action, state=state, course=course, people=people)
+            rows = History(store).listing(action=action, state=state, course=course, people=people)
         tz = _log_tz(actions)
     if as_json:
         emit_json(rows)
