@@ -1,4 +1,4 @@
-"""The run: the lock, the loop over what is due, the transport calls, and SIGTERM.
+"""The run: the loop over what is due, the transport calls, and SIGTERM (the lock is `lock.py`).
 
 Every state change goes through the delivery log (`deliveries.py`) as its own short
 transaction; none is held open across network I/O. The claim is committed before a message
@@ -8,16 +8,11 @@ next run settles without sending twice.
 
 from __future__ import annotations
 
-import fcntl
 import re
 import signal
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +21,10 @@ from certify.clock import to_utc_text
 from certify.config import Action, Config
 from certify.decisions import Decision
 from certify.deliveries import Claim, DeliveryLog
-from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED, LockedError
+from certify.errors import EXIT_INPUT
 from certify.facts import unmatched_settings
 from certify.history import History
+from certify.outcome import DeliveryOutcome, RunReport
 from certify.plan import Listed, Plan, make_plan
 from certify.store import Store
 from certify.transports import (
@@ -46,144 +42,8 @@ if TYPE_CHECKING:  # rendering is imported when the first message is made: a cro
     from certify.message import Mail
     from certify.templates import Templates
 
-LOCK_WAIT_SECONDS = 10.0
 IN_A_ROW_TO_STOP = 3  # connection failures, or unknown outcomes, in a row stop a run
 CLAIM_BATCH = 32  # claims committed together; a stopped run hands back what it did not try
-
-
-@contextmanager
-def run_lock(db: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """An exclusive lock on `DB.lock`; the kernel releases it if the process dies."""
-    path = db.with_name(db.name + ".lock")
-    handle = path.open("a")
-    deadline = time.monotonic() + wait
-    try:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"another certify run holds {path}",
-                        hint="it will finish by itself; the next cron tick picks up what is left",
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        handle.close()
-
-
-@dataclass(slots=True)
-class DeliveryOutcome:
-    """One delivery of a run: what happened to it, or, in a dry run, what would."""
-
-    action: str
-    course: str
-    person: str
-    name: str | None
-    email: str | None
-    state: str
-    due_at: str | None
-    subject: str | None = None
-    message_id: str | None = None
-    certificate_number: str | None = None
-    error: str | None = None
-    connection: bool = False  # the server could not be reached at all
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "course": self.course,
-            "person": self.person,
-            "name": self.name,
-            "email": self.email,
-            "state": self.state,
-            "due_at": self.due_at,
-            "subject": self.subject,
-            "message_id": self.message_id,
-            "certificate_number": self.certificate_number,
-            "error": self.error,
-        }
-
-
-@dataclass
-class RunReport:
-    """What a run did (or a dry run would do), for the summary, the log lines and JSON."""
-
-    now: datetime
-    dry_run: bool
-    sent: int = 0  # in a dry run: would be sent
-    failed: int = 0
-    pending: int = 0  # attempted in this run and kept for a retry
-    unknown: int = 0
-    retry_later: int = 0  # not attempted: waiting out the back-off of an earlier failure
-    held: int = 0  # not attempted: their action stopped on a configuration problem
-    skipped: int = 0
-    expired: int = 0
-    waiting: int = 0
-    not_due: int = 0
-    stopped: str | None = None
-    judged_all: bool = True  # False: --limit was reached before every participant was judged
-    problems: list[str] = field(default_factory=list)  # configuration problems, located
-    warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
-    outcomes: list[DeliveryOutcome] = field(default_factory=list)
-    waiting_on: dict[str, int] = field(default_factory=dict)
-    plan: Plan | None = None
-
-    @property
-    def not_accepted(self) -> bool:
-        """A delivery attempted in this run was not accepted, or the run stopped early."""
-        return bool(self.failed or self.pending or self.unknown or self.stopped)
-
-    @property
-    def exit_code(self) -> int:
-        """1 for a configuration problem, 3 when an attempted delivery was not accepted."""
-        if self.problems:
-            return EXIT_INPUT
-        if self.not_accepted and not self.dry_run:
-            return EXIT_NOT_ACCEPTED
-        return 0
-
-    @property
-    def outcome(self) -> str:
-        """How the run ended, in the words of the run record."""
-        if self.problems:
-            return "problems"
-        return "not accepted" if self.not_accepted else "ok"
-
-    @property
-    def detail(self) -> str | None:
-        """The first problem, or why the run stopped."""
-        return self.problems[0] if self.problems else self.stopped
-
-    def counts(self) -> dict[str, int]:
-        """The figures of the run, by name."""
-        return {
-            ("would_send" if self.dry_run else "sent"): self.sent,
-            "failed": self.failed,
-            "pending": self.pending,
-            "unknown": self.unknown,
-            "retry_later": self.retry_later,
-            "held": self.held,
-            "skipped": self.skipped,
-            "expired": self.expired,
-            "waiting": self.waiting,
-            "not_due": self.not_due,
-        }
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "now": to_utc_text(self.now),
-            "dry_run": self.dry_run,
-            **self.counts(),
-            "stopped": self.stopped,
-            "judged_all": self.judged_all,
-            "problems": self.problems,
-            "warnings": self.warnings,
-            "waiting_on": self.waiting_on,
-            "deliveries": [d.as_json() for d in self.outcomes],
-        }
 
 
 class _Stop:
@@ -522,12 +382,12 @@ class Runner:
                         continue
                     outcome = self._attempt(decision, claim, transport)
                     report.outcomes.append(outcome)
-                    self.log(_line(outcome))
+                    self.log(outcome.line())
                     state = outcome.state
                     if state == "held":
                         stopped_actions.add(decision.action.id)
                         report.held += 1
-                        report.problems.append(_problem_line(outcome))
+                        report.problems.append(outcome.problem_line())
                         continue
                     if state == "sent":
                         report.sent += 1
@@ -601,7 +461,7 @@ class Runner:
                 report.held += 1
                 if decision.action.id not in stopped_actions:
                     stopped_actions.add(decision.action.id)
-                    report.problems.append(_problem_line(outcome))
+                    report.problems.append(outcome.problem_line())
             elif outcome.state == "would fail":
                 report.failed += 1
             else:
@@ -623,22 +483,3 @@ class Runner:
 @lru_cache(maxsize=4096)
 def _due_text(moment: datetime) -> str:
     return to_utc_text(moment)
-
-
-def _who(outcome: DeliveryOutcome) -> str:
-    name = f" {outcome.name}" if outcome.name else ""
-    return f"{outcome.action} {outcome.course}/{outcome.person}{name} <{outcome.email or ''}>"
-
-
-def _line(outcome: DeliveryOutcome) -> str:
-    text = f"{outcome.state}: {_who(outcome)}"
-    return f"{text}: {outcome.error}" if outcome.error else text
-
-
-def _problem_line(outcome: DeliveryOutcome) -> str:
-    """A configuration problem with the participant it showed on."""
-    return (
-        f"{outcome.error} (participant {outcome.course}/{outcome.person}"
-        f"{' ' + outcome.name if outcome.name else ''}; action {outcome.action} stopped, "
-        "its deliveries stay pending until the template is fixed)"
-    )

@@ -13,7 +13,8 @@ from certify.decisions import unmet_conditions
 from certify.deliveries import DeliveryLog
 from certify.errors import CertifyError, ConfigError, UsageError
 from certify.explain import decisions_of
-from certify.runner import DeliveryOutcome, Runner
+from certify.outcome import DeliveryOutcome
+from certify.runner import Runner
 from certify.store import Store
 from certify.templates import Templates
 from certify.transports import Transport, safe_file_name

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Config
-from certify.runner import Runner, RunReport
+from certify.outcome import RunReport
+from certify.runner import Runner
 from certify.store import Store
 from certify.templates import Templates
 from certify.transports import DirTransport, safe_file_name

@@ -38,7 +38,8 @@ from certify.store import Store, db_path
 
 if TYPE_CHECKING:
     from certify.config import Action
-    from certify.runner import DeliveryOutcome, Runner, RunReport
+    from certify.outcome import DeliveryOutcome, RunReport
+    from certify.runner import Runner
     from certify.transports import Transport
 
 
@@ -78,7 +79,8 @@ def run_due(
 ) -> None:
     """Send every delivery that is due now, and record why."""
     from certify.cli.app import pick_transport
-    from certify.runner import Runner, run_lock
+    from certify.lock import run_lock
+    from certify.runner import Runner
 
     with errors():
         config = config_from(actions)

@@ -71,7 +71,7 @@ def send(
     as_json: JsonOption = False,
 ) -> None:
     """Send one delivery now: manual actions, or an audited re-send with --force."""
-    from certify.runner import run_lock
+    from certify.lock import run_lock
     from certify.settle import recover, send_one
 
     with errors():
@@ -116,7 +116,7 @@ def mark(
     actions: ActionsOption = None,
 ) -> None:
     """Settle a delivery by hand, e.g. an `unknown` one found in the mail server's log."""
-    from certify.runner import run_lock
+    from certify.lock import run_lock
     from certify.settle import mark_delivery, recover
 
     with errors():
@@ -157,7 +157,7 @@ def retry(
     db: DbOption = None,
 ) -> None:
     """Put failed (or unknown) deliveries back to pending; the next run sends them."""
-    from certify.runner import run_lock
+    from certify.lock import run_lock
     from certify.settle import retry_deliveries
 
     with errors():

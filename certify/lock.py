@@ -1,0 +1,36 @@
+"""The run lock: one process at a time sends, marks or settles from a database."""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from certify.errors import LockedError
+
+LOCK_WAIT_SECONDS = 10.0
+
+
+@contextmanager
+def run_lock(db: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """An exclusive lock on `DB.lock`; the kernel releases it if the process dies."""
+    path = db.with_name(db.name + ".lock")
+    handle = path.open("a")
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"another certify run holds {path}",
+                        hint="it will finish by itself; the next cron tick picks up what is left",
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        handle.close()
