@@ -148,13 +148,27 @@ def run(repeat: int, deliveries: int = 2000) -> list[Result]:
             "127.0.0.1", "--smtp-port", str(server.port), "--smtp-security", "none", "--json",
         )  # fmt: skip
 
+    unsynced_db = DATA / "smtp-unsynced.db"
+
+    def unsynced_command() -> list[str]:
+        copy_db(base_db(), unsynced_db)
+        line = run_due(
+            unsynced_db, "--limit", str(deliveries), "--transport", "smtp", "--smtp-host",
+            "127.0.0.1", "--smtp-port", str(server.port), "--smtp-security", "none", "--json",
+        )  # fmt: skip
+        return python(ROOT / "bench" / "unsynced.py", *line[3:])  # after `python -m certify`
+
     def floor_command() -> list[str]:
         return python(
             ROOT / "bench" / "smtp_floor.py", floors(), floor_db(), "127.0.0.1",
             str(server.port), str(deliveries),
         )  # fmt: skip
 
-    sides = [counted("floor", floor_command), counted("certify", certify_command)]
+    sides = [
+        counted("floor", floor_command),
+        counted("certify", certify_command),
+        counted("certify unsynced", unsynced_command),
+    ]
     if mailmerge.exists():
         options = mailmerge_inputs(DATA / "mailmerge", server.port, deliveries)
         sides.append(counted("mailmerge", lambda: [str(mailmerge), *options]))
@@ -171,6 +185,20 @@ def run(repeat: int, deliveries: int = 2000) -> list[Result]:
             note=f"connections: certify {opened['certify']}, floor {opened['floor']}",
         )
     ]
+    synced, unsynced = runs["certify"], runs["certify unsynced"]
+    results.append(
+        Result(
+            f"SMTP, {deliveries} messages: the price of durable claim and sending marks",
+            median([p.wall for p in synced]),
+            median([p.wall for p in unsynced]),
+            "s",
+            "reported (kept: no second copy after a power cut)",
+            True,
+            "against the same run with SQLite's commits not synced (bench/unsynced.py)",
+            subject_cpu=median([p.cpu for p in synced]),
+            floor_cpu=median([p.cpu for p in unsynced]),
+        )
+    )
     name = f"SMTP, {deliveries} messages, certify vs mailmerge"
     if "mailmerge" not in runs:
         missing = Broken(f"mailmerge is not installed at {mailmerge}: pip install -e '.[bench]'")
