@@ -9,13 +9,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from certify.errors import LockedError
+from certify.store import missing_database
 
 LOCK_WAIT_SECONDS = 10.0
 
 
 @contextmanager
 def run_lock(db: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """An exclusive lock on `DB.lock`; the kernel releases it if the process dies."""
+    """An exclusive lock on `DB.lock`, for a database that exists; the kernel releases it if
+    the process dies."""
+    if not db.exists():  # and no stray lock file beside a database that is not there
+        raise missing_database(db)
     path = db.with_name(db.name + ".lock")
     handle = path.open("a")
     deadline = time.monotonic() + wait

@@ -20,8 +20,20 @@ ZONE_FIRST_YEAR = 1970
 ZONE_LAST_YEAR = 2100
 
 
+def missing_database(path: Path) -> CertifyError:
+    """The error for a database that is not there (yet)."""
+    return CertifyError(
+        f"{path}: no such database",
+        hint="import data first (certify import exports/) or pass --db / set CERTIFY_DB",
+    )
+
+
 class Store:
     """One open certify database."""
+
+    # The database this process opened last, named in a database error that SQLite words
+    # without a path.
+    last_opened: Path | None = None
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
@@ -37,10 +49,8 @@ class Store:
     def open(cls, path: Path, *, create: bool = True) -> Store:
         """Open (and migrate) the database; with `create=False` a missing file is an error."""
         if not create and not path.exists():
-            raise CertifyError(
-                f"{path}: no such database",
-                hint="import data first (certify import exports/) or pass --db / set CERTIFY_DB",
-            )
+            raise missing_database(path)
+        Store.last_opened = path
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -62,10 +72,8 @@ class Store:
     def open_readonly(cls, path: Path) -> Store:
         """For dry runs and reports: the file is never written, not even its journal mode."""
         if not path.exists():
-            raise CertifyError(
-                f"{path}: no such database",
-                hint="import data first (certify import exports/) or pass --db / set CERTIFY_DB",
-            )
+            raise missing_database(path)
+        Store.last_opened = path
         conn = sqlite3.connect(
             f"file:{path.resolve()}?mode=ro", uri=True, isolation_level=None, timeout=10
         )

@@ -287,6 +287,19 @@ def test_no_command_ends_in_a_traceback(shared_examples: Path, trouble: str) -> 
         assert result.exception is None, f"certify {' '.join(command)}: {result.exception!r}"
         assert result.returncode in (0, 1, 2, 3), (command, result.returncode, result.stderr)
         assert "Traceback" not in result.stdout + result.stderr
+        locking = command[0] in ("mark", "retry") or "--transport" in command
+        if trouble == "missing database" and locking:
+            assert "certify.db: no such database" in result.stderr, (command, result.stderr)
+    if trouble == "missing database":  # no stray lock file beside a database that is not there
+        assert not (shared_examples / "certify.db.lock").exists()
+
+
+def test_a_database_in_a_folder_that_is_not_there_names_the_folder(examples: Path) -> None:
+    result = cli("import", "examples", "--db", "nowhere/certify.db", cwd=examples)
+    assert result.returncode == 1
+    assert "nowhere/certify.db: the database cannot be used" in result.stderr
+    assert "the folder nowhere does not exist" in result.stderr
+    assert not (examples / "nowhere").exists()
 
 
 def test_a_read_only_database_is_one_line(shared_examples: Path) -> None:
@@ -318,5 +331,8 @@ def test_a_read_only_database_is_one_line(shared_examples: Path) -> None:
         outcomes.append((command[0], process.returncode))
         assert "Traceback" not in process.stdout + process.stderr, (command, process.stderr)
         assert process.returncode in (0, 1, 2, 3), (command, process.returncode, process.stderr)
+        if command[0] == "import":  # names the database and every file SQLite must write
+            assert "certify.db: the database cannot be used" in process.stderr
+            assert "-wal and -shm files" in process.stderr
     writing = dict(outcomes)
     assert writing["import"] == 1 and writing["retry"] == 1  # they say they cannot write

@@ -22,11 +22,11 @@ from certify import __version__
 from certify.clock import DateFormatError, parse_moment
 from certify.config import Config, actions_path, load
 from certify.errors import CertifyError, LocatedErrors, UsageError
+from certify.store import Store
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from certify.store import Store
     from certify.transports import Transport
 
 app = typer.Typer(
@@ -160,15 +160,22 @@ def errors() -> Iterator[None]:
 
 def _database_problem(exc: sqlite3.Error) -> CertifyError:
     text = str(exc)
+    opened = Store.last_opened
+    where = opened or "the database"
     if "readonly" in text or "read-only" in text:
-        hint = "check the permissions of the database file and of its folder (SQLite writes a -wal file next to it)"
+        hint = (
+            f"certify must be able to write {where}, its -wal and -shm files next to it, and "
+            "its folder: check their owner and permissions (ls -l)"
+        )
     elif "locked" in text or "busy" in text:
         hint = "another program holds the database; try again when it is done"
     elif "not a database" in text or "malformed" in text:
         hint = "--db must name a certify database; restore it from a backup if it was damaged"
+    elif "unable to open" in text and opened is not None and not opened.parent.is_dir():
+        hint = f"the folder {opened.parent} does not exist: create it, or pass another --db"
     else:
         hint = "check --db and the file's permissions"
-    return CertifyError(f"the database cannot be used: {text}", hint=hint)
+    return CertifyError(f"{where}: the database cannot be used: {text}", hint=hint)
 
 
 def parse_now(now: str | None, tz: tzinfo) -> datetime:
