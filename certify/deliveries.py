@@ -24,6 +24,8 @@ from certify.store import Store
 
 FINAL_STATES = ("sent", "failed", "unknown", "expired")
 IN_MOTION = ("pending", "claimed", "sending")
+# What `mark` changes without force: what is not yet known to have reached the person.
+MARK_FREELY = ("pending", "failed", "unknown")
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX_GAP = timedelta(hours=24)
 RETRY_MAX_ATTEMPTS = 8
@@ -522,20 +524,70 @@ class DeliveryLog:
             )
         return len(ids)
 
-    def mark(self, key: Key, state: str, reason: str) -> None:
-        """Settle a delivery by hand (say, an `unknown` one found in the mail server's log)."""
-        action, course, person = key
+    def mark(
+        self,
+        key: Key,
+        state: str,
+        reason: str,
+        *,
+        force: bool = False,
+        decided: Decided | None = None,
+    ) -> str | None:
+        """Settle a delivery by hand, with the reason in its history; returns the state it had.
+
+        Without `force` only what is not yet known to have reached the person changes
+        (`pending`, `failed`, `unknown`); the same state again changes nothing. With no
+        record, `decided` makes one `sent` (handed over another way) and None is returned.
+        Anything else raises `MarkRefused`.
+        """
         row = self.conn.execute(
             "SELECT id, state FROM deliveries WHERE action = ? AND course_id = ? AND person_id = ?",
             key,
         ).fetchone()
         if row is None:
-            raise CertifyError(f"no delivery of {action} for {course}/{person} in the log")
+            if state != "sent" or decided is None:
+                raise MarkRefused(key, None, state)
+            self._mark_new(decided, reason)
+            return None
+        delivery_id, current = row
+        if current == state:
+            return str(current)
+        if current in IN_MOTION[1:] or (current not in MARK_FREELY and not force):
+            raise MarkRefused(key, current, state)
+        detail = f"marked by hand (was {current}): {reason}"
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE deliveries SET state = :state, next_attempt_at = NULL, updated_at = :now, "
+                "last_error = CASE WHEN :state = 'failed' THEN :detail ELSE last_error END, "
                 "sent_at = CASE WHEN :state = 'sent' THEN coalesce(sent_at, :now) "
                 "ELSE sent_at END WHERE id = :id",
-                {"state": state, "now": self.now_text, "id": row[0]},
+                {"state": state, "now": self.now_text, "detail": detail, "id": delivery_id},
             )
-            self._event(row[0], state, f"marked by hand (was {row[1]}): {reason}")
+            self._event(delivery_id, state, detail)
+        return str(current)
+
+    def _mark_new(self, decided: Decided, reason: str) -> None:
+        """A record `sent` for a delivery handed over another way: no run sends it then."""
+        with self.store.transaction() as conn:
+            (delivery_id,) = conn.execute(
+                "INSERT INTO deliveries (action, course_id, person_id, state, due_at, figures, "
+                "import_id, sent_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'sent', ?, ?, ?, ?, ?, ?) RETURNING id",
+                (*decided.key, to_utc_text(decided.due_at) if decided.due_at else None,
+                 self._figures(decided), self.import_id, self.now_text, self.now_text,
+                 self.now_text),
+            ).fetchone()  # fmt: skip
+            self._event(delivery_id, "sent", f"marked by hand (no record before): {reason}")
+
+
+class MarkRefused(CertifyError):
+    """`mark` would change what is known to have been delivered, or settled otherwise, or
+    what a run holds in hand; `current` is the delivery's state (None: no record)."""
+
+    def __init__(self, key: Key, current: str | None, wanted: str) -> None:
+        action, course, person = key
+        what = "no record" if current is None else current
+        super().__init__(f"{action} for {course}/{person} is {what}: not marked {wanted}")
+        self.key = key
+        self.current = current
+        self.wanted = wanted

@@ -35,11 +35,50 @@ def decisions_of(
         include_finished=True,
     )
     if not plan.decisions:
-        raise CertifyError(
+        raise missing_participant(store, course, person) or CertifyError(
             f"person {person!r} is not enrolled in course {course!r}",
             hint="check the ids with the enrollments export",
         )
     return plan.decisions
+
+
+def missing_participant(store: Store, course: str, person: str) -> CertifyError | None:
+    """The error for a person id, course id or enrollment that is not there; None if it is."""
+    conn = store.conn
+    known = conn.execute(
+        "SELECT (SELECT coalesce(full_name, person_id) FROM persons WHERE person_id = ?), "
+        "EXISTS (SELECT 1 FROM courses WHERE course_id = ?), "
+        "EXISTS (SELECT 1 FROM enrollments WHERE course_id = ? AND person_id = ?)",
+        (person, course, course, person),
+    ).fetchone()
+    name, course_known, enrolled = known
+    if name is None:
+        # a name or an address where an id belongs: say whom it may mean
+        matches = find_people(conn, person)
+        meant = ", ".join(f"{pid} ({full_name or email})" for pid, full_name, email in matches[:5])
+        if len(matches) > 5:
+            meant += f" or {len(matches) - 5} more"
+        return CertifyError(
+            f"no person with id {person!r}",
+            hint=(f"did you mean {meant}? " if meant else "")
+            + f"--person takes a person_id; `certify explain --person {person}` finds people "
+            "by name or e-mail address",
+        )
+    if not course_known:
+        return CertifyError(
+            f"no course with id {course!r}",
+            hint=f"`certify explain --person {person}` lists the courses of {name}",
+        )
+    if not enrolled:
+        courses = [cid for cid, _, _ in enrollments_of(conn, person)]
+        return CertifyError(
+            f"{person} {name} is not enrolled in course {course!r}",
+            hint=f"{person} is enrolled in {', '.join(courses[:10])}"
+            + (f" and {len(courses) - 10} more" if len(courses) > 10 else "")
+            if courses
+            else "check the ids with the enrollments export",
+        )
+    return None
 
 
 def resolve_participant(store: Store, person: str, course: str | None) -> tuple[str, str]:

@@ -34,11 +34,35 @@ class RunRecord:
 
     @property
     def successful(self) -> bool:
-        """It did its work: finished, with no configuration problem and no fault of its own.
+        """It did all its work and exited 0: everything it attempted was accepted, or it only
+        waited out back-offs. A run that stopped early (connection failures, unknown outcomes
+        in a row, SIGTERM), met a configuration problem, could not start, or had a delivery
+        not accepted is not: its exit code was not 0, and monitoring should hear of it."""
+        return self.outcome == "ok"
 
-        Deliveries that were not accepted are the attention list's business, not the run's.
-        """
-        return self.outcome in ("ok", "not accepted")
+    @property
+    def stopped_early(self) -> bool:
+        """It stopped before it had attempted everything due; `detail` says why."""
+        # a run that is `not accepted` records a detail only when it stopped (see outcome.py)
+        return self.outcome == "not accepted" and self.detail is not None
+
+    @property
+    def summary(self) -> str:
+        """How it ended, in words: `ok`, or what went wrong."""
+        if not self.finished:
+            return "still running (or killed)"
+        if self.outcome == "ok" or self.stopped_early:
+            return self.detail or self.outcome
+        if self.outcome == "not accepted":
+            shown = ", ".join(
+                f"{name} {self.counts[name]}"
+                for name in ("failed", "pending", "unknown")
+                if self.counts.get(name)
+            )
+            return f"not every delivery was accepted ({shown or 'see certify log'})"
+        if self.outcome == "problems":
+            return f"a configuration problem: {self.detail or 'see its output'}"
+        return f"could not run: {self.detail or 'see its output'}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +70,9 @@ class RunRecord:
             "now": to_utc_text(self.now),
             "finished_at": to_utc_text(self.finished_at) if self.finished_at else None,
             "outcome": self.outcome,
+            "successful": self.successful,
+            "stopped_early": self.stopped_early,
+            "summary": self.summary,
             "exit_code": self.exit_code,
             "counts": self.counts,
             "detail": self.detail,
@@ -111,9 +138,8 @@ def last(store: Store) -> RunRecord | None:
 
 
 def last_successful(store: Store) -> RunRecord | None:
-    """The latest run that did its work."""
+    """The latest successful run (see `RunRecord.successful`)."""
     row = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM runs WHERE outcome IN ('ok', 'not accepted') "
-        "ORDER BY id DESC LIMIT 1"
+        f"SELECT {_COLUMNS} FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1"
     ).fetchone()
     return _record(row) if row else None

@@ -6,13 +6,14 @@ command line holds the run lock around them, so they never race a running `run-d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from certify.config import Config
-from certify.decisions import unmet_conditions
-from certify.deliveries import DeliveryLog
+from certify.decisions import not_linked_reason, unmet_conditions
+from certify.deliveries import DeliveryLog, MarkRefused
 from certify.errors import CertifyError, ConfigError, UsageError
-from certify.explain import decisions_of
+from certify.explain import decisions_of, missing_participant
 from certify.outcome import DeliveryOutcome
 from certify.runner import Runner
 from certify.store import Store
@@ -85,10 +86,94 @@ def send_one(
 
 
 def mark_delivery(
-    store: Store, action: str, course: str, person: str, state: str, reason: str, now: datetime
-) -> None:
-    """Settle a delivery by hand, with the reason in its history."""
-    DeliveryLog(store, now).mark((action, course, person), state, reason)
+    store: Store,
+    action: str,
+    course: str,
+    person: str,
+    state: str,
+    reason: str,
+    now: datetime,
+    *,
+    force: bool,
+    config: Callable[[], Config],
+) -> str:
+    """Settle a delivery by hand, with the reason in its history; returns what was done.
+
+    `config` is read only for a participant without a record, to record one `sent`.
+    """
+    log = DeliveryLog(store, now)
+    key = (action, course, person)
+    decided = None
+    logged = key in log.of(course, person)
+    if state == "sent" and not logged:
+        decision = decisions_of(store, config(), course, person, now, action)[0]
+        if decision.outcome in ("not_linked", "cancelled") and not force:
+            why = (
+                not_linked_reason(decision.action, decision.course)
+                if decision.outcome == "not_linked"
+                else f"the enrollment of {person} in {course} is cancelled"
+            )
+            raise CertifyError(
+                f"no run sends {action} for {course}/{person}: {why}",
+                hint="check the action and ids; add --force to record it as sent anyway",
+            )
+        decided = decision.decided()
+    elif not logged:  # say first that the person, course or enrollment is not there
+        missing = missing_participant(store, course, person)
+        if missing is not None:
+            raise missing
+    try:
+        was = log.mark(key, state, reason, force=force, decided=decided)
+    except MarkRefused as refused:
+        raise _refusal(refused) from None
+    which = f"{action} {course}/{person}"
+    if was is None:
+        return f"{which}: recorded as sent (handed over another way); no run sends it"
+    if was == state:
+        return f"{which} is already {state}; nothing changed"
+    if state == "failed":
+        return (
+            f"{which}: marked failed (was {was}); "
+            "a later `certify retry --state failed` sends it again"
+        )
+    return f"{which}: marked sent (was {was}); no run sends it"
+
+
+def _refusal(refused: MarkRefused) -> CertifyError:
+    """Why `mark` did not change a delivery, and what to do instead."""
+    action, course, person = refused.key
+    which = f"{action} for {course}/{person}"
+    current, wanted = refused.current, refused.wanted
+    if current is None:
+        return CertifyError(
+            f"no delivery of {which} in the log: nothing was sent, so nothing can be marked "
+            f"{wanted}",
+            hint="`--as sent` records one handed over another way; "
+            f"`certify explain --person {person} --course {course}` says why none was made",
+        )
+    if current == "sent":
+        return CertifyError(
+            f"{which} was sent: marking it {wanted} needs --force",
+            hint="if it bounced and never reached the person, add --force; "
+            "a later `certify retry --state failed` will then send it again",
+        )
+    if current in ("skipped", "expired"):
+        why = (
+            "due before the action's `since` (no mailing of history)"
+            if current == "skipped"
+            else "due longer ago than expire_after"
+        )
+        return CertifyError(
+            f"{which} is {current}: {why}, so no run sends it",
+            hint=f"to send it now: certify send {action} --course {course} --person {person} "
+            f"--force --reason TEXT; to mark it {wanted} anyway"
+            + (" (handed over another way)" if wanted == "sent" else "")
+            + ", add --force",
+        )
+    return CertifyError(  # a run's claim left unsettled: `recover` comes first
+        f"{which} is {current}: a run holds it",
+        hint="run `certify run-due`, which settles what a killed run left, then mark again",
+    )
 
 
 def retry_deliveries(

@@ -1,7 +1,8 @@
 """`certify status`: is cron still running, and does anything need the administrator?
 
-For a monitoring check: exit 0 when nothing needs attention and the last successful run
-is younger than the maximum age, else 3, with the reasons.
+For a monitoring check: exit 0 when nothing needs attention, the last run succeeded (or is
+still running) and the last successful run is younger than the maximum age, else 3, with
+the reasons. A successful run is one that exited 0 (see `RunRecord.successful`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ class Status:
     def exit_code(self) -> int:
         return 0 if self.ok else EXIT_NOT_ACCEPTED
 
+    @property
+    def recent_success(self) -> bool:
+        """Whether a run succeeded within the maximum age."""
+        good = self.last_successful
+        return good is not None and self.now - good.now <= self.max_age
+
+    def ago(self, run: RunRecord) -> str:
+        """How long before the status's moment a run was: `20 minutes ago`."""
+        return f"{span(max(self.now - run.now, timedelta(0)))} ago"
+
     def as_json(self) -> dict[str, Any]:
         return {
             "now": to_utc_text(self.now),
@@ -73,6 +84,8 @@ class Status:
             "max_age_minutes": int(self.max_age.total_seconds() // 60),
             "last_run": self.last_run.as_json() if self.last_run else None,
             "last_successful_run": self.last_successful.as_json() if self.last_successful else None,
+            "last_run_successful": self.last_run.successful if self.last_run else None,
+            "successful_run_within_max_age": self.recent_success,
             "deliveries": self.states,
             "needs_attention": self.attention,
             "oldest_pending": self.oldest_pending,
@@ -92,16 +105,20 @@ def read_status(store: Store, now: datetime, max_age: timedelta) -> Status:
         oldest_pending=log.oldest_pending(),
     )
     last, good = status.last_run, status.last_successful
+    # the last run is the current state: a mail server that refuses everything fails the
+    # check at the next look, not only once the last good run is older than --max-age
+    if last is not None and last.finished and not last.successful:
+        status.reasons.append(f"the last run ({status.ago(last)}): {last.summary}")
     if good is None:
-        status.reasons.append("no run-due has finished its work yet")
+        status.reasons.append(
+            "no run-due has finished its work yet"
+            if last is None
+            else "no run-due has succeeded yet (none exited 0)"
+        )
     elif now - good.now > max_age:
         status.reasons.append(
             f"the last successful run was {span(now - good.now)} ago "
             f"(more than {span(max_age)}): is cron still running?"
-        )
-    if last is not None and last.finished and not last.successful:
-        status.reasons.append(
-            f"the last run ended with {last.outcome}: {last.detail or 'see its output'}"
         )
     if status.attention:
         listed = ", ".join(f"{count} {name}" for name, count in status.attention.items())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from certify.clock import from_utc_text
-from certify.deliveries import Decided, DeliveryLog, Key
+from certify.deliveries import Decided, DeliveryLog, Key, MarkRefused
 from certify.history import History
 from certify.store import Store
 from tests.conftest import import_into, moment
@@ -112,3 +112,23 @@ def test_sent_between_counts_a_delivery_marked_sent_by_hand(store: Store) -> Non
     assert History(store).sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == [
         moment("2026-11-07 10:00")
     ]
+
+
+def test_the_log_itself_never_turns_a_sent_delivery_into_failed_without_force(
+    store: Store,
+) -> None:
+    """Whoever calls `mark`, a sent delivery stays sent unless the change is forced."""
+    key = ("certificate", "C1", "P1")
+    log = DeliveryLog(store, moment("2026-11-06 09:00"))
+    claim = log.claim(Decided(key, moment("2026-11-06 09:00"), {}), SENDER)
+    log.record(claim, "sent")
+    log.flush()
+    with pytest.raises(MarkRefused) as refused:
+        log.mark(key, "failed", "bounced")
+    assert (refused.value.current, refused.value.wanted) == ("sent", "failed")
+    assert log.retry("failed", "all") == 0
+    assert log.mark(key, "sent", "again") == "sent"  # the same state: nothing written
+    assert log.mark(key, "failed", "bounced", force=True) == "sent"
+    assert History(store).events(claim.id)[-1]["detail"] == "marked by hand (was sent): bounced"
+    with pytest.raises(MarkRefused):  # nothing to fail where nothing was made
+        log.mark(("certificate", "C1", "P2"), "failed", "bounced")

@@ -126,3 +126,73 @@ def test_durations_are_read_as_people_write_them() -> None:
 def test_a_missing_database_is_one_line(tmp_path: Path) -> None:
     result = cli("status", "--db", str(tmp_path / "none.db"), cwd=tmp_path)
     assert result.returncode == 1 and "no such database" in result.stderr
+
+
+UNREACHABLE = ("--transport", "smtp", "--smtp-host", "127.0.0.1", "--smtp-port", "9",
+               "--smtp-security", "none")  # fmt: skip
+
+
+@pytest.fixture
+def three(tmp_path: Path, export: Callable[..., Path]) -> Path:
+    """Three participants due at the course's end, 5 November 17:00."""
+    persons = "person_id,first_name,last_name,email\nP1,Bram,Berg,bram@example.org\n"
+    persons += "P2,Zoë,Öztürk,zoe@example.org\nP3,Anouk,Smit,anouk@example.org\n"
+    enrollments = "course_id,person_id\nC1,P1\nC1,P2\nC1,P3\n"
+    import_into(tmp_path / "certify.db", export(persons=persons, enrollments=enrollments))
+    make_config(tmp_path, attendance="no", passing="no")
+    return tmp_path
+
+
+def test_a_run_the_mail_server_refused_fails_the_check_at_once(three: Path) -> None:
+    """The user's report: `ok` a minute after a run that stopped on connection failures."""
+    assert run_due(three, now="2026-11-05T16:45") == 0  # nothing due yet: a successful run
+    refused = cli("run-due", "--now", "2026-11-05T17:00", *UNREACHABLE, cwd=three)
+    assert refused.returncode == 3 and "stopped after 3 connection failures" in refused.stderr
+    code, report, text = status(three, now="2026-11-05T17:01")
+    # the last good run is only 16 minutes old, yet the server refuses everything now
+    assert code == 3 and report["ok"] is False
+    stopped = (
+        "stopped after 3 connection failures in a row; the rest stays pending for the next run"
+    )
+    assert report["reasons"] == [f"the last run (1 minute ago): {stopped}"]
+    last = report["last_run"]
+    assert isinstance(last, dict)
+    assert last["successful"] is False and last["stopped_early"] is True
+    assert last["summary"] == stopped
+    assert report["last_run_successful"] is False
+    assert report["successful_run_within_max_age"] is True
+    assert f"last run: 2026-11-05 17:00 CET (1 minute ago): {stopped}" in text
+    assert "last successful run: 2026-11-05 16:45 CET (16 minutes ago)" in text
+    assert f"NOT OK: the last run (1 minute ago): {stopped}" in text
+    # the next run finds every delivery waiting out its back-off: it did its work, exit 0
+    assert run_due(three, now="2026-11-05T17:03") == 0
+    code, report, text = status(three, now="2026-11-05T17:04")
+    assert code == 0 and text.splitlines()[-1] == "ok"
+    assert "last successful run" not in text  # the last run is the successful one
+    assert report["deliveries"] == {"pending": 3}
+
+
+def test_with_no_successful_run_the_check_says_none(three: Path) -> None:
+    assert cli("run-due", "--now", "2026-11-05T17:00", *UNREACHABLE, cwd=three).returncode == 3
+    code, report, text = status(three, now="2026-11-05T17:01")
+    assert code == 3
+    assert report["last_successful_run"] is None
+    assert report["successful_run_within_max_age"] is False
+    assert report["reasons"][1:] == ["no run-due has succeeded yet (none exited 0)"]  # type: ignore[index]
+    assert "last successful run: none" in text
+
+
+def test_a_run_with_a_delivery_not_accepted_is_not_a_successful_one(world: Path) -> None:
+    # two connection failures: the run went on to the end, but nothing was accepted
+    assert cli("run-due", "--now", NOW, *UNREACHABLE, cwd=world).returncode == 3
+    code, report, text = status(world, now="2026-11-06T09:05")
+    assert code == 3 and report["needs_attention"] == {}
+    assert report["reasons"][0] == (  # type: ignore[index]
+        "the last run (5 minutes ago): not every delivery was accepted (pending 2)"
+    )
+    assert "last successful run: none" in text
+
+
+def test_max_age_help_shows_its_default_once() -> None:
+    text = cli("status", "--help", env={"COLUMNS": "100"}).stdout
+    assert text.count("[default: 1 hour]") == 1

@@ -34,7 +34,7 @@ def status(
         typer.Option(
             "--max-age",
             help="How old the last successful run may be before the check fails "
-            "(90 minutes, 2 hours, 1 day) [default: 1 hour].",
+            "(90 minutes, 2 hours, 1 day).",
         ),
     ] = "1 hour",
     now: NowOption = None,
@@ -45,7 +45,12 @@ def status(
     actions: ActionsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The last run and what needs attention; exit 3 when either needs you (for monitoring)."""
+    """The last run and what needs attention; exit 3 when either needs you (for monitoring).
+
+    Exit 3 when the last run did not succeed (it stopped early, met a configuration problem
+    or had a delivery not accepted), when no run succeeded within --max-age, or when a
+    delivery needs attention; else 0.
+    """
     from certify.status import parse_age, read_status
 
     with errors():
@@ -77,13 +82,20 @@ def _lines(report: Status, tz: tzinfo) -> list[str]:
     if last is None:
         lines.append("last run: none recorded")
     else:
-        state = "still running (or killed)" if not last.finished else last.outcome
-        lines.append(f"last run: {last.now.astimezone(tz):%Y-%m-%d %H:%M %Z}: {state}")
+        when = f"{last.now.astimezone(tz):%Y-%m-%d %H:%M %Z} ({report.ago(last)})"
+        lines.append(f"last run: {when}: {last.summary}")
         if last.counts:
             shown = ", ".join(f"{name} {count}" for name, count in last.counts.items() if count)
             lines.append(f"  {shown or 'nothing to do'}")
-    if good is not None and (last is None or good.id != last.id):
-        lines.append(f"last successful run: {good.now.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+    if last is not None and not last.successful:
+        lines.append(
+            "last successful run: "
+            + (
+                f"{good.now.astimezone(tz):%Y-%m-%d %H:%M %Z} ({report.ago(good)})"
+                if good is not None
+                else "none"
+            )
+        )
     states = ", ".join(f"{count} {state}" for state, count in sorted(report.states.items()))
     lines.append(f"deliveries: {states or 'none yet'}")
     pending = report.oldest_pending

@@ -108,14 +108,34 @@ def mark(
     course: CourseOption,
     person: PersonOption,
     state: Annotated[
-        str, typer.Option("--as", help="sent or failed: settle an `unknown` delivery.")
+        str,
+        typer.Option(
+            "--as",
+            help="sent: it reached the person (found in the mail server's log, or handed over "
+            "another way), and no run sends it; failed: it did not, and `certify retry` "
+            "re-queues it. Settles a delivery that is unknown, pending or failed, and records "
+            "one handed over another way for a participant without one (sent).",
+        ),
     ],
     reason: ReasonOption,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Also change a delivery that is sent (say, a bounce reported later: a later "
+            "`certify retry --state failed` then sends it again), skipped or expired.",
+        ),
+    ] = False,
     wait: WaitOption = 10.0,
     db: DbOption = None,
     actions: ActionsOption = None,
 ) -> None:
-    """Settle a delivery by hand, e.g. an `unknown` one found in the mail server's log."""
+    """Settle one delivery by hand: unknown, pending or failed, or one handed over another way.
+
+    `--as sent` for an `unknown` delivery found in the mail server's log, or one handed over
+    another way (no run sends it then); `--as failed` for one that did not arrive. A `sent`
+    delivery changes only with --force. Marking the state it has changes nothing.
+    """
     from certify.lock import run_lock
     from certify.settle import mark_delivery, recover
 
@@ -127,8 +147,11 @@ def mark(
         with run_lock(path, wait), Store.open(path, create=False) as store:
             for note in recover(store, moment, _configured_transport(actions)):
                 warn(f"recovered: {note}")
-            mark_delivery(store, action, course, person, state, reason, moment)
-    plain(f"{action} {course}/{person}: marked {state}")
+            done = mark_delivery(
+                store, action, course, person, state, reason, moment, force=force,
+                config=lambda: config_from(actions),
+            )  # fmt: skip
+    plain(done)
 
 
 def _configured_transport(actions: Path | None) -> Transport | None:
