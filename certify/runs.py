@@ -34,11 +34,22 @@ class RunRecord:
 
     @property
     def successful(self) -> bool:
-        """It did all its work and exited 0: everything it attempted was accepted, or it only
-        waited out back-offs. A run that stopped early (connection failures, unknown outcomes
-        in a row, SIGTERM), met a configuration problem, could not start, or had a delivery
-        not accepted is not: its exit code was not 0, and monitoring should hear of it."""
-        return self.outcome == "ok"
+        """It did its work and the mail server took messages: it exited 0 (everything it
+        attempted was accepted, or it only waited out back-offs), or it went to the end and
+        some were accepted while a few recipients were refused or put off (a greylisting
+        server: those are the attention list's business, after their third attempt).
+
+        Not successful: a run that stopped early (connection failures or unknown outcomes in
+        a row, SIGTERM), met a configuration problem, could not start, or attempted
+        deliveries of which none was accepted: monitoring should hear of it at once.
+        """
+        if self.outcome == "ok":
+            return True
+        return (
+            self.outcome == "not accepted"
+            and not self.stopped_early
+            and self.counts.get("sent", 0) > 0
+        )
 
     @property
     def stopped_early(self) -> bool:
@@ -139,7 +150,11 @@ def last(store: Store) -> RunRecord | None:
 
 def last_successful(store: Store) -> RunRecord | None:
     """The latest successful run (see `RunRecord.successful`)."""
-    row = store.conn.execute(
-        f"SELECT {_COLUMNS} FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    return _record(row) if row else None
+    rows = store.conn.execute(  # read newest first, until the first successful one
+        f"SELECT {_COLUMNS} FROM runs WHERE outcome IN ('ok', 'not accepted') ORDER BY id DESC"
+    )
+    for row in rows:
+        record = _record(row)
+        if record.successful:
+            return record
+    return None

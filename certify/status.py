@@ -2,7 +2,8 @@
 
 For a monitoring check: exit 0 when nothing needs attention, the last run succeeded (or is
 still running) and the last successful run is younger than the maximum age, else 3, with
-the reasons. A successful run is one that exited 0 (see `RunRecord.successful`).
+the reasons. A successful run did its work and the mail server took messages (see
+`RunRecord.successful`): one greylisted recipient is the attention list's business.
 """
 
 from __future__ import annotations

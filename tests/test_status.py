@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from certify.clock import from_utc_text
 from certify.errors import UsageError
+from certify.runs import RunRecord
 from certify.status import parse_age, span
 from tests.conftest import cli, import_into, make_config, write
 
@@ -182,7 +184,7 @@ def test_with_no_successful_run_the_check_says_none(three: Path) -> None:
     assert "last successful run: none" in text
 
 
-def test_a_run_with_a_delivery_not_accepted_is_not_a_successful_one(world: Path) -> None:
+def test_a_run_of_which_nothing_was_accepted_is_not_a_successful_one(world: Path) -> None:
     # two connection failures: the run went on to the end, but nothing was accepted
     assert cli("run-due", "--now", NOW, *UNREACHABLE, cwd=world).returncode == 3
     code, report, text = status(world, now="2026-11-06T09:05")
@@ -196,3 +198,23 @@ def test_a_run_with_a_delivery_not_accepted_is_not_a_successful_one(world: Path)
 def test_max_age_help_shows_its_default_once() -> None:
     text = cli("status", "--help", env={"COLUMNS": "100"}).stdout
     assert text.count("[default: 1 hour]") == 1
+
+
+@pytest.mark.parametrize(
+    ("outcome", "counts", "detail", "successful"),
+    [
+        ("ok", {"sent": 0}, None, True),  # nothing due, or only back-offs waited out
+        ("not accepted", {"sent": 40, "pending": 1}, None, True),  # one recipient greylisted
+        ("not accepted", {"sent": 40, "failed": 1}, None, True),  # the attention list says it
+        ("not accepted", {"sent": 0, "pending": 2}, None, False),  # nothing was accepted
+        ("not accepted", {"sent": 3, "pending": 3}, "stopped after 3 connection failures", False),
+        ("problems", {"sent": 5}, "templates/certificate.txt.j2:3: undefined", False),
+        ("failed", {}, "outbox: permission denied", False),
+    ],
+)
+def test_a_successful_run_did_its_work_and_the_server_took_messages(
+    outcome: str, counts: dict[str, int], detail: str | None, successful: bool
+) -> None:
+    moment = from_utc_text("2026-11-06T09:00:00Z")
+    run = RunRecord(1, moment, moment, moment, outcome, 0, counts, detail)
+    assert run.successful is successful
