@@ -189,10 +189,14 @@ def explain_participant(
         if record:
             if record["sent_at"]:
                 sent_at = from_utc_text(record["sent_at"]).astimezone(tz)
+                number = record["certificate_number"]
+                # one marked sent by hand was never made here: no number, no Message-ID
                 lines.append(
-                    f"sent at {sent_at:%Y-%m-%d %H:%M}, certificate {record['certificate_number']}"
+                    f"sent at {sent_at:%Y-%m-%d %H:%M}"
+                    + (f", certificate {number}" if number else "")
                 )
-                lines.append(f"Message-ID {record['message_id']}")
+                if record["message_id"]:
+                    lines.append(f"Message-ID {record['message_id']}")
             if record["last_error"]:
                 lines.append(f"last error: {record['last_error']}")
         settle = settling(state, decision.key, record["last_error"] if record else None)

@@ -160,6 +160,8 @@ def test_a_participant_without_a_record_is_recorded_as_handed_over(world: Path) 
     assert run_due(world).returncode == 0
     assert "certificate--VCA-2611--P001.eml" not in outbox(world)
     assert "certificate--VCA-2611--P002.eml" in outbox(world)
+    told = cli("explain", "--course", "VCA-2611", "--person", "P001", "--now", NOW, cwd=world)
+    assert "sent at" in told.stdout and "None" not in told.stdout  # no number, no Message-ID
 
 
 def test_failed_needs_a_record_and_the_hint_says_what_to_do(world: Path) -> None:
