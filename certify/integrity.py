@@ -21,7 +21,20 @@ class TableCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    removed: int = 0
+    removed: int = 0  # by a --snapshot: deleted, or for enrollments cancelled
+
+    def summary(self, table: str) -> str:
+        """`2 inserted, 1 updated, 40 unchanged, 3 removed`; enrollments say `cancelled`,
+        since a --snapshot cancels the enrollments missing from a file and keeps them."""
+        return (
+            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} {removal(table)}"
+        )
+
+
+def removal(table: str) -> str:
+    """What a --snapshot does to the rows of `table` a file lacks: `removed`, or `cancelled`."""
+    return "cancelled" if table == "enrollments" else "removed"
 
 
 @dataclass

@@ -99,6 +99,13 @@ def test_snapshot_removes_missing_rows_and_cancels_missing_enrollments(
         ("P1", "enrolled"),
         ("P2", "cancelled"),
     ]
+    # the summary says what happened to them: an enrollment is kept, cancelled
+    assert report.counts["enrollments"].summary("enrollments") == (
+        "0 inserted, 0 updated, 1 unchanged, 1 cancelled"
+    )
+    assert report.counts["attendance"].summary("attendance") == (
+        "0 inserted, 0 updated, 1 unchanged, 5 removed"
+    )
 
 
 def test_snapshot_may_not_orphan_rows(tmp_path: Path, export: Callable[..., Path]) -> None:
