@@ -59,3 +59,30 @@ def test_settings_that_match_nothing_are_warnings(world: Path) -> None:
 def test_all_well_against_the_data(world: Path) -> None:
     result = cli("validate", "--db", "certify.db", cwd=world)
     assert result.returncode == 0 and result.stdout.strip() == "actions.yaml: ok against certify.db"
+
+
+def test_a_broken_indent_in_actions_yaml_is_said_in_plain_words(examples: Path) -> None:
+    actions = examples / "actions.yaml"
+    lines = actions.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[34] == "      unit: days\n"
+    lines[34] = "     unit: days\n"  # one space short
+    actions.write_text("".join(lines), encoding="utf-8")
+    result = cli("validate", cwd=examples)
+    assert result.returncode == 1
+    assert (
+        "actions.yaml:35:6: the indentation does not line up with the lines above (check the "
+        "spaces before this line; tabs are not allowed) [YAML: while parsing a block mapping: "
+        "expected <block end>, but found '<block mapping start>']"
+    ) in result.stderr, result.stderr
+
+
+def test_a_tab_in_a_certificate_layout_is_said_in_plain_words(examples: Path) -> None:
+    layout = examples / "templates" / "certificate.pdf.yaml"
+    text = layout.read_text(encoding="utf-8")
+    layout.write_text(text.replace("\n  name:", "\n\tname:", 1), encoding="utf-8")
+    result = cli("validate", cwd=examples)
+    assert result.returncode == 1
+    assert (
+        "certificate.pdf.yaml:20:1: a tab character: YAML takes spaces only, also for "
+        "indentation (replace it with spaces)"
+    ) in result.stderr, result.stderr
