@@ -86,3 +86,16 @@ def test_a_tab_in_a_certificate_layout_is_said_in_plain_words(examples: Path) ->
         "certificate.pdf.yaml:20:1: a tab character: YAML takes spaces only, also for "
         "indentation (replace it with spaces)"
     ) in result.stderr, result.stderr
+
+
+def test_a_folder_given_as_the_actions_file_is_named_as_one(examples: Path) -> None:
+    result = cli("validate", "--actions", "templates", cwd=examples)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: templates is a folder; --actions takes the actions.yaml file\n"
+        "hint: pass the actions.yaml file with --actions, or run where it lives\n"
+    )
+    # a folder that holds one: the hint names it
+    result = cli("validate", "--actions", ".", cwd=examples)
+    assert result.returncode == 1
+    assert "hint: --actions actions.yaml\n" in result.stderr, result.stderr
