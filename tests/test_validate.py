@@ -99,3 +99,39 @@ def test_a_folder_given_as_the_actions_file_is_named_as_one(examples: Path) -> N
     result = cli("validate", "--actions", ".", cwd=examples)
     assert result.returncode == 1
     assert "hint: --actions actions.yaml\n" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            "person.extra.werkgever",
+            "person.extra has no column 'werkgever' for this participant (its columns: 'employer')",
+        ),
+        (
+            "person.extra.Employer",
+            "person.extra has no column 'Employer' for this participant (header names are "
+            "read in lower case: person.extra.employer)",
+        ),
+        (
+            "person.extra['employr']",
+            "person.extra has no column 'employr' for this participant (its columns: "
+            "'employer'; did you mean 'employer'?)",
+        ),
+        (
+            "course.extra.werkgever",
+            "course.extra has no column 'werkgever' for this participant (courses.csv has no "
+            "columns beyond its own)",
+        ),
+    ],
+)
+def test_an_extra_column_the_export_lacks_is_named_with_those_it_has(
+    world: Path, written: str, problem: str
+) -> None:
+    write(world / "templates", "certificate.txt.j2", f"---\nsubject: x\n---\n{{{{ {written} }}}}\n")
+    assert cli("validate", cwd=world).returncode == 0  # the sample has every column
+    code, report = validate(world)
+    assert code == 1
+    assert report["problems"] == [
+        f"{world / 'templates' / 'certificate.txt.j2'}:4: {problem} (participant C1/P1)"
+    ]
