@@ -103,6 +103,11 @@ def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinf
     parts = match.groupdict()
     try:
         day = date(int(parts["y"]), int(parts["m"]), int(parts["d"]))
+    except ValueError as exc:
+        raise DateFormatError(
+            f"cannot read {text!r} as a date ({_month_first(match, value) or exc})"
+        ) from exc
+    try:
         if parts["H"] is None:
             wall = datetime.combine(day, time())
             if end_of_day:
@@ -122,6 +127,112 @@ def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinf
     digits = offset[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     return wall, True, _fixed(sign * delta)
+
+
+def _month_first(match: re.Match[str], value: str) -> str | None:
+    """Why a day-first date with no such month may be month first, and what it then is."""
+    if match.re is not _DAY_FIRST:
+        return None
+    day, month, year = int(match["d"]), int(match["m"]), int(match["y"])
+    try:
+        date(year, day, month)
+    except ValueError:
+        return None
+    rest = value[match.end("y") :]
+    return (
+        f"dates are read day first, and there is no month {month}; if the month comes first, "
+        f"it is {month:02d}-{day:02d}-{year}{rest}, and the other month-first dates of the "
+        "file are read wrongly too: export dates day first"
+    )
+
+
+# month and weekday names as administrators copy them from Excel, Dutch and English, full
+# and abbreviated (compared in lower case, without a final '.')
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "januari january jan",
+            "februari february feb",
+            "maart march mrt mar",
+            "april apr",
+            "mei may",
+            "juni june jun",
+            "juli july jul",
+            "augustus august aug",
+            "september sep sept",
+            "oktober october okt oct",
+            "november nov",
+            "december dec",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+_DUTCH_DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+_ENGLISH_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# a weekday's written name → (its number, whether it is Dutch: a mismatch is said in kind)
+_WEEKDAYS = {
+    **{
+        name: (number, True)
+        for number, names in enumerate(("ma", "di", "wo", "do", "vr", "za", "zo"))
+        for name in (names, _DUTCH_DAYS[number])
+    },
+    **{
+        name: (number, False)
+        for number, names in enumerate(
+            ("mon", "tue tues", "wed", "thu thur thurs", "fri", "sat", "sun")
+        )
+        for name in (*names.split(), _ENGLISH_DAYS[number].lower())
+    },
+}
+_WORD = r"[^\W\d_]+"
+_NAMED = re.compile(
+    rf"^(?:(?P<weekday>{_WORD})\.?,?\s+)?"
+    rf"(?:(?P<d>\d{{1,2}})[\s./-]*(?P<month>{_WORD})"
+    rf"|(?P<month_first>{_WORD})\.?[\s./-]*(?P<day_after>\d{{1,2}})(?:st|nd|rd|th)?,?)"
+    r"\.?[\s./-]*(?P<y>\d{4})"
+    r"(?P<time>[T\s]+\d{1,2}:\d{2}(?::\d{2})?)?$"
+)
+
+
+def numeric_date(text: str) -> str | None:
+    """The day-first form (`12-11-2026 09:30`) of a date written with a month name, Dutch or
+    English, in any case: `12 november 2026`, `12-nov-2026 09:30`, `maandag 12 nov. 2026`,
+    `Thursday, November 12, 2026`. None when `text` is not written so.
+
+    A month name no language here has, an impossible date, or a weekday that is not the
+    date's, is a DateFormatError: a date copied by hand with a slip is not guessed at.
+    """
+    match = _NAMED.match(text.strip())
+    if match is None:
+        return None
+    month_word = (match["month"] or match["month_first"]).lower().rstrip(".")
+    month = _MONTHS.get(month_word)
+    if month is None:
+        raise DateFormatError(
+            f"cannot read {text!r} as a date ({month_word!r} is not a month; Dutch or English "
+            "names are read, such as 12 november 2026 or 12 nov 2026)"
+        )
+    day, year = int(match["d"] or match["day_after"]), int(match["y"])
+    try:
+        written = date(year, month, day)
+    except ValueError as exc:
+        raise DateFormatError(f"cannot read {text!r} as a date ({exc})") from None
+    if match["weekday"]:
+        weekday = _WEEKDAYS.get(match["weekday"].lower().rstrip("."))
+        if weekday is None:
+            raise DateFormatError(
+                f"cannot read {text!r} as a date ({match['weekday']!r} is not a day of the week)"
+            )
+        number, dutch = weekday
+        if number != written.weekday():
+            actual = (_DUTCH_DAYS if dutch else _ENGLISH_DAYS)[written.weekday()]
+            raise DateFormatError(
+                f"cannot read {text!r} as a date ({day:02d}-{month:02d}-{year} is a {actual}, "
+                f"not a {match['weekday']}; which is meant?)"
+            )
+    return f"{day:02d}-{month:02d}-{year}{match['time'] or ''}"
 
 
 @lru_cache(maxsize=65536)

@@ -183,6 +183,9 @@ class FileReader:
         self._names: list[tuple[str, int]] = []
         # read, and found without data rows (blank lines are none): known once read
         self.empty = False
+        # not read for a problem (not CSV text, a required column missing): its table's
+        # rows from this file are unknown, so references to them cannot be judged
+        self.unread = False
         self.encoding, self._quoted = detect_encoding(path)
         # an encoding problem is reported, and the file still read (undecodable bytes
         # replaced), so that the rest of its mistakes and references are checked too
@@ -215,6 +218,7 @@ class FileReader:
     def open(self) -> bool:
         """Read the header; False when there is nothing to import from this file."""
         if self._unreadable:
+            self.unread = True
             return False
         self._handle = self.path.open(
             encoding=self.encoding, errors=self._decode_errors, newline=""
@@ -239,6 +243,7 @@ class FileReader:
                     f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
                 )
             self._handle.close()
+            self.unread = True
             return False
         seen: set[str] = set()
         for column in header:
@@ -267,11 +272,15 @@ class FileReader:
         return bool(self._extra)
 
     def rows(
-        self, convert: Converter, reject: Callable[[int, CellError, list[str]], None]
+        self,
+        convert: Converter,
+        reject: Callable[[int, CellError, list[str]], None],
+        overfull: Callable[[list[str]], None] = lambda values: None,
     ) -> Iterator[Row]:
         """Each data row through `convert` (the rows it ignores left out), its JSON `extra`
         appended when the file has extra columns. A row with a cell `convert` cannot read
-        goes to `reject` with its line; blank rows are passed over."""
+        goes to `reject` with its line; one with more values than the header has names is
+        reported here and its values go to `overfull`; blank rows are passed over."""
         reader = self._reader
         width = len(self.header)
         pad, quoted = self._pad, self._quoted
@@ -286,6 +295,8 @@ class FileReader:
                 if len(values) != width or (quoted and reader.line_num != line):
                     odd = self._odd_row(values, line, reader.line_num)
                     if odd is None:
+                        if len(values) > width and any(values):
+                            overfull(values)
                         data = data or any(values)
                         continue
                     values = odd

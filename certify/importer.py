@@ -28,6 +28,7 @@ from certify.integrity import TableCounts
 from certify.store import Store
 from certify.tables import (
     ORDER,
+    REFERENCES,
     TABLES,
     CellError,
     Coercer,
@@ -153,6 +154,16 @@ def _upsert_sql(
     )
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What loading one file did: the rows stored (ignored rows not counted), whether it was
+    read and found without data rows, and whether a problem kept it from being read."""
+
+    rows: int
+    empty: bool
+    unread: bool
+
+
 def _load_file(
     conn: sqlite3.Connection,
     path: Path,
@@ -164,12 +175,11 @@ def _load_file(
     warnings: list[str],
     import_id: int,
     now: str,
-) -> tuple[int, bool]:
-    """Stream one file into its table; returns the rows read (ignored rows not counted) and
-    whether it was read and found without data rows."""
+) -> Loaded:
+    """Stream one file into its table; a row a problem keeps out is noted for the checks."""
     reader = FileReader(path, spec, errors.add, warnings)
     if not reader.open():
-        return 0, reader.empty
+        return Loaded(0, empty=reader.empty, unread=reader.unread)
     sql = functools.partial(
         _upsert_sql,
         spec,
@@ -180,19 +190,33 @@ def _load_file(
         extra=reader.has_extra,
     )
     file = str(path)
-    key_at = reader.positions[0]
-    single_key = len(spec.key) == 1
+    key_at = reader.positions[0] if len(spec.key) == 1 else None  # only such keys are referred to
+    refers_at = [
+        (column, reader.positions[spec.known.index(column)])
+        for table, column, _, _ in REFERENCES
+        if table == spec.name
+    ]
 
     def reject(line: int, exc: CellError, values: list[str]) -> None:
         errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
-        # remembered, so that rows referring to it raise no echo of the same mistake
-        if single_key and not isinstance(exc, KeyMissing):
-            conn.execute(
-                "INSERT INTO temp.bad_keys VALUES (?, ?)", (spec.name, values[key_at].strip())
-            )
+        # the row's other cells still read: its key and what it refers to are checked too
+        key = None if key_at is None or isinstance(exc, KeyMissing) else values[key_at].strip()
+        refers_to = [
+            (column, value)
+            for column, at in refers_at
+            if column != exc.column and (value := values[at].strip())
+        ]
+        integrity.note_unstored(conn, spec.name, key, refers_to, file_index=file_index, line=line)
+
+    def overfull(values: list[str]) -> None:
+        # which value is in which column is in doubt: only the key, first in most exports,
+        # is noted, so that rows referring to it raise no echo
+        if key_at is not None:
+            key = values[key_at].strip()
+            integrity.note_unstored(conn, spec.name, key, [], file_index=file_index, line=0)
 
     convert = coercer.converter(spec.name, reader.positions, file)
-    rows = reader.rows(convert, reject)
+    rows = reader.rows(convert, reject, overfull)
     last: list[Row] = []  # the rows after the last whole batch
 
     def batches() -> Iterator[tuple[Any, ...]]:
@@ -206,7 +230,7 @@ def _load_file(
     count = conn.executemany(sql(rows=BATCH), batches()).rowcount
     if last:
         count += conn.executemany(sql(), last).rowcount
-    return count, reader.empty
+    return Loaded(count, empty=reader.empty, unread=False)
 
 
 def _is_empty(conn: sqlite3.Connection, table: str) -> bool:
@@ -270,8 +294,7 @@ def import_files(
     # as much again. A larger cache buys no speed (the system caches the file too) and made
     # memory grow with the export, by way of that sort.
     conn.execute("PRAGMA cache_size = -16384")
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")
-    conn.execute("DELETE FROM temp.bad_keys")
+    integrity.start(conn)
     with store.transaction():
         import_id = conn.execute(
             "INSERT INTO imports (started_at, now, snapshot, files, counts) "
@@ -286,6 +309,7 @@ def import_files(
         before = {name: integrity.count_before(conn, name) for _, name in files} if snapshot else {}
         set_aside: list[str] = []
         was_empty: set[str] = set()
+        unread: set[str] = set()  # tables with a file that could not be read
         # referenced tables first, so a reference can be checked against what is loaded
         for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
             if progress:
@@ -296,7 +320,7 @@ def import_files(
                 if _is_empty(conn, name):
                     was_empty.add(name)
                     set_aside = _set_indexes_aside(conn, name)
-            count, file_empty = _load_file(
+            loaded = _load_file(
                 conn,
                 path,
                 file_index=index,
@@ -307,10 +331,12 @@ def import_files(
                 import_id=import_id,
                 now=now_text,
             )
-            rows[name] = rows.get(name, 0) + count
-            empty[name] = empty.get(name, True) and file_empty
+            rows[name] = rows.get(name, 0) + loaded.rows
+            empty[name] = empty.get(name, True) and loaded.empty
+            if loaded.unread:
+                unread.add(name)
             table_files.setdefault(name, []).append(str(path))
-            file_report.append({"path": str(path), "table": name, "rows": count})
+            file_report.append({"path": str(path), "table": name, "rows": loaded.rows})
         _build(conn, set_aside)
         if coercer.languages_not_named:
             warnings.append(
@@ -340,10 +366,17 @@ def import_files(
         for name, tally in tallies.items():
             if tally.duplicates:
                 integrity.check_duplicates(conn, errors, import_id, file_names, name)
-        if not errors.total:
-            integrity.check_references(
-                conn, errors, warnings, import_id, file_names, given, snapshot=False
-            )
+        # also after other problems: one import lists them all, references too
+        integrity.check_references(
+            conn,
+            errors,
+            warnings,
+            import_id,
+            file_names,
+            given,
+            snapshot=False,
+            unread=frozenset(unread),
+        )
         if errors.total:
             raise errors.failure(hint=_hint(refused))
         counts = {

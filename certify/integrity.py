@@ -21,7 +21,20 @@ class TableCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    removed: int = 0
+    removed: int = 0  # by a --snapshot: deleted, or for enrollments cancelled
+
+    def summary(self, table: str) -> str:
+        """`2 inserted, 1 updated, 40 unchanged, 3 removed`; enrollments say `cancelled`,
+        since a --snapshot cancels the enrollments missing from a file and keeps them."""
+        return (
+            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} {removal(table)}"
+        )
+
+
+def removal(table: str) -> str:
+    """What a --snapshot does to the rows of `table` a file lacks: `removed`, or `cancelled`."""
+    return "cancelled" if table == "enrollments" else "removed"
 
 
 @dataclass
@@ -86,6 +99,39 @@ def check_duplicates(
         )
 
 
+def start(conn: sqlite3.Connection) -> None:
+    """Fresh notes for one import of the rows it could not store: the keys it could not
+    read (rows referring to them raise no echo of the same mistake), and what those rows
+    refer to (checked with the rest)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS bad_keys (tbl TEXT, key TEXT)")
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS unstored_refs "
+        "(tbl TEXT, col TEXT, value TEXT, file INTEGER, line INTEGER)"
+    )
+    conn.execute("DELETE FROM temp.bad_keys")
+    conn.execute("DELETE FROM temp.unstored_refs")
+
+
+def note_unstored(
+    conn: sqlite3.Connection,
+    table: str,
+    key: str | None,
+    refers_to: list[tuple[str, str]],
+    *,
+    file_index: int,
+    line: int,
+) -> None:
+    """A row of `table` that a problem kept out: its key (when it has one value) and the
+    (column, value) pairs it refers to, so that both are still checked."""
+    if key:
+        conn.execute("INSERT INTO temp.bad_keys VALUES (?, ?)", (table, key))
+    for column, value in refers_to:
+        conn.execute(
+            "INSERT INTO temp.unstored_refs VALUES (?, ?, ?, ?, ?)",
+            (table, column, value, file_index, line),
+        )
+
+
 def check_references(
     conn: sqlite3.Connection,
     errors: Errors,
@@ -95,33 +141,47 @@ def check_references(
     given: set[str],
     *,
     snapshot: bool,
+    unread: frozenset[str] = frozenset(),
 ) -> None:
     """Every row this import brought must point at something; after a --snapshot, every row.
 
     The values a table refers to are looked up once each, not once per row: the distinct
     values come in order from the index on the column. Only values found missing send
-    back to the rows, for their lines.
+    back to the rows, for their lines. Rows a problem kept out of their table are checked
+    too, from what `note_unstored` kept of them. References to a table with a file that
+    could not be read (`unread`) are not judged: what it holds is not known.
     """
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS missing_values (value TEXT PRIMARY KEY)")
+    (unstored,) = conn.execute("SELECT count(*) FROM temp.unstored_refs").fetchone()
     for table, column, target, target_key in REFERENCES:
         removed = snapshot and target in given
-        if table not in given and not removed:
+        if (table not in given and not removed) or target in unread:
             continue
+        not_there = (
+            f"NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = value) AND NOT EXISTS "
+            f"(SELECT 1 FROM temp.bad_keys b WHERE b.tbl = '{target}' AND b.key = value)"
+        )
         conn.execute("DELETE FROM temp.missing_values")
         found = conn.execute(
             f"INSERT INTO temp.missing_values SELECT value FROM (SELECT DISTINCT {column} AS value "
-            f"FROM {table}) WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{target_key} = "
-            f"value) AND NOT EXISTS (SELECT 1 FROM temp.bad_keys b WHERE b.tbl = '{target}' "
-            "AND b.key = value)"
+            f"FROM {table}) WHERE {not_there}"
         ).rowcount
-        if not found:
-            continue
-        scope = "" if removed else f"x.seen_import = {import_id} AND "
-        rows = conn.execute(
-            f"SELECT x.seen_import, x.seen_file, x.seen_line, x.{column} FROM {table} x "
-            f"WHERE {scope}x.{column} IN temp.missing_values "
-            f"ORDER BY x.seen_file, x.seen_line LIMIT {MAX_ERRORS}"
-        ).fetchall()
+        rows: list[tuple[int, int, int, str]] = []
+        if found:
+            scope = "" if removed else f"x.seen_import = {import_id} AND "
+            rows = conn.execute(
+                f"SELECT x.seen_import, x.seen_file, x.seen_line, x.{column} FROM {table} x "
+                f"WHERE {scope}x.{column} IN temp.missing_values "
+                f"ORDER BY x.seen_file, x.seen_line LIMIT {MAX_ERRORS}"
+            ).fetchall()
+        if unstored and not snapshot:
+            rows += conn.execute(
+                f"SELECT {import_id}, file, line, value FROM (SELECT file, line, value "
+                f"FROM temp.unstored_refs WHERE tbl = ? AND col = ?) WHERE {not_there} "
+                f"ORDER BY file, line LIMIT {MAX_ERRORS}",
+                (table, column),
+            ).fetchall()
+            rows = sorted(rows, key=lambda row: (row[1], row[2]))[:MAX_ERRORS]
         noun = target.removesuffix("s")
         for seen_import, file_index, line, value in rows:
             if seen_import == import_id:

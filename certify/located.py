@@ -210,9 +210,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions, list[str]]:
         data = walker.walk(node, (), positions)
         return data, positions, walker.problems
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        place = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        return None, positions, [f"{place}: not valid YAML: {exc.problem}"]
+        return None, positions, [syntax_problem(exc, text, file)]
     except yaml.reader.ReaderError as exc:
         return None, positions, [f"{_offset_place(text, file, exc.position)}: {_reader(exc)}"]
     except _TooBig as exc:
@@ -223,6 +221,78 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions, list[str]]:
         return None, positions, [f"{file}:1:1: not valid YAML: {exc}"]
     finally:
         loader.dispose()
+
+
+_INDENTATION = (
+    "the indentation does not line up with the lines above (check the spaces before this "
+    "line; tabs are not allowed)"
+)
+_QUOTE_ALL = "put the whole value in quotes"
+
+
+def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> str:
+    """A YAML syntax error in plain words with a hint, at the place to fix it, and PyYAML's
+    own words after it: `actions.yaml:35:6: the indentation does not line up ...`."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark, opened = exc.problem_mark, exc.context_mark
+    plain: str | None = None
+    back = 0
+    if problem.startswith("expected <block end>"):
+        # text after a closed quote or bracket, else a line that is not where it belongs
+        plain = (
+            f"text after a closing quote or bracket; {_QUOTE_ALL}"
+            if problem.endswith("'<scalar>'")
+            else _INDENTATION
+        )
+    elif problem == "mapping values are not allowed here" and mark is not None:
+        before = (text.splitlines()[mark.line :] or [""])[0][: mark.column]
+        plain = (
+            f"a second ': ' on this line; {_QUOTE_ALL} (name: \"Certificate: VCA\")"
+            if ": " in before
+            else "a ':' where no key can start: is this line indented deeper than the one "
+            "above, or does a ':' on the line above lack the space after it?"
+        )
+    elif problem == "sequence entries are not allowed here":
+        plain = f"a '-' where no list item can start; {_QUOTE_ALL}, or check the indentation"
+    elif problem.startswith("found character '\\t'"):
+        plain = (
+            "a tab character: YAML takes spaces only, also for indentation (replace it with spaces)"
+        )
+    elif problem.startswith("found character") and "cannot start any token" in problem:
+        character = problem.removeprefix("found character ").split(" ", 1)[0]
+        plain = f"a value cannot start with {character}; {_QUOTE_ALL}"
+    elif problem == "could not find expected ':'":
+        mark = opened or mark
+        plain = (
+            "a line that is not `key: value`: the ':' is missing, or a text over several "
+            "lines needs quotes (or `|`)"
+        )
+    elif "quoted scalar" in context and problem.startswith("found unexpected"):
+        mark = opened or mark
+        plain = "the quote that opens here is not closed (end the value with the same quote mark)"
+    elif problem.startswith("found unknown escape character") and mark is not None:
+        back = 1  # PyYAML points after the backslash
+        plain = (
+            "in double quotes a backslash starts an escape such as \\n: write \\\\ for a "
+            "backslash, or use single quotes ('C:\\exports')"
+        )
+    elif context.startswith("while parsing a flow "):
+        mark = opened or mark
+        opening, closing = ("[", "]") if "sequence" in context else ("{", "}")
+        plain = (
+            f"the '{opening}' that opens here is not closed with '{closing}' (or a ',' is "
+            f"missing between its items); a text that starts with '{opening}' needs quotes"
+        )
+    elif problem.startswith("found undefined alias"):
+        name = problem.removeprefix("found undefined alias ").strip("'")
+        plain = f"'*{name}' refers to no anchor above it (mark the value to reuse with &{name})"
+    elif problem == "but found another document":
+        plain = "a second document ('---'): the file holds one"
+    place = f"{file}:{mark.line + 1}:{mark.column + 1 - back}" if mark else file
+    if plain is None:
+        return f"{place}: not valid YAML: {problem}"
+    detail = f"{context}: {problem}" if context else problem
+    return f"{place}: {plain} [YAML: {detail}]"
 
 
 def _offset_place(text: str, file: str, offset: int) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, TypeVar
 
-from certify.clock import DateFormatError, parse_moment, to_utc_text
+from certify.clock import DateFormatError, numeric_date, parse_moment, to_utc_text
 
 MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
 
@@ -330,7 +330,16 @@ class Coercer:
             try:
                 return to_utc_text(parse_moment(value, self.tz, end_of_day=end_of_day))
             except DateFormatError as exc:
-                raise CellError(column, str(exc)) from None
+                problem = exc
+            # a long date copied from Excel (`12 november 2026`): only texts that are not
+            # numeric pay for trying, and each text once
+            try:
+                numeric = numeric_date(value)
+                if numeric is not None:
+                    return to_utc_text(parse_moment(numeric, self.tz, end_of_day=end_of_day))
+            except DateFormatError as exc:
+                problem = exc
+            raise CellError(column, str(problem))
 
         return _Readings(read)
 
@@ -508,4 +517,11 @@ _DATE_ONLY = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{
 
 
 def _is_date(value: str) -> bool:
-    return bool(_DATE_ONLY.match(value))
+    """Whether a cell read as a moment holds a date without a time of day."""
+    if _DATE_ONLY.match(value):
+        return True
+    try:  # `12 november 2026`; courses are few, so no cache is needed
+        numeric = numeric_date(value)
+    except DateFormatError:
+        return False
+    return numeric is not None and bool(_DATE_ONLY.match(numeric))

@@ -10,6 +10,7 @@ records outcomes:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import smtplib
@@ -200,7 +201,7 @@ class SmtpTransport:
             raise TransportConfigError(f"{s.host}: {exc}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectionFailure(
-                f"cannot connect to {s.host}:{s.port}: {_describe(exc)}"
+                f"cannot connect to {s.host}:{s.port}: {_unreachable(exc, s)}"
             ) from None
         return smtp
 
@@ -340,6 +341,36 @@ class _Dropped(Exception):
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+# getaddrinfo's answers for a name that does not exist (EAI_NODATA is not on every system)
+_NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _unreachable(exc: BaseException, s: SmtpSettings) -> str:
+    """Why the mail server could not be reached, in words that point at what to check."""
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in _NAME_UNKNOWN:
+            return "the name is not known (check --smtp-host or smtp.host)"
+        if exc.errno == socket.EAI_AGAIN:
+            return "the name cannot be looked up now (can this machine reach a name server?)"
+        return f"the name cannot be looked up ({exc.strerror or exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return (
+            "connection refused: nothing listens on that port (check --smtp-port or "
+            "smtp.port, and that the mail server runs)"
+        )
+    # smtplib turns a greeting that does not come into SMTPServerDisconnected
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        return (
+            f"timed out: no answer within {s.timeout:g} s (a firewall, or not the mail server's host "
+            "and port? check --smtp-host/--smtp-port or smtp.host/smtp.port)"
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return f"{exc.strerror or exc} (check this machine's network, and --smtp-host or smtp.host)"
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return f"the server refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}"
+    return _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from certify.clock import (
     add_offset,
     at_time_of_day,
     localize,
+    numeric_date,
     parse_moment,
     parse_written,
     to_utc_text,
@@ -165,3 +166,70 @@ def test_reading_local_times_agrees_with_localize_every_minute_of_a_clock_change
             wall = start + timedelta(minutes=minute)
             text = wall.strftime("%Y-%m-%d %H:%M")
             assert parse_moment(text, tz) == localize(wall, tz).astimezone(UTC), text
+
+
+@pytest.mark.parametrize(
+    ("text", "suggested"),
+    [
+        ("11/25/2026", "25-11-2026"),
+        ("12-31-2026 09:30", "31-12-2026 09:30"),
+    ],
+)
+def test_a_month_first_date_says_dates_are_day_first_and_what_it_would_be(
+    text: str, suggested: str
+) -> None:
+    with pytest.raises(DateFormatError) as failure:
+        parse_moment(text, AMS)
+    message = str(failure.value)
+    assert message.startswith(f"cannot read {text!r} as a date (dates are read day first")
+    assert f"if the month comes first, it is {suggested}," in message
+
+
+def test_an_impossible_date_either_way_gets_no_suggestion() -> None:
+    with pytest.raises(DateFormatError, match=r"^cannot read '13/13/2026' as a date \(month must"):
+        parse_moment("13/13/2026", AMS)
+
+
+@pytest.mark.parametrize(
+    ("text", "numeric"),
+    [
+        ("12 november 2026", "12-11-2026"),
+        ("12 November 2026", "12-11-2026"),
+        ("12 NOV 2026", "12-11-2026"),
+        ("12 nov. 2026", "12-11-2026"),
+        ("12-nov-2026", "12-11-2026"),  # Excel's d-mmm-yyyy
+        ("1 mei 2026", "01-05-2026"),
+        ("3 mrt 2026", "03-03-2026"),
+        ("3 maart 2026", "03-03-2026"),
+        ("15 okt 2026", "15-10-2026"),
+        ("15 oct 2026", "15-10-2026"),
+        ("donderdag 12 november 2026", "12-11-2026"),  # Excel's long date in Dutch
+        ("do 12 nov 2026", "12-11-2026"),
+        ("Thursday, November 12, 2026", "12-11-2026"),  # and in English (US)
+        ("November 12, 2026", "12-11-2026"),
+        ("12 November 2026 09:30", "12-11-2026 09:30"),
+        ("2026-11-12", None),
+        ("12-11-2026", None),
+        ("tomorrow", None),
+        ("12 november 26", None),  # a year of two digits is not guessed at
+    ],
+)
+def test_dates_with_dutch_or_english_month_names(text: str, numeric: str | None) -> None:
+    assert numeric_date(text) == numeric
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("maandag 12 november 2026", "12-11-2026 is a donderdag, not a maandag; which is meant?"),
+        ("Monday, November 12, 2026", "12-11-2026 is a Thursday, not a Monday"),
+        ("12 novembre 2026", "'novembre' is not a month"),
+        ("31 februari 2026", "day is out of range for month"),
+        ("gisteren 12 nov 2026", "'gisteren' is not a day of the week"),
+    ],
+)
+def test_a_named_date_with_a_slip_is_refused_not_guessed(text: str, problem: str) -> None:
+    with pytest.raises(DateFormatError) as failure:
+        numeric_date(text)
+    assert str(failure.value).startswith(f"cannot read {text!r} as a date (")
+    assert problem in str(failure.value)

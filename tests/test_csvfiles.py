@@ -72,9 +72,12 @@ def test_unknown_file_name_needs_table(tmp_path: Path, export: Callable[..., Pat
 def test_a_row_longer_than_its_header_is_an_error_unless_the_rest_is_empty(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
-    long_row = export("long", persons="person_id,email,language\nP1,bram@example.org,nl,NL\n")
+    long_row = export(
+        "long", persons="person_id,email,language\nP1,bram@example.org,nl,NL\nP2,zoe@example.org\n"
+    )
     with pytest.raises(ImportFailed) as failure:
         import_into(tmp_path / "a.db", long_row)
+    # the only problem: the rows that refer to P1 raise no echo of it
     assert failure.value.problems == [
         f"{long_row / 'persons.csv'}:2: 4 fields but the header has 3 "
         "(an unquoted delimiter in a value?)"

@@ -146,3 +146,34 @@ def test_a_language_word_is_a_warning_and_the_person_has_none(examples: Path) ->
         assert conn.execute("SELECT language FROM persons WHERE person_id = 'P001'").fetchone() == (
             None,
         )
+
+
+def test_one_failed_import_lists_cells_columns_duplicates_and_references_at_once(
+    examples: Path,
+) -> None:
+    db = _imported(examples)
+    before = file_digest(db)
+    folder = examples / "examples"
+
+    def edit(name: str, old: str, new: str) -> None:
+        text = (folder / name).read_text(encoding="utf-8")
+        assert old in text
+        (folder / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    edit("attendance.csv", "VCA-2611-2,P001,ja", "VCA-2611-2,P001,jawel")
+    edit("persons.csv", "zoe.ozturk@example.nl", "zoe.ozturk-example.nl")
+    edit("results.csv", "passed;", "geslaagd;")
+    with (folder / "enrollments.csv").open("a", encoding="utf-8") as enrollments:
+        enrollments.write("VCA-2611,P001,ingeschreven,\nVCA-2612,P003,ingeschreven,\n")
+    result = cli("import", "examples", "--now", NOW, cwd=examples)
+    assert result.returncode == 1
+    for problem in (
+        "examples/attendance.csv:3: column 'present': cannot read 'jawel' as yes or no",
+        "examples/persons.csv:3: column 'email': 'zoe.ozturk-example.nl' is not an e-mail",
+        "examples/results.csv:1: missing required column 'passed'",
+        "examples/enrollments.csv:2: duplicate key course_id+person_id = 'VCA-2611 + P001'",
+        "examples/enrollments.csv:35: column 'course_id': course 'VCA-2612' exists neither",
+    ):
+        assert problem in result.stderr, result.stderr
+    assert "error: import: 5 problem" in result.stderr
+    assert file_digest(db) == before

@@ -99,6 +99,13 @@ def test_snapshot_removes_missing_rows_and_cancels_missing_enrollments(
         ("P1", "enrolled"),
         ("P2", "cancelled"),
     ]
+    # the summary says what happened to them: an enrollment is kept, cancelled
+    assert report.counts["enrollments"].summary("enrollments") == (
+        "0 inserted, 0 updated, 1 unchanged, 1 cancelled"
+    )
+    assert report.counts["attendance"].summary("attendance") == (
+        "0 inserted, 0 updated, 1 unchanged, 5 removed"
+    )
 
 
 def test_snapshot_may_not_orphan_rows(tmp_path: Path, export: Callable[..., Path]) -> None:
@@ -618,3 +625,98 @@ def test_a_failed_import_into_empty_tables_changes_nothing_indexes_and_all(
     assert failure.value.total == 1
     assert file_digest(db) == before
     assert ("enrollments_person",) in rows(db, "SELECT name FROM sqlite_master")
+
+
+# one import lists every problem: cell problems, duplicates and references together
+
+
+def test_one_import_lists_bad_cells_a_missing_column_a_duplicate_and_a_bad_reference(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    before = file_digest(db)
+    bad = export(
+        "bad",
+        attendance="part_id,person_id,present\nC1-1,P1,misschien\nC1-2,P1,yes\n",
+        persons="person_id,email\nP1,bram@example.org\nP2,zoe-at-example.org\nP1,b@example.org\n",
+        results="part_id,person_id,grade\nC1-4,P1,8\n",
+        enrollments="course_id,person_id\nC1,P1\nC1,P2\nVCA-2612,P1\n",
+    )
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, bad, now="2026-11-09 08:00")
+    problems = [p.removeprefix(f"{bad}/") for p in failure.value.problems]
+    assert sorted(problems) == sorted(
+        [
+            "attendance.csv:2: column 'present': cannot read 'misschien' as yes or no "
+            "(yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty)",
+            "persons.csv:3: column 'email': 'zoe-at-example.org' is not an e-mail address "
+            "(An email address must have an @-sign.)",
+            f"persons.csv:2: duplicate key person_id = 'P1' (lines {bad}/persons.csv:2 and "
+            f"{bad}/persons.csv:4); keep one row per key",
+            "results.csv:1: missing required column 'passed' (required: part_id, person_id, "
+            "passed; found: part_id, person_id, grade)",
+            "enrollments.csv:4: column 'course_id': course 'VCA-2612' exists neither in the "
+            "database nor in this import (import courses.csv too?)",
+        ]
+    ), failure.value.problems
+    assert file_digest(db) == before
+
+
+def test_a_row_kept_out_by_a_bad_cell_still_has_its_references_checked(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    bad = export(
+        enrollments="course_id,person_id,status\nC1,P1,\nVCA-2612,P1,maybe\n,P9,\n",
+        attendance="part_id,person_id,present\nC1-1,P1,yes\nC9-1,P2,misschien\n",
+    )
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, bad)
+    assert [p.removeprefix(f"{bad}/") for p in failure.value.problems] == [
+        "enrollments.csv:3: column 'status': unknown enrollment status 'maybe' (enrolled or "
+        "cancelled)",
+        "enrollments.csv:4: column 'course_id': a value is required (the key)",
+        "attendance.csv:3: column 'present': cannot read 'misschien' as yes or no "
+        "(yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty)",
+        # each the line of a row that was kept out, found by the value it refers to
+        "enrollments.csv:3: column 'course_id': course 'VCA-2612' exists neither in the "
+        "database nor in this import (import courses.csv too?)",
+        "enrollments.csv:4: column 'person_id': person 'P9' exists neither in the database "
+        "nor in this import (import persons.csv too?)",
+        "attendance.csv:3: column 'part_id': part 'C9-1' exists neither in the database nor "
+        "in this import (import parts.csv too?)",
+    ]
+    assert not db.exists() or rows(db, "SELECT count(*) FROM enrollments") == [(0,)]
+
+
+def test_references_to_a_table_whose_file_could_not_be_read_are_not_judged(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    # without persons.csv's rows every enrollment, attendance and result row would point at
+    # "nothing": the one real problem is the missing column
+    bad = export(persons="person_id,first_name\nP1,Bram\nP2,Zoë\n")
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", bad)
+    assert failure.value.problems == [
+        f"{bad / 'persons.csv'}:1: missing required column 'email' (required: person_id, "
+        "email; found: person_id, first_name)"
+    ]
+
+
+def test_a_bad_reference_next_to_a_bad_cell_elsewhere_is_checked_against_the_database(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, export())
+    # courses are not in this import: C1 is found in the database, C2 nowhere
+    bad = export("bad", enrollments="course_id,person_id\nC1,P1\nC2,P2\n")
+    persons = "person_id,email\nP1,bram@example.org\nP2,\n"
+    (bad / "persons.csv").write_text(persons)
+    with pytest.raises(ImportFailed) as failure:
+        import_into(db, bad / "persons.csv", bad / "enrollments.csv")
+    assert [p.removeprefix(f"{bad}/") for p in failure.value.problems] == [
+        "persons.csv:3: column 'email': an e-mail address is required",
+        "enrollments.csv:3: column 'course_id': course 'C2' exists neither in the database "
+        "nor in this import (import courses.csv too?)",
+    ]

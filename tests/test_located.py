@@ -40,18 +40,88 @@ def test_a_duplicate_key_is_located_and_the_first_value_kept() -> None:
     assert data == {"timing": {"offset": 1}}
 
 
+INDENTATION = (
+    "the indentation does not line up with the lines above (check the spaces before this "
+    "line; tabs are not allowed)"
+)
+
+
+# the common syntax errors in plain words, at the place to fix, PyYAML's words kept after them
 @pytest.mark.parametrize(
-    ("text", "place"),
+    ("text", "problem"),
     [
-        ("a: [1, 2\nb: 3\n", "actions.yaml:2:2: not valid YAML:"),
-        ("a: 1\n  b: 2\n", "actions.yaml:2:4: not valid YAML:"),
-        ("a: 'open\n", "actions.yaml:2:1: not valid YAML:"),
+        (
+            "actions:\n  - id: x\n    timing:\n      after: course_end\n     offset: 1\n",
+            f"actions.yaml:5:6: {INDENTATION} [YAML: while parsing a block mapping: expected "
+            "<block end>, but found '<block mapping start>']",
+        ),
+        ("a:\n  - x\n  b: 1\n", f"actions.yaml:3:3: {INDENTATION} [YAML: "),
+        ("a: 1\n- b\n", f"actions.yaml:2:1: {INDENTATION} [YAML: "),
+        (
+            "a: 1\n  b: 2\n",
+            "actions.yaml:2:4: a ':' where no key can start: is this line indented deeper than "
+            "the one above, or does a ':' on the line above lack the space after it? "
+            "[YAML: mapping values are not allowed here]",
+        ),
+        (
+            "name: Certificate: VCA\n",
+            "actions.yaml:1:18: a second ': ' on this line; put the whole value in quotes "
+            '(name: "Certificate: VCA") [YAML: mapping values are not allowed here]',
+        ),
+        (
+            "a:\n\tb: 1\n",
+            "actions.yaml:2:1: a tab character: YAML takes spaces only, also for indentation "
+            "(replace it with spaces) [YAML: while scanning for the next token: found "
+            "character '\\t' that cannot start any token]",
+        ),
+        (
+            "a: 1\nthis is text\nc: 2\n",
+            "actions.yaml:2:1: a line that is not `key: value`: the ':' is missing, or a text "
+            "over several lines needs quotes (or `|`) [YAML: while scanning a simple key: "
+            "could not find expected ':']",
+        ),
+        (
+            "a: 'open\n",
+            "actions.yaml:1:4: the quote that opens here is not closed (end the value with the "
+            "same quote mark) [YAML: while scanning a quoted scalar: found unexpected end of "
+            "stream]",
+        ),
+        ('a: "open\nb: 2\n', "actions.yaml:1:4: the quote that opens here is not closed"),
+        (
+            "a: [1, 2\nb: 3\n",
+            "actions.yaml:1:4: the '[' that opens here is not closed with ']' (or a ',' is "
+            "missing between its items); a text that starts with '[' needs quotes [YAML: "
+            "while parsing a flow sequence: expected ',' or ']', but got ':']",
+        ),
+        ("a: {x: 1\nb: 3\n", "actions.yaml:1:4: the '{' that opens here is not closed with '}'"),
+        (
+            "subject: {Opleiding} certificaat\n",
+            "actions.yaml:1:22: text after a closing quote or bracket; put the whole value in "
+            "quotes [YAML: ",
+        ),
+        (
+            'out: "C:\\data"\n',
+            "actions.yaml:1:9: in double quotes a backslash starts an escape such as \\n: "
+            "write \\\\ for a backslash, or use single quotes ('C:\\exports') [YAML: ",
+        ),
+        (
+            "a: @x\n",
+            "actions.yaml:1:4: a value cannot start with '@'; put the whole value in quotes",
+        ),
+        (
+            "a: *base\n",
+            "actions.yaml:1:4: '*base' refers to no anchor above it (mark the value to reuse "
+            "with &base) [YAML: found undefined alias 'base']",
+        ),
+        ("a: 1\n---\nb: 2\n", "actions.yaml:2:1: a second document ('---'): the file holds one"),
+        # a rare one keeps PyYAML's words
+        ("a: &\n", "actions.yaml:1:5: not valid YAML: expected alphabetic or numeric"),
     ],
 )
-def test_a_syntax_error_is_located(text: str, place: str) -> None:
+def test_a_syntax_error_is_said_in_plain_words_where_it_is_fixed(text: str, problem: str) -> None:
     data, _, problems = parse_yaml(text, "actions.yaml")
     assert data is None
-    assert len(problems) == 1 and problems[0].startswith(place), problems
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
 
 
 @pytest.mark.parametrize(

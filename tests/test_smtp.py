@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as Server
 from aiosmtpd.smtp import AuthResult, Envelope, Session
 
+from certify.transports import ConnectionFailure, SmtpSettings, SmtpTransport
 from tests.conftest import Ran, cli, import_into, make_config
 
 pytestmark = pytest.mark.slow
@@ -665,3 +666,77 @@ def test_a_code_cut_short_before_the_data_is_retried_not_failed(world: Path) -> 
     report = json.loads(result.stdout)
     assert report["failed"] == 0 and report["sent"] == 2  # reconnected, and sent
     assert {s for s, _, _ in states(world).values()} == {"sent"}
+
+
+# a server that cannot be reached: the reason in words, with the host, port and setting
+
+
+def _settings(host: str, port: int, timeout: float = 2) -> SmtpSettings:
+    return SmtpSettings(
+        host=host,
+        port=port,
+        security="none",
+        user=None,
+        password=None,
+        timeout=timeout,
+        ca_file=None,
+        sender="training@example.org",
+    )
+
+
+def _why_not(settings: SmtpSettings) -> str:
+    transport = SmtpTransport(settings)
+    with pytest.raises(ConnectionFailure) as failure:  # temporary: retried, as before
+        transport.open()
+    return failure.value.reason
+
+
+def test_a_host_name_that_is_not_known_says_so_and_which_setting_to_check() -> None:
+    try:
+        socket.getaddrinfo("smtp.invalid", 587)
+    except socket.gaierror as exc:
+        if exc.errno != socket.EAI_NONAME:
+            pytest.skip(f"this machine cannot look names up at all ({exc})")
+    assert _why_not(_settings("smtp.invalid", 587)) == (
+        "cannot connect to smtp.invalid:587: the name is not known (check --smtp-host or smtp.host)"
+    )
+
+
+def test_a_port_nobody_listens_on_says_so() -> None:
+    port = free_port()
+    assert _why_not(_settings("127.0.0.1", port)) == (
+        f"cannot connect to 127.0.0.1:{port}: connection refused: nothing listens on that port "
+        "(check --smtp-port or smtp.port, and that the mail server runs)"
+    )
+
+
+def test_a_server_that_never_greets_is_a_timeout_with_its_seconds() -> None:
+    with socket.socket() as silent:  # the kernel accepts; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        assert _why_not(_settings("127.0.0.1", port, timeout=0.3)) == (
+            f"cannot connect to 127.0.0.1:{port}: timed out: no answer within 0.3 s (a firewall, or not "
+            "the mail server's host and port? check --smtp-host/--smtp-port or "
+            "smtp.host/smtp.port)"
+        )
+
+
+def test_run_due_names_the_unknown_mail_server(world: Path) -> None:
+    result = cli(
+        "run-due",
+        "--now",
+        NOW,
+        "--transport",
+        "smtp",
+        "--smtp-host",
+        "smtp.invalid",
+        "--smtp-security",
+        "none",
+        cwd=world,
+    )
+    assert result.returncode == 3
+    assert "cannot connect to smtp.invalid:587: the name is not known (check --smtp-host" in (
+        result.stdout + result.stderr
+    )
+    assert "Errno" not in result.stdout + result.stderr

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import certify.tables
+from certify.errors import ImportFailed
 from certify.tables import (
     TABLES,
     CellError,
@@ -243,3 +244,48 @@ def test_a_row_ignored_in_a_file_with_extra_columns_is_not_stored(
     report = import_into(db, export(attendance=attendance))
     assert report.counts["attendance"].rows == 1
     assert rows(db, "SELECT part_id, extra FROM attendance") == [("C1-1", '{"trainer": "Anna"}')]
+
+
+def test_long_dates_copied_from_excel_are_read_in_dutch_and_english(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    courses = """
+        course_id,name,status,start,end
+        C1,Display training,final,donderdag 1 oktober 2026,12 november 2026
+        C2,Workshop,final,1 Oct 2026,Thursday  November 12  2026 17:00
+    """
+    import_into(db, export(courses=courses))
+    assert rows(db, 'SELECT course_id, start, "end", end_is_date FROM courses ORDER BY 1') == [
+        ("C1", "2026-09-30T22:00:00Z", "2026-11-12T23:00:00Z", 1),  # a date: the end of the day
+        ("C2", "2026-09-30T22:00:00Z", "2026-11-12T16:00:00Z", 0),
+    ]
+
+
+def test_a_named_date_is_read_once_per_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    numeric_date = certify.tables.numeric_date
+
+    def counting(text: str) -> str | None:
+        read.append(text)
+        return numeric_date(text)
+
+    attendance = _converter("attendance")
+    monkeypatch.setattr(certify.tables, "numeric_date", counting)
+    stored = [attendance(["C1-1", "P1", "ja", "12 nov 2026 17:00"], line) for line in (2, 3)]
+    assert [row[3] for row in stored if row] == ["2026-11-12T16:00:00Z"] * 2
+    assert read == ["12 nov 2026 17:00"]
+
+
+def test_a_month_first_date_in_an_export_says_what_it_would_be(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    courses = "course_id,name,status,end\nC1,X,final,11/25/2026\n"
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", export(courses=courses))
+    assert [p for p in failure.value.problems if "courses.csv:2: column 'end'" in p] == [
+        f"{tmp_path / 'export' / 'courses.csv'}:2: column 'end': cannot read '11/25/2026' as a "
+        "date (dates are read day first, and there is no month 25; if the month comes first, "
+        "it is 25-11-2026, and the other month-first dates of the file are read wrongly too: "
+        "export dates day first)"
+    ]

@@ -59,3 +59,79 @@ def test_settings_that_match_nothing_are_warnings(world: Path) -> None:
 def test_all_well_against_the_data(world: Path) -> None:
     result = cli("validate", "--db", "certify.db", cwd=world)
     assert result.returncode == 0 and result.stdout.strip() == "actions.yaml: ok against certify.db"
+
+
+def test_a_broken_indent_in_actions_yaml_is_said_in_plain_words(examples: Path) -> None:
+    actions = examples / "actions.yaml"
+    lines = actions.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[34] == "      unit: days\n"
+    lines[34] = "     unit: days\n"  # one space short
+    actions.write_text("".join(lines), encoding="utf-8")
+    result = cli("validate", cwd=examples)
+    assert result.returncode == 1
+    assert (
+        "actions.yaml:35:6: the indentation does not line up with the lines above (check the "
+        "spaces before this line; tabs are not allowed) [YAML: while parsing a block mapping: "
+        "expected <block end>, but found '<block mapping start>']"
+    ) in result.stderr, result.stderr
+
+
+def test_a_tab_in_a_certificate_layout_is_said_in_plain_words(examples: Path) -> None:
+    layout = examples / "templates" / "certificate.pdf.yaml"
+    text = layout.read_text(encoding="utf-8")
+    layout.write_text(text.replace("\n  name:", "\n\tname:", 1), encoding="utf-8")
+    result = cli("validate", cwd=examples)
+    assert result.returncode == 1
+    assert (
+        "certificate.pdf.yaml:20:1: a tab character: YAML takes spaces only, also for "
+        "indentation (replace it with spaces)"
+    ) in result.stderr, result.stderr
+
+
+def test_a_folder_given_as_the_actions_file_is_named_as_one(examples: Path) -> None:
+    result = cli("validate", "--actions", "templates", cwd=examples)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: templates is a folder; --actions takes the actions.yaml file\n"
+        "hint: pass the actions.yaml file with --actions, or run where it lives\n"
+    )
+    # a folder that holds one: the hint names it
+    result = cli("validate", "--actions", ".", cwd=examples)
+    assert result.returncode == 1
+    assert "hint: --actions actions.yaml\n" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (
+            "person.extra.werkgever",
+            "person.extra has no column 'werkgever' for this participant (its columns: 'employer')",
+        ),
+        (
+            "person.extra.Employer",
+            "person.extra has no column 'Employer' for this participant (header names are "
+            "read in lower case: person.extra.employer)",
+        ),
+        (
+            "person.extra['employr']",
+            "person.extra has no column 'employr' for this participant (its columns: "
+            "'employer'; did you mean 'employer'?)",
+        ),
+        (
+            "course.extra.werkgever",
+            "course.extra has no column 'werkgever' for this participant (courses.csv has no "
+            "columns beyond its own)",
+        ),
+    ],
+)
+def test_an_extra_column_the_export_lacks_is_named_with_those_it_has(
+    world: Path, written: str, problem: str
+) -> None:
+    write(world / "templates", "certificate.txt.j2", f"---\nsubject: x\n---\n{{{{ {written} }}}}\n")
+    assert cli("validate", cwd=world).returncode == 0  # the sample has every column
+    code, report = validate(world)
+    assert code == 1
+    assert report["problems"] == [
+        f"{world / 'templates' / 'certificate.txt.j2'}:4: {problem} (participant C1/P1)"
+    ]
