@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
-from certify.errors import ConfigError
+from certify.errors import CertifyError, ConfigError
 from certify.located import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
@@ -420,8 +420,23 @@ def actions_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(explicit or os.environ.get("CERTIFY_ACTIONS") or DEFAULT_ACTIONS)
 
 
+def not_a_folder(path: Path) -> None:
+    """Refuse a folder given as the actions file (`--actions templates`) in one plain line,
+    rather than as a problem found in it."""
+    if not path.is_dir():
+        return
+    inside = path / "actions.yaml"
+    raise CertifyError(
+        f"{path} is a folder; --actions takes the actions.yaml file",
+        hint=f"--actions {inside}"
+        if inside.is_file()
+        else "pass the actions.yaml file with --actions, or run where it lives",
+    )
+
+
 def load(path: Path) -> Config:
     """Load and validate actions.yaml; every problem at once, located, as ConfigError."""
+    not_a_folder(path)
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")

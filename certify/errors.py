@@ -36,7 +36,8 @@ class LocatedErrors(CertifyError):
     ) -> None:
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
-        super().__init__(f"{what}: {self.total} problem(s)", hint=hint)
+        counted = f"{self.total} problem" + ("" if self.total == 1 else "s")
+        super().__init__(f"{what}: {counted}", hint=hint)
 
 
 class ConfigError(LocatedErrors):

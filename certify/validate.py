@@ -40,23 +40,8 @@ def _render(templates: Templates, action: Action, context: dict[str, object]) ->
     return []
 
 
-def not_a_folder(path: Path) -> None:
-    """Refuse a folder given as the actions file (`--actions templates`) in one plain line,
-    rather than as a problem found in it."""
-    if not path.is_dir():
-        return
-    inside = path / "actions.yaml"
-    raise CertifyError(
-        f"{path} is a folder; --actions takes the actions.yaml file",
-        hint=f"--actions {inside}"
-        if inside.is_file()
-        else "pass the actions.yaml file with --actions, or run where it lives",
-    )
-
-
 def validate_all(path: Path) -> list[str]:
     """Every problem in actions.yaml and its templates, as `file:line: message` lines."""
-    not_a_folder(path)
     try:
         config = load(path)
     except ConfigError as exc:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from certify.config import load, parse_duration
-from certify.errors import ConfigError
+from certify.errors import CertifyError, ConfigError
 from certify.plan import make_plan
 from certify.store import Store
 from certify.validate import validate_all
@@ -292,5 +292,5 @@ def test_an_unreadable_file_is_a_located_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as failure:
         load(path)
     assert failure.value.problems == [f"{path}:17: not UTF-8 text (byte 0xe9)"]
-    with pytest.raises(ConfigError):
+    with pytest.raises(CertifyError, match=r"is a folder; --actions takes the actions\.yaml file"):
         load(tmp_path)  # a folder
