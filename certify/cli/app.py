@@ -216,7 +216,9 @@ def console(*, stderr: bool = False) -> Console:
     """Rich, for tables and progress on a terminal (loaded only then: cron never needs it)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=True)
+    # without markup: a name or a server's reply such as `[internal error]` is data, shown
+    # as it is, never taken for a style
+    return Console(stderr=stderr, soft_wrap=True, markup=False)
 
 
 def interactive() -> bool:
