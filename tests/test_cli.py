@@ -4,10 +4,13 @@ process where the lock, concurrency and cron matter."""
 import fcntl
 import importlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import typer.main
@@ -349,14 +352,23 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
     _imported(examples)
     cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
     result = run_cli(
-        "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples
-    )
+        "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples,
+        env={"TZ": "Asia/Tokyo"},  # the machine's zone is not the one people read
+    )  # fmt: skip
     lines = result.stdout.splitlines()
-    assert any(
-        " sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>" in line
+    (zoe,) = [
+        line
         for line in lines
-    )
+        if line.endswith(" sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>")
+    ]
     assert "┏" not in result.stdout and "\x1b[" not in result.stdout
+    # stamped with the real clock, in actions.yaml's zone, with its offset: 2026-11-30
+    # 07:15:08+01:00, which sorts and says which hour it was when autumn repeats one
+    stamp = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d) sent: ", zoe)
+    assert stamp is not None, zoe
+    written = datetime.fromisoformat(stamp.group(1))
+    assert abs(written - datetime.now(UTC)) < timedelta(minutes=2)
+    assert written.utcoffset() == written.astimezone(ZoneInfo("Europe/Amsterdam")).utcoffset()
 
 
 def test_json_for_a_script_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
