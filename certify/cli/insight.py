@@ -335,9 +335,16 @@ def report(
 ) -> None:
     """One HTML page for a training manager: courses, participants, attention, what comes next."""
     # imported here: Jinja2 and Babel stay out of every cron tick's start-up
-    from certify.report import DEFAULT_DAYS, build_report, render_report, write_report
+    from certify.report import (
+        DEFAULT_DAYS,
+        build_report,
+        check_target,
+        render_report,
+        write_report,
+    )
 
     with errors():
+        check_target(out_file)  # before the work, not after it
         config = config_from(actions)
         moment = parse_now(now, config.tz)
         with Store.open_readonly(db_path(db)) as store:
