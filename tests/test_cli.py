@@ -371,6 +371,27 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
     assert written.utcoffset() == written.astimezone(ZoneInfo("Europe/Amsterdam")).utcoffset()
 
 
+@pytest.mark.parametrize(
+    ("option", "wrong", "listed"),
+    [("--transport", "smpt", ("'dir'", "'smtp'")),
+     ("--smtp-security", "tls", ("'starttls'", "'ssl'", "'none'"))],
+)  # fmt: skip
+def test_a_transport_or_security_mode_not_offered_is_a_usage_error(
+    examples: Path, option: str, wrong: str, listed: tuple[str, ...]
+) -> None:
+    _imported(examples)
+    result = cli("run-due", "--now", DEMO_NOW, option, wrong, cwd=examples)
+    assert result.returncode == 2 and option in result.stderr and repr(wrong) in result.stderr
+    assert all(value in result.stderr for value in listed), result.stderr
+    assert not (examples / "outbox").exists()
+    # the values themselves, in any case
+    sent = cli(
+        "run-due", "--now", DEMO_NOW, "--transport", "DIR", "--out", "outbox",
+        "--smtp-security", "SSL", cwd=examples,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+
+
 def test_json_for_a_script_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     """Python indents JSON only in its slow pure-Python encoder: for a script (not a
     terminal) every document is one line, read alike; asked for, it is indented."""

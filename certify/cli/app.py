@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
@@ -69,8 +69,13 @@ QuietOption = Annotated[
     ),
 ]
 TransportOption = Annotated[
-    str | None,
-    typer.Option("--transport", help="dir or smtp (else actions.yaml's delivery.transport)."),
+    Literal["dir", "smtp"] | None,
+    typer.Option(
+        "--transport",
+        case_sensitive=False,
+        metavar="[dir|smtp]",
+        help=".eml files in a folder, or SMTP [default: actions.yaml's delivery.transport].",
+    ),
 ]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="With --transport dir: the folder for .eml files.")
@@ -82,9 +87,13 @@ SmtpPortOption = Annotated[
     int | None, typer.Option("--smtp-port", envvar="CERTIFY_SMTP_PORT", help="SMTP port.")
 ]
 SmtpSecurityOption = Annotated[
-    str | None,
+    Literal["starttls", "ssl", "none"] | None,
     typer.Option(
-        "--smtp-security", envvar="CERTIFY_SMTP_SECURITY", help="starttls (default), ssl or none."
+        "--smtp-security",
+        envvar="CERTIFY_SMTP_SECURITY",
+        case_sensitive=False,
+        metavar="MODE",
+        help="starttls, ssl or none [default: actions.yaml's smtp.security, else starttls].",
     ),
 ]
 SmtpUserOption = Annotated[
