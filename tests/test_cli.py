@@ -17,7 +17,8 @@ import typer.main
 
 from certify.cli import app
 from certify.cli.app import emit_json
-from tests.conftest import cli, file_digest, run_cli
+from certify.clock import parse_moment
+from tests.conftest import AMS, cli, file_digest, run_cli
 
 SWITCH_ON = "2026-11-10T08:00"
 DEMO_NOW = "2026-11-20T10:00"
@@ -390,6 +391,47 @@ def test_a_transport_or_security_mode_not_offered_is_a_usage_error(
         "--smtp-security", "SSL", cwd=examples,
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
+
+
+def _helps() -> dict[str, str]:
+    """Every command's --help, as an 80-column terminal shows it."""
+    group = typer.main.get_command(app)
+    names = ["", *group.commands]  # type: ignore[attr-defined]
+    shown = {}
+    for name in names:
+        result = cli(*([name] if name else []), "--help", env={"COLUMNS": "80"})
+        assert result.returncode == 0, name
+        shown[name] = result.stdout
+    return shown
+
+
+def test_help_reads_as_words_in_80_columns() -> None:
+    helps = _helps()
+    for name, text in helps.items():
+        assert all(len(line) <= 80 for line in text.splitlines()), (name, text)
+        for python in ("list[", "range>", "<int>", "<float>", "<path>", "{"):
+            assert python not in text, (name, python, text)
+    assert "import [OPTIONS] PATH...\n" in helps["import"]
+    assert "\n  PATH...  CSV files" in helps["import"]
+    assert "backup [OPTIONS] FILE\n" in helps["backup"]
+    run_due = helps["run-due"]
+    for shown in ("--limit N ", "--wait SECONDS ", "--now TIME ", "--action ID ", "--db FILE ",
+                  "--transport [dir|smtp] ", "--smtp-security MODE "):  # fmt: skip
+        assert shown in run_due, shown
+    assert "--max-remove PCT " in helps["import"] and "--days N " in helps["report"]
+
+
+def test_the_moments_help_offers_are_read_as_it_says() -> None:
+    """--now's help: `2026-11-19 09:00 or 19-11-2026 09:00, local time ... (with Z or +01:00
+    after it: exactly that moment); a date alone is 00:00 that day`."""
+    text = " ".join(_helps()["run-due"].split())
+    assert "2026-11-19 09:00 or 19-11-2026 09:00, local time" in text
+    local = parse_moment("2026-11-19 09:00", AMS)
+    assert parse_moment("19-11-2026 09:00", AMS) == local
+    assert local == datetime(2026, 11, 19, 8, 0, tzinfo=UTC)  # Amsterdam is UTC+1 then
+    assert parse_moment("2026-11-19 09:00Z", AMS) == datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
+    assert parse_moment("2026-11-19 09:00+01:00", AMS) == local
+    assert parse_moment("2026-11-19", AMS) == parse_moment("2026-11-19 00:00", AMS)
 
 
 def test_json_for_a_script_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,10 +59,12 @@ def run_due(
     ] = False,
     now: NowOption = None,
     action: Annotated[
-        list[str] | None, typer.Option("--action", help="Only this action id (repeatable).")
+        list[str] | None,
+        typer.Option("--action", metavar="ID", help="Only this action id (repeatable)."),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Send at most N deliveries in this run.")
+        int | None,
+        typer.Option("--limit", min=1, metavar="N", help="Send at most N deliveries in this run."),
     ] = None,
     transport: TransportOption = None,
     out_dir: OutOption = None,

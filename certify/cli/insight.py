@@ -53,7 +53,9 @@ def explain(
     person: FindPersonOption,
     course: Annotated[
         str | None,
-        typer.Option("--course", help="The course_id (needed when the person has several)."),
+        typer.Option(
+            "--course", metavar="ID", help="The course_id (needed when the person has several)."
+        ),
     ] = None,
     now: NowOption = None,
     db: DbOption = None,
@@ -98,14 +100,16 @@ def _fit(line: str, indent: str) -> str:
 
 @app.command()
 def preview(
-    action: Annotated[str, typer.Argument(help="The action id.")],
+    action: Annotated[str, typer.Argument(metavar="ACTION", help="The action id.")],
     course: CourseOption,
     person: PersonOption,
     now: NowOption = None,
     save_attachments: Annotated[
         Path | None,
         typer.Option(
-            "--save-attachments", help="Write the attachments (the PDF) into this folder."
+            "--save-attachments",
+            metavar="FOLDER",
+            help="Write the attachments (the PDF) into this folder.",
         ),
     ] = None,
     db: DbOption = None,
@@ -321,13 +325,20 @@ def _log_tz(actions: Path | None) -> tzinfo:
 @app.command()
 def report(
     out_file: Annotated[
-        Path, typer.Option("--out", help="The HTML file to write (replaced if it exists).")
+        Path,
+        typer.Option(
+            "--out", metavar="FILE", help="The HTML file to write (replaced if it exists)."
+        ),
     ],
     now: NowOption = None,
     days: Annotated[
         int | None,
         typer.Option(
-            "--days", min=1, max=366, help="How many days ahead the forecast looks [default: 14]."
+            "--days",
+            min=1,
+            max=366,
+            metavar="N",
+            help="How many days ahead the forecast looks [default: 14].",
         ),
     ] = None,
     db: DbOption = None,
