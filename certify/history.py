@@ -3,12 +3,14 @@ what needs attention and the command that settles it. Reads only; `DeliveryLog` 
 
 from __future__ import annotations
 
+import difflib
 import json
 from datetime import datetime
 from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.deliveries import Key
+from certify.errors import CertifyError, UsageError
 from certify.store import Store
 
 STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
@@ -18,6 +20,7 @@ _LISTED = (
     "action",
     "course",
     "person",
+    "name",
     "email",
     "state",
     "attempts",
@@ -123,13 +126,16 @@ class History:
         people: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The log, oldest change first, optionally for one action, state, course or persons."""
+        # the name as the persons export has it now (a person removed since: none)
         rows = self.conn.execute(
-            "SELECT action, course_id, person_id, email, state, attempts, last_error, sent_at, "
-            "message_id, certificate_number, due_at, next_attempt_at, last_code, figures "
-            "FROM deliveries WHERE (:a IS NULL OR action = :a) AND (:s IS NULL OR state = :s) "
-            "AND (:c IS NULL OR course_id = :c) "
-            "AND (:p IS NULL OR person_id IN (SELECT value FROM json_each(:p))) "
-            "ORDER BY coalesce(sent_at, updated_at), id",
+            "SELECT d.action, d.course_id, d.person_id, p.full_name, d.email, d.state, "
+            "d.attempts, d.last_error, d.sent_at, d.message_id, d.certificate_number, d.due_at, "
+            "d.next_attempt_at, d.last_code, d.figures "
+            "FROM deliveries d LEFT JOIN persons p ON p.person_id = d.person_id "
+            "WHERE (:a IS NULL OR d.action = :a) AND (:s IS NULL OR d.state = :s) "
+            "AND (:c IS NULL OR d.course_id = :c) "
+            "AND (:p IS NULL OR d.person_id IN (SELECT value FROM json_each(:p))) "
+            "ORDER BY coalesce(d.sent_at, d.updated_at), d.id",
             {
                 "a": action,
                 "s": state,
@@ -143,6 +149,35 @@ class History:
             item["figures"] = json.loads(row[-1]) if row[-1] else None
             result.append(item)
         return result
+
+    def check_filters(
+        self, *, action: str | None, course: str | None, configured: list[str]
+    ) -> None:
+        """Raise when a filter of an empty listing names nothing there is: an action neither
+        configured (`configured`) nor logged, a course neither imported nor logged. A typo
+        must not read as "no deliveries"."""
+        if action is not None and action not in configured and not self._logged("action", action):
+            logged = [row[0] for row in self.conn.execute("SELECT DISTINCT action FROM deliveries")]
+            known = sorted({*configured, *logged})
+            raise UsageError(
+                f"--action: unknown action {action!r} "
+                f"(known: {', '.join(known) or 'none yet'}){_close(action, known)}"
+            )
+        if course is not None:
+            imported = self.conn.execute(
+                "SELECT 1 FROM courses WHERE course_id = ?", (course,)
+            ).fetchone()
+            # a course an import removed since keeps its deliveries
+            if imported is None and not self._logged("course_id", course):
+                ids = [row[0] for row in self.conn.execute("SELECT course_id FROM courses")]
+                raise CertifyError(
+                    f"--course: no course {course!r} in the database{_close(course, ids)}",
+                    hint="give a course_id as the courses export has it",
+                )
+
+    def _logged(self, column: str, value: str) -> bool:
+        query = f"SELECT 1 FROM deliveries WHERE {column} = ? LIMIT 1"
+        return self.conn.execute(query, (value,)).fetchone() is not None
 
     def needing_attention(self) -> list[dict[str, Any]]:
         """The deliveries `attention` counts, as `listing` gives them."""
@@ -167,3 +202,9 @@ class History:
         ).fetchone()
         counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
         return {name: count for name, count in counts.items() if count}
+
+
+def _close(wanted: str, known: list[str]) -> str:
+    """`; did you mean 'VCA-2611'?` when `wanted` looks like a typo of one of `known`."""
+    close = difflib.get_close_matches(wanted, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

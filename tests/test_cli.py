@@ -4,17 +4,21 @@ process where the lock, concurrency and cron matter."""
 import fcntl
 import importlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import typer.main
 
 from certify.cli import app
 from certify.cli.app import emit_json
-from tests.conftest import cli, file_digest, run_cli
+from certify.clock import parse_moment
+from tests.conftest import AMS, cli, file_digest, run_cli
 
 SWITCH_ON = "2026-11-10T08:00"
 DEMO_NOW = "2026-11-20T10:00"
@@ -349,14 +353,85 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
     _imported(examples)
     cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox", cwd=examples)
     result = run_cli(
-        "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples
-    )
+        "run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "outbox", cwd=examples,
+        env={"TZ": "Asia/Tokyo"},  # the machine's zone is not the one people read
+    )  # fmt: skip
     lines = result.stdout.splitlines()
-    assert any(
-        " sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>" in line
+    (zoe,) = [
+        line
         for line in lines
-    )
+        if line.endswith(" sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>")
+    ]
     assert "┏" not in result.stdout and "\x1b[" not in result.stdout
+    # stamped with the real clock, in actions.yaml's zone, with its offset: 2026-11-30
+    # 07:15:08+01:00, which sorts and says which hour it was when autumn repeats one
+    stamp = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d) sent: ", zoe)
+    assert stamp is not None, zoe
+    written = datetime.fromisoformat(stamp.group(1))
+    assert abs(written - datetime.now(UTC)) < timedelta(minutes=2)
+    assert written.utcoffset() == written.astimezone(ZoneInfo("Europe/Amsterdam")).utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("option", "wrong", "listed"),
+    [("--transport", "smpt", ("'dir'", "'smtp'")),
+     ("--smtp-security", "tls", ("'starttls'", "'ssl'", "'none'"))],
+)  # fmt: skip
+def test_a_transport_or_security_mode_not_offered_is_a_usage_error(
+    examples: Path, option: str, wrong: str, listed: tuple[str, ...]
+) -> None:
+    _imported(examples)
+    result = cli("run-due", "--now", DEMO_NOW, option, wrong, cwd=examples)
+    assert result.returncode == 2 and option in result.stderr and repr(wrong) in result.stderr
+    assert all(value in result.stderr for value in listed), result.stderr
+    assert not (examples / "outbox").exists()
+    # the values themselves, in any case
+    sent = cli(
+        "run-due", "--now", DEMO_NOW, "--transport", "DIR", "--out", "outbox",
+        "--smtp-security", "SSL", cwd=examples,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+
+
+def _helps() -> dict[str, str]:
+    """Every command's --help, as an 80-column terminal shows it."""
+    group = typer.main.get_command(app)
+    names = ["", *group.commands]  # type: ignore[attr-defined]
+    shown = {}
+    for name in names:
+        result = cli(*([name] if name else []), "--help", env={"COLUMNS": "80"})
+        assert result.returncode == 0, name
+        shown[name] = result.stdout
+    return shown
+
+
+def test_help_reads_as_words_in_80_columns() -> None:
+    helps = _helps()
+    for name, text in helps.items():
+        assert all(len(line) <= 80 for line in text.splitlines()), (name, text)
+        for python in ("list[", "range>", "<int>", "<float>", "<path>", "{"):
+            assert python not in text, (name, python, text)
+    assert "import [OPTIONS] PATH...\n" in helps["import"]
+    assert "\n  PATH...  CSV files" in helps["import"]
+    assert "backup [OPTIONS] FILE\n" in helps["backup"]
+    run_due = helps["run-due"]
+    for shown in ("--limit N ", "--wait SECONDS ", "--now TIME ", "--action ID ", "--db FILE ",
+                  "--transport [dir|smtp] ", "--smtp-security MODE "):  # fmt: skip
+        assert shown in run_due, shown
+    assert "--max-remove PCT " in helps["import"] and "--days N " in helps["report"]
+
+
+def test_the_moments_help_offers_are_read_as_it_says() -> None:
+    """--now's help: `2026-11-19 09:00 or 19-11-2026 09:00, local time ... (with Z or +01:00
+    after it: exactly that moment); a date alone is 00:00 that day`."""
+    text = " ".join(_helps()["run-due"].split())
+    assert "2026-11-19 09:00 or 19-11-2026 09:00, local time" in text
+    local = parse_moment("2026-11-19 09:00", AMS)
+    assert parse_moment("19-11-2026 09:00", AMS) == local
+    assert local == datetime(2026, 11, 19, 8, 0, tzinfo=UTC)  # Amsterdam is UTC+1 then
+    assert parse_moment("2026-11-19 09:00Z", AMS) == datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
+    assert parse_moment("2026-11-19 09:00+01:00", AMS) == local
+    assert parse_moment("2026-11-19", AMS) == parse_moment("2026-11-19 00:00", AMS)
 
 
 def test_json_for_a_script_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -298,8 +299,18 @@ def test_the_report_only_reads_the_database(world: Path) -> None:
 
 def test_report_mistakes_are_one_line_with_a_hint(world: Path) -> None:
     missing = cli("report", "--out", "no/such/folder/report.html", cwd=world)
-    assert missing.returncode == 1
-    assert "no/such/folder" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 1 and missing.stderr == (
+        "error: no/such/folder/report.html: the folder no/such/folder does not exist\n"
+        "hint: create it first (mkdir -p no/such/folder), or give --out a file in a folder "
+        "that exists\n"
+    )
+    folder = cli("report", "--out", "outbox", cwd=world)
+    assert folder.returncode == 1 and "error: outbox: is a folder" in folder.stderr
+    assert "hint: give --out a file name, such as outbox/report.html" in folder.stderr
+    in_a_file = cli("report", "--out", "certify.db/report.html", cwd=world)
+    assert in_a_file.returncode == 1
+    assert "certify.db/report.html: certify.db is a file, not a folder" in in_a_file.stderr
+    assert not list(world.glob(".*.tmp")) and not list((world / "outbox").glob(".*"))
     nodb = cli("report", "--out", "r.html", "--db", "absent.db", cwd=world)
     assert nodb.returncode == 1 and "absent.db: no such database" in nodb.stderr
     assert cli("report", "--out", "r.html", "--days", "0", cwd=world).returncode == 2
@@ -457,3 +468,21 @@ def test_a_real_browser_shows_names_numbers_and_the_chart(world: Path, tmp_path:
     assert shot.returncode == 0, shot.stderr[-2000:]
     data = screenshot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+
+
+def test_a_folder_the_report_cannot_write_in_is_named_not_the_temporary_file(
+    world: Path,
+) -> None:
+    folder = world / "locked"
+    folder.mkdir(mode=0o555)
+    if os.geteuid() == 0:  # root writes in any folder, but in /sys nobody creates files
+        folder = Path("/sys")
+        if not folder.is_dir():
+            pytest.skip("no folder root cannot write in")
+    target = folder / "report.html"
+    result = cli("report", "--out", str(target), "--now", DEMO_NOW, cwd=world)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {target}: cannot be written: "), result.stderr
+    assert ".tmp" not in result.stderr
+    assert f"hint: certify must be able to create files in {folder}: check" in result.stderr
+    assert not target.exists()

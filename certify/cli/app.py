@@ -10,13 +10,15 @@ import gc
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
+from typer.core import TyperArgument, TyperCommand
+from typer.models import CommandFunctionType
 
 from certify import __version__
 from certify.clock import DateFormatError, parse_moment
@@ -29,7 +31,59 @@ if TYPE_CHECKING:
 
     from certify.transports import Transport
 
-app = typer.Typer(
+
+class _Command(TyperCommand):
+    """A command whose help shows each argument by its metavar (`PATH...`), as options are
+    shown, rather than as a Python type (`{paths}...`, `paths... <list[Path]>`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """`[OPTIONS] PATH...`: options as Typer shows them, arguments as people write them."""
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                pieces.append(_argument_name(param))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        """The Arguments and Options sections, each argument named as in the usage line."""
+        params = self.get_params(ctx)
+        arguments = [
+            (_argument_name(param), param.help or "")
+            for param in params
+            if isinstance(param, TyperArgument) and not param.hidden
+        ]
+        options = [
+            record
+            for param in params
+            if not isinstance(param, TyperArgument)
+            and (record := param.get_help_record(ctx)) is not None
+        ]
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _argument_name(param: TyperArgument) -> str:
+    name = param.metavar or (param.name or "").upper()
+    if param.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    return name if param.required else f"[{name}]"
+
+
+class _App(typer.Typer):
+    """The Typer app, each of whose commands is a `_Command`."""
+
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **settings: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        """Register a command, a `_Command` unless told otherwise."""
+        return super().command(name, cls=cls or _Command, **settings)
+
+
+app = _App(
     name="certify",
     help="Send each course participant a certificate the moment they meet the course's requirements.",
     no_args_is_help=True,
@@ -41,25 +95,35 @@ app = typer.Typer(
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", envvar="CERTIFY_DB", help="The SQLite database [default: certify.db]."),
+    typer.Option(
+        "--db",
+        envvar="CERTIFY_DB",
+        metavar="FILE",
+        help="The SQLite database [default: certify.db].",
+    ),
 ]
 ActionsOption = Annotated[
     Path | None,
     typer.Option(
-        "--actions", envvar="CERTIFY_ACTIONS", help="The actions file [default: actions.yaml]."
+        "--actions",
+        envvar="CERTIFY_ACTIONS",
+        metavar="FILE",
+        help="The actions file [default: actions.yaml].",
     ),
 ]
 NowOption = Annotated[
     str | None,
     typer.Option(
         "--now",
-        help="The run's moment, ISO 8601 with or without offset (without: the configured zone). "
-        "Default: the current time.",
+        metavar="TIME",
+        help="The moment to act at: 2026-11-19 09:00 or 19-11-2026 09:00, local time in "
+        "actions.yaml's timezone (with Z or +01:00 after it: exactly that moment); a date "
+        "alone is 00:00 that day. Default: now.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-CourseOption = Annotated[str, typer.Option("--course", help="The course_id.")]
-PersonOption = Annotated[str, typer.Option("--person", help="The person_id.")]
+CourseOption = Annotated[str, typer.Option("--course", metavar="ID", help="The course_id.")]
+PersonOption = Annotated[str, typer.Option("--person", metavar="ID", help="The person_id.")]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -69,22 +133,36 @@ QuietOption = Annotated[
     ),
 ]
 TransportOption = Annotated[
-    str | None,
-    typer.Option("--transport", help="dir or smtp (else actions.yaml's delivery.transport)."),
+    Literal["dir", "smtp"] | None,
+    typer.Option(
+        "--transport",
+        case_sensitive=False,
+        metavar="[dir|smtp]",
+        help=".eml files in a folder, or SMTP [default: actions.yaml's delivery.transport].",
+    ),
 ]
 OutOption = Annotated[
-    Path | None, typer.Option("--out", help="With --transport dir: the folder for .eml files.")
+    Path | None,
+    typer.Option(
+        "--out", metavar="FOLDER", help="With --transport dir: the folder for .eml files."
+    ),
 ]
 SmtpHostOption = Annotated[
-    str | None, typer.Option("--smtp-host", envvar="CERTIFY_SMTP_HOST", help="SMTP server.")
+    str | None,
+    typer.Option("--smtp-host", envvar="CERTIFY_SMTP_HOST", metavar="HOST", help="SMTP server."),
 ]
 SmtpPortOption = Annotated[
-    int | None, typer.Option("--smtp-port", envvar="CERTIFY_SMTP_PORT", help="SMTP port.")
+    int | None,
+    typer.Option("--smtp-port", envvar="CERTIFY_SMTP_PORT", metavar="PORT", help="SMTP port."),
 ]
 SmtpSecurityOption = Annotated[
-    str | None,
+    Literal["starttls", "ssl", "none"] | None,
     typer.Option(
-        "--smtp-security", envvar="CERTIFY_SMTP_SECURITY", help="starttls (default), ssl or none."
+        "--smtp-security",
+        envvar="CERTIFY_SMTP_SECURITY",
+        case_sensitive=False,
+        metavar="MODE",
+        help="starttls, ssl or none [default: actions.yaml's smtp.security, else starttls].",
     ),
 ]
 SmtpUserOption = Annotated[
@@ -92,18 +170,27 @@ SmtpUserOption = Annotated[
     typer.Option(
         "--smtp-user",
         envvar="CERTIFY_SMTP_USER",
+        metavar="NAME",
         help="SMTP login; the password comes only from CERTIFY_SMTP_PASSWORD.",
     ),
 ]
 SmtpCaFileOption = Annotated[
     Path | None,
     typer.Option(
-        "--smtp-ca-file", envvar="CERTIFY_SMTP_CA_FILE", help="Trust this CA for the server."
+        "--smtp-ca-file",
+        envvar="CERTIFY_SMTP_CA_FILE",
+        metavar="FILE",
+        help="Trust this CA for the server.",
     ),
 ]
 WaitOption = Annotated[
     float,
-    typer.Option("--wait", min=0, help="Seconds to wait for another run to finish, then exit 75."),
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="How long to wait for another run to finish, then exit 75.",
+    ),
 ]
 
 
@@ -216,7 +303,9 @@ def console(*, stderr: bool = False) -> Console:
     """Rich, for tables and progress on a terminal (loaded only then: cron never needs it)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, soft_wrap=True)
+    # without markup: a name or a server's reply such as `[internal error]` is data, shown
+    # as it is, never taken for a style
+    return Console(stderr=stderr, soft_wrap=True, markup=False)
 
 
 def interactive() -> bool:

@@ -31,7 +31,10 @@ from certify.store import Store, db_path
 @app.command("import")
 def import_command(
     paths: Annotated[
-        list[Path], typer.Argument(help="CSV files, or folders holding files such as courses.csv.")
+        list[Path],
+        typer.Argument(
+            metavar="PATH...", help="CSV files, or folders holding files such as courses.csv."
+        ),
     ],
     snapshot: Annotated[
         bool,
@@ -55,7 +58,11 @@ def import_command(
     ] = None,
     table: Annotated[
         str | None,
-        typer.Option("--table", help="The table of a single file whose name is not a table name."),
+        typer.Option(
+            "--table",
+            metavar="TABLE",
+            help="The table of a single file whose name is not a table name.",
+        ),
     ] = None,
     now: NowOption = None,
     db: DbOption = None,
@@ -124,7 +131,10 @@ def import_command(
 
 @app.command()
 def backup(
-    target: Annotated[Path, typer.Argument(help="The copy to write; an existing file is refused.")],
+    target: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="The copy to write; an existing file is refused."),
+    ],
     db: DbOption = None,
 ) -> None:
     """A consistent copy of the database, safe while runs write (for nightly backups)."""
@@ -142,6 +152,7 @@ def validate(
         Path | None,
         typer.Option(
             "--db",
+            metavar="FILE",
             help="Also render every template for real participants of this database, and "
             "compare statuses and course types with its data.",
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,10 +59,12 @@ def run_due(
     ] = False,
     now: NowOption = None,
     action: Annotated[
-        list[str] | None, typer.Option("--action", help="Only this action id (repeatable).")
+        list[str] | None,
+        typer.Option("--action", metavar="ID", help="Only this action id (repeatable)."),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Send at most N deliveries in this run.")
+        int | None,
+        typer.Option("--limit", min=1, metavar="N", help="Send at most N deliveries in this run."),
     ] = None,
     transport: TransportOption = None,
     out_dir: OutOption = None,
@@ -101,7 +103,11 @@ def run_due(
             )  # fmt: skip
             with run_lock(path, wait), Store.open(path, create=False) as store:
                 runner = Runner(
-                    store, config, templates, moment, log=_cron_line(quiet) if cron else _silent
+                    store,
+                    config,
+                    templates,
+                    moment,
+                    log=_cron_line(quiet, config.tz) if cron else _silent,
                 )
                 if interactive() and not as_json:
                     report = _with_progress(runner, chosen, chosen_transport, limit)
@@ -120,11 +126,15 @@ def _silent(line: str) -> None:
     pass
 
 
-def _cron_line(quiet: bool) -> Callable[[str], None]:
+def _cron_line(quiet: bool, tz: tzinfo) -> Callable[[str], None]:
+    """Each line as it happens, stamped with the clock's time in the configured zone and its
+    offset (`2026-11-30 07:15:08+01:00`): local like every time people read, and still
+    unambiguous in the hour that autumn repeats."""
+
     def log(line: str) -> None:
         if quiet and line.startswith("skipped "):
             return  # history recorded as skipped is routine, not news
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.now(tz).replace(microsecond=0).isoformat(sep=" ")
         plain(f"{stamp} {line}")
 
     return log

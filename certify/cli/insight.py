@@ -6,7 +6,7 @@ import sys
 import textwrap
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -35,10 +35,16 @@ from certify.store import Store, db_path
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
+    from rich.table import Table
+
 
 FindPersonOption = Annotated[
     str,
-    typer.Option("--person", help="The person: a person_id, an e-mail address or part of a name."),
+    typer.Option(
+        "--person",
+        metavar="TEXT",
+        help="The person: a person_id, an e-mail address or part of a name.",
+    ),
 ]
 
 
@@ -47,7 +53,9 @@ def explain(
     person: FindPersonOption,
     course: Annotated[
         str | None,
-        typer.Option("--course", help="The course_id (needed when the person has several)."),
+        typer.Option(
+            "--course", metavar="ID", help="The course_id (needed when the person has several)."
+        ),
     ] = None,
     now: NowOption = None,
     db: DbOption = None,
@@ -92,14 +100,16 @@ def _fit(line: str, indent: str) -> str:
 
 @app.command()
 def preview(
-    action: Annotated[str, typer.Argument(help="The action id.")],
+    action: Annotated[str, typer.Argument(metavar="ACTION", help="The action id.")],
     course: CourseOption,
     person: PersonOption,
     now: NowOption = None,
     save_attachments: Annotated[
         Path | None,
         typer.Option(
-            "--save-attachments", help="Write the attachments (the PDF) into this folder."
+            "--save-attachments",
+            metavar="FOLDER",
+            help="Write the attachments (the PDF) into this folder.",
         ),
     ] = None,
     db: DbOption = None,
@@ -141,21 +151,35 @@ def _readable(message: EmailMessage) -> str:
     return "\n".join(lines) + "\n"
 
 
+DeliveryState = Literal[
+    "pending", "claimed", "sending", "sent", "failed", "unknown", "skipped", "expired"
+]  # every state `DeliveryLog` writes (tests/test_log.py holds them to it)
+
+
 @app.command("log")
 def log_command(
-    action: Annotated[str | None, typer.Option("--action", help="Only this action id.")] = None,
-    course: Annotated[str | None, typer.Option("--course", help="Only this course_id.")] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", metavar="ID", help="Only this action id.")
+    ] = None,
+    course: Annotated[
+        str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
+    ] = None,
     person: Annotated[
         str | None,
         typer.Option(
             "--person",
+            metavar="TEXT",
             help="Only this person: a person_id, an e-mail address or part of a name.",
         ),
     ] = None,
     state: Annotated[
-        str | None,
+        DeliveryState | None,
         typer.Option(
-            "--state", help="Only this state (sent, pending, failed, unknown, skipped, expired)."
+            "--state",
+            metavar="STATE",
+            case_sensitive=False,
+            help="Only this state: pending, claimed, sending, sent, failed, unknown, skipped "
+            "or expired.",
         ),
     ] = None,
     db: DbOption = None,
@@ -176,59 +200,119 @@ def log_command(
                         f"no person matches {person!r}",
                         hint="give a person_id, an e-mail address or part of a name",
                     )
-            rows = History(store).listing(action=action, state=state, course=course, people=people)
+            history = History(store)
+            rows = history.listing(action=action, state=state, course=course, people=people)
+            if not rows:  # a filter that names nothing is a typo, not an empty log
+                history.check_filters(
+                    action=action, course=course, configured=_configured_actions(actions)
+                )
         tz = _log_tz(actions)
     if as_json:
         emit_json(rows)
         return
+    if not rows:
+        filtered = any(value is not None for value in (action, course, person, state))
+        warn("no deliveries match" if filtered else "no deliveries yet")
+        return
     if not interactive():
         for row in rows:
-            sent = _local(row["sent_at"], tz)
+            address = f" <{row['email']}>" if row["email"] else ""
             error = f"  {row['last_error']}" if row["last_error"] else ""
             plain(
-                f"{row['state']:<8} {row['action']} {row['course']}/{row['person']} "
-                f"<{row['email'] or ''}> attempts={row['attempts']} {sent} "
+                f"{row['state']:<8} {row['action']} {row['course']}/{row['person']}{address} "
+                f"attempts={row['attempts']} {_local(row['sent_at'], tz)} "
                 f"{row['certificate_number'] or ''}{error}".rstrip()
             )
         return
+    screen = console()
+    screen.print(_log_table(rows, tz, screen.width))
+
+
+def _log_table(rows: list[dict[str, Any]], tz: tzinfo, width: int) -> Table:
+    """The log for a terminal: a line a delivery when that fits, else stacked cells, so that
+    course ids, sent times and certificate numbers stay whole even in 80 columns."""
+    from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
-    grid = Table(title=f"Delivery log ({len(rows)})")
-    columns = (
-        "action",
-        "course",
-        "person",
-        "email",
-        "state",
-        "attempts",
-        "sent",
-        "certificate",
-        "last error",
+    grid = Table(title=f"Delivery log ({len(rows)})", box=box.SIMPLE_HEAD, show_edge=False)
+    columns = [
+        ("course", [row["course"] for row in rows]),
+        ("action", [row["action"] for row in rows]),
+        ("person", [_who(row) for row in rows]),
+        ("address", [row["email"] or "" for row in rows]),
+        ("state", [", ".join(_state(row)) for row in rows]),
+        ("sent", [_local(row["sent_at"], tz) for row in rows]),
+        ("certificate", [row["certificate_number"] or "" for row in rows]),
+        ("last error", [row["last_error"] or "" for row in rows]),
+    ]
+    if not any(columns[-1][1]):
+        columns.pop()
+    # an error may fold to a few lines; every other column keeps its widest cell
+    natural = sum(
+        min(max(map(cell_len, [name, *cells])), 30 if name == "last error" else width)
+        for name, cells in columns
     )
-    for column in columns:
-        grid.add_column(column)
+    if natural + 3 * (len(columns) - 1) + 2 <= width:
+        for name, _ in columns:
+            grid.add_column(name, overflow="fold", no_wrap=name != "last error")
+        for values in zip(*(cells for _, cells in columns), strict=True):
+            grid.add_row(*values)
+        return grid
+    # Too wide: two or three things in a cell, one under the other. What people copy and
+    # compare (course, sent time, certificate number) never wraps; the rest folds.
+    course_width = max(10, *(len(row["course"]) for row in rows))
+    cells = []
     for row in rows:
-        sent = (
-            f"{from_utc_text(row['sent_at']).astimezone(tz):%Y-%m-%d %H:%M}"
-            if row["sent_at"]
-            else ""
+        # an action id breaks at its hyphens rather than anywhere
+        action = textwrap.wrap(row["action"], course_width, break_long_words=False)
+        what = [*_state(row), _local(row["sent_at"], tz), row["last_error"] or ""]
+        cells.append(
+            (
+                "\n".join([row["course"], *action]),
+                "\n".join(part for part in (_who(row), row["email"]) if part),
+                "\n".join(part for part in what if part),
+                row["certificate_number"] or "",
+            )
         )
-        grid.add_row(
-            row["action"],
-            row["course"],
-            row["person"],
-            row["email"] or "",
-            row["state"],
-            str(row["attempts"]),
-            sent,
-            row["certificate_number"] or "",
-            row["last_error"] or "",
-        )
-    console().print(grid)
+    widths = [
+        max(cell_len(line) for cell in column for line in cell.split("\n"))
+        for column in zip(*cells, strict=True)
+    ]
+    # the state column gets what the others leave, and at least a sent time: an error folds
+    # in it before a name or an address does
+    rest = width - widths[0] - widths[1] - widths[3] - 3 * 3 - 2
+    grid.add_column("course\naction", no_wrap=True)
+    grid.add_column("person\naddress", overflow="fold")
+    grid.add_column("state\nsent", overflow="fold", width=max(16, min(rest, widths[2])))
+    grid.add_column("certificate", no_wrap=True)
+    for values in cells:
+        grid.add_row(*values)
+    return grid
+
+
+def _who(row: dict[str, Any]) -> str:
+    return f"{row['person']} {row['name']}" if row["name"] else str(row["person"])
+
+
+def _state(row: dict[str, Any]) -> list[str]:
+    """The state, and the attempts when they say something (a first send is one)."""
+    attempts = row["attempts"]
+    if attempts > 1 or (attempts and row["state"] != "sent"):
+        return [row["state"], f"{attempts} attempt{'s' if attempts > 1 else ''}"]
+    return [row["state"]]
 
 
 def _local(moment: str | None, tz: tzinfo) -> str:
     return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M}" if moment else ""
+
+
+def _configured_actions(actions: Path | None) -> list[str]:
+    """The action ids of actions.yaml; none when it cannot be read (the log needs no config)."""
+    try:
+        return [configured.id for configured in config_from(actions).actions]
+    except CertifyError:
+        return []
 
 
 def _log_tz(actions: Path | None) -> tzinfo:
@@ -241,13 +325,20 @@ def _log_tz(actions: Path | None) -> tzinfo:
 @app.command()
 def report(
     out_file: Annotated[
-        Path, typer.Option("--out", help="The HTML file to write (replaced if it exists).")
+        Path,
+        typer.Option(
+            "--out", metavar="FILE", help="The HTML file to write (replaced if it exists)."
+        ),
     ],
     now: NowOption = None,
     days: Annotated[
         int | None,
         typer.Option(
-            "--days", min=1, max=366, help="How many days ahead the forecast looks [default: 14]."
+            "--days",
+            min=1,
+            max=366,
+            metavar="N",
+            help="How many days ahead the forecast looks [default: 14].",
         ),
     ] = None,
     db: DbOption = None,
@@ -255,9 +346,16 @@ def report(
 ) -> None:
     """One HTML page for a training manager: courses, participants, attention, what comes next."""
     # imported here: Jinja2 and Babel stay out of every cron tick's start-up
-    from certify.report import DEFAULT_DAYS, build_report, render_report, write_report
+    from certify.report import (
+        DEFAULT_DAYS,
+        build_report,
+        check_target,
+        render_report,
+        write_report,
+    )
 
     with errors():
+        check_target(out_file)  # before the work, not after it
         config = config_from(actions)
         moment = parse_now(now, config.tz)
         with Store.open_readonly(db_path(db)) as store:

@@ -1,0 +1,179 @@
+"""`certify log` as a new user meets it: a typo in a filter is an error rather than an empty
+log, nothing found says so, and the table stays readable in an 80-column terminal."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from certify.cli.insight import DeliveryState
+from certify.deliveries import FINAL_STATES, IN_MOTION
+from tests.conftest import Ran, cli
+
+SWITCH_ON = "2026-11-10T08:00"
+NOW = "2026-11-20T10:00"
+REJECTED = (
+    "550 5.1.1 <tim.vermeulen@example.nl>: Recipient address rejected: User unknown in "
+    "virtual mailbox table"
+)
+
+
+@pytest.fixture
+def world(examples: Path) -> Path:
+    """The shipped examples, imported, switched on and run at NOW (the `dir` transport)."""
+    for step in (
+        ("import", "examples", "--now", "2026-11-01T08:00"),
+        ("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox"),
+        ("run-due", "--now", NOW, "--transport", "dir", "--out", "outbox"),
+    ):
+        assert cli(*step, cwd=examples).returncode == 0, step
+    return examples
+
+
+def log(world: Path, *args: str) -> Ran:
+    return cli("log", *args, cwd=world)
+
+
+def at_a_terminal(world: Path, monkeypatch: pytest.MonkeyPatch, columns: int, *args: str) -> str:
+    """What `certify log` shows in a terminal `columns` wide (Rich reads COLUMNS)."""
+    insight = importlib.import_module("certify.cli.insight")
+    monkeypatch.setattr(insight, "interactive", lambda: True)
+    result = cli("log", *args, cwd=world, env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_states_offered_are_the_states_the_log_holds() -> None:
+    assert set(get_args(DeliveryState)) == {*FINAL_STATES, *IN_MOTION, "skipped"}
+
+
+def test_an_unknown_state_is_a_usage_error_that_lists_the_states(world: Path) -> None:
+    result = log(world, "--state", "bogus")
+    assert result.returncode == 2 and result.stdout == ""
+    for state in get_args(DeliveryState):
+        assert repr(state) in result.stderr
+    sent = json.loads(log(world, "--state", "SENT", "--json").stdout)  # case aside
+    assert sent and {row["state"] for row in sent} == {"sent"}
+
+
+def test_an_unknown_action_is_a_usage_error_that_lists_the_known_ones(world: Path) -> None:
+    result = log(world, "--action", "nope")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "unknown action 'nope' (known: certificate, proof-of-participation)" in result.stderr
+    typo = log(world, "--action", "certifcate")
+    assert typo.returncode == 2 and "did you mean 'certificate'?" in typo.stderr
+
+
+def test_actions_are_known_from_the_log_when_actions_yaml_cannot_be_read(world: Path) -> None:
+    (world / "actions.yaml").write_text("version: 1\nactions: [\n")
+    assert json.loads(log(world, "--action", "certificate", "--json").stdout)
+    result = log(world, "--action", "nope")
+    assert result.returncode == 2
+    assert "(known: certificate, proof-of-participation)" in result.stderr
+
+
+def test_an_unknown_course_is_named(world: Path) -> None:
+    result = log(world, "--course", "NOPE")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "--course: no course 'NOPE' in the database" in result.stderr
+    assert "hint: give a course_id as the courses export has it" in result.stderr
+    typo = log(world, "--course", "VCA-2612")
+    assert typo.returncode == 1 and "did you mean 'VCA-2611'?" in typo.stderr
+
+
+def test_nothing_found_says_so_once(world: Path) -> None:
+    # a course and an action that exist, with nothing logged for them
+    for args in (("--course", "BHV-2611"), ("--action", "certificate", "--state", "failed")):
+        result = log(world, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (
+            0,
+            "",
+            "no deliveries match\n",
+        ), args
+        as_json = log(world, *args, "--json")
+        assert (as_json.returncode, as_json.stdout, as_json.stderr) == (0, "[]\n", "")
+
+
+def test_a_log_with_nothing_in_it_says_so(examples: Path) -> None:
+    cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples)
+    result = cli("log", cwd=examples)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "no deliveries yet\n")
+
+
+def test_plain_lines_leave_out_an_address_there_is_not(world: Path) -> None:
+    lines = log(world, "--course", "VCA-2503").stdout.splitlines()  # history: skipped, no address
+    assert lines and "skipped  certificate VCA-2503/P001 attempts=0" in lines
+    assert not any("<>" in line for line in lines)
+    sent = log(world, "--person", "P002").stdout.splitlines()
+    assert any(
+        "certificate VCA-2611/P002 <zoe.ozturk@example.nl> attempts=1 2026-11-20 10:00" in line
+        for line in sent
+    )
+
+
+def test_the_json_names_the_person(world: Path) -> None:
+    (row,) = json.loads(log(world, "--person", "P002", "--course", "VCA-2611", "--json").stdout)
+    assert row["name"] == "Zoë Öztürk" and row["email"] == "zoe.ozturk@example.nl"
+
+
+def test_in_80_columns_course_sent_time_and_certificate_number_stay_whole(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = at_a_terminal(world, monkeypatch, 80)
+    lines = shown.splitlines()
+    assert all(len(line) <= 80 for line in lines), shown
+    assert "…" not in shown
+    rows = json.loads(log(world, "--json").stdout)
+    for row in rows:
+        assert row["course"] in shown and row["person"] in shown
+        if row["certificate_number"]:
+            assert row["certificate_number"] in shown
+    # the sent time on one line, next to the course and the number it belongs to
+    (zoe,) = [i for i, line in enumerate(lines) if "P002 Zoë Öztürk" in line]
+    assert "VCA-2611" in lines[zoe] and "2026-000007" in lines[zoe]
+    assert "certificate" in lines[zoe + 1] and "zoe.ozturk@example.nl" in lines[zoe + 1]
+    assert "2026-11-20 10:00" in lines[zoe + 1]
+    # a long action id breaks at its hyphens, not in a word
+    assert "proof-of-" in shown and "participation" in shown
+
+
+def test_a_wide_terminal_shows_a_line_a_delivery(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = at_a_terminal(world, monkeypatch, 200, "--person", "P002")
+    (line,) = [line for line in shown.splitlines() if "P002" in line]
+    for part in ("VCA-2611", "certificate", "Zoë Öztürk", "zoe.ozturk@example.nl", "sent",
+                 "2026-11-20 10:00", "2026-000007"):  # fmt: skip
+        assert part in line, line
+
+
+def test_an_error_folds_under_the_state_and_attempts_are_counted(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(world / "certify.db") as conn:
+        conn.execute(
+            "UPDATE deliveries SET state = 'failed', attempts = 8, last_error = ? "
+            "WHERE person_id = 'P021'",
+            (REJECTED,),
+        )
+        # a server's words in brackets are data, not styles for the terminal
+        conn.execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 2, "
+            "last_error = '451 4.3.0 [internal error] try again' WHERE person_id = 'P022'"
+        )
+    narrow = at_a_terminal(world, monkeypatch, 80, "--course", "WEB-2611")
+    assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
+    assert "8 attempts" in narrow and "2 attempts" in narrow
+    words = " ".join(narrow.split())  # an error folds over lines, at its spaces
+    assert "[internal error]" in words
+    for word in ("Recipient", "address", "rejected:", "virtual", "mailbox", "table"):
+        assert word in words
+    wide = at_a_terminal(world, monkeypatch, 200, "--course", "WEB-2611")
+    (failed,) = [line for line in wide.splitlines() if "P021" in line]
+    assert "failed, 8 attempts" in failed and "550 5.1.1" in failed
+    assert "[internal error]" in wide
