@@ -53,7 +53,7 @@ def test_the_spec_example_and_its_suggested_max_remove(examples: Path) -> None:
     assert not_enough.returncode == 1 and file_digest(db) == before
     allowed = cli("import", "examples", "--snapshot", "--max-remove", "97", cwd=examples)
     assert allowed.returncode == 0, allowed.stderr
-    assert "enrollments: 0 inserted, 0 updated, 1 unchanged, 31 removed" in allowed.stdout
+    assert "enrollments: 0 inserted, 0 updated, 1 unchanged, 31 cancelled" in allowed.stdout
     assert _count(db, "SELECT count(*) FROM enrollments WHERE status = 'enrolled'") == 0
 
 
@@ -90,7 +90,7 @@ def test_quiet_prints_nothing_on_success_but_warnings(examples: Path) -> None:
     assert noted.returncode == 0 and noted.stdout == ""
     assert noted.stderr.startswith("warning: examples/deelnemers.csv: not a known table name")
     loud = cli("import", "examples", cwd=examples)
-    assert "enrollments: 0 inserted, 0 updated, 32 unchanged, 0 removed" in loud.stdout
+    assert "enrollments: 0 inserted, 0 updated, 32 unchanged, 0 cancelled" in loud.stdout
 
 
 def test_quiet_still_reports_errors(examples: Path) -> None:

@@ -109,21 +109,20 @@ def import_command(
         return
     if not interactive():
         for name, counts in report.counts.items():
-            plain(
-                f"{name}: {counts.inserted} inserted, {counts.updated} updated, "
-                f"{counts.unchanged} unchanged, {counts.removed} removed"
-            )
+            plain(f"{name}: {counts.summary(name)}")
     else:
         from rich.table import Table
+
+        from certify.integrity import removal
 
         grid = Table(title=f"Import #{report.import_id} into {path}")
         for column in ("table", "rows", "inserted", "updated", "unchanged", "removed"):
             grid.add_column(column, justify="left" if column == "table" else "right")
         for name, counts in report.counts.items():
-            figures = (
-                counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.removed
-            )  # fmt: skip
-            grid.add_row(name, *(str(value) for value in figures))
+            figures = (counts.rows, counts.inserted, counts.updated, counts.unchanged)
+            # a --snapshot cancels the enrollments a file lacks, and removes other rows
+            gone = f"{counts.removed}" + ("" if removal(name) == "removed" else f" {removal(name)}")
+            grid.add_row(name, *(str(value) for value in figures), gone)
         console().print(grid)
     if attention:
         plain(attention)
@@ -180,7 +179,8 @@ def validate(
         for warning in warnings:
             warn(f"warning: {warning}")
         if problems:
-            warn(f"error: {len(problems)} problem(s) in {path} and its templates")
+            counted = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+            warn(f"error: {counted} in {path} and its templates")
         else:
             plain(f"{path}: ok" + (f" against {db}" if db else ""))
     if problems:
