@@ -15,7 +15,8 @@ def backup(store: Store, target: Path) -> None:
         raise _exists(target)
     if not target.parent.is_dir():
         raise CertifyError(
-            f"{target.parent}: no such directory", hint="create it first, or choose another place"
+            f"{target}: the folder {target.parent} does not exist",
+            hint=f"create it first (mkdir -p {target.parent}), or choose another place",
         )
     # written under another name first, so that a backup cut short never looks finished
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")

@@ -33,6 +33,7 @@ def status(
         str,
         typer.Option(
             "--max-age",
+            metavar="DURATION",
             help="How old the last successful run may be before the check fails "
             "(90 minutes, 2 hours, 1 day).",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -38,7 +38,9 @@ from certify.store import Store, db_path
 if TYPE_CHECKING:
     from certify.transports import Transport
 
-ReasonOption = Annotated[str, typer.Option("--reason", help="Why, for the delivery log.")]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", metavar="TEXT", help="Why, for the delivery log.")
+]
 
 
 @app.command()
@@ -108,9 +110,11 @@ def mark(
     course: CourseOption,
     person: PersonOption,
     state: Annotated[
-        str,
+        Literal["sent", "failed"],
         typer.Option(
             "--as",
+            case_sensitive=False,
+            metavar="sent|failed",
             help="sent: it reached the person (found in the mail server's log, or handed over "
             "another way), and no run sends it; failed: it did not, and `certify retry` "
             "re-queues it. Settles a delivery that is unknown, pending or failed, and records "
@@ -167,12 +171,24 @@ def _configured_transport(actions: Path | None) -> Transport | None:
 @app.command()
 def retry(
     state: Annotated[
-        str, typer.Option("--state", help="failed, or unknown (with --force): what to re-queue.")
+        Literal["failed", "unknown"],
+        typer.Option(
+            "--state",
+            case_sensitive=False,
+            metavar="failed|unknown",
+            help="failed, or unknown (with --force): what to re-queue.",
+        ),
     ],
     reason: ReasonOption,
-    action: Annotated[str | None, typer.Option("--action", help="Only this action id.")] = None,
-    course: Annotated[str | None, typer.Option("--course", help="Only this course_id.")] = None,
-    person: Annotated[str | None, typer.Option("--person", help="Only this person_id.")] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", metavar="ID", help="Only this action id.")
+    ] = None,
+    course: Annotated[
+        str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
+    ] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", metavar="ID", help="Only this person_id.")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Needed for unknown: they may have arrived.")
     ] = False,
