@@ -4,6 +4,7 @@ process where the lock, concurrency and cron matter."""
 import fcntl
 import importlib
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -456,3 +457,33 @@ def test_json_at_a_terminal_is_always_indented(
     large = {"deliveries": [{"person": f"P{n}"} for n in range(60_000)]}
     emit_json(large)
     assert capsys.readouterr().out == json.dumps(large, indent=2) + "\n"
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run(examples: Path) -> None:
+    """`certify run-due | head -1`: the run goes on sending and recording, unread."""
+    assert cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples).returncode == 0
+    on = ("--transport", "dir", "--out", "outbox")
+    assert cli("run-due", "--now", "2026-11-10T08:00", *on, cwd=examples).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "certify", "run-due", "--now", "2026-11-20T10:00", *on],
+        cwd=examples,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # every line written as it is printed
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert " sent: " in process.stdout.readline()
+    process.stdout.close()  # as `head -1` does once it has its line
+    errors = process.stderr.read()
+    assert process.wait(timeout=60) == 0, errors
+    assert "Broken pipe" not in errors and "Traceback" not in errors
+    with sqlite3.connect(examples / "certify.db") as conn:
+        states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    assert "claimed" not in states and "sending" not in states
+    assert states["sent"] == len(list((examples / "outbox").glob("*.eml"))) > 1
+    listing = subprocess.run(
+        f"{sys.executable} -m certify log | head -1", shell=True, cwd=examples,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listing.stdout.count("\n") == 1 and listing.stderr == ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -295,8 +296,7 @@ def emit_json(value: Any, *, indent: bool | None = None) -> None:
     else:
         # a tree of plain values: no cycle to look for in 200,000 deliveries
         text = json.dumps(value, ensure_ascii=False, default=str, check_circular=False)
-    sys.stdout.write(text)
-    sys.stdout.write("\n")
+    write(text + "\n")
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -315,7 +315,23 @@ def interactive() -> bool:
 
 def plain(line: str) -> None:
     """One line on stdout, exactly as given."""
-    sys.stdout.write(line + "\n")
+    write(line + "\n")
+
+
+def write(text: str) -> None:
+    """Text on stdout. A reader that went away (`certify run-due | head`) stops reading, not
+    the command: a run goes on sending and recording, its further output unread."""
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        _reader_gone()
+
+
+def _reader_gone() -> None:
+    """Point stdout at /dev/null, so that later writes and the flush at exit succeed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def warn(line: str) -> None:
@@ -369,5 +385,9 @@ def main() -> None:
     try:
         app()
     finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
         # the work is done: spare the exit a last walk over every object still alive
         gc.freeze()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -26,6 +25,7 @@ from certify.cli.app import (
     parse_now,
     plain,
     warn,
+    write,
 )
 from certify.clock import from_utc_text
 from certify.config import actions_path, read_timezone
@@ -131,7 +131,7 @@ def preview(
             payload = part.get_payload(decode=True)
             target.write_bytes(payload if isinstance(payload, bytes) else b"")
             warn(f"saved {target}")
-    sys.stdout.write(_readable(message))
+    write(_readable(message))
 
 
 def _readable(message: EmailMessage) -> str:
