@@ -9,8 +9,11 @@ a name that cannot be used is a fault of one person's data (`AddressError`,
 
 from __future__ import annotations
 
+import difflib
+import re
 import traceback
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from certify.config import Action
@@ -18,7 +21,7 @@ from certify.errors import MissingGlyphs
 from certify.message import AddressError, Attachment, Mail, build_message, one_line
 from certify.templates import Templates
 
-__all__ = ["AddressError", "MissingGlyphs", "TemplateProblem", "render_message"]
+__all__ = ["AddressError", "MissingGlyphs", "TemplateProblem", "render_message", "with_columns"]
 
 
 class TemplateProblem(Exception):
@@ -29,8 +32,11 @@ class TemplateProblem(Exception):
         self.problems = problems
 
 
-def _located(templates: Templates, exc: BaseException, fallback: str) -> TemplateProblem:
-    """The file and line of the template frame an error was raised in, with its message."""
+def _located(
+    templates: Templates, exc: BaseException, fallback: str, context: dict[str, Any]
+) -> TemplateProblem:
+    """The file and line of the template frame an error was raised in, with its message (an
+    `extra` column the export lacks said with the columns there are)."""
     where = fallback
     for frame, line in traceback.walk_tb(exc.__traceback__):
         origin = templates.origins.get(frame.f_code.co_filename)
@@ -38,7 +44,48 @@ def _located(templates: Templates, exc: BaseException, fallback: str) -> Templat
             file, offset = origin
             where = f"{file}:{line + offset}"
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return TemplateProblem([f"{where}: {message}"])
+    return TemplateProblem([with_columns(f"{where}: {message}", context)])
+
+
+_NO_ATTRIBUTE = re.compile(
+    r"^(?P<place>(?P<file>.+):(?P<line>\d+)): 'dict object' has no attribute '(?P<key>[^']+)'$"
+)
+# where each kind of `extra` comes from: the columns of these files beyond their own
+_EXTRA_FILES = {"person": "persons.csv", "course": "courses.csv", "enrollment": "enrollments.csv"}
+
+
+def with_columns(problem: str, context: dict[str, Any]) -> str:
+    """A template's `person.extra.werkgever` that this participant's export lacks, said so
+    with the extra columns there are (the sample lets any name pass: only data can tell)."""
+    match = _NO_ATTRIBUTE.match(problem)
+    if match is None:
+        return problem
+    key = match["key"]
+    try:
+        lines = Path(match["file"]).read_text(encoding="utf-8").splitlines()
+        source = lines[int(match["line"]) - 1]
+    except (OSError, UnicodeDecodeError, IndexError):
+        source = ""
+    written = re.escape(key)
+    holders = [
+        holder
+        for holder in _EXTRA_FILES
+        if re.search(rf"\b{holder}\.extra(\.{written}\b|\[\s*['\"]{written}['\"])", source)
+    ]
+    if len(holders) != 1:
+        return problem  # not an extra column, or not one place: no guessing
+    holder = holders[0]
+    columns = sorted(context.get(holder, {}).get("extra") or {})
+    if not columns:
+        why = f"{_EXTRA_FILES[holder]} has no columns beyond its own"
+    elif key.lower() in columns:
+        why = f"header names are read in lower case: {holder}.extra.{key.lower()}"
+    else:
+        close = difflib.get_close_matches(key.lower(), columns, n=1)
+        why = f"its columns: {', '.join(map(repr, columns))}" + (
+            f"; did you mean {close[0]!r}?" if close else ""
+        )
+    return f"{match['place']}: {holder}.extra has no column {key!r} for this participant ({why})"
 
 
 def _from_template(templates: Templates, exc: BaseException) -> bool:
@@ -74,7 +121,7 @@ def render_message(
     except Exception as exc:
         if not _from_template(templates, exc):
             raise
-        raise _located(templates, exc, str(template.text_file)) from None
+        raise _located(templates, exc, str(template.text_file), context) from None
     files = []
     if action.attachments:  # reportlab is loaded only for a run that makes certificates
         from certify.certificates import attachment_file_name, render_pdf
@@ -88,7 +135,7 @@ def render_message(
             raise
         except Exception as exc:
             if _from_template(templates, exc):
-                raise _located(templates, exc, file) from None
+                raise _located(templates, exc, file, context) from None
             if isinstance(exc, OSError | ValueError | RuntimeError):
                 raise TemplateProblem(
                     [f"{file}: the certificate could not be made: {exc}"]

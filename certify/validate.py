@@ -3,16 +3,19 @@ with `--db`, rendered for real participants and compared with the data."""
 
 from __future__ import annotations
 
-import difflib
-import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from certify.config import Action, Config, load
 from certify.context import DeliveryContexts, DeliveryRef, sample_context
 from certify.errors import CertifyError, ConfigError
-from certify.render import AddressError, MissingGlyphs, TemplateProblem, render_message
+from certify.render import (
+    AddressError,
+    MissingGlyphs,
+    TemplateProblem,
+    render_message,
+    with_columns,
+)
 from certify.store import Store
 from certify.templates import Templates, primary_subtag
 
@@ -94,51 +97,10 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
                 delivery = DeliveryRef(None, "2026-000000-0", "<check@example.org>")
                 context = contexts.read(decision, delivery, now)
                 for problem in _render(templates, action, context):
-                    line = f"{_with_columns(problem, context)} (participant {course}/{person})"
+                    line = f"{with_columns(problem, context)} (participant {course}/{person})"
                     if line not in problems:
                         problems.append(line)
     return problems, warnings
-
-
-_NO_ATTRIBUTE = re.compile(
-    r"^(?P<place>(?P<file>.+):(?P<line>\d+)): 'dict object' has no attribute '(?P<key>[^']+)'$"
-)
-# where each kind of `extra` comes from: the columns of these files beyond their own
-_EXTRA_FILES = {"person": "persons.csv", "course": "courses.csv", "enrollment": "enrollments.csv"}
-
-
-def _with_columns(problem: str, context: dict[str, Any]) -> str:
-    """A template's `person.extra.werkgever` that this participant's export lacks, said so
-    with the extra columns there are (the sample lets any name pass: only data can tell)."""
-    match = _NO_ATTRIBUTE.match(problem)
-    if match is None:
-        return problem
-    key = match["key"]
-    try:
-        lines = Path(match["file"]).read_text(encoding="utf-8").splitlines()
-        source = lines[int(match["line"]) - 1]
-    except (OSError, UnicodeDecodeError, IndexError):
-        source = ""
-    written = re.escape(key)
-    holders = [
-        holder
-        for holder in _EXTRA_FILES
-        if re.search(rf"\b{holder}\.extra(\.{written}\b|\[\s*['\"]{written}['\"])", source)
-    ]
-    if len(holders) != 1:
-        return problem  # not an extra column, or not one place: no guessing
-    holder = holders[0]
-    columns = sorted(context.get(holder, {}).get("extra") or {})
-    if not columns:
-        why = f"{_EXTRA_FILES[holder]} has no columns beyond its own"
-    elif key.lower() in columns:
-        why = f"header names are read in lower case: {holder}.extra.{key.lower()}"
-    else:
-        close = difflib.get_close_matches(key.lower(), columns, n=1)
-        why = f"its columns: {', '.join(map(repr, columns))}" + (
-            f"; did you mean {close[0]!r}?" if close else ""
-        )
-    return f"{match['place']}: {holder}.extra has no column {key!r} for this participant ({why})"
 
 
 def _participants(

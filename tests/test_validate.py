@@ -135,3 +135,20 @@ def test_an_extra_column_the_export_lacks_is_named_with_those_it_has(
     assert report["problems"] == [
         f"{world / 'templates' / 'certificate.txt.j2'}:4: {problem} (participant C1/P1)"
     ]
+
+
+def test_a_run_names_the_extra_columns_too(world: Path) -> None:
+    """The run that meets the template first says what validate --db says."""
+    write(
+        world / "templates",
+        "certificate.txt.j2",
+        "---\nsubject: x\n---\n{{ person.extra.werkgever }}\n",
+    )
+    result = cli(
+        "run-due", "--now", "2026-11-06T09:00", "--transport", "dir", "--out", "outbox", cwd=world
+    )
+    assert result.returncode == 1
+    assert (
+        "certificate.txt.j2:4: person.extra has no column 'werkgever' for this participant "
+        "(its columns: 'employer')"
+    ) in result.stderr + result.stdout
