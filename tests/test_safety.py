@@ -71,7 +71,7 @@ def test_a_template_error_holds_its_action_and_the_others_go_on(world: Path) -> 
     code, out, err = run_due(world)
     assert code == 1
     # located at the template's file and line, with the participant it failed on
-    assert "certificate.txt.j2:5: 'dict object' has no attribute 'employer'" in err
+    assert "certificate.txt.j2:5: person.extra has no column 'employer' for this participant" in err
     assert "participant C1/P" in err
     assert {s for (a, _), s in states(world / "certify.db").items() if a == "certificate"} == {
         "pending"
