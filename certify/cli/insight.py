@@ -346,13 +346,8 @@ def report(
 ) -> None:
     """One HTML page for a training manager: courses, participants, attention, what comes next."""
     # imported here: Jinja2 and Babel stay out of every cron tick's start-up
-    from certify.report import (
-        DEFAULT_DAYS,
-        build_report,
-        check_target,
-        render_report,
-        write_report,
-    )
+    from certify.outfile import check_target, write_whole
+    from certify.report import DEFAULT_DAYS, build_report, render_report
 
     with errors():
         check_target(out_file)  # before the work, not after it
@@ -362,7 +357,7 @@ def report(
             result = build_report(
                 store, config, moment, days=DEFAULT_DAYS if days is None else days
             )
-        write_report(out_file, render_report(result))
+        write_whole(out_file, render_report(result))
     totals = result.totals
     plain(
         f"wrote {out_file}: {totals['courses']} courses, {totals['participants']} participants; "
