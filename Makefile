@@ -4,19 +4,21 @@ BIN := $(VENV)/bin
 DEMO := demo
 SWITCH_ON := 2026-11-10T08:00
 DEMO_NOW := 2026-11-20T10:00
+# setuptools announces every editable install with a boxed UserWarning: noise for a demo
+PIP := PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip
 
 .PHONY: demo test coverage bench lint clean
 
 $(BIN)/certify: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
 	@touch $@
 
 $(VENV)/.test-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
 	@touch $(BIN)/certify $@
 
 demo: $(BIN)/certify
@@ -49,7 +51,7 @@ coverage: $(VENV)/.test-installed
 	$(BIN)/pytest -n 2 --cov --cov-report=term
 
 $(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(PIP) install --quiet -e '.[test,bench]'
 	@touch $@
 
 # make bench BENCH_ARGS="--only smtp --repeat 5 --profile"; CERTIFY_FLOORS=DIR for the floors
