@@ -238,3 +238,28 @@ def examples(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / "actions.yaml", tmp_path / "actions.yaml")
     return tmp_path
+
+
+# the shipped examples' moments: the actions switched on (what was due before is history),
+# and the demo's run
+SWITCH_ON = "2026-11-10T08:00"
+DEMO_NOW = "2026-11-20T10:00"
+TO_OUTBOX = ("--transport", "dir", "--out", "outbox")
+
+
+@pytest.fixture
+def switched_on(examples: Path) -> Path:
+    """The shipped examples, imported and switched on: nothing sent yet."""
+    for step in (
+        ("import", "examples", "--now", "2026-11-01T08:00"),
+        ("run-due", "--now", SWITCH_ON, *TO_OUTBOX),
+    ):
+        assert cli(*step, cwd=examples).returncode == 0, step
+    return examples
+
+
+@pytest.fixture
+def demo_sent(switched_on: Path) -> Path:
+    """The shipped examples after the demo's run: what was due on 20 November is sent."""
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    return switched_on

@@ -19,10 +19,7 @@ import typer.main
 from certify.cli import app
 from certify.cli.app import emit_json
 from certify.clock import parse_moment
-from tests.conftest import AMS, cli, file_digest, run_cli
-
-SWITCH_ON = "2026-11-10T08:00"
-DEMO_NOW = "2026-11-20T10:00"
+from tests.conftest import AMS, DEMO_NOW, SWITCH_ON, TO_OUTBOX, cli, file_digest, run_cli
 
 
 def test_every_command_and_option_has_help() -> None:
@@ -459,13 +456,11 @@ def test_json_at_a_terminal_is_always_indented(
     assert capsys.readouterr().out == json.dumps(large, indent=2) + "\n"
 
 
-def test_a_reader_that_goes_away_does_not_stop_the_run(examples: Path) -> None:
+def test_a_reader_that_goes_away_does_not_stop_the_run(switched_on: Path) -> None:
     """`certify run-due | head -1`: the run goes on sending and recording, unread."""
-    assert cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples).returncode == 0
-    on = ("--transport", "dir", "--out", "outbox")
-    assert cli("run-due", "--now", "2026-11-10T08:00", *on, cwd=examples).returncode == 0
+    examples = switched_on
     process = subprocess.Popen(
-        [sys.executable, "-m", "certify", "run-due", "--now", "2026-11-20T10:00", *on],
+        [sys.executable, "-m", "certify", "run-due", "--now", DEMO_NOW, *TO_OUTBOX],
         cwd=examples,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -10,21 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli
+from tests.conftest import DEMO_NOW, cli
 
-SWITCH_ON = "2026-11-10T08:00"
-NOW = "2026-11-20T10:00"
+NOW = DEMO_NOW
 
 
 @pytest.fixture
-def world(examples: Path) -> Path:
-    for step in (
-        ("import", "examples", "--now", "2026-11-01T08:00"),
-        ("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox"),
-        ("run-due", "--now", NOW, "--transport", "dir", "--out", "outbox"),
-    ):
-        assert cli(*step, cwd=examples).returncode == 0, step
-    return examples
+def world(demo_sent: Path) -> Path:
+    return demo_sent
 
 
 def explain(world: Path, *args: str) -> tuple[int, str, str]:

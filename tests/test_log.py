@@ -13,10 +13,9 @@ import pytest
 
 from certify.cli.insight import DeliveryState
 from certify.deliveries import FINAL_STATES, IN_MOTION
-from tests.conftest import Ran, cli
+from tests.conftest import DEMO_NOW, Ran, cli
 
-SWITCH_ON = "2026-11-10T08:00"
-NOW = "2026-11-20T10:00"
+NOW = DEMO_NOW
 REJECTED = (
     "550 5.1.1 <tim.vermeulen@example.nl>: Recipient address rejected: User unknown in "
     "virtual mailbox table"
@@ -24,15 +23,8 @@ REJECTED = (
 
 
 @pytest.fixture
-def world(examples: Path) -> Path:
-    """The shipped examples, imported, switched on and run at NOW (the `dir` transport)."""
-    for step in (
-        ("import", "examples", "--now", "2026-11-01T08:00"),
-        ("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "outbox"),
-        ("run-due", "--now", NOW, "--transport", "dir", "--out", "outbox"),
-    ):
-        assert cli(*step, cwd=examples).returncode == 0, step
-    return examples
+def world(demo_sent: Path) -> Path:
+    return demo_sent
 
 
 def log(world: Path, *args: str) -> Ran:

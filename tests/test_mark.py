@@ -9,21 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Ran, cli, rows
+from tests.conftest import DEMO_NOW, Ran, cli, rows
 
-SWITCH_ON = "2026-11-10T08:00"
-NOW = "2026-11-20T10:00"
+NOW = DEMO_NOW
 LATER = "2026-11-20T11:00"
 UNREACHABLE = ("--transport", "smtp", "--smtp-host", "127.0.0.1", "--smtp-port", "9",
                "--smtp-security", "none")  # fmt: skip
 
 
 @pytest.fixture
-def world(examples: Path) -> Path:
+def world(switched_on: Path) -> Path:
     """The shipped examples, switched on: VCA-2611's P001, P002, P003 and P008 are due."""
-    assert cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples).returncode == 0
-    assert run_due(examples, now=SWITCH_ON).returncode == 0
-    return examples
+    return switched_on
 
 
 def run_due(world: Path, *extra: str, now: str = NOW) -> Ran:

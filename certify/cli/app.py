@@ -125,6 +125,13 @@ NowOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 CourseOption = Annotated[str, typer.Option("--course", metavar="ID", help="The course_id.")]
 PersonOption = Annotated[str, typer.Option("--person", metavar="ID", help="The person_id.")]
+# filters of the commands that read or re-queue many deliveries
+ActionFilter = Annotated[
+    str | None, typer.Option("--action", metavar="ID", help="Only this action id.")
+]
+CourseFilter = Annotated[
+    str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
+]
 QuietOption = Annotated[
     bool,
     typer.Option(

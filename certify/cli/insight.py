@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from certify.cli.app import (
+    ActionFilter,
     ActionsOption,
+    CourseFilter,
     CourseOption,
     DbOption,
     JsonOption,
@@ -158,12 +160,8 @@ DeliveryState = Literal[
 
 @app.command("log")
 def log_command(
-    action: Annotated[
-        str | None, typer.Option("--action", metavar="ID", help="Only this action id.")
-    ] = None,
-    course: Annotated[
-        str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
-    ] = None,
+    action: ActionFilter = None,
+    course: CourseFilter = None,
     person: Annotated[
         str | None,
         typer.Option(

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from certify.cli.app import (
+    ActionFilter,
     ActionsOption,
+    CourseFilter,
     CourseOption,
     DbOption,
     JsonOption,
@@ -180,12 +182,8 @@ def retry(
         ),
     ],
     reason: ReasonOption,
-    action: Annotated[
-        str | None, typer.Option("--action", metavar="ID", help="Only this action id.")
-    ] = None,
-    course: Annotated[
-        str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
-    ] = None,
+    action: ActionFilter = None,
+    course: CourseFilter = None,
     person: Annotated[
         str | None, typer.Option("--person", metavar="ID", help="Only this person_id.")
     ] = None,
