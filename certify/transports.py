@@ -353,8 +353,13 @@ def _unreachable(exc: BaseException, s: SmtpSettings) -> str:
         if exc.errno in _NAME_UNKNOWN:
             return "the name is not known (check --smtp-host or smtp.host)"
         if exc.errno == socket.EAI_AGAIN:
-            return "the name cannot be looked up now (can this machine reach a name server?)"
-        return f"the name cannot be looked up ({exc.strerror or exc})"
+            return (
+                "the name cannot be looked up now (check --smtp-host or smtp.host, and that "
+                "this machine can reach a name server)"
+            )
+        return (
+            f"the name cannot be looked up ({exc.strerror or exc}; check --smtp-host or smtp.host)"
+        )
     if isinstance(exc, ConnectionRefusedError):
         return (
             "connection refused: nothing listens on that port (check --smtp-port or "

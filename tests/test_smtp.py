@@ -736,7 +736,22 @@ def test_run_due_names_the_unknown_mail_server(world: Path) -> None:
         cwd=world,
     )
     assert result.returncode == 3
-    assert "cannot connect to smtp.invalid:587: the name is not known (check --smtp-host" in (
-        result.stdout + result.stderr
-    )
-    assert "Errno" not in result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    # "the name is not known", or, on a machine whose resolver cannot be reached, that the
+    # name could not be looked up: either way the host, the port and the setting to check
+    assert "cannot connect to smtp.invalid:587: " in said and "--smtp-host" in said
+    assert "Errno" not in said
+
+
+@pytest.mark.parametrize(
+    ("errno", "said"),
+    [
+        (socket.EAI_NONAME, "the name is not known (check --smtp-host or smtp.host)"),
+        (socket.EAI_AGAIN, "the name cannot be looked up now (check --smtp-host or smtp.host"),
+        (socket.EAI_FAIL, "the name cannot be looked up (no answer; check --smtp-host"),
+    ],
+)
+def test_every_name_lookup_failure_points_at_the_host_setting(errno: int, said: str) -> None:
+    from certify.transports import _unreachable
+
+    assert _unreachable(socket.gaierror(errno, "no answer"), _settings("mail", 25)).startswith(said)
