@@ -96,15 +96,38 @@ def mark_delivery(
     *,
     force: bool,
     config: Callable[[], Config],
+    transport: Transport | None,
+    warn: Callable[[str], None],
 ) -> str:
-    """Settle a delivery by hand, with the reason in its history; returns what was done.
+    """Settle what a killed run left (each note to `warn`), then a delivery by hand, with the
+    reason in its history; returns what was done.
 
     `config` is read only for a participant without a record, to record one `sent`.
     """
     log = DeliveryLog(store, now)
     key = (action, course, person)
+    before = log.of(course, person).get(key)
+    for note in recover(store, now, transport):
+        warn(f"recovered: {note}")
+    after = log.of(course, person).get(key)
+    if (
+        before is not None
+        and before.state == "sending"
+        and after is not None
+        and after.state == "unknown"
+        and state == "failed"
+        and not force
+    ):
+        # the administrator has not seen it `unknown` yet: marking it failed now would have
+        # the next retry send a second copy of a message that may have arrived
+        raise CertifyError(
+            f"{action} for {course}/{person} was being handed over by a run that was killed: "
+            "it may have arrived, and is unknown now",
+            hint="check the mail server's log (or the outbox), then mark it again: --as sent "
+            "if it arrived, --as failed if it did not",
+        )
     decided = None
-    logged = key in log.of(course, person)
+    logged = after is not None
     if state == "sent" and not logged:
         decision = decisions_of(store, config(), course, person, now, action)[0]
         if decision.outcome in ("not_linked", "cancelled") and not force:
@@ -118,7 +141,8 @@ def mark_delivery(
                 hint="check the action and ids; add --force to record it as sent anyway",
             )
         decided = decision.decided()
-    elif not logged:  # say first that the person, course or enrollment is not there
+    elif not logged:  # say first that the action, person, course or enrollment is not there
+        config().action(action)
         missing = missing_participant(store, course, person)
         if missing is not None:
             raise missing

@@ -244,3 +244,26 @@ def test_a_wrong_course_or_enrollment_is_named_as_such(world: Path) -> None:
     assert "hint: P028 is enrolled in VCA-2503" in elsewhere.stderr
     many = cli(*send, "--course", "VCA-2611", "--person", "de", cwd=world)
     assert "did you mean P003 (Bram van der Berg), " in many.stderr and " more?" in many.stderr
+
+
+def test_a_message_a_killed_run_was_handing_over_is_not_marked_failed_unseen(world: Path) -> None:
+    """mark settles the killed run first; the message may have arrived, so `--as failed` in
+    that same command would let a routine retry send a second copy."""
+    assert run_due(world).returncode == 0
+    assert "certificate--VCA-2611--P002.eml" in outbox(world)
+    with sqlite3.connect(world / "certify.db") as conn:  # as a run killed mid-handover leaves it
+        conn.execute(
+            "UPDATE deliveries SET state = 'sending' WHERE action = 'certificate' "
+            "AND course_id = 'VCA-2611' AND person_id = 'P002'"
+        )
+    refused = mark(world, "P002", "failed")
+    assert refused.returncode == 1
+    assert "was being handed over by a run that was killed: it may have arrived" in refused.stderr
+    assert "check the mail server's log (or the outbox)" in refused.stderr
+    assert state_of(world, "P002") == "unknown"  # settled, and now shown to the administrator
+    assert cli("retry", "--state", "failed", "--reason", "y", cwd=world).returncode == 0
+    assert run_due(world, now=LATER).returncode == 0
+    assert "P002" not in cli("log", "--state", "pending", cwd=world).stdout
+    # having looked, the administrator decides: now it is an ordinary unknown to settle
+    assert mark(world, "P002", "sent").returncode == 0
+    assert state_of(world, "P002") == "sent"

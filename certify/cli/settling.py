@@ -143,7 +143,7 @@ def mark(
     delivery changes only with --force. Marking the state it has changes nothing.
     """
     from certify.lock import run_lock
-    from certify.settle import mark_delivery, recover
+    from certify.settle import mark_delivery
 
     with errors():
         if state not in ("sent", "failed"):
@@ -151,11 +151,10 @@ def mark(
         path = db_path(db)
         moment = parse_now(None, UTC)
         with run_lock(path, wait), Store.open(path, create=False) as store:
-            for note in recover(store, moment, _configured_transport(actions)):
-                warn(f"recovered: {note}")
             done = mark_delivery(
                 store, action, course, person, state, reason, moment, force=force,
-                config=lambda: config_from(actions),
+                config=lambda: config_from(actions), transport=_configured_transport(actions),
+                warn=warn,
             )  # fmt: skip
     plain(done)
 
