@@ -78,6 +78,7 @@ class RunReport:
     retry_later: int = 0  # not attempted: waiting out the back-off of an earlier failure
     held: int = 0  # not attempted: their action stopped on a configuration problem
     skipped: int = 0
+    unreachable: int = 0  # attempts that could not reach the mail server at all
     expired: int = 0
     waiting: int = 0
     not_due: int = 0

@@ -288,9 +288,8 @@ class Runner:
             detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             runs.finish(self.store, run_id, "failed", EXIT_INPUT, {}, detail)
             raise
-        runs.finish(
-            self.store, run_id, report.outcome, report.exit_code, report.counts(), report.detail
-        )
+        counts = {**report.counts(), "unreachable": report.unreachable}
+        runs.finish(self.store, run_id, report.outcome, report.exit_code, counts, report.detail)
         return report
 
     def _run(
@@ -397,6 +396,7 @@ class Runner:
                         report.unknown += 1
                     else:
                         report.pending += 1
+                    report.unreachable += outcome.connection
                     connection_failures = connection_failures + 1 if outcome.connection else 0
                     unknown_in_row = unknown_in_row + 1 if state == "unknown" else 0
                     if connection_failures >= IN_A_ROW_TO_STOP:

@@ -34,21 +34,21 @@ class RunRecord:
 
     @property
     def successful(self) -> bool:
-        """It did its work and the mail server took messages: it exited 0 (everything it
-        attempted was accepted, or it only waited out back-offs), or it went to the end and
-        some were accepted while a few recipients were refused or put off (a greylisting
-        server: those are the attention list's business, after their third attempt).
+        """It did its work and reached the mail server: it exited 0 (everything it attempted
+        was accepted, or it only waited out back-offs), or it went to the end and the server
+        answered, refusing or putting off a few recipients (a greylisting server: those are
+        the attention list's business, after their third attempt).
 
         Not successful: a run that stopped early (connection failures or unknown outcomes in
-        a row, SIGTERM), met a configuration problem, could not start, or attempted
-        deliveries of which none was accepted: monitoring should hear of it at once.
+        a row, SIGTERM), met a configuration problem, could not start, or could not reach
+        the mail server for a delivery: monitoring should hear of it at once.
         """
         if self.outcome == "ok":
             return True
         return (
             self.outcome == "not accepted"
             and not self.stopped_early
-            and self.counts.get("sent", 0) > 0
+            and not self.counts.get("unreachable", 0)
         )
 
     @property
@@ -70,6 +70,12 @@ class RunRecord:
                 for name in ("failed", "pending", "unknown")
                 if self.counts.get(name)
             )
+            unreachable = self.counts.get("unreachable", 0)
+            if unreachable:
+                return (
+                    f"the mail server could not be reached for {unreachable} "
+                    f"{'delivery' if unreachable == 1 else 'deliveries'} ({shown})"
+                )
             return f"not every delivery was accepted ({shown or 'see certify log'})"
         if self.outcome == "problems":
             return f"a configuration problem: {self.detail or 'see its output'}"

@@ -184,13 +184,14 @@ def test_with_no_successful_run_the_check_says_none(three: Path) -> None:
     assert "last successful run: none" in text
 
 
-def test_a_run_of_which_nothing_was_accepted_is_not_a_successful_one(world: Path) -> None:
-    # two connection failures: the run went on to the end, but nothing was accepted
+def test_a_run_that_could_not_reach_the_mail_server_is_not_a_successful_one(world: Path) -> None:
+    # two connection failures: the run went on to the end, but reached no server
     assert cli("run-due", "--now", NOW, *UNREACHABLE, cwd=world).returncode == 3
     code, report, text = status(world, now="2026-11-06T09:05")
     assert code == 3 and report["needs_attention"] == {}
     assert report["reasons"][0] == (  # type: ignore[index]
-        "the last run (5 minutes ago): not every delivery was accepted (pending 2)"
+        "the last run (5 minutes ago): the mail server could not be reached for 2 deliveries "
+        "(pending 2)"
     )
     assert "last successful run: none" in text
 
@@ -206,7 +207,9 @@ def test_max_age_help_shows_its_default_once() -> None:
         ("ok", {"sent": 0}, None, True),  # nothing due, or only back-offs waited out
         ("not accepted", {"sent": 40, "pending": 1}, None, True),  # one recipient greylisted
         ("not accepted", {"sent": 40, "failed": 1}, None, True),  # the attention list says it
-        ("not accepted", {"sent": 0, "pending": 2}, None, False),  # nothing was accepted
+        ("not accepted", {"sent": 0, "pending": 1}, None, True),  # the only one greylisted
+        ("not accepted", {"sent": 0, "pending": 2, "unreachable": 2}, None, False),
+        ("not accepted", {"sent": 9, "pending": 1, "unreachable": 1}, None, False),
         ("not accepted", {"sent": 3, "pending": 3}, "stopped after 3 connection failures", False),
         ("problems", {"sent": 5}, "templates/certificate.txt.j2:3: undefined", False),
         ("failed", {}, "outbox: permission denied", False),
