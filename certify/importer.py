@@ -209,11 +209,13 @@ def _load_file(
         integrity.note_unstored(conn, spec.name, key, refers_to, file_index=file_index, line=line)
 
     def overfull(values: list[str]) -> None:
-        # which value is in which column is in doubt: only the key, first in most exports,
-        # is noted, so that rows referring to it raise no echo
+        # which value is in which column is in doubt (an unquoted comma may stand before the
+        # key or after it): every value that may be the key is noted, so that rows referring
+        # to this row raise no echo
         if key_at is not None:
-            key = values[key_at].strip()
-            integrity.note_unstored(conn, spec.name, key, [], file_index=file_index, line=0)
+            extra = len(values) - len(reader.header)
+            for key in {values[key_at + shift].strip() for shift in range(extra + 1)}:
+                integrity.note_unstored(conn, spec.name, key, [], file_index=file_index, line=0)
 
     convert = coercer.converter(spec.name, reader.positions, file)
     rows = reader.rows(convert, reject, overfull)

@@ -720,3 +720,19 @@ def test_a_bad_reference_next_to_a_bad_cell_elsewhere_is_checked_against_the_dat
         "enrollments.csv:3: column 'course_id': course 'C2' exists neither in the database "
         "nor in this import (import courses.csv too?)",
     ]
+
+
+def test_a_row_with_an_unquoted_comma_before_its_key_raises_no_echo(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    """The key is not the first column, and a comma in the name shifts it: the rows that
+    refer to this course are not reported as referring to nothing."""
+    courses = """
+        name,course_id,course_type,status,start,end
+        Display, training,C1,FOUR,final,2026-11-01,2026-11-05 17:00
+    """
+    db = tmp_path / "certify.db"
+    with pytest.raises(ImportFailed) as failed:
+        import_into(db, export(courses=courses))
+    assert len(failed.value.problems) == 1, failed.value.problems
+    assert "7 fields but the header has 6" in failed.value.problems[0]
