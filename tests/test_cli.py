@@ -477,8 +477,30 @@ def test_a_reader_that_goes_away_does_not_stop_the_run(switched_on: Path) -> Non
         states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
     assert "claimed" not in states and "sending" not in states
     assert states["sent"] == len(list((examples / "outbox").glob("*.eml"))) > 1
-    listing = subprocess.run(
-        f"{sys.executable} -m certify log | head -1", shell=True, cwd=examples,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert listing.stdout.count("\n") == 1 and listing.stderr == ""
+    assert _with_nobody_reading(["log"], examples) == 0
+
+
+def _with_nobody_reading(args: list[str], cwd: Path) -> int:
+    """The exit code of `certify ARGS` whose stdout and stderr nobody reads: a pipe whose
+    reading end is closed before the first line is written."""
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "certify", *args], cwd=cwd, stdout=writing, stderr=writing,
+            timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(writing)
+    return process.returncode
+
+
+def test_a_run_whose_output_nobody_reads_keeps_its_exit_code(switched_on: Path) -> None:
+    """A run that cannot reach its mail server exits 3 also when its problems go unread."""
+    unreachable = ["--transport", "smtp", "--smtp-host", "127.0.0.1", "--smtp-port", "9",
+                   "--smtp-security", "none"]  # fmt: skip
+    assert _with_nobody_reading(["run-due", "--now", DEMO_NOW, *unreachable], switched_on) == 3
+    assert _with_nobody_reading(["run-due", "--now", DEMO_NOW, *TO_OUTBOX], switched_on) == 0
+    with sqlite3.connect(switched_on / "certify.db") as conn:
+        states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+    assert states.get("sent", 0) > 1 and "claimed" not in states and "sending" not in states

@@ -331,19 +331,22 @@ def write(text: str) -> None:
     try:
         sys.stdout.write(text)
     except BrokenPipeError:
-        _reader_gone()
+        _reader_gone(sys.stdout)
 
 
-def _reader_gone() -> None:
-    """Point stdout at /dev/null, so that later writes and the flush at exit succeed."""
+def _reader_gone(stream: Any) -> None:
+    """Point the stream at /dev/null, so that later writes and the flush at exit succeed."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, stream.fileno())
     os.close(devnull)
 
 
 def warn(line: str) -> None:
-    """One line on stderr, exactly as given."""
-    sys.stderr.write(line + "\n")
+    """One line on stderr, exactly as given (to nobody, once its reader went away)."""
+    try:
+        sys.stderr.write(line + "\n")
+    except BrokenPipeError:
+        _reader_gone(sys.stderr)
 
 
 def pick_transport(
@@ -392,9 +395,10 @@ def main() -> None:
     try:
         app()
     finally:
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _reader_gone()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BrokenPipeError:
+                _reader_gone(stream)
         # the work is done: spare the exit a last walk over every object still alive
         gc.freeze()
