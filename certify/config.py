@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,7 +22,7 @@ from pydantic import (
 )
 
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
-from certify.errors import CertifyError, ConfigError
+from certify.errors import CertifyError, ConfigError, UsageError
 from certify.located import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
@@ -374,12 +375,17 @@ class Config:
         return list(self.settings.actions)
 
     def action(self, action_id: str) -> Action:
-        """The action with this id; an unknown id is a ConfigError naming the known ones."""
+        """The action with this id; an id given that names none is a usage error naming the
+        known ones (the mistake is on the command line, not in the file)."""
         for action in self.settings.actions:
             if action.id == action_id:
                 return action
-        known = ", ".join(a.id for a in self.settings.actions)
-        raise ConfigError(str(self.path), [f"unknown action {action_id!r} (known: {known})"])
+        ids = [a.id for a in self.settings.actions]
+        close = get_close_matches(action_id, ids, n=1)
+        raise UsageError(
+            f"no action {action_id!r} in {self.path} (known: {', '.join(ids)})"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+        )
 
     def where(self, *loc: Any) -> str:
         """`file:line:column` of the YAML node at `loc`, or of its nearest parent."""

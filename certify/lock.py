@@ -32,7 +32,8 @@ def run_lock(db: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise LockedError(
                         f"another certify run holds {path}",
-                        hint="it will finish by itself; the next cron tick picks up what is left",
+                        hint="it will finish by itself: try again then, or wait longer with --wait SECONDS "
+                        "(a run-due from cron leaves the rest to the next tick)",
                     ) from None
                 time.sleep(0.05)
         yield
