@@ -333,13 +333,17 @@ class Coercer:
                 problem = exc
             # a long date copied from Excel (`12 november 2026`): only texts that are not
             # numeric pay for trying, and each text once
+            numeric = None
             try:
                 numeric = numeric_date(value)
                 if numeric is not None:
                     return to_utc_text(parse_moment(numeric, self.tz, end_of_day=end_of_day))
             except DateFormatError as exc:
                 problem = exc
-            raise CellError(column, str(problem))
+            said = str(problem)
+            if numeric is not None:  # quote the cell as written, not as rewritten
+                said = said.replace(repr(numeric), repr(value))
+            raise CellError(column, said)
 
         return _Readings(read)
 

@@ -289,3 +289,14 @@ def test_a_month_first_date_in_an_export_says_what_it_would_be(
         "it is 25-11-2026, and the other month-first dates of the file are read wrongly too: "
         "export dates day first)"
     ]
+
+
+def test_a_long_date_that_cannot_be_read_is_quoted_as_the_cell_says(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    courses = "course_id,name,status,end\nC1,X,final,12 nov 2026 25:00\n"
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", export(courses=courses))
+    [problem] = [p for p in failure.value.problems if "courses.csv:2: column 'end'" in p]
+    assert "cannot read '12 nov 2026 25:00' as a date" in problem
+    assert "12-11-2026" not in problem
