@@ -267,3 +267,15 @@ def test_a_message_a_killed_run_was_handing_over_is_not_marked_failed_unseen(wor
     # having looked, the administrator decides: now it is an ordinary unknown to settle
     assert mark(world, "P002", "sent").returncode == 0
     assert state_of(world, "P002") == "sent"
+
+
+@pytest.mark.parametrize("state", ["sent", "failed"])
+def test_a_mistyped_action_id_is_a_usage_error_with_a_suggestion(world: Path, state: str) -> None:
+    typo = cli(
+        "mark", "certificat", "--course", "VCA-2611", "--person", "P001", "--as", state,
+        "--reason", "x", cwd=world,
+    )  # fmt: skip
+    assert typo.returncode == 2
+    assert "no action 'certificat' in actions.yaml" in typo.stderr
+    assert "did you mean 'certificate'?" in typo.stderr
+    assert "problem" not in typo.stderr  # the file is not to blame
