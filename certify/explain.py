@@ -10,12 +10,12 @@ from certify.config import Config
 from certify.context import DeliveryContexts, DeliveryRef
 from certify.decisions import Decision, effective_since, not_linked_reason
 from certify.deliveries import DeliveryLog
-from certify.errors import CertifyError
+from certify.errors import CertifyError, ConfigError, MissingGlyphs
 from certify.facts import enrollments_of, find_people
 from certify.history import History, settle_command
-from certify.message import Mail
+from certify.message import AddressError, Mail
 from certify.plan import make_plan
-from certify.render import render_message
+from certify.render import TemplateProblem, render_message
 from certify.store import Store
 from certify.templates import Templates
 
@@ -332,10 +332,24 @@ def preview_message(
         record.get("message_id") or "<preview@certify.invalid>",
     )
     context = DeliveryContexts(store.conn, config).read(decision, delivery, now)
-    return render_message(
-        templates,
-        decision.action,
-        context,
-        message_id=delivery.message_id,
-        sent_at=now.astimezone(config.tz),
-    )
+    try:
+        return render_message(
+            templates,
+            decision.action,
+            context,
+            message_id=delivery.message_id,
+            sent_at=now.astimezone(config.tz),
+        )
+    except TemplateProblem as problem:
+        raise ConfigError(
+            "templates",
+            [f"{line} (participant {course}/{person})" for line in problem.problems],
+            hint="fix the template; `certify validate --db DB` checks every action this way",
+        ) from None
+    except (AddressError, MissingGlyphs) as exc:
+        lines = getattr(exc, "problems", None) or [str(exc)]
+        raise CertifyError(
+            f"{course}/{person}: {'; '.join(lines)}",
+            hint="a fault of this person's data: correct it in the export and import again; "
+            "a run fails only this delivery",
+        ) from None

@@ -274,12 +274,17 @@ def shared_examples() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("trouble", ["missing database", "broken actions.yaml", "none"])
+@pytest.mark.parametrize(
+    "trouble", ["missing database", "broken actions.yaml", "broken template", "none"]
+)
 def test_no_command_ends_in_a_traceback(shared_examples: Path, trouble: str) -> None:
     if trouble == "missing database":
         (shared_examples / "certify.db").unlink()
     if trouble == "broken actions.yaml":
         (shared_examples / "actions.yaml").write_text("version: 1\nactions: [\n")
+    if trouble == "broken template":  # valid for the sample, fails for a real participant
+        template = shared_examples / "templates" / "certificate.txt.j2"
+        template.write_text(template.read_text() + "\n{{ person.extra.werkgever }}\n")
     for command in COMMANDS:
         if trouble == "missing database" and command[0] == "import":
             continue  # import creates the database
@@ -287,6 +292,11 @@ def test_no_command_ends_in_a_traceback(shared_examples: Path, trouble: str) -> 
         assert result.exception is None, f"certify {' '.join(command)}: {result.exception!r}"
         assert result.returncode in (0, 1, 2, 3), (command, result.returncode, result.stderr)
         assert "Traceback" not in result.stdout + result.stderr
+        if trouble == "broken template" and command[0] == "preview":
+            assert result.returncode == 1
+            assert "certificate.txt.j2:" in result.stderr
+            assert "no column 'werkgever'" in result.stderr
+            assert "(participant VCA-2611/P002)" in result.stderr
         locking = command[0] in ("mark", "retry") or "--transport" in command
         if trouble == "missing database" and locking:
             assert "certify.db: no such database" in result.stderr, (command, result.stderr)
