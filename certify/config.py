@@ -327,6 +327,26 @@ class Settings(_Strict):
     delivery: Delivery = Field(default_factory=Delivery)
     actions: list[Action]
 
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        from certify.message import AddressError, parse_address_list
+
+        try:
+            found = parse_address_list(value)
+        except AddressError as exc:
+            found, problem = (), str(exc)
+        else:
+            problem = f"{value!r} reads as {len(found)} addresses"
+        if len(found) == 1:
+            return value
+        name, bracket, rest = value.rpartition("<")
+        quoted = f'"{name.strip().strip(chr(34))}" <{rest}' if bracket and name.strip() else None
+        raise ValueError(
+            f"{problem}: the sender is one address, Name <address>"
+            + (f"; a name with a comma goes in double quotes: '{quoted}'" if quoted else "")
+        )
+
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:

@@ -294,3 +294,31 @@ def test_an_unreadable_file_is_a_located_problem(tmp_path: Path) -> None:
     assert failure.value.problems == [f"{path}:17: not UTF-8 text (byte 0xe9)"]
     with pytest.raises(CertifyError, match=r"is a folder; --actions takes the actions\.yaml file"):
         load(tmp_path)  # a folder
+
+
+@pytest.mark.parametrize(
+    ("sender", "said"),
+    [
+        (
+            "'Opleidingen Fryslân, Zoë & Co <certificaten@example.nl>'",
+            "a name with a comma goes in double quotes: "
+            "'\"Opleidingen Fryslân, Zoë & Co\" <certificaten@example.nl>'",
+        ),
+        ("'office@example.org, boss@example.org'", "reads as 2 addresses"),
+        ("'Office'", "the sender is one address, Name <address>"),
+    ],
+)
+def test_a_sender_that_is_not_one_address_is_located(
+    tmp_path: Path, sender: str, said: str
+) -> None:
+    """Otherwise every delivery of every action would fail on it, one by one."""
+    text = GOOD.replace('sender: "Office <office@example.org>"', f"sender: {sender}")
+    [problem] = problems_of(tmp_path, text)
+    assert problem.startswith(f"{tmp_path / 'actions.yaml'}:3:9: ")
+    assert said in problem
+
+
+def test_a_sender_with_its_name_in_quotes_is_one_address(tmp_path: Path) -> None:
+    quoted = """'"Opleidingen Fryslân, Zoë & Co" <certificaten@example.nl>'"""
+    text = GOOD.replace('sender: "Office <office@example.org>"', f"sender: {quoted}")
+    assert problems_of(tmp_path, text) == []
