@@ -61,12 +61,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# the Dutch words an administrator of the previous system writes, as the exports do
+_DUTCH_CONDITIONS = {"ja": "yes", "nee": "no", "niet_behaald": "not_met", "niet behaald": "not_met"}
+
+
 def _yes_no(value: Any) -> Any:
     # YAML 1.1 writers expect `yes`/`no`/`true`/`false` to mean the words of the request.
     if value is True:
         return "yes"
     if value is False:
         return "no"
+    if isinstance(value, str):
+        return _DUTCH_CONDITIONS.get(value, value)
     return value
 
 
@@ -95,9 +101,12 @@ _ONE_OR_MANY_SCHEMA = {
     ]
 }
 _CONDITION_SCHEMA = {
-    "anyOf": [{"enum": ["yes", "no", "not_met"]}, {"type": "boolean"}],
+    "anyOf": [
+        {"enum": ["yes", "no", "not_met", "ja", "nee", "niet_behaald", "niet behaald"]},
+        {"type": "boolean"},
+    ],
     "description": "yes = must be met | no = not checked | not_met = must not be met "
-    "(true/false mean yes/no)",
+    "(true/false mean yes/no; ja, nee and niet_behaald are the same)",
 }
 # the forms `clock.parse_written` reads: ISO 8601, or day first; an offset only after ISO
 _DATE_TEXT = (
