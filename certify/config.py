@@ -447,6 +447,8 @@ def json_schema() -> dict[str, Any]:
         "description": "Which e-mail certify sends, to whom, when and on which conditions. "
         "Check the file with `certify validate`; this schema is for editors.",
         **generated,
+        # keys starting with x- hold what YAML anchors share; certify passes them over
+        "patternProperties": {"^x-": {}},
     }
 
 
@@ -497,6 +499,8 @@ def load(path: Path) -> Config:
         raise ConfigError(
             file, [f"{file}:1:1: expected a mapping with 'version', 'sender' and 'actions'"]
         )
+    # `x-` keys at the top hold what anchors share (`x-common: &common`), as in Compose files
+    data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

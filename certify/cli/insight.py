@@ -141,7 +141,7 @@ def _readable(message: EmailMessage) -> str:
     lines = [
         f"{name}: {value}"
         for name, value in message.items()
-        if name.lower() not in ("content-type", "mime-version")
+        if name.lower() not in ("content-type", "mime-version", "content-transfer-encoding")
     ]
     body = message.get_body(("plain",))
     lines.append("")
