@@ -144,6 +144,8 @@ def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
 
     @pass_context
     def date_filter(context: Context, value: Any, pattern: str = "d MMMM yyyy") -> str:
+        # a time of day is refused only for a value that is a date alone
+        _check_pattern(pattern, isinstance(value, date) and not isinstance(value, datetime))
         if value is None or value == "":
             return ""
         person = context.get("person")
@@ -158,6 +160,42 @@ def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
 
     env.filters["date"] = date_filter
     return env
+
+
+# letters a Dutch or English writer of a date pattern reaches for that mean something else
+_MISREAD = {
+    "D": "D is the day of the year; the day of the month is d",
+    "Y": "Y is the year of the week, another year around New Year; the year is y",
+}
+_TIME_LETTERS = "hHkKmsSaAbB"
+
+
+@lru_cache(maxsize=256)
+def _check_pattern(pattern: str, date_only: bool) -> None:
+    """Refuse a pattern that would print something else than its writer meant: a letter
+    Babel does not know (printed as it is: `jjjj`), the day of the year or the week's year
+    (`DD-MM-YYYY`), or a time of day for a date (`mm`, the minutes)."""
+    from babel.dates import PATTERN_CHARS
+
+    quoted = False
+    for char in pattern:
+        if char == "'":
+            quoted = not quoted
+            continue
+        if quoted or not char.isascii() or not char.isalpha():
+            continue
+        if char in _MISREAD:
+            raise ValueError(f"date pattern {pattern!r}: {_MISREAD[char]}")
+        if char not in PATTERN_CHARS:
+            raise ValueError(
+                f"date pattern {pattern!r}: {char!r} is no pattern letter (d day, M month, "
+                "MMMM its name, yyyy year, HH:mm time; words go in 'single quotes')"
+            )
+        if date_only and char in _TIME_LETTERS:
+            raise ValueError(
+                f"date pattern {pattern!r}: {char!r} is a time of day, which a date has not"
+                + ("; the month is M" if char == "m" else "")
+            )
 
 
 def _split_front_matter(raw: str, file: str) -> tuple[dict[str, Any], str, list[str]]:

@@ -152,3 +152,37 @@ def test_a_run_names_the_extra_columns_too(world: Path) -> None:
         "certificate.txt.j2:4: person.extra has no column 'werkgever' for this participant "
         "(its columns: 'employer')"
     ) in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [
+        ("dd-MM-jjjj", "'j' is no pattern letter"),  # would print 17-11-jjjj
+        ("DD-MM-YYYY", "D is the day of the year; the day of the month is d"),  # 321-11-2026
+        ("dd-mm-yyyy", "'m' is a time of day, which a date has not; the month is M"),
+    ],
+)
+def test_a_date_pattern_that_would_print_something_else_is_a_problem(
+    world: Path, pattern: str, said: str
+) -> None:
+    write(
+        world / "templates",
+        "certificate.txt.j2",
+        f'---\nsubject: x\n---\nOp {{{{ course.end | date("{pattern}") }}}}\n',
+    )
+    result = cli("validate", "--json", cwd=world)
+    assert result.returncode == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem.startswith(f"{world / 'templates' / 'certificate.txt.j2'}:4: ")
+    assert said in problem
+
+
+def test_a_good_date_pattern_passes_with_words_in_quotes(world: Path) -> None:
+    write(
+        world / "templates",
+        "certificate.txt.j2",
+        "---\nsubject: x\n---\n"
+        "{{ now | date(\"EEEE d MMMM yyyy 'om' HH:mm\") }}\n"
+        '{{ course.end | date("dd-MM-yyyy") }}\n',
+    )
+    assert cli("validate", cwd=world).returncode == 0
