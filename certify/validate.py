@@ -77,7 +77,7 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
     config = load(path)
     templates = Templates(config)
     with Store.open_readonly(db) as store:
-        warnings = unmatched_settings(store.conn, config)
+        warnings = unmatched_settings(store.conn, config) + _due_at_enrollment(store, config)
         contexts = DeliveryContexts(store.conn, config)
         for action in config.actions:
             candidates = _participants(store, config, action)
@@ -101,6 +101,46 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
                     if line not in problems:
                         problems.append(line)
     return problems, warnings
+
+
+def _due_at_enrollment(store: Store, config: Config) -> list[str]:
+    """Actions anchored on `requirements_met` that act on courses with nothing to register
+    for the requirements they check: by the rule for an empty requirement, their
+    participants are due from their enrollment, before the course takes place."""
+    from certify.config import type_key
+
+    courses = store.conn.execute(
+        "SELECT c.course_id, c.course_type, coalesce(sum(p.attendance_required), 0), "
+        "coalesce(sum(p.pass_required), 0) FROM courses c "
+        "LEFT JOIN parts p ON p.course_id = c.course_id GROUP BY c.course_id ORDER BY 1"
+    ).fetchall()
+    warnings = []
+    for index, action in enumerate(config.actions):
+        if action.timing.after != "requirements_met":
+            continue
+        linked = {type_key(t) for t in action.course_types} if action.course_types else None
+        checks_attendance = action.conditions.attendance == "yes"
+        checks_pass = action.conditions.pass_ == "yes"
+        empty = [
+            (course_id, course_type)
+            for course_id, course_type, attendance_parts, pass_parts in courses
+            if (linked is None or type_key(course_type or "") in linked)
+            and not (checks_attendance and attendance_parts)
+            and not (checks_pass and pass_parts)
+        ]
+        if empty:
+            shown = ", ".join(f"{cid} ({ctype or 'no type'})" for cid, ctype in empty[:3])
+            more = f" and {len(empty) - 3} more" if len(empty) > 3 else ""
+            counted = "1 course" if len(empty) == 1 else f"{len(empty)} courses"
+            warnings.append(
+                f"{config.where('actions', index, 'timing', 'after')}: {counted} of action "
+                f"{action.id!r} {'has' if len(empty) == 1 else 'have'} nothing to register for "
+                f"the requirements it checks ({shown}{more}): their participants are due from "
+                "their enrollment, "
+                "before the course takes place; anchor the action on course_end, or link it "
+                "to other course types"
+            )
+    return warnings
 
 
 def _participants(

@@ -186,3 +186,17 @@ def test_a_good_date_pattern_passes_with_words_in_quotes(world: Path) -> None:
         '{{ course.end | date("dd-MM-yyyy") }}\n',
     )
     assert cli("validate", cwd=world).returncode == 0
+
+
+def test_requirements_met_on_a_course_with_nothing_to_register_is_a_warning(
+    switched_on: Path,
+) -> None:
+    """By the rule for an empty requirement such participants are due at enrollment: a
+    proof of participation anchored so would go out before the webinar takes place."""
+    actions = switched_on / "actions.yaml"
+    actions.write_text(actions.read_text().replace("after: course_end", "after: requirements_met"))
+    result = cli("validate", "--db", "certify.db", "--json", cwd=switched_on)
+    assert result.returncode == 0
+    [warning] = json.loads(result.stdout)["warnings"]
+    assert "1 course of action 'proof-of-participation' has nothing to register" in warning
+    assert "WEB-2611 (WEBINAR)" in warning and "anchor the action on course_end" in warning
