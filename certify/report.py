@@ -445,7 +445,8 @@ def _chart(log: History, now: datetime, clock: _Clock) -> Chart:
         weeks=1
     )
     per_week: Counter[Any] = Counter()
-    for sent in log.sent_between(start, end):
+    # the chart ends at the report's moment, what was sent at that very second included
+    for sent in log.sent_between(start, min(end, now + timedelta(seconds=1))):
         day = clock.local(sent).date()
         per_week[day - timedelta(days=day.weekday())] += 1
     width, height, left, top, bottom = 720, 240, 40, 24, 44

@@ -486,3 +486,13 @@ def test_a_folder_the_report_cannot_write_in_is_named_not_the_temporary_file(
     assert ".tmp" not in result.stderr
     assert f"hint: certify must be able to create files in {folder}: check" in result.stderr
     assert not target.exists()
+
+
+def test_a_report_of_an_earlier_moment_charts_what_was_sent_by_then(world: Path) -> None:
+    # the kick-off is sent on the 21st; a report of the 20th does not count it yet
+    sent = cli("run-due", "--now", "2026-11-21T10:00", "--transport", "dir", "--out", "outbox",
+               cwd=world)  # fmt: skip
+    assert sent.returncode in (0, 3) and "sent: " in sent.stdout
+    html = _report(world, now=DEMO_NOW)
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "Deliveries sent per week, 31 Aug to Fri 20 Nov: 13 in total" in svg
