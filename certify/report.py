@@ -339,6 +339,7 @@ def build_report(
         "problems": len(problems),
         "blocked": sum(item.participants for item in blocked),
         "due_soon": sum(item.participants for item in forecast),
+        "ready_soon": sum(item.ready for item in forecast),
         "at_risk": len(risks),
         "sent_weeks": chart.total,
         "courses": len(courses),

@@ -182,6 +182,10 @@ def test_the_attention_list_names_each_problem_and_how_to_settle_it(world: Path)
     assert "2 deliveries need attention" in cards
     assert "4 participants held back by a course status" in cards
     assert "13 sent in the last 12 weeks" in cards
+    # the kick-off's five who reach their due moment; two of them qualify now
+    assert "5 participants reach a due moment in the next 14 days; 2 meet the conditions now" in (
+        cards
+    )
 
 
 def test_the_forecast_and_who_is_at_risk(world: Path) -> None:
