@@ -227,7 +227,10 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     pdf = canvas.Canvas(
         buffer, pagesize=(width, height), pageCompression=1, initialFontName=regular
     )
-    pdf.setTitle(text["title"])
+    person, course = context.get("person") or {}, context.get("course") or {}
+    name = _one_line(str(person.get("full_name") or ""))
+    pdf.setTitle(f"{text['title']} - {name}" if name else text["title"])
+    pdf.setSubject(_one_line(str(course.get("name") or "")))
     pdf.setAuthor(text["organisation"])
     pdf.setCreator("certify")
     accent, ink = _rgb(layout.accent), _rgb(layout.text_color)

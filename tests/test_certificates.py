@@ -71,8 +71,13 @@ def rendered_pdf(tmp_path: Path, **person: str) -> tuple[str, bytes]:
 @pytest.mark.parametrize("name", ["Zoë Öztürk", "Ğülşen Yılmaz", "Jürgen Großmann", "Łukasz Żółć"])
 def test_the_pdf_carries_the_name_with_its_diacritics(tmp_path: Path, name: str) -> None:
     filename, data = rendered_pdf(tmp_path, full_name=name)
-    text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    reader = PdfReader(io.BytesIO(data))
+    text = reader.pages[0].extract_text()
     assert name in text
+    # its properties say whose and which course's certificate it is
+    assert reader.metadata is not None
+    assert reader.metadata.title is not None and reader.metadata.title.endswith(f" - {name}")
+    assert reader.metadata.subject == "Display training"
     assert "Display training" in text
     assert "No. 2026-000001-7" in text  # the certificate number of the delivery
     assert filename == f"Certificate - Display training - {name}.pdf"
