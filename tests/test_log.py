@@ -103,7 +103,7 @@ def test_plain_lines_leave_out_an_address_there_is_not(world: Path) -> None:
     assert not any("<>" in line for line in lines)
     sent = log(world, "--person", "P002").stdout.splitlines()
     assert any(
-        "certificate VCA-2611/P002 <zoe.ozturk@example.nl> attempts=1 2026-11-20 10:00" in line
+        "certificate VCA-2611/P002 <zoe.ozturk@example.nl> attempts=1 2026-11-20 10:00 CET" in line
         for line in sent
     )
 

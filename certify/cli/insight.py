@@ -218,7 +218,7 @@ def log_command(
             error = f"  {row['last_error']}" if row["last_error"] else ""
             plain(
                 f"{row['state']:<8} {row['action']} {row['course']}/{row['person']}{address} "
-                f"attempts={row['attempts']} {_local(row['sent_at'], tz)} "
+                f"attempts={row['attempts']} {_local(row['sent_at'], tz, zone=True)} "
                 f"{row['certificate_number'] or ''}{error}".rstrip()
             )
         return
@@ -301,8 +301,12 @@ def _state(row: dict[str, Any]) -> list[str]:
     return [row["state"]]
 
 
-def _local(moment: str | None, tz: tzinfo) -> str:
-    return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M}" if moment else ""
+def _local(moment: str | None, tz: tzinfo, *, zone: bool = False) -> str:
+    """A moment in local time; with its zone (CET, CEST) where the hour autumn repeats must
+    be told apart and the width allows."""
+    if not moment:
+        return ""
+    return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M{' %Z' if zone else ''}}"
 
 
 def _configured_actions(actions: Path | None) -> list[str]:
