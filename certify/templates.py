@@ -162,6 +162,24 @@ def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
     return env
 
 
+def _address_problem(key: str, value: str) -> str | None:
+    """What is wrong with a fixed `from`, `reply_to`, `cc` or `bcc` of front matter."""
+    from certify.message import AddressError, parse_address_list
+
+    if value.strip() in ("", "None"):
+        return f"{key}: empty; give an address, or leave the line out"
+
+    try:
+        found = parse_address_list(value)
+    except AddressError as exc:
+        return f'{key}: {exc} (a name with a comma goes in double quotes: "Name, Co" <a@b>)'
+    if not found:
+        return f"{key}: no address in {value!r}"
+    if key == "from" and len(found) != 1:
+        return f"from: {value!r} reads as {len(found)} addresses; the sender is one"
+    return None
+
+
 # letters a Dutch or English writer of a date pattern reaches for that mean something else
 _MISREAD = {
     "D": "D is the day of the year; the day of the month is d",
@@ -412,6 +430,12 @@ class Templates:
             line = _front_line(raw, key)
             source, merge_problems = translate_merge_fields(str(front[key]), file, line - 1)
             self.problems.extend(merge_problems)
+            if key != "subject" and source == str(front[key]) and "{" not in source:
+                # a fixed address is the setup's, not a person's: wrong, it would fail
+                # every delivery one by one, so it is found here
+                problem = _address_problem(key, source)
+                if problem:
+                    self.problems.append(f"{file}:{line}: {problem}")
             compiled = self._compile(f"{stem}:{key}", source, file, line - 1)
             if compiled is None:
                 compiled_ok = False

@@ -155,3 +155,35 @@ def test_sandbox_refuses_unsafe_attributes(tmp_path: Path) -> None:
         "---\nsubject: x\n---\n{{ now.__class__.__mro__ }}\n"
     )
     assert validate_all(tmp_path / "actions.yaml") != []
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("reply_to: Opleidingen Fryslân, Zoë & Co <info@example.nl>", "reply_to: not an e-mail"),
+        ("from: office@example.org, boss@example.org", "reads as 2 addresses; the sender is one"),
+        ("cc:", "cc: empty; give an address, or leave the line out"),
+    ],
+)
+def test_a_fixed_address_in_front_matter_that_cannot_be_used_is_located(
+    tmp_path: Path, line: str, said: str
+) -> None:
+    """Otherwise every delivery of the action would fail on it, one by one."""
+    make_config(tmp_path)
+    (tmp_path / "templates" / "certificate.txt.j2").write_text(
+        f"---\nsubject: x\n{line}\n---\nHi\n"
+    )
+    [problem] = validate_all(tmp_path / "actions.yaml")
+    assert "certificate.txt.j2:3: " in problem and said in problem
+
+
+def test_addresses_in_front_matter_that_are_fine_or_come_from_data_pass(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    (tmp_path / "templates" / "certificate.txt.j2").write_text(
+        "---\nsubject: x\n"
+        "reply_to: '\"Opleidingen Fryslân, Zoë & Co\" <info@example.nl>'\n"
+        "cc: a@example.org, b@example.org\n"
+        "bcc: '{{ person.email }}'\n"
+        "---\nHi\n"
+    )
+    assert validate_all(tmp_path / "actions.yaml") == []
