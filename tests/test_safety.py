@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from certify.store import Store
-from tests.conftest import ROOT, cli, file_digest, import_into, make_config, write
+from tests.conftest import ROOT, cli, file_digest, import_into, make_config, rows, write
 
 NOW = "2026-11-06T09:00"
 PROOF = """
@@ -26,11 +26,6 @@ PROOF = """
     since: 2020-01-01
     conditions: {course_status: final, attendance: no, pass: no}
 """
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def states(db: Path) -> dict[tuple[str, str], str]:
