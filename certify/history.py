@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -72,39 +73,26 @@ class History:
 
     def oldest_pending(self) -> dict[str, Any] | None:
         """The pending delivery due longest ago, or None."""
-        row = self.conn.execute(
-            "SELECT action, course_id, person_id, due_at, attempts, last_error, next_attempt_at "
-            "FROM deliveries WHERE state = 'pending' ORDER BY due_at, id LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        names = ("action", "course", "person", "due_at", "attempts", "last_error",
-                 "next_attempt_at")  # fmt: skip
-        return dict(zip(names, row, strict=True))
+        return _first_record(
+            self.conn.execute(
+                "SELECT action, course_id AS course, person_id AS person, due_at, attempts, "
+                "last_error, next_attempt_at FROM deliveries WHERE state = 'pending' "
+                "ORDER BY due_at, id LIMIT 1"
+            )
+        )
 
     def find(self, key: Key) -> dict[str, Any] | None:
         """One delivery's record, or None when nothing was logged for it."""
-        row = self.conn.execute(
-            "SELECT id, state, attempts, last_error, sent_at, message_id, certificate_number, "
-            "figures, next_attempt_at FROM deliveries "
-            "WHERE action = ? AND course_id = ? AND person_id = ?",
-            key,
-        ).fetchone()
-        if row is None:
-            return None
-        names = (
-            "id",
-            "state",
-            "attempts",
-            "last_error",
-            "sent_at",
-            "message_id",
-            "certificate_number",
-            "figures",
-            "next_attempt_at",
+        record = _first_record(
+            self.conn.execute(
+                "SELECT id, state, attempts, last_error, sent_at, message_id, "
+                "certificate_number, figures, next_attempt_at FROM deliveries "
+                "WHERE action = ? AND course_id = ? AND person_id = ?",
+                key,
+            )
         )
-        record = dict(zip(names, row, strict=True))
-        record["figures"] = json.loads(record["figures"]) if record["figures"] else None
+        if record is not None:
+            record["figures"] = json.loads(record["figures"]) if record["figures"] else None
         return record
 
     def events(self, delivery_id: int) -> list[dict[str, Any]]:
@@ -208,3 +196,11 @@ def _close(wanted: str, known: list[str]) -> str:
     """`; did you mean 'VCA-2611'?` when `wanted` looks like a typo of one of `known`."""
     close = difflib.get_close_matches(wanted, known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _first_record(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
+    """The first row of a query as a mapping named by its columns, or None."""
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip((column[0] for column in cursor.description), row, strict=True))
