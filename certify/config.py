@@ -6,7 +6,6 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
-from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +21,7 @@ from pydantic import (
 )
 
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
-from certify.errors import CertifyError, ConfigError, UsageError
+from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
 from certify.located import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
@@ -410,10 +409,9 @@ class Config:
             if action.id == action_id:
                 return action
         ids = [a.id for a in self.settings.actions]
-        close = get_close_matches(action_id, ids, n=1)
         raise UsageError(
             f"no action {action_id!r} in {self.path} (known: {', '.join(ids)})"
-            + (f"; did you mean {close[0]!r}?" if close else "")
+            f"{did_you_mean(action_id, ids)}"
         )
 
     def where(self, *loc: Any) -> str:

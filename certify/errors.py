@@ -3,6 +3,7 @@ the one that fails a single delivery whose certificate cannot be drawn."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 EXIT_OK = 0
@@ -70,3 +71,9 @@ class MissingGlyphs(ValueError):
         super().__init__("; ".join(problems))
         self.problems = problems
         self.characters = characters
+
+
+def did_you_mean(wanted: str, known: Sequence[str]) -> str:
+    """`; did you mean 'VCA-2611'?` when `wanted` looks like a typo of one of `known`."""
+    close = difflib.get_close_matches(wanted, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -3,7 +3,6 @@ what needs attention and the command that settles it. Reads only; `DeliveryLog` 
 
 from __future__ import annotations
 
-import difflib
 import json
 import sqlite3
 from datetime import datetime
@@ -11,7 +10,7 @@ from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.deliveries import Key
-from certify.errors import CertifyError, UsageError
+from certify.errors import CertifyError, UsageError, did_you_mean
 from certify.store import Store
 
 STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
@@ -149,7 +148,7 @@ class History:
             known = sorted({*configured, *logged})
             raise UsageError(
                 f"--action: unknown action {action!r} "
-                f"(known: {', '.join(known) or 'none yet'}){_close(action, known)}"
+                f"(known: {', '.join(known) or 'none yet'}){did_you_mean(action, known)}"
             )
         if course is not None:
             imported = self.conn.execute(
@@ -159,7 +158,7 @@ class History:
             if imported is None and not self._logged("course_id", course):
                 ids = [row[0] for row in self.conn.execute("SELECT course_id FROM courses")]
                 raise CertifyError(
-                    f"--course: no course {course!r} in the database{_close(course, ids)}",
+                    f"--course: no course {course!r} in the database{did_you_mean(course, ids)}",
                     hint="give a course_id as the courses export has it",
                 )
 
@@ -190,12 +189,6 @@ class History:
         ).fetchone()
         counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
         return {name: count for name, count in counts.items() if count}
-
-
-def _close(wanted: str, known: list[str]) -> str:
-    """`; did you mean 'VCA-2611'?` when `wanted` looks like a typo of one of `known`."""
-    close = difflib.get_close_matches(wanted, known, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _first_record(cursor: sqlite3.Cursor) -> dict[str, Any] | None:

@@ -9,7 +9,6 @@ a name that cannot be used is a fault of one person's data (`AddressError`,
 
 from __future__ import annotations
 
-import difflib
 import re
 import traceback
 from datetime import datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from certify.config import Action
-from certify.errors import MissingGlyphs
+from certify.errors import MissingGlyphs, did_you_mean
 from certify.message import AddressError, Attachment, Mail, build_message, one_line
 from certify.templates import Templates
 
@@ -81,10 +80,7 @@ def with_columns(problem: str, context: dict[str, Any]) -> str:
     elif key.lower() in columns:
         why = f"header names are read in lower case: {holder}.extra.{key.lower()}"
     else:
-        close = difflib.get_close_matches(key.lower(), columns, n=1)
-        why = f"its columns: {', '.join(map(repr, columns))}" + (
-            f"; did you mean {close[0]!r}?" if close else ""
-        )
+        why = f"its columns: {', '.join(map(repr, columns))}{did_you_mean(key.lower(), columns)}"
     return f"{match['place']}: {holder}.extra has no column {key!r} for this participant ({why})"
 
 
