@@ -9,13 +9,13 @@ from reportlab.pdfgen import canvas
 
 from bench.bench_run import base_db
 from bench.common import ROOT, Result, interleaved, median, timed
-from certify.certificates import render_pdf
 from certify.config import load
-from certify.context import DeliveryContexts, DeliveryRef
-from certify.glyphs import shipped_font_names
-from certify.plan import make_plan
-from certify.store import Store
-from certify.templates import Templates
+from certify.decide.plan import make_plan
+from certify.render.context import DeliveryContexts, DeliveryRef
+from certify.render.glyphs import shipped_font_names
+from certify.render.layout import render_pdf
+from certify.render.templates import Templates
+from certify.store.database import Store
 
 
 def run(repeat: int, deliveries: int = 1000) -> list[Result]:

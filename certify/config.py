@@ -22,7 +22,7 @@ from pydantic import (
 
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
-from certify.located import Positions, parse_yaml, validation_problems, where
+from certify.yamlfile import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
 
@@ -338,7 +338,7 @@ class Settings(_Strict):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        from certify.message import AddressError, parse_address_list
+        from certify.render.message import AddressError, parse_address_list
 
         try:
             found = parse_address_list(value)

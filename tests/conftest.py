@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from certify.clock import parse_moment
 from certify.config import Config, load
-from certify.importer import ImportReport, import_files
-from certify.store import Store
+from certify.ingest.importer import ImportReport, import_files
+from certify.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from certify.backup import backup
 from certify.errors import CertifyError
-from certify.store import MIGRATIONS, Store
+from certify.store.backup import backup
+from certify.store.database import MIGRATIONS, Store
 from tests.conftest import import_into, rows
 
 # Another process takes the write lock, writes a person and waits, uncommitted, for a line.

@@ -11,7 +11,12 @@ import pytest
 from jinja2 import Environment, StrictUndefined
 from pypdf import PdfReader
 
-from certify.certificates import (
+from certify.config import load
+from certify.inspect.validate import validate_all
+from certify.render.compose import render_message
+from certify.render.context import sample_context
+from certify.render.glyphs import font_chains, visual_order
+from certify.render.layout import (
     CompiledLayout,
     MissingGlyphs,
     attachment_file_name,
@@ -19,12 +24,7 @@ from certify.certificates import (
     render_pdf,
     undrawable,
 )
-from certify.config import load
-from certify.context import sample_context
-from certify.glyphs import font_chains, visual_order
-from certify.render import render_message
-from certify.templates import Templates
-from certify.validate import validate_all
+from certify.render.templates import Templates
 from tests.conftest import ROOT, cli, make_config
 from tests.fontmaker import make_font
 
@@ -486,7 +486,7 @@ def test_a_fallback_font_with_the_shipped_font_s_name_keeps_its_own_glyphs(
     script = (
         "import sys; from pathlib import Path; "
         "from reportlab.pdfbase import pdfmetrics; "
-        "from certify.glyphs import FONT, fallback_face, shipped_font_names; "
+        "from certify.render.glyphs import FONT, fallback_face, shipped_font_names; "
         "face = fallback_face(Path(sys.argv[1])); "
         "shipped = pdfmetrics.getFont(shipped_font_names()[0]).face.filename; "
         "print(shipped == str(FONT), sorted(face.codes))"

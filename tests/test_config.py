@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from certify.config import load, parse_duration
+from certify.decide.plan import make_plan
 from certify.errors import CertifyError, ConfigError
-from certify.plan import make_plan
-from certify.store import Store
-from certify.validate import validate_all
+from certify.inspect.validate import validate_all
+from certify.store.database import Store
 from tests.conftest import ROOT, import_into, make_config, moment
 
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from certify.config import load
-from certify.context import OPEN, SCHEMA, DeliveryContexts, DeliveryRef, sample_context
-from certify.plan import make_plan
-from certify.store import Store
-from certify.templates import Templates
-from certify.validate import validate_all
+from certify.decide.plan import make_plan
+from certify.inspect.validate import validate_all
+from certify.render.context import OPEN, SCHEMA, DeliveryContexts, DeliveryRef, sample_context
+from certify.render.templates import Templates
+from certify.store.database import Store
 from tests.conftest import import_into, make_config, moment, write
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)

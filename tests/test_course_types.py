@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from certify.config import load, status_key, type_key
-from certify.facts import unmatched_settings
-from certify.plan import make_plan
-from certify.store import Store
+from certify.decide.facts import unmatched_settings
+from certify.decide.plan import make_plan
+from certify.store.database import Store
 from tests.conftest import TEXT_TEMPLATE, cli, import_into, moment, rows
 
 COURSES = """

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from certify.clock import from_utc_text
-from certify.deliveries import Decided, DeliveryLog, Key, MarkRefused
-from certify.history import History
-from certify.store import Store
+from certify.deliver.log import Decided, DeliveryLog, Key, MarkRefused
+from certify.inspect.history import History
+from certify.store.database import Store
 from tests.conftest import import_into, moment
 
 SENDER = "Training office <training@example.org>"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certify.facts import (
+from certify.decide.facts import (
     CourseListing,
     ParticipantReader,
     PartRegistration,
@@ -20,7 +20,7 @@ from certify.facts import (
     part_registrations,
     participant_rows,
 )
-from certify.store import Store
+from certify.store.database import Store
 from tests.conftest import import_into, make_config, moment
 
 WORLD = {

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from certify.errors import ImportFailed, UsageError
-from certify.importer import BATCH
-from certify.store import Store
+from certify.ingest.importer import BATCH
+from certify.store.database import Store
 from tests.conftest import file_digest, import_into, rows
 
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from certify.located import KEY_MARK, parse_yaml, validation_problems, where
+from certify.yamlfile import KEY_MARK, parse_yaml, validation_problems, where
 
 NESTED = """\
 sender: office

@@ -12,7 +12,7 @@ from typing import get_args
 import pytest
 
 from certify.cli.insight import DeliveryState
-from certify.deliveries import FINAL_STATES, IN_MOTION
+from certify.deliver.log import FINAL_STATES, IN_MOTION
 from tests.conftest import DEMO_NOW, Ran, cli
 
 NOW = DEMO_NOW

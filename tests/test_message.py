@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from certify.message import AddressError, Attachment, build_message, make_address, one_line
+from certify.render.message import AddressError, Attachment, build_message, make_address, one_line
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
 

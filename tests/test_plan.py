@@ -8,11 +8,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Action, Config, load
-from certify.decisions import Decision, Planner, _conditions_hold
-from certify.facts import Course, Participant, course_facts, participant_figures, participants
-from certify.plan import make_plan
-from certify.rules import attendance_needed, condition_holds
-from certify.store import Store
+from certify.decide.decisions import Decision, Planner, _conditions_hold
+from certify.decide.facts import (
+    Course,
+    Participant,
+    course_facts,
+    participant_figures,
+    participants,
+)
+from certify.decide.plan import make_plan
+from certify.decide.rules import attendance_needed, condition_holds
+from certify.store.database import Store
 from tests.conftest import import_into, make_config, moment, write, write_export
 
 WORDS = st.sampled_from(["yes", "no", "not_met"])

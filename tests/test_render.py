@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from certify.config import load
-from certify.context import sample_context
-from certify.message import build_message
-from certify.render import render_message
-from certify.templates import MERGE_FIELDS, Templates, translate_merge_fields
-from certify.validate import validate_all
+from certify.inspect.validate import validate_all
+from certify.render.compose import render_message
+from certify.render.context import sample_context
+from certify.render.message import build_message
+from certify.render.templates import MERGE_FIELDS, Templates, translate_merge_fields
 from tests.conftest import make_config
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)

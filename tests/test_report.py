@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from certify.config import load
-from certify.deliveries import Decided, DeliveryLog
-from certify.report import _axis, build_report, render_report
-from certify.store import Store
+from certify.deliver.log import Decided, DeliveryLog
+from certify.report.page import _axis, build_report, render_report
+from certify.store.database import Store
 from tests.conftest import cli, file_digest, import_into, make_config, moment, write_export
 
 SWITCH_ON = "2026-11-10T08:00"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certify import rules
+from certify.decide import rules
 
 AMS = ZoneInfo("Europe/Amsterdam")
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Config
-from certify.outcome import RunReport
-from certify.runner import Runner
-from certify.store import Store
-from certify.templates import Templates
-from certify.transports import DirTransport, safe_file_name
+from certify.deliver.outcome import RunReport
+from certify.deliver.runner import Runner
+from certify.deliver.transports import DirTransport, safe_file_name
+from certify.render.templates import Templates
+from certify.store.database import Store
 from tests.conftest import file_digest, import_into, make_config, moment, write_export
 
 # C1 ends 2026-11-05 17:00 (Amsterdam). P1: 3 of 4 present, passed -> meets 75 %.

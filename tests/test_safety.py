@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from certify.store import Store
+from certify.store.database import Store
 from tests.conftest import ROOT, cli, file_digest, import_into, make_config, rows, write
 
 NOW = "2026-11-06T09:00"

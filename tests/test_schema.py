@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
-from certify.located import parse_yaml
-from certify.validate import validate_all
+from certify.inspect.validate import validate_all
+from certify.yamlfile import parse_yaml
 from tests.conftest import ROOT, TEXT_TEMPLATE, cli
 
 VALIDATORS = [Draft202012Validator, Draft7Validator]  # YAML editors mostly speak draft 7

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as Server
 from aiosmtpd.smtp import AuthResult, Envelope, Session
 
-from certify.transports import ConnectionFailure, SmtpSettings, SmtpTransport
+from certify.deliver.transports import ConnectionFailure, SmtpSettings, SmtpTransport
 from tests.conftest import Ran, cli, import_into, make_config
 
 pytestmark = pytest.mark.slow
@@ -752,6 +752,6 @@ def test_run_due_names_the_unknown_mail_server(world: Path) -> None:
     ],
 )
 def test_every_name_lookup_failure_points_at_the_host_setting(errno: int, said: str) -> None:
-    from certify.transports import _unreachable
+    from certify.deliver.transports import _unreachable
 
     assert _unreachable(socket.gaierror(errno, "no answer"), _settings("mail", 25)).startswith(said)

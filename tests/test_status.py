@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from certify.clock import from_utc_text
+from certify.deliver.runs import RunRecord
 from certify.errors import UsageError
-from certify.runs import RunRecord
-from certify.status import parse_age, span
+from certify.inspect.status import parse_age, span
 from tests.conftest import cli, import_into, make_config, write
 
 NOW = "2026-11-06T09:00"

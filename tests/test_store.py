@@ -14,7 +14,7 @@ import sqlite_utils
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.errors import CertifyError
-from certify.store import MIGRATIONS, Store
+from certify.store.database import MIGRATIONS, Store
 from tests.conftest import AMS, import_into, rows
 
 
@@ -216,7 +216,7 @@ def test_a_failing_migration_changes_nothing(
         conn.execute("DROP TABLE persons")
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr("certify.store.MIGRATIONS", [*MIGRATIONS, broken])
+    monkeypatch.setattr("certify.store.database.MIGRATIONS", [*MIGRATIONS, broken])
     with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
         Store.open(db)
     assert rows(db, "SELECT max(version) FROM _migrations") == [(1,)]

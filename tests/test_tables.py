@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-import certify.tables
+import certify.ingest.tables
 from certify.errors import ImportFailed
-from certify.tables import (
+from certify.ingest.tables import (
     TABLES,
     CellError,
     Coercer,
@@ -171,7 +171,7 @@ def test_a_language_is_checked_once_per_distinct_value(monkeypatch: pytest.Monke
         checked.append(value)
         return is_language_code(value)
 
-    monkeypatch.setattr(certify.tables, "is_language_code", counting)
+    monkeypatch.setattr(certify.ingest.tables, "is_language_code", counting)
     warnings: list[str] = []
     persons = _converter("persons", warnings)
     stored = []
@@ -194,15 +194,15 @@ def test_a_text_that_cannot_be_read_is_an_error_on_every_row_it_is_in() -> None:
 
 def test_texts_read_once_are_remembered_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     read: list[str] = []
-    parse_moment = certify.tables.parse_moment
+    parse_moment = certify.ingest.tables.parse_moment
 
     def counting(text: str, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
         read.append(text)
         return parse_moment(text, tz, end_of_day=end_of_day)
 
-    monkeypatch.setattr(certify.tables, "MOMENT_CACHE", 2)
+    monkeypatch.setattr(certify.ingest.tables, "MOMENT_CACHE", 2)
     attendance = _converter("attendance")
-    monkeypatch.setattr(certify.tables, "parse_moment", counting)
+    monkeypatch.setattr(certify.ingest.tables, "parse_moment", counting)
     days = ["2026-11-01", "2026-11-01", " 2026-11-01 ", "2026-11-02", "2026-11-01"]
     stored = [attendance(["C1-1", "P1", "ja", day], 2) for day in days]
     assert [row[3] for row in stored if row] == [
@@ -264,14 +264,14 @@ def test_long_dates_copied_from_excel_are_read_in_dutch_and_english(
 
 def test_a_named_date_is_read_once_per_text(monkeypatch: pytest.MonkeyPatch) -> None:
     read: list[str] = []
-    numeric_date = certify.tables.numeric_date
+    numeric_date = certify.ingest.tables.numeric_date
 
     def counting(text: str) -> str | None:
         read.append(text)
         return numeric_date(text)
 
     attendance = _converter("attendance")
-    monkeypatch.setattr(certify.tables, "numeric_date", counting)
+    monkeypatch.setattr(certify.ingest.tables, "numeric_date", counting)
     stored = [attendance(["C1-1", "P1", "ja", "12 nov 2026 17:00"], line) for line in (2, 3)]
     assert [row[3] for row in stored if row] == ["2026-11-12T16:00:00Z"] * 2
     assert read == ["12 nov 2026 17:00"]

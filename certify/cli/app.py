@@ -25,12 +25,12 @@ from certify import __version__
 from certify.clock import DateFormatError, parse_moment
 from certify.config import Config, actions_path, load
 from certify.errors import CertifyError, LocatedErrors, UsageError
-from certify.store import Store
+from certify.store.database import Store
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from certify.transports import Transport
+    from certify.deliver.transports import Transport
 
 
 class _Command(TyperCommand):
@@ -360,7 +360,7 @@ def pick_transport(
     smtp_ca_file: Path | None,
 ) -> Transport:
     """The transport the options, CERTIFY_SMTP_* variables and actions.yaml choose."""
-    from certify.transports import choose_transport
+    from certify.deliver.transports import choose_transport
 
     return choose_transport(
         config,
@@ -376,7 +376,7 @@ def pick_transport(
 
 def attention_line(store: Store) -> str | None:
     """`needs attention: 2 unknown, 1 failed (certify log --state unknown)`, or None."""
-    from certify.history import History
+    from certify.inspect.history import History
 
     counts = History(store).attention()
     if not counts:

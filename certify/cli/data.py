@@ -25,7 +25,7 @@ from certify.cli.app import (
 )
 from certify.config import actions_path, read_timezone
 from certify.errors import CertifyError
-from certify.store import Store, db_path
+from certify.store.database import Store, db_path
 
 
 @app.command("import")
@@ -71,7 +71,7 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Load CSV exports into the database, all or nothing."""
-    from certify.importer import import_files
+    from certify.ingest.importer import import_files
 
     with errors():
         tz = read_timezone(actions_path(actions))
@@ -113,7 +113,7 @@ def import_command(
     else:
         from rich.table import Table
 
-        from certify.integrity import removal
+        from certify.ingest.integrity import removal
 
         grid = Table(title=f"Import #{report.import_id} into {path}")
         for column in ("table", "rows", "inserted", "updated", "unchanged", "removed"):
@@ -137,7 +137,7 @@ def backup(
     db: DbOption = None,
 ) -> None:
     """A consistent copy of the database, safe while runs write (for nightly backups)."""
-    from certify.backup import backup as copy_database
+    from certify.store.backup import backup as copy_database
 
     with errors(), Store.open_readonly(db_path(db)) as store:
         copy_database(store, target)
@@ -160,7 +160,7 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Check actions.yaml and every template; no database needed (for CI)."""
-    from certify.validate import validate_all, validate_with_data
+    from certify.inspect.validate import validate_all, validate_with_data
 
     path = actions_path(actions)
     warnings: list[str] = []

@@ -34,13 +34,13 @@ from certify.cli.app import (
     warn,
 )
 from certify.clock import from_utc_text
-from certify.store import Store, db_path
+from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
     from certify.config import Action
-    from certify.outcome import DeliveryOutcome, RunReport
-    from certify.runner import Runner
-    from certify.transports import Transport
+    from certify.deliver.outcome import DeliveryOutcome, RunReport
+    from certify.deliver.runner import Runner
+    from certify.deliver.transports import Transport
 
 
 @app.command("run-due")
@@ -81,8 +81,8 @@ def run_due(
 ) -> None:
     """Send every delivery that is due now, and record why."""
     from certify.cli.app import pick_transport
-    from certify.lock import run_lock
-    from certify.runner import Runner
+    from certify.deliver.runner import Runner
+    from certify.store.lock import run_lock
 
     with errors():
         config = config_from(actions)

@@ -32,7 +32,7 @@ from certify.cli.app import (
 from certify.clock import from_utc_text
 from certify.config import actions_path, read_timezone
 from certify.errors import CertifyError
-from certify.store import Store, db_path
+from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -65,7 +65,7 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Why did this participant (not) get each e-mail? Figures, due moments, states, history."""
-    from certify.explain import explain_participant, resolve_participant
+    from certify.inspect.explain import explain_participant, resolve_participant
 
     with errors():
         config = config_from(actions)
@@ -118,7 +118,7 @@ def preview(
     actions: ActionsOption = None,
 ) -> None:
     """Render one e-mail to the terminal, as it would be sent; sends nothing."""
-    from certify.explain import preview_message
+    from certify.inspect.explain import preview_message
 
     with errors():
         config = config_from(actions)
@@ -185,8 +185,8 @@ def log_command(
     as_json: JsonOption = False,
 ) -> None:
     """The delivery log."""
-    from certify.facts import find_people
-    from certify.history import History
+    from certify.decide.facts import find_people
+    from certify.inspect.history import History
 
     with errors():
         with Store.open_readonly(db_path(db)) as store:
@@ -349,7 +349,7 @@ def report(
     """One HTML page for a training manager: courses, participants, attention, what comes next."""
     # imported here: Jinja2 and Babel stay out of every cron tick's start-up
     from certify.outfile import check_target, write_whole
-    from certify.report import DEFAULT_DAYS, build_report, render_report
+    from certify.report.page import DEFAULT_DAYS, build_report, render_report
 
     with errors():
         check_target(out_file)  # before the work, not after it

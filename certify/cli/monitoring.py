@@ -21,10 +21,10 @@ from certify.cli.app import (
 )
 from certify.config import actions_path, read_timezone
 from certify.errors import CertifyError
-from certify.store import Store, db_path
+from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
-    from certify.status import Status
+    from certify.inspect.status import Status
 
 
 @app.command()
@@ -52,7 +52,7 @@ def status(
     or had a delivery not accepted), when no run succeeded within --max-age, or when a
     delivery needs attention; else 0.
     """
-    from certify.status import parse_age, read_status
+    from certify.inspect.status import parse_age, read_status
 
     with errors():
         tz = _zone(actions)

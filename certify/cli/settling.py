@@ -35,10 +35,10 @@ from certify.cli.app import (
     warn,
 )
 from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
-from certify.store import Store, db_path
+from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
-    from certify.transports import Transport
+    from certify.deliver.transports import Transport
 
 ReasonOption = Annotated[
     str, typer.Option("--reason", metavar="TEXT", help="Why, for the delivery log.")
@@ -75,8 +75,8 @@ def send(
     as_json: JsonOption = False,
 ) -> None:
     """Send one delivery now: manual actions, or an audited re-send with --force."""
-    from certify.lock import run_lock
-    from certify.settle import recover, send_one
+    from certify.deliver.byhand import recover, send_one
+    from certify.store.lock import run_lock
 
     with errors():
         if force and not reason:
@@ -142,8 +142,8 @@ def mark(
     another way (no run sends it then); `--as failed` for one that did not arrive. A `sent`
     delivery changes only with --force. Marking the state it has changes nothing.
     """
-    from certify.lock import run_lock
-    from certify.settle import mark_delivery
+    from certify.deliver.byhand import mark_delivery
+    from certify.store.lock import run_lock
 
     with errors():
         if state not in ("sent", "failed"):
@@ -161,7 +161,7 @@ def mark(
 
 def _configured_transport(actions: Path | None) -> Transport | None:
     """The transport actions.yaml names, to tell whether an interrupted message arrived."""
-    from certify.transports import choose_transport
+    from certify.deliver.transports import choose_transport
 
     try:
         return choose_transport(config_from(actions), transport=None, out=None)
@@ -193,8 +193,8 @@ def retry(
     db: DbOption = None,
 ) -> None:
     """Put failed (or unknown) deliveries back to pending; the next run sends them."""
-    from certify.lock import run_lock
-    from certify.settle import retry_deliveries
+    from certify.deliver.byhand import retry_deliveries
+    from certify.store.lock import run_lock
 
     with errors():
         path = db_path(db)

@@ -1,0 +1,378 @@
+"""Deciding one (action, participant) at a given moment, and saying why.
+
+The planner (`plan.py`) calls this for every participant it judges one by one; explain
+and the dry run read the reasons.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from typing import Literal
+
+from certify.clock import from_utc_text, to_utc_text
+from certify.config import Action, Config, status_key
+from certify.decide import rules
+from certify.decide.facts import (
+    Course,
+    CourseEnd,
+    Figures,
+    Participant,
+    as_moments,
+    participant_figures,
+)
+from certify.deliver.log import FINAL_STATES, Decided, ExistingDelivery
+
+Outcome = Literal[
+    "send",
+    "waiting",
+    "not_due",
+    "skipped",
+    "expired",
+    "done",
+    "retry_later",
+    "manual",
+    "cancelled",
+    "not_linked",
+]
+
+
+class Decision:
+    """What happens to one (action, participant) at the run's moment, and why.
+
+    Deciding needs two booleans per participant; the figures and the reasons behind them
+    are worked out only when someone reads them (explain, the log, the waiting summary).
+    """
+
+    __slots__ = (
+        "_figures",
+        "_waiting",
+        "action",
+        "course",
+        "due_at",
+        "existing",
+        "outcome",
+        "participant",
+        "status_ok",
+    )
+
+    def __init__(
+        self,
+        action: Action,
+        course: Course,
+        participant: Participant,
+        outcome: Outcome,
+        due_at: datetime | None,
+        status_ok: bool,
+        existing: ExistingDelivery | None = None,
+        figures: Figures | None = None,
+    ) -> None:
+        self.action = action
+        self.course = course
+        self.participant = participant
+        self.outcome: Outcome = outcome
+        self.due_at = due_at
+        self.status_ok = status_ok
+        self.existing = existing
+        self._figures = figures
+        self._waiting: list[str] | None = None
+
+    def _all_figures(self) -> Figures:
+        if self._figures is None:
+            self._figures = participant_figures(self.course, self.participant)
+        return self._figures
+
+    @property
+    def attendance(self) -> rules.AttendanceFigures[str]:
+        return self._all_figures()[0]
+
+    @property
+    def passing(self) -> rules.PassFigures[str]:
+        return self._all_figures()[1]
+
+    @property
+    def waiting_on(self) -> list[str]:
+        if self._waiting is None:
+            self._waiting = _reasons(self)
+        return self._waiting
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.action.id, self.course.id, self.participant.person_id)
+
+    def decided(self) -> Decided:
+        """What the delivery log keeps of this decision: the figures that qualified it."""
+        a, p = self.attendance, self.passing
+        figures = {
+            "course_status": self.course.status,
+            "attendance": {
+                "present": a.present,
+                "required_parts": a.required_parts,
+                "percentage": a.percentage,
+                "threshold": a.threshold,
+                "needed": a.needed,
+                "met": a.met,
+            },
+            "pass": {"passed": p.passed, "required_parts": p.required_parts, "met": p.met},
+            "due_at": to_utc_text(self.due_at) if self.due_at else None,
+        }
+        return Decided(self.key, self.due_at, figures)
+
+
+FIXED_REASONS: dict[str, list[str]] = {
+    "cancelled": ["enrollment cancelled"],
+    "manual": ["manual action: sent only by `certify send`"],
+    "not_due": ["not yet due"],
+    "retry_later": ["retry after a temporary failure"],
+}
+
+
+def not_linked_reason(action: Action, course: Course) -> str:
+    """Why an action does nothing for a course: its type is not one the action is linked to."""
+    linked = ", ".join(action.course_types or [])
+    if course.course_type is None:
+        return f"the course has no course type; this action is linked to {linked} only"
+    return f"course type {course.course_type} is not linked to this action (linked: {linked})"
+
+
+def _reasons(decision: Decision) -> list[str]:
+    if decision.outcome in FIXED_REASONS:
+        return list(FIXED_REASONS[decision.outcome])
+    if decision.outcome == "not_linked":
+        return [not_linked_reason(decision.action, decision.course)]
+    if decision.outcome == "waiting":
+        return unmet_conditions(decision)
+    return []
+
+
+def effective_since(
+    config: Config, action: Action, recorded: dict[str, datetime], now: datetime
+) -> datetime:
+    """The explicit `since`, else the first sending run's `now` (recorded), else this `now`."""
+    return config.since_moment(action) or recorded.get(action.id) or now
+
+
+def _anchor(
+    action: Action,
+    course: Course,
+    participant: Participant,
+    att_text: rules.AttendanceFigures[str],
+    pass_text: rules.PassFigures[str],
+) -> datetime | None:
+    after = action.timing.after
+    if after == "course_end":
+        return course.end
+    if after == "participant_added":
+        return participant.enrolled_at
+    att, passing = as_moments((att_text, pass_text))
+    return rules.requirements_met_at(
+        att,
+        passing,
+        action.conditions.attendance,
+        action.conditions.pass_,
+        participant.enrolled_at,
+    )
+
+
+def _conditions_hold(action: Action, course: Course, participant: Participant) -> bool:
+    """The attendance and pass conditions, from counts alone (the figures agree, see tests)."""
+    conditions = action.conditions
+    return rules.condition_holds(
+        conditions.attendance, course.attendance_met(participant.present)
+    ) and rules.condition_holds(conditions.pass_, course.pass_met(participant.passed))
+
+
+@lru_cache(maxsize=16384)
+def _unmet_reasons(
+    attendance_check: str,
+    pass_check: str,
+    wanted: tuple[str, ...] | None,
+    status: str,
+    status_ok: bool,
+    required: int,
+    present: int,
+    needed: int,
+    pass_parts: int,
+    passed: int,
+    failed: int,
+) -> tuple[str, ...]:
+    """Why a condition does not hold, from the counts alone; many participants share them."""
+    reasons = []
+    if not status_ok and wanted is not None:
+        reasons.append(f"course status {status!r}, needs {' or '.join(wanted)}")
+    if not rules.condition_holds(attendance_check, rules.attendance_met(present, required, needed)):  # type: ignore[arg-type]
+        if attendance_check == "yes":
+            reasons.append(f"attendance: present {present} of {required}, needs {needed}")
+        else:
+            reasons.append("attendance requirement met (action is for not_met)")
+    if not rules.condition_holds(pass_check, rules.pass_met(passed, pass_parts)):  # type: ignore[arg-type]
+        if pass_check == "yes":
+            if failed:
+                reasons.append(f"pass: failed {failed} of {pass_parts}")
+            else:
+                reasons.append(f"pass: passed {passed} of {pass_parts}, no result yet")
+        else:
+            reasons.append("pass requirement met (action is for not_met)")
+    return tuple(reasons)
+
+
+def condition_reasons(
+    action: Action, course: Course, status_ok: bool, present: int, passed: int, failed: int
+) -> tuple[str, ...]:
+    """Why the action's course status and requirement conditions do not hold, in words.
+
+    `present`, `passed` and `failed` are the participant's counts; many participants share
+    them, so the wording is cached by every value that decides it.
+    """
+    conditions = action.conditions
+    required, pass_parts = course.attendance_parts, course.pass_parts
+    return _unmet_reasons(
+        conditions.attendance,
+        conditions.pass_,
+        tuple(conditions.course_status) if conditions.course_status else None,
+        course.status,
+        status_ok,
+        required,
+        min(present, required),
+        course.needed,
+        pass_parts,
+        min(passed, pass_parts),
+        failed,
+    )
+
+
+def unmet_conditions(decision: Decision) -> list[str]:
+    """The conditions of the decision's action that do not hold, in words."""
+    course, participant = decision.course, decision.participant
+    # not acting on the course at all comes first: `certify send` refuses it without --force
+    linked = (
+        []
+        if decision.action.links(course.course_type)
+        else [not_linked_reason(decision.action, course)]
+    )
+    return linked + list(
+        condition_reasons(
+            decision.action,
+            course,
+            decision.status_ok,
+            participant.present,
+            participant.passed,
+            participant.failed_parts,
+        )
+    )
+
+
+class Planner:
+    """Decides, for one run's moment, what happens to each (action, participant)."""
+
+    def __init__(self, config: Config, now: datetime, since: dict[str, datetime]) -> None:
+        self.config = config
+        self.tz: tzinfo = config.tz
+        self.now = now
+        self.since = since
+        self._course_due: dict[tuple[str, str], datetime] = {}
+        # by the status and the type as written: thousands of courses share a few
+        self._course_status: dict[tuple[str, str], bool] = {}
+        self._course_linked: dict[tuple[str, str | None], bool] = {}
+        self._dues: dict[tuple[int, str, str | None, datetime], datetime] = {}
+        # per action: the wanted statuses as compared (None: any)
+        self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
+
+    def course_due(self, action: Action, course: Course | CourseEnd) -> datetime:
+        """The due moment of a course_end action: the same for every participant."""
+        key = (action.id, course.id)
+        due = self._course_due.get(key)
+        if due is None:
+            due = self._course_due[key] = self._due(action, course.end)
+        return due
+
+    def due_at(
+        self,
+        action: Action,
+        course: Course,
+        participant: Participant,
+        att: rules.AttendanceFigures[str],
+        passing: rules.PassFigures[str],
+    ) -> datetime | None:
+        timing = action.timing
+        if timing.after == "course_end":
+            return self.course_due(action, course)
+        anchor = _anchor(action, course, participant, att, passing)
+        return None if anchor is None else self._due(action, anchor)
+
+    def _status_ok(self, action: Action, course: Course) -> bool:
+        key = (action.id, course.status)
+        known = self._course_status.get(key)
+        if known is None:
+            if action.id not in self._wanted_statuses:  # an action given, not configured
+                self._wanted_statuses[action.id] = action.conditions.status_keys
+            wanted = self._wanted_statuses[action.id]
+            known = wanted is None or status_key(course.status) in wanted
+            self._course_status[key] = known
+        return known
+
+    def linked(self, action: Action, course: Course | CourseEnd) -> bool:
+        """Does the action act on this course (`course_types`; omitted: every course)?"""
+        key = (action.id, course.course_type)
+        known = self._course_linked.get(key)
+        if known is None:
+            known = self._course_linked[key] = action.links(course.course_type)
+        return known
+
+    def _due(self, action: Action, anchor: datetime) -> datetime:
+        t = action.timing
+        key = (t.offset, t.unit, t.at, anchor)  # actions with the same timing share it
+        due = self._dues.get(key)
+        if due is None:
+            due = self._dues[key] = rules.due_moment(
+                anchor, rules.Timing(t.after, t.offset, t.unit, t.at_time), self.tz
+            ).astimezone(self.tz)
+        return due
+
+    def decide(
+        self,
+        action: Action,
+        course: Course,
+        participant: Participant,
+        existing: ExistingDelivery | None,
+        figures: Figures | None = None,
+    ) -> Decision:
+        status_ok = self._status_ok(action, course)
+        decision = Decision(
+            action, course, participant, "waiting", None, status_ok, existing, figures
+        )
+        due: datetime | None
+        if action.timing.after == "course_end":
+            due = self.course_due(action, course)
+        else:
+            due = self.due_at(action, course, participant, decision.attendance, decision.passing)
+        decision.due_at = due
+        if existing is not None and existing.state in FINAL_STATES:
+            decision.outcome = "done"
+        elif not self.linked(action, course):
+            decision.outcome = "not_linked"  # like a cancelled enrollment: nothing, no record
+        elif participant.status == "cancelled":
+            decision.outcome = "cancelled"
+        elif due is None:
+            decision.outcome = "waiting"  # the requirements that anchor it are not met yet
+        elif due < self.since[action.id]:
+            decision.outcome = "skipped"
+        elif action.execution == "manual":
+            decision.outcome = "manual"
+        elif due > self.now:
+            decision.outcome = "not_due"
+        elif not (status_ok and _conditions_hold(action, course, participant)):
+            decision.outcome = "waiting"
+        elif action.expire_after is not None and rules.is_expired(
+            due, self.now, action.expire_after.amount, action.expire_after.unit, self.tz
+        ):
+            decision.outcome = "expired"
+        elif (
+            existing is not None
+            and existing.next_attempt_at
+            and from_utc_text(existing.next_attempt_at) > self.now
+        ):
+            decision.outcome = "retry_later"
+        else:
+            decision.outcome = "send"
+        return decision

@@ -1,0 +1,530 @@
+"""The facts the planner judges: courses with their requirement counts, and participants
+with their registrations, read from the store in one pass over indexed tables."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from certify.clock import from_utc_text, to_utc_text
+from certify.config import Config, status_key, type_key
+from certify.decide import rules
+from certify.deliver.log import finished_for_all_sql, state_of_sql
+
+Row = tuple[Any, ...]  # one row as SQLite gives it
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    id: str
+    name: str
+    status: str
+    end: datetime
+    threshold: int | None
+    attendance_parts: int  # |R| under the configured basis
+    pass_parts: int  # |Q|
+    needed: int
+    course_type: str | None = None  # as written in the export; None: the course has none
+
+    def attendance_met(self, present: int) -> bool:
+        return rules.attendance_met(present, self.attendance_parts, self.needed)
+
+    def pass_met(self, passed: int) -> bool:
+        return rules.pass_met(passed, self.pass_parts)
+
+
+class Participant(NamedTuple):
+    """One enrollment with its registrations (a tuple: 200,000 of them are built per plan)."""
+
+    course_id: str
+    person_id: str
+    status: str
+    enrolled_at: datetime
+    present: int  # present rows counted (parts of R)
+    passed: int  # `passed = yes` rows of Q
+    failed_parts: int = 0  # parts of Q with a `passed = no` result
+    delivery_states: tuple[str | None, ...] = ()  # per action asked for, the logged state
+    # registration moments (stored UTC text, which sorts like time); fetched only when
+    # something needs to know *when* a requirement was met
+    present_times: tuple[str, ...] | None = None
+    passed_times: tuple[str, ...] | None = None
+
+
+def course_facts(
+    conn: sqlite3.Connection, config: Config, course_ids: Iterable[str] | None = None
+) -> dict[str, Course]:
+    """Every course (or these) with its requirement counts under the configured attendance
+    basis."""
+    all_parts = config.settings.attendance_basis == "all_parts"
+    courses: dict[str, Course] = {}
+    chosen = "" if course_ids is None else "WHERE c.course_id IN (SELECT value FROM json_each(?))"
+    for row in conn.execute(
+        f"""
+        SELECT c.course_id, c.name, c.status, c."end", t.attendance_percentage,
+               coalesce(sum(p.attendance_required), 0), count(p.part_id),
+               coalesce(sum(p.pass_required), 0), c.course_type
+        FROM courses c
+        LEFT JOIN course_types t ON t.course_type = c.course_type
+        LEFT JOIN parts p ON p.course_id = c.course_id
+        {chosen}
+        GROUP BY c.course_id
+        """,
+        () if course_ids is None else (json.dumps(list(course_ids)),),
+    ):
+        course_id, name, status, end, threshold, required, total, pass_parts, course_type = row
+        attendance_parts = (total if required else 0) if all_parts else required
+        pct = 100 if threshold is None else threshold
+        # positional: a tick makes 10,000 of them, and keywords cost twice the time
+        courses[course_id] = Course(
+            course_id,
+            name,
+            status,
+            from_utc_text(end),
+            threshold,
+            attendance_parts,
+            pass_parts,
+            rules.attendance_needed(attendance_parts, pct) if attendance_parts else 0,
+            course_type or None,
+        )
+    return courses
+
+
+class CourseEnd(NamedTuple):
+    """What splitting the courses into history, due and still to come needs of one."""
+
+    id: str
+    end: datetime
+    course_type: str | None
+
+
+def course_ends(conn: sqlite3.Connection) -> list[CourseEnd]:
+    """Every course's end and type, the earliest end first (ties by id)."""
+    return [
+        CourseEnd(course_id, from_utc_text(end), course_type or None)
+        for course_id, end, course_type in conn.execute(
+            'SELECT course_id, "end", course_type FROM courses ORDER BY "end", course_id'
+        )
+    ]
+
+
+def unmatched_settings(conn: sqlite3.Connection, config: Config) -> list[str]:
+    """Statuses and course types in actions.yaml that nothing in the database matches.
+
+    Such an action silently sends nothing, so each is a located warning for `run-due` and
+    `validate --db`. A database without courses (nothing imported yet) gives none.
+    """
+    statuses = {
+        status_key(row[0]) for row in conn.execute("SELECT DISTINCT status FROM courses") if row[0]
+    }
+    if not statuses:
+        return []
+    known_types: dict[str, str] = {}  # compared form → as written, the type list's first
+    for (course_type,) in conn.execute(
+        "SELECT course_type FROM course_types UNION ALL "
+        "SELECT DISTINCT course_type FROM courses WHERE course_type IS NOT NULL"
+    ):
+        if course_type and course_type.strip():
+            known_types.setdefault(type_key(course_type), course_type.strip())
+    statuses_there = {status: status for status in statuses}
+    warnings = []
+    for index, action in enumerate(config.actions):
+        for number, wanted in enumerate(action.conditions.course_status or []):
+            if status_key(wanted) not in statuses:
+                place = config.where("actions", index, "conditions", "course_status", number)
+                warnings.append(
+                    f"{place}: course_status {wanted!r} matches no course in the database "
+                    f"(statuses there: {_listing(statuses_there, status_key(wanted))})"
+                )
+        for number, course_type in enumerate(action.course_types or []):
+            if type_key(course_type) not in known_types:
+                place = config.where("actions", index, "course_types", number)
+                warnings.append(
+                    f"{place}: course type {course_type!r} is not a known course type "
+                    f"(known: {_listing(known_types, type_key(course_type))})"
+                )
+    return warnings
+
+
+def _listing(known: dict[str, str], wanted: str, most: int = 12) -> str:
+    """The values there are (a few, sorted), and the closest when it looks like a typo."""
+    if not known:
+        return "none"
+    ordered = [known[key] for key in sorted(known)]
+    shown = ", ".join(ordered[:most]) + (
+        f", and {len(known) - most} more" if len(known) > most else ""
+    )
+    close = difflib.get_close_matches(wanted, list(known), n=1)
+    return f"{shown}; did you mean {known[close[0]]!r}?" if close else shown
+
+
+def _plain(text: str) -> str:
+    """Lower case without accents: `Zoë` and `zoe` are the same when someone looks a name up."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def find_people(conn: sqlite3.Connection, text: str) -> list[tuple[str, str, str]]:
+    """(person_id, full name, e-mail) of the persons `text` names: an id, an e-mail address,
+    or part of a name or address (case and accents aside)."""
+    text = text.strip()
+    query = "SELECT person_id, coalesce(full_name, ''), email FROM persons"
+    exact = conn.execute(f"{query} WHERE person_id = ?", (text,)).fetchall()
+    if exact:
+        return exact
+    by_address = conn.execute(f"{query} WHERE lower(email) = lower(?)", (text,)).fetchall()
+    if by_address:
+        return by_address
+    wanted = _plain(text)
+    if not wanted:
+        return []
+    return [
+        row
+        for row in conn.execute(f"{query} ORDER BY full_name, person_id")
+        if wanted in _plain(row[1]) or wanted in _plain(row[2])
+    ]
+
+
+def enrollments_of(conn: sqlite3.Connection, person_id: str) -> list[tuple[str, str, str]]:
+    """(course_id, course name, end) of a person's enrollments, the latest end first."""
+    return conn.execute(
+        'SELECT e.course_id, c.name, c."end" FROM enrollments e '
+        "JOIN courses c ON c.course_id = e.course_id WHERE e.person_id = ? "
+        'ORDER BY c."end" DESC',
+        (person_id,),
+    ).fetchall()
+
+
+def enrolled_counts(conn: sqlite3.Connection, course_ids: Iterable[str]) -> dict[str, int]:
+    """Per course of these, how many enrollments are not cancelled."""
+    return dict(
+        conn.execute(
+            "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' "
+            "AND course_id IN (SELECT value FROM json_each(?)) GROUP BY course_id",
+            (json.dumps(list(course_ids)),),
+        ).fetchall()
+    )
+
+
+class CourseListing(NamedTuple):
+    """What a course's heading shows besides its facts: when it starts and where."""
+
+    course_id: str
+    start: datetime | None
+    end_is_date: bool  # the export gave a day, stored as the midnight after it
+    location: str
+
+
+def courses_ending(
+    conn: sqlite3.Connection, first_end: datetime, last_end: datetime, also: Iterable[str] = ()
+) -> list[CourseListing]:
+    """The courses ending in [first_end, last_end], and the ones named in `also`."""
+    return [
+        CourseListing(course_id, from_utc_text(start) if start else None, bool(date), location)
+        for course_id, start, date, location in conn.execute(
+            "SELECT course_id, start, end_is_date, coalesce(location, '') FROM courses "
+            'WHERE ("end" >= :first AND "end" <= :last) '
+            "OR course_id IN (SELECT value FROM json_each(:also))",
+            {
+                "first": to_utc_text(first_end),
+                "last": to_utc_text(last_end),
+                "also": json.dumps(list(also)),
+            },
+        )
+    ]
+
+
+def enrolled_names(conn: sqlite3.Connection, course_ids: list[str]) -> dict[str, str]:
+    """Person id → full name of everyone enrolled in these courses (the id when blank)."""
+    return dict(
+        conn.execute(
+            "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
+            "FROM persons p WHERE p.person_id IN (SELECT e.person_id FROM enrollments e "
+            "WHERE e.course_id IN (SELECT value FROM json_each(?)))",
+            (json.dumps(course_ids),),
+        ).fetchall()
+    )
+
+
+def full_names(conn: sqlite3.Connection, person_ids: list[str]) -> dict[str, str]:
+    """Person id → full name of these persons (the id when blank)."""
+    return dict(
+        conn.execute(
+            "SELECT person_id, coalesce(nullif(trim(full_name), ''), person_id) FROM persons "
+            "WHERE person_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(person_ids),),
+        ).fetchall()
+    )
+
+
+class PartRegistration(NamedTuple):
+    """One part of a participant's course: what it requires and whether anything is registered."""
+
+    course_id: str
+    person_id: str
+    name: str
+    start: datetime | None
+    attendance_counts: bool  # a part of R under the configured attendance basis
+    pass_required: bool
+    attended: bool  # an attendance row, present or not
+    has_result: bool
+
+
+def part_registrations(
+    conn: sqlite3.Connection, config: Config, who: list[tuple[str, str]]
+) -> list[PartRegistration]:
+    """Every part of these (course, person) participants' courses, the earliest first."""
+    rows = conn.execute(
+        "WITH who AS (SELECT json_extract(value, '$[0]') AS course_id, "
+        "json_extract(value, '$[1]') AS person_id FROM json_each(:who)), "
+        "counted AS (SELECT course_id, max(attendance_required) AS any_required FROM parts "
+        "WHERE course_id IN (SELECT course_id FROM who) GROUP BY course_id) "
+        "SELECT w.course_id, w.person_id, p.name, p.start, "
+        "(p.attendance_required = 1 OR (:all_parts AND c.any_required = 1)), p.pass_required, "
+        "EXISTS (SELECT 1 FROM attendance a WHERE a.part_id = p.part_id "
+        "AND a.person_id = w.person_id), "
+        "EXISTS (SELECT 1 FROM results r WHERE r.part_id = p.part_id "
+        "AND r.person_id = w.person_id) "
+        "FROM who w JOIN parts p ON p.course_id = w.course_id "
+        "JOIN counted c ON c.course_id = w.course_id ORDER BY p.start, p.part_id",
+        {
+            "who": json.dumps(who),
+            "all_parts": int(config.settings.attendance_basis == "all_parts"),
+        },
+    )
+    return [
+        PartRegistration(
+            course_id,
+            person_id,
+            name,
+            from_utc_text(start) if start else None,
+            bool(counts),
+            bool(pass_required),
+            bool(attended),
+            bool(has_result),
+        )
+        for course_id, person_id, name, start, counts, pass_required, attended, has_result in rows
+    ]
+
+
+# Per enrollment, correlated lookups through indexes: the work grows with the enrollments
+# still open, not with the whole history, so a steady-state cron tick stays cheap. The
+# parts that count, of the courses asked about, are gathered once into a small table that
+# SQLite indexes by course: each enrollment then finds its parts without reading the
+# parts table again (a tenth of the time of judging 200,000 participants).
+_PARTICIPANTS_SQL = """
+WITH counted AS MATERIALIZED (
+    SELECT course_id, part_id FROM parts
+    WHERE (attendance_required = 1 OR :all_parts) {courses}
+), examined AS MATERIALIZED (
+    SELECT course_id, part_id FROM parts WHERE pass_required = 1 {courses}
+)
+SELECT e.course_id, e.person_id, nullif(e.status, 'enrolled'),
+    coalesce(e.enrolled_at, e.first_seen_at),
+    (SELECT {present} FROM counted p
+     JOIN attendance a ON a.part_id = p.part_id AND a.person_id = e.person_id
+     WHERE p.course_id = e.course_id AND a.present = 1),
+    (SELECT {results} FROM examined p
+     JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
+     WHERE p.course_id = e.course_id)
+    {states}
+FROM enrollments e
+WHERE 1 {filter}
+"""
+# counts only, or with registration moments: each result as its flag then its moment
+_COUNTS = {"present": "count(*)", "results": "group_concat(r.passed, '')"}
+_WITH_TIMES = {
+    "present": "group_concat(a.registered_at)",
+    "results": "group_concat(r.passed || r.registered_at)",
+}
+
+
+def _times(text: str | None) -> tuple[str, ...]:
+    return tuple(text.split(",")) if text else ()
+
+
+def participant_rows(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    course_id: str | None = None,
+    person_id: str | None = None,
+    exclude_finished: list[tuple[str, str | None]] | None = None,
+    states_of: list[str] | None = None,
+    course_ids: list[str] | None = None,
+    with_times: bool = False,
+) -> Iterator[Row]:
+    """Every enrollment with its figures, in one query, as the rows SQLite gives.
+
+    A row is (course_id, person_id, status (None: enrolled, the usual, so that 200,000 rows
+    do not each carry the word), enrolled_at as stored, present, results, *states);
+    `ParticipantReader` makes a `Participant` of one. The planner reads the counts straight
+    from the row and builds participants only for what it has to show.
+    `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
+    for every one of them are left out, so a steady-state tick only looks at open work.
+    `states_of` lists action ids whose logged state each participant carries along.
+    """
+    params: dict[str, Any] = {"all_parts": int(config.settings.attendance_basis == "all_parts")}
+    conditions = []
+    courses = []  # the same courses, for the parts
+    if course_id is not None:
+        conditions.append("e.course_id = :course_id")
+        courses.append("course_id = :course_id")
+        params["course_id"] = course_id
+    if person_id is not None:
+        conditions.append("e.person_id = :person_id")
+        courses.append(
+            "course_id IN (SELECT course_id FROM enrollments WHERE person_id = :person_id)"
+        )
+        params["person_id"] = person_id
+    if course_ids is not None:
+        conditions.append("e.course_id IN (SELECT value FROM json_each(:course_ids))")
+        courses.append("course_id IN (SELECT value FROM json_each(:course_ids))")
+        params["course_ids"] = json.dumps(course_ids)
+    if exclude_finished:
+        conditions.append(finished_for_all_sql(exclude_finished, params))
+    states = "".join(
+        f", {state_of_sql(index, action_id, params)}"
+        for index, action_id in enumerate(states_of or [])
+    )
+    sql = _PARTICIPANTS_SQL.format(
+        filter="".join(f" AND {c}" for c in conditions),
+        courses="".join(f" AND {c}" for c in courses),
+        states=states,
+        **(_WITH_TIMES if with_times else _COUNTS),
+    )
+    return iter(conn.execute(sql, params))
+
+
+class ParticipantReader:
+    """Makes participants of `participant_rows` rows; the enrollment moments many
+    participants share (every row of one import has the same) are read once."""
+
+    def __init__(self, with_times: bool = False) -> None:
+        self.with_times = with_times
+        self._moments: dict[str, datetime] = {}
+
+    def moment(self, text: str) -> datetime:
+        """The stored UTC text as a datetime, read once per distinct text."""
+        moment = self._moments.get(text)
+        if moment is None:
+            moment = self._moments[text] = from_utc_text(text)
+        return moment
+
+    def __call__(self, row: Row) -> Participant:
+        """The participant of one row."""
+        if not self.with_times:
+            flags = row[5] or ""
+            passed = flags.count("1")
+            return Participant(
+                row[0],
+                row[1],
+                row[2] or "enrolled",
+                self.moment(row[3]),
+                row[4],
+                passed,
+                len(flags) - passed,
+                tuple(row[6:]),
+            )
+        present_times = _times(row[4])
+        results = row[5].split(",") if row[5] else []
+        passed_times = tuple(result[1:] for result in results if result[0] == "1")
+        return Participant(
+            course_id=row[0],
+            person_id=row[1],
+            status=row[2] or "enrolled",
+            enrolled_at=self.moment(row[3]),
+            present=len(present_times),
+            passed=len(passed_times),
+            failed_parts=len(results) - len(passed_times),
+            delivery_states=tuple(row[6:]),
+            present_times=present_times,
+            passed_times=passed_times,
+        )
+
+
+def participants(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    course_id: str | None = None,
+    person_id: str | None = None,
+    exclude_finished: list[tuple[str, str | None]] | None = None,
+    states_of: list[str] | None = None,
+    course_ids: list[str] | None = None,
+    with_times: bool = False,
+) -> Iterator[Participant]:
+    """Every enrollment with its figures, in one query (see `participant_rows`)."""
+    rows = participant_rows(
+        conn,
+        config,
+        course_id=course_id,
+        person_id=person_id,
+        exclude_finished=exclude_finished,
+        states_of=states_of,
+        course_ids=course_ids,
+        with_times=with_times,
+    )
+    return map(ParticipantReader(with_times), rows)
+
+
+def with_times(conn: sqlite3.Connection, config: Config, participant: Participant) -> Participant:
+    """The participant with its registration moments, read when a count was all there was."""
+    if participant.present_times is not None:
+        return participant
+    found = participants(
+        conn,
+        config,
+        course_id=participant.course_id,
+        person_id=participant.person_id,
+        with_times=True,
+    )
+    return next(found, participant)
+
+
+Figures = tuple["rules.AttendanceFigures[str]", "rules.PassFigures[str]"]
+
+
+def participant_figures(course: Course, participant: Participant) -> Figures:
+    """The figures of one participant, the same for every action, so computed once.
+
+    Their moments stay stored UTC text (which sorts like time) until an anchor needs one.
+    """
+    return (
+        rules.attendance_figures(
+            course.attendance_parts,
+            participant.present,
+            course.threshold,
+            course.needed,
+            participant.present_times,
+        ),
+        rules.pass_figures(course.pass_parts, participant.passed, participant.passed_times),
+    )
+
+
+def as_moments(
+    figures: Figures,
+) -> tuple[rules.AttendanceFigures[datetime], rules.PassFigures[datetime]]:
+    """The figures with their registration moments read as datetimes."""
+    a, p = figures
+    attendance = rules.AttendanceFigures(
+        required_parts=a.required_parts,
+        present=a.present,
+        threshold=a.threshold,
+        needed=a.needed,
+        percentage=a.percentage,
+        met=a.met,
+        met_at=from_utc_text(a.met_at) if a.met_at else None,
+    )
+    passing = rules.PassFigures(
+        required_parts=p.required_parts,
+        passed=p.passed,
+        met=p.met,
+        met_at=from_utc_text(p.met_at) if p.met_at else None,
+    )
+    return attendance, passing

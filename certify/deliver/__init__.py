@@ -1,0 +1,1 @@
+"""Sending and recording: transports, the delivery log, the run, an administrator's own hand."""

@@ -1,0 +1,145 @@
+"""What a run did, or a dry run would do: per delivery and in sum, for summaries, log lines
+and JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from certify.clock import to_utc_text
+from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED
+
+if TYPE_CHECKING:
+    from certify.decide.plan import Plan
+
+
+@dataclass(slots=True)
+class DeliveryOutcome:
+    """One delivery of a run: what happened to it, or, in a dry run, what would."""
+
+    action: str
+    course: str
+    person: str
+    name: str | None
+    email: str | None
+    state: str
+    due_at: str | None
+    subject: str | None = None
+    message_id: str | None = None
+    certificate_number: str | None = None
+    error: str | None = None
+    connection: bool = False  # the server could not be reached at all
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "course": self.course,
+            "person": self.person,
+            "name": self.name,
+            "email": self.email,
+            "state": self.state,
+            "due_at": self.due_at,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "certificate_number": self.certificate_number,
+            "error": self.error,
+        }
+
+    def who(self) -> str:
+        """The delivery and its person, as a log line names them."""
+        name = f" {self.name}" if self.name else ""
+        return f"{self.action} {self.course}/{self.person}{name} <{self.email or ''}>"
+
+    def line(self) -> str:
+        """The plain log line of this delivery."""
+        text = f"{self.state}: {self.who()}"
+        return f"{text}: {self.error}" if self.error else text
+
+    def problem_line(self) -> str:
+        """A configuration problem with the participant it showed on."""
+        return (
+            f"{self.error} (participant {self.course}/{self.person}"
+            f"{' ' + self.name if self.name else ''}; action {self.action} stopped, "
+            "its deliveries stay pending until the template is fixed)"
+        )
+
+
+@dataclass
+class RunReport:
+    """What a run did (or a dry run would do), for the summary, the log lines and JSON."""
+
+    now: datetime
+    dry_run: bool
+    sent: int = 0  # in a dry run: would be sent
+    failed: int = 0
+    pending: int = 0  # attempted in this run and kept for a retry
+    unknown: int = 0
+    retry_later: int = 0  # not attempted: waiting out the back-off of an earlier failure
+    held: int = 0  # not attempted: their action stopped on a configuration problem
+    skipped: int = 0
+    unreachable: int = 0  # attempts that could not reach the mail server at all
+    expired: int = 0
+    waiting: int = 0
+    not_due: int = 0
+    stopped: str | None = None
+    judged_all: bool = True  # False: --limit was reached before every participant was judged
+    problems: list[str] = field(default_factory=list)  # configuration problems, located
+    warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
+    outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    waiting_on: dict[str, int] = field(default_factory=dict)
+    plan: Plan | None = None
+
+    @property
+    def not_accepted(self) -> bool:
+        """A delivery attempted in this run was not accepted, or the run stopped early."""
+        return bool(self.failed or self.pending or self.unknown or self.stopped)
+
+    @property
+    def exit_code(self) -> int:
+        """1 for a configuration problem, 3 when an attempted delivery was not accepted."""
+        if self.problems:
+            return EXIT_INPUT
+        if self.not_accepted and not self.dry_run:
+            return EXIT_NOT_ACCEPTED
+        return 0
+
+    @property
+    def outcome(self) -> str:
+        """How the run ended, in the words of the run record."""
+        if self.problems:
+            return "problems"
+        return "not accepted" if self.not_accepted else "ok"
+
+    @property
+    def detail(self) -> str | None:
+        """The first problem, or why the run stopped."""
+        return self.problems[0] if self.problems else self.stopped
+
+    def counts(self) -> dict[str, int]:
+        """The figures of the run, by name."""
+        return {
+            ("would_send" if self.dry_run else "sent"): self.sent,
+            "failed": self.failed,
+            "pending": self.pending,
+            "unknown": self.unknown,
+            "retry_later": self.retry_later,
+            "held": self.held,
+            "skipped": self.skipped,
+            "expired": self.expired,
+            "waiting": self.waiting,
+            "not_due": self.not_due,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "now": to_utc_text(self.now),
+            "dry_run": self.dry_run,
+            **self.counts(),
+            "stopped": self.stopped,
+            "judged_all": self.judged_all,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "waiting_on": self.waiting_on,
+            "deliveries": [d.as_json() for d in self.outcomes],
+        }

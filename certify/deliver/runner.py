@@ -1,0 +1,485 @@
+"""The run: the loop over what is due, the transport calls, and SIGTERM (the lock is `lock.py`).
+
+Every state change goes through the delivery log (`deliveries.py`) as its own short
+transaction; none is held open across network I/O. The claim is committed before a message
+is handed over and the outcome right after, so a crash at any point leaves a row that the
+next run settles without sending twice.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from certify.clock import to_utc_text
+from certify.config import Action, Config
+from certify.decide.decisions import Decision
+from certify.decide.facts import unmatched_settings
+from certify.decide.plan import Listed, Plan, make_plan
+from certify.deliver import runs
+from certify.deliver.log import Claim, DeliveryLog
+from certify.deliver.outcome import DeliveryOutcome, RunReport
+from certify.deliver.transports import (
+    AmbiguousFailure,
+    ConnectionFailure,
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+    safe_file_name,
+)
+from certify.errors import EXIT_INPUT
+from certify.inspect.history import History
+from certify.store.database import Store
+
+if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
+    # nothing due never loads Jinja2, Babel or ReportLab
+    from certify.render.context import DeliveryContexts, DeliveryRef
+    from certify.render.message import Mail
+    from certify.render.templates import Templates
+
+IN_A_ROW_TO_STOP = 3  # connection failures, or unknown outcomes, in a row stop a run
+CLAIM_BATCH = 32  # claims committed together; a stopped run hands back what it did not try
+
+
+class _Stop:
+    """SIGTERM: finish the message in hand, record it, then stop."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Stop:
+        try:
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        except ValueError:  # not the main thread
+            self._previous = None
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+class Runner:
+    """One run at one moment: plans, then claims, renders, hands over and records."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        templates: Templates | None,
+        now: datetime,
+        *,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        """`templates` None: they are compiled (and checked) before the first message."""
+        self.store = store
+        self.config = config
+        self._templates = templates
+        self.now = now
+        self.log = log
+        self.deliveries = DeliveryLog(store, now)
+        self._contexts: DeliveryContexts | None = None
+        self._opened: Transport | None = None
+
+    @property
+    def templates(self) -> Templates:
+        """The compiled templates; every problem in them stops the run before any claim."""
+        if self._templates is None:
+            from certify.render.templates import Templates
+
+            self._templates = Templates.checked(self.config)
+        return self._templates
+
+    def _templates_ready(self) -> None:
+        """Compile and check the templates now: a problem in them stops the run before a claim."""
+        if self._templates is None:
+            self._templates = self.templates
+
+    @property
+    def contexts(self) -> DeliveryContexts:
+        """Reads each delivery's template context, only what the templates use."""
+        if self._contexts is None:
+            from certify.render.context import DeliveryContexts
+
+            self._contexts = DeliveryContexts(self.store.conn, self.config, self.templates.needs)
+        return self._contexts
+
+    def recover(self, transport: Transport | None) -> list[str]:
+        """Settle what a killed run left `claimed` or `sending`.
+
+        Without a transport to ask, a message that may have been handed over is `unknown`.
+        """
+        if transport is None:
+            return self.deliveries.recover(lambda key: None)
+        return self.deliveries.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
+
+    def _outcome(self, decision: Decision, state: str) -> DeliveryOutcome:
+        return DeliveryOutcome(
+            action=decision.action.id,
+            course=decision.course.id,
+            person=decision.participant.person_id,
+            name=None,
+            email=None,
+            state=state,
+            due_at=_due_text(decision.due_at) if decision.due_at else None,
+        )
+
+    def _render(self, decision: Decision, delivery: DeliveryRef, outcome: DeliveryOutcome) -> Mail:
+        """The message, with the person's name and address noted on the outcome."""
+        from certify.render.compose import render_message
+
+        context = self.contexts.read(decision, delivery, self.now)
+        outcome.name = context["person"]["full_name"]
+        outcome.email = context["person"]["email"]
+        mail = render_message(
+            self.templates,
+            decision.action,
+            context,
+            message_id=delivery.message_id,
+            sent_at=self.now.astimezone(self.config.tz),
+        )
+        outcome.subject = mail.subject
+        return mail
+
+    def _open(self, transport: Transport) -> None:
+        """Connect on the first message only: a run with nothing to send opens nothing."""
+        if self._opened is transport:
+            return
+        self._opened = transport
+        try:
+            transport.open()
+        except ConnectionFailure as exc:
+            # unreachable is temporary: each delivery records it, and 3 in a row stop the run
+            self.log(f"cannot reach the mail server yet: {exc.reason}")
+
+    def close(self) -> None:
+        """Record what is noted, and close the transport if this run opened it."""
+        if self._opened is not None:
+            self._record(self._opened)
+            self._opened.close()
+            self._opened = None
+
+    def deliver(
+        self, decision: Decision, transport: Transport, *, forced_reason: str | None = None
+    ) -> DeliveryOutcome:
+        """Claim, render, hand over and record one delivery (for `certify send`)."""
+        self._open(transport)
+        claim = self.deliveries.claim(decision.decided(), self.config.settings.sender)
+        message_id = None
+        if forced_reason:
+            # a re-send is a new message to mail servers, which drop repeated Message-IDs
+            message_id = re.sub(
+                r"(\.r\d+)?@", f".r{int(self.now.timestamp())}@", claim.message_id, count=1
+            )
+            self.deliveries.forced(claim.id, forced_reason, message_id)
+        outcome = self._attempt(decision, claim, transport, message_id)
+        self._record(transport)
+        return outcome
+
+    def _record(self, transport: Transport) -> None:
+        """What was handed over made durable first, then the outcomes written."""
+        transport.settle()
+        self.deliveries.flush()
+
+    def _attempt(
+        self,
+        decision: Decision,
+        claim: Claim,
+        transport: Transport,
+        message_id: str | None = None,
+    ) -> DeliveryOutcome:
+        """Render and hand over one claimed delivery; its outcome is noted in the log.
+
+        A configuration problem leaves the delivery pending (state `held` on the outcome);
+        a fault of this person's data fails it; the transport's failures are recorded.
+        """
+        from certify.render.compose import AddressError, MissingGlyphs, TemplateProblem
+        from certify.render.context import DeliveryRef
+
+        log = self.deliveries
+        message_id = message_id or claim.message_id
+        outcome = self._outcome(decision, "claimed")
+        outcome.message_id, outcome.certificate_number = message_id, claim.certificate_number
+        try:
+            mail = self._render(
+                decision, DeliveryRef(claim.id, claim.certificate_number, message_id), outcome
+            )
+        except TemplateProblem as exc:
+            reason = "; ".join(exc.problems)
+            log.release(claim.id, f"not sent: {reason}")
+            outcome.state, outcome.error = "held", reason
+            return outcome
+        except (AddressError, MissingGlyphs) as exc:
+            log.record(claim, "failed", error=str(exc))
+            outcome.state, outcome.error = "failed", str(exc)
+            return outcome
+        file_name = safe_file_name(*decision.key)
+        try:
+            transport.send(mail, file_name, lambda: log.mark_sending(claim))
+        except AmbiguousFailure as exc:
+            log.record(claim, "unknown", error=exc.reason, code=exc.code)
+            outcome.state, outcome.error = "unknown", exc.reason
+        except PermanentFailure as exc:
+            log.record(claim, "failed", error=exc.reason, code=exc.code)
+            outcome.state, outcome.error = "failed", exc.reason
+        except TemporaryFailure as exc:
+            outcome.state = log.temporary_failure(claim, exc.reason, exc.code)
+            outcome.error = exc.reason
+            outcome.connection = exc.connection
+        else:
+            log.record(claim, "sent")
+            outcome.state = "sent"
+        return outcome
+
+    def rehearse(self, decision: Decision) -> DeliveryOutcome:
+        """Render what would be sent, without claiming, writing or connecting."""
+        from certify.render.compose import AddressError, MissingGlyphs, TemplateProblem
+        from certify.render.context import DeliveryRef
+
+        outcome = self._outcome(decision, "would send")
+        record = History(self.store).find(decision.key) or {}
+        delivery = DeliveryRef(
+            record.get("id"),
+            record.get("certificate_number") or "(given when sent)",
+            record.get("message_id") or "<dry-run@certify.invalid>",
+        )
+        try:
+            self._render(decision, delivery, outcome)
+        except TemplateProblem as exc:
+            outcome.state, outcome.error = "held", "; ".join(exc.problems)
+        except (AddressError, MissingGlyphs) as exc:
+            outcome.state, outcome.error = "would fail", str(exc)
+        return outcome
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def plan(self, actions: list[Action], enough: int | None = None) -> Plan:
+        """Every decision at this run's moment (until `enough` are due); reads only."""
+        return make_plan(self.store, self.config, self.now, actions=actions, enough=enough)
+
+    def run(
+        self,
+        actions: list[Action],
+        transport: Transport | None,
+        *,
+        limit: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        render: bool = True,
+    ) -> RunReport:
+        """A real run (transport given) or a dry run (transport None: reads only).
+
+        A dry run renders every message it would send, unless `render` is False.
+        """
+        if transport is None:
+            return self._run(actions, None, limit, progress, render)
+        run_id = runs.start(self.store, self.now)
+        try:
+            report = self._run(actions, transport, limit, progress, render)
+        except BaseException as exc:
+            detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            runs.finish(self.store, run_id, "failed", EXIT_INPUT, {}, detail)
+            raise
+        counts = {**report.counts(), "unreachable": report.unreachable}
+        runs.finish(self.store, run_id, report.outcome, report.exit_code, counts, report.detail)
+        return report
+
+    def _run(
+        self,
+        actions: list[Action],
+        transport: Transport | None,
+        limit: int | None,
+        progress: Callable[[int, int], None] | None,
+        render: bool,
+    ) -> RunReport:
+        report = RunReport(self.now, dry_run=transport is None)
+        report.warnings = unmatched_settings(self.store.conn, self.config)
+        if transport is not None:
+            self.store.record_zone(self.config.tz)
+            for note in self.recover(transport):
+                self.log(f"recovered: {note}")
+            self.deliveries.record_since([a.id for a in actions if a.since is None])
+        plan = self.plan(actions, limit)
+        report.plan = plan
+        report.judged_all = plan.complete
+        skipped = plan.by_outcome("skipped")
+        expired = plan.by_outcome("expired")
+        report.waiting = plan.count("waiting")
+        report.not_due = plan.count("not_due") + plan.not_due_elsewhere
+        report.retry_later = plan.count("retry_later")
+        report.waiting_on = dict(plan.waiting_summary().most_common())
+        if transport is None:
+            report.skipped = sum(1 for d in skipped if not d.existing)
+            report.skipped += self._count_course_skips(plan)
+            report.expired = len(expired)
+            if render:
+                self._rehearse(plan.by_outcome("send", limit), report, progress)
+            else:
+                self._list(plan.listed("send")[:limit], report, progress)
+            return report
+        report.skipped = self._record_final(skipped, "skipped")
+        report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
+        report.expired = self._record_final(expired, "expired")
+        if report.skipped:
+            self.log(
+                f"skipped {report.skipped} deliveries due before the action's `since` "
+                "(no mailing of history; set `since:` to include it on purpose)"
+            )
+        try:
+            self._send(plan.by_outcome("send", limit), transport, report, progress)
+        finally:
+            self.close()
+        return report
+
+    def _send(
+        self,
+        to_send: list[Decision],
+        transport: Transport,
+        report: RunReport,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Claim in batches (one synchronous commit each), hand over one by one, record."""
+        connection_failures = unknown_in_row = 0
+        stopped_actions: set[str] = set()
+        done = 0
+        with _Stop() as stop:
+            for start in range(0, len(to_send), CLAIM_BATCH):
+                if report.stopped:
+                    break
+                chunk = to_send[start : start + CLAIM_BATCH]
+                batch = [d for d in chunk if d.action.id not in stopped_actions]
+                report.held += len(chunk) - len(batch)
+                if not batch:
+                    continue
+                self._templates_ready()
+                self._open(transport)
+                claims = self.deliveries.claim_many(
+                    [d.decided() for d in batch], self.config.settings.sender
+                )
+                self.contexts.prefetch(batch)
+                unattempted: list[Claim] = []
+                for decision, claim in zip(batch, claims, strict=True):
+                    if progress:
+                        progress(done, len(to_send))
+                    done += 1
+                    if report.stopped or decision.action.id in stopped_actions:
+                        unattempted.append(claim)
+                        if not report.stopped:
+                            report.held += 1
+                        continue
+                    if stop.requested:
+                        report.stopped = "stopped by SIGTERM; the rest waits for the next run"
+                        unattempted.append(claim)
+                        continue
+                    outcome = self._attempt(decision, claim, transport)
+                    report.outcomes.append(outcome)
+                    self.log(outcome.line())
+                    state = outcome.state
+                    if state == "held":
+                        stopped_actions.add(decision.action.id)
+                        report.held += 1
+                        report.problems.append(outcome.problem_line())
+                        continue
+                    if state == "sent":
+                        report.sent += 1
+                    elif state == "failed":
+                        report.failed += 1
+                    elif state == "unknown":
+                        report.unknown += 1
+                    else:
+                        report.pending += 1
+                    report.unreachable += outcome.connection
+                    connection_failures = connection_failures + 1 if outcome.connection else 0
+                    unknown_in_row = unknown_in_row + 1 if state == "unknown" else 0
+                    if connection_failures >= IN_A_ROW_TO_STOP:
+                        report.stopped = (
+                            f"stopped after {connection_failures} connection failures in a "
+                            "row; the rest stays pending for the next run"
+                        )
+                    elif unknown_in_row >= IN_A_ROW_TO_STOP:
+                        report.stopped = (
+                            f"stopped after {unknown_in_row} messages in a row whose delivery "
+                            "is unknown (the server went silent after the data); the rest "
+                            "stays pending for the next run"
+                        )
+                self._record(transport)
+                self.deliveries.unclaim(unattempted)
+            if progress:
+                progress(len(to_send), len(to_send))
+
+    def _list(
+        self,
+        due: list[Listed],
+        report: RunReport,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """A dry run that only judges: each delivery that would be sent, by its key, without
+        a decision object each (200,000 of them in a large backlog)."""
+        outcomes = report.outcomes
+        for action_id, course_id, person_id, due_at in due:
+            outcomes.append(
+                DeliveryOutcome(
+                    action_id,
+                    course_id,
+                    person_id,
+                    None,
+                    None,
+                    "would send",
+                    _due_text(due_at) if due_at else None,
+                )
+            )
+        report.sent += len(due)
+        if progress:
+            progress(len(due), len(due))
+
+    def _rehearse(
+        self,
+        to_send: list[Decision],
+        report: RunReport,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        stopped_actions: set[str] = set()
+        for index, decision in enumerate(to_send):
+            if progress and index % 100 == 0:
+                progress(index, len(to_send))
+            if index % CLAIM_BATCH == 0:
+                self.contexts.prefetch(to_send[index : index + CLAIM_BATCH])
+            if decision.action.id in stopped_actions:
+                outcome = self._outcome(decision, "held")
+            else:
+                outcome = self.rehearse(decision)
+            report.outcomes.append(outcome)
+            if outcome.state == "held":
+                report.held += 1
+                if decision.action.id not in stopped_actions:
+                    stopped_actions.add(decision.action.id)
+                    report.problems.append(outcome.problem_line())
+            elif outcome.state == "would fail":
+                report.failed += 1
+            else:
+                report.sent += 1
+
+    def _record_final(self, decisions: list[Decision], state: str) -> int:
+        fresh = [d for d in decisions if d.existing is None or d.existing.state != state]
+        return self.deliveries.record_final([d.decided() for d in fresh], state)
+
+    def _count_course_skips(self, plan: Plan) -> int:
+        """For a dry run: how many participants recording the history would skip."""
+        return sum(
+            self.deliveries.unlogged_enrollments(action_id, courses)
+            for action_id, courses in plan.course_skips.items()
+            if courses
+        )
+
+
+@lru_cache(maxsize=4096)
+def _due_text(moment: datetime) -> str:
+    return to_utc_text(moment)

@@ -1,0 +1,449 @@
+"""Where messages go: `.eml` files in a folder, or an SMTP server. One small protocol.
+
+The transport owns every security mode and classifies every failure, so the runner only
+records outcomes:
+- TemporaryFailure: nothing was handed over; retry later (4xx, refused, dropped, timeout).
+- PermanentFailure: this recipient will never work (5xx for it, invalid address).
+- AmbiguousFailure: the whole message went out and the server went silent: maybe delivered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import smtplib
+import socket
+import ssl
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from certify.errors import TransportConfigError
+from certify.render.message import Mail
+
+
+class DeliveryFailure(Exception):
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class TemporaryFailure(DeliveryFailure):
+    connection = False  # True when the server could not be reached at all
+
+
+class ConnectionFailure(TemporaryFailure):
+    connection = True
+
+
+class PermanentFailure(DeliveryFailure):
+    pass
+
+
+class AmbiguousFailure(DeliveryFailure):
+    pass
+
+
+class Transport(Protocol):
+    name: str
+
+    def open(self) -> None:
+        """Check the configuration; raise TransportConfigError for faults that fail everything."""
+
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        """Deliver one message; raise a DeliveryFailure subclass when it was not accepted.
+
+        A transport that cannot tell afterwards whether a message went out calls
+        `before_handover` right before the step it cannot take back.
+        """
+
+    def settle(self) -> None:
+        """Make what was handed over so far durable (called before outcomes are recorded)."""
+
+    def was_delivered(self, file_name: str) -> bool | None:
+        """After a crash during hand-over: True/False when the transport can tell, else None."""
+
+    def close(self) -> None: ...
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(*parts: str) -> str:
+    return "--".join(_UNSAFE.sub("_", part).strip("._") or "_" for part in parts) + ".eml"
+
+
+class DirTransport:
+    """Each message an RFC 5322 file: written to a temporary file, fsynced, then renamed.
+
+    Whether a message was handed over is whether its file exists, so no `sending` mark is
+    needed: a claim found after a crash is sent if its file is there, pending if not. The
+    folder itself is fsynced once per batch (`settle`), before the outcomes are recorded.
+    """
+
+    name = "dir"
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._unsettled = False
+
+    def open(self) -> None:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransportConfigError(
+                f"cannot create the outbox {self.out}: {exc.strerror}",
+                hint="choose a writable folder with --out",
+            ) from None
+        if not os.access(self.out, os.W_OK):
+            raise TransportConfigError(f"the outbox {self.out} is not writable", hint="check --out")
+
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        data = mail.data
+        target = self.out / file_name
+        descriptor, temporary = tempfile.mkstemp(dir=self.out, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
+        self._unsettled = True
+
+    def settle(self) -> None:
+        if self._unsettled:
+            directory = os.open(self.out, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the renames of this batch are on disk
+            finally:
+                os.close(directory)
+            self._unsettled = False
+
+    def was_delivered(self, file_name: str) -> bool | None:
+        return (self.out / file_name).exists()
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls | ssl | none
+    user: str | None
+    password: str | None
+    timeout: float
+    ca_file: str | None
+    sender: str
+
+
+class SmtpTransport:
+    """One connection reused for many messages; reconnects when the server drops it."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.settings.ca_file)
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            smtp: smtplib.SMTP
+            if s.security == "ssl":
+                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._context())
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            smtp.ehlo()
+            if s.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise TransportConfigError(
+                        f"the server {s.host}:{s.port} does not offer STARTTLS; "
+                        "refusing to send in plain text",
+                        hint="fix the server, or set smtp.security: ssl (or none, on a trusted network)",
+                    )
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if s.user:
+                if s.password is None:
+                    raise TransportConfigError(
+                        f"smtp user {s.user!r} is set but CERTIFY_SMTP_PASSWORD is not",
+                        hint="export CERTIFY_SMTP_PASSWORD in the environment of the cron job",
+                    )
+                smtp.login(s.user, s.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportConfigError(
+                f"the server refused the login for {s.user!r}: {exc.smtp_code} {_text(exc.smtp_error)}",
+                hint="check smtp.user and CERTIFY_SMTP_PASSWORD",
+            ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise TransportConfigError(
+                f"TLS certificate of {s.host} not trusted: {exc.verify_message}",
+                hint="use the server's real host name, or give its CA with smtp.ca_file / --smtp-ca-file",
+            ) from None
+        except ssl.SSLError as exc:
+            raise TransportConfigError(f"TLS with {s.host}:{s.port} failed: {exc}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransportConfigError(f"{s.host}: {exc}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionFailure(
+                f"cannot connect to {s.host}:{s.port}: {_unreachable(exc, s)}"
+            ) from None
+        return smtp
+
+    def open(self) -> None:
+        self.smtp = self._connect()
+
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        data, recipients, needs_utf8 = mail.data, mail.recipients, mail.smtputf8
+        for attempt in (1, 2):
+            if self.smtp is None:
+                self.smtp = self._connect()
+            try:
+                self._transaction(self.smtp, data, recipients, needs_utf8, before_handover)
+                return
+            except _Dropped as dropped:
+                # the server closed a reused connection between messages: reconnect once
+                self._discard()
+                if attempt == 2:
+                    raise ConnectionFailure(str(dropped)) from None
+
+    def _transaction(
+        self,
+        smtp: smtplib.SMTP,
+        data: bytes,
+        recipients: list[str],
+        needs_utf8: bool,
+        before_handover: Callable[[], None],
+    ) -> None:
+        options: list[str] = []
+        if needs_utf8:
+            if not smtp.has_extn("smtputf8"):
+                raise PermanentFailure(
+                    "the address has non-ASCII characters before the @ and the server "
+                    "does not support SMTPUTF8"
+                )
+            options.append("SMTPUTF8")
+        if smtp.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        try:
+            # the addresses are already bare, so the commands are written as they are
+            smtp.command_encoding = "utf-8" if needs_utf8 else "ascii"
+            extra = "".join(f" {option}" for option in options)
+            smtp.putcmd("mail", f"FROM:<{self.settings.sender}>{extra}")
+            code, reply = smtp.getreply()
+            self._check(smtp, code, reply, "MAIL FROM")
+            for recipient in recipients:
+                smtp.putcmd("rcpt", f"TO:<{recipient}>")
+                code, reply = smtp.getreply()
+                self._check(smtp, code, reply, f"RCPT TO {recipient}", ok=(250, 251))
+            code, reply = smtp.docmd("DATA")
+            self._check(smtp, code, reply, "DATA", ok=(354,))
+        except smtplib.SMTPServerDisconnected as exc:
+            raise _Dropped(f"connection closed by the server: {exc}") from None
+        except TimeoutError as exc:
+            self._discard()
+            raise TemporaryFailure(f"timed out before the message was handed over: {exc}") from None
+        except OSError as exc:
+            self._discard()
+            raise ConnectionFailure(f"connection lost before the data: {_describe(exc)}") from None
+        before_handover()
+        payload = re.sub(rb"(?m)^\.", b"..", data)
+        if not payload.endswith(b"\r\n"):
+            payload += b"\r\n"
+        try:
+            smtp.send(payload + b".\r\n")
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._discard()
+            raise TemporaryFailure(
+                f"connection lost while sending the data: {_describe(exc)}"
+            ) from None
+        try:
+            code, reply = smtp.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self._discard()
+            raise AmbiguousFailure(
+                f"the server went silent after receiving the whole message ({_describe(exc)}); "
+                "it may have been delivered"
+            ) from None
+        if 200 <= code < 300:
+            return
+        # never _Dropped here: the whole message went out, and resending it could double it
+        text = f"end of data: {code} {_text(reply)}"
+        if 400 <= code < 500:
+            if code == 421:
+                self._discard()
+            raise TemporaryFailure(text, code)
+        if 500 <= code < 600:
+            raise PermanentFailure(text, code)
+        # no reply code (smtplib's -1), a code cut short, or one that makes no sense here:
+        # the message may have been accepted
+        self._discard()
+        raise AmbiguousFailure(
+            f"{text}: not an answer to the end of the data; it may have been delivered", code
+        )
+
+    def _check(
+        self, smtp: smtplib.SMTP, code: int, reply: bytes, step: str, ok: tuple[int, ...] = (250,)
+    ) -> None:
+        if code in ok:
+            return
+        text = f"{step}: {code} {_text(reply)}"
+        if code == 421 or not 400 <= code < 600:
+            # closing, or no reply code (-1, a code cut short): the line is not to be trusted,
+            # and nothing was handed over yet, so a new connection may try again
+            self._discard()
+            raise _Dropped(text)
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._discard()
+        if 400 <= code < 500:
+            raise TemporaryFailure(text, code)
+        raise PermanentFailure(text, code)
+
+    def _discard(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+        self.smtp = None
+
+    def settle(self) -> None:
+        pass  # what the server accepted is its business from then on
+
+    def was_delivered(self, file_name: str) -> bool | None:
+        return None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.smtp.quit()
+            self._discard()
+
+
+class _Dropped(Exception):
+    pass
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+# getaddrinfo's answers for a name that does not exist (EAI_NODATA is not on every system)
+_NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _unreachable(exc: BaseException, s: SmtpSettings) -> str:
+    """Why the mail server could not be reached, in words that point at what to check."""
+    if isinstance(exc, socket.gaierror):
+        if exc.errno in _NAME_UNKNOWN:
+            return "the name is not known (check --smtp-host or smtp.host)"
+        if exc.errno == socket.EAI_AGAIN:
+            return (
+                "the name cannot be looked up now (check --smtp-host or smtp.host, and that "
+                "this machine can reach a name server)"
+            )
+        return (
+            f"the name cannot be looked up ({exc.strerror or exc}; check --smtp-host or smtp.host)"
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return (
+            "connection refused: nothing listens on that port (check --smtp-port or "
+            "smtp.port, and that the mail server runs)"
+        )
+    # smtplib turns a greeting that does not come into SMTPServerDisconnected
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        return (
+            f"timed out: no answer within {s.timeout:g} s (a firewall, or not the mail server's host "
+            "and port? check --smtp-host/--smtp-port or smtp.host/smtp.port)"
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return f"{exc.strerror or exc} (check this machine's network, and --smtp-host or smtp.host)"
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return f"the server refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}"
+    return _describe(exc)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+def choose_transport(
+    config: Any,
+    *,
+    transport: str | None,
+    out: Path | None,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    smtp_security: str | None = None,
+    smtp_user: str | None = None,
+    smtp_ca_file: Path | None = None,
+) -> Transport:
+    """--transport, else actions.yaml's `delivery:`; never a silent default."""
+    settings = config.settings
+    name = transport or settings.delivery.transport
+    if name is None:
+        raise TransportConfigError(
+            "no transport chosen: nothing would be sent",
+            hint="pass --transport smtp (with an smtp: section) or --transport dir --out DIR, "
+            "or set delivery: {transport: smtp} in actions.yaml",
+        )
+    if name == "dir":
+        folder = out or (
+            config.path.parent / settings.delivery.out if settings.delivery.out else None
+        )
+        if folder is None:
+            raise TransportConfigError(
+                "--transport dir needs a folder", hint="pass --out DIR or set delivery.out"
+            )
+        return DirTransport(Path(folder))
+    if name == "smtp":
+        smtp = settings.smtp
+        host = smtp_host or smtp.host
+        if not host:
+            raise TransportConfigError(
+                "--transport smtp needs a server",
+                hint="set smtp.host in actions.yaml, --smtp-host, or CERTIFY_SMTP_HOST",
+            )
+        security = smtp_security or smtp.security
+        if security not in ("starttls", "ssl", "none"):
+            raise TransportConfigError(f"unknown SMTP security {security!r} (starttls, ssl, none)")
+        port = smtp_port or smtp.port or (465 if security == "ssl" else 587)
+        ca = str(smtp_ca_file) if smtp_ca_file else smtp.ca_file
+        return SmtpTransport(
+            SmtpSettings(
+                host=host,
+                port=port,
+                security=security,
+                user=smtp_user or smtp.user,
+                password=os.environ.get("CERTIFY_SMTP_PASSWORD"),
+                timeout=smtp.timeout,
+                ca_file=ca,
+                sender=_envelope_sender(settings.sender),
+            )
+        )
+    raise TransportConfigError(f"unknown transport {name!r} (dir or smtp)")
+
+
+def _envelope_sender(sender: str) -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(sender)[1]

@@ -1,0 +1,1 @@
+"""What people ask of certify: why (explain), how it goes (status, history), is it right (validate)."""

@@ -1,0 +1,199 @@
+"""What the delivery log says, for people: counts, one delivery and its history, listings,
+what needs attention and the command that settles it. Reads only; `DeliveryLog` writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from certify.clock import from_utc_text, to_utc_text
+from certify.deliver.log import Key
+from certify.errors import CertifyError, UsageError, did_you_mean
+from certify.store.database import Store
+
+STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
+
+
+_LISTED = (
+    "action",
+    "course",
+    "person",
+    "name",
+    "email",
+    "state",
+    "attempts",
+    "last_error",
+    "sent_at",
+    "message_id",
+    "certificate_number",
+    "due_at",
+    "next_attempt_at",
+    "last_code",
+)
+
+
+def settle_command(state: str, key: Key) -> str | None:
+    """The command that settles a delivery in this state, when one does."""
+    action, course, person = key
+    who = f"{action} --course {course} --person {person}"
+    if state == "failed":
+        return f'certify retry --state failed --action {who} --reason "..."'
+    if state == "unknown":
+        return f'certify mark {who} --as sent|failed --reason "..."'
+    if state == "expired":
+        return f'certify send {who} --force --reason "..."'
+    if state in ("pending", "retry_later", "send"):
+        return f"certify send {who}"
+    return None
+
+
+class History:
+    """The delivery log of one store, read for people (`certify log`, `status`, `explain`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.conn = store.conn
+
+    def sent_between(self, first: datetime, last: datetime) -> list[datetime]:
+        """The moments deliveries were sent in [first, last), read through the state index."""
+        return [
+            from_utc_text(row[0])
+            for row in self.conn.execute(
+                "SELECT sent_at FROM deliveries WHERE state = 'sent' "
+                "AND sent_at >= ? AND sent_at < ?",
+                (to_utc_text(first), to_utc_text(last)),
+            )
+        ]
+
+    def state_counts(self) -> dict[str, int]:
+        """How many deliveries the log holds in each state."""
+        return dict(self.conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
+
+    def oldest_pending(self) -> dict[str, Any] | None:
+        """The pending delivery due longest ago, or None."""
+        return _first_record(
+            self.conn.execute(
+                "SELECT action, course_id AS course, person_id AS person, due_at, attempts, "
+                "last_error, next_attempt_at FROM deliveries WHERE state = 'pending' "
+                "ORDER BY due_at, id LIMIT 1"
+            )
+        )
+
+    def find(self, key: Key) -> dict[str, Any] | None:
+        """One delivery's record, or None when nothing was logged for it."""
+        record = _first_record(
+            self.conn.execute(
+                "SELECT id, state, attempts, last_error, sent_at, message_id, "
+                "certificate_number, figures, next_attempt_at FROM deliveries "
+                "WHERE action = ? AND course_id = ? AND person_id = ?",
+                key,
+            )
+        )
+        if record is not None:
+            record["figures"] = json.loads(record["figures"]) if record["figures"] else None
+        return record
+
+    def events(self, delivery_id: int) -> list[dict[str, Any]]:
+        """A delivery's history, oldest first."""
+        return [
+            {"at": at, "state": state, "detail": detail}
+            for at, state, detail in self.conn.execute(
+                "SELECT at, state, detail FROM delivery_events WHERE delivery_id = ? ORDER BY id",
+                (delivery_id,),
+            )
+        ]
+
+    def listing(
+        self,
+        *,
+        action: str | None = None,
+        state: str | None = None,
+        course: str | None = None,
+        people: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The log, oldest change first, optionally for one action, state, course or persons."""
+        # the name as the persons export has it now (a person removed since: none)
+        rows = self.conn.execute(
+            "SELECT d.action, d.course_id, d.person_id, p.full_name, d.email, d.state, "
+            "d.attempts, d.last_error, d.sent_at, d.message_id, d.certificate_number, d.due_at, "
+            "d.next_attempt_at, d.last_code, d.figures "
+            "FROM deliveries d LEFT JOIN persons p ON p.person_id = d.person_id "
+            "WHERE (:a IS NULL OR d.action = :a) AND (:s IS NULL OR d.state = :s) "
+            "AND (:c IS NULL OR d.course_id = :c) "
+            "AND (:p IS NULL OR d.person_id IN (SELECT value FROM json_each(:p))) "
+            "ORDER BY coalesce(d.sent_at, d.updated_at), d.id",
+            {
+                "a": action,
+                "s": state,
+                "c": course,
+                "p": json.dumps(people) if people is not None else None,
+            },
+        ).fetchall()
+        result = []
+        for row in rows:
+            item = dict(zip(_LISTED, row[:-1], strict=True))
+            item["figures"] = json.loads(row[-1]) if row[-1] else None
+            result.append(item)
+        return result
+
+    def check_filters(
+        self, *, action: str | None, course: str | None, configured: list[str]
+    ) -> None:
+        """Raise when a filter of an empty listing names nothing there is: an action neither
+        configured (`configured`) nor logged, a course neither imported nor logged. A typo
+        must not read as "no deliveries"."""
+        if action is not None and action not in configured and not self._logged("action", action):
+            logged = [row[0] for row in self.conn.execute("SELECT DISTINCT action FROM deliveries")]
+            known = sorted({*configured, *logged})
+            raise UsageError(
+                f"--action: unknown action {action!r} "
+                f"(known: {', '.join(known) or 'none yet'}){did_you_mean(action, known)}"
+            )
+        if course is not None:
+            imported = self.conn.execute(
+                "SELECT 1 FROM courses WHERE course_id = ?", (course,)
+            ).fetchone()
+            # a course an import removed since keeps its deliveries
+            if imported is None and not self._logged("course_id", course):
+                ids = [row[0] for row in self.conn.execute("SELECT course_id FROM courses")]
+                raise CertifyError(
+                    f"--course: no course {course!r} in the database{did_you_mean(course, ids)}",
+                    hint="give a course_id as the courses export has it",
+                )
+
+    def _logged(self, column: str, value: str) -> bool:
+        query = f"SELECT 1 FROM deliveries WHERE {column} = ? LIMIT 1"
+        return self.conn.execute(query, (value,)).fetchone() is not None
+
+    def needing_attention(self) -> list[dict[str, Any]]:
+        """The deliveries `attention` counts, as `listing` gives them."""
+        return [
+            *self.listing(state="failed"),
+            *self.listing(state="unknown"),
+            *(
+                row
+                for row in self.listing(state="pending")
+                if row["attempts"] >= STRUGGLING_ATTEMPTS
+            ),
+        ]
+
+    def attention(self) -> dict[str, int]:
+        """What needs the administrator, over the whole log: unknown and failed deliveries,
+        and pending ones past their third attempt."""
+        unknown, failed, struggling = self.conn.execute(
+            "SELECT coalesce(sum(state = 'unknown'), 0), coalesce(sum(state = 'failed'), 0), "
+            "coalesce(sum(state = 'pending' AND attempts >= ?), 0) FROM deliveries "
+            "WHERE state IN ('unknown', 'failed', 'pending')",
+            (STRUGGLING_ATTEMPTS,),
+        ).fetchone()
+        counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
+        return {name: count for name, count in counts.items() if count}
+
+
+def _first_record(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
+    """The first row of a query as a mapping named by its columns, or None."""
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip((column[0] for column in cursor.description), row, strict=True))

@@ -1,0 +1,128 @@
+"""`certify status`: is cron still running, and does anything need the administrator?
+
+For a monitoring check: exit 0 when nothing needs attention, the last run succeeded (or is
+still running) and the last successful run is younger than the maximum age, else 3, with
+the reasons. A successful run did its work and the mail server took messages (see
+`RunRecord.successful`): one greylisted recipient is the attention list's business.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from certify.clock import to_utc_text
+from certify.deliver import runs
+from certify.deliver.runs import RunRecord
+from certify.errors import EXIT_NOT_ACCEPTED, UsageError
+from certify.inspect.history import History
+from certify.store.database import Store
+
+_AGE = re.compile(r"^\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> timedelta:
+    """`1 hour`, `90 minutes`, `2h`, `30m`, `1 day` → a timedelta."""
+    match = _AGE.match(text)
+    if match is None:
+        raise UsageError(
+            f"--max-age: cannot read {text!r} as a duration",
+            hint="a whole number and a unit: 90 minutes, 2 hours, 1 day (or 90m, 2h, 1d)",
+        )
+    unit = _UNITS[match.group(2)[0].lower()]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def span(delta: timedelta) -> str:
+    """A duration in the largest whole unit that reads naturally: `1 hour`, `90 minutes`."""
+    minutes = int(delta.total_seconds() // 60)
+    for size, unit in ((24 * 60, "day"), (60, "hour")):
+        if (minutes >= size and minutes % size == 0) or minutes >= 2 * size:
+            count = minutes // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@dataclass
+class Status:
+    """What `certify status` reports."""
+
+    now: datetime
+    max_age: timedelta
+    last_run: RunRecord | None
+    last_successful: RunRecord | None
+    states: dict[str, int]
+    attention: dict[str, int]
+    oldest_pending: dict[str, Any] | None
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else EXIT_NOT_ACCEPTED
+
+    @property
+    def recent_success(self) -> bool:
+        """Whether a run succeeded within the maximum age."""
+        good = self.last_successful
+        return good is not None and self.now - good.now <= self.max_age
+
+    def ago(self, run: RunRecord) -> str:
+        """How long before the status's moment a run was: `20 minutes ago`."""
+        return f"{span(max(self.now - run.now, timedelta(0)))} ago"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "now": to_utc_text(self.now),
+            "ok": self.ok,
+            "reasons": self.reasons,
+            "max_age_minutes": int(self.max_age.total_seconds() // 60),
+            "last_run": self.last_run.as_json() if self.last_run else None,
+            "last_successful_run": self.last_successful.as_json() if self.last_successful else None,
+            "last_run_successful": self.last_run.successful if self.last_run else None,
+            "successful_run_within_max_age": self.recent_success,
+            "deliveries": self.states,
+            "needs_attention": self.attention,
+            "oldest_pending": self.oldest_pending,
+        }
+
+
+def read_status(store: Store, now: datetime, max_age: timedelta) -> Status:
+    """The last runs and the log at `now`, with every reason the check would fail."""
+    log = History(store)
+    status = Status(
+        now=now,
+        max_age=max_age,
+        last_run=runs.last(store),
+        last_successful=runs.last_successful(store),
+        states=log.state_counts(),
+        attention=log.attention(),
+        oldest_pending=log.oldest_pending(),
+    )
+    last, good = status.last_run, status.last_successful
+    # the last run is the current state: a mail server that refuses everything fails the
+    # check at the next look, not only once the last good run is older than --max-age
+    if last is not None and last.finished and not last.successful:
+        status.reasons.append(f"the last run ({status.ago(last)}): {last.summary}")
+    if good is None:
+        status.reasons.append(
+            "no run-due has finished its work yet"
+            if last is None
+            else "no run-due has succeeded yet (none exited 0)"
+        )
+    elif now - good.now > max_age:
+        status.reasons.append(
+            f"the last successful run was {span(now - good.now)} ago "
+            f"(more than {span(max_age)}): is cron still running?"
+        )
+    if status.attention:
+        listed = ", ".join(f"{count} {name}" for name, count in status.attention.items())
+        first = next(iter(status.attention)).split()[0]
+        status.reasons.append(f"needs attention: {listed} (certify log --state {first})")
+    return status

@@ -1,0 +1,402 @@
+"""Certificate PDFs: an editable YAML layout, rendered per delivery with an embedded font.
+
+A layout (`templates/NAME.pdf.yaml`) names the organisation, an optional logo, a title,
+centred lines of text and a signature; every text is a Jinja template with the same
+variables, merge fields and checks as the e-mails. Rendering returns bytes; no I/O.
+
+The shipped DejaVu Serif draws Latin, Greek and Cyrillic. A layout may name fallback fonts
+(`fonts:`), tried in order for any character the shipped face lacks; a character no font
+can draw raises `MissingGlyphs` for that one certificate instead of being left out. Which
+font draws which character, and in what order, is `glyphs.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Template
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from reportlab.lib.pagesizes import A4, landscape, letter
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfgen import canvas
+
+from certify.errors import MissingGlyphs
+from certify.render.glyphs import (
+    FontChain,
+    check_drawable,
+    font_chains,
+    font_problem,
+    shipped_font_names,
+)
+from certify.yamlfile import Positions, parse_yaml, validation_problems, where
+
+# render_pdf raises MissingGlyphs (of certify.errors), so it is named here too
+__all__ = [
+    "CompiledLayout",
+    "Layout",
+    "Line",
+    "MissingGlyphs",
+    "Signature",
+    "attachment_file_name",
+    "load_layout",
+    "render_pdf",
+    "undrawable",
+]
+
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Line(_Strict):
+    text: str
+    size: float = Field(14, gt=0, le=96, description="font size in points")
+    bold: bool = False
+    space_before: float = Field(0, ge=0, description="extra space above, in millimetres")
+
+
+class Signature(_Strict):
+    name: str = ""
+    role: str = ""
+    image: str | None = Field(None, description="an image file in the templates folder")
+
+
+class Layout(_Strict):
+    page: Literal["A4-landscape", "A4-portrait", "Letter-landscape"] = "A4-landscape"
+    organisation: str = ""
+    logo: str | None = Field(None, description="an image file in the templates folder")
+    title: str = "Certificate"
+    accent: str = "#b08d3c"
+    text_color: str = "#1d2a3a"
+    lines: list[Line]
+    signature: Signature = Field(default_factory=Signature)
+    footer: str = ""
+    fonts: list[str] = Field(
+        default_factory=list,
+        description="TrueType files in the templates folder, tried in order for characters "
+        "the shipped font lacks",
+    )
+
+    @field_validator("fonts", mode="before")
+    @classmethod
+    def _one_font(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value  # `fonts: x.ttf` means a list of one
+
+    @field_validator("accent", "text_color")
+    @classmethod
+    def _color(cls, value: str) -> str:
+        if not _HEX.match(value):
+            raise ValueError(f"{value!r} is not a colour (#rrggbb, such as #b08d3c)")
+        return value
+
+
+@dataclass
+class CompiledLayout:
+    """A layout whose texts are compiled templates, ready to render many times."""
+
+    layout: Layout
+    directory: Path
+    texts: dict[str, Template]  # "title", "organisation", "lines.0", "signature.name", ...
+    file: str = ""  # the layout as named in messages
+    text_lines: dict[str, int] = field(default_factory=dict)  # text name → its line in the file
+    fonts: tuple[Path, ...] = ()  # the fallback fonts, resolved
+
+
+def load_layout(
+    path: Path, compile_text: Any, translate: Any
+) -> tuple[CompiledLayout | None, list[str]]:
+    """Read and check one layout; `compile_text(name, source, file, line)` compiles a text."""
+    file = str(path)
+    if not path.is_file():
+        return None, [f"{file}: not found (a certificate layout, NAME.pdf.yaml)"]
+    data, positions, problems = parse_yaml(path.read_text(encoding="utf-8-sig"), file)
+    if problems:
+        return None, problems
+    try:
+        layout = Layout.model_validate(data)
+    except ValidationError as exc:
+        return None, validation_problems(exc, Layout, file, positions)
+    for image in (layout.logo, layout.signature.image):
+        if image and not (path.parent / image).is_file():
+            problems.append(f"{file}: image {image!r} not found next to the layout")
+    fonts = _check_fonts(layout.fonts, path.parent, file, positions, problems)
+    texts: dict[str, Template] = {}
+    text_lines: dict[str, int] = {}
+    sources: dict[str, tuple[str, tuple[Any, ...]]] = {
+        "organisation": (layout.organisation, ("organisation",)),
+        "title": (layout.title, ("title",)),
+        "footer": (layout.footer, ("footer",)),
+        "signature.name": (layout.signature.name, ("signature", "name")),
+        "signature.role": (layout.signature.role, ("signature", "role")),
+    }
+    for index, text_line in enumerate(layout.lines):
+        sources[f"lines.{index}"] = (text_line.text, ("lines", index, "text"))
+    for name, (source, loc) in sources.items():
+        line = positions.get(loc, (1, 1))[0]
+        text_lines[name] = line
+        translated, merge_problems = translate(source, file, line - 1)
+        problems.extend(merge_problems)
+        compiled = compile_text(f"{file}#{name}", translated, file, line - 1)
+        if compiled is not None:
+            texts[name] = compiled
+    if problems:
+        return None, problems
+    return CompiledLayout(layout, path.parent, texts, file, text_lines, fonts), []
+
+
+def _check_fonts(
+    names: list[str], directory: Path, file: str, positions: Positions, problems: list[str]
+) -> tuple[Path, ...]:
+    """The fallback fonts, each read (and registered) once; problems located at the entry."""
+    fonts: list[Path] = []
+    for index, name in enumerate(names):
+        at = where(file, positions, ("fonts", index))
+        font = (directory / name).resolve()
+        if not font.is_file():
+            problems.append(f"{at}: font {name!r} not found next to the layout")
+            continue
+        unusable = font_problem(font)
+        if unusable:
+            problems.append(f"{at}: font {name!r} {unusable}")
+            continue
+        fonts.append(font)
+    return tuple(fonts)
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    return int(color[1:3], 16) / 255, int(color[3:5], 16) / 255, int(color[5:7], 16) / 255
+
+
+def _one_line(value: str) -> str:
+    # NFC: a name typed as "e" + combining accent is drawn with the font's own "é"
+    return unicodedata.normalize("NFC", " ".join(value.split()))
+
+
+_PAGES = {
+    "A4-landscape": landscape(A4),
+    "A4-portrait": A4,
+    "Letter-landscape": landscape(letter),
+}
+
+
+def undrawable(compiled: CompiledLayout, text: str) -> list[str]:
+    """The characters of `text` that the layout's fonts cannot draw, regular or bold."""
+    text = _one_line(text)
+    found: dict[str, None] = {}
+    for chain in font_chains(compiled.fonts):
+        absent, shaped = chain.missing(text)
+        found.update(dict.fromkeys(absent + shaped))
+    return list(found)
+
+
+@cache
+def _image(path: Path) -> ImageReader:
+    return ImageReader(str(path))
+
+
+def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
+    """One certificate as PDF bytes; `MissingGlyphs` if a text has a character no font draws."""
+    layout = compiled.layout
+    text = {name: _one_line(template.render(context)) for name, template in compiled.texts.items()}
+    regular = shipped_font_names()[0]
+    plain, strong = font_chains(compiled.fonts)
+    organisation = "  ".join(text["organisation"].upper().split(" "))
+    drawn = {
+        "organisation": (organisation, plain),
+        "title": (text["title"], strong),
+        **{
+            f"lines.{i}": (text[f"lines.{i}"], strong if line.bold else plain)
+            for i, line in enumerate(layout.lines)
+        },
+        "signature.name": (text["signature.name"], plain),
+        "signature.role": (text["signature.role"], plain),
+        "footer": (text["footer"], plain),
+    }
+    check_drawable(drawn, lambda name: f"{compiled.file}:{compiled.text_lines.get(name, 1)}")
+    width, height = _PAGES[layout.page]
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(
+        buffer, pagesize=(width, height), pageCompression=1, initialFontName=regular
+    )
+    person, course = context.get("person") or {}, context.get("course") or {}
+    name = _one_line(str(person.get("full_name") or ""))
+    pdf.setTitle(f"{text['title']} - {name}" if name else text["title"])
+    pdf.setSubject(_one_line(str(course.get("name") or "")))
+    pdf.setAuthor(text["organisation"])
+    pdf.setCreator("certify")
+    accent, ink = _rgb(layout.accent), _rgb(layout.text_color)
+    # a double frame
+    pdf.setStrokeColorRGB(*accent)
+    pdf.setLineWidth(3.4)
+    pdf.rect(28, 28, width - 56, height - 56)
+    pdf.setLineWidth(1.1)
+    pdf.rect(40, 40, width - 80, height - 80)
+    y = height - 68
+    if layout.logo:
+        pdf.drawImage(
+            _image(compiled.directory / layout.logo), width / 2 - 31, y - 62, 62, 62, mask="auto"
+        )
+        y -= 80
+    if organisation:
+        pdf.setFillColorRGB(*accent)
+        _draw_centred(pdf, plain, organisation, 11, width / 2, y - 11, accent, char_space=2)
+        y -= 24
+    pdf.setFillColorRGB(*ink)
+    y = _centred(pdf, strong, text["title"], 34, y, width, ink)
+    y -= 6
+    for index, text_line in enumerate(layout.lines):
+        content = text[f"lines.{index}"]
+        if not content:
+            continue  # a line whose template renders empty is left out
+        y -= text_line.space_before * 72 / 25.4
+        chain = strong if text_line.bold else plain
+        y = _centred(pdf, chain, content, text_line.size, y, width, ink)
+    # signature, bottom left; footer (the certificate number), bottom right
+    bottom = 108.0
+    if layout.signature.image:
+        pdf.drawImage(
+            _image(compiled.directory / layout.signature.image),
+            130,
+            bottom + 4,
+            height=46,
+            width=150,
+            preserveAspectRatio=True,
+            mask="auto",
+        )
+    if text["signature.name"] or text["signature.role"]:
+        pdf.setStrokeColorRGB(*ink)
+        pdf.setLineWidth(0.8)
+        pdf.line(100, bottom, 330, bottom)
+        _draw_centred(pdf, plain, text["signature.name"], 11, 215, bottom - 15, ink)
+        _draw_centred(pdf, plain, text["signature.role"], 9, 215, bottom - 28, ink)
+    if text["footer"]:
+        _draw_centred(pdf, plain, text["footer"], 10, width - 215, bottom - 15, ink)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _draw_centred(
+    pdf: canvas.Canvas,
+    chain: FontChain,
+    content: str,
+    size: float,
+    x: float,
+    y: float,
+    ink: tuple[float, float, float],
+    char_space: float = 0,
+) -> None:
+    """One line centred on `x`, each run in its own face."""
+    runs = chain.runs(content)
+    if len(runs) == 1 and runs[0][0] == 0:  # the shipped face alone: one string, as ever
+        pdf.setFont(chain.faces[0].name, size)
+        pdf.drawCentredString(x, y, runs[0][1], charSpace=char_space)
+        return
+    count = sum(len(part) for _, part in runs)
+    left = x - (chain.width(runs, size) + char_space * (count - 1)) / 2
+    fake_bold = any(index >= chain.fake_bold_from for index, _ in runs)
+    if fake_bold:
+        # a face without bold: its glyphs are filled and outlined in the text colour
+        pdf.saveState()
+        pdf.setStrokeColorRGB(*ink)
+        pdf.setLineWidth(size * 0.035)
+    # one text object, the face switched between runs: readers extract it as one line
+    text = pdf.beginText(left, y)
+    if char_space:
+        text.setCharSpace(char_space)
+    mode = 0
+    for number, (index, part) in enumerate(runs, 1):
+        text.setFont(chain.faces[index].name, size)
+        wanted = 2 if index >= chain.fake_bold_from else 0
+        if wanted != mode:
+            text.setTextRenderMode(wanted)
+            mode = wanted
+        # the last run ends the line, as drawString does: readers see where the line ends
+        (text.textLine if number == len(runs) else text.textOut)(part)
+    if mode:
+        text.setTextRenderMode(0)
+    if char_space:
+        text.setCharSpace(0)
+    pdf.drawText(text)
+    if fake_bold:
+        pdf.restoreState()
+
+
+def _centred(
+    pdf: canvas.Canvas,
+    chain: FontChain,
+    content: str,
+    size: float,
+    y: float,
+    width: float,
+    ink: tuple[float, float, float],
+) -> float:
+    """Centred text, wrapped to the page; returns the baseline below it."""
+    for line in _wrap(chain, content, size, width - 160):
+        y -= size * 1.25
+        _draw_centred(pdf, chain, line, size, width / 2, y, ink)
+    return y
+
+
+def _wrap(chain: FontChain, content: str, size: float, limit: float) -> list[str]:
+    """`content` in lines no wider than `limit`, broken at spaces.
+
+    Text in the shipped face alone wraps as it always has (a long word stays whole); with
+    other faces, a word wider than the line (Chinese or Japanese, written without spaces)
+    is broken between its characters.
+    """
+    if chain.first.issuperset(content):
+        return simpleSplit(content, chain.faces[0].name, size, limit)  # type: ignore[no-any-return]
+
+    def fits(candidate: str) -> bool:
+        return chain.width(chain.runs(candidate), size) <= limit
+
+    lines: list[str] = []
+    line = ""
+    for word in content.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if fits(candidate):
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:  # only a word too wide for a line of its own is broken up
+            if line and not unicodedata.combining(char) and not fits(line + char):
+                lines.append(line)
+                line = ""
+            line += char
+    return [*lines, line] if line else lines
+
+
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+
+def attachment_file_name(text: str, extension: str = ".pdf") -> str:
+    """A file name a participant can keep on any system: `Certificate - Course - Name.pdf`."""
+    name = unicodedata.normalize("NFC", _UNSAFE.sub(" ", text))
+    name = " ".join(name.split()).strip(" .")
+    if name.split(".")[0].upper() in _RESERVED:
+        name = f"_{name}"
+    # keep well under the 255-byte limit of most file systems, in UTF-8
+    while len(name.encode("utf-8")) > 150:
+        name = name[:-1]
+    name = name.rstrip(" .")
+    return (name or "certificate") + extension

@@ -1,0 +1,1 @@
+"""The report page: what happened, what needs attention, what falls due next."""

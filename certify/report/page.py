@@ -1,0 +1,509 @@
+"""The `certify report` page: its model, `build_report` assembling it, its chart and its HTML.
+
+It reads the store (through `facts` and the `DeliveryLog`) and never writes it. The courses
+that matter now (ending in a window around `now`, plus any with a delivery that needs
+attention) are decided participant by participant with the planner's own rules, so the
+page says exactly what `run-due` and `explain` would say; years of history are never read.
+What falls due next and who is at risk comes from `outlook`. The page is rendered by one
+autoescaped Jinja2 template with inline CSS and SVG: no scripts, no fonts, no network.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from email.utils import parseaddr
+from importlib.resources import files
+from typing import Any
+
+from babel.dates import format_datetime
+from jinja2 import Environment, StrictUndefined
+
+from certify.clock import from_utc_text
+from certify.config import Action, Config, status_key
+from certify.decide.decisions import Decision, Planner, effective_since
+from certify.decide.facts import (
+    Course,
+    course_facts,
+    courses_ending,
+    enrolled_names,
+    participants,
+)
+from certify.deliver.log import DeliveryLog, ExistingDelivery, Key
+from certify.inspect.history import History
+from certify.report import attention, outlook
+from certify.store.database import Store
+
+DEFAULT_DAYS = 14
+HISTORY_WEEKS = 8  # courses that ended this long ago are still shown
+CHART_WEEKS = 12
+
+# What happens to one (action, participant), in a manager's words, in the order shown.
+KINDS: dict[str, str] = {
+    "sent": "Sent",
+    "due": "Due now",
+    "retrying": "Retrying",
+    "not_due": "Not yet due",
+    "waiting": "Waiting",
+    "manual": "Manual",
+    "failed": "Failed",
+    "unknown": "Unclear",
+    "expired": "Expired",
+    "skipped": "Skipped",
+    "cancelled": "Cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One action's state for one participant: a kind, its word and what it waits on."""
+
+    kind: str
+    label: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """One participant of a course: their figures and, per action, what happens."""
+
+    person_id: str
+    name: str
+    attendance: str
+    passing: str
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """How many of a course's participants are of one kind, and their share."""
+
+    kind: str
+    label: str
+    count: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class ActionSummary:
+    """One action over a course's participants: how many of each kind."""
+
+    label: str
+    segments: list[Segment]
+    linked: bool = True  # False: the action never acts on courses of this type
+
+
+@dataclass
+class CourseSection:
+    """A course as the page shows it: its facts, a summary per action, its participants."""
+
+    anchor: str
+    id: str
+    name: str
+    course_type: str
+    status: str
+    location: str
+    dates: str
+    end: datetime
+    participants: list[ParticipantRow] = field(default_factory=list)
+    summaries: list[ActionSummary] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)  # the labels of the actions it is linked to
+    cancelled: int = 0
+
+    @property
+    def final(self) -> bool:
+        """Is the status `final` (also as exports write it: `Definitief`, ` FINAL `)?"""
+        return status_key(self.status) == "final"
+
+    @property
+    def enrolled(self) -> int:
+        """Participants whose enrollment stands (not cancelled)."""
+        return len(self.participants) - self.cancelled
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One week's bar of the chart, in SVG units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    count: int
+    week: str
+    monday: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Deliveries sent per week, laid out for an inline SVG."""
+
+    bars: list[Bar]
+    width: int
+    height: int
+    baseline: float
+    gridlines: list[tuple[float, int]]
+    total: int
+    first: str
+    last: str
+
+
+@dataclass
+class Report:
+    """Everything the page shows, decided at one moment."""
+
+    organisation: str
+    generated: str
+    zone: str
+    window: str
+    days: int
+    period: str  # "14 days", or "day" for one
+    horizon: str
+    actions: list[str]
+    courses: list[CourseSection]
+    problems: list[attention.Problem]
+    blocked: list[attention.Blocked]
+    forecast: list[outlook.Forecast]
+    risks: list[outlook.Risk]
+    chart: Chart
+    totals: dict[str, int]
+
+
+# -- times in the manager's zone ------------------------------------------------------------
+
+
+class _Clock:
+    """Formats moments in the configured zone, in English, the same way everywhere."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        # thousands of participants share a handful of due and sending moments
+        self._formatted: dict[tuple[datetime, str], str] = {}
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.tz)
+
+    def _format(self, moment: datetime, pattern: str) -> str:
+        key = (moment, pattern)
+        text = self._formatted.get(key)
+        if text is None:
+            text = self._formatted[key] = format_datetime(
+                self.local(moment), pattern, locale="en_GB"
+            )
+        return text
+
+    def day(self, moment: datetime) -> str:
+        return self._format(moment, "EEE d MMM")
+
+    def day_year(self, moment: datetime) -> str:
+        return self._format(moment, "d MMM y")
+
+    def moment(self, moment: datetime) -> str:
+        return self._format(moment, "EEE d MMM, HH:mm")
+
+    def full(self, moment: datetime) -> str:
+        return self._format(moment, "EEEE d MMMM y, HH:mm zzz")
+
+    def span(self, start: datetime | None, end: datetime) -> str:
+        first, last = (self.local(start) if start else None), self.local(end)
+        if first is None or first.date() == last.date():
+            return self.day_year(end)
+        if first.year != last.year:
+            return f"{self.day_year(first)} – {self.day_year(last)}"
+        return f"{self._format(first, 'd MMM')} – {self.day_year(last)}"
+
+
+def action_label(action: Action) -> str:
+    """`proof-of-participation` → `Proof of participation`: the action's id in words."""
+    words = action.id.replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+# -- deciding -------------------------------------------------------------------------------
+
+
+def _kind(decision: Decision) -> str:
+    outcome = decision.outcome
+    state = decision.existing.state if decision.existing else None
+    if outcome == "done":
+        return state if state in ("sent", "failed", "unknown", "expired") else "sent"
+    if outcome == "retry_later" or (outcome == "send" and state == "pending"):
+        return "retrying"
+    if outcome == "send":
+        return "due"
+    return outcome
+
+
+def _cell(decision: Decision, kind: str, sent_at: str | None, clock: _Clock) -> Cell:
+    detail = ""
+    due = decision.due_at
+    if kind == "sent" and sent_at:
+        detail = clock.moment(from_utc_text(sent_at))
+    elif kind == "waiting":
+        detail = "; ".join(decision.waiting_on)
+    elif kind == "not_due" and due:
+        detail = f"due {clock.moment(due)}"
+    elif kind == "due" and due:
+        detail = f"since {clock.moment(due)}; goes with the next run"
+    elif kind in ("retrying", "failed") and decision.existing:
+        detail = decision.existing.last_error or ""
+    elif kind == "unknown":
+        detail = "the mail server went silent: check whether it arrived"
+    elif kind == "skipped":
+        detail = "due before the action was switched on"
+    elif kind == "expired":
+        detail = "due too long ago to send"
+    elif kind == "manual":
+        detail = "sent only by hand"
+    return Cell(kind, KINDS[kind], detail)
+
+
+def _requirement_text(decision: Decision) -> tuple[str, str]:
+    a, p = decision.attendance, decision.passing
+    attendance = (
+        f"{a.present} of {a.required_parts} (needs {a.needed})" if a.required_parts else "—"
+    )
+    failed = decision.participant.failed_parts
+    passing = (
+        f"{p.passed} of {p.required_parts}" + (f" (failed {failed})" if failed else "")
+        if p.required_parts
+        else "—"
+    )
+    return attendance, passing
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def build_report(
+    store: Store, config: Config, now: datetime, *, days: int = DEFAULT_DAYS
+) -> Report:
+    """Everything the page shows, decided at `now`; only reads the store."""
+    clock = _Clock(config.tz)
+    log = DeliveryLog(store, now)
+    past = History(store)
+    chosen = config.actions
+    action_ids = [a.id for a in chosen]
+    labels = {a.id: action_label(a) for a in chosen}
+    horizon = now + timedelta(days=days)
+    first_end = now - timedelta(weeks=HISTORY_WEEKS)
+
+    # delivery problems over the whole log: their courses are shown whatever their dates
+    problem_rows = [row for row in past.needing_attention() if row["action"] in labels]
+    listed = courses_ending(store.conn, first_end, horizon, {row["course"] for row in problem_rows})
+    details = {listing.course_id: listing for listing in listed}
+    facts = course_facts(store.conn, config)
+    ordered = sorted(
+        (facts[course_id] for course_id in details if course_id in facts),
+        key=lambda course: (course.end, course.id),
+        reverse=True,
+    )
+    course_ids = [course.id for course in ordered]
+    anchors = {course.id: f"course-{index}" for index, course in enumerate(ordered, start=1)}
+    names = enrolled_names(store.conn, course_ids)
+
+    sections: dict[str, CourseSection] = {}
+    for course in ordered:
+        listing = details[course.id]
+        sections[course.id] = CourseSection(
+            anchor=anchors[course.id],
+            id=course.id,
+            name=course.name,
+            course_type=course.course_type or "",
+            status=course.status,
+            location=listing.location,
+            # a date-only end is stored as midnight after it: show the day itself
+            dates=clock.span(
+                listing.start,
+                course.end - timedelta(seconds=1) if listing.end_is_date else course.end,
+            ),
+            end=course.end,
+        )
+
+    recorded = log.recorded_since()
+    since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
+    planner = Planner(config, now, since)
+    logged = log.of_courses(action_ids, course_ids)
+    decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
+
+    courses = [sections[course_id] for course_id in course_ids]
+    problems = attention.problems(problem_rows, facts, anchors, labels, past)
+    blocked = attention.blocked(decisions, anchors, labels, clock)
+    forecast = outlook.forecast(decisions, anchors, labels, now, horizon, clock)
+    risks = outlook.risks(
+        store.conn, config, decisions, anchors, labels, names, now, horizon, clock
+    )
+    chart = _chart(past, now, clock)
+    totals = {
+        "problems": len(problems),
+        "blocked": sum(item.participants for item in blocked),
+        "due_soon": sum(item.participants for item in forecast),
+        "ready_soon": sum(item.ready for item in forecast),
+        "at_risk": len(risks),
+        "sent_weeks": chart.total,
+        "courses": len(courses),
+        "participants": sum(section.enrolled for section in courses),
+    }
+    organisation = parseaddr(config.settings.sender)[0] or parseaddr(config.settings.sender)[1]
+    return Report(
+        organisation=organisation,
+        generated=clock.full(now),
+        zone=str(config.settings.timezone or clock.local(now).tzname()),
+        window=(
+            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
+        ),
+        days=days,
+        period="day" if days == 1 else f"{days} days",
+        horizon=clock.day(horizon),
+        actions=[labels[a] for a in action_ids],
+        courses=courses,
+        problems=problems,
+        blocked=blocked,
+        forecast=forecast,
+        risks=risks,
+        chart=chart,
+        totals=totals,
+    )
+
+
+def _judge(
+    store: Store,
+    config: Config,
+    planner: Planner,
+    facts: dict[str, Course],
+    sections: dict[str, CourseSection],
+    logged: dict[Key, tuple[ExistingDelivery, str | None]],
+    names: dict[str, str],
+    labels: dict[str, str],
+    clock: _Clock,
+) -> list[tuple[Decision, str]]:
+    """Decide every participant of the shown courses per action; fill in their sections."""
+    decisions: list[tuple[Decision, str]] = []
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    rows_by_course: dict[str, list[tuple[str, ParticipantRow]]] = defaultdict(list)
+    chosen = config.actions
+    # registration moments only when an anchor needs them (as the planner reads them)
+    with_times = any(a.timing.after == "requirements_met" for a in chosen)
+    for participant in participants(
+        store.conn, config, course_ids=list(sections), with_times=with_times
+    ):
+        course = facts[participant.course_id]
+        cells = []
+        first: Decision | None = None
+        for action in chosen:
+            key = (action.id, course.id, participant.person_id)
+            existing, sent_at = logged.get(key, (None, None))
+            decision = planner.decide(action, course, participant, existing)
+            kind = _kind(decision)
+            if kind == "not_linked":
+                continue  # this action never acts on courses of this type: no column
+            cells.append(_cell(decision, kind, sent_at, clock))
+            counts[(course.id, action.id)][kind] += 1
+            decisions.append((decision, kind))
+            first = first or decision
+        name = names.get(participant.person_id, participant.person_id)
+        attendance, passing = _requirement_text(first) if first else ("—", "—")
+        row = ParticipantRow(participant.person_id, name, attendance, passing, cells)
+        rows_by_course[course.id].append((name.casefold(), row))
+        if participant.status == "cancelled":
+            sections[course.id].cancelled += 1
+
+    for course_id, section in sections.items():
+        section.participants = [row for _, row in sorted(rows_by_course[course_id], key=_first)]
+        for action in chosen:
+            if not action.links(section.course_type or None):
+                section.summaries.append(ActionSummary(labels[action.id], [], linked=False))
+                continue
+            section.actions.append(labels[action.id])
+            tally = counts[(course_id, action.id)]
+            total = sum(tally.values()) or 1
+            section.summaries.append(
+                ActionSummary(
+                    labels[action.id],
+                    [
+                        Segment(kind, label, tally[kind], 100 * tally[kind] / total)
+                        for kind, label in KINDS.items()
+                        if tally[kind]
+                    ],
+                )
+            )
+    return decisions
+
+
+def _first(item: tuple[str, ParticipantRow]) -> tuple[str, str]:
+    return item[0], item[1].person_id
+
+
+def _chart(log: History, now: datetime, clock: _Clock) -> Chart:
+    """Deliveries sent per ISO week (Monday to Sunday, local), the last 12 weeks to now."""
+    today = clock.local(now).date()
+    this_monday = today - timedelta(days=today.weekday())
+    mondays = [this_monday - timedelta(weeks=n) for n in range(CHART_WEEKS - 1, -1, -1)]
+    tz = clock.tz
+    start = datetime(mondays[0].year, mondays[0].month, mondays[0].day, tzinfo=tz)
+    end = datetime(this_monday.year, this_monday.month, this_monday.day, tzinfo=tz) + timedelta(
+        weeks=1
+    )
+    per_week: Counter[Any] = Counter()
+    # the chart ends at the report's moment, what was sent at that very second included
+    for sent in log.sent_between(start, min(end, now + timedelta(seconds=1))):
+        day = clock.local(sent).date()
+        per_week[day - timedelta(days=day.weekday())] += 1
+    width, height, left, top, bottom = 720, 240, 40, 24, 44
+    plot = height - top - bottom
+    scale_top, steps = _axis(max(per_week.values(), default=0))
+    slot = (width - left - 8) / CHART_WEEKS
+    bars = []
+    for index, monday in enumerate(mondays):
+        count = per_week[monday]
+        bar_height = plot * count / scale_top
+        bars.append(
+            Bar(
+                x=round(left + index * slot + slot * 0.15, 1),
+                y=round(top + plot - bar_height, 1),
+                width=round(slot * 0.7, 1),
+                height=round(bar_height, 1),
+                count=count,
+                week=f"W{monday.isocalendar().week}",
+                monday=format_datetime(
+                    datetime(monday.year, monday.month, monday.day), "d MMM", locale="en_GB"
+                ),
+            )
+        )
+    gridlines = [(round(top + plot - plot * value / scale_top, 1), value) for value in steps]
+    return Chart(
+        bars=bars,
+        width=width,
+        height=height,
+        baseline=top + plot,
+        gridlines=gridlines,
+        total=sum(per_week.values()),
+        first=bars[0].monday,
+        last=clock.day(now),
+    )
+
+
+def _axis(peak: int) -> tuple[int, list[int]]:
+    """The axis top and its gridlines: at most 5 steps of 1, 2 or 5 times a power of ten."""
+    if peak <= 0:
+        return 1, [1]
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            steps = -(-peak // step)  # ceiling division
+            if steps <= 5:
+                return steps * step, [step * n for n in range(1, steps + 1)]
+        magnitude *= 10
+
+
+# -- the page -------------------------------------------------------------------------------
+
+
+def render_report(report: Report) -> str:
+    """The report as one HTML page: autoescaped, inline CSS and SVG, nothing fetched."""
+    environment = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    source = files("certify.report").joinpath("page.html.j2").read_text(encoding="utf-8")
+    return environment.from_string(source).render(report=report, kinds=KINDS)
