@@ -1,4 +1,4 @@
-"""Fault injection at a larger setting: the scenario of `tests/test_faults.py`, more rounds,
+"""Fault injection at a larger setting: the scenario of `tests/deliver/test_faults.py`, more rounds,
 more participants, one seed per repeat. It reports counts, not a timing: `ok` is "nothing
 lost, nothing sent twice, every promise of the delivery log kept"."""
 
@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import Result
-from tests.test_faults import SEED, check, play
+from tests.deliver.test_faults import SEED, check, play
 
 ROUNDS = 60
 PARTICIPANTS = 150

@@ -19,7 +19,7 @@ import typer.main
 from certify.cli import app
 from certify.cli.app import emit_json
 from certify.clock import parse_moment
-from tests.conftest import AMS, DEMO_NOW, SWITCH_ON, TO_OUTBOX, cli, file_digest, run_cli
+from tests.helpers import AMS, DEMO_NOW, SWITCH_ON, TO_OUTBOX, cli, file_digest, run_cli
 
 
 def test_every_command_and_option_has_help() -> None:

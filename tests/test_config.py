@@ -8,7 +8,7 @@ from certify.decide.plan import make_plan
 from certify.errors import CertifyError, ConfigError
 from certify.inspect.validate import validate_all
 from certify.store.database import Store
-from tests.conftest import ROOT, import_into, make_config, moment
+from tests.helpers import ROOT, import_into, make_config, moment
 
 
 def problems_of(tmp_path: Path, yaml_text: str) -> list[str]:

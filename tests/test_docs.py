@@ -5,7 +5,7 @@ import re
 import typer.main
 
 from certify.cli import app
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def _command_rows() -> dict[str, str]:

@@ -15,45 +15,34 @@ from pathlib import Path
 import pytest
 
 from certify.store.database import Store
-from tests.conftest import ROOT, cli, file_digest, import_into, make_config, rows, write
+from tests.helpers import (
+    ROOT,
+    cli,
+    file_digest,
+    import_into,
+    make_config,
+    proof_action,
+    rows,
+    run_due,
+    states,
+    write,
+)
 
 NOW = "2026-11-06T09:00"
-PROOF = """
-  - id: proof
-    name: "Proof [Opleiding:Naam]"
-    email_template: proof
-    timing: {after: course_end, offset: 0, unit: days}
-    since: 2020-01-01
-    conditions: {course_status: final, attendance: no, pass: no}
-"""
-
-
-def states(db: Path) -> dict[tuple[str, str], str]:
-    return {
-        (str(action), str(person)): str(state)
-        for action, person, state in rows(db, "SELECT action, person_id, state FROM deliveries")
-    }
 
 
 @pytest.fixture
-def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
+def both_due(tmp_path: Path, export: Callable[..., Path]) -> Path:
     """Both participants qualify for `certificate` and `proof` (conditions not checked)."""
     import_into(tmp_path / "certify.db", export())
-    make_config(tmp_path, attendance="no", passing="no", extra_actions=PROOF)
+    make_config(tmp_path, attendance="no", passing="no", extra_actions=proof_action())
     write(tmp_path / "templates", "proof.txt.j2", "---\nsubject: Proof\n---\nHello\n")
     return tmp_path
 
 
-def run_due(world: Path, *extra: str, now: str = NOW) -> tuple[int, str, str]:
-    result = cli(
-        "run-due", "--now", now, "--transport", "dir", "--out", "outbox", *extra, cwd=world
-    )
-    return result.returncode, result.stdout, result.stderr
-
-
-def test_a_template_error_holds_its_action_and_the_others_go_on(world: Path) -> None:
+def test_a_template_error_holds_its_action_and_the_others_go_on(both_due: Path) -> None:
     write(
-        world / "templates",
+        both_due / "templates",
         "certificate.txt.j2",
         """
         ---
@@ -63,125 +52,135 @@ def test_a_template_error_holds_its_action_and_the_others_go_on(world: Path) -> 
         you work at {{ person.extra.employer }}.
         """,
     )
-    code, out, err = run_due(world)
+    code, out, err = run_due(both_due, now=NOW)
     assert code == 1
     # located at the template's file and line, with the participant it failed on
     assert "certificate.txt.j2:5: person.extra has no column 'employer' for this participant" in err
     assert "participant C1/P" in err
-    assert {s for (a, _), s in states(world / "certify.db").items() if a == "certificate"} == {
-        "pending"
-    }
-    assert {s for (a, _), s in states(world / "certify.db").items() if a == "proof"} == {"sent"}
-    assert rows(world / "certify.db", "SELECT count(*) FROM deliveries WHERE state = 'failed'") == [
-        (0,)
-    ]
+    assert {
+        s
+        for (a, _), s in states(both_due / "certify.db", "action", "person_id").items()
+        if a == "certificate"
+    } == {"pending"}
+    assert {
+        s
+        for (a, _), s in states(both_due / "certify.db", "action", "person_id").items()
+        if a == "proof"
+    } == {"sent"}
+    assert rows(
+        both_due / "certify.db", "SELECT count(*) FROM deliveries WHERE state = 'failed'"
+    ) == [(0,)]
     assert "held back by a template problem 2" in out
     # fixing the template is all it takes
-    write(world / "templates", "certificate.txt.j2", "---\nsubject: Certificate\n---\nDear you\n")
-    code, out, _ = run_due(world, now="2026-11-06T09:15")
+    write(
+        both_due / "templates", "certificate.txt.j2", "---\nsubject: Certificate\n---\nDear you\n"
+    )
+    code, out, _ = run_due(both_due, now="2026-11-06T09:15")
     assert code == 0 and "sent 2," in out
-    assert set(states(world / "certify.db").values()) == {"sent"}
+    assert set(states(both_due / "certify.db", "action", "person_id").values()) == {"sent"}
 
 
-def test_a_dry_run_shows_the_template_error_with_the_participant(world: Path) -> None:
-    write(world / "templates", "certificate.txt.j2", "---\nsubject: x\n---\n{{ 1 / 0 }}\n")
-    before = file_digest(world / "certify.db")
-    result = cli("run-due", "--dry-run", "--now", NOW, cwd=world)
+def test_a_dry_run_shows_the_template_error_with_the_participant(both_due: Path) -> None:
+    write(both_due / "templates", "certificate.txt.j2", "---\nsubject: x\n---\n{{ 1 / 0 }}\n")
+    before = file_digest(both_due / "certify.db")
+    result = cli("run-due", "--dry-run", "--now", NOW, cwd=both_due)
     assert result.returncode == 1
     assert "certificate.txt.j2:4: division by zero" in result.stderr
     assert "participant C1/P" in result.stderr
-    assert file_digest(world / "certify.db") == before
+    assert file_digest(both_due / "certify.db") == before
 
 
-def test_an_address_that_cannot_be_used_fails_only_that_delivery(world: Path) -> None:
-    with sqlite3.connect(world / "certify.db") as conn:  # data from before addresses were checked
+def test_an_address_that_cannot_be_used_fails_only_that_delivery(both_due: Path) -> None:
+    with sqlite3.connect(
+        both_due / "certify.db"
+    ) as conn:  # data from before addresses were checked
         conn.execute("UPDATE persons SET email = 'zoe at example' WHERE person_id = 'P2'")
-    code, _, _ = run_due(world)
+    code, _, _ = run_due(both_due, now=NOW)
     assert code == 3
-    by_person = states(world / "certify.db")
+    by_person = states(both_due / "certify.db", "action", "person_id")
     assert by_person[("certificate", "P1")] == "sent" and by_person[("proof", "P1")] == "sent"
     assert by_person[("certificate", "P2")] == "failed"
     (reason,) = rows(
-        world / "certify.db",
+        both_due / "certify.db",
         "SELECT last_error FROM deliveries WHERE person_id = 'P2' AND action = 'certificate'",
     )[0]
     assert "not an e-mail address" in str(reason)
 
 
-def test_a_language_that_is_no_language_gets_the_default(world: Path) -> None:
+def test_a_language_that_is_no_language_gets_the_default(both_due: Path) -> None:
     write(
-        world / "templates",
+        both_due / "templates",
         "certificate.txt.j2",
         "---\nsubject: x\n---\n{{ course.end | date('d MMMM yyyy') }}\n",
     )
-    with sqlite3.connect(world / "certify.db") as conn:
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute("UPDATE persons SET language = 'Nederlands' WHERE person_id = 'P1'")
         conn.execute("UPDATE persons SET language = 'en-GB' WHERE person_id = 'P2'")
-    code, _, _ = run_due(world)
+    code, _, _ = run_due(both_due, now=NOW)
     assert code == 0
-    outbox = world / "outbox"
+    outbox = both_due / "outbox"
     assert "5 november 2026" in (outbox / "certificate--C1--P1.eml").read_text()
     assert "5 November 2026" in (outbox / "certificate--C1--P2.eml").read_text()
 
 
-def test_a_per_language_template_is_chosen_on_the_primary_subtag(world: Path) -> None:
-    write(world / "templates", "certificate.en.txt.j2", "---\nsubject: Certificate\n---\nDear\n")
-    write(world / "templates", "certificate.txt.j2", "---\nsubject: Certificaat\n---\nBeste\n")
-    with sqlite3.connect(world / "certify.db") as conn:
+def test_a_per_language_template_is_chosen_on_the_primary_subtag(both_due: Path) -> None:
+    write(both_due / "templates", "certificate.en.txt.j2", "---\nsubject: Certificate\n---\nDear\n")
+    write(both_due / "templates", "certificate.txt.j2", "---\nsubject: Certificaat\n---\nBeste\n")
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute("UPDATE persons SET language = 'en-GB' WHERE person_id = 'P2'")
         conn.execute("UPDATE persons SET language = 'xx' WHERE person_id = 'P1'")
-    assert run_due(world)[0] == 0
-    assert "Subject: Certificate\n" in (world / "outbox" / "certificate--C1--P2.eml").read_text()
-    assert "Subject: Certificaat\n" in (world / "outbox" / "certificate--C1--P1.eml").read_text()
+    assert run_due(both_due, now=NOW).returncode == 0
+    assert "Subject: Certificate\n" in (both_due / "outbox" / "certificate--C1--P2.eml").read_text()
+    assert "Subject: Certificaat\n" in (both_due / "outbox" / "certificate--C1--P1.eml").read_text()
 
 
-def test_quiet_prints_nothing_when_nothing_happened(world: Path) -> None:
-    code, out, _ = run_due(world, "-q")
+def test_quiet_prints_nothing_when_nothing_happened(both_due: Path) -> None:
+    code, out, _ = run_due(both_due, "-q", now=NOW)
     assert code == 0 and "sent: certificate C1/P1" in out
-    code, out, err = run_due(world, "-q", now="2026-11-06T09:15")
+    code, out, err = run_due(both_due, "-q", now="2026-11-06T09:15")
     assert (code, out, err) == (0, "", "")
-    code, out, _ = run_due(world, now="2026-11-06T09:15")
+    code, out, _ = run_due(both_due, now="2026-11-06T09:15")
     assert code == 0 and out.startswith("sent 0,")
 
 
-def test_every_summary_ends_with_what_needs_attention(world: Path) -> None:
-    with sqlite3.connect(world / "certify.db") as conn:
+def test_every_summary_ends_with_what_needs_attention(both_due: Path) -> None:
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute("UPDATE persons SET email = 'nobody' WHERE person_id = 'P2'")
-    assert run_due(world)[0] == 3
-    _, out, _ = run_due(world, now="2026-11-06T09:15")
+    assert run_due(both_due, now=NOW).returncode == 3
+    _, out, _ = run_due(both_due, now="2026-11-06T09:15")
     assert out.splitlines()[-1] == "needs attention: 2 failed (certify log --state failed)"
-    retried = cli("retry", "--state", "failed", "--reason", "address fixed", cwd=world)
+    retried = cli("retry", "--state", "failed", "--reason", "address fixed", cwd=both_due)
     assert retried.returncode == 0 and "re-queued 2 failed" in retried.stdout
-    with sqlite3.connect(world / "certify.db") as conn:
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute("UPDATE persons SET email = 'zoe@example.org' WHERE person_id = 'P2'")
-    code, out, _ = run_due(world, now="2026-11-06T09:30")
+    code, out, _ = run_due(both_due, now="2026-11-06T09:30")
     assert code == 0 and "needs attention" not in out and "sent 2," in out
     history = rows(
-        world / "certify.db",
+        both_due / "certify.db",
         "SELECT e.detail FROM delivery_events e JOIN deliveries d ON d.id = e.delivery_id "
         "WHERE d.person_id = 'P2' AND e.detail LIKE 'retry%'",
     )
     assert history == [("retry (was failed): address fixed",)] * 2
 
 
-def test_retry_of_unknown_needs_force(world: Path) -> None:
-    assert run_due(world)[0] == 0
-    with sqlite3.connect(world / "certify.db") as conn:
+def test_retry_of_unknown_needs_force(both_due: Path) -> None:
+    assert run_due(both_due, now=NOW).returncode == 0
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute("UPDATE deliveries SET state = 'unknown' WHERE person_id = 'P1'")
-    before = file_digest(world / "certify.db")
-    refused = cli("retry", "--state", "unknown", "--reason", "x", cwd=world)
+    before = file_digest(both_due / "certify.db")
+    refused = cli("retry", "--state", "unknown", "--reason", "x", cwd=both_due)
     assert refused.returncode == 2 and "may have arrived" in refused.stderr
-    assert file_digest(world / "certify.db") == before
+    assert file_digest(both_due / "certify.db") == before
     forced = cli(
-        "retry", "--state", "unknown", "--reason", "not in the server log", "--force", cwd=world
+        "retry", "--state", "unknown", "--reason", "not in the server log", "--force", cwd=both_due
     )
     assert forced.returncode == 0 and "re-queued 2 unknown" in forced.stdout
 
 
-def test_send_by_hand_settles_a_killed_run_and_never_sends_twice(world: Path) -> None:
-    assert run_due(world, "--action", "proof")[0] == 0
+def test_send_by_hand_settles_a_killed_run_and_never_sends_twice(both_due: Path) -> None:
+    assert run_due(both_due, "--action", "proof", now=NOW).returncode == 0
     # a run was killed while handing the certificate of P1 over: the log says `sending`
-    with sqlite3.connect(world / "certify.db") as conn:
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute(
             "INSERT INTO deliveries (action, course_id, person_id, state, message_id, "
             "certificate_number, created_at, updated_at) VALUES ('certificate', 'C1', 'P1', "
@@ -194,23 +193,27 @@ def test_send_by_hand_settles_a_killed_run_and_never_sends_twice(world: Path) ->
         "CERTIFY_SMTP_PORT": "9",
         "CERTIFY_SMTP_SECURITY": "none",
     }
-    refused = cli("send", "certificate", *args, cwd=world, env=env)
+    refused = cli("send", "certificate", *args, cwd=both_due, env=env)
     assert refused.returncode == 1
     assert "recovered: certificate C1/P1: sending → unknown" in refused.stderr
     assert "already unknown" in refused.stderr and "certify mark certificate" in refused.stderr
-    assert states(world / "certify.db")[("certificate", "P1")] == "unknown"
+    assert (
+        states(both_due / "certify.db", "action", "person_id")[("certificate", "P1")] == "unknown"
+    )
     # forced, against a server that cannot be reached: exit 3 and one line, no traceback
     forced = cli(
-        "send", "certificate", *args, "--force", "--reason", "not in the log", cwd=world, env=env
+        "send", "certificate", *args, "--force", "--reason", "not in the log", cwd=both_due, env=env
     )
     assert forced.returncode == 3
     assert forced.stdout.startswith("pending: certificate C1/P1: cannot connect to 127.0.0.1:9")
-    assert states(world / "certify.db")[("certificate", "P1")] == "pending"
+    assert (
+        states(both_due / "certify.db", "action", "person_id")[("certificate", "P1")] == "pending"
+    )
 
 
-def test_mark_settles_a_killed_run_first(world: Path) -> None:
-    assert run_due(world, "--action", "proof")[0] == 0
-    with sqlite3.connect(world / "certify.db") as conn:
+def test_mark_settles_a_killed_run_first(both_due: Path) -> None:
+    assert run_due(both_due, "--action", "proof", now=NOW).returncode == 0
+    with sqlite3.connect(both_due / "certify.db") as conn:
         conn.execute(
             "INSERT INTO deliveries (action, course_id, person_id, state, created_at, updated_at) "
             "VALUES ('certificate', 'C1', 'P2', 'claimed', '2026-11-06T08:00:00Z', "
@@ -218,11 +221,13 @@ def test_mark_settles_a_killed_run_first(world: Path) -> None:
         )
     result = cli(
         "mark", "proof", "--course", "C1", "--person", "P1", "--as", "sent", "--reason", "x",
-        cwd=world,
+        cwd=both_due,
     )  # fmt: skip
     assert result.returncode == 0 and "already sent; nothing changed" in result.stdout
     assert "certificate C1/P2: claimed → pending" in result.stderr
-    assert states(world / "certify.db")[("certificate", "P2")] == "pending"
+    assert (
+        states(both_due / "certify.db", "action", "person_id")[("certificate", "P2")] == "pending"
+    )
 
 
 def test_writing_connections_commit_synchronously(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from certify.inspect.validate import validate_all
 from certify.yamlfile import parse_yaml
-from tests.conftest import ROOT, TEXT_TEMPLATE, cli
+from tests.helpers import ROOT, TEXT_TEMPLATE, cli
 
 VALIDATORS = [Draft202012Validator, Draft7Validator]  # YAML editors mostly speak draft 7
 

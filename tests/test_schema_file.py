@@ -3,7 +3,7 @@
 import json
 
 from certify.config import json_schema
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_shipped_schema_file_is_what_certify_schema_prints() -> None:

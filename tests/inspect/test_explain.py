@@ -10,90 +10,89 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_NOW, cli
+from tests.helpers import DEMO_NOW, cli
 
 NOW = DEMO_NOW
 
 
-@pytest.fixture
-def world(demo_sent: Path) -> Path:
-    return demo_sent
-
-
-def explain(world: Path, *args: str) -> tuple[int, str, str]:
-    result = cli("explain", "--now", NOW, *args, cwd=world)
+def explain(demo_sent: Path, *args: str) -> tuple[int, str, str]:
+    result = cli("explain", "--now", NOW, *args, cwd=demo_sent)
     return result.returncode, result.stdout, result.stderr
 
 
 @pytest.mark.parametrize(
     "person", ["P004", "f.devries@example.nl", "F.DeVries@Example.nl", "fenna", "De Vries"]
 )
-def test_the_person_by_id_address_or_part_of_a_name(world: Path, person: str) -> None:
-    code, out, _ = explain(world, "--person", person)
+def test_the_person_by_id_address_or_part_of_a_name(demo_sent: Path, person: str) -> None:
+    code, out, _ = explain(demo_sent, "--person", person)
     assert code == 0 and out.startswith("Fenna de Vries in VCA Basis veiligheid (VCA-2611/P004)")
 
 
-def test_accents_and_case_do_not_matter(world: Path) -> None:
-    code, out, _ = explain(world, "--person", "ZOE")
+def test_accents_and_case_do_not_matter(demo_sent: Path) -> None:
+    code, out, _ = explain(demo_sent, "--person", "ZOE")
     assert code == 0 and out.startswith("Zoë Öztürk in VCA Basis veiligheid")
 
 
-def test_several_matches_are_listed_to_choose_from(world: Path) -> None:
-    code, _, err = explain(world, "--person", "berg")
+def test_several_matches_are_listed_to_choose_from(demo_sent: Path) -> None:
+    code, _, err = explain(demo_sent, "--person", "berg")
     assert code == 1
     assert "2 persons match 'berg'" in err
     assert "P001 Jan van der Berg <jan.vanderberg@example.nl>" in err
     assert "P003 Bram van der Berg" in err and "--person with their id" in err
-    code, _, err = explain(world, "--person", "nobody-like-this")
+    code, _, err = explain(demo_sent, "--person", "nobody-like-this")
     assert code == 1 and "no person matches" in err
 
 
-def test_a_person_in_several_courses_needs_the_course(world: Path) -> None:
-    code, _, err = explain(world, "--person", "P001")  # in VCA-2611 and in the March 2025 course
+def test_a_person_in_several_courses_needs_the_course(demo_sent: Path) -> None:
+    code, _, err = explain(
+        demo_sent, "--person", "P001"
+    )  # in VCA-2611 and in the March 2025 course
     assert code == 1 and "enrolled in 2 courses" in err and "VCA-2503" in err
-    code, out, _ = explain(world, "--person", "P001", "--course", "VCA-2503")
+    code, out, _ = explain(demo_sent, "--person", "P001", "--course", "VCA-2503")
     assert code == 0 and "skipped" in out
 
 
-def test_every_line_fits_in_80_columns(world: Path) -> None:
+def test_every_line_fits_in_80_columns(demo_sent: Path) -> None:
     people = [f"P{n:03d}" for n in range(2, 32) if n != 1]
     for person in people:
-        code, out, err = explain(world, "--person", person)
+        code, out, err = explain(demo_sent, "--person", person)
         if code:
             assert "enrolled in" in err  # a person in several courses
             continue
         assert all(len(line) <= 80 for line in out.splitlines()), out
 
 
-def test_a_problem_says_the_command_that_settles_it(world: Path) -> None:
-    with sqlite3.connect(world / "certify.db") as conn:
+def test_a_problem_says_the_command_that_settles_it(demo_sent: Path) -> None:
+    with sqlite3.connect(demo_sent / "certify.db") as conn:
         conn.execute(
             "UPDATE deliveries SET state = 'unknown' WHERE person_id = 'P002' AND action = 'certificate'"
         )
-    _, out, _ = explain(world, "--person", "P002")
+    _, out, _ = explain(demo_sent, "--person", "P002")
     assert "settle: check the mail server's log, then: certify mark certificate" in out
-    data = json.loads(cli("explain", "--person", "P002", "--json", "--now", NOW, cwd=world).stdout)
+    data = json.loads(
+        cli("explain", "--person", "P002", "--json", "--now", NOW, cwd=demo_sent).stdout
+    )
     (certificate,) = [a for a in data["actions"] if a["action"] == "certificate"]
     assert certificate["settle"].endswith('--as sent|failed --reason "..."')
 
 
-def test_log_by_course_and_person(world: Path) -> None:
-    by_course = json.loads(cli("log", "--json", "--course", "WEB-2611", cwd=world).stdout)
+def test_log_by_course_and_person(demo_sent: Path) -> None:
+    by_course = json.loads(cli("log", "--json", "--course", "WEB-2611", cwd=demo_sent).stdout)
     assert {row["course"] for row in by_course} == {"WEB-2611"} and len(by_course) == 5
-    by_name = json.loads(cli("log", "--json", "--person", "van der berg", cwd=world).stdout)
+    by_name = json.loads(cli("log", "--json", "--person", "van der berg", cwd=demo_sent).stdout)
     assert {row["person"] for row in by_name} == {"P001", "P003"}
 
 
-def test_after_a_forced_resend_the_log_shows_the_message_id_that_was_sent(world: Path) -> None:
+def test_after_a_forced_resend_the_log_shows_the_message_id_that_was_sent(demo_sent: Path) -> None:
     args = ("--course", "WEB-2611", "--person", "P019", "--now", NOW, "--transport", "dir",
             "--out", "outbox")  # fmt: skip
-    (first,) = json.loads(cli("log", "--json", "--person", "P019", cwd=world).stdout)
+    (first,) = json.loads(cli("log", "--json", "--person", "P019", cwd=demo_sent).stdout)
     forced = cli(
-        "send", "proof-of-participation", *args, "--force", "--reason", "new address", cwd=world
+        "send", "proof-of-participation", *args, "--force", "--reason", "new address", cwd=demo_sent
     )
     assert forced.returncode == 0, forced.stderr
-    (after,) = json.loads(cli("log", "--json", "--person", "P019", cwd=world).stdout)
+    (after,) = json.loads(cli("log", "--json", "--person", "P019", cwd=demo_sent).stdout)
     assert after["message_id"] != first["message_id"]
-    eml = (world / "outbox" / "proof-of-participation--WEB-2611--P019.eml").read_bytes()
+    eml = (demo_sent / "outbox" / "proof-of-participation--WEB-2611--P019.eml").read_bytes()
     assert message_from_bytes(eml, policy=policy.default)["Message-ID"] == after["message_id"]
     assert after["message_id"] in forced.stdout

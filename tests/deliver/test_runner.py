@@ -13,7 +13,15 @@ from certify.deliver.runner import Runner
 from certify.deliver.transports import DirTransport, safe_file_name
 from certify.render.templates import Templates
 from certify.store.database import Store
-from tests.conftest import file_digest, import_into, make_config, moment, write_export
+from tests.helpers import (
+    file_digest,
+    import_into,
+    make_config,
+    moment,
+    proof_action,
+    states,
+    write_export,
+)
 
 # C1 ends 2026-11-05 17:00 (Amsterdam). P1: 3 of 4 present, passed -> meets 75 %.
 # P2: 1 of 4 present, passed -> does not.
@@ -34,25 +42,17 @@ def sent(report: RunReport) -> set[tuple[str, str, str]]:
     return {(d.action, d.course, d.person) for d in report.outcomes if d.state == "sent"}
 
 
-def states(db: Path) -> dict[tuple[str, str], str]:
-    with sqlite3.connect(db) as conn:
-        return {
-            (c, p): s
-            for c, p, s in conn.execute("SELECT course_id, person_id, state FROM deliveries")
-        }
-
-
 @pytest.fixture
-def world(tmp_path: Path, export: Callable[..., Path]) -> tuple[Path, Path]:
+def db_and_outbox(tmp_path: Path, export: Callable[..., Path]) -> tuple[Path, Path]:
     db = tmp_path / "c.db"
     import_into(db, export())
     return db, tmp_path / "out"
 
 
 def test_sends_exactly_those_who_meet_the_requirements(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path)
     report = run(db, config, "2026-11-05 17:00", out)
     assert sent(report) == {("certificate", "C1", "P1")}
@@ -61,15 +61,15 @@ def test_sends_exactly_those_who_meet_the_requirements(
     assert report.waiting_on == {"certificate: attendance: present 1 of 4, needs 3": 1}
 
 
-def test_not_before_the_due_moment(tmp_path: Path, world: tuple[Path, Path]) -> None:
-    db, out = world
+def test_not_before_the_due_moment(tmp_path: Path, db_and_outbox: tuple[Path, Path]) -> None:
+    db, out = db_and_outbox
     config = make_config(tmp_path, offset=1, at="09:00")
     assert sent(run(db, config, "2026-11-06 08:59", out)) == set()
     assert sent(run(db, config, "2026-11-06 09:00", out)) == {("certificate", "C1", "P1")}
 
 
-def test_a_second_run_sends_nothing_again(tmp_path: Path, world: tuple[Path, Path]) -> None:
-    db, out = world
+def test_a_second_run_sends_nothing_again(tmp_path: Path, db_and_outbox: tuple[Path, Path]) -> None:
+    db, out = db_and_outbox
     config = make_config(tmp_path)
     assert len(sent(run(db, config, "2026-11-06 09:00", out))) == 1
     assert sent(run(db, config, "2026-11-06 09:00", out)) == set()
@@ -77,9 +77,9 @@ def test_a_second_run_sends_nothing_again(tmp_path: Path, world: tuple[Path, Pat
 
 
 def test_late_results_are_picked_up_by_a_later_run(
-    tmp_path: Path, world: tuple[Path, Path], export: Callable[..., Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path], export: Callable[..., Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path)
     no_results = export("no-results", results="part_id,person_id,passed\n")
     import_into(db, no_results, snapshot=True, max_remove=100)  # the results withdrawn
@@ -93,18 +93,18 @@ def test_late_results_are_picked_up_by_a_later_run(
 
 
 def test_failed_exam_waits_and_says_so(
-    tmp_path: Path, world: tuple[Path, Path], export: Callable[..., Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path], export: Callable[..., Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     import_into(db, export("f", results="part_id,person_id,passed\nC1-4,P1,nee\n"))
     report = run(db, make_config(tmp_path), "2026-11-06 09:00", out)
     assert report.waiting_on.get("certificate: pass: failed 1 of 1") == 1
 
 
 def test_status_change_releases_waiting_deliveries(
-    tmp_path: Path, world: tuple[Path, Path], export: Callable[..., Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path], export: Callable[..., Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     planned = (
         "course_id,name,course_type,status,end\nC1,Display training,FOUR,planned,2026-11-05 17:00\n"
     )
@@ -118,9 +118,9 @@ def test_status_change_releases_waiting_deliveries(
 
 
 def test_cancelled_or_removed_enrollments_get_nothing(
-    tmp_path: Path, world: tuple[Path, Path], export: Callable[..., Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path], export: Callable[..., Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     only_p2 = export("s", enrollments="course_id,person_id\nC1,P2\n")
     import_into(db, only_p2 / "enrollments.csv", snapshot=True)  # P1 removed -> cancelled
     config = make_config(tmp_path, attendance="no", passing="no")
@@ -130,9 +130,9 @@ def test_cancelled_or_removed_enrollments_get_nothing(
 
 
 def test_requirements_met_anchor_can_fall_before_the_course_ends(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(
         tmp_path, after="requirements_met", offset=2, unit="hours", status="final", passing="no"
     )
@@ -141,8 +141,8 @@ def test_requirements_met_anchor_can_fall_before_the_course_ends(
     assert sent(run(db, config, "2026-11-04 19:00", out)) == {("certificate", "C1", "P1")}
 
 
-def test_participant_added_anchor(tmp_path: Path, world: tuple[Path, Path]) -> None:
-    db, out = world
+def test_participant_added_anchor(tmp_path: Path, db_and_outbox: tuple[Path, Path]) -> None:
+    db, out = db_and_outbox
     config = make_config(
         tmp_path,
         after="participant_added",
@@ -157,16 +157,18 @@ def test_participant_added_anchor(tmp_path: Path, world: tuple[Path, Path]) -> N
     assert len(sent(run(db, config, "2026-10-08 00:00", out))) == 2
 
 
-def test_not_met_reaches_those_who_missed_it(tmp_path: Path, world: tuple[Path, Path]) -> None:
-    db, out = world
+def test_not_met_reaches_those_who_missed_it(
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
+) -> None:
+    db, out = db_and_outbox
     config = make_config(tmp_path, attendance="not_met", passing="no")
     assert sent(run(db, config, "2026-11-06 09:00", out)) == {("certificate", "C1", "P2")}
 
 
 def test_all_parts_basis(
-    tmp_path: Path, world: tuple[Path, Path], export: Callable[..., Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path], export: Callable[..., Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     parts = """
         part_id,course_id,name,attendance_required,pass_required
         C1-1,C1,Day 1,yes,no
@@ -217,23 +219,23 @@ def test_daylight_saving_keeps_the_wall_clock(tmp_path: Path, export: Callable[.
 
 
 def test_without_since_history_is_skipped_not_mailed(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path, since=None)
     # the action is switched on long after the course: due 5 Nov, first run 1 Dec
     report = run(db, config, "2026-12-01 09:00", out)
     assert sent(report) == set() and report.skipped == 2  # both participants, met or not
-    assert set(states(db).values()) == {"skipped"}
+    assert set(states(db, "course_id", "person_id").values()) == {"skipped"}
     assert not out.exists() or not any(out.iterdir())
     # and a later run does not mail them either
     assert sent(run(db, config, "2026-12-02 09:00", out)) == set()
 
 
 def test_without_since_new_courses_after_switch_on_are_sent(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path, since=None)
     report = run(db, config, "2026-11-01 09:00", out)  # switched on before the course ends
     assert report.skipped == 0
@@ -241,9 +243,9 @@ def test_without_since_new_courses_after_switch_on_are_sent(
 
 
 def test_dry_run_does_not_fix_since_and_writes_nothing(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path, since=None)
     before = file_digest(db)
     report = run(db, config, "2026-12-01 09:00", out, dry=True)
@@ -256,26 +258,26 @@ def test_dry_run_does_not_fix_since_and_writes_nothing(
 
 
 def test_explicit_since_takes_in_history_on_purpose(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path, since="2026-11-01")
     assert len(sent(run(db, config, "2026-12-01 09:00", out))) == 1
     later = make_config(tmp_path, since="2026-11-06")
     assert run(db, later, "2026-12-01 09:00", out).skipped == 1  # P2, never sent, now skipped
 
 
-def test_expire_after_records_expired(tmp_path: Path, world: tuple[Path, Path]) -> None:
-    db, out = world
+def test_expire_after_records_expired(tmp_path: Path, db_and_outbox: tuple[Path, Path]) -> None:
+    db, out = db_and_outbox
     config = make_config(tmp_path, expire="3 days")
     report = run(db, config, "2026-11-08 17:01", out)  # due 5 Nov 17:00; 3 days and a minute late
     assert sent(report) == set() and report.expired == 1
-    assert states(db)[("C1", "P1")] == "expired"
+    assert states(db, "course_id", "person_id")[("C1", "P1")] == "expired"
     assert sent(run(db, config, "2026-11-08 17:02", out)) == set()
 
 
-def test_limit_sends_at_most_n(tmp_path: Path, world: tuple[Path, Path]) -> None:
-    db, out = world
+def test_limit_sends_at_most_n(tmp_path: Path, db_and_outbox: tuple[Path, Path]) -> None:
+    db, out = db_and_outbox
     config = make_config(tmp_path, attendance="no", passing="no")
     first = run(db, config, "2026-11-06 09:00", out, limit=1)
     assert len(sent(first)) == 1
@@ -309,9 +311,9 @@ def test_a_limit_stops_judging_a_long_backlog_and_later_runs_take_the_rest(
 
 
 def test_a_killed_run_is_settled_without_sending_twice(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path, attendance="no", passing="no")
     run(db, config, "2026-11-06 09:00", out)
     # simulate: P1 killed after the claim (nothing written), P2 killed after writing its file
@@ -324,14 +326,14 @@ def test_a_killed_run_is_settled_without_sending_twice(
     report = run(db, config, "2026-11-06 09:15", out)
     assert sent(report) == {("certificate", "C1", "P1")}
     assert p2_file.stat().st_mtime_ns == written  # not written again
-    assert states(db) == {("C1", "P1"): "sent", ("C1", "P2"): "sent"}
+    assert states(db, "course_id", "person_id") == {("C1", "P1"): "sent", ("C1", "P2"): "sent"}
 
 
 def test_a_claim_whose_file_was_written_is_sent_not_written_again(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
     """The outbox tells: a run killed after renaming a file but before recording it."""
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path, attendance="no", passing="no")
     run(db, config, "2026-11-06 09:00", out)
     with sqlite3.connect(db) as conn:
@@ -340,13 +342,13 @@ def test_a_claim_whose_file_was_written_is_sent_not_written_again(
     report = run(db, config, "2026-11-06 09:15", out)
     assert sent(report) == set()
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written
-    assert set(states(db).values()) == {"sent"}
+    assert set(states(db, "course_id", "person_id").values()) == {"sent"}
 
 
-def test_the_record_keeps_why_it_was_sent(tmp_path: Path, world: tuple[Path, Path]) -> None:
+def test_the_record_keeps_why_it_was_sent(tmp_path: Path, db_and_outbox: tuple[Path, Path]) -> None:
     import json
 
-    db, out = world
+    db, out = db_and_outbox
     run(db, make_config(tmp_path), "2026-11-06 09:00", out)
     with sqlite3.connect(db) as conn:
         figures, import_id, message_id, number = conn.execute(
@@ -432,14 +434,9 @@ def test_a_delivery_sent_for_one_action_is_not_resent_while_another_waits(
 ) -> None:
     db = tmp_path / "c.db"
     import_into(db, export(results="part_id,person_id,passed\nC1-4,P1,nee\n"))
-    proof = """
-  - id: proof
-    name: "Proof [Opleiding:Naam]"
-    email_template: certificate
-    timing: {after: course_end, offset: 0, unit: days}
-    since: 2020-01-01
-    conditions: {course_status: final, attendance: yes, pass: no}
-"""
+    proof = proof_action(
+        template="certificate", conditions="{course_status: final, attendance: yes, pass: no}"
+    )
     config = make_config(tmp_path, extra_actions=proof)
     first = run(db, config, "2026-11-06 09:00", tmp_path / "o")
     assert sent(first) == {("proof", "C1", "P1")}  # the certificate waits on the failed exam
@@ -448,9 +445,9 @@ def test_a_delivery_sent_for_one_action_is_not_resent_while_another_waits(
 
 
 def test_templates_get_when_the_requirements_were_met(
-    tmp_path: Path, world: tuple[Path, Path]
+    tmp_path: Path, db_and_outbox: tuple[Path, Path]
 ) -> None:
-    db, out = world
+    db, out = db_and_outbox
     config = make_config(tmp_path)
     (tmp_path / "templates" / "certificate.txt.j2").write_text(
         "---\nsubject: x\n---\nmet {{ requirements.met_at.strftime('%Y-%m-%d %H:%M') }}\n"

@@ -21,7 +21,7 @@ from certify.decide.facts import (
     participant_rows,
 )
 from certify.store.database import Store
-from tests.conftest import import_into, make_config, moment
+from tests.helpers import import_into, make_config, moment
 
 WORLD = {
     "courses": """

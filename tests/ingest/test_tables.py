@@ -18,7 +18,7 @@ from certify.ingest.tables import (
     read_enrollment_status,
     read_percentage,
 )
-from tests.conftest import AMS, import_into, rows
+from tests.helpers import AMS, import_into, rows
 
 YES_WORDS = ["ja", "J", "x", "TRUE", "1"]
 NO_WORDS = ["nee", "n", "False", "0"]

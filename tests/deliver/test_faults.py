@@ -43,7 +43,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.conftest import AMS, import_into, make_config, write_export
+from tests.helpers import AMS, PROOF_TEMPLATE, import_into, make_config, proof_action, write_export
 
 pytestmark = pytest.mark.slow
 
@@ -53,24 +53,6 @@ STEP_MINUTES = (3, 12)  # how far --now moves between rounds
 TIMEOUT = 1  # smtp.timeout in actions.yaml: silence is found fast
 ROUND_DEADLINE = 8.0  # seconds; a run still alive then is killed like the others
 Key = tuple[str, str, str]  # (action, course, person)
-
-PROOF_ACTION = """
-  - id: proof
-    name: "Proof of participation [Opleiding:Naam]"
-    email_template: proof
-    timing: {after: course_end, offset: 1, unit: hours}
-    since: 2020-01-01
-    conditions:
-      course_status: final
-      attendance: no
-      pass: no
-"""
-
-PROOF_TEMPLATE = """---
-subject: "Proof of participation {{ course.name }}"
----
-Dear {{ person.full_name }}, you took part in {{ course.name }}.
-"""
 
 
 # -- the mail server ------------------------------------------------------------------------
@@ -377,7 +359,7 @@ def build_world(directory: Path, participants: int, rounds: int, rng: random.Ran
         directory,
         attendance="no",
         passing="no",
-        extra_actions=PROOF_ACTION,
+        extra_actions=proof_action(timing="{after: course_end, offset: 1, unit: hours}"),
         top=f"smtp: {{timeout: {TIMEOUT}}}\n",
     )
     (directory / "templates" / "proof.txt.j2").write_text(PROOF_TEMPLATE)

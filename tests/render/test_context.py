@@ -13,7 +13,7 @@ from certify.inspect.validate import validate_all
 from certify.render.context import OPEN, SCHEMA, DeliveryContexts, DeliveryRef, sample_context
 from certify.render.templates import Templates
 from certify.store.database import Store
-from tests.conftest import import_into, make_config, moment, write
+from tests.helpers import import_into, make_config, moment, write
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import pytest
 import certify.ingest.csvfiles
 from certify.errors import CertifyError, ImportFailed
 from certify.ingest.csvfiles import detect_encoding
-from tests.conftest import file_digest, import_into, rows, write
+from tests.helpers import file_digest, import_into, rows, write
 
 
 def test_semicolons_tabs_bom_and_windows_1252(tmp_path: Path, export: Callable[..., Path]) -> None:

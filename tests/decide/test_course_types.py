@@ -11,7 +11,7 @@ from certify.config import load, status_key, type_key
 from certify.decide.facts import unmatched_settings
 from certify.decide.plan import make_plan
 from certify.store.database import Store
-from tests.conftest import TEXT_TEMPLATE, cli, import_into, moment, rows
+from tests.helpers import TEXT_TEMPLATE, cli, import_into, moment, rows
 
 COURSES = """
     course_id,name,course_type,status,end
@@ -61,7 +61,7 @@ actions:
 
 
 @pytest.fixture
-def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
+def typed_courses(tmp_path: Path, export: Callable[..., Path]) -> Path:
     """Seven courses: VCA, BHV, WORKSHOP, untyped, VCA and WORKSHOP history, VCA planned."""
     import_into(
         tmp_path / "c.db",
@@ -124,13 +124,15 @@ def test_a_course_type_is_compared_trimmed_in_any_case() -> None:
 
 @pytest.mark.parametrize("proof_anchor", ["course_end", "participant_added"])
 def test_a_type_linked_to_no_action_gets_nothing_and_no_record(
-    world: Path, proof_anchor: str
+    typed_courses: Path, proof_anchor: str
 ) -> None:
     """WORKSHOP and untyped courses are linked to neither action; BHV only to both."""
-    write_actions(world, proof_anchor)
-    run_due(world, "2026-11-06T09:00")
-    run_due(world, "2026-11-07T09:00")  # a later tick records nothing more either
-    logged = set(rows(world / "c.db", "SELECT action, course_id, person_id, state FROM deliveries"))
+    write_actions(typed_courses, proof_anchor)
+    run_due(typed_courses, "2026-11-06T09:00")
+    run_due(typed_courses, "2026-11-07T09:00")  # a later tick records nothing more either
+    logged = set(
+        rows(typed_courses / "c.db", "SELECT action, course_id, person_id, state FROM deliveries")
+    )
     assert logged == {
         # P2 misses the attendance of C1; C2 has no requirements
         ("certificate", "C1", "P1", "sent"),
@@ -142,8 +144,10 @@ def test_a_type_linked_to_no_action_gets_nothing_and_no_record(
         ("certificate", "C5", "P1", "skipped"),
         ("certificate", "C5", "P2", "skipped"),
     }
-    assert {row[0] for row in rows(world / "c.db", "SELECT course_id FROM course_skips")} <= {"C5"}
-    assert sorted(p.name for p in (world / "outbox").iterdir()) == sorted(
+    assert {
+        row[0] for row in rows(typed_courses / "c.db", "SELECT course_id FROM course_skips")
+    } <= {"C5"}
+    assert sorted(p.name for p in (typed_courses / "outbox").iterdir()) == sorted(
         f"{action}--C{course}--P{person}.eml"
         for action, course, person in [
             ("certificate", 1, 1),
@@ -156,9 +160,11 @@ def test_a_type_linked_to_no_action_gets_nothing_and_no_record(
 
 
 @pytest.mark.parametrize("proof_anchor", ["course_end", "participant_added"])
-def test_a_course_not_linked_is_not_counted_as_waiting(world: Path, proof_anchor: str) -> None:
-    config = load(write_actions(world, proof_anchor))
-    store = Store.open_readonly(world / "c.db")
+def test_a_course_not_linked_is_not_counted_as_waiting(
+    typed_courses: Path, proof_anchor: str
+) -> None:
+    config = load(write_actions(typed_courses, proof_anchor))
+    store = Store.open_readonly(typed_courses / "c.db")
     try:
         before = make_plan(store, config, moment("2026-11-05 12:00"))
         after = make_plan(store, config, moment("2026-11-06 09:00"))
@@ -180,8 +186,8 @@ def test_a_course_not_linked_is_not_counted_as_waiting(world: Path, proof_anchor
     }
 
 
-def test_explain_says_in_one_line_that_a_type_is_not_linked(world: Path) -> None:
-    common = ("--db", str(world / "c.db"), "--actions", str(world / "actions.yaml"))
+def test_explain_says_in_one_line_that_a_type_is_not_linked(typed_courses: Path) -> None:
+    common = ("--db", str(typed_courses / "c.db"), "--actions", str(typed_courses / "actions.yaml"))
     result = cli(
         "explain", "--course", "C3", "--person", "P1", "--now", "2026-11-06T09:00", *common
     )
@@ -263,13 +269,15 @@ def test_statuses_as_the_export_writes_them_all_match(
     assert {d.course.id for d in plan.by_outcome("waiting")} == {"C4"}
 
 
-def test_settings_that_match_nothing_in_the_database_are_located_warnings(world: Path) -> None:
+def test_settings_that_match_nothing_in_the_database_are_located_warnings(
+    typed_courses: Path,
+) -> None:
     text = ACTIONS.replace("course_status: final", "course_status: [final, finall, Open]").replace(
         'course_types: [VCA, " bhv "]', "course_types: [VCA, VCAA, workshop]"
     )
-    path = write_actions(world, "course_end", text)
+    path = write_actions(typed_courses, "course_end", text)
     config = load(path)
-    conn = sqlite3.connect(world / "c.db")
+    conn = sqlite3.connect(typed_courses / "c.db")
     try:
         warnings = unmatched_settings(conn, config)
         conn.execute("DELETE FROM enrollments")
@@ -288,13 +296,13 @@ def test_settings_that_match_nothing_in_the_database_are_located_warnings(world:
     ]
 
 
-def test_a_type_only_a_course_uses_is_known(world: Path) -> None:
+def test_a_type_only_a_course_uses_is_known(typed_courses: Path) -> None:
     """Known types are those of course_types.csv and those courses use."""
-    conn = sqlite3.connect(world / "c.db")
+    conn = sqlite3.connect(typed_courses / "c.db")
     try:
         conn.execute("DELETE FROM course_types WHERE course_type = 'BHV'")
         conn.commit()
-        assert unmatched_settings(conn, load(world / "actions.yaml")) == []
+        assert unmatched_settings(conn, load(typed_courses / "actions.yaml")) == []
     finally:
         conn.close()
 
@@ -307,29 +315,31 @@ def test_a_type_only_a_course_uses_is_known(world: Path) -> None:
         ("course_types: {VCA: 1}", "course_types is a word or a list of words, not a mapping"),
     ],
 )
-def test_course_types_mistakes_are_located(world: Path, written: str, problem: str) -> None:
+def test_course_types_mistakes_are_located(typed_courses: Path, written: str, problem: str) -> None:
     path = write_actions(
-        world, "course_end", ACTIONS.replace('course_types: [VCA, " bhv "]', written)
+        typed_courses, "course_end", ACTIONS.replace('course_types: [VCA, " bhv "]', written)
     )
     result = cli("validate", "--actions", str(path))
     assert result.returncode == 1
     assert f"{path}:9:" in result.stderr and problem in result.stderr, result.stderr
 
 
-def test_course_type_codes_may_be_numbers(world: Path) -> None:
-    path = write_actions(world, "course_end", ACTIONS.replace('[VCA, " bhv "]', "[101, VCA]"))
+def test_course_type_codes_may_be_numbers(typed_courses: Path) -> None:
+    path = write_actions(
+        typed_courses, "course_end", ACTIONS.replace('[VCA, " bhv "]', "[101, VCA]")
+    )
     assert load(path).actions[0].course_types == ["101", "VCA"]
 
 
-def test_sending_by_hand_to_a_course_not_linked_needs_force(world: Path) -> None:
-    common = ("--db", str(world / "c.db"), "--actions", str(world / "actions.yaml"))
-    transport = ("--transport", "dir", "--out", str(world / "outbox"))
+def test_sending_by_hand_to_a_course_not_linked_needs_force(typed_courses: Path) -> None:
+    common = ("--db", str(typed_courses / "c.db"), "--actions", str(typed_courses / "actions.yaml"))
+    transport = ("--transport", "dir", "--out", str(typed_courses / "outbox"))
     send = ("send", "certificate", "--course", "C3", "--person", "P1", "--now", "2026-11-06T09:00")
     refused = cli(*send, *common, *transport)
     assert refused.returncode == 1
     assert "course type WORKSHOP is not linked to this action" in refused.stderr, refused.stderr
     forced = cli(*send, "--force", "--reason", "a one-off", *common, *transport)
     assert forced.returncode == 0, forced.stderr
-    assert rows(world / "c.db", "SELECT state FROM deliveries WHERE course_id = 'C3'") == [
+    assert rows(typed_courses / "c.db", "SELECT state FROM deliveries WHERE course_id = 'C3'") == [
         ("sent",)
     ]

@@ -10,7 +10,7 @@ from certify.render.compose import render_message
 from certify.render.context import sample_context
 from certify.render.message import build_message
 from certify.render.templates import MERGE_FIELDS, Templates, translate_merge_fields
-from tests.conftest import make_config
+from tests.helpers import make_config
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from certify.clock import from_utc_text
 from certify.deliver.log import Decided, DeliveryLog, Key, MarkRefused
 from certify.inspect.history import History
 from certify.store.database import Store
-from tests.conftest import import_into, moment
+from tests.helpers import import_into, moment
 
 SENDER = "Training office <training@example.org>"
 

@@ -13,7 +13,7 @@ import pytest
 
 from certify.cli.insight import DeliveryState
 from certify.deliver.log import FINAL_STATES, IN_MOTION
-from tests.conftest import DEMO_NOW, Ran, cli
+from tests.helpers import DEMO_NOW, Ran, cli
 
 NOW = DEMO_NOW
 REJECTED = (
@@ -22,20 +22,17 @@ REJECTED = (
 )
 
 
-@pytest.fixture
-def world(demo_sent: Path) -> Path:
-    return demo_sent
+def log(demo_sent: Path, *args: str) -> Ran:
+    return cli("log", *args, cwd=demo_sent)
 
 
-def log(world: Path, *args: str) -> Ran:
-    return cli("log", *args, cwd=world)
-
-
-def at_a_terminal(world: Path, monkeypatch: pytest.MonkeyPatch, columns: int, *args: str) -> str:
+def at_a_terminal(
+    demo_sent: Path, monkeypatch: pytest.MonkeyPatch, columns: int, *args: str
+) -> str:
     """What `certify log` shows in a terminal `columns` wide (Rich reads COLUMNS)."""
     insight = importlib.import_module("certify.cli.insight")
     monkeypatch.setattr(insight, "interactive", lambda: True)
-    result = cli("log", *args, cwd=world, env={"COLUMNS": str(columns)})
+    result = cli("log", *args, cwd=demo_sent, env={"COLUMNS": str(columns)})
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -44,50 +41,50 @@ def test_the_states_offered_are_the_states_the_log_holds() -> None:
     assert set(get_args(DeliveryState)) == {*FINAL_STATES, *IN_MOTION, "skipped"}
 
 
-def test_an_unknown_state_is_a_usage_error_that_lists_the_states(world: Path) -> None:
-    result = log(world, "--state", "bogus")
+def test_an_unknown_state_is_a_usage_error_that_lists_the_states(demo_sent: Path) -> None:
+    result = log(demo_sent, "--state", "bogus")
     assert result.returncode == 2 and result.stdout == ""
     for state in get_args(DeliveryState):
         assert repr(state) in result.stderr
-    sent = json.loads(log(world, "--state", "SENT", "--json").stdout)  # case aside
+    sent = json.loads(log(demo_sent, "--state", "SENT", "--json").stdout)  # case aside
     assert sent and {row["state"] for row in sent} == {"sent"}
 
 
-def test_an_unknown_action_is_a_usage_error_that_lists_the_known_ones(world: Path) -> None:
-    result = log(world, "--action", "nope")
+def test_an_unknown_action_is_a_usage_error_that_lists_the_known_ones(demo_sent: Path) -> None:
+    result = log(demo_sent, "--action", "nope")
     assert result.returncode == 2 and result.stdout == ""
     assert "unknown action 'nope' (known: certificate, proof-of-participation)" in result.stderr
-    typo = log(world, "--action", "certifcate")
+    typo = log(demo_sent, "--action", "certifcate")
     assert typo.returncode == 2 and "did you mean 'certificate'?" in typo.stderr
 
 
-def test_actions_are_known_from_the_log_when_actions_yaml_cannot_be_read(world: Path) -> None:
-    (world / "actions.yaml").write_text("version: 1\nactions: [\n")
-    assert json.loads(log(world, "--action", "certificate", "--json").stdout)
-    result = log(world, "--action", "nope")
+def test_actions_are_known_from_the_log_when_actions_yaml_cannot_be_read(demo_sent: Path) -> None:
+    (demo_sent / "actions.yaml").write_text("version: 1\nactions: [\n")
+    assert json.loads(log(demo_sent, "--action", "certificate", "--json").stdout)
+    result = log(demo_sent, "--action", "nope")
     assert result.returncode == 2
     assert "(known: certificate, proof-of-participation)" in result.stderr
 
 
-def test_an_unknown_course_is_named(world: Path) -> None:
-    result = log(world, "--course", "NOPE")
+def test_an_unknown_course_is_named(demo_sent: Path) -> None:
+    result = log(demo_sent, "--course", "NOPE")
     assert result.returncode == 1 and result.stdout == ""
     assert "--course: no course 'NOPE' in the database" in result.stderr
     assert "hint: give a course_id as the courses export has it" in result.stderr
-    typo = log(world, "--course", "VCA-2612")
+    typo = log(demo_sent, "--course", "VCA-2612")
     assert typo.returncode == 1 and "did you mean 'VCA-2611'?" in typo.stderr
 
 
-def test_nothing_found_says_so_once(world: Path) -> None:
+def test_nothing_found_says_so_once(demo_sent: Path) -> None:
     # a course and an action that exist, with nothing logged for them
     for args in (("--course", "BHV-2611"), ("--action", "certificate", "--state", "failed")):
-        result = log(world, *args)
+        result = log(demo_sent, *args)
         assert (result.returncode, result.stdout, result.stderr) == (
             0,
             "",
             "no deliveries match\n",
         ), args
-        as_json = log(world, *args, "--json")
+        as_json = log(demo_sent, *args, "--json")
         assert (as_json.returncode, as_json.stdout, as_json.stderr) == (0, "[]\n", "")
 
 
@@ -97,30 +94,32 @@ def test_a_log_with_nothing_in_it_says_so(examples: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "no deliveries yet\n")
 
 
-def test_plain_lines_leave_out_an_address_there_is_not(world: Path) -> None:
-    lines = log(world, "--course", "VCA-2503").stdout.splitlines()  # history: skipped, no address
+def test_plain_lines_leave_out_an_address_there_is_not(demo_sent: Path) -> None:
+    lines = log(
+        demo_sent, "--course", "VCA-2503"
+    ).stdout.splitlines()  # history: skipped, no address
     assert lines and "skipped  certificate VCA-2503/P001 attempts=0" in lines
     assert not any("<>" in line for line in lines)
-    sent = log(world, "--person", "P002").stdout.splitlines()
+    sent = log(demo_sent, "--person", "P002").stdout.splitlines()
     assert any(
         "certificate VCA-2611/P002 <zoe.ozturk@example.nl> attempts=1 2026-11-20 10:00 CET" in line
         for line in sent
     )
 
 
-def test_the_json_names_the_person(world: Path) -> None:
-    (row,) = json.loads(log(world, "--person", "P002", "--course", "VCA-2611", "--json").stdout)
+def test_the_json_names_the_person(demo_sent: Path) -> None:
+    (row,) = json.loads(log(demo_sent, "--person", "P002", "--course", "VCA-2611", "--json").stdout)
     assert row["name"] == "Zoë Öztürk" and row["email"] == "zoe.ozturk@example.nl"
 
 
 def test_in_80_columns_course_sent_time_and_certificate_number_stay_whole(
-    world: Path, monkeypatch: pytest.MonkeyPatch
+    demo_sent: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shown = at_a_terminal(world, monkeypatch, 80)
+    shown = at_a_terminal(demo_sent, monkeypatch, 80)
     lines = shown.splitlines()
     assert all(len(line) <= 80 for line in lines), shown
     assert "…" not in shown
-    rows = json.loads(log(world, "--json").stdout)
+    rows = json.loads(log(demo_sent, "--json").stdout)
     for row in rows:
         assert row["course"] in shown and row["person"] in shown
         if row["certificate_number"]:
@@ -135,9 +134,9 @@ def test_in_80_columns_course_sent_time_and_certificate_number_stay_whole(
 
 
 def test_a_wide_terminal_shows_a_line_a_delivery(
-    world: Path, monkeypatch: pytest.MonkeyPatch
+    demo_sent: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shown = at_a_terminal(world, monkeypatch, 200, "--person", "P002")
+    shown = at_a_terminal(demo_sent, monkeypatch, 200, "--person", "P002")
     (line,) = [line for line in shown.splitlines() if "P002" in line]
     for part in ("VCA-2611", "certificate", "Zoë Öztürk", "zoe.ozturk@example.nl", "sent",
                  "2026-11-20 10:00", "2026-000007"):  # fmt: skip
@@ -145,9 +144,9 @@ def test_a_wide_terminal_shows_a_line_a_delivery(
 
 
 def test_an_error_folds_under_the_state_and_attempts_are_counted(
-    world: Path, monkeypatch: pytest.MonkeyPatch
+    demo_sent: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with sqlite3.connect(world / "certify.db") as conn:
+    with sqlite3.connect(demo_sent / "certify.db") as conn:
         conn.execute(
             "UPDATE deliveries SET state = 'failed', attempts = 8, last_error = ? "
             "WHERE person_id = 'P021'",
@@ -158,14 +157,14 @@ def test_an_error_folds_under_the_state_and_attempts_are_counted(
             "UPDATE deliveries SET state = 'pending', attempts = 2, "
             "last_error = '451 4.3.0 [internal error] try again' WHERE person_id = 'P022'"
         )
-    narrow = at_a_terminal(world, monkeypatch, 80, "--course", "WEB-2611")
+    narrow = at_a_terminal(demo_sent, monkeypatch, 80, "--course", "WEB-2611")
     assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
     assert "8 attempts" in narrow and "2 attempts" in narrow
     words = " ".join(narrow.split())  # an error folds over lines, at its spaces
     assert "[internal error]" in words
     for word in ("Recipient", "address", "rejected:", "virtual", "mailbox", "table"):
         assert word in words
-    wide = at_a_terminal(world, monkeypatch, 200, "--course", "WEB-2611")
+    wide = at_a_terminal(demo_sent, monkeypatch, 200, "--course", "WEB-2611")
     (failed,) = [line for line in wide.splitlines() if "P021" in line]
     assert "failed, 8 attempts" in failed and "550 5.1.1" in failed
     assert "[internal error]" in wide

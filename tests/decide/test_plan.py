@@ -19,7 +19,7 @@ from certify.decide.facts import (
 from certify.decide.plan import make_plan
 from certify.decide.rules import attendance_needed, condition_holds
 from certify.store.database import Store
-from tests.conftest import import_into, make_config, moment, write, write_export
+from tests.helpers import import_into, make_config, moment, proof_action, write, write_export
 
 WORDS = st.sampled_from(["yes", "no", "not_met"])
 # statuses and course types as exports write them, and course_types as actions.yaml does
@@ -168,14 +168,12 @@ def test_whole_course_decisions_match_participant_by_participant_planning(
 
 # A second action anchored on the course end, and one anchored on the requirements (decided
 # participant by participant, and making the plan read registration moments).
-PROOF_ACTION = """
-  - id: proof
-    name: "Proof"
-    email_template: certificate
-    timing: {after: course_end, offset: 2, unit: days}
-    since: 2026-11-01
-    conditions: {attendance: yes, pass: no}
-"""
+PROOF_ACTION = proof_action(
+    template="certificate",
+    timing="{after: course_end, offset: 2, unit: days}",
+    since="2026-11-01",
+    conditions="{attendance: yes, pass: no}",
+)
 MET_ACTION = """
   - id: met
     name: "Met"

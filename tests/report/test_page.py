@@ -16,7 +16,7 @@ from certify.config import load
 from certify.deliver.log import Decided, DeliveryLog
 from certify.report.page import _axis, build_report, render_report
 from certify.store.database import Store
-from tests.conftest import cli, file_digest, import_into, make_config, moment, write_export
+from tests.helpers import cli, file_digest, import_into, make_config, moment, write_export
 
 SWITCH_ON = "2026-11-10T08:00"
 DEMO_NOW = "2026-11-20T10:00"
@@ -29,8 +29,8 @@ def _append(path: Path, *lines: str) -> None:
 
 
 @pytest.fixture
-def world(examples: Path) -> Path:
-    """`make demo`'s world, with two awkward names in the kick-off and two problems in the log.
+def awkward_demo(examples: Path) -> Path:
+    """`make demo`'s awkward_demo, with two awkward names in the kick-off and two problems in the log.
 
     The kick-off (ends 20 November 17:00) is due on the 21st, so at DEMO_NOW it is the
     forecast; the March 2025 course is history outside the report's window, until one of its
@@ -72,9 +72,9 @@ def world(examples: Path) -> Path:
     return examples
 
 
-def _unknown_delivery(world: Path, key: tuple[str, str, str]) -> None:
+def _unknown_delivery(awkward_demo: Path, key: tuple[str, str, str]) -> None:
     """A run that died while handing a message to the server: the log says `unknown`."""
-    store = Store.open(world / "certify.db")
+    store = Store.open(awkward_demo / "certify.db")
     try:
         log = DeliveryLog(store, moment("2026-11-20 09:30"))
         claim = log.claim(Decided(key, moment("2026-11-21 09:00"), {}), "x <x@example.org>")
@@ -84,11 +84,11 @@ def _unknown_delivery(world: Path, key: tuple[str, str, str]) -> None:
         store.close()
 
 
-def _report(world: Path, *options: str, now: str = DEMO_NOW) -> str:
-    result = cli("report", "--out", "report.html", "--now", now, *options, cwd=world)
+def _report(awkward_demo: Path, *options: str, now: str = DEMO_NOW) -> str:
+    result = cli("report", "--out", "report.html", "--now", now, *options, cwd=awkward_demo)
     assert result.returncode == 0, result.stderr
     assert "wrote report.html:" in result.stdout
-    return (world / "report.html").read_text(encoding="utf-8")
+    return (awkward_demo / "report.html").read_text(encoding="utf-8")
 
 
 def _section(html: str, anchor: str) -> str:
@@ -115,8 +115,8 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", " ", " ".join(parser.parts))
 
 
-def test_the_report_shows_courses_participants_and_what_happens(world: Path) -> None:
-    html = _report(world)
+def test_the_report_shows_courses_participants_and_what_happens(awkward_demo: Path) -> None:
+    html = _report(awkward_demo)
     assert html.startswith("<!DOCTYPE html>")
     text = _text(html)
     assert "Friday 20 November 2026, 10:00 CET" in text
@@ -159,8 +159,8 @@ def test_the_report_shows_courses_participants_and_what_happens(world: Path) -> 
     assert "6 courses with 33 participants" in overview
 
 
-def test_the_attention_list_names_each_problem_and_how_to_settle_it(world: Path) -> None:
-    html = _report(world)
+def test_the_attention_list_names_each_problem_and_how_to_settle_it(awkward_demo: Path) -> None:
+    html = _report(awkward_demo)
     attention = _text(_section(html, "attention"))
     assert (
         "Ilse Huisman P028 VCA Basis veiligheid (maart 2025) VCA-2503 Certificate 0 "
@@ -188,8 +188,8 @@ def test_the_attention_list_names_each_problem_and_how_to_settle_it(world: Path)
     )
 
 
-def test_the_forecast_and_who_is_at_risk(world: Path) -> None:
-    html = _report(world)
+def test_the_forecast_and_who_is_at_risk(awkward_demo: Path) -> None:
+    html = _report(awkward_demo)
     forecast = _text(_section(html, "forecast"))
     # the kick-off (attendance only: proof of participation, no certificate): 5 participants
     # who are due (the sixth is unclear); 2 meet 13 % of 8 modules, 3 do not (yet)
@@ -227,16 +227,16 @@ def test_the_forecast_and_who_is_at_risk(world: Path) -> None:
     assert "Finn de Boer" not in risk and "Anouk Smit" not in risk
 
 
-def test_a_shorter_horizon_leaves_later_dues_out(world: Path) -> None:
-    html = _report(world, "--days", "1", now="2026-11-20T08:00")
+def test_a_shorter_horizon_leaves_later_dues_out(awkward_demo: Path) -> None:
+    html = _report(awkward_demo, "--days", "1", now="2026-11-20T08:00")
     forecast = _text(_section(html, "forecast"))
     assert "The next day" in forecast and "Nothing falls due in the next day" in forecast
     assert "Kick-off Leiderschap" not in forecast  # due 21 Nov 09:00, more than a day away
     assert "Noor el Amrani" not in _text(_section(html, "risk"))
 
 
-def test_a_course_status_that_holds_back_what_falls_due_is_named(world: Path) -> None:
-    forecast = _text(_section(_report(world, now="2026-11-10T08:00"), "forecast"))
+def test_a_course_status_that_holds_back_what_falls_due_is_named(awkward_demo: Path) -> None:
+    forecast = _text(_section(_report(awkward_demo, now="2026-11-10T08:00"), "forecast"))
     assert (
         "Tue 17 Nov, 09:00 BHV Herhaling course status is 'planned'; it must become 'final' "
         "Certificate 4 0 4"
@@ -271,8 +271,8 @@ def test_a_delivery_that_keeps_failing_is_on_the_attention_list(
     assert (cell.label, cell.detail) == ("Retrying", "421 mailbox busy, try later")
 
 
-def test_the_chart_counts_sent_deliveries_per_week(world: Path) -> None:
-    html = _report(world)
+def test_the_chart_counts_sent_deliveries_per_week(awkward_demo: Path) -> None:
+    html = _report(awkward_demo)
     svg = html[html.index("<svg") : html.index("</svg>")]
     bars = re.findall(r'<text class="week"[^>]*>(W\d+)</text>', svg)
     assert bars == [f"W{week}" for week in range(36, 48)]  # 12 ISO weeks, this one last
@@ -282,8 +282,8 @@ def test_the_chart_counts_sent_deliveries_per_week(world: Path) -> None:
     assert "Deliveries sent per week, 31 Aug to Fri 20 Nov: 13 in total" in svg
 
 
-def test_names_are_escaped_and_nothing_is_fetched(world: Path) -> None:
-    html = _report(world)
+def test_names_are_escaped_and_nothing_is_fetched(awkward_demo: Path) -> None:
+    html = _report(awkward_demo)
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Zoë &amp; &#34;Co&#34;" in html
@@ -295,36 +295,36 @@ def test_names_are_escaped_and_nothing_is_fetched(world: Path) -> None:
     assert "@media print" in html
 
 
-def test_the_report_only_reads_the_database(world: Path) -> None:
-    before = file_digest(world / "certify.db")
-    _report(world)
-    assert file_digest(world / "certify.db") == before
+def test_the_report_only_reads_the_database(awkward_demo: Path) -> None:
+    before = file_digest(awkward_demo / "certify.db")
+    _report(awkward_demo)
+    assert file_digest(awkward_demo / "certify.db") == before
 
 
-def test_report_mistakes_are_one_line_with_a_hint(world: Path) -> None:
-    missing = cli("report", "--out", "no/such/folder/report.html", cwd=world)
+def test_report_mistakes_are_one_line_with_a_hint(awkward_demo: Path) -> None:
+    missing = cli("report", "--out", "no/such/folder/report.html", cwd=awkward_demo)
     assert missing.returncode == 1 and missing.stderr == (
         "error: no/such/folder/report.html: the folder no/such/folder does not exist\n"
         "hint: create it first (mkdir -p no/such/folder), or give --out a file in a folder "
         "that exists\n"
     )
-    folder = cli("report", "--out", "outbox", cwd=world)
+    folder = cli("report", "--out", "outbox", cwd=awkward_demo)
     assert folder.returncode == 1 and "error: outbox: is a folder" in folder.stderr
     assert "hint: give --out a file name, such as outbox/report.html" in folder.stderr
-    in_a_file = cli("report", "--out", "certify.db/report.html", cwd=world)
+    in_a_file = cli("report", "--out", "certify.db/report.html", cwd=awkward_demo)
     assert in_a_file.returncode == 1
     assert "certify.db/report.html: certify.db is a file, not a folder" in in_a_file.stderr
-    assert not list(world.glob(".*.tmp")) and not list((world / "outbox").glob(".*"))
-    nodb = cli("report", "--out", "r.html", "--db", "absent.db", cwd=world)
+    assert not list(awkward_demo.glob(".*.tmp")) and not list((awkward_demo / "outbox").glob(".*"))
+    nodb = cli("report", "--out", "r.html", "--db", "absent.db", cwd=awkward_demo)
     assert nodb.returncode == 1 and "absent.db: no such database" in nodb.stderr
-    assert cli("report", "--out", "r.html", "--days", "0", cwd=world).returncode == 2
-    assert cli("report", cwd=world).returncode == 2  # --out is required
-    bad_now = cli("report", "--out", "r.html", "--now", "yesterday", cwd=world)
+    assert cli("report", "--out", "r.html", "--days", "0", cwd=awkward_demo).returncode == 2
+    assert cli("report", cwd=awkward_demo).returncode == 2  # --out is required
+    bad_now = cli("report", "--out", "r.html", "--now", "yesterday", cwd=awkward_demo)
     assert bad_now.returncode == 2 and "--now" in bad_now.stderr
-    (world / "actions.yaml").write_text("version: 1\nactions: [\n")
-    broken = cli("report", "--out", "r.html", cwd=world)
+    (awkward_demo / "actions.yaml").write_text("version: 1\nactions: [\n")
+    broken = cli("report", "--out", "r.html", cwd=awkward_demo)
     assert broken.returncode == 1 and "actions.yaml:" in broken.stderr
-    assert not (world / "r.html").exists()
+    assert not (awkward_demo / "r.html").exists()
 
 
 def test_one_part_still_to_come_keeps_the_requirement_possible(tmp_path: Path) -> None:
@@ -422,9 +422,11 @@ def _browser() -> str | None:
     reason="no Chromium on this machine (.ci/run installs Debian's `chromium`); "
     "the HTML itself is checked by the other tests",
 )
-def test_a_real_browser_shows_names_numbers_and_the_chart(world: Path, tmp_path: Path) -> None:
-    _report(world)
-    page = (world / "report.html").resolve().as_uri()
+def test_a_real_browser_shows_names_numbers_and_the_chart(
+    awkward_demo: Path, tmp_path: Path
+) -> None:
+    _report(awkward_demo)
+    page = (awkward_demo / "report.html").resolve().as_uri()
     browser = [
         str(_browser()),
         "--headless",
@@ -475,16 +477,16 @@ def test_a_real_browser_shows_names_numbers_and_the_chart(world: Path, tmp_path:
 
 
 def test_a_folder_the_report_cannot_write_in_is_named_not_the_temporary_file(
-    world: Path,
+    awkward_demo: Path,
 ) -> None:
-    folder = world / "locked"
+    folder = awkward_demo / "locked"
     folder.mkdir(mode=0o555)
     if os.geteuid() == 0:  # root writes in any folder, but in /sys nobody creates files
         folder = Path("/sys")
         if not folder.is_dir():
             pytest.skip("no folder root cannot write in")
     target = folder / "report.html"
-    result = cli("report", "--out", str(target), "--now", DEMO_NOW, cwd=world)
+    result = cli("report", "--out", str(target), "--now", DEMO_NOW, cwd=awkward_demo)
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {target}: cannot be written: "), result.stderr
     assert ".tmp" not in result.stderr
@@ -492,11 +494,11 @@ def test_a_folder_the_report_cannot_write_in_is_named_not_the_temporary_file(
     assert not target.exists()
 
 
-def test_a_report_of_an_earlier_moment_charts_what_was_sent_by_then(world: Path) -> None:
+def test_a_report_of_an_earlier_moment_charts_what_was_sent_by_then(awkward_demo: Path) -> None:
     # the kick-off is sent on the 21st; a report of the 20th does not count it yet
     sent = cli("run-due", "--now", "2026-11-21T10:00", "--transport", "dir", "--out", "outbox",
-               cwd=world)  # fmt: skip
+               cwd=awkward_demo)  # fmt: skip
     assert sent.returncode in (0, 3) and "sent: " in sent.stdout
-    html = _report(world, now=DEMO_NOW)
+    html = _report(awkward_demo, now=DEMO_NOW)
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "Deliveries sent per week, 31 Aug to Fri 20 Nov: 13 in total" in svg

@@ -23,7 +23,7 @@ from aiosmtpd.smtp import SMTP as Server
 from aiosmtpd.smtp import AuthResult, Envelope, Session
 
 from certify.deliver.transports import ConnectionFailure, SmtpSettings, SmtpTransport
-from tests.conftest import Ran, cli, import_into, make_config
+from tests.helpers import Ran, cli, import_into, make_config
 
 pytestmark = pytest.mark.slow
 NOW = "2026-11-06T09:00"
@@ -105,7 +105,7 @@ def smtp_server(handler: Recorder, **options: Any) -> Iterator[int]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
+def smtp_world(tmp_path: Path, export: Callable[..., Path]) -> Path:
     """Two participants who both qualify (conditions not checked), actions with an smtp section."""
     import_into(tmp_path / "certify.db", export())
     make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
@@ -113,7 +113,7 @@ def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
 
 
 def run_due(
-    world: Path,
+    smtp_world: Path,
     port: int,
     *extra: str,
     security: str = "none",
@@ -135,7 +135,7 @@ def run_due(
         security,
         "--json",
         *extra,
-        cwd=world,
+        cwd=smtp_world,
         env=env,
     )
 
@@ -161,18 +161,18 @@ def run_due_command(port: int, *extra: str) -> list[str]:
     ]
 
 
-def wait_for_claim(world: Path, seconds: float = 30) -> None:
+def wait_for_claim(smtp_world: Path, seconds: float = 30) -> None:
     """Until a run has claimed a delivery (and so is past start-up, with its handlers set)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if {"claimed", "sending"} & {s for s, _, _ in states(world).values()}:
+        if {"claimed", "sending"} & {s for s, _, _ in progress(smtp_world).values()}:
             return
         time.sleep(0.02)
     raise AssertionError("no delivery was claimed in time")
 
 
-def states(world: Path) -> dict[str, tuple[str, int, str | None]]:
-    with sqlite3.connect(world / "certify.db") as conn:
+def progress(smtp_world: Path) -> dict[str, tuple[str, int, str | None]]:
+    with sqlite3.connect(smtp_world / "certify.db") as conn:
         return {
             p: (s, a, e)
             for p, s, a, e in conn.execute(
@@ -181,13 +181,13 @@ def states(world: Path) -> dict[str, tuple[str, int, str | None]]:
         }
 
 
-def test_sends_each_once_over_one_connection(world: Path) -> None:
+def test_sends_each_once_over_one_connection(smtp_world: Path) -> None:
     handler = Recorder()
     with smtp_server(handler) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["sent"] == 2
-        again = run_due(world, port)
+        again = run_due(smtp_world, port)
     assert json.loads(again.stdout)["sent"] == 0
     assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
         "bram@example.org",
@@ -198,53 +198,53 @@ def test_sends_each_once_over_one_connection(world: Path) -> None:
     assert message["X-Certify-Person"] == "P2"
 
 
-def test_451_for_one_recipient_is_retried_later_with_the_same_message_id(world: Path) -> None:
+def test_451_for_one_recipient_is_retried_later_with_the_same_message_id(smtp_world: Path) -> None:
     refusing = Recorder(refuse={"zoe": "451 4.7.1 Try again later"})
     with smtp_server(refusing) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
     assert result.returncode == 3
-    assert states(world)["P1"][0] == "sent"
-    state, attempts, error = states(world)["P2"]
+    assert progress(smtp_world)["P1"][0] == "sent"
+    state, attempts, error = progress(smtp_world)["P2"]
     assert (state, attempts) == ("pending", 1) and error and "451" in error
-    with sqlite3.connect(world / "certify.db") as conn:
+    with sqlite3.connect(smtp_world / "certify.db") as conn:
         first_id, next_at = conn.execute(
             "SELECT message_id, next_attempt_at FROM deliveries WHERE person_id = 'P2'"
         ).fetchone()
     assert next_at == "2026-11-06T08:05:00Z"  # 5 minutes after the run
     accepting = Recorder()
     with smtp_server(accepting) as port:
-        too_soon = run_due(world, port, now="2026-11-06T09:04")
+        too_soon = run_due(smtp_world, port, now="2026-11-06T09:04")
         assert json.loads(too_soon.stdout)["sent"] == 0
-        later = run_due(world, port, now="2026-11-06T09:05")
+        later = run_due(smtp_world, port, now="2026-11-06T09:05")
     assert later.returncode == 0 and json.loads(later.stdout)["sent"] == 1
     assert [m["Message-ID"] for m in accepting.parsed()] == [first_id]
 
 
-def test_550_fails_at_once_and_is_never_retried(world: Path) -> None:
+def test_550_fails_at_once_and_is_never_retried(smtp_world: Path) -> None:
     with smtp_server(Recorder(refuse={"zoe": "550 5.1.1 No such user"})) as port:
-        assert run_due(world, port).returncode == 3
-    state, attempts, error = states(world)["P2"]
+        assert run_due(smtp_world, port).returncode == 3
+    state, attempts, error = progress(smtp_world)["P2"]
     assert (state, attempts) == ("failed", 1) and error and "550" in error
     handler = Recorder()
     with smtp_server(handler) as port:
-        assert json.loads(run_due(world, port, now="2026-11-08T09:00").stdout)["sent"] == 0
+        assert json.loads(run_due(smtp_world, port, now="2026-11-08T09:00").stdout)["sent"] == 0
     assert handler.messages == []
 
 
-def test_554_after_the_data_fails(world: Path) -> None:
+def test_554_after_the_data_fails(smtp_world: Path) -> None:
     with smtp_server(Recorder(after_data="554 5.6.0 Content rejected")) as port:
-        assert run_due(world, port).returncode == 3
-    assert {s for s, _, _ in states(world).values()} == {"failed"}
+        assert run_due(smtp_world, port).returncode == 3
+    assert {s for s, _, _ in progress(smtp_world).values()} == {"failed"}
 
 
-def test_connection_refused_keeps_deliveries_pending_with_the_error(world: Path) -> None:
+def test_connection_refused_keeps_deliveries_pending_with_the_error(smtp_world: Path) -> None:
     port = free_port()  # nobody listens
-    result = run_due(world, port)
+    result = run_due(smtp_world, port)
     assert result.returncode == 3
-    for state, attempts, error in states(world).values():
+    for state, attempts, error in progress(smtp_world).values():
         assert (state, attempts) == ("pending", 1) and error and "connection refused" in error
     with smtp_server(Recorder()) as live:
-        assert json.loads(run_due(world, live, now="2026-11-06T09:05").stdout)["sent"] == 2
+        assert json.loads(run_due(smtp_world, live, now="2026-11-06T09:05").stdout)["sent"] == 2
 
 
 def test_three_connection_failures_in_a_row_stop_the_run(
@@ -266,7 +266,7 @@ def test_three_connection_failures_in_a_row_stop_the_run(
     report = json.loads(result.stdout)
     assert report["pending"] == 3 and "3 connection failures" in report["stopped"]
     # the other three were claimed with the first three but never tried: their attempts unspent
-    untried = [row for row in states(tmp_path).values() if row[1] == 0]
+    untried = [row for row in progress(tmp_path).values() if row[1] == 0]
     assert len(untried) == 3 and all(row == ("pending", 0, None) for row in untried)
 
 
@@ -292,24 +292,24 @@ def test_three_unknown_outcomes_in_a_row_stop_the_run(
     assert report["unknown"] == 3 and "3 messages in a row" in report["stopped"]
     assert len(dropping.messages) == 3  # the other three were not offered to a silent server
     # the other three, claimed with them, were handed back untried
-    assert sorted(s for s, _, _ in states(tmp_path).values()) == ["pending"] * 3 + ["unknown"] * 3
+    assert sorted(s for s, _, _ in progress(tmp_path).values()) == ["pending"] * 3 + ["unknown"] * 3
 
 
-def test_nothing_due_opens_no_connection_and_back_off_alone_is_no_failure(world: Path) -> None:
+def test_nothing_due_opens_no_connection_and_back_off_alone_is_no_failure(smtp_world: Path) -> None:
     handler = Recorder(refuse={"zoe": "451 4.7.1 Try again later"})
     with smtp_server(handler) as port:
-        assert run_due(world, port).returncode == 3  # attempted in this run, not accepted
+        assert run_due(smtp_world, port).returncode == 3  # attempted in this run, not accepted
         assert handler.greetings == 1
         # two minutes later: the pending one waits out its back-off; nothing is attempted
-        waiting = run_due(world, port, now="2026-11-06T09:02")
+        waiting = run_due(smtp_world, port, now="2026-11-06T09:02")
         assert waiting.returncode == 0, waiting.stdout
         assert json.loads(waiting.stdout)["retry_later"] == 1
         assert handler.greetings == 1  # no connection was opened
     assert len(handler.messages) == 1
 
 
-def test_a_server_that_never_greets_times_out(world: Path) -> None:
-    actions = world / "actions.yaml"
+def test_a_server_that_never_greets_times_out(smtp_world: Path) -> None:
+    actions = smtp_world / "actions.yaml"
     actions.write_text(actions.read_text().replace("timeout: 2", "timeout: 0.5"))
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -317,28 +317,28 @@ def test_a_server_that_never_greets_times_out(world: Path) -> None:
     port = silent.getsockname()[1]
     try:
         started = time.monotonic()
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
         elapsed = time.monotonic() - started
     finally:
         silent.close()
     assert result.returncode == 3 and "timed out" in (result.stdout + result.stderr)
     assert elapsed < 10  # each step waits the configured 0.5 s, never forever
-    assert {s for s, _, _ in states(world).values()} == {"pending"}
+    assert {s for s, _, _ in progress(smtp_world).values()} == {"pending"}
 
 
-def test_silence_after_the_data_is_unknown_and_not_resent(world: Path) -> None:
+def test_silence_after_the_data_is_unknown_and_not_resent(smtp_world: Path) -> None:
     dropping = Recorder(drop_after_data=True)
     with smtp_server(dropping) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
     assert result.returncode == 3
-    assert {s for s, _, _ in states(world).values()} <= {"unknown"}
-    assert "unknown" in {s for s, _, _ in states(world).values()}
+    assert {s for s, _, _ in progress(smtp_world).values()} <= {"unknown"}
+    assert "unknown" in {s for s, _, _ in progress(smtp_world).values()}
     handler = Recorder()
     with smtp_server(handler) as port:
-        run_due(world, port, now="2026-11-07T09:00")
-    unknown = [p for p, (s, _, _) in states(world).items() if s == "unknown"]
+        run_due(smtp_world, port, now="2026-11-07T09:00")
+    unknown = [p for p, (s, _, _) in progress(smtp_world).items() if s == "unknown"]
     assert len(handler.messages) == 2 - len(unknown)  # the unknown ones are not resent
-    log = json.loads(cli("log", "--json", "--state", "unknown", cwd=world).stdout)
+    log = json.loads(cli("log", "--json", "--state", "unknown", cwd=smtp_world).stdout)
     assert {row["person"] for row in log} == set(unknown)
     settled = cli(
         "mark",
@@ -351,12 +351,12 @@ def test_silence_after_the_data_is_unknown_and_not_resent(world: Path) -> None:
         "sent",
         "--reason",
         "found in the mail server log",
-        cwd=world,
+        cwd=smtp_world,
     )
-    assert settled.returncode == 0 and states(world)[unknown[0]][0] == "sent"
+    assert settled.returncode == 0 and progress(smtp_world)[unknown[0]][0] == "sent"
 
 
-def test_authentication_refused_stops_before_anything_is_claimed(world: Path) -> None:
+def test_authentication_refused_stops_before_anything_is_claimed(smtp_world: Path) -> None:
     def refuse(
         server: Server, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
@@ -364,24 +364,24 @@ def test_authentication_refused_stops_before_anything_is_claimed(world: Path) ->
 
     with smtp_server(Recorder(), authenticator=refuse, auth_require_tls=False) as port:
         result = run_due(
-            world, port, "--smtp-user", "certify", env={"CERTIFY_SMTP_PASSWORD": "wrong"}
+            smtp_world, port, "--smtp-user", "certify", env={"CERTIFY_SMTP_PASSWORD": "wrong"}
         )
     assert result.returncode == 1
     assert "refused the login" in result.stderr and "CERTIFY_SMTP_PASSWORD" in result.stderr
     assert "wrong" not in result.stderr + result.stdout
-    assert not states(world)
+    assert not progress(smtp_world)
 
 
-def test_starttls_not_offered_is_never_plain_text(world: Path) -> None:
+def test_starttls_not_offered_is_never_plain_text(smtp_world: Path) -> None:
     handler = Recorder()
     with smtp_server(handler) as port:
-        result = run_due(world, port, security="starttls")
+        result = run_due(smtp_world, port, security="starttls")
     assert result.returncode == 1 and "does not offer STARTTLS" in result.stderr
-    assert handler.messages == [] and not states(world)
+    assert handler.messages == [] and not progress(smtp_world)
 
 
 def test_self_signed_certificate_refused_unless_its_ca_is_given(
-    world: Path, tmp_path: Path
+    smtp_world: Path, tmp_path: Path
 ) -> None:
     authority = trustme.CA()
     certificate = authority.issue_cert("127.0.0.1")
@@ -391,42 +391,44 @@ def test_self_signed_certificate_refused_unless_its_ca_is_given(
     authority.cert_pem.write_to_path(str(ca_file))
     handler = Recorder()
     with smtp_server(handler, tls_context=server_context) as port:
-        refused = run_due(world, port, security="starttls")
+        refused = run_due(smtp_world, port, security="starttls")
         assert refused.returncode == 1 and "not trusted" in refused.stderr
-        accepted = run_due(world, port, "--smtp-ca-file", str(ca_file), security="starttls")
+        accepted = run_due(smtp_world, port, "--smtp-ca-file", str(ca_file), security="starttls")
     assert accepted.returncode == 0, accepted.stderr
     assert len(handler.messages) == 2
 
 
-def test_killed_after_the_claim_is_sent_exactly_once_by_the_next_run(world: Path) -> None:
+def test_killed_after_the_claim_is_sent_exactly_once_by_the_next_run(smtp_world: Path) -> None:
     slow = Recorder(rcpt_delay=3.0)
     with smtp_server(slow) as port:
         command = run_due_command(port, "--limit", "1")
         process = subprocess.Popen(
-            command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command, cwd=smtp_world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        wait_for_claim(world)
+        wait_for_claim(smtp_world)
         process.kill()
         process.wait()
-    assert "claimed" in {s for s, _, _ in states(world).values()}
+    assert "claimed" in {s for s, _, _ in progress(smtp_world).values()}
     handler = Recorder()
     with smtp_server(handler) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
         assert result.returncode == 0, result.stderr
-        assert json.loads(run_due(world, port).stdout)["sent"] == 0
+        assert json.loads(run_due(smtp_world, port).stdout)["sent"] == 0
     assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
         "bram@example.org",
         "zoe@example.org",
     ]
-    assert {s for s, _, _ in states(world).values()} == {"sent"}
+    assert {s for s, _, _ in progress(smtp_world).values()} == {"sent"}
 
 
-def test_four_overlapping_runs_send_each_delivery_once(world: Path) -> None:
+def test_four_overlapping_runs_send_each_delivery_once(smtp_world: Path) -> None:
     handler = Recorder(rcpt_delay=0.1)
     with smtp_server(handler) as port:
         command = run_due_command(port, "--wait", "60")
         processes = [
-            subprocess.Popen(command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            subprocess.Popen(
+                command, cwd=smtp_world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
             for _ in range(4)
         ]
         for process in processes:
@@ -439,10 +441,10 @@ def test_four_overlapping_runs_send_each_delivery_once(world: Path) -> None:
 
 
 def test_header_injection_and_non_ascii_end_to_end(
-    world: Path, export: Callable[..., Path]
+    smtp_world: Path, export: Callable[..., Path]
 ) -> None:
     import_into(
-        world / "certify.db",
+        smtp_world / "certify.db",
         export(
             "evil",
             persons=(
@@ -454,7 +456,7 @@ def test_header_injection_and_non_ascii_end_to_end(
     )
     handler = Recorder()
     with smtp_server(handler) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
     assert result.returncode == 0, result.stderr
     assert sorted(e.rcpt_tos[0] for e in handler.messages) == [
         "bram@example.org",
@@ -465,9 +467,9 @@ def test_header_injection_and_non_ascii_end_to_end(
         assert b"\r\nBcc:" not in head and head.isascii()
 
 
-def test_non_ascii_local_part_needs_smtputf8(world: Path, export: Callable[..., Path]) -> None:
+def test_non_ascii_local_part_needs_smtputf8(smtp_world: Path, export: Callable[..., Path]) -> None:
     import_into(
-        world / "certify.db",
+        smtp_world / "certify.db",
         export(
             "utf8",
             persons=(
@@ -477,59 +479,62 @@ def test_non_ascii_local_part_needs_smtputf8(world: Path, export: Callable[..., 
     )
     handler = Recorder()
     with smtp_server(handler, enable_SMTPUTF8=False) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
     assert result.returncode == 3
-    state, _, error = states(world)["P2"]
+    state, _, error = progress(smtp_world)["P2"]
     assert state == "failed" and error and "SMTPUTF8" in error
     assert [e.rcpt_tos[0] for e in handler.messages] == ["bram@example.org"]
 
 
-def test_sigterm_finishes_the_message_in_hand(world: Path) -> None:
+def test_sigterm_finishes_the_message_in_hand(smtp_world: Path) -> None:
     slow = Recorder(rcpt_delay=1.5)
     with smtp_server(slow) as port:
         command = run_due_command(port)
         process = subprocess.Popen(
-            command, cwd=world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command, cwd=smtp_world, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        wait_for_claim(world)  # the first message is in hand (its RCPT is slow)
+        wait_for_claim(smtp_world)  # the first message is in hand (its RCPT is slow)
         process.terminate()
         process.wait(timeout=30)
     assert process.returncode == 3
     assert len(slow.messages) == 1
     # the message in hand was finished; the other, claimed with it, was handed back untried
-    assert sorted((s, a) for s, a, _ in states(world).values()) == [("pending", 0), ("sent", 1)]
+    assert sorted((s, a) for s, a, _ in progress(smtp_world).values()) == [
+        ("pending", 0),
+        ("sent", 1),
+    ]
 
 
-def test_the_certificate_pdf_survives_the_smtp_path(world: Path) -> None:
+def test_the_certificate_pdf_survives_the_smtp_path(smtp_world: Path) -> None:
     from io import BytesIO
 
     from pypdf import PdfReader
 
-    actions = world / "actions.yaml"
+    actions = smtp_world / "actions.yaml"
     actions.write_text(
         actions.read_text().replace(
             "    conditions:", "    attachments: [{template: certificate}]\n    conditions:", 1
         )
     )
-    (world / "templates" / "certificate.pdf.yaml").write_text(
+    (smtp_world / "templates" / "certificate.pdf.yaml").write_text(
         'lines: [{text: "[Persoon:NaamVolledig]"}, {text: "[Opleiding:Naam]"}]\n'
         'footer: "[Certificaat:Nummer]"\n'
     )
     handler = Recorder()
     with smtp_server(handler) as port:
-        assert run_due(world, port).returncode == 0
+        assert run_due(smtp_world, port).returncode == 0
     message = next(m for m in handler.parsed() if "zoe" in str(m["To"]))
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "Certificate - Display training - Zoë Öztürk.pdf"
     text = PdfReader(BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
-    with sqlite3.connect(world / "certify.db") as conn:
+    with sqlite3.connect(smtp_world / "certify.db") as conn:
         number = conn.execute(
             "SELECT certificate_number FROM deliveries WHERE person_id = 'P2'"
         ).fetchone()[0]
     assert "Zoë Öztürk" in text and "Display training" in text and number in text
 
 
-def test_implicit_tls_with_the_servers_ca(world: Path, tmp_path: Path) -> None:
+def test_implicit_tls_with_the_servers_ca(smtp_world: Path, tmp_path: Path) -> None:
     authority = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -537,7 +542,7 @@ def test_implicit_tls_with_the_servers_ca(world: Path, tmp_path: Path) -> None:
     authority.cert_pem.write_to_path(str(ca_file))
     handler = Recorder()
     with smtp_server(handler, ssl_context=server_context) as port:
-        result = run_due(world, port, "--smtp-ca-file", str(ca_file), security="ssl")
+        result = run_due(smtp_world, port, "--smtp-ca-file", str(ca_file), security="ssl")
     assert result.returncode == 0, result.stderr
     assert len(handler.messages) == 2
 
@@ -548,28 +553,28 @@ def _minutes_later(minutes: int) -> str:
     return (datetime.fromisoformat(NOW) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_temporary_failures_give_up_after_8_attempts(world: Path) -> None:
+def test_temporary_failures_give_up_after_8_attempts(smtp_world: Path) -> None:
     refusing = Recorder(refuse={"": "451 4.3.0 Try again later"})
     # each retry exactly when it is allowed: 5 minutes, doubling
     schedule = [0, 5, 15, 35, 75, 155, 315, 635]
     with smtp_server(refusing) as port:
         for attempt, minutes in enumerate(schedule, start=1):
-            run_due(world, port, now=_minutes_later(minutes))
-            state, attempts, _ = states(world)["P1"]
+            run_due(smtp_world, port, now=_minutes_later(minutes))
+            state, attempts, _ = progress(smtp_world)["P1"]
             assert attempts == attempt
             assert state == ("failed" if attempt == 8 else "pending")
-        run_due(world, port, now=_minutes_later(5000))
-    assert states(world)["P1"][1] == 8  # never tried again
+        run_due(smtp_world, port, now=_minutes_later(5000))
+    assert progress(smtp_world)["P1"][1] == 8  # never tried again
 
 
-def test_temporary_failures_give_up_after_72_hours(world: Path) -> None:
+def test_temporary_failures_give_up_after_72_hours(smtp_world: Path) -> None:
     refusing = Recorder(refuse={"": "451 4.3.0 Try again later"})
     with smtp_server(refusing) as port:
         for day in range(3):
-            run_due(world, port, now=_minutes_later(day * 25 * 60))
-            assert states(world)["P1"][0] == "pending"
-        run_due(world, port, now=_minutes_later(75 * 60))  # 75 hours after the first attempt
-    state, attempts, error = states(world)["P1"]
+            run_due(smtp_world, port, now=_minutes_later(day * 25 * 60))
+            assert progress(smtp_world)["P1"][0] == "pending"
+        run_due(smtp_world, port, now=_minutes_later(75 * 60))  # 75 hours after the first attempt
+    state, attempts, error = progress(smtp_world)["P1"]
     assert (state, attempts) == ("failed", 4) and error and "gave up" in error
 
 
@@ -583,10 +588,10 @@ class Hangup(Recorder):
         return "250 OK"
 
 
-def test_reconnects_within_one_run(world: Path, export: Callable[..., Path]) -> None:
+def test_reconnects_within_one_run(smtp_world: Path, export: Callable[..., Path]) -> None:
     people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 5))
     import_into(
-        world / "certify.db",
+        smtp_world / "certify.db",
         export(
             "more",
             persons="person_id,email\n" + people,
@@ -595,20 +600,20 @@ def test_reconnects_within_one_run(world: Path, export: Callable[..., Path]) -> 
     )
     handler = Hangup()
     with smtp_server(handler) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sent"] == 4
     assert len(handler.messages) == 4  # each once, over a new connection after each hang-up
 
 
-def test_bcc_is_an_envelope_recipient_only(world: Path) -> None:
-    template = world / "templates" / "certificate.txt.j2"
+def test_bcc_is_an_envelope_recipient_only(smtp_world: Path) -> None:
+    template = smtp_world / "templates" / "certificate.txt.j2"
     template.write_text(
         template.read_text().replace("---\nDear", "bcc: archive@example.org\n---\nDear", 1)
     )
     handler = Recorder()
     with smtp_server(handler) as port:
-        assert run_due(world, port).returncode == 0
+        assert run_due(smtp_world, port).returncode == 0
     for envelope in handler.messages:
         assert "archive@example.org" in envelope.rcpt_tos
         assert b"archive@example.org" not in (envelope.original_content or b"")
@@ -646,26 +651,26 @@ class Garbled(Recorder):
 
 @pytest.mark.parametrize(("answer", "close"), [("OK queued as 4711", False), ("25", True)])
 def test_an_answer_without_a_code_after_the_data_is_unknown_and_never_resent(
-    world: Path, answer: str, close: bool
+    smtp_world: Path, answer: str, close: bool
 ) -> None:
     with smtp_server(Garbled(answer, close)) as port:
-        assert run_due(world, port).returncode == 3
-    assert "unknown" in {s for s, _, _ in states(world).values()}
-    assert {s for s, _, _ in states(world).values()} <= {"unknown", "pending"}
+        assert run_due(smtp_world, port).returncode == 3
+    assert "unknown" in {s for s, _, _ in progress(smtp_world).values()}
+    assert {s for s, _, _ in progress(smtp_world).values()} <= {"unknown", "pending"}
     again = Recorder()
     with smtp_server(again) as port:
-        run_due(world, port, now="2026-11-06T09:05")
-    unknown = {p for p, (s, _, _) in states(world).items() if s == "unknown"}
+        run_due(smtp_world, port, now="2026-11-06T09:05")
+    unknown = {p for p, (s, _, _) in progress(smtp_world).items() if s == "unknown"}
     received = {str(m["X-Certify-Person"]) for m in again.parsed()}
     assert not unknown & received  # an ambiguous hand-over is never sent again by itself
 
 
-def test_a_code_cut_short_before_the_data_is_retried_not_failed(world: Path) -> None:
+def test_a_code_cut_short_before_the_data_is_retried_not_failed(smtp_world: Path) -> None:
     with smtp_server(Garbled("25", close=True, at="rcpt")) as port:
-        result = run_due(world, port)
+        result = run_due(smtp_world, port)
     report = json.loads(result.stdout)
     assert report["failed"] == 0 and report["sent"] == 2  # reconnected, and sent
-    assert {s for s, _, _ in states(world).values()} == {"sent"}
+    assert {s for s, _, _ in progress(smtp_world).values()} == {"sent"}
 
 
 # a server that cannot be reached: the reason in words, with the host, port and setting
@@ -722,7 +727,7 @@ def test_a_server_that_never_greets_is_a_timeout_with_its_seconds() -> None:
         )
 
 
-def test_run_due_names_the_unknown_mail_server(world: Path) -> None:
+def test_run_due_names_the_unknown_mail_server(smtp_world: Path) -> None:
     result = cli(
         "run-due",
         "--now",
@@ -733,7 +738,7 @@ def test_run_due_names_the_unknown_mail_server(world: Path) -> None:
         "smtp.invalid",
         "--smtp-security",
         "none",
-        cwd=world,
+        cwd=smtp_world,
     )
     assert result.returncode == 3
     said = result.stdout + result.stderr

@@ -14,7 +14,7 @@ import pytest
 from certify.errors import CertifyError
 from certify.store.backup import backup
 from certify.store.database import MIGRATIONS, Store
-from tests.conftest import import_into, rows
+from tests.helpers import import_into, rows
 
 # Another process takes the write lock, writes a person and waits, uncommitted, for a line.
 WRITER = textwrap.dedent(
@@ -127,7 +127,7 @@ def test_without_hard_links_the_copy_is_renamed_into_place(
 
 
 def test_the_backup_command(tmp_path: Path, export: Callable[..., Path]) -> None:
-    from tests.conftest import cli
+    from tests.helpers import cli
 
     import_into(tmp_path / "certify.db", export())
     first = cli("backup", "copy.db", cwd=tmp_path)

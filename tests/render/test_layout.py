@@ -25,8 +25,8 @@ from certify.render.layout import (
     undrawable,
 )
 from certify.render.templates import Templates
-from tests.conftest import ROOT, cli, make_config
 from tests.fontmaker import make_font
+from tests.helpers import ROOT, cli, make_config
 
 NOW = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
 LAYOUT = """

@@ -8,7 +8,7 @@ import pytest
 from certify.errors import ImportFailed, UsageError
 from certify.ingest.importer import BATCH
 from certify.store.database import Store
-from tests.conftest import file_digest, import_into, rows
+from tests.helpers import file_digest, import_into, rows
 
 
 def test_imports_a_folder_and_a_second_import_changes_nothing(

@@ -4,7 +4,7 @@ administrator meets them, on the shipped examples."""
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import cli, file_digest, run_cli
+from tests.helpers import cli, file_digest, run_cli
 
 NOW = "2026-11-01T08:00"
 

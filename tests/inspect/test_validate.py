@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli, import_into, make_config, write
+from tests.helpers import cli, import_into, make_config, write
 
 
 @pytest.fixture
-def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
+def two_persons(tmp_path: Path, export: Callable[..., Path]) -> Path:
     import_into(
         tmp_path / "certify.db",
         export(
@@ -24,40 +24,42 @@ def world(tmp_path: Path, export: Callable[..., Path]) -> Path:
     return tmp_path
 
 
-def validate(world: Path) -> tuple[int, dict[str, list[str]]]:
-    result = cli("validate", "--db", "certify.db", "--json", cwd=world)
+def validate(two_persons: Path) -> tuple[int, dict[str, list[str]]]:
+    result = cli("validate", "--db", "certify.db", "--json", cwd=two_persons)
     return result.returncode, json.loads(result.stdout)
 
 
-def test_a_template_that_only_real_data_breaks_is_found_with_its_participant(world: Path) -> None:
+def test_a_template_that_only_real_data_breaks_is_found_with_its_participant(
+    two_persons: Path,
+) -> None:
     # the sample course has a location; the real one has none
     write(
-        world / "templates",
+        two_persons / "templates",
         "certificate.en.txt.j2",
         "---\nsubject: x\n---\nPlace: {{ course.location[0] }}\n",
     )
-    assert cli("validate", cwd=world).returncode == 0
-    code, report = validate(world)
+    assert cli("validate", cwd=two_persons).returncode == 0
+    code, report = validate(two_persons)
     assert code == 1
     (problem,) = report["problems"]
     assert "certificate.en.txt.j2:4:" in problem and "(participant C1/P2)" in problem
 
 
-def test_settings_that_match_nothing_are_warnings(world: Path) -> None:
-    actions = world / "actions.yaml"
+def test_settings_that_match_nothing_are_warnings(two_persons: Path) -> None:
+    actions = two_persons / "actions.yaml"
     actions.write_text(actions.read_text().replace("course_status: final", "course_status: finall"))
-    code, report = validate(world)
+    code, report = validate(two_persons)
     assert code == 0 and report["problems"] == []
     (warning,) = report["warnings"]
     assert (
         "course_status 'finall' matches no course" in warning and "did you mean 'final'" in warning
     )
-    run = cli("run-due", "--dry-run", "--now", "2026-11-06T09:00", cwd=world)
+    run = cli("run-due", "--dry-run", "--now", "2026-11-06T09:00", cwd=two_persons)
     assert "warning: actions.yaml:" in run.stderr and "finall" in run.stderr
 
 
-def test_all_well_against_the_data(world: Path) -> None:
-    result = cli("validate", "--db", "certify.db", cwd=world)
+def test_all_well_against_the_data(two_persons: Path) -> None:
+    result = cli("validate", "--db", "certify.db", cwd=two_persons)
     assert result.returncode == 0 and result.stdout.strip() == "actions.yaml: ok against certify.db"
 
 
@@ -126,26 +128,37 @@ def test_a_folder_given_as_the_actions_file_is_named_as_one(examples: Path) -> N
     ],
 )
 def test_an_extra_column_the_export_lacks_is_named_with_those_it_has(
-    world: Path, written: str, problem: str
+    two_persons: Path, written: str, problem: str
 ) -> None:
-    write(world / "templates", "certificate.txt.j2", f"---\nsubject: x\n---\n{{{{ {written} }}}}\n")
-    assert cli("validate", cwd=world).returncode == 0  # the sample has every column
-    code, report = validate(world)
+    write(
+        two_persons / "templates",
+        "certificate.txt.j2",
+        f"---\nsubject: x\n---\n{{{{ {written} }}}}\n",
+    )
+    assert cli("validate", cwd=two_persons).returncode == 0  # the sample has every column
+    code, report = validate(two_persons)
     assert code == 1
     assert report["problems"] == [
-        f"{world / 'templates' / 'certificate.txt.j2'}:4: {problem} (participant C1/P1)"
+        f"{two_persons / 'templates' / 'certificate.txt.j2'}:4: {problem} (participant C1/P1)"
     ]
 
 
-def test_a_run_names_the_extra_columns_too(world: Path) -> None:
+def test_a_run_names_the_extra_columns_too(two_persons: Path) -> None:
     """The run that meets the template first says what validate --db says."""
     write(
-        world / "templates",
+        two_persons / "templates",
         "certificate.txt.j2",
         "---\nsubject: x\n---\n{{ person.extra.werkgever }}\n",
     )
     result = cli(
-        "run-due", "--now", "2026-11-06T09:00", "--transport", "dir", "--out", "outbox", cwd=world
+        "run-due",
+        "--now",
+        "2026-11-06T09:00",
+        "--transport",
+        "dir",
+        "--out",
+        "outbox",
+        cwd=two_persons,
     )
     assert result.returncode == 1
     assert (
@@ -163,29 +176,29 @@ def test_a_run_names_the_extra_columns_too(world: Path) -> None:
     ],
 )
 def test_a_date_pattern_that_would_print_something_else_is_a_problem(
-    world: Path, pattern: str, said: str
+    two_persons: Path, pattern: str, said: str
 ) -> None:
     write(
-        world / "templates",
+        two_persons / "templates",
         "certificate.txt.j2",
         f'---\nsubject: x\n---\nOp {{{{ course.end | date("{pattern}") }}}}\n',
     )
-    result = cli("validate", "--json", cwd=world)
+    result = cli("validate", "--json", cwd=two_persons)
     assert result.returncode == 1
     [problem] = json.loads(result.stdout)["problems"]
-    assert problem.startswith(f"{world / 'templates' / 'certificate.txt.j2'}:4: ")
+    assert problem.startswith(f"{two_persons / 'templates' / 'certificate.txt.j2'}:4: ")
     assert said in problem
 
 
-def test_a_good_date_pattern_passes_with_words_in_quotes(world: Path) -> None:
+def test_a_good_date_pattern_passes_with_words_in_quotes(two_persons: Path) -> None:
     write(
-        world / "templates",
+        two_persons / "templates",
         "certificate.txt.j2",
         "---\nsubject: x\n---\n"
         "{{ now | date(\"EEEE d MMMM yyyy 'om' HH:mm\") }}\n"
         '{{ course.end | date("dd-MM-yyyy") }}\n',
     )
-    assert cli("validate", cwd=world).returncode == 0
+    assert cli("validate", cwd=two_persons).returncode == 0
 
 
 def test_requirements_met_on_a_course_with_nothing_to_register_is_a_warning(

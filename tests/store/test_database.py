@@ -15,7 +15,7 @@ import sqlite_utils
 from certify.clock import from_utc_text, to_utc_text
 from certify.errors import CertifyError
 from certify.store.database import MIGRATIONS, Store
-from tests.conftest import AMS, import_into, rows
+from tests.helpers import AMS, import_into, rows
 
 
 def test_migrations_are_recorded_and_applied_once(tmp_path: Path) -> None:
