@@ -7,7 +7,7 @@ DEMO_NOW := 2026-11-20T10:00
 # setuptools announces every editable install with a boxed UserWarning: noise for a demo
 PIP := PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip
 
-.PHONY: demo test coverage bench lint clean
+.PHONY: demo test coverage bench lint clean catalogues
 
 $(BIN)/certify: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,18 @@ $(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml
 # make bench BENCH_ARGS="--only smtp --repeat 5 --profile"; CERTIFY_FLOORS=DIR for the floors
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# the message catalogues: every text in _() listed in certify.pot, merged into each
+# language's .po (translate what is new there), then compiled into the .mo the package reads
+LOCALES := certify/locale
+LANGUAGES := en nl
+catalogues: $(VENV)/.test-installed
+	$(BIN)/pybabel -q extract --no-location --sort-output --project certify --width 96 \
+		-k _ -k N_ -k ngettext:1,2 -k in_language:2 --output-file $(LOCALES)/certify.pot certify
+	for lang in $(LANGUAGES); do $(BIN)/pybabel -q update --init-missing --no-fuzzy-matching \
+		--ignore-obsolete --ignore-pot-creation-date --width 96 --locale $$lang --domain certify \
+		--input-file $(LOCALES)/certify.pot --output-dir $(LOCALES) || exit 1; done
+	$(BIN)/pybabel compile --statistics --directory $(LOCALES) --domain certify
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix certify tests bench

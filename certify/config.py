@@ -516,6 +516,10 @@ def load(path: Path) -> Config:
         seen.setdefault(action.id, index)
     if problems:
         raise ConfigError(file, problems)
+    if "locale" in settings.model_fields_set:  # what people read follows the file's language
+        from certify import locale
+
+        locale.configure(settings.locale)
     return config
 
 

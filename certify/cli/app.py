@@ -216,8 +216,27 @@ def _root(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="CERTIFY_LANG",
+            metavar="LANG",
+            help="The language of what certify shows: en or nl. Default: locale in "
+            "actions.yaml, else English. Help texts and --json keys stay English.",
+        ),
+    ] = None,
 ) -> None:
     """certify: certificates and proofs of participation, the moment they are earned."""
+    if lang is not None:
+        from certify import locale
+
+        if locale.supported(lang) is None:
+            raise typer.BadParameter(
+                f"{lang!r} is not a language certify speaks ({', '.join(locale.LANGUAGES)})",
+                param_hint="--lang",
+            )
+        locale.choose(lang)
 
 
 def fail(exc: CertifyError) -> NoReturn:
