@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from typing import Literal
 
-from certify.clock import from_utc_text, to_utc_text
+from certify import words
+from certify.clock import to_utc_text
 from certify.config import Action, Config, status_key
 from certify.decide import rules
 from certify.decide.facts import (
@@ -21,20 +21,10 @@ from certify.decide.facts import (
     as_moments,
     participant_figures,
 )
-from certify.deliver.log import FINAL_STATES, Decided, ExistingDelivery
+from certify.decide.steps import Case, Outcome, conditions_hold, outcome_of
+from certify.deliver.log import Decided, ExistingDelivery
 
-Outcome = Literal[
-    "send",
-    "waiting",
-    "not_due",
-    "skipped",
-    "expired",
-    "done",
-    "retry_later",
-    "manual",
-    "cancelled",
-    "not_linked",
-]
+__all__ = ["Decision", "Outcome", "Planner"]
 
 
 class Decision:
@@ -97,6 +87,11 @@ class Decision:
         return self._waiting
 
     @property
+    def qualifies(self) -> bool:
+        """The course status is one the action waits for, and its conditions hold."""
+        return self.status_ok and requirements_hold(self.action, self.course, self.participant)
+
+    @property
     def key(self) -> tuple[str, str, str]:
         return (self.action.id, self.course.id, self.participant.person_id)
 
@@ -119,25 +114,15 @@ class Decision:
         return Decided(self.key, self.due_at, figures)
 
 
-FIXED_REASONS: dict[str, list[str]] = {
-    "cancelled": ["enrollment cancelled"],
-    "manual": ["manual action: sent only by `certify send`"],
-    "not_due": ["not yet due"],
-    "retry_later": ["retry after a temporary failure"],
-}
-
-
 def not_linked_reason(action: Action, course: Course) -> str:
     """Why an action does nothing for a course: its type is not one the action is linked to."""
-    linked = ", ".join(action.course_types or [])
-    if course.course_type is None:
-        return f"the course has no course type; this action is linked to {linked} only"
-    return f"course type {course.course_type} is not linked to this action (linked: {linked})"
+    return words.not_linked(action.course_types, course.course_type)
 
 
 def _reasons(decision: Decision) -> list[str]:
-    if decision.outcome in FIXED_REASONS:
-        return list(FIXED_REASONS[decision.outcome])
+    fixed = words.fixed_reason(decision.outcome)
+    if fixed is not None:
+        return [fixed]
     if decision.outcome == "not_linked":
         return [not_linked_reason(decision.action, decision.course)]
     if decision.outcome == "waiting":
@@ -174,12 +159,13 @@ def _anchor(
     )
 
 
-def _conditions_hold(action: Action, course: Course, participant: Participant) -> bool:
+def requirements_hold(action: Action, course: Course, participant: Participant) -> bool:
     """The attendance and pass conditions, from counts alone (the figures agree, see tests)."""
-    conditions = action.conditions
-    return rules.condition_holds(
-        conditions.attendance, course.attendance_met(participant.present)
-    ) and rules.condition_holds(conditions.pass_, course.pass_met(participant.passed))
+    return conditions_hold(
+        action.conditions,
+        course.attendance_met(participant.present),
+        course.pass_met(participant.passed),
+    )
 
 
 @lru_cache(maxsize=16384)
@@ -199,20 +185,20 @@ def _unmet_reasons(
     """Why a condition does not hold, from the counts alone; many participants share them."""
     reasons = []
     if not status_ok and wanted is not None:
-        reasons.append(f"course status {status!r}, needs {' or '.join(wanted)}")
+        reasons.append(words.status_unmet(status, wanted))
     if not rules.condition_holds(attendance_check, rules.attendance_met(present, required, needed)):  # type: ignore[arg-type]
         if attendance_check == "yes":
-            reasons.append(f"attendance: present {present} of {required}, needs {needed}")
+            reasons.append(words.attendance_short(present, required, needed))
         else:
-            reasons.append("attendance requirement met (action is for not_met)")
+            reasons.append(words.attendance_met_unwanted())
     if not rules.condition_holds(pass_check, rules.pass_met(passed, pass_parts)):  # type: ignore[arg-type]
         if pass_check == "yes":
             if failed:
-                reasons.append(f"pass: failed {failed} of {pass_parts}")
+                reasons.append(words.pass_failed(failed, pass_parts))
             else:
-                reasons.append(f"pass: passed {passed} of {pass_parts}, no result yet")
+                reasons.append(words.pass_no_result(passed, pass_parts))
         else:
-            reasons.append("pass requirement met (action is for not_met)")
+            reasons.append(words.pass_met_unwanted())
     return tuple(reasons)
 
 
@@ -300,7 +286,8 @@ class Planner:
         anchor = _anchor(action, course, participant, att, passing)
         return None if anchor is None else self._due(action, anchor)
 
-    def _status_ok(self, action: Action, course: Course) -> bool:
+    def status_ok(self, action: Action, course: Course) -> bool:
+        """Is the course's status one the action waits for (`course_status`; omitted: any)?"""
         key = (action.id, course.status)
         known = self._course_status.get(key)
         if known is None:
@@ -337,7 +324,7 @@ class Planner:
         existing: ExistingDelivery | None,
         figures: Figures | None = None,
     ) -> Decision:
-        status_ok = self._status_ok(action, course)
+        status_ok = self.status_ok(action, course)
         decision = Decision(
             action, course, participant, "waiting", None, status_ok, existing, figures
         )
@@ -347,32 +334,19 @@ class Planner:
         else:
             due = self.due_at(action, course, participant, decision.attendance, decision.passing)
         decision.due_at = due
-        if existing is not None and existing.state in FINAL_STATES:
-            decision.outcome = "done"
-        elif not self.linked(action, course):
-            decision.outcome = "not_linked"  # like a cancelled enrollment: nothing, no record
-        elif participant.status == "cancelled":
-            decision.outcome = "cancelled"
-        elif due is None:
-            decision.outcome = "waiting"  # the requirements that anchor it are not met yet
-        elif due < self.since[action.id]:
-            decision.outcome = "skipped"
-        elif action.execution == "manual":
-            decision.outcome = "manual"
-        elif due > self.now:
-            decision.outcome = "not_due"
-        elif not (status_ok and _conditions_hold(action, course, participant)):
-            decision.outcome = "waiting"
-        elif action.expire_after is not None and rules.is_expired(
-            due, self.now, action.expire_after.amount, action.expire_after.unit, self.tz
-        ):
-            decision.outcome = "expired"
-        elif (
-            existing is not None
-            and existing.next_attempt_at
-            and from_utc_text(existing.next_attempt_at) > self.now
-        ):
-            decision.outcome = "retry_later"
-        else:
-            decision.outcome = "send"
+        decision.outcome = outcome_of(
+            Case(
+                action,
+                self.now,
+                self.since[action.id],
+                self.tz,
+                linked=self.linked(action, course),
+                status_ok=status_ok,
+                due=due,
+                attendance_met=course.attendance_met(participant.present),
+                pass_met=course.pass_met(participant.passed),
+                cancelled=participant.status == "cancelled",
+                existing=existing,
+            )
+        )
         return decision

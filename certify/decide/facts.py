@@ -17,7 +17,26 @@ from certify.config import Config, status_key, type_key
 from certify.decide import rules
 from certify.deliver.log import finished_for_all_sql, state_of_sql
 
-Row = tuple[Any, ...]  # one row as SQLite gives it
+
+class EnrollmentRow(NamedTuple):
+    """One enrollment with its figures as `participant_rows` reads it: raw, so that 200,000
+    of them cost little; `ParticipantReader` makes a `Participant` of one."""
+
+    course_id: str
+    person_id: str
+    status: str | None  # None: enrolled, the usual, so that rows need not each carry the word
+    enrolled_at: str  # as stored
+    present: Any  # the present rows counted, or their registration moments as text
+    results: str | None  # per result '1' or '0' (with the registration moment after it)
+    states: tuple[str | None, ...]  # per action asked for, the logged state
+
+
+_new_tuple = tuple.__new__
+
+
+def _enrollment_row(_cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> EnrollmentRow:
+    # the states (one column per action asked for) end the row; one tuple, no copying
+    return _new_tuple(EnrollmentRow, (*values[:6], values[6:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,11 +377,9 @@ def participant_rows(
     states_of: list[str] | None = None,
     course_ids: list[str] | None = None,
     with_times: bool = False,
-) -> Iterator[Row]:
-    """Every enrollment with its figures, in one query, as the rows SQLite gives.
+) -> Iterator[EnrollmentRow]:
+    """Every enrollment with its figures, in one query, as `EnrollmentRow`s.
 
-    A row is (course_id, person_id, status (None: enrolled, the usual, so that 200,000 rows
-    do not each carry the word), enrolled_at as stored, present, results, *states);
     `ParticipantReader` makes a `Participant` of one. The planner reads the counts straight
     from the row and builds participants only for what it has to show.
     `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
@@ -398,7 +415,9 @@ def participant_rows(
         states=states,
         **(_WITH_TIMES if with_times else _COUNTS),
     )
-    return iter(conn.execute(sql, params))
+    cursor = conn.cursor()
+    cursor.row_factory = _enrollment_row
+    return iter(cursor.execute(sql, params))
 
 
 class ParticipantReader:
@@ -416,33 +435,33 @@ class ParticipantReader:
             moment = self._moments[text] = from_utc_text(text)
         return moment
 
-    def __call__(self, row: Row) -> Participant:
+    def __call__(self, row: EnrollmentRow) -> Participant:
         """The participant of one row."""
         if not self.with_times:
-            flags = row[5] or ""
+            flags = row.results or ""
             passed = flags.count("1")
             return Participant(
-                row[0],
-                row[1],
-                row[2] or "enrolled",
-                self.moment(row[3]),
-                row[4],
+                row.course_id,
+                row.person_id,
+                row.status or "enrolled",
+                self.moment(row.enrolled_at),
+                row.present,
                 passed,
                 len(flags) - passed,
-                tuple(row[6:]),
+                row.states,
             )
-        present_times = _times(row[4])
-        results = row[5].split(",") if row[5] else []
+        present_times = _times(row.present)
+        results = row.results.split(",") if row.results else []
         passed_times = tuple(result[1:] for result in results if result[0] == "1")
         return Participant(
-            course_id=row[0],
-            person_id=row[1],
-            status=row[2] or "enrolled",
-            enrolled_at=self.moment(row[3]),
+            course_id=row.course_id,
+            person_id=row.person_id,
+            status=row.status or "enrolled",
+            enrolled_at=self.moment(row.enrolled_at),
             present=len(present_times),
             passed=len(passed_times),
             failed_parts=len(results) - len(passed_times),
-            delivery_states=tuple(row[6:]),
+            delivery_states=row.states,
             present_times=present_times,
             passed_times=passed_times,
         )

@@ -19,27 +19,22 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, get_args
 
+from certify import words
 from certify.clock import to_utc_text
 from certify.config import Action, Config
-from certify.decide.decisions import (
-    FIXED_REASONS,
-    Decision,
-    Outcome,
-    Planner,
-    condition_reasons,
-    effective_since,
-)
+from certify.decide.decisions import Decision, Planner, condition_reasons, effective_since
 from certify.decide.facts import (
     Course,
     CourseEnd,
+    EnrollmentRow,
     Participant,
     ParticipantReader,
-    Row,
     course_ends,
     course_facts,
     enrolled_counts,
     participant_rows,
 )
+from certify.decide.steps import Outcome
 from certify.decide.verdicts import CourseVerdicts, Outcomes
 from certify.deliver.log import DeliveryLog, ExistingDelivery, Key
 from certify.store.database import Store
@@ -49,7 +44,7 @@ from certify.store.database import Store
 # or the participant when registration moments were read too). Plain tuples of strings and
 # numbers: the cyclic garbage collector stops tracking them, so 400,000 of them cost it
 # nothing, where as many objects would be walked again at every collection.
-Judged = tuple[Outcome, int, Row | Participant]
+Judged = tuple[Outcome, int, EnrollmentRow | Participant]
 # What a dry run that only lists needs of a decision: (action id, course id, person id,
 # due moment).
 Listed = tuple[str, str, str, datetime | None]
@@ -94,7 +89,7 @@ class Plan:
         self._positions = {outcome: array("l") for outcome in get_args(Outcome)}
         self._made: list[Decision | None] = []  # the decisions made of judged entries
         self._decided: dict[str, list[Decision]] = {}
-        self._last: tuple[Row | Participant | None, Participant | None] = (None, None)
+        self._last: tuple[EnrollmentRow | Participant | None, Participant | None] = (None, None)
 
     def add(self, decision: Decision) -> None:
         """A decision made participant by participant."""
@@ -136,8 +131,8 @@ class Plan:
                     append((*entry.key, entry.due_at))
                     continue
                 _, index, judged = entry
-                course_id = judged[0]
-                append((ids[index], course_id, judged[1], verdicts[index][course_id][1]))
+                course_id = judged.course_id
+                append((ids[index], course_id, judged.person_id, verdicts[index][course_id].due))
         return listed
 
     def waiting_summary(self) -> Counter[str]:
@@ -151,7 +146,8 @@ class Plan:
         worded: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] = {}
         with cyclic_collection_paused():
             for outcome in ("waiting", "not_due", "retry_later"):
-                fixed = tuple(FIXED_REASONS.get(outcome, ()))
+                reason = words.fixed_reason(outcome)
+                fixed = (reason,) if reason is not None else ()
                 for position in self._positions.get(outcome, ()):
                     entry = entries[position]
                     if isinstance(entry, Decision):
@@ -160,7 +156,7 @@ class Plan:
                         key = (actions[entry[1]].id, fixed)
                     else:
                         _, index, judged = entry
-                        counts = _counts(index, kind_of(judged[0]), judged)
+                        counts = _counts(index, kind_of(judged.course_id), judged)
                         found = worded.get(counts)
                         if found is None:
                             found = worded[counts] = self._worded(index, judged)
@@ -172,11 +168,13 @@ class Plan:
                 summary[f"{action_id}: {reason}"] += number
         return summary
 
-    def _worded(self, index: int, judged: Row | Participant) -> tuple[str, tuple[str, ...]]:
+    def _worded(
+        self, index: int, judged: EnrollmentRow | Participant
+    ) -> tuple[str, tuple[str, ...]]:
         """(action id, reasons) of a participant the course's verdict leaves waiting."""
         action, participant = self._actions[index], self._participant(judged)
         course = self._courses[participant.course_id]
-        status_ok = self._verdicts.of(index, course)[2]
+        status_ok = self._verdicts.of(index, course).status_ok
         present, passed, failed = participant.present, participant.passed, participant.failed_parts
         return action.id, condition_reasons(action, course, status_ok, present, passed, failed)
 
@@ -200,21 +198,99 @@ class Plan:
                 if decision is None:
                     outcome, index, judged = entry
                     participant = self._participant(judged)
-                    course_id = judged[0]
-                    _, due, status_ok, _ = verdicts[index][course_id]
+                    course_id = judged.course_id
+                    verdict = verdicts[index][course_id]
                     decision = made[position] = Decision(
-                        actions[index], courses[course_id], participant, outcome, due, status_ok
+                        actions[index],
+                        courses[course_id],
+                        participant,
+                        outcome,
+                        verdict.due,
+                        verdict.status_ok,
                     )
                 append(decision)
         return decisions
 
-    def _participant(self, judged: Row | Participant) -> Participant:
+    def _participant(self, judged: EnrollmentRow | Participant) -> Participant:
         """The participant of a judged entry; the actions of one row share it."""
         row, participant = self._last
         if judged is not row or participant is None:
             participant = judged if isinstance(judged, Participant) else self._read(judged)
             self._last = (judged, participant)
         return participant
+
+    def judge(
+        self,
+        planner: Planner,
+        rows: Iterator[EnrollmentRow],
+        look_up: bool,
+        logged: bool,
+        existing: dict[Key, ExistingDelivery],
+        finals: dict[Key, ExistingDelivery],
+        enough: int | None = None,
+    ) -> None:
+        """Every row's decision for every action, in the order read: most from the course's
+        verdict and two booleans, the rest (cancelled, already logged, other anchors) by
+        `Planner.decide`; with `enough`, until that many are due to be sent."""
+        read, courses, verdicts = self._read, self._courses, self._verdicts
+        entries, positions = self._entries, self._positions
+        with_times = read.with_times
+        indexed = list(enumerate(self._actions))
+        # nothing logged to look up and every action anchored on the course end: a row that is
+        # not cancelled is decided by its course's table alone
+        by_course_alone = not look_up and not logged and all(verdicts.fast)
+        last_course: str | None = None
+        least_present = least_passed = 0
+        tables: Outcomes = []
+        indexed_tables: list[tuple[int, tuple[Outcome, Outcome, Outcome, Outcome]]] = []
+        course = None
+        due_now = positions["send"]
+        for row in rows:
+            if enough is not None and len(due_now) >= enough:
+                self.complete = False  # this row and any after it wait for the next run
+                break
+            course_id = row.course_id
+            if course_id != last_course:  # rows come course by course: their constants once each
+                last_course = course_id
+                course = courses[course_id]
+                least_present, least_passed, tables = verdicts.outcomes(course)
+                indexed_tables = [(i, outcomes) for i, outcomes in enumerate(tables) if outcomes]
+            assert course is not None
+            participant = read(row) if with_times else None
+            judged: EnrollmentRow | Participant = participant or row
+            if participant is not None:
+                present, passed = participant.present, participant.passed
+            else:
+                results = row.results
+                present, passed = row.present, results.count("1") if results else 0
+            # the two booleans that decide, as `Course.attendance_met` and `pass_met` say
+            met = 2 * (present >= least_present) + (passed >= least_passed)
+            cancelled = row.status == "cancelled"
+            if by_course_alone and not cancelled:
+                for index, outcomes in indexed_tables:
+                    outcome = outcomes[met]
+                    positions[outcome].append(len(entries))
+                    entries.append((outcome, index, judged))
+                continue
+            states = row.states
+            for index, action in indexed:
+                known = None
+                if look_up:
+                    key = (action.id, course_id, row.person_id)
+                    known = existing.get(key) or finals.get(key)
+                state = states[index] if states else None
+                if known is None and state is not None:
+                    # e.g. final for this action while another action is still open for the person
+                    known = ExistingDelivery(0, state, None, None, 0, None)
+                table = tables[index]
+                if known is None and not cancelled and table is not None:
+                    # the same course-level checks as Planner.decide, looked up instead of redone
+                    outcome = table[met]
+                    positions[outcome].append(len(entries))
+                    entries.append((outcome, index, judged))
+                else:
+                    participant = participant or read(row)
+                    self.add(planner.decide(action, course, participant, known))
 
 
 @contextmanager
@@ -234,12 +310,12 @@ def cyclic_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _counts(index: int, kind: int, judged: Row | Participant) -> tuple[Any, ...]:
+def _counts(index: int, kind: int, judged: EnrollmentRow | Participant) -> tuple[Any, ...]:
     """What decides the reasons a participant waits on: the action, the kind of course and
     the counts (of a row: present, and the results as read)."""
     if isinstance(judged, Participant):
         return index, kind, judged.present, judged.passed, judged.failed_parts
-    return index, kind, judged[4], judged[5]
+    return index, kind, judged.present, judged.results
 
 
 def make_plan(
@@ -311,80 +387,8 @@ def make_plan(
         with_times=with_times,
     )
     with cyclic_collection_paused():
-        _judge(plan, planner, rows, look_up, logged, existing, finals, enough)
+        plan.judge(planner, rows, look_up, logged, existing, finals, enough)
     return plan
-
-
-def _judge(
-    plan: Plan,
-    planner: Planner,
-    rows: Iterator[Row],
-    look_up: bool,
-    logged: bool,
-    existing: dict[Key, ExistingDelivery],
-    finals: dict[Key, ExistingDelivery],
-    enough: int | None = None,
-) -> None:
-    """Every row's decision for every action, in the order read: most from the course's
-    verdict and two booleans, the rest (cancelled, already logged, other anchors) by
-    `Planner.decide`; with `enough`, until that many are due to be sent."""
-    read, courses, verdicts = plan._read, plan._courses, plan._verdicts
-    entries, positions = plan._entries, plan._positions
-    with_times = read.with_times
-    indexed = list(enumerate(plan._actions))
-    # nothing logged to look up and every action anchored on the course end: a row that is
-    # not cancelled is decided by its course's table alone
-    by_course_alone = not look_up and not logged and all(verdicts.fast)
-    last_course: str | None = None
-    least_present = least_passed = 0
-    tables: Outcomes = []
-    indexed_tables: list[tuple[int, tuple[Outcome, Outcome, Outcome, Outcome]]] = []
-    course = None
-    due_now = positions["send"]
-    for row in rows:
-        if enough is not None and len(due_now) >= enough:
-            plan.complete = False  # this row and any after it wait for the next run
-            break
-        if row[0] != last_course:  # rows come course by course: their constants once each
-            last_course = row[0]
-            course = courses[row[0]]
-            least_present, least_passed, tables = verdicts.outcomes(course)
-            indexed_tables = [(i, outcomes) for i, outcomes in enumerate(tables) if outcomes]
-        assert course is not None
-        participant = read(row) if with_times else None
-        judged: Row | Participant = participant or row
-        if participant is not None:
-            present, passed = participant.present, participant.passed
-        else:
-            present, passed = row[4], row[5].count("1") if row[5] else 0
-        # the two booleans that decide, as `Course.attendance_met` and `pass_met` say
-        met = 2 * (present >= least_present) + (passed >= least_passed)
-        cancelled = row[2] == "cancelled"
-        if by_course_alone and not cancelled:
-            for index, outcomes in indexed_tables:
-                outcome = outcomes[met]
-                positions[outcome].append(len(entries))
-                entries.append((outcome, index, judged))
-            continue
-        states = row[6:]
-        for index, action in indexed:
-            known = None
-            if look_up:
-                key = (action.id, row[0], row[1])
-                known = existing.get(key) or finals.get(key)
-            state = states[index] if states else None
-            if known is None and state is not None:
-                # e.g. final for this action while another action is still open for the person
-                known = ExistingDelivery(0, state, None, None, 0, None)
-            table = tables[index]
-            if known is None and not cancelled and table is not None:
-                # the same course-level checks as Planner.decide, looked up instead of redone
-                outcome = table[met]
-                positions[outcome].append(len(entries))
-                entries.append((outcome, index, judged))
-            else:
-                participant = participant or read(row)
-                plan.add(planner.decide(action, course, participant, known))
 
 
 def _linked_courses(

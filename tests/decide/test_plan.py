@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Action, Config, load
-from certify.decide.decisions import Decision, Planner, _conditions_hold
+from certify.decide.decisions import Decision, Planner, requirements_hold
 from certify.decide.facts import (
     Course,
     Participant,
@@ -90,7 +90,7 @@ def test_deciding_from_counts_agrees_with_the_figures(
     )
     att, pas = participant_figures(course, participant)
     expected = condition_holds(attendance, att.met) and condition_holds(passing, pas.met)  # type: ignore[arg-type]
-    assert _conditions_hold(action, course, participant) == expected
+    assert requirements_hold(action, course, participant) == expected
 
 
 @settings(
