@@ -126,7 +126,7 @@ def status_line(status: str, wanted: Sequence[str] | None, ok: bool) -> str:
 
 
 def attendance_line(
-    present: int, total: int, percentage: float, threshold: int, needed: int, verdict: str
+    present: int, total: int, percentage: int | None, threshold: int, needed: int, verdict: str
 ) -> str:
     """The attendance figures in full, and what the action makes of them."""
     if not total:

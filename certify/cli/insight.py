@@ -56,7 +56,7 @@ def explain(
     course: Annotated[
         str | None,
         typer.Option(
-            "--course", metavar="ID", help="The course_id (needed when the person has several)."
+            "--course", metavar="ID", help="The course_id (default: every course of the person)."
         ),
     ] = None,
     now: NowOption = None,
@@ -65,31 +65,18 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Why did this participant (not) get each e-mail? Figures, due moments, states, history."""
-    from certify.inspect.explain import explain_participant, resolve_participant
+    from certify.inspect.explain import explain_person, explanation_json, explanation_text
 
     with errors():
         config = config_from(actions)
         moment = parse_now(now, config.tz)
         with Store.open_readonly(db_path(db)) as store:
-            course_id, person_id = resolve_participant(store, person, course)
-            result = explain_participant(store, config, course_id, person_id, moment)
+            explanations = explain_person(store, config, person, course, moment)
     if as_json:
-        emit_json(result)
+        emit_json(explanation_json(explanations, config.tz))
         return
-    tz = config.tz
-    plain(
-        f"{result['person_name']} in {result['course_name']} "
-        f"({result['course']}/{result['person']})"
-    )
-    for item in result["actions"]:
-        plain("")
-        plain(_fit(f"{item['action']}: {item['state']} — {item['meaning']}", ""))
-        for line in item["lines"]:
-            plain(_fit(line, "  "))
-        for event in item["history"]:
-            at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            detail = f" ({event['detail']})" if event["detail"] else ""
-            plain(_fit(f"{at}  {event['state']}{detail}", "  "))
+    for line, indent in explanation_text(explanations, config.tz):
+        plain(line if indent is None else _fit(line, indent))
 
 
 def _fit(line: str, indent: str) -> str:

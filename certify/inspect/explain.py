@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
+from certify import words
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
 from certify.decide.decisions import Decision, effective_since, not_linked_reason
@@ -81,9 +83,9 @@ def missing_participant(store: Store, course: str, person: str) -> CertifyError 
     return None
 
 
-def resolve_participant(store: Store, person: str, course: str | None) -> tuple[str, str]:
-    """(course_id, person_id) from a person named by id, e-mail address or part of a name,
-    and a course id (which may be left out when the person has one enrollment)."""
+def resolve_enrollments(store: Store, person: str, course: str | None) -> list[tuple[str, str]]:
+    """(course_id, person_id) of each enrollment meant: a person named by id, e-mail address
+    or part of a name, in the course given or, when none is, in every course they are in."""
     people = find_people(store.conn, person)
     if not people:
         raise CertifyError(
@@ -99,35 +101,11 @@ def resolve_participant(store: Store, person: str, course: str | None) -> tuple[
         )
     person_id = people[0][0]
     if course is not None:
-        return course, person_id
+        return [(course, person_id)]
     enrollments = enrollments_of(store.conn, person_id)
-    if len(enrollments) == 1:
-        return enrollments[0][0], person_id
     if not enrollments:
         raise CertifyError(f"{person_id} {people[0][1]} is not enrolled in any course")
-    listed = "; ".join(f"{cid} {name}" for cid, name, _ in enrollments[:20])
-    raise CertifyError(
-        f"{person_id} {people[0][1]} is enrolled in {len(enrollments)} courses: {listed}",
-        hint="choose one with --course",
-    )
-
-
-def settling(state: str, key: tuple[str, str, str], last_error: str | None) -> str | None:
-    """What settles a delivery in this state, in words around the command, if it needs it."""
-    if state in ("pending", "retry_later", "send") and not last_error:
-        return None  # nothing went wrong: it simply goes with the next run
-    if last_error and last_error.startswith("not sent:"):
-        return "fix the template (certify validate --db ...); the next run sends it"
-    command = settle_command(state, key)
-    if command is None:
-        return None
-    if state == "failed":
-        return f"fix the cause, then: {command}"
-    if state == "unknown":
-        return f"check the mail server's log, then: {command}"
-    if state == "expired":
-        return f"to send it anyway: {command}"
-    return f"the next runs retry it; to try now: {command}"
+    return [(course_id, person_id) for course_id, _, _ in enrollments]
 
 
 def _names(store: Store, course: str, person: str) -> tuple[str, str]:
@@ -139,165 +117,214 @@ def _names(store: Store, course: str, person: str) -> tuple[str, str]:
     return row[0] or course, row[1] or person
 
 
-STATE_WORDS = {
-    "send": "due now: would be sent by the next run",
-    "waiting": "waiting on a condition",
-    "not_due": "not yet due",
-    "skipped": "skipped: due before the action's `since` (no mailing of history)",
-    "expired": "expired: due longer ago than expire_after",
-    "retry_later": "pending: retry after a temporary failure",
-    "manual": "manual action: sent only by `certify send`",
-    "cancelled": "enrollment cancelled: nothing is sent",
-    "not_linked": "nothing is sent for courses of this type",
-}
+# -- the model: what there is to say about one participant ------------------------------
+
+
+@dataclass(frozen=True)
+class ActionExplained:
+    """One action's decision for the participant, with what the delivery log holds of it."""
+
+    decision: Decision
+    state: str  # the logged state, or the outcome when decided afresh now
+    record: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    settle: str | None
+    since: datetime | None  # from when deliveries count, when set or recorded
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What certify would do for one participant at `now`, and why, per action."""
+
+    course: str
+    person: str
+    course_name: str
+    person_name: str
+    now: datetime
+    actions: list[ActionExplained]
+
+
+def explain_person(
+    store: Store, config: Config, person: str, course: str | None, now: datetime
+) -> list[Explanation]:
+    """Every enrollment of the person `person` names (in `course` only, when given), each
+    explained; the latest course first."""
+    return [
+        explain_participant(store, config, course_id, person_id, now)
+        for course_id, person_id in resolve_enrollments(store, person, course)
+    ]
 
 
 def explain_participant(
     store: Store, config: Config, course: str, person: str, now: datetime
-) -> dict[str, Any]:
-    """Per action: the due moment, each condition with the figures, the state and history."""
-    tz = config.tz
+) -> Explanation:
+    """Per action: the decision, the state, the history and what settles a problem."""
     recorded = DeliveryLog(store, now).recorded_since()
     past = History(store)
     course_name, person_name = _names(store, course, person)
-    result: dict[str, Any] = {
-        "course": course,
-        "person": person,
-        "course_name": course_name,
-        "person_name": person_name,
-        "now": to_utc_text(now),
-        "actions": [],
-    }
+    actions = []
     for decision in decisions_of(store, config, course, person, now):
-        action = decision.action
-        a, p = decision.attendance, decision.passing
         record = past.find(decision.key)
-        history = past.events(record["id"]) if record else []
         state = _shown_state(record, decision.outcome)
-        wanted = action.conditions.course_status
-        lines: list[str] = []
-        due = (
-            decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-            if decision.due_at
-            else None
+        last_error = record["last_error"] if record else None
+        action = decision.action
+        shows_since = action.since is not None or action.id in recorded
+        actions.append(
+            ActionExplained(
+                decision=decision,
+                state=state,
+                record=record,
+                history=past.events(record["id"]) if record else [],
+                settle=words.settling(state, settle_command(state, decision.key), last_error),
+                since=effective_since(config, action, recorded, now) if shows_since else None,
+            )
         )
-        if decision.outcome == "not_linked":
-            # the action does not act on this course at all: figures would only distract
-            lines = [not_linked_reason(action, decision.course)]
-        else:
-            _explain_lines(lines, config, decision, due, recorded, now)
-        if record:
-            if record["sent_at"]:
-                sent_at = from_utc_text(record["sent_at"]).astimezone(tz)
-                number = record["certificate_number"]
-                # one marked sent by hand was never made here: no number, no Message-ID
-                lines.append(
-                    f"sent at {sent_at:%Y-%m-%d %H:%M}"
-                    + (f", certificate {number}" if number else "")
-                )
-                if record["message_id"]:
-                    lines.append(f"Message-ID {record['message_id']}")
-            if record["last_error"]:
-                lines.append(f"last error: {record['last_error']}")
-        settle = settling(state, decision.key, record["last_error"] if record else None)
-        if settle:
-            lines.append(f"settle: {settle}")
-        result["actions"].append(
-            {
-                "action": action.id,
-                "due_at": to_utc_text(decision.due_at) if decision.due_at else None,
-                "state": state,
-                "meaning": STATE_WORDS.get(state, state),
-                "attempts": record["attempts"] if record else 0,
-                "last_error": record["last_error"] if record else None,
-                "conditions": {
-                    "course_type": {
-                        "value": decision.course.course_type,
-                        "linked_types": action.course_types,
-                        "linked": action.links(decision.course.course_type),
-                    },
-                    "course_status": {
-                        "value": decision.course.status,
-                        "wanted": wanted,
-                        "ok": decision.status_ok,
-                    },
-                    "attendance": {
-                        "check": action.conditions.attendance,
-                        "present": a.present,
-                        "required_parts": a.required_parts,
-                        "percentage": a.percentage,
-                        "threshold": a.threshold,
-                        "needed": a.needed,
-                        "met": a.met,
-                    },
-                    "pass": {
-                        "check": action.conditions.pass_,
-                        "passed": p.passed,
-                        "required_parts": p.required_parts,
-                        "met": p.met,
-                    },
-                },
-                "waiting_on": decision.waiting_on,
-                "settle": settle,
-                "figures_when_decided": record["figures"] if record else None,
-                "lines": lines,
-                "history": history,
-            }
-        )
-    return result
+    return Explanation(course, person, course_name, person_name, now, actions)
 
 
-def _explain_lines(
-    lines: list[str],
-    config: Config,
-    decision: Decision,
-    due: str | None,
-    recorded: dict[str, datetime],
-    now: datetime,
-) -> None:
+# -- the model in words: lines of text, and JSON ----------------------------------------
+
+
+def explanation_text(explanations: list[Explanation], tz: tzinfo) -> list[tuple[str, str | None]]:
+    """Every line `explain` prints, with the indent it wraps at (None: printed as it is)."""
+    lines: list[tuple[str, str | None]] = []
+    for number, explanation in enumerate(explanations):
+        if number:
+            lines.append(("", None))
+        lines.append(
+            (
+                f"{explanation.person_name} in {explanation.course_name} "
+                f"({explanation.course}/{explanation.person})",
+                None,
+            )
+        )
+        for item in explanation.actions:
+            lines.append(("", None))
+            meaning = words.outcome_meaning(item.state)
+            lines.append((f"{item.decision.action.id}: {item.state} — {meaning}", ""))
+            lines.extend((line, "  ") for line in action_lines(item, tz))
+            for event in item.history:
+                at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                detail = f" ({event['detail']})" if event["detail"] else ""
+                lines.append((f"{at}  {event['state']}{detail}", "  "))
+    return lines
+
+
+def explanation_json(explanations: list[Explanation], tz: tzinfo) -> Any:
+    """One enrollment's explanation as a JSON object; several as a list of them."""
+    objects = [_explanation_object(explanation, tz) for explanation in explanations]
+    return objects[0] if len(objects) == 1 else objects
+
+
+def _explanation_object(explanation: Explanation, tz: tzinfo) -> dict[str, Any]:
+    return {
+        "course": explanation.course,
+        "person": explanation.person,
+        "course_name": explanation.course_name,
+        "person_name": explanation.person_name,
+        "now": to_utc_text(explanation.now),
+        "actions": [_action_object(item, tz) for item in explanation.actions],
+    }
+
+
+def _action_object(item: ActionExplained, tz: tzinfo) -> dict[str, Any]:
+    decision, record = item.decision, item.record
+    action, course = decision.action, decision.course
+    a, p = decision.attendance, decision.passing
+    return {
+        "action": action.id,
+        "due_at": to_utc_text(decision.due_at) if decision.due_at else None,
+        "state": item.state,
+        "meaning": words.outcome_meaning(item.state),
+        "attempts": record["attempts"] if record else 0,
+        "last_error": record["last_error"] if record else None,
+        "conditions": {
+            "course_type": {
+                "value": course.course_type,
+                "linked_types": action.course_types,
+                "linked": action.links(course.course_type),
+            },
+            "course_status": {
+                "value": course.status,
+                "wanted": action.conditions.course_status,
+                "ok": decision.status_ok,
+            },
+            "attendance": {
+                "check": action.conditions.attendance,
+                "present": a.present,
+                "required_parts": a.required_parts,
+                "percentage": a.percentage,
+                "threshold": a.threshold,
+                "needed": a.needed,
+                "met": a.met,
+            },
+            "pass": {
+                "check": action.conditions.pass_,
+                "passed": p.passed,
+                "required_parts": p.required_parts,
+                "met": p.met,
+            },
+        },
+        "waiting_on": decision.waiting_on,
+        "settle": item.settle,
+        "figures_when_decided": record["figures"] if record else None,
+        "lines": action_lines(item, tz),
+        "history": item.history,
+    }
+
+
+def action_lines(item: ActionExplained, tz: tzinfo) -> list[str]:
+    """The due moment, each condition with its figures, what it waits on, what was sent and
+    what settles a problem: the lines under an action in `explain`."""
+    decision, record = item.decision, item.record
+    if decision.outcome == "not_linked":
+        # the action does not act on this course at all: figures would only distract
+        lines = [not_linked_reason(decision.action, decision.course)]
+    else:
+        lines = _decision_lines(decision, item.since, tz)
+    if record:
+        if record["sent_at"]:
+            sent_at = from_utc_text(record["sent_at"]).astimezone(tz)
+            # one marked sent by hand was never made here: no number, no Message-ID
+            lines.append(words.sent_line(f"{sent_at:%Y-%m-%d %H:%M}", record["certificate_number"]))
+            if record["message_id"]:
+                lines.append(words.message_id_line(record["message_id"]))
+        if record["last_error"]:
+            lines.append(words.last_error_line(record["last_error"]))
+    if item.settle:
+        lines.append(words.settle_line(item.settle))
+    return lines
+
+
+def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> list[str]:
     """The due moment, each condition with its figures, the `since` and what it waits on."""
     action = decision.action
     a, p = decision.attendance, decision.passing
-    wanted = action.conditions.course_status
-    anchor = action.timing.after.replace("_", " ")
-    unit = action.timing.unit.removesuffix("s") if action.timing.offset == 1 else action.timing.unit
-    lines.append(
-        f"due: {due} ({action.timing.offset} {unit} after {anchor}"
-        + (f", at {action.timing.at}" if action.timing.at else "")
-        + ")"
-        if due
-        else f"due: not yet known (waits for {anchor})"
-    )
-    lines.append(
-        f"course status {decision.course.status!r}"
-        + (
-            f", needs {' or '.join(wanted)}: {'ok' if decision.status_ok else 'NOT MET'}"
-            if wanted
-            else " (any status)"
-        )
-    )
-    checks = action.conditions
-    if a.required_parts:
-        figures = (
-            f"present {a.present} of {a.required_parts} required parts ({a.percentage} %), "
-            f"needs {a.threshold} % = {a.needed}"
-        )
-    else:
-        figures = "no attendance requirement"
-    lines.append(f"attendance: {figures}: {_verdict(checks.attendance, a.met)}")
-    if p.required_parts:
-        failed = decision.participant.failed_parts
-        figures = f"passed {p.passed} of {p.required_parts} required parts" + (
-            f", failed {failed}" if failed else ""
-        )
-    else:
-        figures = "no pass requirement"
-    lines.append(f"pass: {figures}: {_verdict(checks.pass_, p.met)}")
-    if action.since is not None or action.id in recorded:
-        since = effective_since(config, action, recorded, now).astimezone(config.tz)
-        lines.append(f"covers deliveries due from {since:%Y-%m-%d %H:%M %Z}")
-    for reason in decision.waiting_on:
-        lines.append(f"waits: {reason}")
+    timing, checks = action.timing, action.conditions
+    due = decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if decision.due_at else None
+    unit = timing.unit.removesuffix("s") if timing.offset == 1 else timing.unit
+    lines = [
+        words.due_line(due, timing.offset, unit, timing.after.replace("_", " "), timing.at),
+        words.status_line(decision.course.status, checks.course_status, decision.status_ok),
+        words.attendance_line(
+            a.present,
+            a.required_parts,
+            a.percentage,
+            a.threshold,
+            a.needed,
+            words.condition_verdict(checks.attendance, a.met),
+        ),
+        words.pass_line(
+            p.passed,
+            p.required_parts,
+            decision.participant.failed_parts,
+            words.condition_verdict(checks.pass_, p.met),
+        ),
+    ]
+    if since is not None:
+        lines.append(words.covers_line(f"{since.astimezone(tz):%Y-%m-%d %H:%M %Z}"))
+    lines.extend(words.waits_line(reason) for reason in decision.waiting_on)
+    return lines
 
 
 def _shown_state(record: dict[str, Any] | None, outcome: str) -> str:
@@ -308,15 +335,6 @@ def _shown_state(record: dict[str, Any] | None, outcome: str) -> str:
     if logged in ("pending", "skipped") and outcome not in ("done", "retry_later", "skipped"):
         return outcome
     return logged
-
-
-def _verdict(check: str, met: bool) -> str:
-    word = "met" if met else "not met"
-    if check == "no":
-        return f"{word} (not checked by this action)"
-    if check == "not_met":
-        return f"{word} (this action wants it not met: {'ok' if not met else 'NOT OK'})"
-    return "met" if met else "NOT MET"
 
 
 def preview_message(
