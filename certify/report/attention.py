@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from certify.decide.decisions import Decision
-from certify.decide.facts import Course, full_names
+from certify import words
+from certify.decide.facts import Course
 from certify.inspect.history import History, settle_command
-from certify.report.outlook import Moments
+from certify.report.outlook import Scope
+from certify.report.roster import full_names
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def problems(
         key = (action, course_id, person_id)
         error = row["last_error"] or _last_detail(log, key)
         if state == "unknown":
-            error = error or "the mail server went silent after receiving the message"
+            error = error or words.silent_server()
         # a delivery that keeps failing needs a look before anything settles it
         settle = settle_command(state, key) if state in ("failed", "unknown") else None
         settle = settle or f"certify explain --course {course_id} --person {person_id}"
@@ -75,7 +76,7 @@ def problems(
                 person=people.get(person_id, person_id),
                 person_id=person_id,
                 action=labels[action],
-                state={"pending": "retrying", "unknown": "unclear"}.get(state, state),
+                state=words.problem_state(state),
                 attempts=row["attempts"],
                 error=error,
                 settle=settle,
@@ -91,20 +92,16 @@ def _last_detail(log: History, key: tuple[str, str, str]) -> str:
     return next((detail for detail in reversed(details) if detail), "")
 
 
-def blocked(
-    decisions: list[tuple[Decision, str]],
-    anchors: dict[str, str],
-    labels: dict[str, str],
-    clock: Moments,
-) -> list[Blocked]:
+def blocked(scope: Scope) -> list[Blocked]:
     """Courses whose status holds back deliveries that are due: one line per course."""
+    anchors, labels, clock = scope.anchors, scope.labels, scope.clock
     groups: dict[str, tuple[datetime, set[str], set[str], str]] = {}
     names: dict[str, str] = {}
-    for decision, kind in decisions:
+    for decision, kind in scope.decisions:
         if kind != "waiting" or decision.status_ok or decision.due_at is None:
             continue
         wanted = decision.action.conditions.course_status or []
-        reason = f"status is '{decision.course.status}'; needs '{' or '.join(wanted)}'"
+        reason = words.status_blocks(decision.course.status, wanted)
         due, actions, people, _ = groups.get(
             decision.course.id, (decision.due_at, set(), set(), "")
         )

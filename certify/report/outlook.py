@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from certify import words
 from certify.config import Config
-from certify.decide import rules
 from certify.decide.decisions import Decision
-from certify.decide.facts import part_registrations
+from certify.report.roster import part_registrations
 
 
 class Moments(Protocol):
@@ -56,33 +56,37 @@ class Risk:
     verdict_text: str
 
 
-def forecast(
-    decisions: list[tuple[Decision, str]],
-    anchors: dict[str, str],
-    labels: dict[str, str],
-    now: datetime,
-    horizon: datetime,
-    clock: Moments,
-) -> list[Forecast]:
+@dataclass(frozen=True)
+class Scope:
+    """What the report looks ahead from: the shown courses' decisions (each with its kind,
+    as the page counts it), up to the horizon, and how the page names and writes things."""
+
+    decisions: list[tuple[Decision, str]]
+    anchors: dict[str, str]  # course id → the page's anchor of its section
+    labels: dict[str, str]  # action id → its name on the page
+    now: datetime
+    horizon: datetime
+    clock: Moments
+
+
+def forecast(scope: Scope) -> list[Forecast]:
     """Per due moment, course and action: how many fall due and how many qualify today."""
+    anchors, labels, now, clock = scope.anchors, scope.labels, scope.now, scope.clock
     groups: dict[tuple[datetime, str, str], list[Decision]] = defaultdict(list)
-    for decision, kind in decisions:
+    for decision, kind in scope.decisions:
         due = decision.due_at
-        if kind in ("not_due", "due") and due is not None and due <= horizon:
+        if kind in ("not_due", "due") and due is not None and due <= scope.horizon:
             groups[(due, decision.course.id, decision.action.id)].append(decision)
     rows = []
     for (due, course_id, action_id), group in sorted(groups.items()):
-        ready = sum(1 for decision in group if _conditions_hold(decision))
+        ready = sum(1 for decision in group if decision.qualifies)
         notes = []
         if not group[0].status_ok:
             wanted = group[0].action.conditions.course_status or []
-            notes.append(
-                f"course status is '{group[0].course.status}'; it must become "
-                f"'{' or '.join(wanted)}'"
-            )
+            notes.append(words.status_must_become(group[0].course.status, wanted))
         rows.append(
             Forecast(
-                due=f"now (due since {clock.moment(due)})" if due <= now else clock.moment(due),
+                due=words.forecast_due(clock.moment(due), due <= now),
                 course_anchor=anchors[course_id],
                 course=group[0].course.name,
                 action=labels[action_id],
@@ -98,93 +102,80 @@ def forecast(
 def risks(
     conn: sqlite3.Connection,
     config: Config,
-    decisions: list[tuple[Decision, str]],
-    anchors: dict[str, str],
-    labels: dict[str, str],
+    scope: Scope,
     names: dict[str, str],
-    now: datetime,
-    horizon: datetime,
-    clock: Moments,
+    starts: dict[str, datetime | None],
 ) -> list[Risk]:
-    """Participants short of a requirement of an action that is due soon or already waits."""
+    """Participants short of a requirement of an action that is due soon or already waits.
+
+    Nobody is at risk in a course that has not started (by `starts`, course id → start):
+    every requirement is still to come.
+    """
+    now, horizon = scope.now, scope.horizon
     short: dict[tuple[str, str], list[Decision]] = defaultdict(list)
-    for decision, kind in decisions:
+    for decision, kind in scope.decisions:
         due = decision.due_at
+        start = starts.get(decision.course.id)
+        if start is not None and start > now:
+            continue
         soon = kind == "not_due" and due is not None and due <= horizon
         if (kind == "waiting" or soon) and any(_shortfall(decision)):
             short[(decision.course.id, decision.participant.person_id)].append(decision)
     if not short:
         return []
     ends = {course_id: group[0].course.end for (course_id, _), group in short.items()}
-    open_parts = _open_parts(conn, config, list(short), now, ends, clock)
-    found = []
-    for key, group in short.items():
-        first = group[0]
-        a, p = first.attendance, first.passing
-        attendance_short = any(_shortfall(d)[0] for d in group)
-        pass_short = any(_shortfall(d)[1] for d in group)
-        parts = open_parts[key]
-        shortfall, still_open = [], []
-        possible = True
-        retake = False
-        if attendance_short:
-            shortfall.append(
-                f"attendance: present {a.present} of {a.required_parts}, needs {a.needed}"
-            )
-            open_count = len(parts.attendance_to_come) + len(parts.attendance_unregistered)
-            possible = possible and a.present + open_count >= a.needed
-            if parts.attendance_to_come:
-                still_open.append(_parts_text(parts.attendance_to_come, "still to come"))
-            if parts.attendance_unregistered:
-                still_open.append(
-                    _parts_text(parts.attendance_unregistered, "attendance not registered yet")
-                )
-        if pass_short:
-            failed = first.participant.failed_parts
-            shortfall.append(
-                f"pass: passed {p.passed} of {p.required_parts}"
-                + (f", failed {failed}" if failed else "")
-            )
-            if parts.results_missing:
-                still_open.append(_parts_text(parts.results_missing, "no result yet"))
-            if p.passed + len(parts.results_missing) < p.required_parts:
-                retake = True
-        if not possible:
-            verdict, text = "impossible", "No longer possible"
-        elif retake:
-            verdict, text = "retake", "Only with a retake"
-        else:
-            verdict, text = "possible", "Still possible"
-        dues = [d.due_at for d in group if d.due_at is not None]
-        found.append(
-            Risk(
-                course_anchor=anchors[first.course.id],
-                course=first.course.name,
-                person=names.get(first.participant.person_id, first.participant.person_id),
-                person_id=first.participant.person_id,
-                actions=", ".join(dict.fromkeys(labels[d.action.id] for d in group)),
-                due=(
-                    ("due since " if min(dues) <= now else "due ") + clock.moment(min(dues))
-                    if dues
-                    else "when the requirements are met"
-                ),
-                shortfall=shortfall,
-                still_open="; ".join(still_open) or "nothing left to register",
-                verdict=verdict,
-                verdict_text=text,
-            )
-        )
+    open_parts = _open_parts(conn, config, list(short), now, ends, scope.clock)
+    found = [_risk(scope, names, group, open_parts[key]) for key, group in short.items()]
     order = {"possible": 0, "retake": 1, "impossible": 2}
     found.sort(key=lambda risk: (order[risk.verdict], risk.course, risk.person.casefold()))
     return found
 
 
-def _conditions_hold(decision: Decision) -> bool:
-    conditions = decision.action.conditions
-    return (
-        decision.status_ok
-        and rules.condition_holds(conditions.attendance, decision.attendance.met)
-        and rules.condition_holds(conditions.pass_, decision.passing.met)
+def _risk(scope: Scope, names: dict[str, str], group: list[Decision], parts: _OpenParts) -> Risk:
+    """One participant at risk: what they fall short of, what is still open, and whether
+    the requirements can still be met."""
+    first = group[0]
+    a, p = first.attendance, first.passing
+    attendance_short = any(_shortfall(d)[0] for d in group)
+    pass_short = any(_shortfall(d)[1] for d in group)
+    shortfall, still_open = [], []
+    possible = True
+    retake = False
+    if attendance_short:
+        shortfall.append(words.attendance_short(a.present, a.required_parts, a.needed))
+        open_count = len(parts.attendance_to_come) + len(parts.attendance_unregistered)
+        possible = a.present + open_count >= a.needed
+        if parts.attendance_to_come:
+            still_open.append(words.open_parts(parts.attendance_to_come, words.parts_to_come()))
+        if parts.attendance_unregistered:
+            still_open.append(
+                words.open_parts(parts.attendance_unregistered, words.parts_unregistered())
+            )
+    if pass_short:
+        shortfall.append(
+            words.pass_short(p.passed, p.required_parts, first.participant.failed_parts)
+        )
+        if parts.results_missing:
+            still_open.append(words.open_parts(parts.results_missing, words.results_missing()))
+        if p.passed + len(parts.results_missing) < p.required_parts:
+            retake = True
+    verdict = "impossible" if not possible else "retake" if retake else "possible"
+    dues = [d.due_at for d in group if d.due_at is not None]
+    earliest = min(dues) if dues else None
+    return Risk(
+        course_anchor=scope.anchors[first.course.id],
+        course=first.course.name,
+        person=names.get(first.participant.person_id, first.participant.person_id),
+        person_id=first.participant.person_id,
+        actions=", ".join(dict.fromkeys(scope.labels[d.action.id] for d in group)),
+        due=words.risk_due(
+            scope.clock.moment(earliest) if earliest is not None else None,
+            earliest is not None and earliest <= scope.now,
+        ),
+        shortfall=shortfall,
+        still_open="; ".join(still_open) or words.nothing_open(),
+        verdict=verdict,
+        verdict_text=words.risk_verdict(verdict),
     )
 
 
@@ -235,9 +226,3 @@ def _open_parts(
         key: _OpenParts(to_come.get(key, []), unregistered.get(key, []), missing.get(key, []))
         for key in who
     }
-
-
-def _parts_text(parts: list[str], what: str) -> str:
-    if len(parts) > 3:  # a course of many modules: the first two say enough
-        return f"{what}: {len(parts)} parts ({parts[0]}, {parts[1]} and {len(parts) - 2} more)"
-    return f"{what}: {', '.join(parts)}"

@@ -1,4 +1,4 @@
-"""The `certify report` page: its model, `build_report` assembling it, its chart and its HTML.
+"""The `certify report` page: its model, `build_report` assembling it, and its HTML.
 
 It reads the store (through `facts` and the `DeliveryLog`) and never writes it. The courses
 that matter now (ending in a window around `now`, plus any with a delivery that needs
@@ -20,39 +20,24 @@ from typing import Any
 from babel.dates import format_datetime
 from jinja2 import Environment, StrictUndefined
 
+from certify import words
 from certify.clock import from_utc_text
 from certify.config import Action, Config, status_key
 from certify.decide.decisions import Decision, Planner, effective_since
 from certify.decide.facts import (
     Course,
     course_facts,
-    courses_ending,
-    enrolled_names,
     participants,
 )
 from certify.deliver.log import DeliveryLog, ExistingDelivery, Key
 from certify.inspect.history import History
 from certify.report import attention, outlook
+from certify.report.chart import Chart, sent_per_week
+from certify.report.roster import courses_ending, enrolled_names
 from certify.store.database import Store
 
 DEFAULT_DAYS = 14
 HISTORY_WEEKS = 8  # courses that ended this long ago are still shown
-CHART_WEEKS = 12
-
-# What happens to one (action, participant), in a manager's words, in the order shown.
-KINDS: dict[str, str] = {
-    "sent": "Sent",
-    "due": "Due now",
-    "retrying": "Retrying",
-    "not_due": "Not yet due",
-    "waiting": "Waiting",
-    "manual": "Manual",
-    "failed": "Failed",
-    "unknown": "Unclear",
-    "expired": "Expired",
-    "skipped": "Skipped",
-    "cancelled": "Cancelled",
-}
 
 
 @dataclass(frozen=True)
@@ -120,33 +105,6 @@ class CourseSection:
     def enrolled(self) -> int:
         """Participants whose enrollment stands (not cancelled)."""
         return len(self.participants) - self.cancelled
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One week's bar of the chart, in SVG units."""
-
-    x: float
-    y: float
-    width: float
-    height: float
-    count: int
-    week: str
-    monday: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    """Deliveries sent per week, laid out for an inline SVG."""
-
-    bars: list[Bar]
-    width: int
-    height: int
-    baseline: float
-    gridlines: list[tuple[float, int]]
-    total: int
-    first: str
-    last: str
 
 
 @dataclass
@@ -236,41 +194,25 @@ def _kind(decision: Decision) -> str:
 
 
 def _cell(decision: Decision, kind: str, sent_at: str | None, clock: _Clock) -> Cell:
-    detail = ""
     due = decision.due_at
-    if kind == "sent" and sent_at:
-        detail = clock.moment(from_utc_text(sent_at))
-    elif kind == "waiting":
-        detail = "; ".join(decision.waiting_on)
-    elif kind == "not_due" and due:
-        detail = f"due {clock.moment(due)}"
-    elif kind == "due" and due:
-        detail = f"since {clock.moment(due)}; goes with the next run"
-    elif kind in ("retrying", "failed") and decision.existing:
-        detail = decision.existing.last_error or ""
-    elif kind == "unknown":
-        detail = "the mail server went silent: check whether it arrived"
-    elif kind == "skipped":
-        detail = "due before the action was switched on"
-    elif kind == "expired":
-        detail = "due too long ago to send"
-    elif kind == "manual":
-        detail = "sent only by hand"
-    return Cell(kind, KINDS[kind], detail)
+    if kind == "sent":
+        moment = clock.moment(from_utc_text(sent_at)) if sent_at else None
+    else:
+        moment = clock.moment(due) if due else None
+    error = decision.existing.last_error if decision.existing else None
+    waiting_on = decision.waiting_on if kind == "waiting" else []
+    return Cell(
+        kind, words.report_kinds()[kind], words.kind_detail(kind, moment, error, waiting_on)
+    )
 
 
 def _requirement_text(decision: Decision) -> tuple[str, str]:
     a, p = decision.attendance, decision.passing
-    attendance = (
-        f"{a.present} of {a.required_parts} (needs {a.needed})" if a.required_parts else "—"
-    )
     failed = decision.participant.failed_parts
-    passing = (
-        f"{p.passed} of {p.required_parts}" + (f" (failed {failed})" if failed else "")
-        if p.required_parts
-        else "—"
+    return (
+        words.attendance_cell(a.present, a.required_parts, a.needed),
+        words.pass_cell(p.passed, p.required_parts, failed),
     )
-    return attendance, passing
 
 
 # -- the report -----------------------------------------------------------------------------
@@ -281,17 +223,76 @@ def build_report(
 ) -> Report:
     """Everything the page shows, decided at `now`; only reads the store."""
     clock = _Clock(config.tz)
-    log = DeliveryLog(store, now)
     past = History(store)
-    chosen = config.actions
-    action_ids = [a.id for a in chosen]
-    labels = {a.id: action_label(a) for a in chosen}
+    labels = {a.id: action_label(a) for a in config.actions}
     horizon = now + timedelta(days=days)
     first_end = now - timedelta(weeks=HISTORY_WEEKS)
-
     # delivery problems over the whole log: their courses are shown whatever their dates
     problem_rows = [row for row in past.needing_attention() if row["action"] in labels]
-    listed = courses_ending(store.conn, first_end, horizon, {row["course"] for row in problem_rows})
+    shown = _shown_courses(store, config, first_end, horizon, problem_rows, clock)
+    names = enrolled_names(store.conn, list(shown.sections))
+    decisions = _decide(store, config, now, shown, names, labels, clock)
+    scope = outlook.Scope(decisions, shown.anchors, labels, now, horizon, clock)
+    courses = list(shown.sections.values())
+    problems = attention.problems(problem_rows, shown.facts, shown.anchors, labels, past)
+    blocked = attention.blocked(scope)
+    forecast = outlook.forecast(scope)
+    risks = outlook.risks(store.conn, config, scope, names, shown.starts)
+    chart = sent_per_week(past, now, clock)
+    organisation = parseaddr(config.settings.sender)[0] or parseaddr(config.settings.sender)[1]
+    return Report(
+        organisation=organisation,
+        generated=clock.full(now),
+        zone=str(config.settings.timezone or clock.local(now).tzname()),
+        window=(
+            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
+        ),
+        days=days,
+        period="day" if days == 1 else f"{days} days",
+        horizon=clock.day(horizon),
+        actions=list(labels.values()),
+        courses=courses,
+        problems=problems,
+        blocked=blocked,
+        forecast=forecast,
+        risks=risks,
+        chart=chart,
+        totals={
+            "problems": len(problems),
+            "blocked": sum(item.participants for item in blocked),
+            "due_soon": sum(item.participants for item in forecast),
+            "ready_soon": sum(item.ready for item in forecast),
+            "at_risk": len(risks),
+            "sent_weeks": chart.total,
+            "courses": len(courses),
+            "participants": sum(section.enrolled for section in courses),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The courses the page shows, the latest end first: their sections (in that order),
+    anchors and start moments, and the facts of every course."""
+
+    facts: dict[str, Course]
+    sections: dict[str, CourseSection]
+    anchors: dict[str, str]
+    starts: dict[str, datetime | None]
+
+
+def _shown_courses(
+    store: Store,
+    config: Config,
+    first_end: datetime,
+    last_end: datetime,
+    problem_rows: list[dict[str, Any]],
+    clock: _Clock,
+) -> _Shown:
+    """The courses ending in the window, and those with a delivery that needs attention."""
+    listed = courses_ending(
+        store.conn, first_end, last_end, {row["course"] for row in problem_rows}
+    )
     details = {listing.course_id: listing for listing in listed}
     facts = course_facts(store.conn, config)
     ordered = sorted(
@@ -299,10 +300,7 @@ def build_report(
         key=lambda course: (course.end, course.id),
         reverse=True,
     )
-    course_ids = [course.id for course in ordered]
     anchors = {course.id: f"course-{index}" for index, course in enumerate(ordered, start=1)}
-    names = enrolled_names(store.conn, course_ids)
-
     sections: dict[str, CourseSection] = {}
     for course in ordered:
         listing = details[course.id]
@@ -320,51 +318,26 @@ def build_report(
             ),
             end=course.end,
         )
+    starts = {course.id: details[course.id].start for course in ordered}
+    return _Shown(facts, sections, anchors, starts)
 
+
+def _decide(
+    store: Store,
+    config: Config,
+    now: datetime,
+    shown: _Shown,
+    names: dict[str, str],
+    labels: dict[str, str],
+    clock: _Clock,
+) -> list[tuple[Decision, str]]:
+    """Every participant of the shown courses decided per action, as `run-due` would."""
+    log = DeliveryLog(store, now)
     recorded = log.recorded_since()
-    since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
+    since = {a.id: effective_since(config, a, recorded, now) for a in config.actions}
     planner = Planner(config, now, since)
-    logged = log.of_courses(action_ids, course_ids)
-    decisions = _judge(store, config, planner, facts, sections, logged, names, labels, clock)
-
-    courses = [sections[course_id] for course_id in course_ids]
-    problems = attention.problems(problem_rows, facts, anchors, labels, past)
-    blocked = attention.blocked(decisions, anchors, labels, clock)
-    forecast = outlook.forecast(decisions, anchors, labels, now, horizon, clock)
-    risks = outlook.risks(
-        store.conn, config, decisions, anchors, labels, names, now, horizon, clock
-    )
-    chart = _chart(past, now, clock)
-    totals = {
-        "problems": len(problems),
-        "blocked": sum(item.participants for item in blocked),
-        "due_soon": sum(item.participants for item in forecast),
-        "ready_soon": sum(item.ready for item in forecast),
-        "at_risk": len(risks),
-        "sent_weeks": chart.total,
-        "courses": len(courses),
-        "participants": sum(section.enrolled for section in courses),
-    }
-    organisation = parseaddr(config.settings.sender)[0] or parseaddr(config.settings.sender)[1]
-    return Report(
-        organisation=organisation,
-        generated=clock.full(now),
-        zone=str(config.settings.timezone or clock.local(now).tzname()),
-        window=(
-            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
-        ),
-        days=days,
-        period="day" if days == 1 else f"{days} days",
-        horizon=clock.day(horizon),
-        actions=[labels[a] for a in action_ids],
-        courses=courses,
-        problems=problems,
-        blocked=blocked,
-        forecast=forecast,
-        risks=risks,
-        chart=chart,
-        totals=totals,
-    )
+    logged = log.of_courses([a.id for a in config.actions], list(shown.sections))
+    return _judge(store, config, planner, shown.facts, shown.sections, logged, names, labels, clock)
 
 
 def _judge(
@@ -423,7 +396,7 @@ def _judge(
                     labels[action.id],
                     [
                         Segment(kind, label, tally[kind], 100 * tally[kind] / total)
-                        for kind, label in KINDS.items()
+                        for kind, label in words.report_kinds().items()
                         if tally[kind]
                     ],
                 )
@@ -435,68 +408,6 @@ def _first(item: tuple[str, ParticipantRow]) -> tuple[str, str]:
     return item[0], item[1].person_id
 
 
-def _chart(log: History, now: datetime, clock: _Clock) -> Chart:
-    """Deliveries sent per ISO week (Monday to Sunday, local), the last 12 weeks to now."""
-    today = clock.local(now).date()
-    this_monday = today - timedelta(days=today.weekday())
-    mondays = [this_monday - timedelta(weeks=n) for n in range(CHART_WEEKS - 1, -1, -1)]
-    tz = clock.tz
-    start = datetime(mondays[0].year, mondays[0].month, mondays[0].day, tzinfo=tz)
-    end = datetime(this_monday.year, this_monday.month, this_monday.day, tzinfo=tz) + timedelta(
-        weeks=1
-    )
-    per_week: Counter[Any] = Counter()
-    # the chart ends at the report's moment, what was sent at that very second included
-    for sent in log.sent_between(start, min(end, now + timedelta(seconds=1))):
-        day = clock.local(sent).date()
-        per_week[day - timedelta(days=day.weekday())] += 1
-    width, height, left, top, bottom = 720, 240, 40, 24, 44
-    plot = height - top - bottom
-    scale_top, steps = _axis(max(per_week.values(), default=0))
-    slot = (width - left - 8) / CHART_WEEKS
-    bars = []
-    for index, monday in enumerate(mondays):
-        count = per_week[monday]
-        bar_height = plot * count / scale_top
-        bars.append(
-            Bar(
-                x=round(left + index * slot + slot * 0.15, 1),
-                y=round(top + plot - bar_height, 1),
-                width=round(slot * 0.7, 1),
-                height=round(bar_height, 1),
-                count=count,
-                week=f"W{monday.isocalendar().week}",
-                monday=format_datetime(
-                    datetime(monday.year, monday.month, monday.day), "d MMM", locale="en_GB"
-                ),
-            )
-        )
-    gridlines = [(round(top + plot - plot * value / scale_top, 1), value) for value in steps]
-    return Chart(
-        bars=bars,
-        width=width,
-        height=height,
-        baseline=top + plot,
-        gridlines=gridlines,
-        total=sum(per_week.values()),
-        first=bars[0].monday,
-        last=clock.day(now),
-    )
-
-
-def _axis(peak: int) -> tuple[int, list[int]]:
-    """The axis top and its gridlines: at most 5 steps of 1, 2 or 5 times a power of ten."""
-    if peak <= 0:
-        return 1, [1]
-    magnitude = 1
-    while True:
-        for step in (magnitude, 2 * magnitude, 5 * magnitude):
-            steps = -(-peak // step)  # ceiling division
-            if steps <= 5:
-                return steps * step, [step * n for n in range(1, steps + 1)]
-        magnitude *= 10
-
-
 # -- the page -------------------------------------------------------------------------------
 
 
@@ -506,4 +417,4 @@ def render_report(report: Report) -> str:
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     source = files("certify.report").joinpath("page.html.j2").read_text(encoding="utf-8")
-    return environment.from_string(source).render(report=report, kinds=KINDS)
+    return environment.from_string(source).render(report=report, kinds=words.report_kinds())

@@ -8,17 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from certify.decide.facts import (
+from certify.decide.facts import ParticipantReader, course_ends, course_facts, participant_rows
+from certify.report.roster import (
     CourseListing,
-    ParticipantReader,
     PartRegistration,
-    course_ends,
-    course_facts,
     courses_ending,
     enrolled_names,
     full_names,
     part_registrations,
-    participant_rows,
 )
 from certify.store.database import Store
 from tests.helpers import import_into, make_config, moment

@@ -14,7 +14,8 @@ import pytest
 
 from certify.config import load
 from certify.deliver.log import Decided, DeliveryLog
-from certify.report.page import _axis, build_report, render_report
+from certify.report.chart import axis
+from certify.report.page import build_report, render_report
 from certify.store.database import Store
 from tests.helpers import cli, file_digest, import_into, make_config, moment, write_export
 
@@ -409,7 +410,7 @@ def test_one_part_still_to_come_keeps_the_requirement_possible(tmp_path: Path) -
     ],
 )
 def test_the_chart_axis_has_round_gridlines(peak: int, top: int, lines: list[int]) -> None:
-    assert _axis(peak) == (top, lines)
+    assert axis(peak) == (top, lines)
 
 
 def _browser() -> str | None:
@@ -502,3 +503,25 @@ def test_a_report_of_an_earlier_moment_charts_what_was_sent_by_then(awkward_demo
     html = _report(awkward_demo, now=DEMO_NOW)
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert "Deliveries sent per week, 31 Aug to Fri 20 Nov: 13 in total" in svg
+
+
+def test_nobody_is_at_risk_in_a_course_that_has_not_started(tmp_path: Path) -> None:
+    """Before the first day nothing is registered, and nothing can be: that is no risk."""
+    export = write_export(
+        tmp_path / "export",
+        attendance="part_id,person_id,present,registered_at\n",
+        results="part_id,person_id,passed,registered_at\n",
+    )
+    make_config(tmp_path, offset=1, at="09:00")
+    config = load(tmp_path / "actions.yaml")
+    db = tmp_path / "certify.db"
+    import_into(db, export, now="2026-10-20 08:00")
+    with Store.open_readonly(db) as store:
+        before = build_report(store, config, moment("2026-10-30 08:00"), days=14)
+        started = build_report(store, config, moment("2026-11-02 08:00"), days=14)
+    # the course starts on 1 November and its certificate is due on the 6th, in both reports
+    assert [(f.due, f.participants) for f in before.forecast] == [("Fri 6 Nov, 09:00", 2)]
+    assert before.risks == [] and before.totals["at_risk"] == 0
+    assert "no result yet: Exam" in render_report(started)
+    assert {risk.person for risk in started.risks} == {"Bram van der Berg", "Zoë Öztürk"}
+    assert started.totals["at_risk"] == 2
