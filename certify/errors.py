@@ -4,7 +4,7 @@ the one that fails a single delivery whose certificate cannot be drawn."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -73,7 +73,14 @@ class MissingGlyphs(ValueError):
         self.characters = characters
 
 
-def did_you_mean(wanted: str, known: Sequence[str]) -> str:
-    """`; did you mean 'VCA-2611'?` when `wanted` looks like a typo of one of `known`."""
+def did_you_mean(wanted: str, known: Sequence[str] | Mapping[str, str], *, lead: str = "; ") -> str:
+    """`; did you mean 'VCA-2611'?` when `wanted` looks like a typo of one of `known`.
+
+    Of a mapping the keys are compared and the value is named (a value as compared, say
+    case-folded, to the value as written).
+    """
     close = difflib.get_close_matches(wanted, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    if not close:
+        return ""
+    meant = known[close[0]] if isinstance(known, Mapping) else close[0]
+    return f"{lead}did you mean {meant!r}?"

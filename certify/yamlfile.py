@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 from collections.abc import Mapping, Sequence
@@ -13,6 +12,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from certify.errors import did_you_mean
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]
 """(line, column) of every node by its path of keys and list indexes, both counted from 1."""
@@ -404,8 +405,7 @@ def _describe(
     value = error.get("input")
     if kind == "extra_forbidden":
         known = _known_keys(holder) if holder else []
-        close = difflib.get_close_matches(str(field), known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        hint = did_you_mean(str(field), known, lead="") or f"known keys: {', '.join(known)}"
         return f"unknown key '{field}' ({hint})"
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")

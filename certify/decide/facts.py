@@ -3,7 +3,6 @@ with their registrations, read from the store in one pass over indexed tables.""
 
 from __future__ import annotations
 
-import difflib
 import json
 import sqlite3
 import unicodedata
@@ -16,6 +15,7 @@ from certify.clock import from_utc_text
 from certify.config import Config, status_key, type_key
 from certify.decide import rules
 from certify.deliver.log import finished_for_all_sql, state_of_sql
+from certify.errors import did_you_mean
 
 
 class EnrollmentRow(NamedTuple):
@@ -178,8 +178,7 @@ def _listing(known: dict[str, str], wanted: str, most: int = 12) -> str:
     shown = ", ".join(ordered[:most]) + (
         f", and {len(known) - most} more" if len(known) > most else ""
     )
-    close = difflib.get_close_matches(wanted, list(known), n=1)
-    return f"{shown}; did you mean {known[close[0]]!r}?" if close else shown
+    return shown + did_you_mean(wanted, known)
 
 
 def _plain(text: str) -> str:
