@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from certify.clock import from_utc_text
 from certify.config import Config, status_key, type_key
@@ -28,15 +29,20 @@ class EnrollmentRow(NamedTuple):
     enrolled_at: str  # as stored
     present: Any  # the present rows counted, or their registration moments as text
     results: str | None  # per result '1' or '0' (with the registration moment after it)
-    states: tuple[str | None, ...]  # per action asked for, the logged state
+    states: str | None  # the logged states of the actions asked for, see `logged_states`
+
+    def logged_states(self) -> tuple[str | None, ...]:
+        """Per action asked for, its logged state (None: nothing logged); () if none asked."""
+        if self.states is None:
+            return ()
+        return tuple(state or None for state in self.states.split(_STATES_APART))
 
 
-_new_tuple = tuple.__new__
-
-
-def _enrollment_row(_cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> EnrollmentRow:
-    # the states (one column per action asked for) end the row; one tuple, no copying
-    return _new_tuple(EnrollmentRow, (*values[:6], values[6:]))
+_STATES_APART = "\x1f"  # the unit separator: in no state's name
+# SQLite's rows become EnrollmentRows without a Python call per row
+_as_enrollment_row = cast(
+    "Callable[[tuple[Any, ...]], EnrollmentRow]", partial(tuple.__new__, EnrollmentRow)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +255,7 @@ SELECT e.course_id, e.person_id, nullif(e.status, 'enrolled'),
      WHERE p.course_id = e.course_id AND a.present = 1),
     (SELECT {results} FROM examined p
      JOIN results r ON r.part_id = p.part_id AND r.person_id = e.person_id
-     WHERE p.course_id = e.course_id)
+     WHERE p.course_id = e.course_id),
     {states}
 FROM enrollments e
 WHERE 1 {filter}
@@ -304,9 +310,14 @@ def participant_rows(
         params["course_ids"] = json.dumps(course_ids)
     if exclude_finished:
         conditions.append(finished_for_all_sql(exclude_finished, params))
-    states = "".join(
-        f", {state_of_sql(index, action_id, params)}"
-        for index, action_id in enumerate(states_of or [])
+    # one column whatever the number of actions: every row has the fields of EnrollmentRow
+    states = (
+        " || char(31) || ".join(
+            f"coalesce({state_of_sql(index, action_id, params)}, '')"
+            for index, action_id in enumerate(states_of)
+        )
+        if states_of
+        else "NULL"
     )
     sql = _PARTICIPANTS_SQL.format(
         filter="".join(f" AND {c}" for c in conditions),
@@ -314,9 +325,7 @@ def participant_rows(
         states=states,
         **(_WITH_TIMES if with_times else _COUNTS),
     )
-    cursor = conn.cursor()
-    cursor.row_factory = _enrollment_row
-    return iter(cursor.execute(sql, params))
+    return map(_as_enrollment_row, conn.execute(sql, params))
 
 
 class ParticipantReader:
@@ -347,7 +356,7 @@ class ParticipantReader:
                 row.present,
                 passed,
                 len(flags) - passed,
-                row.states,
+                row.logged_states(),
             )
         present_times = _times(row.present)
         results = row.results.split(",") if row.results else []
@@ -360,7 +369,7 @@ class ParticipantReader:
             present=len(present_times),
             passed=len(passed_times),
             failed_parts=len(results) - len(passed_times),
-            delivery_states=row.states,
+            delivery_states=row.logged_states(),
             present_times=present_times,
             passed_times=passed_times,
         )

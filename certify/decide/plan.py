@@ -272,7 +272,7 @@ class Plan:
                     positions[outcome].append(len(entries))
                     entries.append((outcome, index, judged))
                 continue
-            states = row.states
+            states = row.logged_states()
             for index, action in indexed:
                 known = None
                 if look_up:

@@ -152,11 +152,14 @@ def test_participant_rows_are_what_participants_are_read_from(
     rows = sorted(participant_rows(conn, config, course_ids=["C1", "C2"]))
     # the usual status is left out (None), the results are their flags
     assert rows == [
-        ("C1", "P1", None, "2026-09-30T22:00:00Z", 2, "0", ()),
-        ("C1", "P2", None, "2026-09-30T22:00:00Z", 0, None, ()),
-        ("C2", "P3", None, "2026-09-30T22:00:00Z", 0, None, ()),
+        ("C1", "P1", None, "2026-09-30T22:00:00Z", 2, "0", None),
+        ("C1", "P2", None, "2026-09-30T22:00:00Z", 0, None, None),
+        ("C2", "P3", None, "2026-09-30T22:00:00Z", 0, None, None),
     ]
     assert (rows[0].course_id, rows[0].present, rows[0].results) == ("C1", 2, "0")
+    assert rows[0].logged_states() == ()  # no action's state asked for
+    (asked,) = participant_rows(conn, config, person_id="P1", states_of=["certificate", "proof"])
+    assert asked.logged_states() == (None, None)  # per action: nothing logged
     read = ParticipantReader()
     first = read(rows[0])
     assert (first.status, first.present, first.passed, first.failed_parts) == ("enrolled", 2, 0, 1)
