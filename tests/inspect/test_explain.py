@@ -58,7 +58,8 @@ def test_a_name_matches_names_and_whole_addresses_never_a_domain(demo_sent: Path
 
 
 def test_a_person_in_several_courses_is_shown_in_each(demo_sent: Path) -> None:
-    code, out, err = explain(demo_sent, "--person", "P001")  # in VCA-2611 and in the March 2025 course
+    # in VCA-2611 and in the March 2025 course
+    code, out, err = explain(demo_sent, "--person", "P001")
     assert code == 0, err
     headers = [line for line in out.splitlines() if line.startswith("Jan van der Berg in ")]
     assert [header.rsplit("(", 1)[1] for header in headers] == ["VCA-2611/P001)", "VCA-2503/P001)"]
@@ -66,7 +67,13 @@ def test_a_person_in_several_courses_is_shown_in_each(demo_sent: Path) -> None:
     assert "certificate: " in latest and "skipped" in earlier
     data = json.loads(
         cli(
-            "explain", "--person", "jan.vanderberg@example.nl", "--json", "--now", NOW, cwd=demo_sent
+            "explain",
+            "--person",
+            "jan.vanderberg@example.nl",
+            "--json",
+            "--now",
+            NOW,
+            cwd=demo_sent,
         ).stdout
     )
     assert [item["course"] for item in data] == ["VCA-2611", "VCA-2503"]
@@ -75,7 +82,15 @@ def test_a_person_in_several_courses_is_shown_in_each(demo_sent: Path) -> None:
     assert code == 0 and "skipped" in out and "VCA-2611" not in out
     one = json.loads(
         cli(
-            "explain", "--person", "P001", "--course", "VCA-2503", "--json", "--now", NOW, cwd=demo_sent
+            "explain",
+            "--person",
+            "P001",
+            "--course",
+            "VCA-2503",
+            "--json",
+            "--now",
+            NOW,
+            cwd=demo_sent,
         ).stdout
     )
     assert one["course"] == "VCA-2503"  # one enrollment: the object itself
