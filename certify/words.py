@@ -2,8 +2,8 @@
 
 The planner, `explain`, the dry run's summary and the report say what happens to a
 participant, and why, in the words of this module only, so that the same fact reads the
-same everywhere. Each sentence goes through `_()`, where the message catalogues of a
-later translation hook in.
+same everywhere. Each sentence goes through `_()`, so `make catalogues` lists it in the
+message catalogues of `certify.locale`, with its Dutch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from collections.abc import Sequence
 
 
 def _(text: str) -> str:
-    """The sentence in the administrator's language (for now: as written, in English)."""
+    """The sentence as shown: for now the English as written.
+
+    Switching to `certify.locale._` shows the catalogue's language instead; the sentences
+    are in the catalogues already. The tests that read these sentences expect English.
+    """
     return text
 
 
