@@ -14,8 +14,8 @@ from collections.abc import Sequence
 def _(text: str) -> str:
     """The sentence as shown: for now the English as written.
 
-    Switching to `certify.locale._` shows the catalogue's language instead; the sentences
-    are in the catalogues already. The tests that read these sentences expect English.
+    Switching to `certify.locale._` shows them in the administrator's language (`--lang`,
+    `locale` in actions.yaml); the catalogues hold them already.
     """
     return text
 
