@@ -174,6 +174,8 @@ PROOF_ACTION = proof_action(
     since="2026-11-01",
     conditions="{attendance: yes, pass: no}",
 )
+# the same, sent only by `certify send`: manual comes after skipped and before not yet due
+BY_HAND = PROOF_ACTION.replace("    since:", "    execution: manual\n    since:")
 MET_ACTION = """
   - id: met
     name: "Met"
@@ -230,6 +232,7 @@ def summary_of(decisions: list[Decision]) -> list[tuple[str, int]]:
     passed=st.lists(REGISTERED, min_size=3, max_size=3),
     third=st.sampled_from(["enrolled", "cancelled"]),
     anchored_on_requirements=st.booleans(),
+    proof_by_hand=st.booleans(),
 )
 # due, linked, the status wanted: the counts decide (and word the reasons)
 @example(
@@ -246,6 +249,7 @@ def summary_of(decisions: list[Decision]) -> list[tuple[str, int]]:
     passed=["yes", "no", None],
     third="enrolled",
     anchored_on_requirements=True,
+    proof_by_hand=False,
 )
 @example(
     status="final",
@@ -261,6 +265,7 @@ def summary_of(decisions: list[Decision]) -> list[tuple[str, int]]:
     passed=[None, "yes", "no"],
     third="cancelled",
     anchored_on_requirements=False,
+    proof_by_hand=True,
 )
 def test_the_planning_fast_path_decides_like_planner_decide(
     tmp_path_factory: pytest.TempPathFactory,
@@ -277,6 +282,7 @@ def test_the_planning_fast_path_decides_like_planner_decide(
     passed: list[str | None],
     third: str,
     anchored_on_requirements: bool,
+    proof_by_hand: bool,
 ) -> None:
     """Decided by the course's verdict and two booleans, or one by one by `Planner.decide`:
     the same outcome, due moment and reasons for every participant and action, and the
@@ -301,7 +307,8 @@ def test_the_planning_fast_path_decides_like_planner_decide(
             attendance=attendance,
             passing=passing,
             status=wanted,
-            extra_actions=PROOF_ACTION + (MET_ACTION if anchored_on_requirements else ""),
+            extra_actions=(BY_HAND if proof_by_hand else PROOF_ACTION)
+            + (MET_ACTION if anchored_on_requirements else ""),
         ),
         linked,
     )
