@@ -22,6 +22,7 @@ from pydantic import (
 
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
+from certify.ingest.settings import ImportSettings
 from certify.yamlfile import Positions, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
@@ -333,6 +334,9 @@ class Settings(_Strict):
     locale: str = "nl"
     smtp: Smtp = Field(default_factory=Smtp)
     delivery: Delivery = Field(default_factory=Delivery)
+    import_: ImportSettings | None = Field(
+        None, alias="import", description="how this organisation's exports look (SPEC 9.2)"
+    )
     actions: list[Action]
 
     @field_validator("sender")

@@ -23,7 +23,7 @@ from certify.cli.app import (
     plain,
     warn,
 )
-from certify.config import actions_path, read_timezone
+from certify.config import actions_path, load, read_timezone
 from certify.errors import CertifyError
 from certify.store.database import Store, db_path
 
@@ -33,7 +33,9 @@ def import_command(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PATH...", help="CSV files, or folders holding files such as courses.csv."
+            metavar="PATH...",
+            help="Export files (CSV or .xlsx), or folders holding them: courses.csv and the "
+            "like, or the files actions.yaml's import: section names.",
         ),
     ],
     snapshot: Annotated[
@@ -61,7 +63,8 @@ def import_command(
         typer.Option(
             "--table",
             metavar="TABLE",
-            help="The table of a single file whose name is not a table name.",
+            help="The table of a single file whose name is not a table name (flat: the flat "
+            "file of actions.yaml's import: section).",
         ),
     ] = None,
     now: NowOption = None,
@@ -70,11 +73,15 @@ def import_command(
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Load CSV exports into the database, all or nothing."""
+    """Load exports (CSV files, Excel workbooks, one flat file) into the database, all or
+    nothing."""
     from certify.ingest.importer import import_files
 
     with errors():
-        tz = read_timezone(actions_path(actions))
+        source = actions_path(actions)
+        tz = read_timezone(source)
+        # how this organisation's exports look: actions.yaml's import: section
+        settings = load(source).settings.import_ if source.exists() else None
         moment = parse_now(now, tz)
         path = db_path(db)
         existed = path.exists()
@@ -88,6 +95,7 @@ def import_command(
                     snapshot=snapshot,
                     max_remove=max_remove,
                     table=table,
+                    settings=settings,
                     progress=(
                         (lambda line: console(stderr=True).print(line, style="dim"))
                         if interactive() and not quiet

@@ -1,4 +1,5 @@
-"""Reading CSV exports: which files a path holds, their encoding and delimiter, their rows."""
+"""Reading one export file (CSV, or an Excel workbook): its encoding and delimiter, its
+header mapped to columns, its rows with their line numbers."""
 
 from __future__ import annotations
 
@@ -6,67 +7,21 @@ import codecs
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from certify.errors import CertifyError, UsageError
-from certify.ingest.tables import ORDER, TABLES, CellError, Converter, Row, TableSpec
+from certify.errors import CertifyError
+from certify.ingest.cells import CellError
+from certify.ingest.mapping import Header, map_header
+from certify.ingest.tables import Converter, Row, TableSpec
+from certify.ingest.workbooks import Sheet, is_workbook_name, not_a_workbook
 
 if TYPE_CHECKING:
     from _csv import Reader
 
 csv.field_size_limit(10 * 1024 * 1024)
-
-
-# hidden files (.DS_Store), LibreOffice's (.~lock.x#) and Excel's (~$x) lock files
-_PASSED_OVER = (".", "~$")
-
-
-def collect_files(
-    paths: Sequence[Path], table: str | None, warnings: list[str]
-) -> list[tuple[Path, str]]:
-    """(file, table) pairs for the paths given; directories yield every known file in them.
-
-    Any other file in a directory is a note in `warnings`: a misnamed export would
-    otherwise be left out without a word. Hidden and lock files are passed over.
-    """
-    if table is not None and table not in TABLES:
-        raise UsageError(f"unknown table {table!r} (one of: {', '.join(TABLES)})")
-    known_files = ", ".join(spec.file for spec in TABLES.values())
-    found: list[tuple[Path, str]] = []
-    others: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            if table is not None:
-                raise UsageError("--table goes with a single file, not a directory")
-            by_name = {child.name.lower(): child for child in path.iterdir() if child.is_file()}
-            for name in ORDER:
-                if TABLES[name].file in by_name:
-                    found.append((by_name.pop(TABLES[name].file), name))
-            others += sorted(
-                child for name, child in by_name.items() if not name.startswith(_PASSED_OVER)
-            )
-        elif path.is_file():
-            name = table or path.name.lower().removesuffix(".csv")
-            if name not in TABLES:
-                raise CertifyError(
-                    f"{path}: not a known table name; rename it to one of "
-                    f"{known_files} or pass --table NAME"
-                )
-            found.append((path, name))
-        else:
-            raise CertifyError(f"{path}: no such file or directory")
-    if not found:
-        names = [child.name for child in others[:5]] + (["..."] if len(others) > 5 else [])
-        seen = f"found {', '.join(names)}; " if others else ""
-        raise CertifyError(
-            f"no known CSV files in {', '.join(map(str, paths))} "
-            f"({seen}expected names such as {known_files})"
-        )
-    for child in others:
-        warnings.append(f"{child}: not a known table name, not imported (known: {known_files})")
-    return found
 
 
 _UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}
@@ -109,7 +64,11 @@ def not_csv_text(path: Path) -> str | None:
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
     if head.startswith(_WORKBOOKS):
-        return "an Excel workbook, not a CSV file"
+        return (
+            f"an Excel workbook, not a CSV file; rename it to {path.stem}.xlsx (workbooks are read)"
+            if head.startswith(b"PK")
+            else "an old Excel workbook (.xls), not a CSV file; save it as .xlsx or CSV UTF-8"
+        )
     if b"\x00" in head.split(b"\n", 1)[0]:
         return "the header holds NUL bytes (UTF-16 without a byte order mark?)"
     return None
@@ -130,8 +89,8 @@ def undefined_in_cp1252(path: Path) -> tuple[int, int, int] | None:
     return None if first is None else (*first, total)
 
 
-def utf16_problem(path: Path, codec: str) -> tuple[int, str] | None:
-    """(line, reason) where a UTF-16 file stops being valid UTF-16; None when it is."""
+def decode_problem(path: Path, codec: str) -> tuple[int, str] | None:
+    """(line, reason) where a file stops being valid in `codec`; None when it is."""
     decoder = codecs.getincrementaldecoder(codec)()
     line = 1
     with path.open("rb") as handle:
@@ -158,10 +117,41 @@ def _detect_delimiter(header_line: str) -> str:
     return max(counts, key=lambda delimiter: counts[delimiter])
 
 
-class FileReader:
-    """One CSV file of a table: its header checked, then its rows with their line numbers.
+@dataclass(frozen=True)
+class ReadOptions:
+    """How actions.yaml's `import:` section says a file is read: a declared encoding, which
+    header is which column, and the sheet of a workbook."""
 
-    Problems go to `report_error` as `file:line: message`; notes for the user to `warnings`.
+    encoding: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    sheet: str | None = None
+
+
+def _declared(path: Path, codec: str) -> tuple[str, bool, tuple[int, str] | None]:
+    """A file in its declared encoding: the codec to open it with (a BOM still wins), whether
+    it may hold a double quote, and where it stops decoding (None when it does not)."""
+    with path.open("rb") as handle:
+        bom = handle.read(3)
+    utf16 = _UTF16_BOMS.get(bom[:2])
+    if utf16 is not None:
+        codec = utf16
+    elif codec in ("utf-8", "utf_8") or bom == codecs.BOM_UTF8:
+        codec = "utf-8-sig"
+    problem = decode_problem(path, codec)
+    single = not codec.startswith(("utf-16", "utf_16", "utf-32", "utf_32"))
+    quoted = True
+    if single:  # the byte of '"' is that character alone in these encodings
+        with path.open("rb") as handle:
+            quoted = any(b'"' in chunk for chunk in iter(lambda: handle.read(_CHUNK), b""))
+    return codec, quoted, problem
+
+
+class FileReader:
+    """One export file of a table (CSV, or a sheet of an .xlsx workbook): its header checked
+    and mapped to columns, then its rows with their line numbers.
+
+    Problems go to `report_error` as `FILE:LINE: message` (`FILE!SHEET:ROW` in a workbook);
+    notes for the user to `warnings`.
     """
 
     def __init__(
@@ -170,12 +160,17 @@ class FileReader:
         spec: TableSpec,
         report_error: Callable[[str], None],
         warnings: list[str],
+        options: ReadOptions | None = None,
     ) -> None:
         self.path = path
         self.spec = spec
         self.report_error = report_error
         self.warnings = warnings
+        self.options = options or ReadOptions()
+        # the file as messages name it: a workbook's sheet is added once it is opened
+        self.label = str(path)
         self.header: tuple[str, ...] = ()
+        self.mapped = Header([], {})
         # where each of spec.known's columns is in a row (known once the header is read)
         self.positions: tuple[int, ...] = ()
         self._pad = False
@@ -186,19 +181,50 @@ class FileReader:
         # not read for a problem (not CSV text, a required column missing): its table's
         # rows from this file are unknown, so references to them cannot be judged
         self.unread = False
-        self.encoding, self._quoted = detect_encoding(path)
+        self.workbook = is_workbook_name(path)
         # an encoding problem is reported, and the file still read (undecodable bytes
         # replaced), so that the rest of its mistakes and references are checked too
         self._decode_errors = "strict"
         self._unreadable = False
+        self._handle: TextIO | None = None
+        self._reader: Reader | None = None
+        self._lines: Iterator[tuple[int, list[str]]] = iter(())
+        self.encoding, self._quoted = "utf-8", False
+        if self.workbook:
+            not_book = not_a_workbook(path)
+            if not_book is not None:
+                report_error(f"{path}:1: {not_book}")
+                self._unreadable = True
+            return
+        declared = self.options.encoding
+        if declared is not None:
+            self.encoding, self._quoted, problem = _declared(path, declared)
+            not_text = not_csv_text(path)
+            if not_text is not None:
+                report_error(f"{path}:1: {not_text}")
+                self._unreadable = True
+            elif problem is not None:
+                report_error(
+                    f"{path}:{problem[0]}: bytes that are not {declared} ({problem[1]}), the "
+                    "encoding the import: section of actions.yaml declares; "
+                    "save the export in that encoding, or declare the one it has"
+                )
+                self._decode_errors = "replace"
+            return
+        self.encoding, self._quoted = detect_encoding(path)
         not_text = None if self.encoding.startswith("utf-16") else not_csv_text(path)
         if not_text is not None:
-            report_error(f"{path}:1: {not_text}; " + _SAVE_AS_UTF8)
+            workbook = "workbook" in not_text
+            report_error(f"{path}:1: {not_text}" + ("" if workbook else "; " + _SAVE_AS_UTF8))
             self._unreadable = True
         elif self.encoding == "cp1252":
             undefined = undefined_in_cp1252(path)
             if undefined is None:
-                warnings.append(f"{path}: not valid UTF-8; read as Windows-1252 (an Excel export?)")
+                warnings.append(
+                    f"{path}: not valid UTF-8; read as Windows-1252 (an Excel export?); "
+                    "declare `import: encoding: cp1252` in actions.yaml to read it without this "
+                    "warning"
+                )
             else:
                 line, byte, total = undefined
                 more = f" (and {total - 1} more in this file)" if total > 1 else ""
@@ -208,7 +234,7 @@ class FileReader:
                 )
                 self._decode_errors = "replace"
         elif self.encoding.startswith("utf-16"):
-            problem = utf16_problem(path, self.encoding)
+            problem = decode_problem(path, self.encoding)
             if problem is not None:
                 report_error(
                     f"{path}:{problem[0]}: not valid UTF-16 ({problem[1]}); " + _SAVE_AS_UTF8
@@ -220,35 +246,37 @@ class FileReader:
         if self._unreadable:
             self.unread = True
             return False
-        self._handle = self.path.open(
-            encoding=self.encoding, errors=self._decode_errors, newline=""
-        )
-        first = self._handle.readline()
-        if not first.strip("\ufeff \t\r\n"):
-            self.warnings.append(f"{self.path}: empty file; nothing to import")
-            self.empty = True
-            self._handle.close()
+        found = self._open_sheet() if self.workbook else self._open_csv()
+        if found is None:
             return False
-        self._handle.seek(0)
-        self._reader = csv.reader(self._handle, delimiter=_detect_delimiter(first))
-        header = [name.strip().lower() for name in next(self._reader)]
-        if header and header[0].startswith("\ufeff"):
-            header[0] = header[0].lstrip("\ufeff")
+        header_line, written = found
+        mapped = map_header(
+            written,
+            self.options.columns,
+            where=f"{self.label}:{header_line}",
+            report_error=self.report_error,
+        )
+        if mapped is None:
+            self._close()
+            self.unread = True
+            return False
+        self.mapped = mapped
+        header = mapped.names
         self.header = tuple(header)
         missing = [column for column in self.spec.required if column not in header]
         if missing:
             for column in missing:
                 self.report_error(
-                    f"{self.path}:1: missing required column '{column}' "
+                    f"{self.label}:{header_line}: missing required column '{column}' "
                     f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
                 )
-            self._handle.close()
+            self._close()
             self.unread = True
             return False
         seen: set[str] = set()
         for column in header:
             if column in seen and column:
-                self.report_error(f"{self.path}:1: column '{column}' appears twice")
+                self.report_error(f"{self.label}:{header_line}: column '{column}' appears twice")
             seen.add(column)
         width = len(header)
         # a column the file lacks reads "" from a cell appended to each of its rows
@@ -266,6 +294,56 @@ class FileReader:
         ]
         return True
 
+    def _open_csv(self) -> tuple[int, list[str]] | None:
+        handle = self._handle = self.path.open(
+            encoding=self.encoding, errors=self._decode_errors, newline=""
+        )
+        first = handle.readline()
+        if not first.strip("\ufeff \t\r\n"):
+            self.warnings.append(f"{self.label}: empty file; nothing to import")
+            self.empty = True
+            handle.close()
+            return None
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=_detect_delimiter(first))
+        self._reader = reader
+        header = next(reader)
+        if header and header[0].startswith("\ufeff"):
+            header[0] = header[0].lstrip("\ufeff")
+        self._lines = (
+            _first_lines(reader) if self._quoted else enumerate(reader, reader.line_num + 1)
+        )
+        return 1, header
+
+    def _open_sheet(self) -> tuple[int, list[str]] | None:
+        try:
+            sheet = Sheet(self.path, self.options.sheet)
+        except CertifyError as exc:
+            self.report_error(exc.message)
+            self.unread = True
+            return None
+        self.label = f"{self.path}!{sheet.name}"
+        rows = sheet.rows()
+        for number, cells in rows:
+            if any(cell.strip() for cell in cells):
+                self._lines = rows
+                return number, cells
+        self.warnings.append(f"{self.label}: empty sheet; nothing to import")
+        self.empty = True
+        return None
+
+    def _close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def describe(self, column: str) -> str:
+        """A column as a message names it: with its header when the file maps it."""
+        return self.mapped.describe(column)
+
+    def keep_no_extra(self) -> None:
+        """Leave the columns beyond the table's out (a flat file's go nowhere)."""
+        self._extra = []
+
     @property
     def has_extra(self) -> bool:
         """Whether the file has columns beyond its table's, kept as JSON in `extra`."""
@@ -281,19 +359,18 @@ class FileReader:
         appended when the file has extra columns. A row with a cell `convert` cannot read
         goes to `reject` with its line; one with more values than the header has names is
         reported here and its values go to `overfull`; blank rows are passed over."""
-        reader = self._reader
         width = len(self.header)
-        pad, quoted = self._pad, self._quoted
+        pad = self._pad
+        # only a CSV file with a double quote has rows over more than one line
+        reader = self._reader if self._quoted and not self.workbook else None
         if self._extra:
             convert = self._with_extra(convert)
-        # a file without a double quote has one row a line: its rows are simply counted
-        lines = _first_lines(reader) if quoted else enumerate(reader, reader.line_num + 1)
         data = False  # a row that is not blank: a file without one is "empty"
         try:
             # the common row, one line of the header's width, takes the shortest way
-            for line, values in lines:
-                if len(values) != width or (quoted and reader.line_num != line):
-                    odd = self._odd_row(values, line, reader.line_num)
+            for line, values in self._lines:
+                if len(values) != width or (reader is not None and reader.line_num != line):
+                    odd = self._odd_row(values, line, line if reader is None else reader.line_num)
                     if odd is None:
                         if len(values) > width and any(values):
                             overfull(values)
@@ -314,9 +391,9 @@ class FileReader:
                     yield row
             self.empty = not data
             if not data:
-                self.warnings.append(f"{self.path}: header only; nothing to import")
+                self.warnings.append(f"{self.label}: header only; nothing to import")
         finally:
-            self._handle.close()
+            self._close()
 
     def _odd_row(self, values: list[str], line: int, line_end: int) -> list[str] | None:
         """A row of another width than the header's, or spanning lines: made to fit, or
@@ -327,7 +404,7 @@ class FileReader:
         if len(values) > width:
             if any(value.strip() for value in values[width:]):
                 self.report_error(
-                    f"{self.path}:{line}: {len(values)} fields but the header has "
+                    f"{self.label}:{line}: {len(values)} fields but the header has "
                     f"{width} (an unquoted delimiter in a value?)"
                 )
                 return None
@@ -340,7 +417,7 @@ class FileReader:
                 if "\n" in value or "\r" in value:
                     values[index] = " ".join(value.split())
                     self.warnings.append(
-                        f"{self.path}:{line}: column '{name}': line break replaced by a space"
+                        f"{self.label}:{line}: column {self.describe(name)}: line break replaced by a space"
                     )
         return values
 

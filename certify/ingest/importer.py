@@ -1,4 +1,4 @@
-"""CSV exports → store, in one transaction: rows upserted, then keys and references checked.
+"""Exports → store, in one transaction: rows upserted, then keys and references checked.
 
 Each file's rows stream straight into their table through one `INSERT … ON CONFLICT`, a
 hundred rows a statement, so memory does not grow with a file's size; a table filled from
@@ -6,42 +6,37 @@ empty gets its indexes built after its rows. Every row records the import, file 
 that last saw it; afterwards SQL, not Python sets, finds duplicate keys (a row this import
 saw twice) and references to nothing, each referred value looked up once. Any problem
 rolls the whole transaction back.
+
+The steps: discover the files (discover.py), read and write each (load.py, flat.py),
+check what they brought, and commit the counts.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from certify.clock import to_utc_text
 from certify.errors import UsageError
 from certify.ingest import integrity
-from certify.ingest.csvfiles import FileReader, collect_files
+from certify.ingest.discover import FLAT, Source, collect_files
+from certify.ingest.flat import FLAT_TABLES, create_course_types, load_flat
 from certify.ingest.integrity import TableCounts
-from certify.ingest.tables import (
-    ORDER,
-    REFERENCES,
-    TABLES,
-    CellError,
-    Coercer,
-    KeyMissing,
-    Row,
-    TableSpec,
-)
+from certify.ingest.load import BATCH, Loaded, Target, build, is_empty, load_file
+from certify.ingest.load import set_indexes_aside as set_aside_indexes
+from certify.ingest.settings import ImportSettings
+from certify.ingest.tables import ORDER, Coercer
 from certify.store.database import Store
 
-# rows per INSERT statement: SQLite starts a statement, opens its table and indexes once
-# for them all, which saves a quarter of the time of a row
-BATCH = 100
 # a --snapshot may remove (or cancel) at most this share of a table's rows unless allowed
 MAX_REMOVE = 50
+# places a warning about many rows names; the rest are counted
+FIRST_PLACES = 3
 
 
 @dataclass
@@ -63,203 +58,195 @@ class ImportReport:
         }
 
 
-def _sql_literal(value: str | int) -> str:
-    return str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+@dataclass
+class _Loading:
+    """What the files of one import brought, per table, while they are read and written."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    empty: dict[str, bool] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)
+    unread: set[str] = field(default_factory=set)  # tables with a file that could not be read
+    was_empty: set[str] = field(default_factory=set)
+    report: list[dict[str, Any]] = field(default_factory=list)
+    flat_files: list[int] = field(default_factory=list)
+
+    def add(self, table: str, loaded: Loaded) -> None:
+        self.rows[table] = self.rows.get(table, 0) + loaded.rows
+        self.empty[table] = self.empty.get(table, True) and loaded.empty
+        if loaded.unread:
+            self.unread.add(table)
+        self.files.setdefault(table, []).append(loaded.label)
 
 
-def _upsert_sql(
-    spec: TableSpec,
-    present: set[str],
-    import_id: int,
-    now: str,
-    *,
-    file_index: int,
-    extra: bool,
-    rows: int = 1,
-) -> str:
-    """One INSERT … ON CONFLICT of `rows` rows of a file: new rows inserted, known rows
-    updated in place, in the order given.
+def _tables_of(source: Source) -> tuple[str, ...]:
+    return FLAT_TABLES if source.table == FLAT else (source.table,)
 
-    Every row is marked seen by this import, with its file and line; a row already seen by
-    this import is a duplicate key, noted in dup_file/dup_line for the report. Columns the
-    file does not have keep their stored values. Each row's parameters are a converter's
-    row (the key, the stored columns, the line) and, when the file has extra columns, their
-    JSON; what is the same for the whole file is written into the statement, since every
-    bound parameter costs time on each of its rows.
-    """
-    table = spec.name
-    value_columns = [c for c in spec.columns if c != "extra"]
-    names = [*spec.key, *value_columns]
-    width = len(names) + 1 + int(extra)  # parameters per row
-    iid, now_sql = _sql_literal(import_id), _sql_literal(now)
 
-    def values(first: int) -> dict[str, str]:
-        """The column values of the row whose parameters start at ?`first`."""
-        param = {name: f"?{index}" for index, name in enumerate(names, start=first)}
-        insert: dict[str, str] = {name: param[name] for name in names}
-        insert["extra"] = f"?{first + len(names) + 1}" if extra else "NULL"
-        if "registered_at" in value_columns:
-            insert["registered_at"] = f"coalesce({param['registered_at']}, {now_sql})"
-            insert["registered_given"] = f"{param['registered_at']} IS NOT NULL"
-        if table == "enrollments":
-            insert["first_seen_at"] = now_sql
-        insert.update(
-            import_id=iid,
-            created_import=iid,
-            seen_import=iid,
-            seen_file=_sql_literal(file_index),
-            seen_line=f"?{first + len(names)}",
-        )
-        return insert
+def _order(source: Source) -> int:
+    return len(ORDER) if source.table == FLAT else ORDER.index(source.table)
 
-    insert = values(1)
-    rows_sql = ", ".join(f"({', '.join(values(1 + row * width).values())})" for row in range(rows))
-    assignments: list[str] = []
-    differs: list[str] = []
-    for column in value_columns:
-        if column not in present:
-            continue
-        if column == "registered_at":
-            # a time from the export wins; else the value keeps its first registration,
-            # and a changed value is registered now
-            assignments.append(
-                f"registered_at = CASE WHEN excluded.registered_given THEN excluded.registered_at "
-                f"WHEN {table}.{spec.tracked} IS excluded.{spec.tracked} THEN {table}.registered_at "
-                f"ELSE {now_sql} END"
-            )
-            assignments.append("registered_given = excluded.registered_given")
-            differs.append(
-                f"(excluded.registered_given AND {table}.registered_at IS NOT excluded.registered_at)"
-            )
+
+def _read_and_write(
+    target: Target,
+    sources: list[Source],
+    labels: list[str],
+    progress: Callable[[str], None] | None,
+) -> _Loading:
+    """Stream every file into its tables, referenced tables first; `labels` gets each
+    file's name as messages give it."""
+    conn = target.conn
+    loading = _Loading()
+    set_aside: list[str] = []
+    for index, source in sorted(enumerate(sources), key=lambda item: _order(item[1])):
+        if progress:
+            progress(f"reading {source.path}")
+        fresh = [table for table in _tables_of(source) if table not in loading.rows]
+        if fresh:
+            # the tables before are complete: their indexes are built while they are fresh
+            build(conn, set_aside)
+            for table in fresh:
+                if is_empty(conn, table):
+                    loading.was_empty.add(table)
+                    set_aside += set_aside_indexes(conn, table)
+        if source.table == FLAT:
+            loaded = load_flat(target, source, file_index=index)
+            loading.flat_files.append(index)
         else:
-            assignments.append(f'"{column}" = excluded."{column}"')
-            differs.append(f'{table}."{column}" IS NOT excluded."{column}"')
-    assignments.append("extra = excluded.extra")
-    differs.append(f"{table}.extra IS NOT excluded.extra")
-    changed = " OR ".join(differs)
-    seen_here = f"{table}.seen_import = {iid}"
-    assignments = [
-        f"dup_file = CASE WHEN {seen_here} THEN {table}.seen_file ELSE {table}.dup_file END",
-        f"dup_line = CASE WHEN {seen_here} THEN {table}.seen_line ELSE {table}.dup_line END",
-        f"import_id = CASE WHEN {changed} THEN {iid} ELSE {table}.import_id END",
-        *assignments,
-        "seen_import = excluded.seen_import",
-        "seen_file = excluded.seen_file",
-        "seen_line = excluded.seen_line",
-    ]
-    columns = ", ".join(f'"{c}"' for c in insert)
-    return (
-        f"INSERT INTO {table} ({columns}) VALUES {rows_sql} "
-        f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {', '.join(assignments)}"
-    )
+            loaded = {source.table: load_file(target, source, file_index=index)}
+        for table, result in loaded.items():
+            loading.add(table, result)
+        label = next(iter(loaded.values())).label
+        labels[index] = label
+        for table, result in loaded.items():
+            loading.report.append({"path": label, "table": table, "rows": result.rows})
+    build(conn, set_aside)
+    return loading
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """What loading one file did: the rows stored (ignored rows not counted), whether it was
-    read and found without data rows, and whether a problem kept it from being read."""
-
-    rows: int
-    empty: bool
-    unread: bool
-
-
-def _load_file(
-    conn: sqlite3.Connection,
-    path: Path,
+def _check(
+    target: Target,
+    loading: _Loading,
+    labels: list[str],
+    before: dict[str, integrity.Before],
     *,
-    file_index: int,
-    spec: TableSpec,
-    coercer: Coercer,
-    errors: integrity.Errors,
-    warnings: list[str],
-    import_id: int,
-    now: str,
-) -> Loaded:
-    """Stream one file into its table; a row a problem keeps out is noted for the checks."""
-    reader = FileReader(path, spec, errors.add, warnings)
-    if not reader.open():
-        return Loaded(0, empty=reader.empty, unread=reader.unread)
-    sql = functools.partial(
-        _upsert_sql,
-        spec,
-        spec.columns_given(reader.header),
-        import_id,
-        now,
-        file_index=file_index,
-        extra=reader.has_extra,
+    snapshot: bool,
+    allowed: int,
+) -> tuple[dict[str, integrity.Tally], bool]:
+    """Every check of what the files brought; the tallies, and whether a --snapshot guard
+    refused (the problems are in target.errors)."""
+    conn, errors, warnings = target.conn, target.errors, target.warnings
+    if target.coercer.languages_not_named:
+        warnings.append(
+            f"{' + '.join(loading.files['persons'])}: {target.coercer.languages_not_named} more "
+            "lines with a 'language' that is not a language code; those persons get the default "
+            "templates and date format"
+        )
+    given = set(loading.rows)
+    refused = False
+    if snapshot and allowed < 100:
+        # an export job that failed writes a header, or nothing: never a reason to wipe
+        for name in (name for name in ORDER if name in given and loading.empty[name]):
+            if before[name].removable:
+                refused = True
+                errors.add(
+                    f"{' + '.join(loading.files[name])} has no data rows (a failed export?) "
+                    f"and {integrity.would_remove(name, before[name].removable, before[name].rows)}; "
+                    "--max-remove 100 to empty the table on purpose"
+                )
+    tallies = {
+        name: integrity.tally(
+            conn,
+            name,
+            target.import_id,
+            stored=loading.rows[name],
+            was_empty=name in loading.was_empty,
+        )
+        for name in ORDER
+        if name in given
+    }
+    for name, tally in tallies.items():
+        if tally.duplicates:
+            integrity.check_duplicates(conn, errors, target.import_id, labels, name)
+    create_course_types(conn, target.import_id, loading.flat_files)
+    # also after other problems: one import lists them all, references too
+    integrity.check_references(
+        conn,
+        errors,
+        warnings,
+        target.import_id,
+        labels,
+        given,
+        snapshot=False,
+        unread=frozenset(loading.unread),
     )
-    file = str(path)
-    key_at = reader.positions[0] if len(spec.key) == 1 else None  # only such keys are referred to
-    refers_at = [
-        (column, reader.positions[spec.known.index(column)])
-        for table, column, _, _ in REFERENCES
-        if table == spec.name
-    ]
-
-    def reject(line: int, exc: CellError, values: list[str]) -> None:
-        errors.add(f"{file}:{line}: column '{exc.column}': {exc}")
-        # the row's other cells still read: its key and what it refers to are checked too
-        key = None if key_at is None or isinstance(exc, KeyMissing) else values[key_at].strip()
-        refers_to = [
-            (column, value)
-            for column, at in refers_at
-            if column != exc.column and (value := values[at].strip())
-        ]
-        integrity.note_unstored(conn, spec.name, key, refers_to, file_index=file_index, line=line)
-
-    def overfull(values: list[str]) -> None:
-        # which value is in which column is in doubt (an unquoted comma may stand before the
-        # key or after it): every value that may be the key is noted, so that rows referring
-        # to this row raise no echo
-        if key_at is not None:
-            extra = len(values) - len(reader.header)
-            for key in {values[key_at + shift].strip() for shift in range(extra + 1)}:
-                integrity.note_unstored(conn, spec.name, key, [], file_index=file_index, line=0)
-
-    convert = coercer.converter(spec.name, reader.positions, file)
-    rows = reader.rows(convert, reject, overfull)
-    last: list[Row] = []  # the rows after the last whole batch
-
-    def batches() -> Iterator[tuple[Any, ...]]:
-        while batch := tuple(islice(rows, BATCH)):
-            if len(batch) < BATCH:
-                last.extend(batch)
-                return
-            yield tuple(chain.from_iterable(batch))
-
-    # each row is one change, inserted or updated: the count of the rows stored
-    count = conn.executemany(sql(rows=BATCH), batches()).rowcount
-    if last:
-        count += conn.executemany(sql(), last).rowcount
-    return Loaded(count, empty=reader.empty, unread=False)
+    if "results" in given:
+        _results_not_required(conn, target.import_id, labels, warnings)
+    return tallies, refused
 
 
-def _is_empty(conn: sqlite3.Connection, table: str) -> bool:
-    return conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+def _results_not_required(
+    conn: sqlite3.Connection, import_id: int, labels: list[str], warnings: list[str]
+) -> None:
+    """One warning for the results this import registered on parts that require no pass:
+    the pass rule never counts them, which an administrator may not expect."""
+    found = conn.execute(
+        "SELECT r.seen_file, r.seen_line FROM results r JOIN parts p ON p.part_id = r.part_id "
+        "WHERE r.seen_import = ? AND p.pass_required = 0 ORDER BY r.seen_file, r.seen_line",
+        (import_id,),
+    )
+    places = [f"{labels[file]}:{line}" for file, line in found.fetchmany(FIRST_PLACES)]
+    if not places:
+        return
+    total = len(places) + sum(1 for _ in found)
+    first = ", ".join(places) + (", ..." if total > len(places) else "")
+    noun = "result is" if total == 1 else "results are"
+    warnings.append(
+        f"{total} {noun} registered on a part that requires no pass ({first}); they are not "
+        "counted: set pass_required on the part if its exam counts"
+    )
 
 
-def _set_indexes_aside(conn: sqlite3.Connection, table: str) -> list[str]:
-    """Drop the table's indexes but its key, returning the statements that make them again.
-
-    For a table filled from empty, building an index afterwards sorts its entries once;
-    kept up to date row by row, each entry lands in a random place of it, at three times
-    the cost.
-    """
-    indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL ORDER BY name",
-        (table,),
-    ).fetchall()
-    for name, _ in indexes:
-        conn.execute(f'DROP INDEX "{name}"')
-    return [sql for _, sql in indexes]
-
-
-def _build(conn: sqlite3.Connection, indexes: list[str]) -> None:
-    """Build the indexes set aside (see _set_indexes_aside), once."""
-    while indexes:
-        conn.execute(indexes.pop(0))
+def _commit(
+    target: Target,
+    loading: _Loading,
+    tallies: dict[str, integrity.Tally],
+    labels: list[str],
+    before: dict[str, integrity.Before],
+    *,
+    snapshot: bool,
+    allowed: int,
+    refused: bool,
+) -> dict[str, TableCounts]:
+    """The counts per table, a --snapshot's removals made and guarded, the import recorded."""
+    conn, errors, import_id = target.conn, target.errors, target.import_id
+    counts = {
+        name: integrity.count_and_remove(conn, name, loading.rows[name], tally, import_id, snapshot)
+        for name, tally in tallies.items()
+    }
+    if snapshot:
+        for name, table_counts in counts.items():
+            removed, held = table_counts.removed, before[name].rows
+            if removed * 100 > allowed * held:
+                refused = True
+                errors.add(
+                    f"{' + '.join(loading.files[name])} "
+                    f"{integrity.would_remove(name, removed, held)}; "
+                    f"--max-remove {integrity.percent(removed, held)} to allow"
+                )
+        integrity.check_references(
+            conn, errors, target.warnings, import_id, labels, set(loading.rows), snapshot=True
+        )
+        if errors.total:
+            raise errors.failure(hint=_hint(refused))
+    conn.execute(
+        "UPDATE imports SET files = ?, counts = ? WHERE id = ?",
+        (
+            json.dumps(loading.report, ensure_ascii=False),
+            json.dumps({k: vars(v) for k, v in counts.items()}),
+            import_id,
+        ),
+    )
+    return counts
 
 
 def import_files(
@@ -272,12 +259,15 @@ def import_files(
     max_remove: int | None = None,
     table: str | None = None,
     progress: Callable[[str], None] | None = None,
+    settings: ImportSettings | None = None,
 ) -> ImportReport:
-    """Import CSV files in one transaction; on any error nothing changes (ImportFailed).
+    """Import export files in one transaction; on any error nothing changes (ImportFailed).
 
-    With `snapshot`, a file without data rows that would remove rows, or one that would
-    remove (enrollments: cancel) more than `max_remove` percent of its table's rows
-    (default MAX_REMOVE), is an error: that is what a failed export looks like.
+    `settings` (actions.yaml's `import:` section) names the files, their headers, their
+    encoding, extra yes/no words, or one flat file. With `snapshot`, a file without data
+    rows that would remove rows, or one that would remove (enrollments: cancel) more than
+    `max_remove` percent of its table's rows (default MAX_REMOVE), is an error: that is
+    what a failed export looks like.
     """
     if max_remove is not None and not snapshot:
         raise UsageError("--max-remove goes with --snapshot: without it an import removes nothing")
@@ -285,13 +275,10 @@ def import_files(
         raise UsageError(f"--max-remove {max_remove}: a percentage from 0 to 100")
     allowed = MAX_REMOVE if max_remove is None else max_remove
     warnings: list[str] = []
-    files = collect_files(paths, table, warnings)
-    errors = integrity.Errors()
-    now_text = to_utc_text(now)
+    sources = collect_files(paths, table, warnings, settings)
+    labels = [str(source.path) for source in sources]
     conn = store.conn
-    file_names = [str(path) for path, _ in files]
-    coercer = Coercer(tz, warnings=warnings)
-    file_report: list[dict[str, Any]] = []
+    words = settings.words() if settings is not None else {}
     # 16 MiB of pages, whatever the files' size; SQLite gives the sort that builds an index
     # as much again. A larger cache buys no speed (the system caches the file too) and made
     # memory grow with the export, by way of that sort.
@@ -301,114 +288,38 @@ def import_files(
         import_id = conn.execute(
             "INSERT INTO imports (started_at, now, snapshot, files, counts) "
             "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, '[]', '{}')",
-            (now_text, int(snapshot)),
+            (to_utc_text(now), int(snapshot)),
         ).lastrowid
         assert import_id is not None
-        rows: dict[str, int] = {}
-        empty: dict[str, bool] = {}
-        table_files: dict[str, list[str]] = {}
-        # the share a snapshot removes is of the rows the table held before this import
-        before = {name: integrity.count_before(conn, name) for _, name in files} if snapshot else {}
-        set_aside: list[str] = []
-        was_empty: set[str] = set()
-        unread: set[str] = set()  # tables with a file that could not be read
-        # referenced tables first, so a reference can be checked against what is loaded
-        for index, (path, name) in sorted(enumerate(files), key=lambda f: ORDER.index(f[1][1])):
-            if progress:
-                progress(f"reading {path}")
-            if name not in rows:  # the first file of its table
-                # the table before it is complete: its indexes are built while it is fresh
-                _build(conn, set_aside)
-                if _is_empty(conn, name):
-                    was_empty.add(name)
-                    set_aside = _set_indexes_aside(conn, name)
-            loaded = _load_file(
-                conn,
-                path,
-                file_index=index,
-                spec=TABLES[name],
-                coercer=coercer,
-                errors=errors,
-                warnings=warnings,
-                import_id=import_id,
-                now=now_text,
-            )
-            rows[name] = rows.get(name, 0) + loaded.rows
-            empty[name] = empty.get(name, True) and loaded.empty
-            if loaded.unread:
-                unread.add(name)
-            table_files.setdefault(name, []).append(str(path))
-            file_report.append({"path": str(path), "table": name, "rows": loaded.rows})
-        _build(conn, set_aside)
-        if coercer.languages_not_named:
-            warnings.append(
-                f"{' + '.join(table_files['persons'])}: {coercer.languages_not_named} more lines "
-                "with a 'language' that is not a language code; those persons get the default "
-                "templates and date format"
-            )
-        given = set(rows)
-        refused = False
-        if snapshot and allowed < 100:
-            # an export job that failed writes a header, or nothing: never a reason to wipe
-            for name in (name for name in ORDER if name in given and empty[name]):
-                if before[name].removable:
-                    refused = True
-                    errors.add(
-                        f"{' + '.join(table_files[name])} has no data rows (a failed export?) "
-                        f"and {integrity.would_remove(name, before[name].removable, before[name].rows)}; "
-                        "--max-remove 100 to empty the table on purpose"
-                    )
-        tallies = {
-            name: integrity.tally(
-                conn, name, import_id, stored=rows[name], was_empty=name in was_empty
-            )
-            for name in ORDER
-            if name in given
-        }
-        for name, tally in tallies.items():
-            if tally.duplicates:
-                integrity.check_duplicates(conn, errors, import_id, file_names, name)
-        # also after other problems: one import lists them all, references too
-        integrity.check_references(
+        target = Target(
             conn,
-            errors,
-            warnings,
             import_id,
-            file_names,
-            given,
-            snapshot=False,
-            unread=frozenset(unread),
+            to_utc_text(now),
+            Coercer(tz, warnings=warnings, words=words),
+            integrity.Errors(),
+            warnings,
         )
-        if errors.total:
-            raise errors.failure(hint=_hint(refused))
-        counts = {
-            name: integrity.count_and_remove(conn, name, rows[name], tally, import_id, snapshot)
-            for name, tally in tallies.items()
-        }
-        if snapshot:
-            for name, table_counts in counts.items():
-                removed, held = table_counts.removed, before[name].rows
-                if removed * 100 > allowed * held:
-                    refused = True
-                    errors.add(
-                        f"{' + '.join(table_files[name])} {integrity.would_remove(name, removed, held)}; "
-                        f"--max-remove {integrity.percent(removed, held)} to allow"
-                    )
-            integrity.check_references(
-                conn, errors, warnings, import_id, file_names, given, snapshot=True
-            )
-            if errors.total:
-                raise errors.failure(hint=_hint(refused))
-        conn.execute(
-            "UPDATE imports SET files = ?, counts = ? WHERE id = ?",
-            (
-                json.dumps(file_report, ensure_ascii=False),
-                json.dumps({k: vars(v) for k, v in counts.items()}),
-                import_id,
-            ),
+        # the share a snapshot removes is of the rows the table held before this import
+        tables = {name for source in sources for name in _tables_of(source)}
+        before = {name: integrity.count_before(conn, name) for name in tables} if snapshot else {}
+        loading = _read_and_write(target, sources, labels, progress)
+        tallies, refused = _check(
+            target, loading, labels, before, snapshot=snapshot, allowed=allowed
+        )
+        if target.errors.total:
+            raise target.errors.failure(hint=_hint(refused))
+        counts = _commit(
+            target,
+            loading,
+            tallies,
+            labels,
+            before,
+            snapshot=snapshot,
+            allowed=allowed,
+            refused=refused,
         )
     store.record_zone(tz)  # the views show local times in the zone the data was read in
-    return ImportReport(import_id=import_id, files=file_report, counts=counts, warnings=warnings)
+    return ImportReport(import_id=import_id, files=loading.report, counts=counts, warnings=warnings)
 
 
 def _hint(refused: bool) -> str:
@@ -420,4 +331,4 @@ def _hint(refused: bool) -> str:
     return "nothing was imported; fix the lines above and run again"
 
 
-__all__ = ["ImportReport", "TableCounts", "import_files"]
+__all__ = ["BATCH", "ImportReport", "TableCounts", "import_files"]

@@ -3,102 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, TypeVar
 
 from certify.clock import DateFormatError, numeric_date, parse_moment, to_utc_text
-
-MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
-
-
-class CellError(ValueError):
-    """A cell that cannot be read: `column` names it, the message says why."""
-
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(message)
-        self.column = column
-
-
-_TRUE = frozenset({"yes", "y", "true", "1", "ja", "j", "x"})
-_FALSE = frozenset({"no", "n", "false", "0", "nee", "", "-"})
-_BOOL_WORDS = "yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty"
-
-
-_BOOLS = {word: 1 for word in _TRUE} | {word: 0 for word in _FALSE}
-
-
-def read_bool(value: str, column: str) -> int:
-    """1 or 0 for a yes or no word in Dutch or English; empty is no."""
-    result = _BOOLS.get(value.lower())
-    if result is None:
-        raise CellError(column, f"cannot read {value!r} as yes or no ({_BOOL_WORDS})")
-    return result
-
-
-def read_registered_bool(value: str, column: str) -> int | None:
-    """present/passed: empty means "not registered" (None: the row is ignored)."""
-    return None if value == "" else read_bool(value, column)
-
-
-_PERCENT = re.compile(r"^(\d{1,3})(?:[.,]0+)?\s*%?$")
-
-
-def read_percentage(value: str, column: str) -> int | None:
-    """A whole percentage from 0 to 100, with or without `%`; None when empty."""
-    if value == "":
-        return None
-    match = _PERCENT.match(value)
-    if match is None or int(match.group(1)) > 100:
-        raise CellError(
-            column, f"{value!r} is not a percentage from 0 to 100 (a whole number such as 75)"
-        )
-    return int(match.group(1))
-
-
-# The everyday address (ASCII dot-atoms, a host name with a letter TLD) is certainly valid;
-# anything else goes to email_validator, which knows the rest of the standards.
-_PLAIN_EMAIL = re.compile(
-    r"^(?=.{1,254}$)(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+from certify.ingest.cells import (
+    CellError,
+    read_bool,
+    read_email,
+    read_enrollment_status,
+    read_percentage,
+    read_registered_bool,
 )
 
-
-def read_email(value: str, column: str) -> str:
-    """The address as given, once it is known to be a valid one; it is required."""
-    if value == "":
-        raise CellError(column, "an e-mail address is required")
-    if _PLAIN_EMAIL.match(value):
-        return value
-    # only imports with an unusual address pay for loading the full validator
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise CellError(column, f"{value!r} is not an e-mail address ({exc})") from None
-    return value
-
-
-_ENROLLMENT_STATUS = {
-    "": "enrolled",
-    "enrolled": "enrolled",
-    "ingeschreven": "enrolled",
-    "active": "enrolled",
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
-    "geannuleerd": "cancelled",
-    "afgemeld": "cancelled",
-}
-
-
-def read_enrollment_status(value: str, column: str) -> str:
-    """`enrolled` or `cancelled`, from their Dutch and English names; empty is enrolled."""
-    status = _ENROLLMENT_STATUS.get(value.lower())
-    if status is None:
-        raise CellError(column, f"unknown enrollment status {value!r} (enrolled or cancelled)")
-    return status
+MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
 
 
 @dataclass(frozen=True)
@@ -303,9 +223,17 @@ class Coercer:
     What it stores but doubts goes to `warnings` as `file:line: message`.
     """
 
-    def __init__(self, tz: tzinfo, *, warnings: list[str]) -> None:
+    def __init__(
+        self,
+        tz: tzinfo,
+        *,
+        warnings: list[str],
+        words: Mapping[str, Mapping[str, int]] | None = None,
+    ) -> None:
         self.tz = tz
         self.warnings = warnings
+        # per yes/no column, the words of actions.yaml's `import: values`
+        self.words = words or {}
         # exports repeat the same few languages; a value that is no code is remembered as None
         self._languages: dict[str, str | None] = {}
         self._languages_named = 0
@@ -369,12 +297,19 @@ class Coercer:
                 self.languages_not_named += 1
         return known
 
+    def _yes_no(
+        self, column: str, read: Callable[[str, str, Mapping[str, int] | None], _V]
+    ) -> _Readings[_V]:
+        """Texts of a yes/no `column` → 1, 0 (or None), its own words first."""
+        words = self.words.get(column)
+        return _Readings(lambda text: read(text.strip(), column, words))
+
     # -- one converter per table: the hot loop of an import, so each reads its cells by
     # -- position and looks repeated texts up, with no call it can spare per row
 
     def _attendance(self, at: Sequence[int], file: str) -> Converter:
         part_at, person_at, present_at, registered_at = at
-        present_of = _flags("present", read_registered_bool)
+        present_of = self._yes_no("present", read_registered_bool)
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
@@ -391,7 +326,7 @@ class Coercer:
 
     def _results(self, at: Sequence[int], file: str) -> Converter:
         part_at, person_at, passed_at, grade_at, registered_at = at
-        passed_of = _flags("passed", read_registered_bool)
+        passed_of = self._yes_no("passed", read_registered_bool)
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
@@ -452,8 +387,8 @@ class Coercer:
         part_at, course_at, name_at, start_at, end_at, attendance_at, pass_at = at
         start_of = self.moments("start")
         end_of = self.moments("end", end_of_day=True)
-        attendance_of = _flags("attendance_required", read_bool)
-        pass_of = _flags("pass_required", read_bool)
+        attendance_of = self._yes_no("attendance_required", read_bool)
+        pass_of = self._yes_no("pass_required", read_bool)
 
         def convert(values: list[str], line: int) -> Row:
             part_id = values[part_at].strip()

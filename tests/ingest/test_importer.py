@@ -649,7 +649,7 @@ def test_one_import_lists_bad_cells_a_missing_column_a_duplicate_and_a_bad_refer
     assert sorted(problems) == sorted(
         [
             "attendance.csv:2: column 'present': cannot read 'misschien' as yes or no "
-            "(yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty)",
+            "(yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty, voldoende/onvoldoende, aanwezig/afwezig)",
             "persons.csv:3: column 'email': 'zoe-at-example.org' is not an e-mail address "
             "(An email address must have an @-sign.)",
             f"persons.csv:2: duplicate key person_id = 'P1' (lines {bad}/persons.csv:2 and "
@@ -678,7 +678,7 @@ def test_a_row_kept_out_by_a_bad_cell_still_has_its_references_checked(
         "cancelled)",
         "enrollments.csv:4: column 'course_id': a value is required (the key)",
         "attendance.csv:3: column 'present': cannot read 'misschien' as yes or no "
-        "(yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty)",
+        "(yes/no, y/n, true/false, 1/0, ja/nee, j/n, x/empty, voldoende/onvoldoende, aanwezig/afwezig)",
         # each the line of a row that was kept out, found by the value it refers to
         "enrollments.csv:3: column 'course_id': course 'VCA-2612' exists neither in the "
         "database nor in this import (import courses.csv too?)",

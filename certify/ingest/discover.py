@@ -1,0 +1,120 @@
+"""Which files an import reads, and as what: the paths given, matched against the known
+file names or the globs of actions.yaml's `import:` section."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from certify.errors import CertifyError, UsageError
+from certify.ingest.csvfiles import ReadOptions
+from certify.ingest.settings import ImportSettings
+from certify.ingest.tables import ORDER, TABLES
+
+FLAT = "flat"  # the table name of a flat file: one row per participant per part
+
+# hidden files (.DS_Store), LibreOffice's (.~lock.x#) and Excel's (~$x) lock files
+_PASSED_OVER = (".", "~$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to import: its table (or FLAT) and how it is read."""
+
+    path: Path
+    table: str
+    options: ReadOptions
+
+
+def _patterns(settings: ImportSettings) -> list[tuple[str, list[str]]]:
+    """(table, lower-case globs) in dependency order, the flat file last."""
+    found: list[tuple[str, list[str]]] = []
+    for name in ORDER:
+        given = settings.tables.get(name)  # type: ignore[call-overload]
+        if given is not None and given.file:
+            found.append((name, [given.file.lower()]))
+        else:
+            found.append((name, [f"{name}.csv", f"{name}.xlsx"]))
+    if settings.flat is not None:
+        found.append((FLAT, [settings.flat.file.lower()]))
+    return found
+
+
+def _options(settings: ImportSettings, table: str) -> ReadOptions:
+    if table == FLAT:
+        assert settings.flat is not None
+        return ReadOptions(settings.encoding, settings.flat.columns, settings.flat.sheet)
+    given = settings.tables.get(table)  # type: ignore[call-overload]
+    if given is None:
+        return ReadOptions(settings.encoding)
+    return ReadOptions(settings.encoding, given.columns, given.sheet)
+
+
+def _table_of(name: str, patterns: list[tuple[str, list[str]]]) -> str | None:
+    lowered = name.lower()
+    for table, globs in patterns:
+        if any(fnmatchcase(lowered, glob) for glob in globs):
+            return table
+    return None
+
+
+def collect_files(
+    paths: Sequence[Path],
+    table: str | None,
+    warnings: list[str],
+    settings: ImportSettings | None = None,
+) -> list[Source]:
+    """The files to import for the paths given; directories yield every known file in them.
+
+    Any other file in a directory is a note in `warnings` (a misnamed export would
+    otherwise be left out without a word), unless an `ignore` glob names it. Hidden and
+    lock files are passed over.
+    """
+    settings = settings or ImportSettings()
+    tables = [*TABLES, FLAT] if settings.flat is not None else list(TABLES)
+    if table is not None and table not in tables:
+        raise UsageError(f"unknown table {table!r} (one of: {', '.join(tables)})")
+    patterns = _patterns(settings)
+    known_files = ", ".join(globs[0] for _, globs in patterns)
+    ignore = [glob.lower() for glob in settings.ignore]
+    found: list[Source] = []
+    others: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            if table is not None:
+                raise UsageError("--table goes with a single file, not a directory")
+            children = sorted(child for child in path.iterdir() if child.is_file())
+            for child in children:
+                name = child.name.lower()
+                if name.startswith(_PASSED_OVER):
+                    continue
+                matched = _table_of(name, patterns)
+                if matched is not None:
+                    found.append(Source(child, matched, _options(settings, matched)))
+                elif not any(fnmatchcase(name, glob) for glob in ignore):
+                    others.append(child)
+        elif path.is_file():
+            named = table or _table_of(path.name, patterns)
+            if named is None:
+                raise CertifyError(
+                    f"{path}: not a known table name; rename it to one of "
+                    f"{known_files} or pass --table NAME"
+                )
+            found.append(Source(path, named, _options(settings, named)))
+        else:
+            raise CertifyError(f"{path}: no such file or directory")
+    if not found:
+        names = [child.name for child in others[:5]] + (["..."] if len(others) > 5 else [])
+        seen = f"found {', '.join(names)}; " if others else ""
+        raise CertifyError(
+            f"no known export files in {', '.join(map(str, paths))} "
+            f"({seen}expected names such as {known_files})"
+        )
+    for child in others:
+        warnings.append(
+            f"{child}: not a known table name, not imported (known: {known_files}; "
+            "`import: ignore` in actions.yaml passes over files that are not exports)"
+        )
+    return found

@@ -1,0 +1,272 @@
+"""A flat export: ONE file, one row per participant per part, split into courses, parts,
+persons, enrollments, attendance and results as it streams in.
+
+What repeats over rows (a course, a part, a person, an enrollment) is written once, from
+its first row; a later row that says something else about it is an error naming both
+places. Attendance and results are one row each; a second one is a duplicate key, which
+the store's checks report as for separate files.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from certify.ingest.cells import CellError
+from certify.ingest.csvfiles import FileReader
+from certify.ingest.discover import Source
+from certify.ingest.load import BATCH, Loaded, Target, upsert_sql
+from certify.ingest.settings import FLAT_OPTIONAL, FLAT_REQUIRED
+from certify.ingest.tables import TABLES, Converter, KeyMissing, Row, TableSpec
+
+FLAT_SPEC = TableSpec(
+    name="flat",
+    key=("course_id",),
+    required=FLAT_REQUIRED,
+    optional=FLAT_OPTIONAL,
+    columns=(),
+    name_fields=("course_name", "part_name", "first_name", "infix", "last_name", "full_name"),
+)
+# the tables a flat file fills, in the order they are written
+FLAT_TABLES = ("courses", "parts", "persons", "enrollments", "attendance", "results")
+# (table, its column) → the flat file's column; the others have the same name in both
+_FLAT_NAME = {
+    ("courses", "name"): "course_name",
+    ("courses", "status"): "course_status",
+    ("courses", "end"): "course_end",
+    ("courses", "start"): "course_start",
+    ("courses", "location"): "course_location",
+    ("parts", "name"): "part_name",
+    ("parts", "start"): "part_start",
+    ("parts", "end"): "part_end",
+    ("enrollments", "status"): "enrollment_status",
+}
+_NOUN = {"courses": "course", "parts": "part", "persons": "person", "enrollments": "enrollment"}
+# rows kept per table before they are written together
+_FLUSH = 20 * BATCH
+
+
+def flat_column(table: str, column: str) -> str:
+    return _FLAT_NAME.get((table, column), column)
+
+
+@dataclass
+class _Entity:
+    """One repeating table of a flat file: its rows' first texts and values, by key."""
+
+    table: str
+    convert: Converter
+    cells: Callable[[list[str]], Any]  # the texts of a row that make this table's row
+    names: tuple[str, ...]  # the flat columns of those texts, in that order
+    seen: dict[Any, tuple[Any, Row]] = field(default_factory=dict)
+
+
+class _Tables:
+    """Rows of each table, written in batches as they come."""
+
+    def __init__(self, conn: sqlite3.Connection, sqls: Mapping[str, Callable[..., str]]) -> None:
+        self.conn = conn
+        self.sqls = sqls
+        self.pending: dict[str, list[Row]] = {name: [] for name in sqls}
+        self.stored = dict.fromkeys(sqls, 0)
+
+    def flush(self, table: str, *, final: bool = False) -> None:
+        rows = self.pending[table]
+        whole = len(rows) - len(rows) % BATCH
+        if whole:
+            sql = self.sqls[table](rows=BATCH)
+            params = (
+                tuple(value for row in rows[start : start + BATCH] for value in row)
+                for start in range(0, whole, BATCH)
+            )
+            self.stored[table] += self.conn.executemany(sql, params).rowcount
+        rest = rows[whole:]
+        if final and rest:
+            self.stored[table] += self.conn.executemany(self.sqls[table](), rest).rowcount
+            rest = []
+        self.pending[table] = rest
+
+
+def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, Loaded]:
+    """Split one flat file into its tables; what each table got from it."""
+    reader = FileReader(source.path, FLAT_SPEC, target.errors.add, target.warnings, source.options)
+    if not reader.open():
+        return dict.fromkeys(
+            FLAT_TABLES, Loaded(0, empty=reader.empty, unread=reader.unread, label=reader.label)
+        )
+    reader.keep_no_extra()
+    file = reader.label
+    width = len(reader.header)
+    at = dict(zip(FLAT_SPEC.known, reader.positions, strict=True))
+    given = set(reader.header)
+    blank = width  # a cell that holds "" (see _split)
+    part_at = at["part_id"] if "part_id" in given else width + 1
+    person_at = at["person_id"] if "person_id" in given else width + 2
+    derived = {"part_id": part_at > width, "person_id": person_at > width}
+
+    def positions(table: str) -> tuple[int, ...]:
+        found = []
+        for column in TABLES[table].known:
+            if column == "part_id":
+                found.append(part_at)
+            elif column == "person_id":
+                found.append(person_at)
+            else:
+                name = flat_column(table, column)
+                found.append(at.get(name, blank))
+        return tuple(found)
+
+    def header_of(table: str) -> list[str]:
+        """The table's columns this flat file speaks for."""
+        return [
+            column
+            for column in TABLES[table].known
+            if column in ("part_id", "person_id") or flat_column(table, column) in given
+        ]
+
+    coercer = target.coercer
+    sqls = {
+        table: functools.partial(
+            upsert_sql,
+            TABLES[table],
+            TABLES[table].columns_given(header_of(table)),
+            target.import_id,
+            target.now,
+            file_index=file_index,
+            extra=False,
+        )
+        for table in FLAT_TABLES
+    }
+    converters = {table: coercer.converter(table, positions(table), file) for table in FLAT_TABLES}
+    entities = [
+        _Entity(table, converters[table], itemgetter(*positions(table)), _names(table, derived))
+        for table in ("courses", "parts", "persons", "enrollments")
+    ]
+    keys = {
+        "courses": at["course_id"],
+        "parts": part_at,
+        "persons": person_at,
+    }
+    tables = _Tables(target.conn, sqls)
+    pending = tables.pending
+    attendance, results = converters["attendance"], converters["results"]
+    course_at, name_at, email_at = at["course_id"], at["part_name"], at["email"]
+
+    def split(values: list[str], line: int) -> Row | None:
+        if len(values) == width:
+            values.append("")
+        course_id = values[course_at].strip()
+        values.append(f"{course_id}/{values[name_at].strip()}")
+        values.append(values[email_at].strip().lower())
+        for entity in entities:
+            key = (
+                values[keys[entity.table]].strip()
+                if entity.table != "enrollments"
+                else (course_id, values[person_at].strip())
+            )
+            cells = entity.cells(values)
+            first = entity.seen.get(key)
+            if first is not None and first[0] == cells:
+                continue
+            row = _convert(entity.table, entity.convert, values, line, derived)
+            assert row is not None  # only attendance and results ignore rows
+            if first is None:
+                entity.seen[key] = (cells, row)
+                pending[entity.table].append(row)
+            elif row[:-1] != first[1][:-1]:
+                target.errors.add(_disagree(file, line, reader, entity, key, cells, first))
+        for table, convert in (("attendance", attendance), ("results", results)):
+            row = _convert(table, convert, values, line, derived)
+            if row is not None:
+                pending[table].append(row)
+        if len(pending["attendance"]) >= _FLUSH:  # written while the file streams
+            for table in FLAT_TABLES:
+                tables.flush(table)
+        return None
+
+    def reject(line: int, exc: CellError, values: list[str]) -> None:
+        target.errors.add(f"{file}:{line}: column {reader.describe(exc.column)}: {exc}")
+
+    for _ in reader.rows(split, reject):
+        pass  # the rows are written as they are split
+    stored: dict[str, Loaded] = {}
+    for table in FLAT_TABLES:
+        tables.flush(table, final=True)
+        stored[table] = Loaded(tables.stored[table], reader.empty, unread=False, label=file)
+    return stored
+
+
+def _names(table: str, derived: dict[str, bool]) -> tuple[str, ...]:
+    names = []
+    for column in TABLES[table].known:
+        if derived.get(column):
+            names.append("email" if column == "person_id" else "part_name")
+        else:
+            names.append(flat_column(table, column))
+    return tuple(names)
+
+
+def _convert(
+    table: str, convert: Converter, values: list[str], line: int, derived: dict[str, bool]
+) -> Row | None:
+    """One table's row of a flat row; a cell problem is named by the flat file's column."""
+    try:
+        return convert(values, line)
+    except KeyMissing as exc:
+        column = exc.column
+        if derived.get(column):
+            column = "email" if column == "person_id" else "part_name"
+            raise CellError(column, "a value is required") from None
+        raise CellError(flat_column(table, column), str(exc)) from None
+    except CellError as exc:
+        raise CellError(flat_column(table, exc.column), str(exc)) from None
+
+
+def _disagree(
+    file: str,
+    line: int,
+    reader: FileReader,
+    entity: _Entity,
+    key: Any,
+    cells: tuple[str, ...],
+    first: tuple[Any, Row],
+) -> str:
+    """Two rows that say different things about one course, part, person or enrollment."""
+    first_cells, first_row = first
+    first_line = first_row[-1]
+    column = next(
+        (
+            name
+            for name, now, then in zip(entity.names, cells, first_cells, strict=True)
+            if now.strip() != then.strip()
+        ),
+        entity.names[0],
+    )
+    index = entity.names.index(column)
+    shown = " + ".join(key) if isinstance(key, tuple) else key
+    return (
+        f"{file}:{line}: column {reader.describe(column)}: {_NOUN[entity.table]} {shown!r} has "
+        f"{cells[index].strip()!r} here but {first_cells[index].strip()!r} at {file}:{first_line}; "
+        "rows that repeat it must agree"
+    )
+
+
+def create_course_types(conn: sqlite3.Connection, import_id: int, flat_files: list[int]) -> int:
+    """Create the course types a flat file names that no course_types.csv has, with the
+    default attendance percentage (100); how many were created."""
+    if not flat_files:
+        return 0
+    marks = ", ".join("?" * len(flat_files))
+    return conn.execute(
+        "INSERT INTO course_types (course_type, attendance_percentage, import_id, "
+        "created_import, seen_import, seen_file, seen_line) "
+        "SELECT course_type, 100, ?1, ?1, ?1, min(seen_file), min(seen_line) FROM courses c "
+        f"WHERE c.seen_import = ?1 AND c.seen_file IN ({marks}) AND c.course_type IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM course_types t WHERE t.course_type = c.course_type) "
+        "GROUP BY course_type",
+        (import_id, *flat_files),
+    ).rowcount

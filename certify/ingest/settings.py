@@ -1,0 +1,183 @@
+"""The `import:` section of actions.yaml: how this organisation's exports look (file names,
+headers, an encoding, words for yes and no, or one flat file), so nobody reshapes an export
+by hand."""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from certify.errors import did_you_mean
+
+# the columns a flat file (one row per participant per part) may map, and what they fill
+FLAT_REQUIRED = ("course_id", "course_name", "course_status", "course_end", "part_name", "email")
+FLAT_OPTIONAL = (
+    "course_type",
+    "course_start",
+    "course_location",
+    "part_id",
+    "part_start",
+    "part_end",
+    "attendance_required",
+    "pass_required",
+    "person_id",
+    "first_name",
+    "infix",
+    "last_name",
+    "full_name",
+    "language",
+    "enrollment_status",
+    "enrolled_at",
+    "present",
+    "passed",
+    "grade",
+)
+FLAT_COLUMNS = FLAT_REQUIRED + FLAT_OPTIONAL
+# the yes/no columns, whose words `values` may add to
+BOOL_COLUMNS = ("present", "passed", "attendance_required", "pass_required")
+
+# the input columns of each table (required and optional), as tables.TABLES knows them;
+# repeated here so that loading actions.yaml does not load the importer
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "course_types": ("course_type", "attendance_percentage"),
+    "courses": ("course_id", "name", "status", "end", "course_type", "start", "location"),
+    "parts": (
+        "part_id",
+        "course_id",
+        "name",
+        "start",
+        "end",
+        "attendance_required",
+        "pass_required",
+    ),
+    "persons": (
+        "person_id",
+        "email",
+        "first_name",
+        "infix",
+        "last_name",
+        "full_name",
+        "language",
+    ),
+    "enrollments": ("course_id", "person_id", "status", "enrolled_at"),
+    "attendance": ("part_id", "person_id", "present", "registered_at"),
+    "results": ("part_id", "person_id", "passed", "grade", "registered_at"),
+}
+TableName = Literal[
+    "course_types", "courses", "parts", "persons", "enrollments", "attendance", "results"
+]
+
+_WORDS = {"yes": True, "ja": True, "no": False, "nee": False}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_columns(columns: dict[str, str], known: tuple[str, ...], what: str) -> dict[str, str]:
+    for column, header in columns.items():
+        if column not in known:
+            raise ValueError(
+                f"unknown column {column!r} of {what} (known: {', '.join(known)})"
+                f"{did_you_mean(column, known)}"
+            )
+        if not str(header).strip():
+            raise ValueError(f"column {column!r}: an empty header name")
+    headers = [str(header).strip().casefold() for header in columns.values()]
+    twice = sorted({header for header in headers if headers.count(header) > 1})
+    if twice:
+        raise ValueError(f"header {twice[0]!r} is mapped to two columns")
+    return {column: str(header).strip() for column, header in columns.items()}
+
+
+class TableImport(_Strict):
+    file: str | None = Field(
+        None,
+        description="a file name or glob in the imported folder (case does not matter); "
+        "default TABLE.csv or TABLE.xlsx",
+    )
+    sheet: str | None = Field(None, description="the sheet of a workbook; default the first")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="column: header — which header of the file holds which column",
+    )
+
+
+class FlatImport(_Strict):
+    file: str = Field(description="a file name or glob in the imported folder: ONE export")
+    sheet: str | None = Field(None, description="the sheet of a workbook; default the first")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="column: header. part_id: a column, or derived as COURSE_ID/PART_NAME; "
+        "person_id: default the e-mail address, lower-cased",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_columns(value, FLAT_COLUMNS, "a flat file")
+
+
+class ImportSettings(_Strict):
+    encoding: str | None = Field(
+        None,
+        description="the exports' encoding (cp1252, utf-8, latin-1): read without a warning; "
+        "bytes that do not decode are an error",
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="globs of files in an imported folder that are not exports: no warning",
+    )
+    tables: dict[TableName, TableImport] = Field(default_factory=dict)
+    flat: FlatImport | None = None
+    values: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per yes/no column, extra words and what they mean: {Voldoende: yes}",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return codecs.lookup(value.strip()).name
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r} (such as utf-8, cp1252 or latin-1)"
+            ) from None
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, value: dict[str, TableImport]) -> dict[str, TableImport]:
+        for name, table in value.items():
+            _check_columns(table.columns, TABLE_COLUMNS[name], name)
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _values(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for column, words in value.items():
+            if column not in BOOL_COLUMNS:
+                raise ValueError(
+                    f"values for {column!r}: only yes/no columns take words "
+                    f"({', '.join(BOOL_COLUMNS)}){did_you_mean(column, BOOL_COLUMNS)}"
+                )
+            for word, meaning in words.items():
+                if not isinstance(meaning, bool) and str(meaning).strip().lower() not in _WORDS:
+                    raise ValueError(f"values.{column}.{word}: {meaning!r} is neither yes nor no")
+        return value
+
+    def words(self) -> dict[str, dict[str, int]]:
+        """Per column, each extra word (lower-cased, trimmed) as 1 or 0."""
+        return {
+            column: {
+                str(word).strip().lower(): int(
+                    meaning if isinstance(meaning, bool) else _WORDS[str(meaning).strip().lower()]
+                )
+                for word, meaning in words.items()
+            }
+            for column, words in self.values.items()
+        }
