@@ -13,6 +13,7 @@ import functools
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -73,14 +74,17 @@ class _Tables:
         self.sqls = sqls
         self.pending: dict[str, list[Row]] = {name: [] for name in sqls}
         self.stored = dict.fromkeys(sqls, 0)
+        self._batch_sql: dict[str, str] = {}
 
     def flush(self, table: str, *, final: bool = False) -> None:
         rows = self.pending[table]
         whole = len(rows) - len(rows) % BATCH
         if whole:
-            sql = self.sqls[table](rows=BATCH)
+            sql = self._batch_sql.get(table)
+            if sql is None:  # built once: a statement of BATCH rows is long
+                sql = self._batch_sql[table] = self.sqls[table](rows=BATCH)
             params = (
-                tuple(value for row in rows[start : start + BATCH] for value in row)
+                tuple(chain.from_iterable(rows[start : start + BATCH]))
                 for start in range(0, whole, BATCH)
             )
             self.stored[table] += self.conn.executemany(sql, params).rowcount
@@ -146,11 +150,6 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
         _Entity(table, converters[table], itemgetter(*positions(table)), _names(table, derived))
         for table in ("courses", "parts", "persons", "enrollments")
     ]
-    keys = {
-        "courses": at["course_id"],
-        "parts": part_at,
-        "persons": person_at,
-    }
     tables = _Tables(target.conn, sqls)
     pending = tables.pending
     attendance, results = converters["attendance"], converters["results"]
@@ -162,12 +161,12 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
         course_id = values[course_at].strip()
         values.append(f"{course_id}/{values[name_at].strip()}")
         values.append(values[email_at].strip().lower())
-        for entity in entities:
-            key = (
-                values[keys[entity.table]].strip()
-                if entity.table != "enrollments"
-                else (course_id, values[person_at].strip())
-            )
+        person_id = values[person_at].strip()
+        for entity, key in zip(
+            entities,
+            (course_id, values[part_at].strip(), person_id, (course_id, person_id)),
+            strict=True,
+        ):
             cells = entity.cells(values)
             first = entity.seen.get(key)
             if first is not None and first[0] == cells:
