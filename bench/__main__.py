@@ -12,12 +12,13 @@ import subprocess
 import sys
 import time
 
-from bench import bench_faults, bench_import, bench_pdf, bench_run, bench_smtp
+from bench import bench_faults, bench_flat, bench_import, bench_pdf, bench_run, bench_smtp
 from bench.common import DATA, ROOT, Broken, FloorsMissing, Result, broken_result, floors, profile
 
 SUITES = {
     "import": lambda r: bench_import.run(r),
     "memory": lambda r: bench_import.run_memory(r),
+    "flat": lambda r: bench_flat.run(r),
     "plan": lambda r: bench_run.run_plan(r),
     "render": lambda r: bench_run.run_render(r),
     "write": lambda r: bench_run.run_write(r),
