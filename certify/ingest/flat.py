@@ -88,11 +88,11 @@ class _Tables:
                 for start in range(0, whole, BATCH)
             )
             self.stored[table] += self.conn.executemany(sql, params).rowcount
-        rest = rows[whole:]
-        if final and rest:
-            self.stored[table] += self.conn.executemany(self.sqls[table](), rest).rowcount
-            rest = []
-        self.pending[table] = rest
+        # in place: the split holds on to these lists
+        del rows[:whole]
+        if final and rows:
+            self.stored[table] += self.conn.executemany(self.sqls[table](), rows).rowcount
+            rows.clear()
 
 
 def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, Loaded]:
@@ -155,6 +155,26 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
     attendance, results = converters["attendance"], converters["results"]
     course_at, name_at, email_at = at["course_id"], at["part_name"], at["email"]
 
+    def once(
+        entity: _Entity, key: Any, cells: Any, first: Any, values: list[str], line: int
+    ) -> None:
+        """A course, part, person or enrollment met for the first time, or said otherwise."""
+        row = _convert(entity.table, entity.convert, values, line, derived)
+        assert row is not None  # only attendance and results ignore rows
+        if first is None:
+            entity.seen[key] = (cells, row)
+            pending[entity.table].append(row)
+        elif row[:-1] != first[1][:-1]:
+            target.errors.add(_disagree(file, line, reader, entity, key, cells, first))
+
+    # the hot loop of a flat import: each repeating table costs a lookup and a comparison
+    course, part, person, enrollment = entities
+    course_seen, course_cells = course.seen, course.cells
+    part_seen, part_cells = part.seen, part.cells
+    person_seen, person_cells = person.seen, person.cells
+    enrollment_seen, enrollment_cells = enrollment.seen, enrollment.cells
+    attendance_rows, result_rows = pending["attendance"], pending["results"]
+
     def split(values: list[str], line: int) -> Row | None:
         if len(values) == width:
             values.append("")
@@ -162,29 +182,38 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
         values.append(f"{course_id}/{values[name_at].strip()}")
         values.append(values[email_at].strip().lower())
         person_id = values[person_at].strip()
-        for entity, key in zip(
-            entities,
-            (course_id, values[part_at].strip(), person_id, (course_id, person_id)),
-            strict=True,
-        ):
-            cells = entity.cells(values)
-            first = entity.seen.get(key)
-            if first is not None and first[0] == cells:
-                continue
-            row = _convert(entity.table, entity.convert, values, line, derived)
-            assert row is not None  # only attendance and results ignore rows
-            if first is None:
-                entity.seen[key] = (cells, row)
-                pending[entity.table].append(row)
-            elif row[:-1] != first[1][:-1]:
-                target.errors.add(_disagree(file, line, reader, entity, key, cells, first))
-        for table, convert in (("attendance", attendance), ("results", results)):
-            row = _convert(table, convert, values, line, derived)
+        cells = course_cells(values)
+        first = course_seen.get(course_id)
+        if first is None or first[0] != cells:
+            once(course, course_id, cells, first, values, line)
+        key = values[part_at].strip()
+        cells = part_cells(values)
+        first = part_seen.get(key)
+        if first is None or first[0] != cells:
+            once(part, key, cells, first, values, line)
+        cells = person_cells(values)
+        first = person_seen.get(person_id)
+        if first is None or first[0] != cells:
+            once(person, person_id, cells, first, values, line)
+        pair = (course_id, person_id)
+        cells = enrollment_cells(values)
+        first = enrollment_seen.get(pair)
+        if first is None or first[0] != cells:
+            once(enrollment, pair, cells, first, values, line)
+        table = "attendance"
+        try:
+            row = attendance(values, line)
             if row is not None:
-                pending[table].append(row)
-        if len(pending["attendance"]) >= _FLUSH:  # written while the file streams
-            for table in FLAT_TABLES:
-                tables.flush(table)
+                attendance_rows.append(row)
+            table = "results"
+            row = results(values, line)
+        except CellError as exc:
+            raise _renamed(table, exc, derived) from None
+        if row is not None:
+            result_rows.append(row)
+        if len(attendance_rows) >= _FLUSH:  # written while the file streams
+            for name in FLAT_TABLES:
+                tables.flush(name)
         return None
 
     def reject(line: int, exc: CellError, values: list[str]) -> None:
@@ -215,14 +244,16 @@ def _convert(
     """One table's row of a flat row; a cell problem is named by the flat file's column."""
     try:
         return convert(values, line)
-    except KeyMissing as exc:
-        column = exc.column
-        if derived.get(column):
-            column = "email" if column == "person_id" else "part_name"
-            raise CellError(column, "a value is required") from None
-        raise CellError(flat_column(table, column), str(exc)) from None
     except CellError as exc:
-        raise CellError(flat_column(table, exc.column), str(exc)) from None
+        raise _renamed(table, exc, derived) from None
+
+
+def _renamed(table: str, exc: CellError, derived: dict[str, bool]) -> CellError:
+    """A table's cell problem as the flat file's column: a derived key by its source."""
+    column = exc.column
+    if isinstance(exc, KeyMissing) and derived.get(column):
+        return CellError("email" if column == "person_id" else "part_name", "a value is required")
+    return CellError(flat_column(table, column), str(exc))
 
 
 def _disagree(
