@@ -410,7 +410,7 @@ def test_help_reads_as_words_in_80_columns() -> None:
         for python in ("list[", "range>", "<int>", "<float>", "<path>", "{"):
             assert python not in text, (name, python, text)
     assert "import [OPTIONS] PATH...\n" in helps["import"]
-    assert "\n  PATH...  CSV files" in helps["import"]
+    assert "\n  PATH...  Export files (CSV or .xlsx)" in helps["import"]
     assert "backup [OPTIONS] FILE\n" in helps["backup"]
     run_due = helps["run-due"]
     for shown in ("--limit N ", "--wait SECONDS ", "--now TIME ", "--action ID ", "--db FILE ",

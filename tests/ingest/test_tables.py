@@ -300,3 +300,27 @@ def test_a_long_date_that_cannot_be_read_is_quoted_as_the_cell_says(
     [problem] = [p for p in failure.value.problems if "courses.csv:2: column 'end'" in p]
     assert "cannot read '12 nov 2026 25:00' as a date" in problem
     assert "12-11-2026" not in problem
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [
+        ("Voldoende", 1),
+        ("geslaagd", 1),
+        ("BEHAALD", 1),
+        ("Onvoldoende", 0),
+        ("gezakt", 0),
+        ("Niet  behaald", 0),
+        ("Aanwezig", 1),
+        ("afwezig", 0),
+    ],
+)
+def test_dutch_result_words_are_yes_or_no(word: str, value: int) -> None:
+    assert read_bool(word, "passed") == value
+
+
+def test_a_columns_own_words_come_first_and_are_offered_when_a_cell_is_unknown() -> None:
+    words = {"prima": 1, "matig": 0}
+    assert read_bool(" Prima ".strip(), "passed", words) == 1
+    with pytest.raises(CellError, match="or prima/matig"):
+        read_bool("misschien", "passed", words)
