@@ -9,7 +9,7 @@ import pytest
 
 from certify.errors import ImportFailed
 from certify.ingest.settings import ImportSettings
-from tests.conftest import import_into, rows, run_cli, write
+from tests.helpers import import_into, rows, run_cli, write
 
 HEADERS = [
     "Opleidingscode",
@@ -294,3 +294,38 @@ def test_the_cli_imports_a_flat_export_quietly_as_cron_runs_it(tmp_path: Path) -
     assert failed.returncode == 1
     assert "column 'course_end' is mapped to header 'Einde', which the file lacks" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_table_may_come_as_a_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Blad1"
+    for row in (
+        ["course_id", "name", "status", "end"],
+        ["C1", "EHBO", "final", dt.datetime(2026, 11, 5, 17, 0)],
+    ):
+        sheet.append(row)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    book.save(folder / "courses.xlsx")
+    db = tmp_path / "c.db"
+    import_into(db, folder)
+    # a date and time cell is a local time: 17:00 in Amsterdam is 16:00 UTC
+    assert rows(db, 'SELECT "end", end_is_date FROM courses') == [("2026-11-05T16:00:00Z", 0)]
+
+
+def test_a_mistake_in_the_import_section_is_located_in_actions_yaml(tmp_path: Path) -> None:
+    from certify.config import load
+    from certify.errors import ConfigError
+
+    mapping = "{course_idd: Opleidingscode, course_name: Naam}"
+    path = write(tmp_path, "actions.yaml", ACTIONS.format(columns=mapping))
+    with pytest.raises(ConfigError) as failure:
+        load(path)
+    (problem,) = failure.value.problems
+    assert problem.startswith(f"{path}:8:")
+    assert "unknown column 'course_idd' of a flat file" in problem
+    assert "did you mean 'course_id'?" in problem
