@@ -127,6 +127,23 @@ class ReadOptions:
     sheet: str | None = None
 
 
+def _utf8_beyond_ascii(path: Path) -> bool:
+    """Whether the file is valid UTF-8 with characters beyond ASCII: text that a
+    single-byte encoding would read as other characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    beyond = False
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(_CHUNK):
+                if not chunk.isascii() or decoder.getstate()[0]:
+                    beyond = True
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return beyond
+
+
 def _declared(path: Path, codec: str) -> tuple[str, bool, tuple[int, str] | None]:
     """A file in its declared encoding: the codec to open it with (a BOM still wins), whether
     it may hold a double quote, and where it stops decoding (None when it does not)."""
@@ -210,6 +227,13 @@ class FileReader:
                     "save the export in that encoding, or declare the one it has"
                 )
                 self._decode_errors = "replace"
+            elif not self.encoding.startswith("utf") and _utf8_beyond_ascii(path):
+                # read as declared, `Zoë` would be stored as `ZoÃ«` on every certificate
+                warnings.append(
+                    f"{path}: UTF-8, not {declared} as the import: section of actions.yaml "
+                    "declares; read as UTF-8 (declare the encoding the exports have)"
+                )
+                self.encoding = "utf-8-sig"
             return
         self.encoding, self._quoted = detect_encoding(path)
         not_text = None if self.encoding.startswith("utf-16") else not_csv_text(path)

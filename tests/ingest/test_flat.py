@@ -329,3 +329,17 @@ def test_a_mistake_in_the_import_section_is_located_in_actions_yaml(tmp_path: Pa
     assert problem.startswith(f"{path}:8:")
     assert "unknown column 'course_idd' of a flat file" in problem
     assert "did you mean 'course_id'?" in problem
+
+
+def test_a_utf8_export_under_a_declared_cp1252_is_read_as_utf8_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    path = flat_csv(tmp_path / "export")
+    path.write_bytes(path.read_bytes().decode("cp1252").encode("utf-8"))
+    db = tmp_path / "c.db"
+    report = import_into(db, path, settings=settings())
+    assert report.warnings == [
+        f"{path}: UTF-8, not cp1252 as the import: section of actions.yaml declares; read as "
+        "UTF-8 (declare the encoding the exports have)"
+    ]
+    assert rows(db, "SELECT full_name FROM persons WHERE person_id = 'R1'") == [("Zoë Öztürk",)]
