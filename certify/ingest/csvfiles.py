@@ -316,7 +316,26 @@ class FileReader:
         self._names = [
             (name, header.index(name)) for name in self.spec.name_fields if name in header
         ]
+        if self.workbook and self._names:
+            self._lines = self._names_on_one_line(self._lines)
         return True
+
+    def _names_on_one_line(
+        self, lines: Iterator[tuple[int, list[str]]]
+    ) -> Iterator[tuple[int, list[str]]]:
+        """A workbook's rows, a line break in a name cell (Alt+Enter) replaced by a space
+        with a warning, as in a CSV file's quoted value."""
+        names = self._names
+        for line, values in lines:
+            for name, index in names:
+                value = values[index] if index < len(values) else ""
+                if "\n" in value or "\r" in value:
+                    values[index] = " ".join(value.split())
+                    self.warnings.append(
+                        f"{self.label}:{line}: column {self.describe(name)}: "
+                        "line break replaced by a space"
+                    )
+            yield line, values
 
     def _open_csv(self) -> tuple[int, list[str]] | None:
         handle = self._handle = self.path.open(

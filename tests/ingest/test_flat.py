@@ -242,6 +242,14 @@ def test_a_workbook_is_read_directly_with_its_date_cells(tmp_path: Path) -> None
     import_into(db, path, settings=settings(file="deelnemers*.xlsx", sheet="export"))
     # a date without a time ends at the end of that day, Amsterdam time
     assert rows(db, 'SELECT "end", end_is_date FROM courses') == [("2026-11-12T23:00:00Z", 1)]
+    data[0][8] = data[2][8] = "Zoë\nAnna"  # Alt+Enter in a name cell
+    write_xlsx(path, data)
+    report = import_into(db, path, settings=settings(file="deelnemers*.xlsx"))
+    assert report.warnings == [
+        f"{path}!Export:{row}: column 'Voornaam' (first_name): line break replaced by a space"
+        for row in (2, 4)
+    ]
+    assert rows(db, "SELECT first_name FROM persons WHERE person_id = 'R1'") == [("Zoë Anna",)]
     data[1][10] = "bram-at-example"
     write_xlsx(path, data)
     with pytest.raises(ImportFailed) as failure:
