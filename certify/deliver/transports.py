@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import smtplib
@@ -72,10 +73,33 @@ class Transport(Protocol):
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# A name kept as it is: no separator doubled or at an edge, so "--" only joins the parts.
+_PLAIN = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+_PLAIN_LENGTH = 200
 
 
-def safe_file_name(*parts: str) -> str:
-    return "--".join(_UNSAFE.sub("_", part).strip("._") or "_" for part in parts) + ".eml"
+def safe_file_name(action: str, course: str, person: str) -> str:
+    """The one file name of a delivery in the outbox, different for every delivery.
+
+    Ids that read the same on a case-insensitive file system once cleaned up (`a/b`,
+    `a_b`; `P1`, `p1`; long or non-ASCII ids) get a digest of the exact key, so two
+    deliveries never share a file; plain ids (a lower-case action, upper-case course and
+    person ids) keep the readable `action--course--person.eml`.
+    """
+    plain = (
+        all(_PLAIN.fullmatch(part) for part in (action, course, person))
+        and action == action.lower()
+        and course == course.upper()
+        and person == person.upper()
+    )
+    name = f"{action}--{course}--{person}"
+    if plain and len(name) <= _PLAIN_LENGTH:
+        return name + ".eml"
+    digest = hashlib.sha256("\0".join((action, course, person)).encode("utf-8")).hexdigest()
+    readable = "--".join(
+        _UNSAFE.sub("_", part)[:40].strip("._-") or "_" for part in (action, course, person)
+    )
+    return f"{readable}--{digest[:16]}.eml"
 
 
 class DirTransport:
@@ -112,10 +136,11 @@ class DirTransport:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temporary, target)
+            target = _place(Path(temporary), target)
         except OSError as exc:
-            Path(temporary).unlink(missing_ok=True)
             raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
+        finally:
+            Path(temporary).unlink(missing_ok=True)
         self._unsettled = True
 
     def settle(self) -> None:
@@ -132,6 +157,32 @@ class DirTransport:
 
     def close(self) -> None:
         pass
+
+
+def _place(temporary: Path, target: Path) -> Path:
+    """Give the written file its name without ever replacing a file already there.
+
+    A link fails when the name is taken, where a rename would overwrite: a forced resend
+    of a delivery whose file is still there gets `name~2.eml`, `name~3.eml`, ...
+    """
+    stem, suffix = target.name.removesuffix(".eml"), ".eml"
+    candidate = target
+    for number in range(2, 1000):
+        try:
+            os.link(temporary, candidate)
+            return candidate
+        except FileExistsError:
+            candidate = target.with_name(f"{stem}~{number}{suffix}")
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            # a file system without hard links: check, then rename (one writer per outbox)
+            if candidate.exists():
+                candidate = target.with_name(f"{stem}~{number}{suffix}")
+                continue
+            os.rename(temporary, candidate)
+            return candidate
+    raise FileExistsError(errno.EEXIST, "too many files of this delivery", str(target))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,113 @@
+"""Attacks on a deployment through its data and settings, each one reproduced (SPEC 9.7)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from certify.deliver.runner import Runner
+from certify.deliver.transports import DirTransport, safe_file_name
+from certify.render.templates import Templates
+from certify.store.database import Store
+from tests.conftest import import_into, make_config, moment
+
+# P1's attendance and result, for any person id: 3 of 4 present and passed meets C1.
+_MET = "C1-1,{p},yes,2026-11-02 17:00\nC1-2,{p},yes,2026-11-03 17:00\nC1-3,{p},yes,2026-11-04 17:00\n"
+
+
+def _export_of(export: Callable[..., Path], ids: list[str], names: list[str] | None = None) -> Path:
+    names = names or [f"Name{n}" for n in range(len(ids))]
+    persons = "person_id,first_name,last_name,email\n" + "".join(
+        f'"{i}","{name}",X,p{n}@example.org\n' for n, (i, name) in enumerate(zip(ids, names))
+    )
+    enrollments = "course_id,person_id,enrolled_at\n" + "".join(
+        f'C1,"{i}",2026-10-01\n' for i in ids
+    )
+    attendance = "part_id,person_id,present,registered_at\n" + "".join(
+        _MET.format(p=f'"{i}"') for i in ids
+    )
+    results = "part_id,person_id,passed,registered_at\n" + "".join(
+        f'C1-4,"{i}",yes,2026-11-05 18:00\n' for i in ids
+    )
+    return export(
+        persons=persons, enrollments=enrollments, attendance=attendance, results=results
+    )
+
+
+def _run_dir(db: Path, tmp_path: Path, out: Path) -> dict[str, str]:
+    config = make_config(tmp_path)
+    store = Store.open(db)
+    try:
+        Runner(store, config, Templates(config), moment("2026-11-06 09:00")).run(
+            config.actions, DirTransport(out)
+        )
+    finally:
+        store.close()
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT person_id, state FROM deliveries").fetchall())
+
+
+def test_dir_transport_never_lets_two_deliveries_share_a_file(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    ids = ["a/b", "a_b", "P1", "p1", "ü" * 90, "ü" * 89 + "é"]
+    db = tmp_path / "c.db"
+    import_into(db, _export_of(export, ids))
+    out = tmp_path / "out"
+    assert _run_dir(db, tmp_path, out) == dict.fromkeys(ids, "sent")
+    files = sorted(out.glob("*.eml"))
+    assert len({path.name.casefold() for path in files}) == len(ids)
+    recipients = {
+        message_from_bytes(path.read_bytes(), policy=policy.default)["To"].addresses[0].addr_spec
+        for path in files
+    }
+    assert recipients == {f"p{n}@example.org" for n in range(len(ids))}
+    names = {safe_file_name("certificate", "C1", i) for i in ids}
+    assert names == {path.name for path in files}
+    assert all(len(name.encode()) < 255 for name in names)
+
+
+def test_dir_transport_never_overwrites_a_file_already_there(tmp_path: Path) -> None:
+    from certify.deliver.transports import _place
+
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "certificate--C1--P1.eml"
+    target.write_text("first")
+    temporary = out / ".tmp"
+    temporary.write_text("second")
+    placed = _place(temporary, target)
+    assert target.read_text() == "first"
+    assert placed.name == "certificate--C1--P1~2.eml" and placed.read_text() == "second"
+
+
+def test_recovery_looks_for_the_exact_file_of_the_delivery(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, _export_of(export, ["a/b", "a_b"]))
+    out = tmp_path / "out"
+    out.mkdir()
+    # a killed run claimed both and wrote only a/b's file
+    (out / safe_file_name("certificate", "C1", "a/b")).write_text("written")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO deliveries (action, course_id, person_id, state, created_at, updated_at) "
+            "VALUES ('certificate','C1','a/b','claimed','x','x'), "
+            "('certificate','C1','a_b','claimed','x','x')"
+        )
+    config = make_config(tmp_path)
+    store = Store.open(db)
+    try:
+        Runner(store, config, Templates(config), moment("2026-11-06 09:00")).recover(
+            DirTransport(out)
+        )
+    finally:
+        store.close()
+    with sqlite3.connect(db) as conn:
+        assert dict(conn.execute("SELECT person_id, state FROM deliveries")) == {
+            "a/b": "sent",
+            "a_b": "pending",
+        }
