@@ -111,3 +111,38 @@ def test_recovery_looks_for_the_exact_file_of_the_delivery(
             "a/b": "sent",
             "a_b": "pending",
         }
+
+
+def test_ids_are_limited_in_length_and_hold_no_control_characters(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    from tests.conftest import cli
+
+    folder = export(
+        persons="person_id,first_name,last_name,email\n"
+        f"{'x' * 300},A,B,a@example.org\n"
+        '"P\n9",C,D,c@example.org\n'
+        f"{'y' * 100},E,F,e@example.org\n"
+    )
+    ran = cli("import", str(folder), "--db", str(tmp_path / "c.db"), "--now", "2026-11-01T08:00")
+    assert ran.returncode == 1
+    persons = folder / "persons.csv"
+    assert f"{persons}:2: column 'person_id': an id has at most 100 characters, not 300" in ran.stderr
+    assert f"{persons}:3: column 'person_id': an id may not hold control characters" in ran.stderr
+    assert f"{persons}:5" not in ran.stderr  # 100 characters are allowed
+
+
+def test_a_value_beyond_the_csv_field_limit_is_a_located_error(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    from tests.conftest import cli
+
+    folder = export(
+        persons='person_id,first_name,last_name,email\nP1,Bram,Berg,bram@example.org\nP2,"Zoë'
+        + "z" * (11 * 2**20)
+        + ",Öztürk,zoe@example.org\n"
+    )
+    ran = cli("import", str(folder), "--db", str(tmp_path / "c.db"), "--now", "2026-11-01T08:00")
+    assert ran.exception is None and ran.returncode == 1
+    assert f"{folder / 'persons.csv'}:3: a value from this line on is larger than 10 MB" in ran.stderr
+    assert "Traceback" not in ran.stderr

@@ -16,7 +16,8 @@ from certify.ingest.tables import ORDER, TABLES, CellError, Converter, Row, Tabl
 if TYPE_CHECKING:
     from _csv import Reader
 
-csv.field_size_limit(10 * 1024 * 1024)
+FIELD_LIMIT = 10 * 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 
 
 # hidden files (.DS_Store), LibreOffice's (.~lock.x#) and Excel's (~$x) lock files
@@ -153,6 +154,16 @@ def _first_lines(reader: Reader) -> Iterator[tuple[int, list[str]]]:
         line_end = reader.line_num
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    """What the csv module's complaint means for the person who made the file."""
+    if "field larger than field limit" in str(exc):
+        return (
+            f"a value from this line on is larger than {FIELD_LIMIT // 2**20} MB: a quote "
+            'opened and never closed? (a value with a " in it is written as "" inside quotes)'
+        )
+    return f"cannot read this line as CSV: {exc}"
+
+
 def _detect_delimiter(header_line: str) -> str:
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
     return max(counts, key=lambda delimiter: counts[delimiter])
@@ -231,7 +242,13 @@ class FileReader:
             return False
         self._handle.seek(0)
         self._reader = csv.reader(self._handle, delimiter=_detect_delimiter(first))
-        header = [name.strip().lower() for name in next(self._reader)]
+        try:
+            header = [name.strip().lower() for name in next(self._reader)]
+        except csv.Error as exc:
+            self.report_error(f"{self.path}:1: {_csv_problem(exc)}")
+            self._handle.close()
+            self.unread = True
+            return False
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0].lstrip("\ufeff")
         self.header = tuple(header)
@@ -289,9 +306,11 @@ class FileReader:
         # a file without a double quote has one row a line: its rows are simply counted
         lines = _first_lines(reader) if quoted else enumerate(reader, reader.line_num + 1)
         data = False  # a row that is not blank: a file without one is "empty"
+        row_end = reader.line_num
         try:
             # the common row, one line of the header's width, takes the shortest way
             for line, values in lines:
+                row_end = reader.line_num
                 if len(values) != width or (quoted and reader.line_num != line):
                     odd = self._odd_row(values, line, reader.line_num)
                     if odd is None:
@@ -312,11 +331,14 @@ class FileReader:
                 data = True
                 if row is not None:
                     yield row
-            self.empty = not data
-            if not data:
-                self.warnings.append(f"{self.path}: header only; nothing to import")
+        except csv.Error as exc:
+            self.report_error(f"{self.path}:{row_end + 1}: {_csv_problem(exc)}")
+            return
         finally:
             self._handle.close()
+        self.empty = not data
+        if not data:
+            self.warnings.append(f"{self.path}: header only; nothing to import")
 
     def _odd_row(self, values: list[str], line: int, line_end: int) -> list[str] | None:
         """A row of another width than the header's, or spanning lines: made to fit, or

@@ -297,6 +297,21 @@ class KeyMissing(CellError):
         super().__init__(column, "a value is required (the key)")
 
 
+ID_LENGTH = 100  # an id names files and mail headers too: a bound keeps them valid
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def read_id(value: str, column: str) -> str:
+    """A key cell: required, at most ID_LENGTH characters, no control characters."""
+    if not value:
+        raise KeyMissing(column)
+    if len(value) > ID_LENGTH:
+        raise CellError(column, f"an id has at most {ID_LENGTH} characters, not {len(value)}")
+    if not value.isprintable() and _CONTROL.search(value):
+        raise CellError(column, "an id may not hold control characters (a line break, a tab)")
+    return value
+
+
 class Coercer:
     """Turns rows of text into the stored values of their table, one converter per file.
 
@@ -378,10 +393,8 @@ class Coercer:
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
-            part_id = values[part_at].strip()
-            person_id = values[person_at].strip()
-            if not part_id or not person_id:
-                raise KeyMissing("part_id" if not part_id else "person_id")
+            part_id = read_id(values[part_at].strip(), "part_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
             present = present_of[values[present_at]]
             if present is None:
                 return None
@@ -395,10 +408,8 @@ class Coercer:
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
-            part_id = values[part_at].strip()
-            person_id = values[person_at].strip()
-            if not part_id or not person_id:
-                raise KeyMissing("part_id" if not part_id else "person_id")
+            part_id = read_id(values[part_at].strip(), "part_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
             passed = passed_of[values[passed_at]]
             if passed is None:
                 return None
@@ -413,10 +424,8 @@ class Coercer:
         moment_of = self.moments("enrolled_at")
 
         def convert(values: list[str], line: int) -> Row:
-            course_id = values[course_at].strip()
-            person_id = values[person_at].strip()
-            if not course_id or not person_id:
-                raise KeyMissing("course_id" if not course_id else "person_id")
+            course_id = read_id(values[course_at].strip(), "course_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
             status = status_of[values[status_at]]
             return (course_id, person_id, status, moment_of[values[enrolled_at]], line)
 
@@ -427,9 +436,7 @@ class Coercer:
         language = self.language
 
         def convert(values: list[str], line: int) -> Row:
-            person_id = values[person_at].strip()
-            if not person_id:
-                raise KeyMissing("person_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
             email = read_email(values[email_at].strip(), "email")
             first = values[first_at].strip()
             infix = values[infix_at].strip()
@@ -456,9 +463,7 @@ class Coercer:
         pass_of = _flags("pass_required", read_bool)
 
         def convert(values: list[str], line: int) -> Row:
-            part_id = values[part_at].strip()
-            if not part_id:
-                raise KeyMissing("part_id")
+            part_id = read_id(values[part_at].strip(), "part_id")
             return (
                 part_id,
                 values[course_at].strip(),
@@ -478,9 +483,7 @@ class Coercer:
         end_of = self.moments("end", end_of_day=True)
 
         def convert(values: list[str], line: int) -> Row:
-            course_id = values[course_at].strip()
-            if not course_id:
-                raise KeyMissing("course_id")
+            course_id = read_id(values[course_at].strip(), "course_id")
             start, end = values[start_at].strip(), values[end_at].strip()
             if end == "":
                 raise CellError("end", "an end date is required (such as 2026-11-05 or 05-11-2026)")
