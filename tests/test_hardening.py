@@ -7,6 +7,7 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from certify.config import Config
 from certify.deliver.runner import Runner
 from certify.deliver.transports import DirTransport, safe_file_name
 from certify.render.templates import Templates
@@ -14,7 +15,9 @@ from certify.store.database import Store
 from tests.conftest import import_into, make_config, moment
 
 # P1's attendance and result, for any person id: 3 of 4 present and passed meets C1.
-_MET = "C1-1,{p},yes,2026-11-02 17:00\nC1-2,{p},yes,2026-11-03 17:00\nC1-3,{p},yes,2026-11-04 17:00\n"
+_MET = (
+    "C1-1,{p},yes,2026-11-02 17:00\nC1-2,{p},yes,2026-11-03 17:00\nC1-3,{p},yes,2026-11-04 17:00\n"
+)
 
 
 def _export_of(export: Callable[..., Path], ids: list[str], names: list[str] | None = None) -> Path:
@@ -31,13 +34,11 @@ def _export_of(export: Callable[..., Path], ids: list[str], names: list[str] | N
     results = "part_id,person_id,passed,registered_at\n" + "".join(
         f'C1-4,"{i}",yes,2026-11-05 18:00\n' for i in ids
     )
-    return export(
-        persons=persons, enrollments=enrollments, attendance=attendance, results=results
-    )
+    return export(persons=persons, enrollments=enrollments, attendance=attendance, results=results)
 
 
-def _run_dir(db: Path, tmp_path: Path, out: Path) -> dict[str, str]:
-    config = make_config(tmp_path)
+def _run_dir(db: Path, tmp_path: Path, out: Path, config: Config | None = None) -> dict[str, str]:
+    config = config or make_config(tmp_path)
     store = Store.open(db)
     try:
         Runner(store, config, Templates(config), moment("2026-11-06 09:00")).run(
@@ -127,7 +128,9 @@ def test_ids_are_limited_in_length_and_hold_no_control_characters(
     ran = cli("import", str(folder), "--db", str(tmp_path / "c.db"), "--now", "2026-11-01T08:00")
     assert ran.returncode == 1
     persons = folder / "persons.csv"
-    assert f"{persons}:2: column 'person_id': an id has at most 100 characters, not 300" in ran.stderr
+    assert (
+        f"{persons}:2: column 'person_id': an id has at most 100 characters, not 300" in ran.stderr
+    )
     assert f"{persons}:3: column 'person_id': an id may not hold control characters" in ran.stderr
     assert f"{persons}:5" not in ran.stderr  # 100 characters are allowed
 
@@ -144,5 +147,57 @@ def test_a_value_beyond_the_csv_field_limit_is_a_located_error(
     )
     ran = cli("import", str(folder), "--db", str(tmp_path / "c.db"), "--now", "2026-11-01T08:00")
     assert ran.exception is None and ran.returncode == 1
-    assert f"{folder / 'persons.csv'}:3: a value from this line on is larger than 10 MB" in ran.stderr
+    assert (
+        f"{folder / 'persons.csv'}:3: a value from this line on is larger than 10 MB" in ran.stderr
+    )
     assert "Traceback" not in ran.stderr
+
+
+def test_header_lines_stay_within_998_octets_whatever_a_name_holds() -> None:
+    from tests.test_message import mail, wire_lines
+
+    for name in ("x" * 2000, "Bram " + "y" * 2000, 'a"b' * 700, "ü" * 2000, "a, " + "b" * 999):
+        message = mail(to_name=name)
+        assert max(len(line) for line in wire_lines(message.data)) <= 998  # type: ignore[attr-defined]
+        shown = message.parsed()["To"].addresses[0]  # type: ignore[attr-defined]
+        assert "".join(shown.display_name.split()) == "".join(name.split())
+        assert shown.addr_spec == "zoe@example.org"
+
+
+def test_an_address_built_from_data_must_be_one_address(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    folder = _export_of(export, ["P1", "P2", "P3"])
+    persons = folder / "persons.csv"
+    lines = persons.read_text().splitlines()
+    bosses = [
+        '"boss@example.org, attacker@example.net, Other <z@example.net>"',
+        "boss@example.org",
+        '""',
+    ]
+    persons.write_text(
+        "\n".join([lines[0] + ",boss", *(f"{line},{b}" for line, b in zip(lines[1:], bosses))])
+        + "\n"
+    )
+    import_into(db, folder)
+    config = make_config(tmp_path)
+    template = tmp_path / "templates" / "certificate.txt.j2"
+    template.write_text(
+        template.read_text().replace("---\n", '---\ncc: "{{ person.extra.boss }}"\n', 1)
+    )
+    out = tmp_path / "out"
+    assert _run_dir(db, tmp_path, out, config) == {"P1": "failed", "P2": "sent", "P3": "sent"}
+    with sqlite3.connect(db) as conn:
+        (error,) = conn.execute(
+            "SELECT last_error FROM deliveries WHERE person_id = 'P1'"
+        ).fetchone()
+    assert "cc" in error and "reads as 3 addresses" in error
+    two = message_from_bytes(
+        (out / safe_file_name("certificate", "C1", "P2")).read_bytes(), policy=policy.default
+    )
+    assert two["Cc"].addresses[0].addr_spec == "boss@example.org"
+    three = message_from_bytes(
+        (out / safe_file_name("certificate", "C1", "P3")).read_bytes(), policy=policy.default
+    )
+    assert three["Cc"] is None

@@ -115,6 +115,8 @@ class EmailTemplate:
     headers: dict[str, Template]
     text: Template
     html: Template | None
+    # headers whose value comes from data: an address there must be exactly one
+    from_data: frozenset[str] = frozenset()
 
 
 class _SourceLoader(BaseLoader):
@@ -423,6 +425,7 @@ class Templates:
             self.problems.append(f"{file}:2: front matter needs a 'subject:'")
             return None
         headers: dict[str, Template] = {}
+        from_data: set[str] = set()
         compiled_ok = True
         for key in FRONT_MATTER_KEYS:
             if key not in front:
@@ -436,6 +439,8 @@ class Templates:
                 problem = _address_problem(key, source)
                 if problem:
                     self.problems.append(f"{file}:{line}: {problem}")
+            elif key != "subject":
+                from_data.add(key)
             compiled = self._compile(f"{stem}:{key}", source, file, line - 1)
             if compiled is None:
                 compiled_ok = False
@@ -464,4 +469,5 @@ class Templates:
             headers=headers,
             text=text,
             html=html,
+            from_data=frozenset(from_data),
         )
