@@ -23,7 +23,8 @@ _MET = (
 def _export_of(export: Callable[..., Path], ids: list[str], names: list[str] | None = None) -> Path:
     names = names or [f"Name{n}" for n in range(len(ids))]
     persons = "person_id,first_name,last_name,email\n" + "".join(
-        f'"{i}","{name}",X,p{n}@example.org\n' for n, (i, name) in enumerate(zip(ids, names))
+        f'"{i}","{name}",X,p{n}@example.org\n'
+        for n, (i, name) in enumerate(zip(ids, names, strict=True))
     )
     enrollments = "course_id,person_id,enrolled_at\n" + "".join(
         f'C1,"{i}",2026-10-01\n' for i in ids
@@ -177,7 +178,12 @@ def test_an_address_built_from_data_must_be_one_address(
         '""',
     ]
     persons.write_text(
-        "\n".join([lines[0] + ",boss", *(f"{line},{b}" for line, b in zip(lines[1:], bosses))])
+        "\n".join(
+            [
+                lines[0] + ",boss",
+                *(f"{line},{b}" for line, b in zip(lines[1:], bosses, strict=True)),
+            ]
+        )
         + "\n"
     )
     import_into(db, folder)
