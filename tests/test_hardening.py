@@ -207,3 +207,20 @@ def test_an_address_built_from_data_must_be_one_address(
         (out / safe_file_name("certificate", "C1", "P3")).read_bytes(), policy=policy.default
     )
     assert three["Cc"] is None
+
+
+def test_a_template_cannot_change_the_data_it_is_given(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, _export_of(export, ["P1"]))
+    config = make_config(tmp_path)
+    template = tmp_path / "templates" / "certificate.txt.j2"
+    template.write_text(
+        template.read_text() + "{{ person.update({'email': 'attacker@example.net'}) }}\n"
+    )
+    assert _run_dir(db, tmp_path, tmp_path / "out", config) == {"P1": "pending"}
+    with sqlite3.connect(db) as conn:
+        (error,) = conn.execute("SELECT last_error FROM deliveries").fetchone()
+    assert "certificate.txt.j2:5" in error and "update" in error
+    assert not list((tmp_path / "out").glob("*.eml"))

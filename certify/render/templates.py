@@ -26,7 +26,7 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from certify.config import Action, Config
 from certify.errors import LocatedErrors
@@ -136,7 +136,8 @@ class _SourceLoader(BaseLoader):
 def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
     """Strict, sandboxed Jinja2 with the `date` filter in the person's language."""
     loader = _SourceLoader()
-    env = SandboxedEnvironment(
+    # immutable: a template reads the data it is given and cannot change it for the next one
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
