@@ -224,3 +224,71 @@ def test_a_template_cannot_change_the_data_it_is_given(
         (error,) = conn.execute("SELECT last_error FROM deliveries").fetchone()
     assert "certificate.txt.j2:5" in error and "update" in error
     assert not list((tmp_path / "out").glob("*.eml"))
+
+
+def test_files_with_personal_data_are_readable_by_their_owner_only(examples: Path) -> None:
+    import os
+    import stat
+
+    from tests.conftest import DEMO_NOW, SWITCH_ON, run_cli
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    previous = os.umask(0o022)  # a common umask: group and others could read
+    try:
+        for step in (
+            ("import", "examples", "--now", "2026-11-01T08:00"),
+            ("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "mail/outbox"),
+            ("run-due", "--now", DEMO_NOW, "--transport", "dir", "--out", "mail/outbox"),
+            ("backup", "copies/certify-backup.db"),
+            ("report", "--out", "report.html", "--now", "2026-11-20T10:00"),
+        ):
+            if step[0] == "backup":
+                (examples / "copies").mkdir()
+            ran = run_cli(*step, cwd=examples)
+            assert ran.returncode in (0, 3), (step, ran.stderr)
+            if step[0] == "import":
+                # the database is written while the wal is open: look at all three now
+                with sqlite3.connect(examples / "certify.db") as conn:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    wal = [examples / f"certify.db-{end}" for end in ("wal", "shm")]
+                    assert all(mode(path) == 0o600 for path in wal if path.exists())
+    finally:
+        os.umask(previous)
+    assert mode(examples / "certify.db") == 0o600
+    assert mode(examples / "mail") == 0o700 and mode(examples / "mail" / "outbox") == 0o700
+    emls = list((examples / "mail" / "outbox").glob("*.eml"))
+    assert emls and all(mode(path) == 0o600 for path in emls)
+    assert mode(examples / "copies" / "certify-backup.db") == 0o600
+    assert mode(examples / "report.html") == 0o600
+
+
+def test_a_linked_out_file_is_written_where_the_link_points(
+    tmp_path: Path, demo_sent: Path
+) -> None:
+    import os
+    import tempfile
+
+    from tests.conftest import DEMO_NOW, cli
+
+    # another file system where there is one (a rename would fail across it)
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else tmp_path))
+    try:
+        target = elsewhere / "report.html"
+        target.write_text("old")
+        (demo_sent / "linked.html").symlink_to(target)
+        ran = cli("report", "--out", "linked.html", "--now", DEMO_NOW, cwd=demo_sent)
+        assert ran.returncode == 0, ran.stderr
+        assert (demo_sent / "linked.html").is_symlink()
+        assert "<html" in target.read_text()
+        (demo_sent / "dangling.html").symlink_to(elsewhere / "gone" / "report.html")
+        ran = cli("report", "--out", "dangling.html", "--now", DEMO_NOW, cwd=demo_sent)
+        assert ran.returncode == 1
+        assert f"dangling.html: is a link to {elsewhere / 'gone' / 'report.html'}" in ran.stderr
+        assert "in a folder that does not exist" in ran.stderr
+        assert "Invalid cross-device link" not in ran.stderr
+    finally:
+        for path in sorted(elsewhere.rglob("*"), reverse=True):
+            path.unlink()
+        os.rmdir(elsewhere)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from certify.errors import TransportConfigError
+from certify.outfile import make_private_folder
 from certify.render.message import Mail
 
 
@@ -118,7 +119,7 @@ class DirTransport:
 
     def open(self) -> None:
         try:
-            self.out.mkdir(parents=True, exist_ok=True)
+            make_private_folder(self.out)
         except OSError as exc:
             raise TransportConfigError(
                 f"cannot create the outbox {self.out}: {exc.strerror}",
