@@ -7,6 +7,7 @@ only (0600), and a folder certify creates for such files is 0700, whatever the u
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,7 +23,7 @@ def check_target(path: Path) -> None:
     through = f" (a link to {target})" if path.is_symlink() else ""
     if folder.exists() and not folder.is_dir():
         raise CertifyError(
-            f"{path}{through}: {folder} is a file, not a folder",
+            f"{path}{through}: {folder if through else path.parent} is a file, not a folder",
             hint="give --out a file in a folder",
         )
     if not folder.is_dir():
@@ -83,10 +84,8 @@ def make_private_folder(path: Path) -> None:
         missing.append(folder)
         folder = folder.parent
     for folder in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another run
             folder.mkdir(mode=PRIVATE_FOLDER)
-        except FileExistsError:
-            pass  # made meanwhile by another run
         os.chmod(folder, PRIVATE_FOLDER)  # mkdir's mode passes through the umask
 
 
