@@ -292,3 +292,45 @@ def test_a_linked_out_file_is_written_where_the_link_points(
         for path in sorted(elsewhere.rglob("*"), reverse=True):
             path.unlink()
         os.rmdir(elsewhere)
+
+
+def test_a_password_in_clear_text_goes_only_to_this_machine(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    from tests.conftest import cli
+
+    import_into(tmp_path / "certify.db", export())
+    make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
+    common = ("run-due", "--now", "2026-11-06T09:00", "--transport", "smtp", "--smtp-port", "9")
+    password = {"CERTIFY_SMTP_PASSWORD": "secret"}
+    for host in ("mail.example.org", "192.0.2.1"):
+        ran = cli(
+            *common,
+            "--smtp-host",
+            host,
+            "--smtp-security",
+            "none",
+            "--smtp-user",
+            "certify",
+            cwd=tmp_path,
+            env=password,
+        )
+        assert ran.returncode == 1
+        assert f"would send the password of 'certify' to {host} in clear text" in ran.stderr
+    with sqlite3.connect(tmp_path / "certify.db") as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM deliveries WHERE state != 'skipped'"
+        ).fetchone() == (0,)
+    # to this machine it may: the refusal is gone, and nothing listens on port 9
+    ran = cli(
+        *common,
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-security",
+        "none",
+        "--smtp-user",
+        "certify",
+        cwd=tmp_path,
+        env=password,
+    )
+    assert ran.returncode == 3 and "cannot connect to 127.0.0.1:9" in ran.stdout

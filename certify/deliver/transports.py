@@ -480,12 +480,20 @@ def choose_transport(
             raise TransportConfigError(f"unknown SMTP security {security!r} (starttls, ssl, none)")
         port = smtp_port or smtp.port or (465 if security == "ssl" else 587)
         ca = str(smtp_ca_file) if smtp_ca_file else smtp.ca_file
+        user = smtp_user or smtp.user
+        if security == "none" and user and not _loopback(host):
+            raise TransportConfigError(
+                f"smtp security none would send the password of {user!r} to {host} in clear "
+                "text; refused",
+                hint="use --smtp-security starttls or ssl (smtp.security), or none only "
+                "with a server on this machine (localhost, 127.0.0.1, ::1)",
+            )
         return SmtpTransport(
             SmtpSettings(
                 host=host,
                 port=port,
                 security=security,
-                user=smtp_user or smtp.user,
+                user=user,
                 password=os.environ.get("CERTIFY_SMTP_PASSWORD"),
                 timeout=smtp.timeout,
                 ca_file=ca,
@@ -499,3 +507,16 @@ def _envelope_sender(sender: str) -> str:
     from email.utils import parseaddr
 
     return parseaddr(sender)[1]
+
+
+def _loopback(host: str) -> bool:
+    """Is `host` this machine itself, where a password in clear text never leaves it?"""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
