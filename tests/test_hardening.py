@@ -334,3 +334,47 @@ def test_a_password_in_clear_text_goes_only_to_this_machine(
         env=password,
     )
     assert ran.returncode == 3 and "cannot connect to 127.0.0.1:9" in ran.stdout
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims `width` × `height` pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    rows = zlib.compress(b"\0" * (1 + width // 8) * 64, 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_logo_that_is_a_decompression_bomb_is_a_layout_problem(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    from tests.conftest import cli
+    from tests.test_certificates import LAYOUT, configured
+
+    configured(tmp_path, LAYOUT + "logo: bomb.png\n")
+    (tmp_path / "templates" / "bomb.png").write_bytes(_png_claiming(60_000, 60_000))
+    import_into(tmp_path / "certify.db", export())
+    ran = cli("validate", cwd=tmp_path)
+    assert ran.returncode == 1
+    assert (
+        "certificate.pdf.yaml: image 'bomb.png' has more pixels than an image may have"
+        in ran.stderr
+    )
+    ran = cli(
+        "run-due", "--now", "2026-11-06T09:00", "--transport", "dir", "--out", "out", cwd=tmp_path
+    )
+    assert ran.exception is None and ran.returncode == 1
+    with sqlite3.connect(tmp_path / "certify.db") as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM deliveries WHERE state = 'claimed'"
+        ).fetchone() == (0,)
+    (tmp_path / "templates" / "bomb.png").write_bytes(_png_claiming(8_000, 8_000))
+    ran = cli("validate", cwd=tmp_path)
+    assert "image 'bomb.png' is 8000 × 8000 pixels; at most 25,000,000" in ran.stderr
