@@ -378,3 +378,38 @@ def test_a_logo_that_is_a_decompression_bomb_is_a_layout_problem(
     (tmp_path / "templates" / "bomb.png").write_bytes(_png_claiming(8_000, 8_000))
     ran = cli("validate", cwd=tmp_path)
     assert "image 'bomb.png' is 8000 × 8000 pixels; at most 25,000,000" in ran.stderr
+
+
+def test_text_shown_on_a_terminal_carries_no_control_characters_from_data(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    import io
+
+    from certify.cli.terminal import printable, safe_console
+    from tests.conftest import cli
+
+    evil = "Bram\x1b[31m\x07\u202e\x9b"
+    folder = _export_of(export, ["P1"], names=[evil + "\nFAKE"])
+    make_config(tmp_path)
+    assert cli("import", str(folder), "--now", "2026-11-01T08:00", cwd=tmp_path).returncode == 0
+    for step in (
+        ("run-due", "--now", "2026-11-06T09:00", "--transport", "dir", "--out", "out"),
+        ("log",),
+        ("explain", "--person", "P1"),
+        ("run-due", "--dry-run", "--now", "2026-11-06T09:00"),
+    ):
+        ran = cli(*step, cwd=tmp_path)
+        shown = ran.stdout + ran.stderr
+        assert step[0] != "explain" or "Bram" in shown, (step, shown)
+        assert not any(char in shown for char in "\x1b\x07\u202e\x9b"), (step, shown)
+    assert printable("a\x1b[31mb\nc") == "a\\x1b[31mb\nc"
+    assert printable("a\nb\u202e", one_line=True) == "a\\nb\\u202e"
+    # a table on a real terminal: Rich's own styles stay, the data's escape does not
+    screen = safe_console()
+    screen.file = io.StringIO()
+    from rich.table import Table
+
+    table = Table("name")
+    table.add_row("Bram\x1b]0;owned\x07")
+    screen.print(table)
+    assert "\x1b]0;" not in screen.file.getvalue() and "\\x1b]0;owned" in screen.file.getvalue()
