@@ -36,6 +36,7 @@ from certify.ingest.tables import (
     TableSpec,
 )
 from certify.store.database import Store
+from certify.store.erase import erased_ids
 
 # rows per INSERT statement: SQLite starts a statement, opens its table and indexes once
 # for them all, which saves a quarter of the time of a row
@@ -290,7 +291,7 @@ def import_files(
     now_text = to_utc_text(now)
     conn = store.conn
     file_names = [str(path) for path, _ in files]
-    coercer = Coercer(tz, warnings=warnings)
+    coercer = Coercer(tz, warnings=warnings, erased=erased_ids(conn))
     file_report: list[dict[str, Any]] = []
     # 16 MiB of pages, whatever the files' size; SQLite gives the sort that builds an index
     # as much again. A larger cache buys no speed (the system caches the file too) and made
@@ -345,6 +346,11 @@ def import_files(
                 f"{' + '.join(table_files['persons'])}: {coercer.languages_not_named} more lines "
                 "with a 'language' that is not a language code; those persons get the default "
                 "templates and date format"
+            )
+        if coercer.erased_rows:
+            warnings.append(
+                f"{coercer.erased_rows} rows of persons whose data was erased (certify forget) "
+                "left out"
             )
         given = set(rows)
         refused = False

@@ -318,9 +318,13 @@ class Coercer:
     What it stores but doubts goes to `warnings` as `file:line: message`.
     """
 
-    def __init__(self, tz: tzinfo, *, warnings: list[str]) -> None:
+    def __init__(
+        self, tz: tzinfo, *, warnings: list[str], erased: frozenset[str] = frozenset()
+    ) -> None:
         self.tz = tz
         self.warnings = warnings
+        self.erased = erased  # persons forgotten: their rows are left out, and counted
+        self.erased_rows = 0
         # exports repeat the same few languages; a value that is no code is remembered as None
         self._languages: dict[str, str | None] = {}
         self._languages_named = 0
@@ -395,6 +399,9 @@ class Coercer:
         def convert(values: list[str], line: int) -> Row | None:
             part_id = read_id(values[part_at].strip(), "part_id")
             person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             present = present_of[values[present_at]]
             if present is None:
                 return None
@@ -410,6 +417,9 @@ class Coercer:
         def convert(values: list[str], line: int) -> Row | None:
             part_id = read_id(values[part_at].strip(), "part_id")
             person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             passed = passed_of[values[passed_at]]
             if passed is None:
                 return None
@@ -423,9 +433,12 @@ class Coercer:
         status_of = _flags("status", read_enrollment_status)
         moment_of = self.moments("enrolled_at")
 
-        def convert(values: list[str], line: int) -> Row:
+        def convert(values: list[str], line: int) -> Row | None:
             course_id = read_id(values[course_at].strip(), "course_id")
             person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             status = status_of[values[status_at]]
             return (course_id, person_id, status, moment_of[values[enrolled_at]], line)
 
@@ -435,8 +448,11 @@ class Coercer:
         person_at, email_at, first_at, infix_at, last_at, full_at, language_at = at
         language = self.language
 
-        def convert(values: list[str], line: int) -> Row:
+        def convert(values: list[str], line: int) -> Row | None:
             person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             email = read_email(values[email_at].strip(), "email")
             first = values[first_at].strip()
             infix = values[infix_at].strip()
