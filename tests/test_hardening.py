@@ -12,7 +12,7 @@ from certify.deliver.runner import Runner
 from certify.deliver.transports import DirTransport, safe_file_name
 from certify.render.templates import Templates
 from certify.store.database import Store
-from tests.conftest import import_into, make_config, moment
+from tests.helpers import import_into, make_config, moment
 
 # P1's attendance and result, for any person id: 3 of 4 present and passed meets C1.
 _MET = (
@@ -118,7 +118,7 @@ def test_recovery_looks_for_the_exact_file_of_the_delivery(
 def test_ids_are_limited_in_length_and_hold_no_control_characters(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
-    from tests.conftest import cli
+    from tests.helpers import cli
 
     folder = export(
         persons="person_id,first_name,last_name,email\n"
@@ -139,7 +139,7 @@ def test_ids_are_limited_in_length_and_hold_no_control_characters(
 def test_a_value_beyond_the_csv_field_limit_is_a_located_error(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
-    from tests.conftest import cli
+    from tests.helpers import cli
 
     folder = export(
         persons='person_id,first_name,last_name,email\nP1,Bram,Berg,bram@example.org\nP2,"Zoë'
@@ -155,7 +155,7 @@ def test_a_value_beyond_the_csv_field_limit_is_a_located_error(
 
 
 def test_header_lines_stay_within_998_octets_whatever_a_name_holds() -> None:
-    from tests.test_message import mail, wire_lines
+    from tests.render.test_message import mail, wire_lines
 
     for name in ("x" * 2000, "Bram " + "y" * 2000, 'a"b' * 700, "ü" * 2000, "a, " + "b" * 999):
         message = mail(to_name=name)
@@ -230,7 +230,7 @@ def test_files_with_personal_data_are_readable_by_their_owner_only(examples: Pat
     import os
     import stat
 
-    from tests.conftest import DEMO_NOW, SWITCH_ON, run_cli
+    from tests.helpers import DEMO_NOW, SWITCH_ON, run_cli
 
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
@@ -270,7 +270,7 @@ def test_a_linked_out_file_is_written_where_the_link_points(
     import os
     import tempfile
 
-    from tests.conftest import DEMO_NOW, cli
+    from tests.helpers import DEMO_NOW, cli
 
     # another file system where there is one (a rename would fail across it)
     elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else tmp_path))
@@ -297,7 +297,7 @@ def test_a_linked_out_file_is_written_where_the_link_points(
 def test_a_password_in_clear_text_goes_only_to_this_machine(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
-    from tests.conftest import cli
+    from tests.helpers import cli
 
     import_into(tmp_path / "certify.db", export())
     make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
@@ -355,8 +355,8 @@ def _png_claiming(width: int, height: int) -> bytes:
 def test_a_logo_that_is_a_decompression_bomb_is_a_layout_problem(
     tmp_path: Path, export: Callable[..., Path]
 ) -> None:
-    from tests.conftest import cli
-    from tests.test_certificates import LAYOUT, configured
+    from tests.helpers import cli
+    from tests.render.test_layout import LAYOUT, configured
 
     configured(tmp_path, LAYOUT + "logo: bomb.png\n")
     (tmp_path / "templates" / "bomb.png").write_bytes(_png_claiming(60_000, 60_000))
@@ -386,7 +386,7 @@ def test_text_shown_on_a_terminal_carries_no_control_characters_from_data(
     import io
 
     from certify.cli.terminal import printable, safe_console
-    from tests.conftest import cli
+    from tests.helpers import cli
 
     evil = "Bram\x1b[31m\x07\u202e\x9b"
     folder = _export_of(export, ["P1"], names=[evil + "\nFAKE"])

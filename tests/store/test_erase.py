@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import cli, make_config, rows
+from tests.helpers import cli, make_config, rows
 
 NOW = "2026-11-06T09:00"
 SECRETS = (b"Bram", b"bram@example.org", b"Berg")
