@@ -43,11 +43,16 @@ def forget(
         emit_json(done.as_json())
         return
     plain(
-        f"forgot person {person}: {done.enrollments} enrollments and {done.deliveries} "
-        f"deliveries kept without personal data"
+        f"forgot person {person}; kept without personal data: "
+        f"{_count(done.enrollments, 'enrollment')}, {_count(done.deliveries, 'delivery')}"
         + (
-            f"; {done.cancelled_deliveries} not sent will never be"
+            f"; {_count(done.cancelled_deliveries, 'delivery')} not sent yet will never be"
             if done.cancelled_deliveries
             else ""
         )
     )
+
+
+def _count(number: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{number} {noun if number == 1 else plural}"
