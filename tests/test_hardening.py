@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from certify.config import Config
+from certify.deliver.outbox import DirTransport, safe_file_name
 from certify.deliver.runner import Runner
-from certify.deliver.transports import DirTransport, safe_file_name
 from certify.render.templates import Templates
 from certify.store.database import Store
 from tests.helpers import import_into, make_config, moment
@@ -72,7 +72,7 @@ def test_dir_transport_never_lets_two_deliveries_share_a_file(
 
 
 def test_dir_transport_never_overwrites_a_file_already_there(tmp_path: Path) -> None:
-    from certify.deliver.transports import _place
+    from certify.deliver.outbox import _place
 
     out = tmp_path / "out"
     out.mkdir()
