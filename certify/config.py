@@ -325,6 +325,33 @@ class Delivery(_Strict):
     out: str | None = None
 
 
+_KEEP_PATTERN = r"^\s*(\d+)\s*(years?|months?)\s*$"
+
+
+class Retention(_Strict):
+    personal_data: Annotated[
+        int | None, WithJsonSchema({"type": "string", "pattern": _KEEP_PATTERN})
+    ] = Field(
+        None,
+        description="forget a person (certify forget) this long after their last course "
+        "ended, at each run-due: '7 years', '18 months'",
+    )
+
+    @field_validator("personal_data", mode="before")
+    @classmethod
+    def _months(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        match = re.match(_KEEP_PATTERN, str(value))
+        if match is None or int(match.group(1)) == 0:
+            raise ValueError(
+                f"cannot read {value!r} as a time to keep personal data (a whole number of "
+                "years or months: '7 years', '18 months')"
+            )
+        amount = int(match.group(1))
+        return amount * 12 if match.group(2).startswith("year") else amount
+
+
 class Settings(_Strict):
     version: Literal[1] = 1
     timezone: str | None = Field(None, description="IANA zone used to read local times")
@@ -334,6 +361,7 @@ class Settings(_Strict):
     locale: str = "nl"
     smtp: Smtp = Field(default_factory=Smtp)
     delivery: Delivery = Field(default_factory=Delivery)
+    retention: Retention = Field(default_factory=Retention)
     import_: ImportSettings | None = Field(
         None, alias="import", description="how this organisation's exports look (SPEC 9.2)"
     )

@@ -1,8 +1,13 @@
 """A file a person asked for (`report --out`): its place checked before the work, then
-written whole or not at all; a problem names that file, never a temporary one."""
+written whole or not at all; a problem names that file, never a temporary one.
+
+Every file certify writes may hold personal data: it is created readable by its owner
+only (0600), and a folder certify creates for such files is 0700, whatever the umask.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -12,41 +17,52 @@ from certify.errors import CertifyError
 
 def check_target(path: Path) -> None:
     """Refuse, before any work, a file that could not be written: its folder missing, or a
-    folder in its place."""
-    folder = path.resolve().parent
+    folder in its place. A link is followed: the file it points to is the one written."""
+    target = path.resolve()
+    folder = target.parent
+    through = f" (a link to {target})" if path.is_symlink() else ""
     if folder.exists() and not folder.is_dir():
         raise CertifyError(
-            f"{path}: {path.parent} is a file, not a folder",
+            f"{path}{through}: {folder if through else path.parent} is a file, not a folder",
             hint="give --out a file in a folder",
         )
     if not folder.is_dir():
+        if through:
+            raise CertifyError(
+                f"{path}: is a link to {target}, in a folder that does not exist",
+                hint=f"point the link at a file in a folder that exists, or remove it (rm {path})",
+            )
         raise CertifyError(
             f"{path}: the folder {path.parent} does not exist",
             hint=f"create it first (mkdir -p {path.parent}), or give --out a file in a folder "
             "that exists",
         )
-    if path.is_dir():
+    if target.is_dir():
         raise CertifyError(
-            f"{path}: is a folder", hint=f"give --out a file name, such as {path / 'report.html'}"
+            f"{path}{through}: is a folder",
+            hint=f"give --out a file name, such as {path / 'report.html'}",
         )
 
 
 def write_whole(path: Path, text: str) -> None:
     """Write the file whole or not at all: a temporary file beside it, then a rename.
 
-    A problem names `path`, never the temporary file, which the user has not heard of.
+    A link is followed and the file it points to replaced (the link stays), so the rename
+    never crosses file systems. A problem names `path`, never the temporary file, which
+    the user has not heard of.
     """
     check_target(path)
-    folder = path.resolve().parent
+    target = path.resolve()
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
     except OSError as exc:
         raise _unwritable(path, exc) from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise _unwritable(path, exc) from None
@@ -55,9 +71,47 @@ def write_whole(path: Path, text: str) -> None:
         raise
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def make_private_folder(path: Path) -> None:
+    """Create `path` and any missing folder above it, each readable by its owner only; a
+    folder that exists already keeps its mode (its owner chose it)."""
+    missing = []
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another run
+            folder.mkdir(mode=PRIVATE_FOLDER)
+        os.chmod(folder, PRIVATE_FOLDER)  # mkdir's mode passes through the umask
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable by its owner only, before anything is written in it;
+    an existing file is left alone."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    os.fchmod(descriptor, PRIVATE_FILE)  # os.open's mode passes through the umask
+    os.close(descriptor)
+
+
+def write_private_bytes(path: Path, data: bytes) -> None:
+    """Write a file (replacing one of that name) readable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE)
+        handle.write(data)
+
+
 def _unwritable(path: Path, exc: OSError) -> CertifyError:
     return CertifyError(
         f"{path}: cannot be written: {exc.strerror or exc}",
-        hint=f"certify must be able to create files in {path.parent}: check its owner, its "
+        hint=f"certify must be able to create files in {path.resolve().parent}: check its "
+        "owner, its "
         "permissions and the free space",
     )

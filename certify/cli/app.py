@@ -22,6 +22,7 @@ from typer.core import TyperArgument, TyperCommand
 from typer.models import CommandFunctionType
 
 from certify import __version__
+from certify.cli.terminal import printable
 from certify.clock import DateFormatError, parse_moment
 from certify.config import Config, actions_path, load
 from certify.errors import CertifyError, LocatedErrors, UsageError
@@ -322,16 +323,14 @@ def emit_json(value: Any, *, indent: bool | None = None) -> None:
     else:
         # a tree of plain values: no cycle to look for in 200,000 deliveries
         text = json.dumps(value, ensure_ascii=False, default=str, check_circular=False)
-    write(text + "\n")
+    write(text + "\n", escaped=True)
 
 
 def console(*, stderr: bool = False) -> Console:
     """Rich, for tables and progress on a terminal (loaded only then: cron never needs it)."""
-    from rich.console import Console
+    from certify.cli.terminal import safe_console
 
-    # without markup: a name or a server's reply such as `[internal error]` is data, shown
-    # as it is, never taken for a style
-    return Console(stderr=stderr, soft_wrap=True, markup=False)
+    return safe_console(stderr=stderr)
 
 
 def interactive() -> bool:
@@ -344,11 +343,12 @@ def plain(line: str) -> None:
     write(line + "\n")
 
 
-def write(text: str) -> None:
-    """Text on stdout. A reader that went away (`certify run-due | head`) stops reading, not
-    the command: a run goes on sending and recording, its further output unread."""
+def write(text: str, *, escaped: bool = False) -> None:
+    """Text on stdout, control characters from data shown as escapes (JSON is `escaped`
+    already). A reader that went away (`certify run-due | head`) stops reading, not the
+    command: a run goes on sending and recording, its further output unread."""
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(text if escaped else printable(text))
     except BrokenPipeError:
         _reader_gone(sys.stdout)
 
@@ -363,7 +363,7 @@ def _reader_gone(stream: Any) -> None:
 def warn(line: str) -> None:
     """One line on stderr, exactly as given (to nobody, once its reader went away)."""
     try:
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(printable(line) + "\n")
     except BrokenPipeError:
         _reader_gone(sys.stderr)
 

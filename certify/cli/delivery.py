@@ -37,7 +37,7 @@ from certify.clock import from_utc_text
 from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
-    from certify.config import Action
+    from certify.config import Action, Config
     from certify.deliver.outcome import DeliveryOutcome, RunReport
     from certify.deliver.runner import Runner
     from certify.deliver.transports import Transport
@@ -91,6 +91,7 @@ def run_due(
         chosen = [config.action(a) for a in action] if action else config.actions
         path = db_path(db)
         cron = not as_json and not interactive()
+        forgotten = 0
         if dry_run:
             with Store.open_readonly(path) as store:
                 runner = Runner(store, config, templates, moment)
@@ -102,6 +103,7 @@ def run_due(
                 smtp_ca_file,
             )  # fmt: skip
             with run_lock(path, wait), Store.open(path, create=False) as store:
+                forgotten = _forget_past_retention(store, config, moment, as_json)
                 runner = Runner(
                     store,
                     config,
@@ -115,11 +117,24 @@ def run_due(
                     report = runner.run(chosen, chosen_transport, limit=limit)
                 attention = attention_line(store)
     if as_json:
-        emit_json({**report.as_json(), "needs_attention": attention})
+        emit_json({**report.as_json(), "needs_attention": attention, "forgotten": forgotten})
     else:
         _print_run(report, config.tz, attention, quiet=quiet)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _forget_past_retention(store: Store, config: Config, moment: datetime, silent: bool) -> int:
+    """`retention: {personal_data: ...}`: forget the persons kept longer, before the run."""
+    months = config.settings.retention.personal_data
+    if months is None:
+        return 0
+    from certify.store.erase import forget_past_retention
+
+    forgotten = forget_past_retention(store, months, moment)
+    if forgotten and not silent:
+        plain(f"forgot the personal data of {forgotten} persons past the retention period")
+    return forgotten
 
 
 def _silent(line: str) -> None:

@@ -113,12 +113,14 @@ def preview(
         with Store.open_readonly(db_path(db)) as store:
             message = preview_message(store, config, action, course, person, moment).parsed()
     if save_attachments is not None:
-        save_attachments.mkdir(parents=True, exist_ok=True)
+        from certify.outfile import make_private_folder, write_private_bytes
+
+        make_private_folder(save_attachments)
         for part in message.iter_attachments():
             name = part.get_filename() or "attachment.bin"
             target = save_attachments / name
             payload = part.get_payload(decode=True)
-            target.write_bytes(payload if isinstance(payload, bytes) else b"")
+            write_private_bytes(target, payload if isinstance(payload, bytes) else b"")
             warn(f"saved {target}")
     write(_readable(message))
 

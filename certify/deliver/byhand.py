@@ -12,9 +12,10 @@ from datetime import datetime
 from certify.config import Config
 from certify.decide.decisions import not_linked_reason, unmet_conditions
 from certify.deliver.log import DeliveryLog, MarkRefused
+from certify.deliver.outbox import safe_file_name
 from certify.deliver.outcome import DeliveryOutcome
 from certify.deliver.runner import Runner
-from certify.deliver.transports import Transport, safe_file_name
+from certify.deliver.transports import Transport
 from certify.errors import CertifyError, ConfigError, UsageError
 from certify.inspect.explain import decisions_of, missing_participant
 from certify.render.templates import Templates

@@ -23,6 +23,7 @@ from certify.decide.facts import unmatched_settings
 from certify.decide.plan import Listed, Plan, make_plan
 from certify.deliver import runs
 from certify.deliver.log import Claim, DeliveryLog
+from certify.deliver.outbox import safe_file_name
 from certify.deliver.outcome import DeliveryOutcome, RunReport
 from certify.deliver.transports import (
     AmbiguousFailure,
@@ -30,7 +31,6 @@ from certify.deliver.transports import (
     PermanentFailure,
     TemporaryFailure,
     Transport,
-    safe_file_name,
 )
 from certify.errors import EXIT_INPUT
 from certify.inspect.history import History

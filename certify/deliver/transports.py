@@ -16,7 +16,6 @@ import re
 import smtplib
 import socket
 import ssl
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,69 +68,6 @@ class Transport(Protocol):
         """After a crash during hand-over: True/False when the transport can tell, else None."""
 
     def close(self) -> None: ...
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_file_name(*parts: str) -> str:
-    return "--".join(_UNSAFE.sub("_", part).strip("._") or "_" for part in parts) + ".eml"
-
-
-class DirTransport:
-    """Each message an RFC 5322 file: written to a temporary file, fsynced, then renamed.
-
-    Whether a message was handed over is whether its file exists, so no `sending` mark is
-    needed: a claim found after a crash is sent if its file is there, pending if not. The
-    folder itself is fsynced once per batch (`settle`), before the outcomes are recorded.
-    """
-
-    name = "dir"
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self._unsettled = False
-
-    def open(self) -> None:
-        try:
-            self.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TransportConfigError(
-                f"cannot create the outbox {self.out}: {exc.strerror}",
-                hint="choose a writable folder with --out",
-            ) from None
-        if not os.access(self.out, os.W_OK):
-            raise TransportConfigError(f"the outbox {self.out} is not writable", hint="check --out")
-
-    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
-        data = mail.data
-        target = self.out / file_name
-        descriptor, temporary = tempfile.mkstemp(dir=self.out, prefix=".tmp-", suffix=".eml")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except OSError as exc:
-            Path(temporary).unlink(missing_ok=True)
-            raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
-        self._unsettled = True
-
-    def settle(self) -> None:
-        if self._unsettled:
-            directory = os.open(self.out, os.O_RDONLY)
-            try:
-                os.fsync(directory)  # the renames of this batch are on disk
-            finally:
-                os.close(directory)
-            self._unsettled = False
-
-    def was_delivered(self, file_name: str) -> bool | None:
-        return (self.out / file_name).exists()
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -414,6 +350,8 @@ def choose_transport(
             raise TransportConfigError(
                 "--transport dir needs a folder", hint="pass --out DIR or set delivery.out"
             )
+        from certify.deliver.outbox import DirTransport
+
         return DirTransport(Path(folder))
     if name == "smtp":
         smtp = settings.smtp
@@ -428,12 +366,20 @@ def choose_transport(
             raise TransportConfigError(f"unknown SMTP security {security!r} (starttls, ssl, none)")
         port = smtp_port or smtp.port or (465 if security == "ssl" else 587)
         ca = str(smtp_ca_file) if smtp_ca_file else smtp.ca_file
+        user = smtp_user or smtp.user
+        if security == "none" and user and not _loopback(host):
+            raise TransportConfigError(
+                f"smtp security none would send the password of {user!r} to {host} in clear "
+                "text; refused",
+                hint="use --smtp-security starttls or ssl (smtp.security), or none only "
+                "with a server on this machine (localhost, 127.0.0.1, ::1)",
+            )
         return SmtpTransport(
             SmtpSettings(
                 host=host,
                 port=port,
                 security=security,
-                user=smtp_user or smtp.user,
+                user=user,
                 password=os.environ.get("CERTIFY_SMTP_PASSWORD"),
                 timeout=smtp.timeout,
                 ca_file=ca,
@@ -447,3 +393,16 @@ def _envelope_sender(sender: str) -> str:
     from email.utils import parseaddr
 
     return parseaddr(sender)[1]
+
+
+def _loopback(host: str) -> bool:
+    """Is `host` this machine itself, where a password in clear text never leaves it?"""
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -21,7 +21,8 @@ from certify.ingest.workbooks import Sheet, is_workbook_name, not_a_workbook
 if TYPE_CHECKING:
     from _csv import Reader
 
-csv.field_size_limit(10 * 1024 * 1024)
+FIELD_LIMIT = 10 * 1024 * 1024
+csv.field_size_limit(FIELD_LIMIT)
 
 
 _UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}
@@ -110,6 +111,16 @@ def _first_lines(reader: Reader) -> Iterator[tuple[int, list[str]]]:
     for values in reader:
         yield line_end + 1, values
         line_end = reader.line_num
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What the csv module's complaint means for the person who made the file."""
+    if "field larger than field limit" in str(exc):
+        return (
+            f"a value from this line on is larger than {FIELD_LIMIT // 2**20} MB: a quote "
+            'opened and never closed? (a value with a " in it is written as "" inside quotes)'
+        )
+    return f"cannot read this line as CSV: {exc}"
 
 
 def _detect_delimiter(header_line: str) -> str:
@@ -350,7 +361,13 @@ class FileReader:
         handle.seek(0)
         reader = csv.reader(handle, delimiter=_detect_delimiter(first))
         self._reader = reader
-        header = next(reader)
+        try:
+            header = next(reader)
+        except csv.Error as exc:
+            self.report_error(f"{self.label}:1: {_csv_problem(exc)}")
+            handle.close()
+            self.unread = True
+            return None
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0].lstrip("\ufeff")
         self._lines = (
@@ -409,9 +426,11 @@ class FileReader:
         if self._extra:
             convert = self._with_extra(convert)
         data = False  # a row that is not blank: a file without one is "empty"
+        row_end = 1 if reader is None else reader.line_num
         try:
             # the common row, one line of the header's width, takes the shortest way
             for line, values in self._lines:
+                row_end = line if reader is None else reader.line_num
                 if len(values) != width or (reader is not None and reader.line_num != line):
                     odd = self._odd_row(values, line, line if reader is None else reader.line_num)
                     if odd is None:
@@ -432,11 +451,15 @@ class FileReader:
                 data = True
                 if row is not None:
                     yield row
-            self.empty = not data
-            if not data:
-                self.warnings.append(f"{self.label}: header only; nothing to import")
+        except csv.Error as exc:
+            self.report_error(f"{self.label}:{row_end + 1}: {_csv_problem(exc)}")
+            self.unread = True
+            return
         finally:
             self._close()
+        self.empty = not data
+        if not data:
+            self.warnings.append(f"{self.label}: header only; nothing to import")
 
     def _odd_row(self, values: list[str], line: int, line_end: int) -> list[str] | None:
         """A row of another width than the header's, or spanning lines: made to fit, or

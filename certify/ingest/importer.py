@@ -32,6 +32,7 @@ from certify.ingest.load import set_indexes_aside as set_aside_indexes
 from certify.ingest.settings import ImportSettings
 from certify.ingest.tables import ORDER, Coercer
 from certify.store.database import Store
+from certify.store.erase import erased_ids
 
 # a --snapshot may remove (or cancel) at most this share of a table's rows unless allowed
 MAX_REMOVE = 50
@@ -140,6 +141,11 @@ def _check(
             f"{' + '.join(loading.files['persons'])}: {target.coercer.languages_not_named} more "
             "lines with a 'language' that is not a language code; those persons get the default "
             "templates and date format"
+        )
+    if target.coercer.erased_rows:
+        warnings.append(
+            f"{target.coercer.erased_rows} rows of persons whose data was erased (certify forget) "
+            "left out"
         )
     given = set(loading.rows)
     refused = False
@@ -295,7 +301,7 @@ def import_files(
             conn,
             import_id,
             to_utc_text(now),
-            Coercer(tz, warnings=warnings, words=words),
+            Coercer(tz, warnings=warnings, words=words, erased=erased_ids(conn)),
             integrity.Errors(),
             warnings,
         )

@@ -217,6 +217,21 @@ class KeyMissing(CellError):
         super().__init__(column, "a value is required (the key)")
 
 
+ID_LENGTH = 100  # an id names files and mail headers too: a bound keeps them valid
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def read_id(value: str, column: str) -> str:
+    """A key cell: required, at most ID_LENGTH characters, no control characters."""
+    if not value:
+        raise KeyMissing(column)
+    if len(value) > ID_LENGTH:
+        raise CellError(column, f"an id has at most {ID_LENGTH} characters, not {len(value)}")
+    if not value.isprintable() and _CONTROL.search(value):
+        raise CellError(column, "an id may not hold control characters (a line break, a tab)")
+    return value
+
+
 class Coercer:
     """Turns rows of text into the stored values of their table, one converter per file.
 
@@ -229,11 +244,14 @@ class Coercer:
         *,
         warnings: list[str],
         words: Mapping[str, Mapping[str, int]] | None = None,
+        erased: frozenset[str] = frozenset(),
     ) -> None:
         self.tz = tz
         self.warnings = warnings
         # per yes/no column, the words of actions.yaml's `import: values`
         self.words = words or {}
+        self.erased = erased  # persons forgotten: their rows are left out, and counted
+        self.erased_rows = 0
         # exports repeat the same few languages; a value that is no code is remembered as None
         self._languages: dict[str, str | None] = {}
         self._languages_named = 0
@@ -313,10 +331,11 @@ class Coercer:
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
-            part_id = values[part_at].strip()
-            person_id = values[person_at].strip()
-            if not part_id or not person_id:
-                raise KeyMissing("part_id" if not part_id else "person_id")
+            part_id = read_id(values[part_at].strip(), "part_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             present = present_of[values[present_at]]
             if present is None:
                 return None
@@ -330,10 +349,11 @@ class Coercer:
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
-            part_id = values[part_at].strip()
-            person_id = values[person_at].strip()
-            if not part_id or not person_id:
-                raise KeyMissing("part_id" if not part_id else "person_id")
+            part_id = read_id(values[part_at].strip(), "part_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             passed = passed_of[values[passed_at]]
             if passed is None:
                 return None
@@ -347,11 +367,12 @@ class Coercer:
         status_of = _flags("status", read_enrollment_status)
         moment_of = self.moments("enrolled_at")
 
-        def convert(values: list[str], line: int) -> Row:
-            course_id = values[course_at].strip()
-            person_id = values[person_at].strip()
-            if not course_id or not person_id:
-                raise KeyMissing("course_id" if not course_id else "person_id")
+        def convert(values: list[str], line: int) -> Row | None:
+            course_id = read_id(values[course_at].strip(), "course_id")
+            person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             status = status_of[values[status_at]]
             return (course_id, person_id, status, moment_of[values[enrolled_at]], line)
 
@@ -361,10 +382,11 @@ class Coercer:
         person_at, email_at, first_at, infix_at, last_at, full_at, language_at = at
         language = self.language
 
-        def convert(values: list[str], line: int) -> Row:
-            person_id = values[person_at].strip()
-            if not person_id:
-                raise KeyMissing("person_id")
+        def convert(values: list[str], line: int) -> Row | None:
+            person_id = read_id(values[person_at].strip(), "person_id")
+            if person_id in self.erased:
+                self.erased_rows += 1
+                return None
             email = read_email(values[email_at].strip(), "email")
             first = values[first_at].strip()
             infix = values[infix_at].strip()
@@ -391,9 +413,7 @@ class Coercer:
         pass_of = self._yes_no("pass_required", read_bool)
 
         def convert(values: list[str], line: int) -> Row:
-            part_id = values[part_at].strip()
-            if not part_id:
-                raise KeyMissing("part_id")
+            part_id = read_id(values[part_at].strip(), "part_id")
             return (
                 part_id,
                 values[course_at].strip(),
@@ -413,9 +433,7 @@ class Coercer:
         end_of = self.moments("end", end_of_day=True)
 
         def convert(values: list[str], line: int) -> Row:
-            course_id = values[course_at].strip()
-            if not course_id:
-                raise KeyMissing("course_id")
+            course_id = read_id(values[course_at].strip(), "course_id")
             start, end = values[start_at].strip(), values[end_at].strip()
             if end == "":
                 raise CellError("end", "an end date is required (such as 2026-11-05 or 05-11-2026)")

@@ -17,7 +17,14 @@ from typing import Any
 
 from certify.config import Action
 from certify.errors import MissingGlyphs, did_you_mean
-from certify.render.message import AddressError, Attachment, Mail, build_message, one_line
+from certify.render.message import (
+    AddressError,
+    Attachment,
+    Mail,
+    build_message,
+    one_line,
+    parse_address_list,
+)
 from certify.render.templates import Templates
 
 __all__ = ["AddressError", "MissingGlyphs", "TemplateProblem", "render_message", "with_columns"]
@@ -138,6 +145,8 @@ def render_message(
                 ) from None
             raise
         files.append(Attachment(attachment_file_name(name), "application/pdf", data))
+    for key in template.from_data & {"reply_to", "cc", "bcc"}:
+        _one_address(key, headers.get(key), str(template.text_file))
     return build_message(
         sender=headers.get("from") or templates.config.settings.sender,
         to_name=person["full_name"] or "",
@@ -157,3 +166,16 @@ def render_message(
         },
         attachments=files,
     )
+
+
+def _one_address(key: str, value: str | None, file: str) -> None:
+    """An address a template builds from data is one address: a list in a data field
+    would send the certificate to whoever it names."""
+    if not value:
+        return
+    found = parse_address_list(value)
+    if len(found) != 1:
+        raise AddressError(
+            f"{file}: {key} {value!r} reads as {len(found)} addresses; "
+            "one made from data must be exactly one address"
+        )

@@ -128,6 +128,8 @@ def load_layout(
     for image in (layout.logo, layout.signature.image):
         if image and not (path.parent / image).is_file():
             problems.append(f"{file}: image {image!r} not found next to the layout")
+        elif image and (problem := _image_problem(path.parent / image)):
+            problems.append(f"{file}: image {image!r} {problem}")
     fonts = _check_fonts(layout.fonts, path.parent, file, positions, problems)
     texts: dict[str, Template] = {}
     text_lines: dict[str, int] = {}
@@ -196,6 +198,33 @@ def undrawable(compiled: CompiledLayout, text: str) -> list[str]:
         absent, shaped = chain.missing(text)
         found.update(dict.fromkeys(absent + shaped))
     return list(found)
+
+
+IMAGE_PIXELS = 25_000_000  # a logo or signature needs far fewer; more is a decompression bomb
+
+
+def _image_problem(path: Path) -> str | None:
+    """Why an image cannot go on a certificate, read from its header alone (a small file can
+    claim billions of pixels that would fill the memory when decoded)."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return f"has more pixels than an image may have (at most {IMAGE_PIXELS:,})"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"cannot be read as an image (PNG or JPEG): {exc}"
+    if width * height > IMAGE_PIXELS:
+        return (
+            f"is {width} × {height} pixels; at most {IMAGE_PIXELS:,} in all "
+            "(scale it down: it is printed a few centimetres wide)"
+        )
+    return None
 
 
 @cache

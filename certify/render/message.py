@@ -24,6 +24,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SPACE = re.compile(r"\s+")
 _ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")  # a phrase needing no quotes
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")  # a local part needing no quotes
+_WORD = 60  # the longest word of a display name written as it is
+_ADDRESS_LENGTH = 254  # RFC 5321's longest path, less its angle brackets
 LINE = 76  # encoded lines and folded headers stay within this (RFC 5322 asks for 78)
 
 
@@ -52,6 +54,11 @@ class Address:
 def make_address(display_name: str, email: str) -> Address:
     """An address with a safe display name and a punycoded domain."""
     email = one_line(email)
+    if len(email) > _ADDRESS_LENGTH:
+        raise AddressError(
+            f"not an e-mail address: {email[:40]!r}... has {len(email)} characters "
+            f"(at most {_ADDRESS_LENGTH})"
+        )
     if email.count("@") < 1 or " " in email:
         raise AddressError(f"not an e-mail address: {email!r}")
     local, _, domain = email.rpartition("@")
@@ -124,14 +131,16 @@ def _phrase(name: str) -> list[str]:
     """
     if not name:
         return []
-    if name.isascii() and "=?" not in name:
+    # a word longer than a folded line could hold is encoded in pieces: a header line stays
+    # within RFC 5322's 998 octets whatever a name holds
+    if name.isascii() and "=?" not in name and len(name) <= _WORD:
         if _ATOM.match(name):
             return name.split(" ")
         return ['"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"']
     words: list[str] = []
     run: list[str] = []
     for token in name.split(" "):
-        if token.isascii() and _ATOM.match(token) and "=?" not in token:
+        if token.isascii() and _ATOM.match(token) and "=?" not in token and len(token) <= _WORD:
             if run:
                 words.extend(_encoded_words(" ".join(run), 39))
                 run = []

@@ -26,7 +26,7 @@ from jinja2 import (
     pass_context,
 )
 from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from certify.config import Action, Config
 from certify.errors import LocatedErrors
@@ -115,6 +115,8 @@ class EmailTemplate:
     headers: dict[str, Template]
     text: Template
     html: Template | None
+    # headers whose value comes from data: an address there must be exactly one
+    from_data: frozenset[str] = frozenset()
 
 
 class _SourceLoader(BaseLoader):
@@ -134,7 +136,8 @@ class _SourceLoader(BaseLoader):
 def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
     """Strict, sandboxed Jinja2 with the `date` filter in the person's language."""
     loader = _SourceLoader()
-    env = SandboxedEnvironment(
+    # immutable: a template reads the data it is given and cannot change it for the next one
+    env = ImmutableSandboxedEnvironment(
         loader=loader,
         undefined=StrictUndefined,
         autoescape=lambda name: bool(name and name.endswith(".html.j2")),
@@ -423,6 +426,7 @@ class Templates:
             self.problems.append(f"{file}:2: front matter needs a 'subject:'")
             return None
         headers: dict[str, Template] = {}
+        from_data: set[str] = set()
         compiled_ok = True
         for key in FRONT_MATTER_KEYS:
             if key not in front:
@@ -436,6 +440,8 @@ class Templates:
                 problem = _address_problem(key, source)
                 if problem:
                     self.problems.append(f"{file}:{line}: {problem}")
+            elif key != "subject":
+                from_data.add(key)
             compiled = self._compile(f"{stem}:{key}", source, file, line - 1)
             if compiled is None:
                 compiled_ok = False
@@ -464,4 +470,5 @@ class Templates:
             headers=headers,
             text=text,
             html=html,
+            from_data=frozenset(from_data),
         )

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from certify.errors import CertifyError
+from certify.outfile import create_private_file
 from certify.store.database import Store
 
 
@@ -22,6 +23,8 @@ def backup(store: Store, target: Path) -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
     try:
+        # made empty and private first: VACUUM INTO fills it and keeps its mode
+        create_private_file(partial)
         # One read transaction: in WAL mode it sees the last commit and neither waits for nor
         # blocks a run that is writing. The copy is compacted and is a database on its own.
         store.conn.execute("VACUUM INTO ?", (str(partial),))

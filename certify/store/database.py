@@ -51,6 +51,11 @@ class Store:
         if not create and not path.exists():
             raise missing_database(path)
         Store.last_opened = path
+        if create and not path.exists() and path.parent.is_dir():
+            from certify.outfile import create_private_file
+
+            # SQLite gives the -wal and -shm files the mode of the database: 0600 for all
+            create_private_file(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")

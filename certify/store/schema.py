@@ -330,6 +330,18 @@ MIGRATIONS: list[Migration] = [
     """,
     # 3: foreign keys declared, local times, the overview views
     _browsable,
+    # the record of each `certify forget`: who (the id alone), when, why, how many rows;
+    # an import leaves out the rows of a person named here
+    """
+    CREATE TABLE erasures (
+        id INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        counts TEXT NOT NULL
+    );
+    CREATE INDEX erasures_person ON erasures(person_id);
+    """,
 ]
 
 

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certify.config import Config
+from certify.deliver.outbox import DirTransport, safe_file_name
 from certify.deliver.outcome import RunReport
 from certify.deliver.runner import Runner
-from certify.deliver.transports import DirTransport, safe_file_name
 from certify.render.templates import Templates
 from certify.store.database import Store
 from tests.helpers import (

@@ -135,6 +135,8 @@ def test_after_a_forced_resend_the_log_shows_the_message_id_that_was_sent(demo_s
     assert forced.returncode == 0, forced.stderr
     (after,) = json.loads(cli("log", "--json", "--person", "P019", cwd=demo_sent).stdout)
     assert after["message_id"] != first["message_id"]
-    eml = (demo_sent / "outbox" / "proof-of-participation--WEB-2611--P019.eml").read_bytes()
-    assert message_from_bytes(eml, policy=policy.default)["Message-ID"] == after["message_id"]
+    # the first file stays as it was sent; the resend is written beside it, never over it
+    for name, record in (("P019", first), ("P019~2", after)):
+        eml = (demo_sent / "outbox" / f"proof-of-participation--WEB-2611--{name}.eml").read_bytes()
+        assert message_from_bytes(eml, policy=policy.default)["Message-ID"] == record["message_id"]
     assert after["message_id"] in forced.stdout

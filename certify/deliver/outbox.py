@@ -1,0 +1,133 @@
+"""The `dir` transport: each message an `.eml` file in a folder, one file per delivery.
+
+A file is written whole (temporary file, fsync, link) and never replaces another: two
+deliveries never share a name, and recovery after a killed run looks for the exact file
+of each delivery.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from certify.deliver.transports import TemporaryFailure
+from certify.errors import TransportConfigError
+from certify.outfile import make_private_folder
+from certify.render.message import Mail
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# A name kept as it is: no separator doubled or at an edge, so "--" only joins the parts.
+_PLAIN = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+_PLAIN_LENGTH = 200
+
+
+def safe_file_name(action: str, course: str, person: str) -> str:
+    """The one file name of a delivery in the outbox, different for every delivery.
+
+    Ids that read the same on a case-insensitive file system once cleaned up (`a/b`,
+    `a_b`; `P1`, `p1`; long or non-ASCII ids) get a digest of the exact key, so two
+    deliveries never share a file; plain ids (a lower-case action, upper-case course and
+    person ids) keep the readable `action--course--person.eml`.
+    """
+    plain = (
+        all(_PLAIN.fullmatch(part) for part in (action, course, person))
+        and action == action.lower()
+        and course == course.upper()
+        and person == person.upper()
+    )
+    name = f"{action}--{course}--{person}"
+    if plain and len(name) <= _PLAIN_LENGTH:
+        return name + ".eml"
+    digest = hashlib.sha256("\0".join((action, course, person)).encode("utf-8")).hexdigest()
+    readable = "--".join(
+        _UNSAFE.sub("_", part)[:40].strip("._-") or "_" for part in (action, course, person)
+    )
+    return f"{readable}--{digest[:16]}.eml"
+
+
+class DirTransport:
+    """Each message an RFC 5322 file: written to a temporary file, fsynced, then renamed.
+
+    Whether a message was handed over is whether its file exists, so no `sending` mark is
+    needed: a claim found after a crash is sent if its file is there, pending if not. The
+    folder itself is fsynced once per batch (`settle`), before the outcomes are recorded.
+    """
+
+    name = "dir"
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._unsettled = False
+
+    def open(self) -> None:
+        try:
+            make_private_folder(self.out)
+        except OSError as exc:
+            raise TransportConfigError(
+                f"cannot create the outbox {self.out}: {exc.strerror}",
+                hint="choose a writable folder with --out",
+            ) from None
+        if not os.access(self.out, os.W_OK):
+            raise TransportConfigError(f"the outbox {self.out} is not writable", hint="check --out")
+
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        data = mail.data
+        target = self.out / file_name
+        descriptor, temporary = tempfile.mkstemp(dir=self.out, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            target = _place(Path(temporary), target)
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+        self._unsettled = True
+
+    def settle(self) -> None:
+        if self._unsettled:
+            directory = os.open(self.out, os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the renames of this batch are on disk
+            finally:
+                os.close(directory)
+            self._unsettled = False
+
+    def was_delivered(self, file_name: str) -> bool | None:
+        return (self.out / file_name).exists()
+
+    def close(self) -> None:
+        pass
+
+
+def _place(temporary: Path, target: Path) -> Path:
+    """Give the written file its name without ever replacing a file already there.
+
+    A link fails when the name is taken, where a rename would overwrite: a forced resend
+    of a delivery whose file is still there gets `name~2.eml`, `name~3.eml`, ...
+    """
+    stem, suffix = target.name.removesuffix(".eml"), ".eml"
+    candidate = target
+    for number in range(2, 1000):
+        try:
+            os.link(temporary, candidate)
+            return candidate
+        except FileExistsError:
+            candidate = target.with_name(f"{stem}~{number}{suffix}")
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            # a file system without hard links: check, then rename (one writer per outbox)
+            if candidate.exists():
+                candidate = target.with_name(f"{stem}~{number}{suffix}")
+                continue
+            os.rename(temporary, candidate)
+            return candidate
+    raise FileExistsError(errno.EEXIST, "too many files of this delivery", str(target))
