@@ -9,7 +9,7 @@ from pathlib import Path
 
 from certify.config import Config
 from certify.deliver.outbox import DirTransport, safe_file_name
-from certify.deliver.runner import Runner
+from certify.deliver.runner import Runner, recover
 from certify.render.templates import Templates
 from certify.store.database import Store
 from tests.helpers import import_into, make_config, moment
@@ -103,9 +103,8 @@ def test_recovery_looks_for_the_exact_file_of_the_delivery(
     config = make_config(tmp_path)
     store = Store.open(db)
     try:
-        Runner(store, config, Templates(config), moment("2026-11-06 09:00")).recover(
-            DirTransport(out)
-        )
+        runner = Runner(store, config, Templates(config), moment("2026-11-06 09:00"))
+        recover(runner.deliveries, DirTransport(out))
     finally:
         store.close()
     with sqlite3.connect(db) as conn:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperArgument, TyperCommand
@@ -30,8 +30,6 @@ from certify.store.database import Store
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from certify.deliver.transports import Transport
 
 
 class _Command(TyperCommand):
@@ -139,57 +137,6 @@ QuietOption = Annotated[
         "-q",
         "--quiet",
         help="For cron: print only what needs you (what was sent, warnings, problems).",
-    ),
-]
-TransportOption = Annotated[
-    Literal["dir", "smtp"] | None,
-    typer.Option(
-        "--transport",
-        case_sensitive=False,
-        metavar="[dir|smtp]",
-        help=".eml files in a folder, or SMTP [default: actions.yaml's delivery.transport].",
-    ),
-]
-OutOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--out", metavar="FOLDER", help="With --transport dir: the folder for .eml files."
-    ),
-]
-SmtpHostOption = Annotated[
-    str | None,
-    typer.Option("--smtp-host", envvar="CERTIFY_SMTP_HOST", metavar="HOST", help="SMTP server."),
-]
-SmtpPortOption = Annotated[
-    int | None,
-    typer.Option("--smtp-port", envvar="CERTIFY_SMTP_PORT", metavar="PORT", help="SMTP port."),
-]
-SmtpSecurityOption = Annotated[
-    Literal["starttls", "ssl", "none"] | None,
-    typer.Option(
-        "--smtp-security",
-        envvar="CERTIFY_SMTP_SECURITY",
-        case_sensitive=False,
-        metavar="MODE",
-        help="starttls, ssl or none [default: actions.yaml's smtp.security, else starttls].",
-    ),
-]
-SmtpUserOption = Annotated[
-    str | None,
-    typer.Option(
-        "--smtp-user",
-        envvar="CERTIFY_SMTP_USER",
-        metavar="NAME",
-        help="SMTP login; the password comes only from CERTIFY_SMTP_PASSWORD.",
-    ),
-]
-SmtpCaFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--smtp-ca-file",
-        envvar="CERTIFY_SMTP_CA_FILE",
-        metavar="FILE",
-        help="Trust this CA for the server.",
     ),
 ]
 WaitOption = Annotated[
@@ -366,31 +313,6 @@ def warn(line: str) -> None:
         sys.stderr.write(printable(line) + "\n")
     except BrokenPipeError:
         _reader_gone(sys.stderr)
-
-
-def pick_transport(
-    config: Config,
-    transport: str | None,
-    out_dir: Path | None,
-    smtp_host: str | None,
-    smtp_port: int | None,
-    smtp_security: str | None,
-    smtp_user: str | None,
-    smtp_ca_file: Path | None,
-) -> Transport:
-    """The transport the options, CERTIFY_SMTP_* variables and actions.yaml choose."""
-    from certify.deliver.transports import choose_transport
-
-    return choose_transport(
-        config,
-        transport=transport,
-        out=out_dir,
-        smtp_host=smtp_host,
-        smtp_port=smtp_port,
-        smtp_security=smtp_security,
-        smtp_user=smtp_user,
-        smtp_ca_file=smtp_ca_file,
-    )
 
 
 def attention_line(store: Store) -> str | None:

@@ -13,14 +13,7 @@ from certify.cli.app import (
     DbOption,
     JsonOption,
     NowOption,
-    OutOption,
     QuietOption,
-    SmtpCaFileOption,
-    SmtpHostOption,
-    SmtpPortOption,
-    SmtpSecurityOption,
-    SmtpUserOption,
-    TransportOption,
     WaitOption,
     app,
     attention_line,
@@ -33,17 +26,19 @@ from certify.cli.app import (
     plain,
     warn,
 )
+from certify.cli.transport_options import TransportChoice, with_transport_options
 from certify.clock import from_utc_text
 from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
     from certify.config import Action, Config
-    from certify.deliver.outcome import DeliveryOutcome, RunReport
+    from certify.deliver.results import DeliveryResult, RunReport
     from certify.deliver.runner import Runner
     from certify.deliver.transports import Transport
 
 
 @app.command("run-due")
+@with_transport_options
 def run_due(
     dry_run: Annotated[
         bool,
@@ -66,13 +61,7 @@ def run_due(
         int | None,
         typer.Option("--limit", min=1, metavar="N", help="Send at most N deliveries in this run."),
     ] = None,
-    transport: TransportOption = None,
-    out_dir: OutOption = None,
-    smtp_host: SmtpHostOption = None,
-    smtp_port: SmtpPortOption = None,
-    smtp_security: SmtpSecurityOption = None,
-    smtp_user: SmtpUserOption = None,
-    smtp_ca_file: SmtpCaFileOption = None,
+    via: TransportChoice = TransportChoice(),
     wait: WaitOption = 10.0,
     quiet: QuietOption = False,
     db: DbOption = None,
@@ -80,7 +69,6 @@ def run_due(
     as_json: JsonOption = False,
 ) -> None:
     """Send every delivery that is due now, and record why."""
-    from certify.cli.app import pick_transport
     from certify.deliver.runner import Runner
     from certify.store.lock import run_lock
 
@@ -98,10 +86,7 @@ def run_due(
                 report = runner.run(chosen, None, limit=limit, render=not no_render)
                 attention = attention_line(store)
         else:
-            chosen_transport = pick_transport(
-                config, transport, out_dir, smtp_host, smtp_port, smtp_security, smtp_user,
-                smtp_ca_file,
-            )  # fmt: skip
+            chosen_transport = via.pick(config)
             with run_lock(path, wait), Store.open(path, create=False) as store:
                 forgotten = _forget_past_retention(store, config, moment, as_json)
                 runner = Runner(
@@ -173,14 +158,14 @@ def _local(moment: str | None, tz: tzinfo) -> str:
     return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M}" if moment else ""
 
 
-def _person(item: DeliveryOutcome) -> str:
+def _person(item: DeliveryResult) -> str:
     if item.name is None and item.email is None:
         return item.person
     return f"{item.name or item.person} <{item.email or ''}>"
 
 
 def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
-    if not report.outcomes:
+    if not report.results:
         return
     if interactive():
         from rich.table import Table
@@ -195,14 +180,14 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             "subject" if report.dry_run else "state",
         ):
             grid.add_column(column)
-        for item in report.outcomes:
+        for item in report.results:
             last = item.subject or "" if item.state == "would send" else item.state
             if item.error:
                 last = f"{item.state}: {item.error}"
             grid.add_row(item.action, item.course, _person(item), _local(item.due_at, tz), last)
         console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
-        for item in report.outcomes:
+        for item in report.results:
             line = f"{item.state}: {item.action} {item.course}/{item.person}"
             if item.name is not None or item.email is not None:
                 line += f" {item.name or ''} <{item.email or ''}>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +31,7 @@ from certify.cli.app import (
 )
 from certify.clock import from_utc_text
 from certify.config import actions_path, read_timezone
+from certify.deliver.state import DeliveryState
 from certify.errors import CertifyError
 from certify.store.database import Store, db_path
 
@@ -142,9 +143,7 @@ def _readable(message: EmailMessage) -> str:
     return "\n".join(lines) + "\n"
 
 
-DeliveryState = Literal[
-    "pending", "claimed", "sending", "sent", "failed", "unknown", "skipped", "expired"
-]  # every state `DeliveryLog` writes (tests/test_log.py holds them to it)
+_ALL_BUT_LAST, _, _LAST = ", ".join(DeliveryState).rpartition(", ")
 
 
 @app.command("log")
@@ -165,8 +164,7 @@ def log_command(
             "--state",
             metavar="STATE",
             case_sensitive=False,
-            help="Only this state: pending, claimed, sending, sent, failed, unknown, skipped "
-            "or expired.",
+            help=f"Only this state: {_ALL_BUT_LAST} or {_LAST}.",
         ),
     ] = None,
     db: DbOption = None,

@@ -22,7 +22,8 @@ from certify.decide.facts import (
     participant_figures,
 )
 from certify.decide.steps import Case, Outcome, conditions_hold, outcome_of
-from certify.deliver.log import Decided, ExistingDelivery
+from certify.deliver.log import Decided
+from certify.deliver.lookup import ExistingDelivery
 
 __all__ = ["Decision", "Outcome", "Planner"]
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, cast
 from certify.clock import from_utc_text
 from certify.config import Config, status_key, type_key
 from certify.decide import rules
-from certify.deliver.log import finished_for_all_sql, state_of_sql
+from certify.deliver.lookup import finished_for_all_sql, state_of_sql
 from certify.errors import did_you_mean
 
 

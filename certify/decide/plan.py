@@ -36,7 +36,7 @@ from certify.decide.facts import (
 )
 from certify.decide.steps import Outcome
 from certify.decide.verdicts import CourseVerdicts, Outcomes
-from certify.deliver.log import DeliveryLog, ExistingDelivery, Key
+from certify.deliver.lookup import DeliveryLookup, ExistingDelivery, Key
 from certify.store.database import Store
 
 # A participant decided by their course alone (course_end actions), kept this small until
@@ -336,7 +336,7 @@ def make_plan(
     may send only so many need not judge a backlog of years to the end).
     """
     conn = store.conn
-    log = DeliveryLog(store, now)
+    log = DeliveryLookup(store)
     chosen = actions if actions is not None else config.actions
     action_ids = [a.id for a in chosen]
     recorded = log.recorded_since()
@@ -409,7 +409,7 @@ def _linked_courses(
 
 
 def _prune_courses(
-    store: Store, log: DeliveryLog, planner: Planner, actions: list[Action]
+    store: Store, log: DeliveryLookup, planner: Planner, actions: list[Action]
 ) -> tuple[list[str], dict[str, dict[str, datetime]], int]:
     """With course_end actions only, a course's due moment is its participants' due moment.
 

@@ -15,7 +15,8 @@ from typing import Literal
 from certify.clock import from_utc_text
 from certify.config import Action, Conditions
 from certify.decide import rules
-from certify.deliver.log import FINAL_STATES, ExistingDelivery
+from certify.deliver.lookup import ExistingDelivery
+from certify.deliver.state import FINAL
 
 Outcome = Literal[
     "send",
@@ -102,7 +103,7 @@ def conditions_hold(conditions: Conditions, attendance_met: bool, pass_met: bool
 
 
 def _finished(case: Case) -> bool:
-    return case.existing is not None and case.existing.state in FINAL_STATES
+    return case.existing is not None and case.existing.state in FINAL
 
 
 def _not_linked(case: Case) -> bool:

@@ -1,6 +1,6 @@
 """An administrator's own hand on deliveries: send one now, mark one, or re-queue many.
 
-Each of these first settles what a killed run left behind, as `run-due` does, and the
+Each of these first recovers what a killed run left behind, as `run-due` does, and the
 command line holds the run lock around them, so they never race a running `run-due`.
 """
 
@@ -12,25 +12,15 @@ from datetime import datetime
 from certify.config import Config
 from certify.decide.decisions import not_linked_reason, unmet_conditions
 from certify.deliver.log import DeliveryLog, MarkRefused
-from certify.deliver.outbox import safe_file_name
-from certify.deliver.outcome import DeliveryOutcome
-from certify.deliver.runner import Runner
+from certify.deliver.lookup import DeliveryLookup
+from certify.deliver.results import DeliveryResult
+from certify.deliver.runner import Runner, recover
+from certify.deliver.state import MAYBE_DELIVERED, RETRYABLE, DeliveryState
 from certify.deliver.transports import Transport
 from certify.errors import CertifyError, ConfigError, UsageError
 from certify.inspect.explain import decisions_of, missing_participant
 from certify.render.templates import Templates
 from certify.store.database import Store
-
-# States in which a delivery may already be on its way or delivered: never again by chance.
-IN_HAND = ("claimed", "sending", "sent", "unknown")
-
-
-def recover(store: Store, now: datetime, transport: Transport | None) -> list[str]:
-    """Settle what a killed run left; without a transport, a maybe-sent message is unknown."""
-    log = DeliveryLog(store, now)
-    if transport is None:
-        return log.recover(lambda key: None)
-    return log.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
 
 
 def send_one(
@@ -44,19 +34,20 @@ def send_one(
     *,
     force: bool,
     reason: str | None,
-) -> DeliveryOutcome:
-    """Send one delivery now: a manual action, or with `force` an audited re-send.
-
-    Call `recover` first, under the run lock, as `run-due` does.
-    """
+    warn: Callable[[str], None],
+) -> DeliveryResult:
+    """Recover what a killed run left (each note to `warn`), then send one delivery now: a
+    manual action, or with `force` an audited re-send. Call it under the run lock."""
+    for note in recover(DeliveryLog(store, now), transport):
+        warn(f"recovered: {note}")
     templates = Templates.checked(config)
     decision = decisions_of(store, config, course, person, now, action)[0]
     existing = decision.existing
-    if existing is not None and existing.state in IN_HAND and not force:
+    if existing is not None and existing.state in MAYBE_DELIVERED and not force:
         raise CertifyError(
             f"{action} for {course}/{person} is already {existing.state}",
             hint="to send it again (say, after the address was corrected) add --force --reason TEXT"
-            if existing.state == "sent"
+            if existing.state == DeliveryState.SENT
             else "it may have reached the person; check the mail server's log, then "
             f"`certify mark {action} --course {course} --person {person} --as sent --reason ...` "
             "or send again with --force --reason TEXT",
@@ -74,16 +65,16 @@ def send_one(
         )
     runner = Runner(store, config, templates, now)
     try:
-        outcome = runner.deliver(decision, transport, forced_reason=reason if force else None)
+        result = runner.deliver(decision, transport, forced_reason=reason if force else None)
     finally:
         runner.close()
-    if outcome.state == "held":
+    if result.state == "held":
         raise ConfigError(
             "templates",
-            [outcome.error or "the template could not be rendered"],
+            [result.error or "the template could not be rendered"],
             hint="fix the template (certify validate), then send again; the delivery stays pending",
         )
-    return outcome
+    return result
 
 
 def mark_delivery(
@@ -91,7 +82,7 @@ def mark_delivery(
     action: str,
     course: str,
     person: str,
-    state: str,
+    state: DeliveryState,
     reason: str,
     now: datetime,
     *,
@@ -100,23 +91,24 @@ def mark_delivery(
     transport: Transport | None,
     warn: Callable[[str], None],
 ) -> str:
-    """Settle what a killed run left (each note to `warn`), then a delivery by hand, with the
-    reason in its history; returns what was done.
+    """Recover what a killed run left (each note to `warn`), then set a delivery's state by
+    hand, with the reason in its history; returns what was done.
 
     `config` is read only for a participant without a record, to record one `sent`.
     """
     log = DeliveryLog(store, now)
+    logged = DeliveryLookup(store)
     key = (action, course, person)
-    before = log.of(course, person).get(key)
-    for note in recover(store, now, transport):
+    before = logged.of(course, person).get(key)
+    for note in recover(log, transport):
         warn(f"recovered: {note}")
-    after = log.of(course, person).get(key)
+    after = logged.of(course, person).get(key)
     if (
         before is not None
-        and before.state == "sending"
+        and before.state == DeliveryState.SENDING
         and after is not None
-        and after.state == "unknown"
-        and state == "failed"
+        and after.state == DeliveryState.UNKNOWN
+        and state == DeliveryState.FAILED
         and not force
     ):
         # the administrator has not seen it `unknown` yet: marking it failed now would have
@@ -128,8 +120,7 @@ def mark_delivery(
             "if it arrived, --as failed if it did not",
         )
     decided = None
-    logged = after is not None
-    if state == "sent" and not logged:
+    if state == DeliveryState.SENT and after is None:
         decision = decisions_of(store, config(), course, person, now, action)[0]
         if decision.outcome in ("not_linked", "cancelled") and not force:
             why = (
@@ -142,7 +133,7 @@ def mark_delivery(
                 hint="check the action and ids; add --force to record it as sent anyway",
             )
         decided = decision.decided()
-    elif not logged:  # say first that the action, person, course or enrollment is not there
+    elif after is None:  # say first that the action, person, course or enrollment is not there
         config().action(action)
         missing = missing_participant(store, course, person)
         if missing is not None:
@@ -156,7 +147,7 @@ def mark_delivery(
         return f"{which}: recorded as sent (handed over another way); no run sends it"
     if was == state:
         return f"{which} is already {state}; nothing changed"
-    if state == "failed":
+    if state == DeliveryState.FAILED:
         return (
             f"{which}: marked failed (was {was}); "
             "a later `certify retry --state failed` sends it again"
@@ -176,35 +167,35 @@ def _refusal(refused: MarkRefused) -> CertifyError:
             hint="`--as sent` records one handed over another way; "
             f"`certify explain --person {person} --course {course}` says why none was made",
         )
-    if current == "sent":
+    if current == DeliveryState.SENT:
         return CertifyError(
             f"{which} was sent: marking it {wanted} needs --force",
             hint="if it bounced and never reached the person, add --force; "
             "a later `certify retry --state failed` will then send it again",
         )
-    if current in ("skipped", "expired"):
+    if current in (DeliveryState.SKIPPED, DeliveryState.EXPIRED):
         why = (
             "due before the action's `since` (no mailing of history)"
-            if current == "skipped"
+            if current == DeliveryState.SKIPPED
             else "due longer ago than expire_after"
         )
         return CertifyError(
             f"{which} is {current}: {why}, so no run sends it",
             hint=f"to send it now: certify send {action} --course {course} --person {person} "
             f"--force --reason TEXT; to mark it {wanted} anyway"
-            + (" (handed over another way)" if wanted == "sent" else "")
+            + (" (handed over another way)" if wanted == DeliveryState.SENT else "")
             + ", add --force",
         )
-    return CertifyError(  # a run's claim left unsettled: `recover` comes first
+    return CertifyError(  # a run's claim not recovered yet: `recover` comes first
         f"{which} is {current}: a run holds it",
-        hint="run `certify run-due`, which settles what a killed run left, then mark again",
+        hint="run `certify run-due`, which recovers what a killed run left, then mark again",
     )
 
 
 def retry_deliveries(
     store: Store,
     now: datetime,
-    state: str,
+    state: DeliveryState,
     reason: str,
     *,
     force: bool,
@@ -213,9 +204,9 @@ def retry_deliveries(
     person: str | None = None,
 ) -> int:
     """Re-queue `failed` (or, with force, `unknown`) deliveries; returns how many."""
-    if state not in ("failed", "unknown"):
+    if state not in RETRYABLE:
         raise UsageError("--state takes failed or unknown")
-    if state == "unknown" and not force:
+    if state == DeliveryState.UNKNOWN and not force:
         raise UsageError(
             "an `unknown` delivery may have arrived: re-queueing it can send a second copy",
             hint="check the mail server's log first; add --force to re-queue anyway",

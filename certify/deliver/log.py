@@ -1,5 +1,5 @@
-"""The delivery log: every state change of `deliveries` and their events, and what a plan
-reads of them (what people read is in `history`).
+"""The delivery log: every state change of `deliveries` and their events (what a plan reads
+of them is in `lookup`, what people read in `history`).
 
 Like a mail queue's one queue object, this is the only code that writes the log. Each
 write is its own short transaction, so none is held open across network I/O; the claim
@@ -12,26 +12,22 @@ import functools
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, NamedTuple
 
 from certify.clock import from_utc_text, to_utc_text
+from certify.deliver.lookup import Key
+from certify.deliver.state import HELD_BY_A_RUN, MARK_FREELY, DeliveryState, sql_list
 from certify.errors import CertifyError
 from certify.store.database import Store
 
-FINAL_STATES = ("sent", "failed", "unknown", "expired")
-IN_MOTION = ("pending", "claimed", "sending")
-# What `mark` changes without force: what is not yet known to have reached the person.
-MARK_FREELY = ("pending", "failed", "unknown")
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX_GAP = timedelta(hours=24)
 RETRY_MAX_ATTEMPTS = 8
 RETRY_MAX_AGE = timedelta(hours=72)
-
-Key = tuple[str, str, str]  # (action, course_id, person_id)
 
 
 def certificate_number(delivery_id: int, created: datetime) -> str:
@@ -59,18 +55,6 @@ def next_attempt(attempts: int, now: datetime) -> datetime:
     return now + gap
 
 
-@dataclass(frozen=True, slots=True)
-class ExistingDelivery:
-    """What the planner needs to know of a logged delivery."""
-
-    id: int
-    state: str
-    due_at: str | None
-    next_attempt_at: str | None
-    attempts: int
-    last_error: str | None
-
-
 class Decided(NamedTuple):
     """What the log keeps of a decision: its key, due moment and the figures behind it."""
 
@@ -91,34 +75,6 @@ class Claim:
     first_attempt_at: str | None
 
 
-# -- fragments for the planner's participant query ------------------------------------------
-
-
-def finished_for_all_sql(pairs: list[tuple[str, str | None]], params: dict[str, Any]) -> str:
-    """SQL true for an enrollment whose delivery is final for every (action, since) pair."""
-    finished = []
-    for index, (action_id, since) in enumerate(pairs):
-        params[f"a{index}"] = action_id
-        params[f"s{index}"] = since
-        finished.append(
-            f"EXISTS (SELECT 1 FROM deliveries d WHERE d.action = :a{index} "
-            "AND d.course_id = e.course_id AND d.person_id = e.person_id "
-            f"AND (d.state IN {FINAL_STATES!r} "
-            f"OR (d.state = 'skipped' AND :s{index} IS NOT NULL AND d.due_at < :s{index})))"
-        )
-    return "NOT (" + " AND ".join(finished) + ")"
-
-
-def state_of_sql(index: int, action_id: str, params: dict[str, Any]) -> str:
-    """SQL for the logged state of an enrollment's delivery of one action (NULL: none)."""
-    name = f"st{index}"
-    params[name] = action_id
-    return (
-        f"(SELECT d.state FROM deliveries d WHERE d.action = :{name} "
-        "AND d.course_id = e.course_id AND d.person_id = e.person_id)"
-    )
-
-
 class DeliveryLog:
     """The delivery log of one store, as seen at one moment (`now`, the run's moment)."""
 
@@ -129,7 +85,7 @@ class DeliveryLog:
         self.now_text = to_utc_text(now)
         self._import_id: int | None = None
         self._import_read = False
-        self._outcomes: list[dict[str, Any]] = []  # noted, not yet written (see `record`)
+        self._results: list[dict[str, Any]] = []  # noted, not yet written (see `record`)
 
     @property
     def import_id(self) -> int | None:
@@ -142,96 +98,39 @@ class DeliveryLog:
     def _figures(self, decided: Decided) -> str:
         return json.dumps({**decided.figures, "import_id": self.import_id})
 
-    # -- reading ----------------------------------------------------------------------------
-
-    def recorded_since(self) -> dict[str, datetime]:
-        """Per action, the `now` of the first sending run that evaluated it."""
-        return {
-            action: from_utc_text(since)
-            for action, since in self.conn.execute("SELECT action, since FROM action_since")
-        }
-
-    def _existing(self, where: str, params: Any) -> dict[Key, ExistingDelivery]:
-        return {
-            (row[0], row[1], row[2]): ExistingDelivery(*row[3:])
-            for row in self.conn.execute(
-                "SELECT action, course_id, person_id, id, state, due_at, next_attempt_at, "
-                f"attempts, last_error FROM deliveries WHERE {where}",
-                params,
-            )
-        }
-
-    def in_motion(self, action_ids: list[str]) -> dict[Key, ExistingDelivery]:
-        """The deliveries still moving (a retry waits, or a run was interrupted)."""
-        if not action_ids:
-            return {}
-        marks = ", ".join("?" * len(action_ids))
-        # `+action`: the state's index finds the few rows in motion among years of history
-        return self._existing(f"+action IN ({marks}) AND state IN {IN_MOTION!r}", action_ids)
-
-    def of(self, course_id: str | None, person_id: str | None) -> dict[Key, ExistingDelivery]:
-        """Every logged delivery of a course, a person, or one participant."""
-        return self._existing(
-            "(:c IS NULL OR course_id = :c) AND (:p IS NULL OR person_id = :p)",
-            {"c": course_id, "p": person_id},
-        )
-
-    def of_courses(
-        self, action_ids: list[str], course_ids: list[str]
-    ) -> dict[Key, tuple[ExistingDelivery, str | None]]:
-        """Each logged delivery of these actions to these courses' enrollments, with its sent_at."""
-        # reached through each enrollment's key, one action at a time, so the lookups use the
-        # log's unique (action, course, person) index and never scan years of deliveries
-        found: dict[Key, tuple[ExistingDelivery, str | None]] = {}
-        for action_id in action_ids:
-            for row in self.conn.execute(
-                "SELECT d.course_id, d.person_id, d.id, d.state, d.due_at, d.next_attempt_at, "
-                "d.attempts, d.last_error, d.sent_at FROM enrollments e JOIN deliveries d "
-                "ON d.action = :action AND d.course_id = e.course_id "
-                "AND d.person_id = e.person_id "
-                "WHERE e.course_id IN (SELECT value FROM json_each(:courses))",
-                {"action": action_id, "courses": json.dumps(course_ids)},
-            ):
-                found[(action_id, row[0], row[1])] = (ExistingDelivery(*row[2:8]), row[8])
-        return found
-
-    def any_logged(self, action_ids: list[str]) -> bool:
-        """Has anything been logged for these actions (before switching one on, nothing)?"""
-        if not action_ids:
-            return False
-        marks = ", ".join("?" * len(action_ids))
-        row = self.conn.execute(
-            f"SELECT EXISTS (SELECT 1 FROM deliveries WHERE action IN ({marks}))", action_ids
-        ).fetchone()
-        return bool(row[0])
-
-    def course_skips(self) -> dict[tuple[str, str], str]:
-        """(action, course) → the `since` under which its history was recorded skipped."""
-        return {
-            (action, course): since
-            for action, course, since in self.conn.execute(
-                "SELECT action, course_id, since FROM course_skips"
-            )
-        }
-
-    def unlogged_enrollments(self, action_id: str, course_ids: Iterable[str]) -> int:
-        """Enrollments of these courses with no delivery of the action (for a dry run)."""
-        row = self.conn.execute(
-            "SELECT count(*) FROM enrollments e WHERE e.status != 'cancelled' "
-            "AND e.course_id IN (SELECT value FROM json_each(?)) AND NOT EXISTS "
-            "(SELECT 1 FROM deliveries d WHERE d.action = ? AND d.course_id = e.course_id "
-            "AND d.person_id = e.person_id)",
-            (json.dumps(list(course_ids)), action_id),
-        ).fetchone()
-        return int(row[0])
-
     # -- writing ----------------------------------------------------------------------------
 
-    def _event(self, delivery_id: int, state: str, detail: str | None = None) -> None:
-        self.conn.execute(
+    def _events(self, conn: sqlite3.Connection, events: list[tuple[int, str, str | None]]) -> None:
+        """The one writer of delivery events: (delivery id, state, detail), at this moment."""
+        conn.executemany(
             "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)",
-            (delivery_id, self.now_text, state, detail),
+            [(delivery_id, self.now_text, state, detail) for delivery_id, state, detail in events],
         )
+
+    def _put(
+        self,
+        conn: sqlite3.Connection,
+        delivery_id: int,
+        state: DeliveryState,
+        detail: str,
+        *,
+        error: str | None,
+    ) -> None:
+        """Set a delivery's state outside an attempt (no back-off), with its event; `error`
+        replaces the last error when given."""
+        conn.execute(
+            "UPDATE deliveries SET state = :state, next_attempt_at = NULL, updated_at = :now, "
+            "last_error = coalesce(:error, last_error), sent_at = CASE WHEN :state = :sent "
+            "THEN coalesce(sent_at, :now) ELSE sent_at END WHERE id = :id",
+            {
+                "state": state,
+                "now": self.now_text,
+                "error": error,
+                "sent": DeliveryState.SENT,
+                "id": delivery_id,
+            },
+        )
+        self._events(conn, [(delivery_id, state, detail)])
 
     def record_since(self, action_ids: list[str]) -> None:
         """The first sending run that evaluates an action fixes what it covers from then on."""
@@ -242,7 +141,7 @@ class DeliveryLog:
                 [(action_id, self.now_text) for action_id in action_ids],
             )
 
-    def record_final(self, decided: list[Decided], state: str) -> int:
+    def record_final(self, decided: list[Decided], state: DeliveryState) -> int:
         """Record `skipped` or `expired` decisions, set-based; returns how many."""
         if not decided:
             return 0
@@ -270,12 +169,11 @@ class DeliveryLog:
                 rows,
             )
             conn.executemany("INSERT INTO temp.decided VALUES (?, ?, ?)", [d.key for d in decided])
-            conn.execute(
-                "INSERT INTO delivery_events (delivery_id, at, state, detail) "
-                "SELECT d.id, ?, ?, NULL FROM temp.decided x JOIN deliveries d "
-                "ON d.action = x.action AND d.course_id = x.course_id AND d.person_id = x.person_id",
-                (self.now_text, state),
+            recorded = conn.execute(
+                "SELECT d.id FROM temp.decided x JOIN deliveries d ON d.action = x.action "
+                "AND d.course_id = x.course_id AND d.person_id = x.person_id"
             )
+            self._events(conn, [(delivery_id, state, None) for (delivery_id,) in recorded])
         return len(decided)
 
     def record_course_skips(
@@ -287,28 +185,16 @@ class DeliveryLog:
             for action_id, courses in course_skips.items():
                 since_text = to_utc_text(since[action_id])
                 for course_id, due in courses.items():
-                    added = [
-                        row[0]
-                        for row in conn.execute(
-                            "INSERT INTO deliveries (action, course_id, person_id, state, due_at, "
-                            "import_id, created_at, updated_at) SELECT ?, e.course_id, e.person_id, "
-                            "'skipped', ?, ?, ?, ? FROM enrollments e "
-                            "WHERE e.course_id = ? AND e.status != 'cancelled' "
-                            "ON CONFLICT (action, course_id, person_id) DO NOTHING RETURNING id",
-                            (
-                                action_id,
-                                to_utc_text(due),
-                                self.import_id,
-                                self.now_text,
-                                self.now_text,
-                                course_id,
-                            ),
-                        ).fetchall()
-                    ]
-                    conn.executemany(
-                        "INSERT INTO delivery_events (delivery_id, at, state) VALUES (?, ?, 'skipped')",
-                        [(delivery_id, self.now_text) for delivery_id in added],
-                    )
+                    added = conn.execute(
+                        "INSERT INTO deliveries (action, course_id, person_id, state, due_at, "
+                        "import_id, created_at, updated_at) SELECT ?, e.course_id, e.person_id, "
+                        "?, ?, ?, ?, ? FROM enrollments e "
+                        "WHERE e.course_id = ? AND e.status != 'cancelled' "
+                        "ON CONFLICT (action, course_id, person_id) DO NOTHING RETURNING id",
+                        (action_id, DeliveryState.SKIPPED, to_utc_text(due), self.import_id,
+                         self.now_text, self.now_text, course_id),
+                    ).fetchall()  # fmt: skip
+                    self._events(conn, [(row[0], DeliveryState.SKIPPED, None) for row in added])
                     total += len(added)
                     conn.execute(
                         "INSERT INTO course_skips (action, course_id, since) VALUES (?, ?, ?) "
@@ -318,40 +204,21 @@ class DeliveryLog:
         return total
 
     def recover(self, was_delivered: Callable[[Key], bool | None]) -> list[str]:
-        """Settle rows a killed run left `claimed` (not handed over) or `sending` (maybe sent).
+        """Resolve rows a killed run left `claimed` (not handed over) or `sending` (maybe sent).
 
         `was_delivered(key)` asks the transport: True or False when it can tell, else None.
         """
         notes = []
         rows = self.conn.execute(
             "SELECT id, state, action, course_id, person_id FROM deliveries "
-            "WHERE state IN ('claimed', 'sending')"
+            f"WHERE state IN {sql_list(HELD_BY_A_RUN)}"
         ).fetchall()
         for delivery_id, state, action, course, person in rows:
-            if state == "claimed":
-                # not handed over, unless the transport shows it was (a file in the outbox)
-                if was_delivered((action, course, person)) is True:
-                    new_state, detail = "sent", "found written after an interrupted run"
-                else:
-                    new_state = "pending"
-                    detail = "run stopped before the message was handed over"
-            else:
-                delivered = was_delivered((action, course, person))
-                if delivered is True:
-                    new_state, detail = "sent", "found written after an interrupted run"
-                elif delivered is False:
-                    new_state, detail = "pending", "run stopped before the file was written"
-                else:
-                    new_state, detail = "unknown", "run stopped while handing the message over"
+            delivered = was_delivered((action, course, person))
+            new_state, detail = _recovered(state, delivered)
             with self.store.transaction() as conn:
-                conn.execute(
-                    "UPDATE deliveries SET state = :state, next_attempt_at = NULL, "
-                    "last_error = CASE WHEN :state = 'sent' THEN last_error ELSE :detail END, "
-                    "updated_at = :now, sent_at = CASE WHEN :state = 'sent' "
-                    "THEN coalesce(sent_at, :now) ELSE sent_at END WHERE id = :id",
-                    {"state": new_state, "detail": detail, "now": self.now_text, "id": delivery_id},
-                )
-                self._event(delivery_id, new_state, detail)
+                error = None if new_state == DeliveryState.SENT else detail
+                self._put(conn, delivery_id, new_state, detail, error=error)
             notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
         return notes
 
@@ -366,14 +233,15 @@ class DeliveryLog:
                 delivery_id, message_id, certificate, created, attempts, first = conn.execute(
                     "INSERT INTO deliveries (action, course_id, person_id, state, due_at, "
                     "figures, import_id, created_at, updated_at) "
-                    "VALUES (?, ?, ?, 'claimed', ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (action, course_id, person_id) DO UPDATE SET state = 'claimed', "
-                    "due_at = excluded.due_at, figures = excluded.figures, "
-                    "import_id = excluded.import_id, updated_at = excluded.updated_at "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (action, course_id, person_id) DO UPDATE SET "
+                    "state = excluded.state, due_at = excluded.due_at, "
+                    "figures = excluded.figures, import_id = excluded.import_id, "
+                    "updated_at = excluded.updated_at "
                     "RETURNING id, message_id, certificate_number, created_at, attempts, "
                     "first_attempt_at",
-                    (action, course, person, due, self._figures(item), self.import_id,
-                     self.now_text, self.now_text),
+                    (action, course, person, DeliveryState.CLAIMED, due, self._figures(item),
+                     self.import_id, self.now_text, self.now_text),
                 ).fetchone()  # fmt: skip
                 if message_id is None:
                     message_id = message_id_for(delivery_id, item.key, sender)
@@ -389,7 +257,7 @@ class DeliveryLog:
                     for c in claims
                 ],
             )
-            self._events(conn, [(c.id, "claimed", None) for c in claims])
+            self._events(conn, [(c.id, DeliveryState.CLAIMED, None) for c in claims])
         return claims
 
     def claim(self, decided: Decided, sender: str) -> Claim:
@@ -402,20 +270,17 @@ class DeliveryLog:
             return
         with self.store.transaction() as conn:
             conn.executemany(
-                "UPDATE deliveries SET state = 'pending', updated_at = ? "
-                "WHERE id = ? AND state = 'claimed'",
-                [(self.now_text, claim.id) for claim in claims],
+                "UPDATE deliveries SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+                [
+                    (DeliveryState.PENDING, self.now_text, claim.id, DeliveryState.CLAIMED)
+                    for claim in claims
+                ],
             )
 
     def release(self, delivery_id: int, reason: str) -> None:
         """Back to pending after a configuration problem: not an attempt, not a failure."""
         with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET state = 'pending', last_error = ?, next_attempt_at = NULL, "
-                "updated_at = ? WHERE id = ?",
-                (reason, self.now_text, delivery_id),
-            )
-            self._event(delivery_id, "pending", reason)
+            self._put(conn, delivery_id, DeliveryState.PENDING, reason, error=reason)
 
     def forced(self, delivery_id: int, reason: str, message_id: str) -> None:
         """Note why an administrator sends a delivery again, and the Message-ID it goes with."""
@@ -423,30 +288,30 @@ class DeliveryLog:
             conn.execute(
                 "UPDATE deliveries SET message_id = ? WHERE id = ?", (message_id, delivery_id)
             )
-            self._event(delivery_id, "forced", f"{reason} (Message-ID {message_id})")
+            self._events(conn, [(delivery_id, "forced", f"{reason} (Message-ID {message_id})")])
 
     def mark_sending(self, claim: Claim) -> None:
         """The last step before a hand-over the transport cannot take back: from here on the
-        message may have arrived. On disk (with the outcomes noted so far) before it returns."""
+        message may have arrived. On disk (with the results noted so far) before it returns."""
         with self.store.transaction() as conn:
-            self._write_outcomes(conn)
+            self._write_results(conn)
             conn.execute(
-                "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id = ?",
-                (self.now_text, claim.id),
+                "UPDATE deliveries SET state = ?, updated_at = ? WHERE id = ?",
+                (DeliveryState.SENDING, self.now_text, claim.id),
             )
 
     def record(
         self,
         claim: Claim,
-        state: str,
+        state: DeliveryState,
         *,
         error: str | None = None,
         code: int | None = None,
         next_at: datetime | None = None,
     ) -> None:
-        """Note the outcome of one attempt; it is written with the next `mark_sending` or
+        """Note the result of one attempt; it is written with the next `mark_sending` or
         `flush`, whichever comes first (the run flushes before it ends)."""
-        self._outcomes.append(
+        self._results.append(
             {
                 "state": state,
                 "error": error,
@@ -454,51 +319,50 @@ class DeliveryLog:
                 "now": self.now_text,
                 "next": to_utc_text(next_at) if next_at else None,
                 "id": claim.id,
+                "sent": DeliveryState.SENT,
             }
         )
 
     def flush(self) -> None:
-        """Write the outcomes noted so far, in one transaction."""
-        if self._outcomes:
+        """Write the results noted so far, in one transaction."""
+        if self._results:
             with self.store.transaction() as conn:
-                self._write_outcomes(conn)
+                self._write_results(conn)
 
-    def _write_outcomes(self, conn: sqlite3.Connection) -> None:
-        if not self._outcomes:
+    def _write_results(self, conn: sqlite3.Connection) -> None:
+        if not self._results:
             return
         conn.executemany(
             "UPDATE deliveries SET state = :state, attempts = attempts + 1, "
             "last_error = :error, last_code = :code, next_attempt_at = :next, "
             "updated_at = :now, first_attempt_at = coalesce(first_attempt_at, :now), "
-            "sent_at = CASE WHEN :state = 'sent' THEN :now ELSE sent_at END WHERE id = :id",
-            self._outcomes,
+            "sent_at = CASE WHEN :state = :sent THEN :now ELSE sent_at END WHERE id = :id",
+            self._results,
         )
-        self._events(conn, [(o["id"], o["state"], o["error"]) for o in self._outcomes])
-        self._outcomes = []
+        self._events(conn, [(r["id"], r["state"], r["error"]) for r in self._results])
+        self._results = []
 
-    def _events(self, conn: sqlite3.Connection, events: list[tuple[int, str, str | None]]) -> None:
-        conn.executemany(
-            "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)",
-            [(delivery_id, self.now_text, state, detail) for delivery_id, state, detail in events],
-        )
-
-    def temporary_failure(self, claim: Claim, reason: str, code: int | None) -> str:
+    def temporary_failure(self, claim: Claim, reason: str, code: int | None) -> DeliveryState:
         """Pending with a back-off, or `failed` after 8 attempts or 72 hours; the new state."""
         attempts = claim.attempts + 1
         first = claim.first_attempt_at or self.now_text
         too_old = self.now - from_utc_text(first) >= RETRY_MAX_AGE
         if attempts >= RETRY_MAX_ATTEMPTS or too_old:
             reason = f"{reason} (gave up after {attempts} attempts)"
-            self.record(claim, "failed", error=reason, code=code)
-            return "failed"
+            self.record(claim, DeliveryState.FAILED, error=reason, code=code)
+            return DeliveryState.FAILED
         self.record(
-            claim, "pending", error=reason, code=code, next_at=next_attempt(attempts, self.now)
+            claim,
+            DeliveryState.PENDING,
+            error=reason,
+            code=code,
+            next_at=next_attempt(attempts, self.now),
         )
-        return "pending"
+        return DeliveryState.PENDING
 
     def retry(
         self,
-        state: str,
+        state: DeliveryState,
         reason: str,
         *,
         action: str | None = None,
@@ -508,32 +372,29 @@ class DeliveryLog:
         """Put `failed` or `unknown` deliveries back to pending, in one transaction, each with
         an event carrying the reason; their attempts start afresh. Returns how many."""
         with self.store.transaction() as conn:
-            ids = [
-                row[0]
-                for row in conn.execute(
-                    "UPDATE deliveries SET state = 'pending', attempts = 0, first_attempt_at = NULL, "
-                    "next_attempt_at = NULL, updated_at = :now WHERE state = :state "
-                    "AND (:a IS NULL OR action = :a) AND (:c IS NULL OR course_id = :c) "
-                    "AND (:p IS NULL OR person_id = :p) RETURNING id",
-                    {"now": self.now_text, "state": state, "a": action, "c": course, "p": person},
-                ).fetchall()
-            ]
-            conn.executemany(
-                "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, ?, ?)",
-                [(i, self.now_text, "pending", f"retry (was {state}): {reason}") for i in ids],
-            )
+            ids = conn.execute(
+                "UPDATE deliveries SET state = :pending, attempts = 0, first_attempt_at = NULL, "
+                "next_attempt_at = NULL, updated_at = :now WHERE state = :state "
+                "AND (:a IS NULL OR action = :a) AND (:c IS NULL OR course_id = :c) "
+                "AND (:p IS NULL OR person_id = :p) RETURNING id",
+                {"pending": DeliveryState.PENDING, "now": self.now_text, "state": state,
+                 "a": action, "c": course, "p": person},
+            ).fetchall()  # fmt: skip
+            detail = f"retry (was {state}): {reason}"
+            self._events(conn, [(row[0], DeliveryState.PENDING, detail) for row in ids])
         return len(ids)
 
     def mark(
         self,
         key: Key,
-        state: str,
+        state: DeliveryState,
         reason: str,
         *,
         force: bool = False,
         decided: Decided | None = None,
     ) -> str | None:
-        """Settle a delivery by hand, with the reason in its history; returns the state it had.
+        """Set a delivery's state by hand, with the reason in its history; returns the state
+        it had.
 
         Without `force` only what is not yet known to have reached the person changes
         (`pending`, `failed`, `unknown`); the same state again changes nothing. With no
@@ -545,25 +406,19 @@ class DeliveryLog:
             key,
         ).fetchone()
         if row is None:
-            if state != "sent" or decided is None:
+            if state != DeliveryState.SENT or decided is None:
                 raise MarkRefused(key, None, state)
             self._mark_new(decided, reason)
             return None
         delivery_id, current = row
         if current == state:
             return str(current)
-        if current in IN_MOTION[1:] or (current not in MARK_FREELY and not force):
+        if current in HELD_BY_A_RUN or (current not in MARK_FREELY and not force):
             raise MarkRefused(key, current, state)
         detail = f"marked by hand (was {current}): {reason}"
         with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET state = :state, next_attempt_at = NULL, updated_at = :now, "
-                "last_error = CASE WHEN :state = 'failed' THEN :detail ELSE last_error END, "
-                "sent_at = CASE WHEN :state = 'sent' THEN coalesce(sent_at, :now) "
-                "ELSE sent_at END WHERE id = :id",
-                {"state": state, "now": self.now_text, "detail": detail, "id": delivery_id},
-            )
-            self._event(delivery_id, state, detail)
+            error = detail if state == DeliveryState.FAILED else None
+            self._put(conn, delivery_id, state, detail, error=error)
         return str(current)
 
     def _mark_new(self, decided: Decided, reason: str) -> None:
@@ -572,16 +427,31 @@ class DeliveryLog:
             (delivery_id,) = conn.execute(
                 "INSERT INTO deliveries (action, course_id, person_id, state, due_at, figures, "
                 "import_id, sent_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'sent', ?, ?, ?, ?, ?, ?) RETURNING id",
-                (*decided.key, to_utc_text(decided.due_at) if decided.due_at else None,
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (*decided.key, DeliveryState.SENT,
+                 to_utc_text(decided.due_at) if decided.due_at else None,
                  self._figures(decided), self.import_id, self.now_text, self.now_text,
                  self.now_text),
             ).fetchone()  # fmt: skip
-            self._event(delivery_id, "sent", f"marked by hand (no record before): {reason}")
+            detail = f"marked by hand (no record before): {reason}"
+            self._events(conn, [(delivery_id, DeliveryState.SENT, detail)])
+
+
+def _recovered(state: str, delivered: bool | None) -> tuple[DeliveryState, str]:
+    """Where a delivery a killed run left in `state` stands, and why, given what the
+    transport tells of it (None: it cannot tell)."""
+    if delivered is True:
+        return DeliveryState.SENT, "found written after an interrupted run"
+    if state == DeliveryState.CLAIMED:
+        # not handed over, unless the transport shows it was (a file in the outbox)
+        return DeliveryState.PENDING, "run stopped before the message was handed over"
+    if delivered is False:
+        return DeliveryState.PENDING, "run stopped before the file was written"
+    return DeliveryState.UNKNOWN, "run stopped while handing the message over"
 
 
 class MarkRefused(CertifyError):
-    """`mark` would change what is known to have been delivered, or settled otherwise, or
+    """`mark` would change what is known to have been delivered, or resolved otherwise, or
     what a run holds in hand; `current` is the delivery's state (None: no record)."""
 
     def __init__(self, key: Key, current: str | None, wanted: str) -> None:

@@ -1,8 +1,8 @@
 """The run: the loop over what is due, the transport calls, and SIGTERM (the lock is `lock.py`).
 
-Every state change goes through the delivery log (`deliveries.py`) as its own short
+Every state change goes through the delivery log (`log.py`) as its own short
 transaction; none is held open across network I/O. The claim is committed before a message
-is handed over and the outcome right after, so a crash at any point leaves a row that the
+is handed over and the result right after, so a crash at any point leaves a row that the
 next run settles without sending twice.
 """
 
@@ -24,7 +24,9 @@ from certify.decide.plan import Listed, Plan, make_plan
 from certify.deliver import runs
 from certify.deliver.log import Claim, DeliveryLog
 from certify.deliver.outbox import safe_file_name
-from certify.deliver.outcome import DeliveryOutcome, RunReport
+from certify.deliver.lookup import DeliveryLookup
+from certify.deliver.results import DeliveryResult, RunReport
+from certify.deliver.state import DeliveryState
 from certify.deliver.transports import (
     AmbiguousFailure,
     ConnectionFailure,
@@ -42,7 +44,7 @@ if TYPE_CHECKING:  # rendering is imported when the first message is made: a cro
     from certify.render.message import Mail
     from certify.render.templates import Templates
 
-IN_A_ROW_TO_STOP = 3  # connection failures, or unknown outcomes, in a row stop a run
+IN_A_ROW_TO_STOP = 3  # connection failures, or deliveries of unknown fate, in a row stop a run
 CLAIM_BATCH = 32  # claims committed together; a stopped run hands back what it did not try
 
 
@@ -113,17 +115,8 @@ class Runner:
             self._contexts = DeliveryContexts(self.store.conn, self.config, self.templates.needs)
         return self._contexts
 
-    def recover(self, transport: Transport | None) -> list[str]:
-        """Settle what a killed run left `claimed` or `sending`.
-
-        Without a transport to ask, a message that may have been handed over is `unknown`.
-        """
-        if transport is None:
-            return self.deliveries.recover(lambda key: None)
-        return self.deliveries.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
-
-    def _outcome(self, decision: Decision, state: str) -> DeliveryOutcome:
-        return DeliveryOutcome(
+    def _result(self, decision: Decision, state: str) -> DeliveryResult:
+        return DeliveryResult(
             action=decision.action.id,
             course=decision.course.id,
             person=decision.participant.person_id,
@@ -133,13 +126,13 @@ class Runner:
             due_at=_due_text(decision.due_at) if decision.due_at else None,
         )
 
-    def _render(self, decision: Decision, delivery: DeliveryRef, outcome: DeliveryOutcome) -> Mail:
-        """The message, with the person's name and address noted on the outcome."""
+    def _render(self, decision: Decision, delivery: DeliveryRef, result: DeliveryResult) -> Mail:
+        """The message, with the person's name and address noted on the result."""
         from certify.render.compose import render_message
 
         context = self.contexts.read(decision, delivery, self.now)
-        outcome.name = context["person"]["full_name"]
-        outcome.email = context["person"]["email"]
+        result.name = context["person"]["full_name"]
+        result.email = context["person"]["email"]
         mail = render_message(
             self.templates,
             decision.action,
@@ -147,7 +140,7 @@ class Runner:
             message_id=delivery.message_id,
             sent_at=self.now.astimezone(self.config.tz),
         )
-        outcome.subject = mail.subject
+        result.subject = mail.subject
         return mail
 
     def _open(self, transport: Transport) -> None:
@@ -170,7 +163,7 @@ class Runner:
 
     def deliver(
         self, decision: Decision, transport: Transport, *, forced_reason: str | None = None
-    ) -> DeliveryOutcome:
+    ) -> DeliveryResult:
         """Claim, render, hand over and record one delivery (for `certify send`)."""
         self._open(transport)
         claim = self.deliveries.claim(decision.decided(), self.config.settings.sender)
@@ -181,12 +174,12 @@ class Runner:
                 r"(\.r\d+)?@", f".r{int(self.now.timestamp())}@", claim.message_id, count=1
             )
             self.deliveries.forced(claim.id, forced_reason, message_id)
-        outcome = self._attempt(decision, claim, transport, message_id)
+        result = self._attempt(decision, claim, transport, message_id)
         self._record(transport)
-        return outcome
+        return result
 
     def _record(self, transport: Transport) -> None:
-        """What was handed over made durable first, then the outcomes written."""
+        """What was handed over made durable first, then the results written."""
         transport.settle()
         self.deliveries.flush()
 
@@ -196,10 +189,10 @@ class Runner:
         claim: Claim,
         transport: Transport,
         message_id: str | None = None,
-    ) -> DeliveryOutcome:
-        """Render and hand over one claimed delivery; its outcome is noted in the log.
+    ) -> DeliveryResult:
+        """Render and hand over one claimed delivery; its result is noted in the log.
 
-        A configuration problem leaves the delivery pending (state `held` on the outcome);
+        A configuration problem leaves the delivery pending (state `held` on the result);
         a fault of this person's data fails it; the transport's failures are recorded.
         """
         from certify.render.compose import AddressError, MissingGlyphs, TemplateProblem
@@ -207,45 +200,45 @@ class Runner:
 
         log = self.deliveries
         message_id = message_id or claim.message_id
-        outcome = self._outcome(decision, "claimed")
-        outcome.message_id, outcome.certificate_number = message_id, claim.certificate_number
+        result = self._result(decision, DeliveryState.CLAIMED)
+        result.message_id, result.certificate_number = message_id, claim.certificate_number
         try:
             mail = self._render(
-                decision, DeliveryRef(claim.id, claim.certificate_number, message_id), outcome
+                decision, DeliveryRef(claim.id, claim.certificate_number, message_id), result
             )
         except TemplateProblem as exc:
             reason = "; ".join(exc.problems)
             log.release(claim.id, f"not sent: {reason}")
-            outcome.state, outcome.error = "held", reason
-            return outcome
+            result.state, result.error = "held", reason
+            return result
         except (AddressError, MissingGlyphs) as exc:
-            log.record(claim, "failed", error=str(exc))
-            outcome.state, outcome.error = "failed", str(exc)
-            return outcome
+            log.record(claim, DeliveryState.FAILED, error=str(exc))
+            result.state, result.error = DeliveryState.FAILED, str(exc)
+            return result
         file_name = safe_file_name(*decision.key)
         try:
             transport.send(mail, file_name, lambda: log.mark_sending(claim))
         except AmbiguousFailure as exc:
-            log.record(claim, "unknown", error=exc.reason, code=exc.code)
-            outcome.state, outcome.error = "unknown", exc.reason
+            log.record(claim, DeliveryState.UNKNOWN, error=exc.reason, code=exc.code)
+            result.state, result.error = DeliveryState.UNKNOWN, exc.reason
         except PermanentFailure as exc:
-            log.record(claim, "failed", error=exc.reason, code=exc.code)
-            outcome.state, outcome.error = "failed", exc.reason
+            log.record(claim, DeliveryState.FAILED, error=exc.reason, code=exc.code)
+            result.state, result.error = DeliveryState.FAILED, exc.reason
         except TemporaryFailure as exc:
-            outcome.state = log.temporary_failure(claim, exc.reason, exc.code)
-            outcome.error = exc.reason
-            outcome.connection = exc.connection
+            result.state = log.temporary_failure(claim, exc.reason, exc.code)
+            result.error = exc.reason
+            result.connection = exc.connection
         else:
-            log.record(claim, "sent")
-            outcome.state = "sent"
-        return outcome
+            log.record(claim, DeliveryState.SENT)
+            result.state = DeliveryState.SENT
+        return result
 
-    def rehearse(self, decision: Decision) -> DeliveryOutcome:
+    def rehearse(self, decision: Decision) -> DeliveryResult:
         """Render what would be sent, without claiming, writing or connecting."""
         from certify.render.compose import AddressError, MissingGlyphs, TemplateProblem
         from certify.render.context import DeliveryRef
 
-        outcome = self._outcome(decision, "would send")
+        result = self._result(decision, "would send")
         record = History(self.store).find(decision.key) or {}
         delivery = DeliveryRef(
             record.get("id"),
@@ -253,12 +246,12 @@ class Runner:
             record.get("message_id") or "<dry-run@certify.invalid>",
         )
         try:
-            self._render(decision, delivery, outcome)
+            self._render(decision, delivery, result)
         except TemplateProblem as exc:
-            outcome.state, outcome.error = "held", "; ".join(exc.problems)
+            result.state, result.error = "held", "; ".join(exc.problems)
         except (AddressError, MissingGlyphs) as exc:
-            outcome.state, outcome.error = "would fail", str(exc)
-        return outcome
+            result.state, result.error = "would fail", str(exc)
+        return result
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -289,7 +282,7 @@ class Runner:
             runs.finish(self.store, run_id, "failed", EXIT_INPUT, {}, detail)
             raise
         counts = {**report.counts(), "unreachable": report.unreachable}
-        runs.finish(self.store, run_id, report.outcome, report.exit_code, counts, report.detail)
+        runs.finish(self.store, run_id, report.ending, report.exit_code, counts, report.detail)
         return report
 
     def _run(
@@ -304,7 +297,7 @@ class Runner:
         report.warnings = unmatched_settings(self.store.conn, self.config)
         if transport is not None:
             self.store.record_zone(self.config.tz)
-            for note in self.recover(transport):
+            for note in recover(self.deliveries, transport):
                 self.log(f"recovered: {note}")
             self.deliveries.record_since([a.id for a in actions if a.since is None])
         plan = self.plan(actions, limit)
@@ -325,9 +318,9 @@ class Runner:
             else:
                 self._list(plan.listed("send")[:limit], report, progress)
             return report
-        report.skipped = self._record_final(skipped, "skipped")
+        report.skipped = self._record_final(skipped, DeliveryState.SKIPPED)
         report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
-        report.expired = self._record_final(expired, "expired")
+        report.expired = self._record_final(expired, DeliveryState.EXPIRED)
         if report.skipped:
             self.log(
                 f"skipped {report.skipped} deliveries due before the action's `since` "
@@ -379,26 +372,26 @@ class Runner:
                         report.stopped = "stopped by SIGTERM; the rest waits for the next run"
                         unattempted.append(claim)
                         continue
-                    outcome = self._attempt(decision, claim, transport)
-                    report.outcomes.append(outcome)
-                    self.log(outcome.line())
-                    state = outcome.state
+                    result = self._attempt(decision, claim, transport)
+                    report.results.append(result)
+                    self.log(result.line())
+                    state = result.state
                     if state == "held":
                         stopped_actions.add(decision.action.id)
                         report.held += 1
-                        report.problems.append(outcome.problem_line())
+                        report.problems.append(result.problem_line())
                         continue
-                    if state == "sent":
+                    if state == DeliveryState.SENT:
                         report.sent += 1
-                    elif state == "failed":
+                    elif state == DeliveryState.FAILED:
                         report.failed += 1
-                    elif state == "unknown":
+                    elif state == DeliveryState.UNKNOWN:
                         report.unknown += 1
                     else:
                         report.pending += 1
-                    report.unreachable += outcome.connection
-                    connection_failures = connection_failures + 1 if outcome.connection else 0
-                    unknown_in_row = unknown_in_row + 1 if state == "unknown" else 0
+                    report.unreachable += result.connection
+                    connection_failures = connection_failures + 1 if result.connection else 0
+                    unknown_in_row = unknown_in_row + 1 if state == DeliveryState.UNKNOWN else 0
                     if connection_failures >= IN_A_ROW_TO_STOP:
                         report.stopped = (
                             f"stopped after {connection_failures} connection failures in a "
@@ -423,10 +416,10 @@ class Runner:
     ) -> None:
         """A dry run that only judges: each delivery that would be sent, by its key, without
         a decision object each (200,000 of them in a large backlog)."""
-        outcomes = report.outcomes
+        results = report.results
         for action_id, course_id, person_id, due_at in due:
-            outcomes.append(
-                DeliveryOutcome(
+            results.append(
+                DeliveryResult(
                     action_id,
                     course_id,
                     person_id,
@@ -453,31 +446,41 @@ class Runner:
             if index % CLAIM_BATCH == 0:
                 self.contexts.prefetch(to_send[index : index + CLAIM_BATCH])
             if decision.action.id in stopped_actions:
-                outcome = self._outcome(decision, "held")
+                result = self._result(decision, "held")
             else:
-                outcome = self.rehearse(decision)
-            report.outcomes.append(outcome)
-            if outcome.state == "held":
+                result = self.rehearse(decision)
+            report.results.append(result)
+            if result.state == "held":
                 report.held += 1
                 if decision.action.id not in stopped_actions:
                     stopped_actions.add(decision.action.id)
-                    report.problems.append(outcome.problem_line())
-            elif outcome.state == "would fail":
+                    report.problems.append(result.problem_line())
+            elif result.state == "would fail":
                 report.failed += 1
             else:
                 report.sent += 1
 
-    def _record_final(self, decisions: list[Decision], state: str) -> int:
+    def _record_final(self, decisions: list[Decision], state: DeliveryState) -> int:
         fresh = [d for d in decisions if d.existing is None or d.existing.state != state]
         return self.deliveries.record_final([d.decided() for d in fresh], state)
 
     def _count_course_skips(self, plan: Plan) -> int:
         """For a dry run: how many participants recording the history would skip."""
         return sum(
-            self.deliveries.unlogged_enrollments(action_id, courses)
+            DeliveryLookup(self.store).unlogged_enrollments(action_id, courses)
             for action_id, courses in plan.course_skips.items()
             if courses
         )
+
+
+def recover(deliveries: DeliveryLog, transport: Transport | None) -> list[str]:
+    """Resolve what a killed run left `claimed` or `sending`, before anything else is sent.
+
+    Without a transport to ask, a message that may have been handed over is `unknown`.
+    """
+    if transport is None:
+        return deliveries.recover(lambda key: None)
+    return deliveries.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
 
 
 @lru_cache(maxsize=4096)

@@ -17,13 +17,13 @@ from certify.store.database import Store
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """One run as recorded: `outcome` is running, ok, not accepted, problems or failed."""
+    """One run as recorded: `ending` is running, ok, not accepted, problems or failed."""
 
     id: int
     started_at: datetime  # the machine's clock
     now: datetime  # the run's moment (--now)
     finished_at: datetime | None
-    outcome: str
+    ending: str  # the `outcome` column
     exit_code: int | None
     counts: dict[str, int]
     detail: str | None
@@ -39,14 +39,14 @@ class RunRecord:
         answered, refusing or putting off a few recipients (a greylisting server: those are
         the attention list's business, after their third attempt).
 
-        Not successful: a run that stopped early (connection failures or unknown outcomes in
+        Not successful: a run that stopped early (connection failures or unknown deliveries in
         a row, SIGTERM), met a configuration problem, could not start, or could not reach
         the mail server for a delivery: monitoring should hear of it at once.
         """
-        if self.outcome == "ok":
+        if self.ending == "ok":
             return True
         return (
-            self.outcome == "not accepted"
+            self.ending == "not accepted"
             and not self.stopped_early
             and not self.counts.get("unreachable", 0)
         )
@@ -54,17 +54,17 @@ class RunRecord:
     @property
     def stopped_early(self) -> bool:
         """It stopped before it had attempted everything due; `detail` says why."""
-        # a run that is `not accepted` records a detail only when it stopped (see outcome.py)
-        return self.outcome == "not accepted" and self.detail is not None
+        # a run that is `not accepted` records a detail only when it stopped (see results.py)
+        return self.ending == "not accepted" and self.detail is not None
 
     @property
     def summary(self) -> str:
         """How it ended, in words: `ok`, or what went wrong."""
         if not self.finished:
             return "still running (or killed)"
-        if self.outcome == "ok" or self.stopped_early:
-            return self.detail or self.outcome
-        if self.outcome == "not accepted":
+        if self.ending == "ok" or self.stopped_early:
+            return self.detail or self.ending
+        if self.ending == "not accepted":
             shown = ", ".join(
                 f"{name} {self.counts[name]}"
                 for name in ("failed", "pending", "unknown")
@@ -77,7 +77,7 @@ class RunRecord:
                     f"{'delivery' if unreachable == 1 else 'deliveries'} ({shown})"
                 )
             return f"not every delivery was accepted ({shown or 'see certify log'})"
-        if self.outcome == "problems":
+        if self.ending == "problems":
             return f"a configuration problem: {self.detail or 'see its output'}"
         return f"could not run: {self.detail or 'see its output'}"
 
@@ -86,7 +86,7 @@ class RunRecord:
             "started_at": to_utc_text(self.started_at),
             "now": to_utc_text(self.now),
             "finished_at": to_utc_text(self.finished_at) if self.finished_at else None,
-            "outcome": self.outcome,
+            "outcome": self.ending,
             "successful": self.successful,
             "stopped_early": self.stopped_early,
             "summary": self.summary,
@@ -110,7 +110,7 @@ def start(store: Store, now: datetime) -> int:
 def finish(
     store: Store,
     run_id: int,
-    outcome: str,
+    ending: str,
     exit_code: int,
     counts: dict[str, int],
     detail: str | None = None,
@@ -122,7 +122,7 @@ def finish(
             "WHERE id = ?",
             (
                 to_utc_text(datetime.now(UTC)),
-                outcome,
+                ending,
                 exit_code,
                 json.dumps(counts),
                 detail,
@@ -132,13 +132,13 @@ def finish(
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:
-    run_id, started, now, finished, outcome, exit_code, counts, detail = row
+    run_id, started, now, finished, ending, exit_code, counts, detail = row
     return RunRecord(
         id=run_id,
         started_at=from_utc_text(started),
         now=from_utc_text(now),
         finished_at=from_utc_text(finished) if finished else None,
-        outcome=outcome,
+        ending=ending,
         exit_code=exit_code,
         counts=json.loads(counts) if counts else {},
         detail=detail,

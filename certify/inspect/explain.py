@@ -12,9 +12,9 @@ from certify.config import Config
 from certify.decide.decisions import Decision, effective_since, not_linked_reason
 from certify.decide.facts import enrollments_of, find_people
 from certify.decide.plan import make_plan
-from certify.deliver.log import DeliveryLog
+from certify.deliver.lookup import DeliveryLookup
 from certify.errors import CertifyError, ConfigError, MissingGlyphs
-from certify.inspect.history import History, settle_command
+from certify.inspect.history import History, command_that_settles
 from certify.render.compose import TemplateProblem, render_message
 from certify.render.context import DeliveryContexts, DeliveryRef
 from certify.render.message import AddressError, Mail
@@ -159,7 +159,7 @@ def explain_participant(
     store: Store, config: Config, course: str, person: str, now: datetime
 ) -> Explanation:
     """Per action: the decision, the state, the history and what settles a problem."""
-    recorded = DeliveryLog(store, now).recorded_since()
+    recorded = DeliveryLookup(store).recorded_since()
     past = History(store)
     course_name, person_name = _names(store, course, person)
     actions = []
@@ -175,7 +175,7 @@ def explain_participant(
                 state=state,
                 record=record,
                 history=past.events(record["id"]) if record else [],
-                settle=words.settling(state, settle_command(state, decision.key), last_error),
+                settle=words.settling(state, command_that_settles(state, decision.key), last_error),
                 since=effective_since(config, action, recorded, now) if shows_since else None,
             )
         )

@@ -9,42 +9,31 @@ from datetime import datetime
 from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
-from certify.deliver.log import Key
+from certify.deliver.lookup import Key
+from certify.deliver.state import RETRYABLE, DeliveryState, sql_list
 from certify.errors import CertifyError, UsageError, did_you_mean
 from certify.store.database import Store
 
 STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
-
-
-_LISTED = (
-    "action",
-    "course",
-    "person",
-    "name",
-    "email",
-    "state",
-    "attempts",
-    "last_error",
-    "sent_at",
-    "message_id",
-    "certificate_number",
-    "due_at",
-    "next_attempt_at",
-    "last_code",
+# needs the administrator: will not move by itself, or keeps failing (`d`: deliveries)
+_NEEDS_ATTENTION = (
+    f"(d.state IN {sql_list(RETRYABLE)} OR "
+    f"(d.state = '{DeliveryState.PENDING}' AND d.attempts >= {STRUGGLING_ATTEMPTS}))"
 )
 
 
-def settle_command(state: str, key: Key) -> str | None:
-    """The command that settles a delivery in this state, when one does."""
+def command_that_settles(state: str, key: Key) -> str | None:
+    """The command that settles a delivery in this state (or decided so), when one does."""
     action, course, person = key
     who = f"{action} --course {course} --person {person}"
-    if state == "failed":
+    if state == DeliveryState.FAILED:
         return f'certify retry --state failed --action {who} --reason "..."'
-    if state == "unknown":
+    if state == DeliveryState.UNKNOWN:
         return f'certify mark {who} --as sent|failed --reason "..."'
-    if state == "expired":
+    if state == DeliveryState.EXPIRED:
         return f'certify send {who} --force --reason "..."'
-    if state in ("pending", "retry_later", "send"):
+    # `retry_later` and `send` are the planner's words for a delivery still to be sent
+    if state in (DeliveryState.PENDING, "retry_later", "send"):
         return f"certify send {who}"
     return None
 
@@ -60,9 +49,8 @@ class History:
         return [
             from_utc_text(row[0])
             for row in self.conn.execute(
-                "SELECT sent_at FROM deliveries WHERE state = 'sent' "
-                "AND sent_at >= ? AND sent_at < ?",
-                (to_utc_text(first), to_utc_text(last)),
+                "SELECT sent_at FROM deliveries WHERE state = ? AND sent_at >= ? AND sent_at < ?",
+                (DeliveryState.SENT, to_utc_text(first), to_utc_text(last)),
             )
         ]
 
@@ -75,8 +63,9 @@ class History:
         return _first_record(
             self.conn.execute(
                 "SELECT action, course_id AS course, person_id AS person, due_at, attempts, "
-                "last_error, next_attempt_at FROM deliveries WHERE state = 'pending' "
-                "ORDER BY due_at, id LIMIT 1"
+                "last_error, next_attempt_at FROM deliveries WHERE state = ? "
+                "ORDER BY due_at, id LIMIT 1",
+                (DeliveryState.PENDING,),
             )
         )
 
@@ -111,17 +100,20 @@ class History:
         state: str | None = None,
         course: str | None = None,
         people: list[str] | None = None,
+        needing_attention: bool = False,
     ) -> list[dict[str, Any]]:
-        """The log, oldest change first, optionally for one action, state, course or persons."""
+        """The log, oldest change first, optionally for one action, state, course or persons,
+        or only what needs attention."""
         # the name as the persons export has it now (a person removed since: none)
-        rows = self.conn.execute(
-            "SELECT d.action, d.course_id, d.person_id, p.full_name, d.email, d.state, "
-            "d.attempts, d.last_error, d.sent_at, d.message_id, d.certificate_number, d.due_at, "
-            "d.next_attempt_at, d.last_code, d.figures "
+        cursor = self.conn.execute(
+            "SELECT d.action, d.course_id AS course, d.person_id AS person, p.full_name AS name, "
+            "d.email, d.state, d.attempts, d.last_error, d.sent_at, d.message_id, "
+            "d.certificate_number, d.due_at, d.next_attempt_at, d.last_code, d.figures "
             "FROM deliveries d LEFT JOIN persons p ON p.person_id = d.person_id "
             "WHERE (:a IS NULL OR d.action = :a) AND (:s IS NULL OR d.state = :s) "
             "AND (:c IS NULL OR d.course_id = :c) "
             "AND (:p IS NULL OR d.person_id IN (SELECT value FROM json_each(:p))) "
+            f"AND {_NEEDS_ATTENTION if needing_attention else '1'} "
             "ORDER BY coalesce(d.sent_at, d.updated_at), d.id",
             {
                 "a": action,
@@ -129,11 +121,12 @@ class History:
                 "c": course,
                 "p": json.dumps(people) if people is not None else None,
             },
-        ).fetchall()
+        )
+        names = [column[0] for column in cursor.description]
         result = []
-        for row in rows:
-            item = dict(zip(_LISTED, row[:-1], strict=True))
-            item["figures"] = json.loads(row[-1]) if row[-1] else None
+        for row in cursor:
+            item = dict(zip(names, row, strict=True))
+            item["figures"] = json.loads(item["figures"]) if item["figures"] else None
             result.append(item)
         return result
 
@@ -167,28 +160,27 @@ class History:
         return self.conn.execute(query, (value,)).fetchone() is not None
 
     def needing_attention(self) -> list[dict[str, Any]]:
-        """The deliveries `attention` counts, as `listing` gives them."""
-        return [
-            *self.listing(state="failed"),
-            *self.listing(state="unknown"),
-            *(
-                row
-                for row in self.listing(state="pending")
-                if row["attempts"] >= STRUGGLING_ATTEMPTS
-            ),
-        ]
+        """The deliveries `attention` counts, as `listing` gives them: failed, unknown, then
+        pending ones, each oldest change first."""
+        rows = self.listing(needing_attention=True)
+        order = (DeliveryState.FAILED, DeliveryState.UNKNOWN, DeliveryState.PENDING)
+        return sorted(rows, key=lambda row: order.index(row["state"]))
 
     def attention(self) -> dict[str, int]:
         """What needs the administrator, over the whole log: unknown and failed deliveries,
-        and pending ones past their third attempt."""
-        unknown, failed, struggling = self.conn.execute(
-            "SELECT coalesce(sum(state = 'unknown'), 0), coalesce(sum(state = 'failed'), 0), "
-            "coalesce(sum(state = 'pending' AND attempts >= ?), 0) FROM deliveries "
-            "WHERE state IN ('unknown', 'failed', 'pending')",
-            (STRUGGLING_ATTEMPTS,),
-        ).fetchone()
-        counts = {"unknown": unknown, "failed": failed, "pending after 3 attempts": struggling}
-        return {name: count for name, count in counts.items() if count}
+        and pending ones `STRUGGLING_ATTEMPTS` attempts old."""
+        counts = dict(
+            self.conn.execute(
+                f"SELECT d.state, count(*) FROM deliveries d WHERE {_NEEDS_ATTENTION} "
+                "GROUP BY d.state"
+            )
+        )
+        named = (
+            (DeliveryState.UNKNOWN, "unknown"),
+            (DeliveryState.FAILED, "failed"),
+            (DeliveryState.PENDING, f"pending after {STRUGGLING_ATTEMPTS} attempts"),
+        )
+        return {name: counts[state] for state, name in named if state in counts}
 
 
 def _first_record(cursor: sqlite3.Cursor) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from certify import words
 from certify.decide.facts import Course
-from certify.inspect.history import History, settle_command
+from certify.inspect.history import History, command_that_settles
 from certify.report.outlook import Scope
 from certify.report.roster import full_names
 
@@ -66,7 +66,7 @@ def problems(
         if state == "unknown":
             error = error or words.silent_server()
         # a delivery that keeps failing needs a look before anything settles it
-        settle = settle_command(state, key) if state in ("failed", "unknown") else None
+        settle = command_that_settles(state, key) if state in ("failed", "unknown") else None
         settle = settle or f"certify explain --course {course_id} --person {person_id}"
         problems.append(
             Problem(

@@ -1,6 +1,6 @@
 """The `certify report` page: its model, `build_report` assembling it, and its HTML.
 
-It reads the store (through `facts` and the `DeliveryLog`) and never writes it. The courses
+It reads the store (through `facts` and the `DeliveryLookup`) and never writes it. The courses
 that matter now (ending in a window around `now`, plus any with a delivery that needs
 attention) are decided participant by participant with the planner's own rules, so the
 page says exactly what `run-due` and `explain` would say; years of history are never read.
@@ -29,7 +29,7 @@ from certify.decide.facts import (
     course_facts,
     participants,
 )
-from certify.deliver.log import DeliveryLog, ExistingDelivery, Key
+from certify.deliver.lookup import DeliveryLookup, ExistingDelivery, Key
 from certify.inspect.history import History
 from certify.report import attention, outlook
 from certify.report.chart import Chart, sent_per_week
@@ -332,7 +332,7 @@ def _decide(
     clock: _Clock,
 ) -> list[tuple[Decision, str]]:
     """Every participant of the shown courses decided per action, as `run-due` would."""
-    log = DeliveryLog(store, now)
+    log = DeliveryLookup(store)
     recorded = log.recorded_since()
     since = {a.id: effective_since(config, a, recorded, now) for a in config.actions}
     planner = Planner(config, now, since)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from certify.config import Action
 from certify.decide.steps import STEPS, Case, outcome_of, outcomes_by_requirements
-from certify.deliver.log import ExistingDelivery
+from certify.deliver.lookup import ExistingDelivery
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""The delivery log's reads for the report: the deliveries of some courses, and sent moments."""
+"""The delivery log's reads for the report: the deliveries of some courses (`DeliveryLookup`),
+and sent moments (`History`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from certify.clock import from_utc_text
-from certify.deliver.log import Decided, DeliveryLog, Key, MarkRefused
+from certify.deliver.log import Decided, DeliveryLog, MarkRefused
+from certify.deliver.lookup import DeliveryLookup, Key
 from certify.inspect.history import History
 from certify.store.database import Store
 from tests.helpers import import_into, moment
@@ -62,7 +64,7 @@ def test_of_courses_gives_the_logged_deliveries_of_those_courses_with_when_sent(
     _attempt(store, ("certificate", "C1", "P2"), "2026-11-06 09:01", "failed", "550 no such user")
     _attempt(store, ("certificate", "C2", "P1"), "2026-11-07 09:00", "sent")
     _attempt(store, ("proof", "C1", "P1"), "2026-11-06 09:02", "sent")
-    log = DeliveryLog(store, moment("2026-11-08 10:00"))
+    log = DeliveryLookup(store)
 
     found = log.of_courses(["certificate"], ["C1"])
 

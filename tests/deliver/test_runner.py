@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from certify.config import Config
 from certify.deliver.outbox import DirTransport, safe_file_name
-from certify.deliver.outcome import RunReport
+from certify.deliver.results import RunReport
 from certify.deliver.runner import Runner
 from certify.render.templates import Templates
 from certify.store.database import Store
@@ -39,7 +39,7 @@ def run(
 
 
 def sent(report: RunReport) -> set[tuple[str, str, str]]:
-    return {(d.action, d.course, d.person) for d in report.outcomes if d.state == "sent"}
+    return {(d.action, d.course, d.person) for d in report.results if d.state == "sent"}
 
 
 @pytest.fixture
@@ -180,10 +180,10 @@ def test_all_parts_basis(
     required = make_config(tmp_path, passing="no")
     # required_parts: only C1-1 counts, and both were present there
     dry = run(db, required, "2026-11-06 09:00", out, dry=True)
-    assert {d.person for d in dry.outcomes} == {"P1", "P2"}
+    assert {d.person for d in dry.results} == {"P1", "P2"}
     all_parts = make_config(tmp_path, passing="no", top="attendance_basis: all_parts\n")
     dry = run(db, all_parts, "2026-11-06 09:00", out, dry=True)
-    assert {d.person for d in dry.outcomes} == {"P1"}  # 3 of 4 parts = 75 %; P2 1 of 4
+    assert {d.person for d in dry.results} == {"P1"}  # 3 of 4 parts = 75 %; P2 1 of 4
 
 
 def test_no_requirements_at_all_is_always_met(tmp_path: Path, export: Callable[..., Path]) -> None:

@@ -7,12 +7,10 @@ import importlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
-from certify.cli.insight import DeliveryState
-from certify.deliver.log import FINAL_STATES, IN_MOTION
+from certify.deliver.state import FINAL, IN_MOTION, DeliveryState
 from tests.helpers import DEMO_NOW, Ran, cli
 
 NOW = DEMO_NOW
@@ -37,15 +35,15 @@ def at_a_terminal(
     return result.stdout
 
 
-def test_the_states_offered_are_the_states_the_log_holds() -> None:
-    assert set(get_args(DeliveryState)) == {*FINAL_STATES, *IN_MOTION, "skipped"}
+def test_the_named_sets_and_skipped_cover_every_state() -> None:
+    assert set(DeliveryState) == {*FINAL, *IN_MOTION, DeliveryState.SKIPPED}
 
 
-def test_an_unknown_state_is_a_usage_error_that_lists_the_states(demo_sent: Path) -> None:
+def test_an_unknown_state_is_a_usage_error_that_lists_every_state(demo_sent: Path) -> None:
     result = log(demo_sent, "--state", "bogus")
     assert result.returncode == 2 and result.stdout == ""
-    for state in get_args(DeliveryState):
-        assert repr(state) in result.stderr
+    for state in DeliveryState:
+        assert repr(state.value) in result.stderr
     sent = json.loads(log(demo_sent, "--state", "SENT", "--json").stdout)  # case aside
     assert sent and {row["state"] for row in sent} == {"sent"}
 

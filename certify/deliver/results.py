@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True)
-class DeliveryOutcome:
-    """One delivery of a run: what happened to it, or, in a dry run, what would."""
+class DeliveryResult:
+    """The result of one delivery in a run: what happened to it, or, in a dry run, what would."""
 
     action: str
     course: str
@@ -86,7 +86,7 @@ class RunReport:
     judged_all: bool = True  # False: --limit was reached before every participant was judged
     problems: list[str] = field(default_factory=list)  # configuration problems, located
     warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
-    outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    results: list[DeliveryResult] = field(default_factory=list)
     waiting_on: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
 
@@ -105,7 +105,7 @@ class RunReport:
         return 0
 
     @property
-    def outcome(self) -> str:
+    def ending(self) -> str:
         """How the run ended, in the words of the run record."""
         if self.problems:
             return "problems"
@@ -141,5 +141,5 @@ class RunReport:
             "problems": self.problems,
             "warnings": self.warnings,
             "waiting_on": self.waiting_on,
-            "deliveries": [d.as_json() for d in self.outcomes],
+            "deliveries": [d.as_json() for d in self.results],
         }

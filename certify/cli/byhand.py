@@ -1,4 +1,4 @@
-"""An administrator's hand on deliveries: `send`, `mark`, `retry`."""
+"""An administrator's own hand on deliveries: `send`, `mark`, `retry`."""
 
 from __future__ import annotations
 
@@ -16,24 +16,18 @@ from certify.cli.app import (
     DbOption,
     JsonOption,
     NowOption,
-    OutOption,
     PersonOption,
-    SmtpCaFileOption,
-    SmtpHostOption,
-    SmtpPortOption,
-    SmtpSecurityOption,
-    SmtpUserOption,
-    TransportOption,
     WaitOption,
     app,
     config_from,
     emit_json,
     errors,
     parse_now,
-    pick_transport,
     plain,
     warn,
 )
+from certify.cli.transport_options import TransportChoice, with_transport_options
+from certify.deliver.state import DeliveryState
 from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
 from certify.store.database import Store, db_path
 
@@ -46,6 +40,7 @@ ReasonOption = Annotated[
 
 
 @app.command()
+@with_transport_options
 def send(
     action: Annotated[str, typer.Argument(help="The action id.")],
     course: CourseOption,
@@ -62,20 +57,14 @@ def send(
         str | None, typer.Option("--reason", help="Why, for the log (required with --force).")
     ] = None,
     now: NowOption = None,
-    transport: TransportOption = None,
-    out_dir: OutOption = None,
-    smtp_host: SmtpHostOption = None,
-    smtp_port: SmtpPortOption = None,
-    smtp_security: SmtpSecurityOption = None,
-    smtp_user: SmtpUserOption = None,
-    smtp_ca_file: SmtpCaFileOption = None,
+    via: TransportChoice = TransportChoice(),
     wait: WaitOption = 10.0,
     db: DbOption = None,
     actions: ActionsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Send one delivery now: manual actions, or an audited re-send with --force."""
-    from certify.deliver.byhand import recover, send_one
+    from certify.deliver.byhand import send_one
     from certify.store.lock import run_lock
 
     with errors():
@@ -83,26 +72,23 @@ def send(
             raise UsageError("--force needs --reason TEXT, for the delivery log")
         config = config_from(actions)
         moment = parse_now(now, config.tz)
-        chosen = pick_transport(
-            config, transport, out_dir, smtp_host, smtp_port, smtp_security, smtp_user,
-            smtp_ca_file,
-        )  # fmt: skip
+        chosen = via.pick(config)
         path = db_path(db)
         with run_lock(path, wait), Store.open(path, create=False) as store:
-            for note in recover(store, moment, chosen):
-                warn(f"recovered: {note}")
-            outcome = send_one(
-                store, config, action, course, person, moment, chosen, force=force, reason=reason
-            )
+            result = send_one(
+                store, config, action, course, person, moment, chosen, force=force,
+                reason=reason, warn=warn,
+            )  # fmt: skip
     if as_json:
-        emit_json(outcome.as_json())
+        emit_json(result.as_json())
     else:
+        sent = result.state == DeliveryState.SENT
         plain(
-            f"{outcome.state}: {action} {course}/{person}"
-            + (f" (Message-ID {outcome.message_id})" if outcome.state == "sent" else "")
-            + (f": {outcome.error}" if outcome.error else "")
+            f"{result.state}: {action} {course}/{person}"
+            + (f" (Message-ID {result.message_id})" if sent else "")
+            + (f": {result.error}" if result.error else "")
         )
-    if outcome.state != "sent":
+    if result.state != DeliveryState.SENT:
         raise typer.Exit(EXIT_NOT_ACCEPTED)
 
 
@@ -146,13 +132,13 @@ def mark(
     from certify.store.lock import run_lock
 
     with errors():
-        if state not in ("sent", "failed"):
+        if state not in (DeliveryState.SENT, DeliveryState.FAILED):
             raise UsageError("--as takes sent or failed")
         path = db_path(db)
         moment = parse_now(None, UTC)
         with run_lock(path, wait), Store.open(path, create=False) as store:
             done = mark_delivery(
-                store, action, course, person, state, reason, moment, force=force,
+                store, action, course, person, DeliveryState(state), reason, moment, force=force,
                 config=lambda: config_from(actions), transport=_configured_transport(actions),
                 warn=warn,
             )  # fmt: skip
@@ -201,7 +187,7 @@ def retry(
         moment = parse_now(None, UTC)
         with run_lock(path, wait), Store.open(path, create=False) as store:
             count = retry_deliveries(
-                store, moment, state, reason, force=force, action=action, course=course,
+                store, moment, DeliveryState(state), reason, force=force, action=action, course=course,
                 person=person,
             )  # fmt: skip
     plain(f"re-queued {count} {state} deliveries; the next run-due sends them")
