@@ -23,8 +23,8 @@ from typer.models import CommandFunctionType
 
 from certify import __version__
 from certify.cli.terminal import printable
-from certify.clock import DateFormatError, parse_moment
-from certify.config import Config, actions_path, load
+from certify.clock import DateFormatError, from_utc_text, parse_moment
+from certify.config import Config, actions_path, load, read_timezone
 from certify.errors import CertifyError, LocatedErrors, UsageError
 from certify.store.database import Store
 
@@ -238,6 +238,25 @@ def _database_problem(exc: sqlite3.Error) -> CertifyError:
     else:
         hint = "check --db and the file's permissions"
     return CertifyError(f"{where}: the database cannot be used: {text}", hint=hint)
+
+
+def display_zone(actions: Path | None) -> tzinfo:
+    """The zone of actions.yaml to show times in; UTC when it cannot be read (the commands
+    that only read the log need no configuration)."""
+    try:
+        return read_timezone(actions_path(actions))
+    except CertifyError:
+        return UTC
+
+
+def local_time(moment: str | datetime | None, tz: tzinfo, *, zone: bool = False) -> str:
+    """A moment (stored UTC text, or a datetime) in local time; with its zone (CET, CEST)
+    where the hour autumn repeats must be told apart and the width allows."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = from_utc_text(moment)
+    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M{' %Z' if zone else ''}}"
 
 
 def parse_now(now: str | None, tz: tzinfo) -> datetime:

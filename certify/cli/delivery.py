@@ -22,12 +22,12 @@ from certify.cli.app import (
     emit_json,
     errors,
     interactive,
+    local_time,
     parse_now,
     plain,
     warn,
 )
 from certify.cli.transport_options import TransportChoice, with_transport_options
-from certify.clock import from_utc_text
 from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
@@ -154,10 +154,6 @@ def _with_progress(
         return runner.run(chosen, transport, limit=limit, progress=advance)
 
 
-def _local(moment: str | None, tz: tzinfo) -> str:
-    return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M}" if moment else ""
-
-
 def _person(item: DeliveryResult) -> str:
     if item.name is None and item.email is None:
         return item.person
@@ -171,7 +167,7 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
         from rich.table import Table
 
         kind = "Dry run" if report.dry_run else "Run"
-        grid = Table(title=f"{kind} at {report.now.astimezone(tz):%Y-%m-%d %H:%M %Z}")
+        grid = Table(title=f"{kind} at {local_time(report.now, tz, zone=True)}")
         for column in (
             "action",
             "course",
@@ -184,14 +180,14 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             last = item.subject or "" if item.state == "would send" else item.state
             if item.error:
                 last = f"{item.state}: {item.error}"
-            grid.add_row(item.action, item.course, _person(item), _local(item.due_at, tz), last)
+            grid.add_row(item.action, item.course, _person(item), local_time(item.due_at, tz), last)
         console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
         for item in report.results:
             line = f"{item.state}: {item.action} {item.course}/{item.person}"
             if item.name is not None or item.email is not None:
                 line += f" {item.name or ''} <{item.email or ''}>"
-            line += f" due {_local(item.due_at, tz)}"
+            line += f" due {local_time(item.due_at, tz)}"
             if item.subject:
                 line += f' "{item.subject}"'
             if item.error:

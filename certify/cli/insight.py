@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import UTC, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,16 +21,16 @@ from certify.cli.app import (
     app,
     config_from,
     console,
+    display_zone,
     emit_json,
     errors,
     interactive,
+    local_time,
     parse_now,
     plain,
     warn,
     write,
 )
-from certify.clock import from_utc_text
-from certify.config import actions_path, read_timezone
 from certify.deliver.state import DeliveryState
 from certify.errors import CertifyError
 from certify.store.database import Store, db_path
@@ -191,7 +191,7 @@ def log_command(
                 history.check_filters(
                     action=action, course=course, configured=_configured_actions(actions)
                 )
-        tz = _log_tz(actions)
+        tz = display_zone(actions)
     if as_json:
         emit_json(rows)
         return
@@ -205,7 +205,7 @@ def log_command(
             error = f"  {row['last_error']}" if row["last_error"] else ""
             plain(
                 f"{row['state']:<8} {row['action']} {row['course']}/{row['person']}{address} "
-                f"attempts={row['attempts']} {_local(row['sent_at'], tz, zone=True)} "
+                f"attempts={row['attempts']} {local_time(row['sent_at'], tz, zone=True)} "
                 f"{row['certificate_number'] or ''}{error}".rstrip()
             )
         return
@@ -227,7 +227,7 @@ def _log_table(rows: list[dict[str, Any]], tz: tzinfo, width: int) -> Table:
         ("person", [_who(row) for row in rows]),
         ("address", [row["email"] or "" for row in rows]),
         ("state", [", ".join(_state(row)) for row in rows]),
-        ("sent", [_local(row["sent_at"], tz) for row in rows]),
+        ("sent", [local_time(row["sent_at"], tz) for row in rows]),
         ("certificate", [row["certificate_number"] or "" for row in rows]),
         ("last error", [row["last_error"] or "" for row in rows]),
     ]
@@ -251,7 +251,7 @@ def _log_table(rows: list[dict[str, Any]], tz: tzinfo, width: int) -> Table:
     for row in rows:
         # an action id breaks at its hyphens rather than anywhere
         action = textwrap.wrap(row["action"], course_width, break_long_words=False)
-        what = [*_state(row), _local(row["sent_at"], tz), row["last_error"] or ""]
+        what = [*_state(row), local_time(row["sent_at"], tz), row["last_error"] or ""]
         cells.append(
             (
                 "\n".join([row["course"], *action]),
@@ -283,17 +283,9 @@ def _who(row: dict[str, Any]) -> str:
 def _state(row: dict[str, Any]) -> list[str]:
     """The state, and the attempts when they say something (a first send is one)."""
     attempts = row["attempts"]
-    if attempts > 1 or (attempts and row["state"] != "sent"):
+    if attempts > 1 or (attempts and row["state"] != DeliveryState.SENT):
         return [row["state"], f"{attempts} attempt{'s' if attempts > 1 else ''}"]
     return [row["state"]]
-
-
-def _local(moment: str | None, tz: tzinfo, *, zone: bool = False) -> str:
-    """A moment in local time; with its zone (CET, CEST) where the hour autumn repeats must
-    be told apart and the width allows."""
-    if not moment:
-        return ""
-    return f"{from_utc_text(moment).astimezone(tz):%Y-%m-%d %H:%M{' %Z' if zone else ''}}"
 
 
 def _configured_actions(actions: Path | None) -> list[str]:
@@ -302,13 +294,6 @@ def _configured_actions(actions: Path | None) -> list[str]:
         return [configured.id for configured in config_from(actions).actions]
     except CertifyError:
         return []
-
-
-def _log_tz(actions: Path | None) -> tzinfo:
-    try:
-        return read_timezone(actions_path(actions))
-    except CertifyError:
-        return UTC
 
 
 @app.command()

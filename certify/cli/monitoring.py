@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
-from pathlib import Path
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,13 +13,13 @@ from certify.cli.app import (
     JsonOption,
     NowOption,
     app,
+    display_zone,
     emit_json,
     errors,
+    local_time,
     parse_now,
     plain,
 )
-from certify.config import actions_path, read_timezone
-from certify.errors import CertifyError
 from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ def status(
     from certify.inspect.status import parse_age, read_status
 
     with errors():
-        tz = _zone(actions)
+        tz = display_zone(actions)
         age = parse_age(max_age)
         moment = parse_now(now, tz)
         with Store.open_readonly(db_path(db)) as store:
@@ -68,22 +67,13 @@ def status(
     raise typer.Exit(report.exit_code)
 
 
-def _zone(actions: Path | None) -> tzinfo:
-    try:
-        return read_timezone(actions_path(actions))
-    except CertifyError:
-        return UTC
-
-
 def _lines(report: Status, tz: tzinfo) -> list[str]:
-    from certify.clock import from_utc_text
-
     lines = []
     last, good = report.last_run, report.last_successful
     if last is None:
         lines.append("last run: none recorded")
     else:
-        when = f"{last.now.astimezone(tz):%Y-%m-%d %H:%M %Z} ({report.ago(last)})"
+        when = f"{local_time(last.now, tz, zone=True)} ({report.ago(last)})"
         lines.append(f"last run: {when}: {last.summary}")
         if last.counts:
             shown = ", ".join(f"{name} {count}" for name, count in last.counts.items() if count)
@@ -92,7 +82,7 @@ def _lines(report: Status, tz: tzinfo) -> list[str]:
         lines.append(
             "last successful run: "
             + (
-                f"{good.now.astimezone(tz):%Y-%m-%d %H:%M %Z} ({report.ago(good)})"
+                f"{local_time(good.now, tz, zone=True)} ({report.ago(good)})"
                 if good is not None
                 else "none"
             )
@@ -101,11 +91,7 @@ def _lines(report: Status, tz: tzinfo) -> list[str]:
     lines.append(f"deliveries: {states or 'none yet'}")
     pending = report.oldest_pending
     if pending is not None:
-        due = (
-            f"{from_utc_text(pending['due_at']).astimezone(tz):%Y-%m-%d %H:%M}"
-            if pending["due_at"]
-            else "?"
-        )
+        due = local_time(pending["due_at"], tz) or "?"
         lines.append(
             f"oldest pending: {pending['action']} {pending['course']}/{pending['person']}, "
             f"due {due}, {pending['attempts']} attempt(s)"

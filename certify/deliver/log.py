@@ -3,7 +3,7 @@ of them is in `lookup`, what people read in `history`).
 
 Like a mail queue's one queue object, this is the only code that writes the log. Each
 write is its own short transaction, so none is held open across network I/O; the claim
-is committed before a message is handed over and the outcome right after.
+is committed before a message is handed over and the result right after.
 """
 
 from __future__ import annotations

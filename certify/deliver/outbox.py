@@ -55,14 +55,14 @@ class DirTransport:
 
     Whether a message was handed over is whether its file exists, so no `sending` mark is
     needed: a claim found after a crash is sent if its file is there, pending if not. The
-    folder itself is fsynced once per batch (`settle`), before the outcomes are recorded.
+    folder itself is fsynced once per batch (`make_durable`), before the results are recorded.
     """
 
     name = "dir"
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self._unsettled = False
+        self._written_since_sync = False
 
     def open(self) -> None:
         try:
@@ -89,16 +89,16 @@ class DirTransport:
             raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
         finally:
             Path(temporary).unlink(missing_ok=True)
-        self._unsettled = True
+        self._written_since_sync = True
 
-    def settle(self) -> None:
-        if self._unsettled:
+    def make_durable(self) -> None:
+        if self._written_since_sync:
             directory = os.open(self.out, os.O_RDONLY)
             try:
                 os.fsync(directory)  # the renames of this batch are on disk
             finally:
                 os.close(directory)
-            self._unsettled = False
+            self._written_since_sync = False
 
     def was_delivered(self, file_name: str) -> bool | None:
         return (self.out / file_name).exists()

@@ -3,7 +3,7 @@
 Every state change goes through the delivery log (`log.py`) as its own short
 transaction; none is held open across network I/O. The claim is committed before a message
 is handed over and the result right after, so a crash at any point leaves a row that the
-next run settles without sending twice.
+next run recovers without sending twice.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from certify.decide.facts import unmatched_settings
 from certify.decide.plan import Listed, Plan, make_plan
 from certify.deliver import runs
 from certify.deliver.log import Claim, DeliveryLog
-from certify.deliver.outbox import safe_file_name
 from certify.deliver.lookup import DeliveryLookup
+from certify.deliver.outbox import safe_file_name
 from certify.deliver.results import DeliveryResult, RunReport
 from certify.deliver.state import DeliveryState
 from certify.deliver.transports import (
@@ -180,7 +180,7 @@ class Runner:
 
     def _record(self, transport: Transport) -> None:
         """What was handed over made durable first, then the results written."""
-        transport.settle()
+        transport.make_durable()
         self.deliveries.flush()
 
     def _attempt(

@@ -1,7 +1,7 @@
 """Where messages go: `.eml` files in a folder, or an SMTP server. One small protocol.
 
 The transport owns every security mode and classifies every failure, so the runner only
-records outcomes:
+records results:
 - TemporaryFailure: nothing was handed over; retry later (4xx, refused, dropped, timeout).
 - PermanentFailure: this recipient will never work (5xx for it, invalid address).
 - AmbiguousFailure: the whole message went out and the server went silent: maybe delivered.
@@ -61,8 +61,8 @@ class Transport(Protocol):
         `before_handover` right before the step it cannot take back.
         """
 
-    def settle(self) -> None:
-        """Make what was handed over so far durable (called before outcomes are recorded)."""
+    def make_durable(self) -> None:
+        """Make what was handed over so far durable (called before the results are recorded)."""
 
     def was_delivered(self, file_name: str) -> bool | None:
         """After a crash during hand-over: True/False when the transport can tell, else None."""
@@ -258,7 +258,7 @@ class SmtpTransport:
                 self.smtp.close()
         self.smtp = None
 
-    def settle(self) -> None:
+    def make_durable(self) -> None:
         pass  # what the server accepted is its business from then on
 
     def was_delivered(self, file_name: str) -> bool | None:
