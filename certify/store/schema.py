@@ -37,12 +37,33 @@ _FOREIGN_KEYS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+
+def _local(moment: str) -> str:
+    """SQL for a stored UTC moment as local text with its zone (`2026-11-06 10:00 CET`)."""
+    return f"""coalesce(
+            (SELECT strftime('%Y-%m-%d %H:%M', {moment}, z.offset_minutes || ' minutes')
+                || ' ' || z.abbreviation
+             FROM zone_offsets z WHERE z.since_utc <= {moment}
+             ORDER BY z.since_utc DESC LIMIT 1),
+            strftime('%Y-%m-%d %H:%M', {moment}) || ' UTC'
+        )"""
+
+
+def _met_of(table: str, alias: str, required: str, met: str) -> str:
+    """SQL for `3 of 4`: an enrollment's required parts met in `table`, of those required."""
+    return f"""(SELECT count(*) FROM parts r JOIN {table} {alias}
+            ON {alias}.part_id = r.part_id AND {alias}.person_id = e.person_id
+         WHERE r.course_id = e.course_id AND r.{required} AND {alias}.{met})
+        || ' of ' ||
+        (SELECT count(*) FROM parts r WHERE r.course_id = e.course_id AND r.{required})"""
+
+
 # Local times in views: SQLite knows no IANA zones, so the offsets of the configured zone are
 # kept in a table (Store.record_zone) and looked up for each moment. Until a zone is
 # recorded the views show UTC. Any later migration that rebuilds a table must drop and
 # recreate these views around it: SQLite refuses to rename a table while a view is broken.
 # No ORDER BY in the views: with one, counting or filtering them computes every row first.
-_BROWSING = """
+_BROWSING = f"""
     CREATE TABLE settings (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -62,20 +83,8 @@ _BROWSING = """
         coalesce(d.email, p.email) AS email,
         d.state AS state,
         d.attempts AS attempts,
-        coalesce(
-            (SELECT strftime('%Y-%m-%d %H:%M', d.due_at, z.offset_minutes || ' minutes')
-                || ' ' || z.abbreviation
-             FROM zone_offsets z WHERE z.since_utc <= d.due_at
-             ORDER BY z.since_utc DESC LIMIT 1),
-            strftime('%Y-%m-%d %H:%M', d.due_at) || ' UTC'
-        ) AS "due (local)",
-        coalesce(
-            (SELECT strftime('%Y-%m-%d %H:%M', d.sent_at, z.offset_minutes || ' minutes')
-                || ' ' || z.abbreviation
-             FROM zone_offsets z WHERE z.since_utc <= d.sent_at
-             ORDER BY z.since_utc DESC LIMIT 1),
-            strftime('%Y-%m-%d %H:%M', d.sent_at) || ' UTC'
-        ) AS "sent (local)",
+        {_local("d.due_at")} AS "due (local)",
+        {_local("d.sent_at")} AS "sent (local)",
         d.certificate_number AS certificate,
         d.last_error AS last_error
     FROM deliveries d
@@ -87,17 +96,9 @@ _BROWSING = """
         c.name AS course,
         e.person_id AS person_id,
         p.full_name AS name,
-        (SELECT count(*) FROM parts r JOIN attendance a
-            ON a.part_id = r.part_id AND a.person_id = e.person_id
-         WHERE r.course_id = e.course_id AND r.attendance_required AND a.present)
-        || ' of ' ||
-        (SELECT count(*) FROM parts r WHERE r.course_id = e.course_id AND r.attendance_required)
+        {_met_of("attendance", "a", "attendance_required", "present")}
         AS present,
-        (SELECT count(*) FROM parts r JOIN results x
-            ON x.part_id = r.part_id AND x.person_id = e.person_id
-         WHERE r.course_id = e.course_id AND r.pass_required AND x.passed)
-        || ' of ' ||
-        (SELECT count(*) FROM parts r WHERE r.course_id = e.course_id AND r.pass_required)
+        {_met_of("results", "x", "pass_required", "passed")}
         AS passed,
         e.status AS enrollment
     FROM enrollments e
@@ -142,20 +143,25 @@ def _rebuild_with_keys(conn: sqlite3.Connection, table: str, keys: tuple[str, ..
         conn.execute(index)
 
 
-# Each entry is one migration; its number is its position (1-based). Never edit a landed one.
-MIGRATIONS: list[Migration] = [
-    """
-    CREATE TABLE course_types (
-        course_type TEXT PRIMARY KEY,
-        attendance_percentage INTEGER,
-        extra TEXT,
+# What every imported table keeps of each row besides its columns: the row's other columns
+# (`extra`) and which import and file line created, last saw and duplicated it.
+_IMPORTED = """extra TEXT,
         import_id INTEGER,
         created_import INTEGER,
         seen_import INTEGER,
         seen_file INTEGER,
         seen_line INTEGER,
         dup_file INTEGER,
-        dup_line INTEGER
+        dup_line INTEGER"""
+
+# Each entry is one migration; its number is its position (1-based). Never edit a landed one.
+MIGRATIONS: list[Migration] = [
+    # 1: the imported tables, each row with where it was last read, and the delivery log
+    f"""
+    CREATE TABLE course_types (
+        course_type TEXT PRIMARY KEY,
+        attendance_percentage INTEGER,
+        {_IMPORTED}
     );
     CREATE TABLE courses (
         course_id TEXT PRIMARY KEY,
@@ -167,14 +173,7 @@ MIGRATIONS: list[Migration] = [
         "end" TEXT NOT NULL,
         end_is_date INTEGER NOT NULL DEFAULT 0,
         location TEXT,
-        extra TEXT,
-        import_id INTEGER,
-        created_import INTEGER,
-        seen_import INTEGER,
-        seen_file INTEGER,
-        seen_line INTEGER,
-        dup_file INTEGER,
-        dup_line INTEGER
+        {_IMPORTED}
     );
     CREATE TABLE parts (
         part_id TEXT PRIMARY KEY,
@@ -184,14 +183,7 @@ MIGRATIONS: list[Migration] = [
         "end" TEXT,
         attendance_required INTEGER NOT NULL DEFAULT 0,
         pass_required INTEGER NOT NULL DEFAULT 0,
-        extra TEXT,
-        import_id INTEGER,
-        created_import INTEGER,
-        seen_import INTEGER,
-        seen_file INTEGER,
-        seen_line INTEGER,
-        dup_file INTEGER,
-        dup_line INTEGER
+        {_IMPORTED}
     );
     CREATE INDEX parts_course ON parts(course_id);
     CREATE TABLE persons (
@@ -202,14 +194,7 @@ MIGRATIONS: list[Migration] = [
         last_name TEXT,
         full_name TEXT,
         language TEXT,
-        extra TEXT,
-        import_id INTEGER,
-        created_import INTEGER,
-        seen_import INTEGER,
-        seen_file INTEGER,
-        seen_line INTEGER,
-        dup_file INTEGER,
-        dup_line INTEGER
+        {_IMPORTED}
     );
     CREATE TABLE enrollments (
         course_id TEXT NOT NULL,
@@ -217,14 +202,7 @@ MIGRATIONS: list[Migration] = [
         status TEXT NOT NULL DEFAULT 'enrolled',
         enrolled_at TEXT,
         first_seen_at TEXT NOT NULL,
-        extra TEXT,
-        import_id INTEGER,
-        created_import INTEGER,
-        seen_import INTEGER,
-        seen_file INTEGER,
-        seen_line INTEGER,
-        dup_file INTEGER,
-        dup_line INTEGER,
+        {_IMPORTED},
         PRIMARY KEY (course_id, person_id)
     ) WITHOUT ROWID;
     CREATE INDEX enrollments_person ON enrollments(person_id);
@@ -234,14 +212,7 @@ MIGRATIONS: list[Migration] = [
         present INTEGER NOT NULL,
         registered_at TEXT NOT NULL,
         registered_given INTEGER NOT NULL DEFAULT 0,
-        extra TEXT,
-        import_id INTEGER,
-        created_import INTEGER,
-        seen_import INTEGER,
-        seen_file INTEGER,
-        seen_line INTEGER,
-        dup_file INTEGER,
-        dup_line INTEGER,
+        {_IMPORTED},
         PRIMARY KEY (part_id, person_id)
     ) WITHOUT ROWID;
     CREATE INDEX attendance_person ON attendance(person_id);
@@ -252,14 +223,7 @@ MIGRATIONS: list[Migration] = [
         grade TEXT,
         registered_at TEXT NOT NULL,
         registered_given INTEGER NOT NULL DEFAULT 0,
-        extra TEXT,
-        import_id INTEGER,
-        created_import INTEGER,
-        seen_import INTEGER,
-        seen_file INTEGER,
-        seen_line INTEGER,
-        dup_file INTEGER,
-        dup_line INTEGER,
+        {_IMPORTED},
         PRIMARY KEY (part_id, person_id)
     ) WITHOUT ROWID;
     CREATE INDEX results_person ON results(person_id);
