@@ -33,6 +33,39 @@ def test_every_command_and_option_has_help() -> None:
                 assert param.help, f"{name} {param.opts} has no help"
 
 
+def test_the_commands_that_send_offer_the_same_transport_options() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+    def transport_options(name: str) -> list[tuple[str, ...]]:
+        return [
+            (*param.opts, str(param.envvar), param.help)
+            for param in commands[name].params
+            if param.opts[0] in ("--transport", "--out") or param.opts[0].startswith("--smtp-")
+        ]
+
+    offered = transport_options("run-due")
+    assert [option[0] for option in offered] == [
+        "--transport", "--out", "--smtp-host", "--smtp-port", "--smtp-security", "--smtp-user",
+        "--smtp-ca-file",
+    ]  # fmt: skip
+    assert ("--smtp-host", "CERTIFY_SMTP_HOST", "SMTP server.") in offered
+    assert transport_options("send") == offered
+
+
+def test_the_smtp_variables_reach_send(examples: Path) -> None:
+    _imported(examples)
+    env = {
+        "CERTIFY_SMTP_HOST": "127.0.0.1",
+        "CERTIFY_SMTP_PORT": "1",
+        "CERTIFY_SMTP_SECURITY": "none",
+    }
+    result = cli(
+        "send", "certificate", "--course", "VCA-2611", "--person", "P001", "--transport", "smtp",
+        "--now", DEMO_NOW, cwd=examples, env=env,
+    )  # fmt: skip
+    assert "127.0.0.1:1" in result.stderr + result.stdout, result.stderr
+
+
 def test_version_and_help() -> None:
     assert run_cli("--version").stdout.startswith("certify ")  # the real entry point
     result = cli("--help")
