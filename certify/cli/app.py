@@ -93,23 +93,19 @@ app = _App(
     pretty_exceptions_enable=False,
 )
 
+
+def _file_option(flag: str, envvar: str, help: str) -> Any:
+    """An option naming one of certify's files, which a variable may name instead."""
+    return typer.Option(flag, envvar=envvar, metavar="FILE", help=help)
+
+
 DbOption = Annotated[
     Path | None,
-    typer.Option(
-        "--db",
-        envvar="CERTIFY_DB",
-        metavar="FILE",
-        help="The SQLite database [default: certify.db].",
-    ),
+    _file_option("--db", "CERTIFY_DB", "The SQLite database [default: certify.db]."),
 ]
 ActionsOption = Annotated[
     Path | None,
-    typer.Option(
-        "--actions",
-        envvar="CERTIFY_ACTIONS",
-        metavar="FILE",
-        help="The actions file [default: actions.yaml].",
-    ),
+    _file_option("--actions", "CERTIFY_ACTIONS", "The actions file [default: actions.yaml]."),
 ]
 NowOption = Annotated[
     str | None,
@@ -267,6 +263,12 @@ def parse_now(now: str | None, tz: tzinfo) -> datetime:
         return parse_moment(now, tz)
     except DateFormatError as exc:
         raise UsageError(f"--now: {exc}") from None
+
+
+def configured_at(actions: Path | None, now: str | None) -> tuple[Config, datetime]:
+    """The configuration, and the moment to act at (--now, read in its zone)."""
+    config = config_from(actions)
+    return config, parse_now(now, config.tz)
 
 
 def config_from(actions: Path | None) -> Config:

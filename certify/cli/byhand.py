@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -20,6 +20,7 @@ from certify.cli.app import (
     WaitOption,
     app,
     config_from,
+    configured_at,
     emit_json,
     errors,
     parse_now,
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 ReasonOption = Annotated[
     str, typer.Option("--reason", metavar="TEXT", help="Why, for the delivery log.")
 ]
+
+
+def _state_option(flag: str, states: tuple[DeliveryState, ...], help: str) -> Any:
+    """An option that takes one of these states, in any case."""
+    return typer.Option(flag, case_sensitive=False, metavar="|".join(states), help=help)
 
 
 @app.command()
@@ -70,8 +76,7 @@ def send(
     with errors():
         if force and not reason:
             raise UsageError("--force needs --reason TEXT, for the delivery log")
-        config = config_from(actions)
-        moment = parse_now(now, config.tz)
+        config, moment = configured_at(actions, now)
         chosen = via.pick(config)
         path = db_path(db)
         with run_lock(path, wait), Store.open(path, create=False) as store:
@@ -99,11 +104,10 @@ def mark(
     person: PersonOption,
     state: Annotated[
         Literal["sent", "failed"],
-        typer.Option(
+        _state_option(
             "--as",
-            case_sensitive=False,
-            metavar="sent|failed",
-            help="sent: it reached the person (found in the mail server's log, or handed over "
+            (DeliveryState.SENT, DeliveryState.FAILED),
+            "sent: it reached the person (found in the mail server's log, or handed over "
             "another way), and no run sends it; failed: it did not, and `certify retry` "
             "re-queues it. Settles a delivery that is unknown, pending or failed, and records "
             "one handed over another way for a participant without one (sent).",
@@ -159,11 +163,10 @@ def _configured_transport(actions: Path | None) -> Transport | None:
 def retry(
     state: Annotated[
         Literal["failed", "unknown"],
-        typer.Option(
+        _state_option(
             "--state",
-            case_sensitive=False,
-            metavar="failed|unknown",
-            help="failed, or unknown (with --force): what to re-queue.",
+            (DeliveryState.FAILED, DeliveryState.UNKNOWN),
+            "failed, or unknown (with --force): what to re-queue.",
         ),
     ],
     reason: ReasonOption,

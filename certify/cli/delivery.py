@@ -17,13 +17,12 @@ from certify.cli.app import (
     WaitOption,
     app,
     attention_line,
-    config_from,
+    configured_at,
     console,
     emit_json,
     errors,
     interactive,
     local_time,
-    parse_now,
     plain,
     warn,
 )
@@ -73,9 +72,8 @@ def run_due(
     from certify.store.lock import run_lock
 
     with errors():
-        config = config_from(actions)
+        config, moment = configured_at(actions, now)
         templates = None  # compiled before the first message: a tick with nothing due skips it
-        moment = parse_now(now, config.tz)
         chosen = [config.action(a) for a in action] if action else config.actions
         path = db_path(db)
         cron = not as_json and not interactive()

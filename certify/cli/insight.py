@@ -20,13 +20,13 @@ from certify.cli.app import (
     PersonOption,
     app,
     config_from,
+    configured_at,
     console,
     display_zone,
     emit_json,
     errors,
     interactive,
     local_time,
-    parse_now,
     plain,
     warn,
     write,
@@ -69,8 +69,7 @@ def explain(
     from certify.inspect.explain import explain_person, explanation_json, explanation_text
 
     with errors():
-        config = config_from(actions)
-        moment = parse_now(now, config.tz)
+        config, moment = configured_at(actions, now)
         with Store.open_readonly(db_path(db)) as store:
             explanations = explain_person(store, config, person, course, moment)
     if as_json:
@@ -109,8 +108,7 @@ def preview(
     from certify.inspect.explain import preview_message
 
     with errors():
-        config = config_from(actions)
-        moment = parse_now(now, config.tz)
+        config, moment = configured_at(actions, now)
         with Store.open_readonly(db_path(db)) as store:
             message = preview_message(store, config, action, course, person, moment).parsed()
     if save_attachments is not None:
@@ -325,8 +323,7 @@ def report(
 
     with errors():
         check_target(out_file)  # before the work, not after it
-        config = config_from(actions)
-        moment = parse_now(now, config.tz)
+        config, moment = configured_at(actions, now)
         with Store.open_readonly(db_path(db)) as store:
             result = build_report(
                 store, config, moment, days=DEFAULT_DAYS if days is None else days

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_type_hints
 
@@ -33,7 +33,7 @@ class TransportChoice:
             help=".eml files in a folder, or SMTP [default: actions.yaml's delivery.transport].",
         ),
     ] = None
-    out_dir: Annotated[
+    out: Annotated[
         Path | None,
         typer.Option(
             "--out", metavar="FOLDER", help="With --transport dir: the folder for .eml files."
@@ -82,16 +82,8 @@ class TransportChoice:
         """The transport the options, CERTIFY_SMTP_* variables and actions.yaml choose."""
         from certify.deliver.transports import choose_transport
 
-        return choose_transport(
-            config,
-            transport=self.transport,
-            out=self.out_dir,
-            smtp_host=self.smtp_host,
-            smtp_port=self.smtp_port,
-            smtp_security=self.smtp_security,
-            smtp_user=self.smtp_user,
-            smtp_ca_file=self.smtp_ca_file,
-        )
+        # the fields are choose_transport's keyword arguments, by name
+        return choose_transport(config, **asdict(self))
 
 
 def with_transport_options(command: Command) -> Command:

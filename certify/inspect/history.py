@@ -175,12 +175,13 @@ class History:
                 "GROUP BY d.state"
             )
         )
-        named = (
-            (DeliveryState.UNKNOWN, "unknown"),
-            (DeliveryState.FAILED, "failed"),
-            (DeliveryState.PENDING, f"pending after {STRUGGLING_ATTEMPTS} attempts"),
-        )
-        return {name: counts[state] for state, name in named if state in counts}
+        struggling = f"{DeliveryState.PENDING} after {STRUGGLING_ATTEMPTS} attempts"
+        order = (DeliveryState.UNKNOWN, DeliveryState.FAILED, DeliveryState.PENDING)
+        return {
+            (struggling if state == DeliveryState.PENDING else str(state)): counts[state]
+            for state in order
+            if state in counts
+        }
 
 
 def _first_record(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
