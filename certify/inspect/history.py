@@ -10,14 +10,15 @@ from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.deliver.lookup import Key
-from certify.deliver.state import RETRYABLE, DeliveryState, sql_list
+from certify.deliver.state import DeliveryState, sql_list
 from certify.errors import CertifyError, UsageError, did_you_mean
 from certify.store.database import Store
 
 STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
-# needs the administrator: will not move by itself, or keeps failing (`d`: deliveries)
+_STUCK = (DeliveryState.FAILED, DeliveryState.UNKNOWN)  # no run moves these by itself
+# needs the administrator: stuck, or keeps failing (`d`: deliveries)
 _NEEDS_ATTENTION = (
-    f"(d.state IN {sql_list(RETRYABLE)} OR "
+    f"(d.state IN {sql_list(_STUCK)} OR "
     f"(d.state = '{DeliveryState.PENDING}' AND d.attempts >= {STRUGGLING_ATTEMPTS}))"
 )
 
