@@ -222,6 +222,25 @@ class DeliveryLog:
             notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
         return notes
 
+    def expire_unsent(self, conn: sqlite3.Connection, person_id: str, detail: str) -> int:
+        """Within the caller's transaction (forgetting a person): what was not sent yet, pending
+        or left claimed by a killed run, expires, never to be sent; returns how many."""
+        unsent = sql_list((DeliveryState.PENDING, DeliveryState.CLAIMED))
+        ids = [
+            delivery_id
+            for (delivery_id,) in conn.execute(
+                f"SELECT id FROM deliveries WHERE person_id = ? AND state IN {unsent}",
+                (person_id,),
+            )
+        ]
+        conn.executemany(
+            "UPDATE deliveries SET state = ?, next_attempt_at = NULL, last_error = ?, "
+            "updated_at = ? WHERE id = ?",
+            [(DeliveryState.EXPIRED, detail, self.now_text, delivery_id) for delivery_id in ids],
+        )
+        self._events(conn, [(delivery_id, DeliveryState.EXPIRED, detail) for delivery_id in ids])
+        return len(ids)
+
     def claim_many(self, decided: list[Decided], sender: str) -> list[Claim]:
         """Commit the claims before any hand-over, in one transaction; fixes each one's
         Message-ID and certificate number the first time it is claimed."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from certify.clock import to_utc_text
+from certify.deliver.log import DeliveryLog
 from certify.errors import CertifyError
 from certify.store.database import Store
 
@@ -77,20 +78,20 @@ def forget(
     conn.execute(f"PRAGMA secure_delete = {'ON' if secure else 'OFF'}")
     try:
         with store.transaction():
-            erasure = _erase(conn, person_id, reason, to_utc_text(now))
+            erasure = _erase(conn, person_id, reason, DeliveryLog(store, now))
     finally:
         conn.execute("PRAGMA secure_delete = OFF")
     if secure:
-        settle_files(conn)
+        empty_wal(conn)
     return erasure
 
 
-def settle_files(conn: sqlite3.Connection) -> None:
+def empty_wal(conn: sqlite3.Connection) -> None:
     """Copy the WAL into the database and empty it: its old frames hold the erased values."""
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def _erase(conn: sqlite3.Connection, person_id: str, reason: str, now: str) -> Erasure:
+def _erase(conn: sqlite3.Connection, person_id: str, reason: str, log: DeliveryLog) -> Erasure:
     row = conn.execute(
         "SELECT email, full_name, first_name, infix, last_name FROM persons WHERE person_id = ?",
         (person_id,),
@@ -125,28 +126,13 @@ def _erase(conn: sqlite3.Connection, person_id: str, reason: str, now: str) -> E
     conn.execute(f"UPDATE persons SET {_PERSON_COLUMNS} WHERE person_id = ?", (person_id,))
     for table, assignments in _PER_PERSON:
         conn.execute(f"UPDATE {table} SET {assignments} WHERE person_id = ?", (person_id,))
-    pending = [
-        delivery_id
-        for (delivery_id,) in conn.execute(
-            "SELECT id FROM deliveries WHERE person_id = ? AND state IN ('pending', 'claimed')",
-            (person_id,),
-        )
-    ]
-    conn.executemany(
-        "UPDATE deliveries SET state = 'expired', next_attempt_at = NULL, last_error = ?, "
-        "updated_at = ? WHERE id = ?",
-        [(NOT_SENT, now, delivery_id) for delivery_id in pending],
-    )
-    conn.executemany(
-        "INSERT INTO delivery_events (delivery_id, at, state, detail) VALUES (?, ?, 'expired', ?)",
-        [(delivery_id, now, NOT_SENT) for delivery_id in pending],
-    )
+    not_sent = log.expire_unsent(conn, person_id, NOT_SENT)
     # the address each delivery went to: the log keeps that one was sent, not where
     conn.execute("UPDATE deliveries SET email = NULL WHERE person_id = ?", (person_id,))
-    erasure = Erasure(person_id, enrollments, deliveries, len(pending))
+    erasure = Erasure(person_id, enrollments, deliveries, not_sent)
     conn.execute(
         "INSERT INTO erasures (person_id, at, reason, counts) VALUES (?, ?, ?, ?)",
-        (person_id, now, reason, json.dumps(erasure.as_json())),
+        (person_id, log.now_text, reason, json.dumps(erasure.as_json())),
     )
     return erasure
 
@@ -190,9 +176,10 @@ def forget_past_retention(store: Store, months: int, now: datetime) -> int:
     conn.execute("PRAGMA secure_delete = ON")
     try:
         with store.transaction():
+            log = DeliveryLog(store, now)
             for person_id in persons:
-                _erase(conn, person_id, reason, to_utc_text(now))
+                _erase(conn, person_id, reason, log)
     finally:
         conn.execute("PRAGMA secure_delete = OFF")
-    settle_files(conn)
+    empty_wal(conn)
     return len(persons)
