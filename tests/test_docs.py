@@ -1,7 +1,9 @@
 """The README cannot drift from the command line: every command and option is in its table."""
 
 import re
+import subprocess
 
+import pytest
 import typer.main
 
 from certify.cli import app
@@ -40,3 +42,18 @@ def test_every_command_and_option_is_in_the_readme_table() -> None:
             assert long in rows[name] or long in common, (
                 f"certify {name} {long} is not in the README"
             )
+
+
+def test_no_file_holds_the_markers_of_an_unfinished_merge() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    marked = [
+        name
+        for name in tracked
+        if (ROOT / name).is_file()
+        and re.search(rb"^(<{7} |>{7} |={7}$)", (ROOT / name).read_bytes(), re.M)
+    ]
+    assert not marked
