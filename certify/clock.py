@@ -288,7 +288,23 @@ def _fixed(delta: timedelta) -> tzinfo:
     return timezone(delta)
 
 
-UNITS = ("hours", "days", "weeks", "months")
+UNITS = ("hours", "days", "weeks", "months", "years")
+# the units that count on the calendar: a date plus one of them is a date
+CALENDAR_UNITS = ("days", "weeks", "months", "years")
+
+
+def add_to_date(day: date, offset: int, unit: str) -> date:
+    """`day + offset unit` on the calendar (31 January + 1 month = 28/29 February,
+    29 February + 1 year = 28 February)."""
+    if unit == "days":
+        return day + timedelta(days=offset)
+    if unit == "weeks":
+        return day + timedelta(weeks=offset)
+    if unit == "months":
+        return day + relativedelta(months=offset)
+    if unit == "years":
+        return day + relativedelta(years=offset)
+    raise ValueError(f"unknown unit {unit!r}")
 
 
 def add_offset(anchor: datetime, offset: int, unit: str, tz: tzinfo) -> datetime:
@@ -303,6 +319,8 @@ def add_offset(anchor: datetime, offset: int, unit: str, tz: tzinfo) -> datetime
         wall += timedelta(weeks=offset)
     elif unit == "months":
         wall += relativedelta(months=offset)
+    elif unit == "years":
+        wall += relativedelta(years=offset)
     else:
         raise ValueError(f"unknown unit {unit!r}")
     return localize(wall, tz)

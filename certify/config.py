@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +20,15 @@ from pydantic import (
 )
 
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
+from certify.decide.timings import (
+    DURATION_SCHEMA,
+    VALIDITY_SCHEMA,
+    Duration,
+    Timing,
+    Validity,
+    parse_duration,
+    parse_validity,
+)
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
 from certify.ingest.settings import ImportSettings
 from certify.yamlfile import Positions, parse_yaml, validation_problems, where
@@ -28,9 +36,6 @@ from certify.yamlfile import Positions, parse_yaml, validation_problems, where
 DEFAULT_ACTIONS = "actions.yaml"
 
 ConditionValue = Literal["yes", "no", "not_met"]
-_DURATION_PATTERN = r"^\s*(\d+)\s*(hours?|days?|weeks?|months?)\s*$"
-_DURATION = re.compile(_DURATION_PATTERN)
-_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 # The previous system's Dutch status words, as the same statuses as their English names.
 STATUS_SYNONYMS = {
@@ -115,68 +120,6 @@ _DATE_TEXT = (
 )
 
 
-class Duration(_Strict):
-    amount: int = Field(ge=0)
-    unit: Literal["hours", "days", "weeks", "months"]
-
-    def __str__(self) -> str:
-        return f"{self.amount} {self.unit}"
-
-
-def parse_duration(value: Any) -> Duration:
-    """`60 days`, `2 weeks`, `1 month` or `{amount, unit}` as a Duration."""
-    if isinstance(value, Duration):
-        return value
-    if isinstance(value, dict):
-        return Duration.model_validate(value)
-    match = _DURATION.match(str(value))
-    if match is None:
-        raise ValueError(
-            f"cannot read {value!r} as a duration (a whole number and a unit: '60 days', '2 weeks')"
-        )
-    unit = match.group(2)
-    return Duration.model_validate(
-        {"amount": int(match.group(1)), "unit": unit if unit.endswith("s") else unit + "s"}
-    )
-
-
-class Timing(_Strict):
-    after: Literal["course_end", "requirements_met", "participant_added"] = Field(
-        description="the anchor the offset counts from"
-    )
-    offset: int = Field(0, ge=0, description="whole number of units after the anchor")
-    unit: Literal["hours", "days", "weeks", "months"] = "days"
-    at: Annotated[
-        str | None,
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "string", "pattern": r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$"},
-                    {"type": "null"},
-                ]
-            }
-        ),
-    ] = Field(None, description="local time of day, HH:MM or H:MM (9:00 is 09:00)")
-
-    @field_validator("at", mode="before")
-    @classmethod
-    def _check_at(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        text = str(value).strip()
-        if not _TIME_OF_DAY.match(text):
-            raise ValueError(f"bad time of day {value!r} (HH:MM, 00:00 to 23:59)")
-        hours, minutes = text.split(":")
-        return f"{int(hours):02d}:{minutes}"
-
-    @property
-    def at_time(self) -> time | None:
-        if self.at is None:
-            return None
-        hours, minutes = self.at.split(":")
-        return time(int(hours), int(minutes))
-
-
 class Conditions(_Strict):
     course_status: Annotated[list[str] | None, WithJsonSchema(_ONE_OR_MANY_SCHEMA)] = Field(
         None,
@@ -235,26 +178,14 @@ class Action(_Strict):
         description="first due moment this action covers: a date (local midnight) or a local "
         "date and time in the configured timezone; an offset (Z, +01:00) is kept",
     )
-    expire_after: Annotated[
-        Duration | None,
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "string", "pattern": _DURATION_PATTERN},
-                    {
-                        "type": "object",
-                        "properties": {
-                            "amount": {"type": "integer", "minimum": 0},
-                            "unit": {"enum": ["hours", "days", "weeks", "months"]},
-                        },
-                        "required": ["amount", "unit"],
-                        "additionalProperties": False,
-                    },
-                    {"type": "null"},
-                ]
-            }
-        ),
-    ] = Field(None, description="skip (state expired) when this late: '60 days', '2 weeks'")
+    expire_after: Annotated[Duration | None, WithJsonSchema(DURATION_SCHEMA)] = Field(
+        None, description="skip (state expired) when this late: '60 days', '2 weeks'"
+    )
+    validity: Annotated[Validity | None, WithJsonSchema(VALIDITY_SCHEMA)] = Field(
+        None,
+        description="how long a certificate is valid after the course's end date: '1 year', "
+        "'6 months', '30 days' (valid through the day that gives)",
+    )
     conditions: Conditions = Field(default_factory=Conditions)
     attachments: list[Attachment] = Field(default_factory=list)
 
@@ -267,6 +198,11 @@ class Action(_Strict):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return None if value is None else parse_duration(value)
+
+    @field_validator("validity", mode="before")
+    @classmethod
+    def _validity(cls, value: Any) -> Any:
+        return None if value is None else parse_validity(value)
 
     @field_validator("since", mode="before")
     @classmethod

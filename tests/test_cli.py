@@ -192,7 +192,9 @@ def test_explain_says_why(examples: Path) -> None:
     }
     assert cert["conditions"]["attendance"]["met"] is True
     assert cert["conditions"]["course_status"]["ok"] is True
-    assert cert["due_at"] == "2026-11-14T08:00:00Z"  # 1 day after 12 Nov (end of day), 09:00
+    assert (
+        cert["due_at"] == "2026-11-13T08:00:00Z"
+    )  # 1 day after 12 Nov, at 09:00: the next morning
     assert "pass: failed 1 of 1" in cert["waiting_on"]
     proof = by_action["proof-of-participation"]  # VCA is an exam type: not linked to the proof
     assert proof["state"] == "not_linked"

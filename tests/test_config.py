@@ -1,9 +1,12 @@
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 
-from certify.config import load, parse_duration
+from certify.config import Action, load, parse_duration
+from certify.decide import rules
 from certify.decide.plan import make_plan
 from certify.errors import CertifyError, ConfigError
 from certify.inspect.validate import validate_all
@@ -66,7 +69,7 @@ def test_unquoted_time_of_day_is_not_sexagesimal(tmp_path: Path) -> None:
     [
         (
             ("unit: days", "unit: fortnights"),
-            "actions.yaml:11:13: unknown unit 'fortnights' (hours, days, weeks, months)",
+            "actions.yaml:11:13: unknown unit 'fortnights' (hours, days, weeks, months, years)",
         ),
         (
             ("attendance: yes", "attendence: yes"),
@@ -92,7 +95,7 @@ def test_unquoted_time_of_day_is_not_sexagesimal(tmp_path: Path) -> None:
         ),
         (
             ("    conditions:", "    expire_after: 3 fortnights\n    conditions:"),
-            "cannot read '3 fortnights' as a duration",
+            "actions.yaml:13:19: unknown unit 'fortnights' (hours, days, weeks, months, years)",
         ),
         (
             ('name: "Certificate [Opleiding:Naam]"', 'name: "Certificate [Opleiding:Naamm]"'),
@@ -148,6 +151,8 @@ def test_requirements_met_anchor_rules(
         ("2 weeks", 2, "weeks"),
         ("1 month", 1, "months"),
         ("36 hours", 36, "hours"),
+        ("1 year", 1, "years"),
+        ("2 Years", 2, "years"),
     ],
 )
 def test_durations(text: str, amount: int, unit: str) -> None:
@@ -280,7 +285,7 @@ def test_merge_keys_share_settings_between_actions(tmp_path: Path) -> None:
     assert problems == [
         "actions.yaml:4:1: unknown key 'common' (known keys: version, timezone, templates_dir, "
         "sender, attendance_basis, locale, smtp, delivery, retention, import, actions)",
-        "actions.yaml:14:50: unknown unit 'weekz' (hours, days, weeks, months)",
+        "actions.yaml:14:50: unknown unit 'weekz' (hours, days, weeks, months, years)",
     ]
     # under a key starting with x-, as in Compose files, the shared settings are passed over
     text = MERGING.replace("common: &common", "x-common: &common").replace("weekz", "weeks")
@@ -323,3 +328,52 @@ def test_a_sender_with_its_name_in_quotes_is_one_address(tmp_path: Path) -> None
     quoted = """'"Opleidingen Fryslân, Zoë & Co" <certificaten@example.nl>'"""
     text = GOOD.replace('sender: "Office <office@example.org>"', f"sender: {quoted}")
     assert problems_of(tmp_path, text) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "amount", "unit"),
+    [
+        ("1 year", 1, "years"),
+        ("6 months", 6, "months"),
+        ("2 years", 2, "years"),
+        ("30 days", 30, "days"),
+        ("4 weeks", 4, "weeks"),
+        ("{amount: 18, unit: months}", 18, "months"),
+    ],
+)
+def test_validity_is_an_amount_of_calendar_units(
+    tmp_path: Path, written: str, amount: int, unit: str
+) -> None:
+    path = tmp_path / "actions.yaml"
+    path.write_text(GOOD.replace("    conditions:", f"    validity: {written}\n    conditions:"))
+    action = load(path).actions[0]
+    assert action.validity is not None
+    assert (action.validity.amount, action.validity.unit) == (amount, unit)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("36 hours", "unknown unit 'hours' (days, weeks, months, years)"),
+        ("1 fortnight", "unknown unit 'fortnight' (days, weeks, months, years)"),
+        ("forever", "cannot read 'forever' as a duration"),
+    ],
+)
+def test_validity_with_an_unknown_unit_is_located(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    problems = problems_of(
+        tmp_path, GOOD.replace("    conditions:", f"    validity: {written}\n    conditions:")
+    )
+    assert any("actions.yaml:13:15: " in p and expected in p for p in problems), problems
+
+
+def test_the_flat_world_actions_with_validity_load() -> None:
+    floors = Path("/work/shared/floors/flat_world/actions.yaml")
+    if not floors.exists():
+        pytest.skip("the shared floors are not on this machine")
+    # the `import:` section is another setting's; the actions are what must load here
+    actions = yaml.safe_load(floors.read_text(encoding="utf-8"))["actions"]
+    action = Action.model_validate(actions[0])
+    assert action.validity is not None
+    assert rules.valid_until(date(2028, 2, 29), action.validity) == date(2029, 2, 28)

@@ -261,7 +261,7 @@ class Planner:
         # by the status and the type as written: thousands of courses share a few
         self._course_status: dict[tuple[str, str], bool] = {}
         self._course_linked: dict[tuple[str, str | None], bool] = {}
-        self._dues: dict[tuple[int, str, str | None, datetime], datetime] = {}
+        self._dues: dict[tuple[int, str, str | None, datetime, bool], datetime] = {}
         # per action: the wanted statuses as compared (None: any)
         self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
 
@@ -270,7 +270,7 @@ class Planner:
         key = (action.id, course.id)
         due = self._course_due.get(key)
         if due is None:
-            due = self._course_due[key] = self._due(action, course.end)
+            due = self._course_due[key] = self._due(action, course.end, course.end_is_date)
         return due
 
     def due_at(
@@ -307,13 +307,17 @@ class Planner:
             known = self._course_linked[key] = action.links(course.course_type)
         return known
 
-    def _due(self, action: Action, anchor: datetime) -> datetime:
+    def _due(self, action: Action, anchor: datetime, anchor_is_date: bool = False) -> datetime:
         t = action.timing
-        key = (t.offset, t.unit, t.at, anchor)  # actions with the same timing share it
+        # actions with the same timing share it
+        key = (t.offset, t.unit, t.at, anchor, anchor_is_date)
         due = self._dues.get(key)
         if due is None:
             due = self._dues[key] = rules.due_moment(
-                anchor, rules.Timing(t.after, t.offset, t.unit, t.at_time), self.tz
+                anchor,
+                rules.Timing(t.after, t.offset, t.unit, t.at_time),
+                self.tz,
+                anchor_is_date=anchor_is_date,
             ).astimezone(self.tz)
         return due
 

@@ -56,6 +56,7 @@ class Course:
     pass_parts: int  # |Q|
     needed: int
     course_type: str | None = None  # as written in the export; None: the course has none
+    end_is_date: bool = False  # the export gave a day, stored as the midnight after it
 
     def attendance_met(self, present: int) -> bool:
         return rules.attendance_met(present, self.attendance_parts, self.needed)
@@ -93,7 +94,7 @@ def course_facts(
         f"""
         SELECT c.course_id, c.name, c.status, c."end", t.attendance_percentage,
                coalesce(sum(p.attendance_required), 0), count(p.part_id),
-               coalesce(sum(p.pass_required), 0), c.course_type
+               coalesce(sum(p.pass_required), 0), c.course_type, c.end_is_date
         FROM courses c
         LEFT JOIN course_types t ON t.course_type = c.course_type
         LEFT JOIN parts p ON p.course_id = c.course_id
@@ -102,7 +103,7 @@ def course_facts(
         """,
         () if course_ids is None else (json.dumps(list(course_ids)),),
     ):
-        course_id, name, status, end, threshold, required, total, pass_parts, course_type = row
+        course_id, name, status, end, threshold, required, total, pass_parts, course_type = row[:9]
         attendance_parts = (total if required else 0) if all_parts else required
         pct = 100 if threshold is None else threshold
         # positional: a tick makes 10,000 of them, and keywords cost twice the time
@@ -116,6 +117,7 @@ def course_facts(
             pass_parts,
             rules.attendance_needed(attendance_parts, pct) if attendance_parts else 0,
             course_type or None,
+            bool(row[9]),
         )
     return courses
 
@@ -126,14 +128,16 @@ class CourseEnd(NamedTuple):
     id: str
     end: datetime
     course_type: str | None
+    end_is_date: bool = False
 
 
 def course_ends(conn: sqlite3.Connection) -> list[CourseEnd]:
     """Every course's end and type, the earliest end first (ties by id)."""
     return [
-        CourseEnd(course_id, from_utc_text(end), course_type or None)
-        for course_id, end, course_type in conn.execute(
-            'SELECT course_id, "end", course_type FROM courses ORDER BY "end", course_id'
+        CourseEnd(course_id, from_utc_text(end), course_type or None, bool(is_date))
+        for course_id, end, course_type, is_date in conn.execute(
+            'SELECT course_id, "end", course_type, end_is_date FROM courses '
+            'ORDER BY "end", course_id'
         )
     ]
 

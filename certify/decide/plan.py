@@ -440,6 +440,10 @@ def _prune_courses(
             if action.course_types is None
             else [course for course in ordered if planner.linked(action, course)]
         )
+        if any(c.end_is_date for c in linked) and not all(c.end_is_date for c in linked):
+            # a day-only end counts from its day, a timed end from its moment: mixed, the
+            # order of ends is not quite the order of due moments (offset 0 with `at`)
+            linked = sorted(linked, key=due)
         first_covered = bisect_left(linked, planner.since[action.id], key=due)
         # with `since` still to come, a course due before it is history, not future
         first_future = max(bisect_right(linked, planner.now, key=due), first_covered)

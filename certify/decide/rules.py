@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, tzinfo
-from typing import Generic, Literal, TypeVar
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Generic, Literal, Protocol, TypeVar
 
-from certify.clock import add_offset, at_time_of_day
+from certify.clock import CALENDAR_UNITS, add_offset, add_to_date, at_time_of_day, localize
 
 ConditionValue = Literal["yes", "no", "not_met"]
 # A registration moment: a datetime, or any value that sorts like one (stored UTC text does).
@@ -154,12 +154,49 @@ class Timing:
     at: time | None
 
 
-def due_moment(anchor: datetime, timing: Timing, tz: tzinfo) -> datetime:
-    """`anchor + offset unit`, moved to `at` (next day if that falls before the anchor)."""
+def end_date_of(anchor: datetime, tz: tzinfo) -> date:
+    """The day an `end` given as a date names, from the midnight after it that is stored.
+
+    Half a day back lands on that day even when midnight fell in a gap and moved on.
+    """
+    return (anchor.astimezone(tz) - timedelta(hours=12)).date()
+
+
+def due_moment(
+    anchor: datetime, timing: Timing, tz: tzinfo, *, anchor_is_date: bool = False
+) -> datetime:
+    """`anchor + offset unit`, moved to `at` (next day if that falls before the anchor).
+
+    With `anchor_is_date` (a course end given as a day, stored as the midnight after it)
+    and a calendar unit, the offset counts from that day and `at` is the time on the day
+    it gives: 1 day at 09:00 after 12 November is 13 November 09:00; without `at`, the
+    end of that day. Hours still count from the midnight after the end date.
+    """
+    if anchor_is_date and timing.unit in CALENDAR_UNITS:
+        day = add_to_date(end_date_of(anchor, tz), timing.offset, timing.unit)
+        if timing.at is None:
+            return localize(datetime.combine(day + timedelta(days=1), time()), tz)
+        return localize(datetime.combine(day, timing.at), tz)
     moment = add_offset(anchor, timing.offset, timing.unit, tz)
     if timing.at is not None:
         moment = at_time_of_day(moment, timing.at, anchor, tz)
     return moment
+
+
+class Span(Protocol):
+    """An amount of calendar units, as actions.yaml's `validity: 1 year` gives it."""
+
+    @property
+    def amount(self) -> int: ...
+
+    @property
+    def unit(self) -> str: ...
+
+
+def valid_until(end_date: date, validity: Span) -> date:
+    """The last day a certificate is valid: the course's end date plus its validity on the
+    calendar (1 year after 29 February 2028 is 28 February 2029); valid through that day."""
+    return add_to_date(end_date, validity.amount, validity.unit)
 
 
 def is_expired(due_at: datetime, now: datetime, amount: int, unit: str, tz: tzinfo) -> bool:
@@ -178,9 +215,11 @@ __all__ = [
     "attendance_percentage",
     "condition_holds",
     "due_moment",
+    "end_date_of",
     "is_expired",
     "pass_figures",
     "pass_met",
     "pass_minimum",
     "requirements_met_at",
+    "valid_until",
 ]

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -186,3 +186,89 @@ def test_due_moment_never_decreases_as_the_anchor_grows(
     at = at.replace(microsecond=0, second=0) if at else None
     timing = rules.Timing("course_end", offset, unit, at)
     assert rules.due_moment(first, timing, AMS) <= rules.due_moment(second, timing, AMS)
+
+
+def _end_of(day: date) -> datetime:
+    """A course end exported as a day, stored as the midnight after it."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=AMS)
+
+
+@pytest.mark.parametrize(
+    ("end", "offset", "unit", "at_", "due"),
+    [
+        # "1 day after course end, at 09:00" is the next morning, not the morning after
+        (date(2026, 11, 12), 1, "days", time(9), datetime(2026, 11, 13, 9)),
+        (date(2026, 11, 12), 0, "days", time(17), datetime(2026, 11, 12, 17)),
+        # without `at`: the end of the day the offset gives, as before
+        (date(2026, 11, 12), 1, "days", None, datetime(2026, 11, 14, 0)),
+        (date(2026, 11, 12), 2, "weeks", time(9), datetime(2026, 11, 26, 9)),
+        # month ends: 31 January + 1 month is the last day of February
+        (date(2026, 1, 31), 1, "months", time(9), datetime(2026, 2, 28, 9)),
+        (date(2028, 1, 31), 1, "months", time(9), datetime(2028, 2, 29, 9)),
+        (date(2026, 1, 30), 1, "months", None, datetime(2026, 3, 1, 0)),
+        # years from 29 February: 28 February of a year without one
+        (date(2028, 2, 29), 1, "years", time(9), datetime(2029, 2, 28, 9)),
+        (date(2028, 2, 29), 4, "years", time(9), datetime(2032, 2, 29, 9)),
+        # across the spring change: 09:00 stays 09:00 on the wall clock
+        (date(2026, 3, 28), 1, "days", time(9), datetime(2026, 3, 29, 9)),
+        # a time in the spring gap is the first minute after it
+        (date(2026, 3, 28), 1, "days", time(2, 30), datetime(2026, 3, 29, 3, 0)),
+        # across the autumn change: 17:00 stays 17:00
+        (date(2026, 10, 24), 1, "days", time(17), datetime(2026, 10, 25, 17)),
+        (date(2026, 10, 24), 1, "weeks", time(9), datetime(2026, 10, 31, 9)),
+    ],
+)
+def test_a_day_only_end_counts_from_that_day(
+    end: date, offset: int, unit: str, at_: time | None, due: datetime
+) -> None:
+    timing = rules.Timing("course_end", offset, unit, at_)
+    moment = rules.due_moment(_end_of(end), timing, AMS, anchor_is_date=True)
+    assert moment.astimezone(AMS).replace(tzinfo=None) == due
+
+
+def test_the_wall_clock_time_holds_across_daylight_saving() -> None:
+    timing = rules.Timing("course_end", 1, "days", time(9))
+    before = rules.due_moment(_end_of(date(2026, 10, 23)), timing, AMS, anchor_is_date=True)
+    after = rules.due_moment(_end_of(date(2026, 10, 25)), timing, AMS, anchor_is_date=True)
+    assert before.utcoffset() == timedelta(hours=2)  # CEST
+    assert after.utcoffset() == timedelta(hours=1)  # CET
+    assert before.astimezone(AMS).hour == after.astimezone(AMS).hour == 9
+
+
+def test_hours_count_from_the_end_of_a_day_only_end() -> None:
+    timing = rules.Timing("course_end", 6, "hours", None)
+    moment = rules.due_moment(_end_of(date(2026, 11, 12)), timing, AMS, anchor_is_date=True)
+    assert moment.astimezone(AMS).replace(tzinfo=None) == datetime(2026, 11, 13, 6)
+
+
+def test_an_end_with_a_time_is_unchanged() -> None:
+    timing = rules.Timing("course_end", 1, "days", time(9))
+    end = datetime(2026, 11, 12, 16, 0, tzinfo=AMS)
+    assert rules.due_moment(end, timing, AMS) == datetime(2026, 11, 13, 9, tzinfo=AMS)
+    midnight = datetime(2026, 11, 13, 0, 0, tzinfo=AMS)  # a time written as 00:00
+    assert rules.due_moment(midnight, timing, AMS) == datetime(2026, 11, 14, 9, tzinfo=AMS)
+
+
+class _Validity:
+    def __init__(self, amount: int, unit: str) -> None:
+        self.amount, self.unit = amount, unit
+
+
+@pytest.mark.parametrize(
+    ("end", "amount", "unit", "until"),
+    [
+        (date(2026, 11, 12), 1, "years", date(2027, 11, 12)),
+        (date(2028, 2, 29), 1, "years", date(2029, 2, 28)),
+        (date(2026, 8, 31), 6, "months", date(2027, 2, 28)),
+        (date(2026, 11, 12), 30, "days", date(2026, 12, 12)),
+        (date(2026, 11, 12), 4, "weeks", date(2026, 12, 10)),
+    ],
+)
+def test_valid_until_is_calendar_arithmetic(end: date, amount: int, unit: str, until: date) -> None:
+    assert rules.valid_until(end, _Validity(amount, unit)) == until
+
+
+def test_expiry_in_years() -> None:
+    due = datetime(2028, 2, 29, 9, tzinfo=AMS)
+    assert not rules.is_expired(due, datetime(2029, 2, 28, 9, tzinfo=AMS), 1, "years", AMS)
+    assert rules.is_expired(due, datetime(2029, 2, 28, 9, 1, tzinfo=AMS), 1, "years", AMS)

@@ -219,7 +219,7 @@ def test_the_forecast_and_who_is_at_risk(awkward_demo: Path) -> None:
         "No longer possible"
     ) in risk
     assert (
-        "Daan Bakker P006 VCA Basis veiligheid Certificate, due since Sat 14 Nov, 09:00 "
+        "Daan Bakker P006 VCA Basis veiligheid Certificate, due since Fri 13 Nov, 09:00 "
         "pass: passed 0 of 1 no result yet: Examen Still possible"
     ) in risk
     assert "pass: passed 0 of 1, failed 1 nothing left to register Only with a retake" in risk

@@ -1,0 +1,154 @@
+"""The amounts of time actions.yaml writes: `timing`, `expire_after` and `validity`.
+
+Typed models for config.py; the arithmetic on them lives in rules.py and clock.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+
+_UNITS = r"hours?|days?|weeks?|months?|years?"
+_CALENDAR = r"days?|weeks?|months?|years?"
+DURATION_PATTERN = rf"^\s*(\d+)\s*({_UNITS})\s*$"
+VALIDITY_PATTERN = rf"^\s*(\d+)\s*({_CALENDAR})\s*$"
+_AMOUNT = re.compile(r"^\s*(\d+)\s*([A-Za-z]+)\s*$")
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+Unit = Literal["hours", "days", "weeks", "months", "years"]
+CalendarUnit = Literal["days", "weeks", "months", "years"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _span_schema(pattern: str, units: list[str]) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": pattern},
+            {
+                "type": "object",
+                "properties": {
+                    "amount": {"type": "integer", "minimum": 0},
+                    "unit": {"enum": units},
+                },
+                "required": ["amount", "unit"],
+                "additionalProperties": False,
+            },
+            {"type": "null"},
+        ]
+    }
+
+
+DURATION_SCHEMA = _span_schema(DURATION_PATTERN, ["hours", "days", "weeks", "months", "years"])
+VALIDITY_SCHEMA = _span_schema(VALIDITY_PATTERN, ["days", "weeks", "months", "years"])
+
+
+class Duration(_Strict):
+    amount: int = Field(ge=0)
+    unit: Unit
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+class Validity(_Strict):
+    """How long a certificate is valid, in calendar units (hours make no sense for it)."""
+
+    amount: int = Field(ge=0)
+    unit: CalendarUnit
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+def _read_span(value: Any, units: tuple[str, ...], example: str) -> dict[str, Any]:
+    """`60 days`, `1 year` or `{amount, unit}` as a mapping for the model to check."""
+    if isinstance(value, dict):
+        return value
+    match = _AMOUNT.match(str(value))
+    if match is None:
+        raise ValueError(
+            f"cannot read {value!r} as a duration (a whole number and a unit: {example})"
+        )
+    unit = match.group(2).lower()
+    unit = unit if unit.endswith("s") else unit + "s"
+    if unit not in units:
+        raise ValueError(f"unknown unit {match.group(2)!r} ({', '.join(units)})")
+    return {"amount": int(match.group(1)), "unit": unit}
+
+
+def parse_duration(value: Any) -> Duration:
+    """`60 days`, `2 weeks`, `1 month`, `1 year` or `{amount, unit}` as a Duration."""
+    if isinstance(value, Duration):
+        return value
+    return Duration.model_validate(
+        _read_span(value, ("hours", "days", "weeks", "months", "years"), "'60 days', '2 weeks'")
+    )
+
+
+def parse_validity(value: Any) -> Validity:
+    """`1 year`, `6 months`, `30 days` or `{amount, unit}` as a Validity."""
+    if isinstance(value, Validity):
+        return value
+    return Validity.model_validate(
+        _read_span(value, ("days", "weeks", "months", "years"), "'1 year', '6 months'")
+    )
+
+
+class Timing(_Strict):
+    after: Literal["course_end", "requirements_met", "participant_added"] = Field(
+        description="the anchor the offset counts from"
+    )
+    offset: int = Field(0, ge=0, description="whole number of units after the anchor")
+    unit: Unit = Field(
+        "days",
+        description="hours count elapsed time; days, weeks, months and years the calendar "
+        "(from the end date itself when a course's end is a date)",
+    )
+    at: Annotated[
+        str | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$"},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(None, description="local time of day, HH:MM or H:MM (9:00 is 09:00)")
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _check_at(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not _TIME_OF_DAY.match(text):
+            raise ValueError(f"bad time of day {value!r} (HH:MM, 00:00 to 23:59)")
+        hours, minutes = text.split(":")
+        return f"{int(hours):02d}:{minutes}"
+
+    @property
+    def at_time(self) -> time | None:
+        if self.at is None:
+            return None
+        hours, minutes = self.at.split(":")
+        return time(int(hours), int(minutes))
+
+
+__all__ = [
+    "DURATION_PATTERN",
+    "DURATION_SCHEMA",
+    "VALIDITY_PATTERN",
+    "VALIDITY_SCHEMA",
+    "Duration",
+    "Timing",
+    "Validity",
+    "parse_duration",
+    "parse_validity",
+]
