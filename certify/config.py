@@ -496,3 +496,29 @@ def read_timezone(path: Path) -> tzinfo:
     if not path.exists():
         return machine_zone()
     return load(path).tz
+
+
+def import_timezone(path: Path, written: str | None = None) -> tzinfo:
+    """The zone an import reads local times in: `written` (--timezone), else actions.yaml's.
+
+    Never the machine's: a server in UTC would shift every course by an hour or two, and
+    nobody would see it until certificates went out on the wrong day.
+    """
+    if written is not None:
+        try:
+            return zone(written)
+        except DateFormatError as exc:
+            raise UsageError(f"--timezone: {exc}") from None
+    if not path.exists():
+        raise CertifyError(
+            f"no actions.yaml at {path}, so no time zone to read the exports' local times in",
+            hint="pass --actions FILE, or --timezone ZONE (such as Europe/Amsterdam); "
+            "`certify init` writes an actions.yaml to start from",
+        )
+    config = load(path)
+    if config.settings.timezone is None:
+        raise CertifyError(
+            f"{path} sets no timezone, so none to read the exports' local times in",
+            hint="add `timezone: Europe/Amsterdam` (your zone) to it, or pass --timezone ZONE",
+        )
+    return config.tz

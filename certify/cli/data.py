@@ -23,7 +23,7 @@ from certify.cli.app import (
     plain,
     warn,
 )
-from certify.config import actions_path, load, read_timezone
+from certify.config import actions_path, import_timezone, load, read_timezone
 from certify.errors import CertifyError
 from certify.store.database import Store, db_path
 
@@ -67,6 +67,15 @@ def import_command(
             "file of actions.yaml's import: section).",
         ),
     ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            metavar="ZONE",
+            help="The zone the exports' local times are in (such as Europe/Amsterdam) "
+            "[default: the timezone of actions.yaml].",
+        ),
+    ] = None,
     now: NowOption = None,
     db: DbOption = None,
     actions: ActionsOption = None,
@@ -79,7 +88,7 @@ def import_command(
 
     with errors():
         source = actions_path(actions)
-        tz = read_timezone(source)
+        tz = import_timezone(source, timezone)
         # how this organisation's exports look: actions.yaml's import: section
         settings = load(source).settings.import_ if source.exists() else None
         moment = parse_now(now, tz)

@@ -4,7 +4,7 @@ administrator meets them, on the shipped examples."""
 import sqlite3
 from pathlib import Path
 
-from tests.helpers import cli, file_digest, run_cli
+from tests.helpers import ROOT, cli, file_digest, run_cli
 
 NOW = "2026-11-01T08:00"
 
@@ -177,3 +177,40 @@ def test_one_failed_import_lists_cells_columns_duplicates_and_references_at_once
         assert problem in result.stderr, result.stderr
     assert "error: import: 5 problem" in result.stderr
     assert file_digest(db) == before
+
+
+def test_without_actions_yaml_an_import_refuses_rather_than_guess_a_zone(tmp_path: Path) -> None:
+    exports = ROOT / "examples"
+    result = cli("import", str(exports), "--now", NOW, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no actions.yaml at actions.yaml, so no time zone" in result.stderr
+    assert "--actions FILE, or --timezone ZONE" in result.stderr
+    assert not (tmp_path / "certify.db").exists()
+
+
+def test_timezone_reads_the_exports_local_times_without_actions_yaml(tmp_path: Path) -> None:
+    exports = ROOT / "examples"
+    result = cli(
+        "import", str(exports), "--timezone", "Europe/Amsterdam", "--now", NOW, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    # 12-11-2026 ends at the midnight after it, Amsterdam time (CET, UTC+1)
+    with sqlite3.connect(tmp_path / "certify.db") as conn:
+        end = conn.execute("SELECT \"end\" FROM courses WHERE course_id = 'VCA-2611'").fetchone()
+    assert end == ("2026-11-12T23:00:00Z",)
+
+
+def test_an_unknown_timezone_is_a_usage_error(tmp_path: Path) -> None:
+    result = cli("import", str(ROOT / "examples"), "--timezone", "Europe/Amsterdm", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--timezone" in result.stderr and "Europe/Amsterdm" in result.stderr
+
+
+def test_an_actions_yaml_without_timezone_is_refused(tmp_path: Path) -> None:
+    text = (ROOT / "actions.yaml").read_text(encoding="utf-8")
+    (tmp_path / "actions.yaml").write_text(text.replace("timezone: Europe/Amsterdam", ""))
+    (tmp_path / "templates").symlink_to(ROOT / "templates")
+    result = cli("import", str(ROOT / "examples"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "sets no timezone" in result.stderr
+    assert not (tmp_path / "certify.db").exists()
