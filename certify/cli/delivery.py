@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -80,7 +80,9 @@ def run_due(
         forgotten = 0
         if dry_run:
             with Store.open_readonly(path) as store:
-                runner = Runner(store, config, templates, moment)
+                # an action not yet switched on would be switched on by a real run now,
+                # whatever --now says: so the dry run shows what that day would send
+                runner = Runner(store, config, templates, moment, switch_on=datetime.now(UTC))
                 report = runner.run(chosen, None, limit=limit, render=not no_render)
                 attention = attention_line(store)
         else:
@@ -199,6 +201,12 @@ def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: b
     news = report.sent or report.failed or report.unknown or report.pending or report.problems
     if quiet and not report.dry_run and not news and not report.stopped:
         return
+    if report.switched_on:
+        first = min(report.switched_on.values()).astimezone(tz)
+        plain(
+            f"not switched on yet: {', '.join(report.switched_on)}; taken as switched on now "
+            f"({first:%Y-%m-%d %H:%M %Z}), as the first real run would: due before is skipped"
+        )
     _print_deliveries(report, tz)
     for problem in report.problems:
         warn(f"error: {problem}")

@@ -89,6 +89,8 @@ class RunReport:
     results: list[DeliveryResult] = field(default_factory=list)
     waiting_on: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
+    # dry run: actions no real run has switched on, taken as switched on at this moment
+    switched_on: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def not_accepted(self) -> bool:

@@ -81,9 +81,15 @@ class Runner:
         now: datetime,
         *,
         log: Callable[[str], None] = lambda line: None,
+        switch_on: datetime | None = None,
     ) -> None:
-        """`templates` None: they are compiled (and checked) before the first message."""
+        """`templates` None: they are compiled (and checked) before the first message.
+
+        `switch_on`: the real current time, which a dry run takes as the moment an action
+        no real run has switched on yet would be (its `--now` may be another day).
+        """
         self.store = store
+        self.switch_on = switch_on
         self.config = config
         self._templates = templates
         self.now = now
@@ -255,9 +261,29 @@ class Runner:
 
     # -- the run -------------------------------------------------------------------------------
 
-    def plan(self, actions: list[Action], enough: int | None = None) -> Plan:
+    def plan(
+        self,
+        actions: list[Action],
+        enough: int | None = None,
+        since_override: dict[str, datetime] | None = None,
+    ) -> Plan:
         """Every decision at this run's moment (until `enough` are due); reads only."""
-        return make_plan(self.store, self.config, self.now, actions=actions, enough=enough)
+        return make_plan(
+            self.store,
+            self.config,
+            self.now,
+            actions=actions,
+            enough=enough,
+            since_override=since_override,
+        )
+
+    def not_switched_on(self, actions: list[Action]) -> dict[str, datetime]:
+        """For a dry run: the actions without `since` that no real run has switched on yet,
+        each taken as switched on at `switch_on` (the real current time)."""
+        if self.switch_on is None:
+            return {}
+        recorded = self.deliveries.recorded_since()
+        return {a.id: self.switch_on for a in actions if a.since is None and a.id not in recorded}
 
     def run(
         self,
@@ -300,7 +326,9 @@ class Runner:
             for note in recover(self.deliveries, transport):
                 self.log(f"recovered: {note}")
             self.deliveries.record_since([a.id for a in actions if a.since is None])
-        plan = self.plan(actions, limit)
+        if transport is None:
+            report.switched_on = self.not_switched_on(actions)
+        plan = self.plan(actions, limit, report.switched_on or None)
         report.plan = plan
         report.judged_all = plan.complete
         skipped = plan.by_outcome("skipped")

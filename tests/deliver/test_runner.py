@@ -14,6 +14,9 @@ from certify.deliver.runner import Runner
 from certify.render.templates import Templates
 from certify.store.database import Store
 from tests.helpers import (
+    DEMO_NOW,
+    SWITCH_ON,
+    cli,
     file_digest,
     import_into,
     make_config,
@@ -456,3 +459,39 @@ def test_templates_get_when_the_requirements_were_met(
     eml = (out / safe_file_name("certificate", "C1", "P1")).read_text()
     # attendance met at the 3rd present day (4 Nov 17:00), the exam passed 5 Nov 18:00
     assert "met 2026-11-05 18:00" in eml
+
+
+def test_a_dry_run_takes_an_action_not_switched_on_as_switched_on_now(examples: Path) -> None:
+    assert cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples).returncode == 0
+    # no real run yet: a real run today would skip every course of November 2026
+    dry = cli("run-due", "--dry-run", "--now", DEMO_NOW, cwd=examples)
+    assert dry.returncode == 0, dry.stderr
+    notes = [line for line in dry.stdout.splitlines() if "not switched on yet" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith("not switched on yet: certificate, proof-of-participation; ")
+    assert "would send 0," in dry.stdout
+    # once a real run switched them on, a dry run judges from that moment
+    real = cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "out", cwd=examples)
+    assert real.returncode == 0, real.stderr
+    again = cli("run-due", "--dry-run", "--now", DEMO_NOW, cwd=examples)
+    assert "not switched on yet" not in again.stdout
+    assert "would send 0," not in again.stdout
+
+
+def test_the_switch_on_of_a_dry_run_is_the_moment_given(tmp_path: Path) -> None:
+    config = make_config(tmp_path, since=None, attendance="no", passing="no")
+    write_export(tmp_path / "exports")
+    db = tmp_path / "certify.db"
+    import_into(db, tmp_path / "exports")
+    with Store.open(db) as store:
+        early = Runner(
+            store, config, None, moment("2026-11-30 10:00"), switch_on=moment("2026-11-01 00:00")
+        )
+        late = Runner(
+            store, config, None, moment("2026-11-30 10:00"), switch_on=moment("2026-12-31 00:00")
+        )
+        sent_early = early.run(config.actions, None, render=False)
+        sent_late = late.run(config.actions, None, render=False)
+    assert sent_early.switched_on == {"certificate": moment("2026-11-01 00:00")}
+    assert sent_early.sent > 0
+    assert sent_late.sent == 0 and sent_late.skipped == sent_early.sent
