@@ -333,7 +333,7 @@ def validation_problems(
         loc, holder = _untagged(root, tuple(details["loc"]))
         unknown_key = details["type"] == "extra_forbidden"
         line, column = _place(positions, (*loc, KEY_MARK) if unknown_key else loc)
-        message = _describe(details, loc, holder, nouns or {})
+        message = _describe(details, loc, holder, nouns or {}, root)
         located.add((line, column, f"{file}:{line}:{column}: {message}"))
     return [message for _, _, message in sorted(located)]
 
@@ -399,6 +399,7 @@ def _describe(
     loc: tuple[Any, ...],
     holder: type[BaseModel] | None,
     nouns: Mapping[str, str],
+    root: type[BaseModel] | None = None,
 ) -> str:
     kind = error["type"]
     field = next((p for p in reversed(loc) if isinstance(p, str)), "value")
@@ -420,4 +421,45 @@ def _describe(
         return f"'{field}' {value!r} may hold letters, digits, '-', '_' and '.'"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _mapping_expected(field, loc, value, _model_named(root, error.get("ctx", {})))
+    if kind == "list_type":
+        return f"'{field}' is a list, one entry per line starting with '- ', not {value!r}"
     return f"'{field}': {error['msg']}"
+
+
+def _model_named(root: type[BaseModel] | None, ctx: Mapping[str, Any]) -> type[BaseModel] | None:
+    """The model among `root`'s fields (at any depth) that pydantic names in `ctx`."""
+    name = ctx.get("class_name")
+    seen: set[type[BaseModel]] = set()
+    todo = [root] if root is not None else []
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        if model.__name__ == name:
+            return model
+        for info in model.model_fields.values():
+            for choice in _choices(info.annotation):
+                inner = get_args(choice) if get_origin(choice) in (list, dict) else (choice,)
+                todo.extend(c for c in inner if _is_model(c))
+    return None
+
+
+def _mapping_expected(
+    field: str, loc: tuple[Any, ...], value: Any, model: type[BaseModel] | None
+) -> str:
+    """A text where keys belong, in the words of the file: which keys, and how to write it."""
+    keys = _known_keys(model) if model else []
+    first = keys[0] if keys else "key"
+    shown = f"{value!r}" if not isinstance(value, list) else "a list"
+    if isinstance(loc[-1], int):  # an entry of a list, such as one of a layout's lines
+        return (
+            f"each entry of '{field}' is a mapping with the keys {', '.join(keys)}: "
+            f'write - {{{first}: "..."}}, not {shown}'
+        )
+    return (
+        f"'{field}' is a mapping with the keys {', '.join(keys)}, each on its own indented "
+        f"line ({field}:, then   {first}: ...), not {shown}"
+    )

@@ -149,6 +149,27 @@ def test_a_broken_layout_is_a_validation_error(tmp_path: Path, layout: str, mess
         ),
         ("title: Certificate\n", ["1:1: missing required key 'lines'"]),
         (
+            'lines:\n  - "This is to certify that"\n',
+            [
+                "2:5: each entry of 'lines' is a mapping with the keys text, size, bold, "
+                "space_before: write - {text: \"...\"}, not 'This is to certify that'"
+            ],
+        ),
+        (
+            LAYOUT + 'signature: "Drs. M. Jansen"\n',
+            [
+                "9:12: 'signature' is a mapping with the keys name, role, image, each on its "
+                "own indented line (signature:, then   name: ...), not 'Drs. M. Jansen'"
+            ],
+        ),
+        (
+            'lines: "This is to certify that"\n',
+            [
+                "1:8: 'lines' is a list, one entry per line starting with '- ', not "
+                "'This is to certify that'"
+            ],
+        ),
+        (
             LAYOUT.replace('{text: "{{ course.name }}", size: 20}', '{txt: "{{ course.name }}"}'),
             ["6:5: missing required key 'text'", "6:6: unknown key 'txt' (did you mean 'text'?)"],
         ),
@@ -419,7 +440,7 @@ def test_an_ordinary_name_makes_the_same_pdf_with_or_without_fallback_fonts(
             b"\x00\x01\x00\x00" + bytes(8),
             "9:9: font 'cut.ttf' cannot be read as a TrueType font (it has no 'name' table)",
         ),
-        ("{name: boxes.ttf}", None, "9:8: 'fonts': Input should be a valid list"),
+        ("{name: boxes.ttf}", None, "9:8: 'fonts' is a list, one entry per line starting with"),
     ],
 )
 def test_a_bad_fonts_entry_is_a_located_validation_error(
