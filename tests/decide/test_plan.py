@@ -1,6 +1,7 @@
 """The planner: decisions from counts, whole courses at once, and the fast path."""
 
 from collections import Counter
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -355,3 +356,42 @@ def test_the_planning_fast_path_decides_like_planner_decide(
         assert all(any(g is d for d in plan.decisions) for g in grouped)
         assert plan.listed(outcome) == [(*d.key, d.due_at) for d in grouped]
         assert plan.by_outcome(outcome, 1) == grouped[:1]
+
+
+def test_a_day_only_end_due_before_a_timed_end_that_sorts_earlier_is_sent(tmp_path: Path) -> None:
+    """Offset 0 at 17:00: a course ending on 12 November (a day) is due that day at 17:00,
+    one ending 12 November 20:00 only the next day; the run must not take the first for
+    future because the second ends earlier in the table."""
+    config = make_config(tmp_path, offset=0, unit="days", at="17:00", attendance="no", passing="no")
+    courses = """
+        course_id,name,course_type,status,start,end
+        C0,Earlier,FOUR,final,2026-11-01,2026-11-10 12:00
+        C1,Evening,FOUR,final,2026-11-01,2026-11-12 20:00
+        C2,Day only,FOUR,final,2026-11-01,2026-11-12
+    """
+    enrollments = """
+        course_id,person_id,enrolled_at
+        C0,P1,2026-10-01
+        C1,P1,2026-10-01
+        C2,P2,2026-10-01
+    """
+    parts = """
+        part_id,course_id,name,attendance_required,pass_required
+        C1-1,C1,Day 1,no,no
+    """
+    export = write_export(
+        tmp_path / "export",
+        courses=courses,
+        enrollments=enrollments,
+        parts=parts,
+        attendance=None,
+        results=None,
+    )
+    db = tmp_path / "certify.db"
+    import_into(db, export)
+    with Store.open(db) as store:
+        plan = make_plan(store, config, moment("2026-11-12 18:00"))
+    sent = {d.course.id for d in plan.by_outcome("send")}
+    assert sent == {"C0", "C2"}
+    (due,) = [d.due_at for d in plan.by_outcome("send") if d.course.id == "C2"]
+    assert due == moment("2026-11-12 17:00")
