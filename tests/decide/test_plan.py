@@ -1,8 +1,8 @@
 """The planner: decisions from counts, whole courses at once, and the fast path."""
 
 from collections import Counter
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings

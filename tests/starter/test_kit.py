@@ -10,10 +10,7 @@ import pytest
 
 from certify.config import json_schema
 from certify.starter.kit import certify_command, crontab_line, kit_files
-from tests.conftest import ROOT, cli
-
-SWITCH_ON = "2026-11-10T08:00"
-DEMO_NOW = "2026-11-20T10:00"
+from tests.helpers import DEMO_NOW, ROOT, SWITCH_ON, cli
 
 
 @pytest.mark.parametrize("locale", ["nl", "en"])
