@@ -143,5 +143,7 @@ class RunReport:
             "problems": self.problems,
             "warnings": self.warnings,
             "waiting_on": self.waiting_on,
+            # dry run: the actions taken as switched on at this moment (real time, UTC)
+            "switched_on": {key: to_utc_text(at) for key, at in self.switched_on.items()},
             "deliveries": [d.as_json() for d in self.results],
         }

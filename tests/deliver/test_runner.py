@@ -1,3 +1,4 @@
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
@@ -470,6 +471,9 @@ def test_a_dry_run_takes_an_action_not_switched_on_as_switched_on_now(examples: 
     assert len(notes) == 1
     assert notes[0].startswith("not switched on yet: certificate, proof-of-participation; ")
     assert "would send 0," in dry.stdout
+    as_json = cli("run-due", "--dry-run", "--json", "--now", DEMO_NOW, cwd=examples)
+    switched = json.loads(as_json.stdout)["switched_on"]
+    assert set(switched) == {"certificate", "proof-of-participation"}
     # once a real run switched them on, a dry run judges from that moment
     real = cli("run-due", "--now", SWITCH_ON, "--transport", "dir", "--out", "out", cwd=examples)
     assert real.returncode == 0, real.stderr
