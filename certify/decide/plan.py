@@ -22,6 +22,7 @@ from typing import Any, get_args
 from certify import words
 from certify.clock import to_utc_text
 from certify.config import Action, Config
+from certify.decide import rules
 from certify.decide.decisions import Decision, Planner, condition_reasons, effective_since
 from certify.decide.facts import (
     Course,
@@ -422,9 +423,10 @@ def _prune_courses(
     skipped (course → due moment), and how many participants wait for a due moment still
     to come.
     """
-    # The due moment never decreases as the course end grows (offsets, month ends, `at`
-    # and the daylight saving rules all keep order), so courses sorted by end split into
-    # history, window and future by binary search: a tick computes few due moments.
+    # The due moment mostly never decreases as the course end grows (offsets, `at` and the
+    # daylight saving rules keep order; `rules.ends_keep_due_order` says when not, and then
+    # they are sorted by due moment), so courses split into history, window and future by
+    # binary search: a tick computes few due moments.
     ordered = course_ends(store.conn)
     window_ids: set[str] = set()
     history: list[tuple[Action, list[CourseEnd]]] = []
@@ -440,10 +442,12 @@ def _prune_courses(
             if action.course_types is None
             else [course for course in ordered if planner.linked(action, course)]
         )
-        if any(c.end_is_date for c in linked) and not all(c.end_is_date for c in linked):
-            # a day-only end counts from its day, a timed end from its moment: mixed, the
-            # order of ends is not quite the order of due moments (offset 0 with `at`)
-            linked = sorted(linked, key=due)
+        t = action.timing
+        timing = rules.Timing(t.after, t.offset, t.unit, t.at_time)
+        day_ends = any(c.end_is_date for c in linked)
+        timed_ends = not all(c.end_is_date for c in linked)
+        if not rules.ends_keep_due_order(timing, timed_ends=timed_ends, day_ends=day_ends):
+            linked = sorted(linked, key=due)  # then each due moment is computed, once
         first_covered = bisect_left(linked, planner.since[action.id], key=due)
         # with `since` still to come, a course due before it is history, not future
         first_future = max(bisect_right(linked, planner.now, key=due), first_covered)

@@ -193,6 +193,21 @@ class Span(Protocol):
     def unit(self) -> str: ...
 
 
+def ends_keep_due_order(timing: Timing, *, timed_ends: bool, day_ends: bool) -> bool:
+    """Do courses sorted by their stored end have their due moments in order too?
+
+    Mostly yes, and planning finds a tick's courses by binary search on it. Not for months
+    or years without `at` from a timed end (28 January 15:00 + 1 month is 28 February
+    15:00, 31 January 10:00 + 1 month is 28 February 10:00), nor for a mix of day-only and
+    timed ends in calendar units (a day counts from its date, a time from its moment).
+    """
+    if timed_ends and day_ends and timing.unit in CALENDAR_UNITS:
+        return False
+    return not (
+        timed_ends and timing.unit in ("months", "years") and timing.at is None and timing.offset
+    )
+
+
 def valid_until(end_date: date, validity: Span) -> date:
     """The last day a certificate is valid: the course's end date plus its validity on the
     calendar (1 year after 29 February 2028 is 28 February 2029); valid through that day."""
@@ -216,6 +231,7 @@ __all__ = [
     "condition_holds",
     "due_moment",
     "end_date_of",
+    "ends_keep_due_order",
     "is_expired",
     "pass_figures",
     "pass_met",

@@ -395,3 +395,38 @@ def test_a_day_only_end_due_before_a_timed_end_that_sorts_earlier_is_sent(tmp_pa
     assert sent == {"C0", "C2"}
     (due,) = [d.due_at for d in plan.by_outcome("send") if d.course.id == "C2"]
     assert due == moment("2026-11-12 17:00")
+
+
+def test_a_timed_end_due_earlier_by_a_month_end_is_sent(tmp_path: Path) -> None:
+    """1 month, no `at`: 31 January 10:00 is due 28 February 10:00, before 28 January
+    15:00's due moment (28 February 15:00) though it ends later."""
+    config = make_config(tmp_path, offset=1, unit="months", attendance="no", passing="no")
+    courses = """
+        course_id,name,course_type,status,start,end
+        C0,Earlier,FOUR,final,2025-01-01,2025-01-10 12:00
+        C1,Late January,FOUR,final,2025-01-01,2025-01-28 15:00
+        C2,Month end,FOUR,final,2025-01-01,2025-01-31 10:00
+    """
+    enrollments = """
+        course_id,person_id,enrolled_at
+        C0,P1,2024-10-01
+        C1,P1,2024-10-01
+        C2,P2,2024-10-01
+    """
+    parts = """
+        part_id,course_id,name,attendance_required,pass_required
+        C1-1,C1,Day 1,no,no
+    """
+    export = write_export(
+        tmp_path / "export",
+        courses=courses,
+        enrollments=enrollments,
+        parts=parts,
+        attendance=None,
+        results=None,
+    )
+    db = tmp_path / "certify.db"
+    import_into(db, export, now="2024-11-01 08:00")
+    with Store.open(db) as store:
+        plan = make_plan(store, config, moment("2025-02-28 12:00"))
+    assert {d.course.id for d in plan.by_outcome("send")} == {"C0", "C2"}

@@ -174,18 +174,46 @@ def test_expiry_uses_calendar_units() -> None:
     st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
     st.integers(0, 60 * 24 * 40),
     st.integers(0, 3),
-    st.sampled_from(["hours", "days", "weeks", "months"]),
+    st.sampled_from(["hours", "days", "weeks", "months", "years"]),
     st.one_of(st.none(), st.times()),
+    st.booleans(),
 )
 def test_due_moment_never_decreases_as_the_anchor_grows(
-    start: datetime, minutes_later: int, offset: int, unit: str, at: time | None
+    start: datetime,
+    minutes_later: int,
+    offset: int,
+    unit: str,
+    at: time | None,
+    day_ends: bool,
 ) -> None:
-    """Planning decides whole courses by binary search on this property."""
-    first = start.replace(tzinfo=UTC)
-    second = first + timedelta(minutes=minutes_later)
+    """Planning decides whole courses by binary search on this property, where
+    `ends_keep_due_order` says it holds (and sorts by due moment where not)."""
     at = at.replace(microsecond=0, second=0) if at else None
     timing = rules.Timing("course_end", offset, unit, at)
-    assert rules.due_moment(first, timing, AMS) <= rules.due_moment(second, timing, AMS)
+    if day_ends:  # every end a day, stored as the midnight after it
+        first = datetime.combine(start.date(), time(), tzinfo=AMS)
+        second = first + timedelta(days=minutes_later // (60 * 24))
+        second = datetime.combine(second.date(), time(), tzinfo=AMS)
+    else:
+        first = start.replace(tzinfo=UTC)
+        second = first + timedelta(minutes=minutes_later)
+    if not rules.ends_keep_due_order(timing, timed_ends=not day_ends, day_ends=day_ends):
+        return
+    early = rules.due_moment(first, timing, AMS, anchor_is_date=day_ends)
+    assert early <= rules.due_moment(second, timing, AMS, anchor_is_date=day_ends)
+
+
+def test_month_ends_put_due_moments_out_of_the_order_of_timed_ends() -> None:
+    """Why planning sorts by due moment for months without `at`."""
+    timing = rules.Timing("course_end", 1, "months", None)
+    assert not rules.ends_keep_due_order(timing, timed_ends=True, day_ends=False)
+    earlier = rules.due_moment(datetime(2025, 1, 28, 15, tzinfo=AMS), timing, AMS)
+    later = rules.due_moment(datetime(2025, 1, 31, 10, tzinfo=AMS), timing, AMS)
+    assert later < earlier
+    with_at = rules.Timing("course_end", 1, "months", time(9))
+    assert rules.ends_keep_due_order(with_at, timed_ends=True, day_ends=False)
+    assert rules.ends_keep_due_order(timing, timed_ends=False, day_ends=True)
+    assert not rules.ends_keep_due_order(with_at, timed_ends=True, day_ends=True)
 
 
 def _end_of(day: date) -> datetime:
