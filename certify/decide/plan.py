@@ -70,6 +70,8 @@ class Plan:
     ) -> None:
         self.now = now
         self.since = since
+        # a dry run's actions that no real run has switched on: taken as switched on then
+        self.switched_on: dict[str, datetime] = {}
         # Whole courses decided at once (course_end actions): per action, the courses whose
         # due moment lies before `since` and whose participants are still to be recorded as
         # skipped, with that due moment; and how many participants wait for a due moment
@@ -330,8 +332,12 @@ def make_plan(
     include_finished: bool = False,
     since_override: dict[str, datetime] | None = None,
     enough: int | None = None,
+    switch_on: datetime | None = None,
 ) -> Plan:
     """Decide every (action, participant) at `now`; only reads the store.
+
+    `switch_on` (a dry run's real time) is when an action that no real run has switched on
+    yet counts from, rather than `now`; `Plan.switched_on` names those actions.
 
     With `enough`, judging stops once that many deliveries are due to be sent (a run that
     may send only so many need not judge a backlog of years to the end).
@@ -341,7 +347,8 @@ def make_plan(
     chosen = actions if actions is not None else config.actions
     action_ids = [a.id for a in chosen]
     recorded = log.recorded_since()
-    since = {a.id: effective_since(config, a, recorded, now) for a in chosen}
+    since = {a.id: effective_since(config, a, recorded, switch_on or now) for a in chosen}
+    fresh = [a.id for a in chosen if switch_on and a.since is None and a.id not in recorded]
     if since_override:
         since.update(since_override)
     existing = log.in_motion(action_ids)
@@ -376,6 +383,7 @@ def make_plan(
     with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
     plan = Plan(now, since, chosen, courses, verdicts, with_times)
     plan.course_skips, plan.not_due_elsewhere = skips, not_due
+    plan.switched_on = {key: since[key] for key in fresh}
     look_up = bool(existing or finals)
     rows = participant_rows(
         conn,

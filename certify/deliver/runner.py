@@ -85,8 +85,8 @@ class Runner:
     ) -> None:
         """`templates` None: they are compiled (and checked) before the first message.
 
-        `switch_on`: the real current time, which a dry run takes as the moment an action
-        no real run has switched on yet would be (its `--now` may be another day).
+        `switch_on`: a dry run's real current time, the moment an action no real run has
+        switched on yet is taken as switched on (its `--now` may be another day).
         """
         self.store = store
         self.switch_on = switch_on
@@ -261,12 +261,7 @@ class Runner:
 
     # -- the run -------------------------------------------------------------------------------
 
-    def plan(
-        self,
-        actions: list[Action],
-        enough: int | None = None,
-        since_override: dict[str, datetime] | None = None,
-    ) -> Plan:
+    def plan(self, actions: list[Action], enough: int | None = None) -> Plan:
         """Every decision at this run's moment (until `enough` are due); reads only."""
         return make_plan(
             self.store,
@@ -274,16 +269,8 @@ class Runner:
             self.now,
             actions=actions,
             enough=enough,
-            since_override=since_override,
+            switch_on=self.switch_on,
         )
-
-    def not_switched_on(self, actions: list[Action]) -> dict[str, datetime]:
-        """For a dry run: the actions without `since` that no real run has switched on yet,
-        each taken as switched on at `switch_on` (the real current time)."""
-        if self.switch_on is None:
-            return {}
-        recorded = self.deliveries.recorded_since()
-        return {a.id: self.switch_on for a in actions if a.since is None and a.id not in recorded}
 
     def run(
         self,
@@ -326,10 +313,8 @@ class Runner:
             for note in recover(self.deliveries, transport):
                 self.log(f"recovered: {note}")
             self.deliveries.record_since([a.id for a in actions if a.since is None])
-        if transport is None:
-            report.switched_on = self.not_switched_on(actions)
-        plan = self.plan(actions, limit, report.switched_on or None)
-        report.plan = plan
+        plan = self.plan(actions, limit)
+        report.plan, report.switched_on = plan, plan.switched_on
         report.judged_all = plan.complete
         skipped = plan.by_outcome("skipped")
         expired = plan.by_outcome("expired")
