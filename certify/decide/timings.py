@@ -48,12 +48,17 @@ DURATION_SCHEMA = _span_schema(DURATION_PATTERN, ["hours", "days", "weeks", "mon
 VALIDITY_SCHEMA = _span_schema(VALIDITY_PATTERN, ["days", "weeks", "months", "years"])
 
 
+def _written(amount: int, unit: str) -> str:
+    """`1 year`, `60 days`: as a person writes it."""
+    return f"{amount} {unit.removesuffix('s') if amount == 1 else unit}"
+
+
 class Duration(_Strict):
     amount: int = Field(ge=0)
     unit: Unit
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.unit}"
+        return _written(self.amount, self.unit)
 
 
 class Validity(_Strict):
@@ -63,7 +68,7 @@ class Validity(_Strict):
     unit: CalendarUnit
 
     def __str__(self) -> str:
-        return f"{self.amount} {self.unit}"
+        return _written(self.amount, self.unit)
 
 
 def _read_span(value: Any, units: tuple[str, ...], example: str) -> dict[str, Any]:
