@@ -22,7 +22,7 @@ def init(
     directory: Annotated[
         Path,
         typer.Argument(
-            metavar="[DIR]", help="The folder to start in; created if missing [default: .]."
+            metavar="DIR", help="The folder to start in; created if missing [default: .]."
         ),
     ] = Path("."),
     locale: Annotated[

@@ -137,3 +137,16 @@ def test_from_init_to_a_message(tmp_path: Path) -> None:
         ran = cli("run-due", "--now", now, "--transport", "dir", "--out", "outbox", cwd=tmp_path)
         assert ran.returncode == 0, ran.stderr
     assert list((tmp_path / "outbox").glob("*.eml"))
+
+
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_the_kits_import_section_validates_once_uncommented(tmp_path: Path, locale: str) -> None:
+    assert cli("init", str(tmp_path), "--locale", locale).returncode == 0
+    lines, inside = [], False
+    for line in (tmp_path / "actions.yaml").read_text().splitlines():
+        inside = line.startswith("# import:") or (inside and line.startswith("#"))
+        lines.append(line[2:] if inside else line)
+    (tmp_path / "actions.yaml").write_text("\n".join(lines) + "\n")
+    assert "\nimport:\n" in (tmp_path / "actions.yaml").read_text()
+    checked = cli("validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
