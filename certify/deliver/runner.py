@@ -84,10 +84,7 @@ class Runner:
         switch_on: datetime | None = None,
     ) -> None:
         """`templates` None: they are compiled (and checked) before the first message.
-
-        `switch_on`: a dry run's real current time, the moment an action no real run has
-        switched on yet is taken as switched on (its `--now` may be another day).
-        """
+        `switch_on`: a dry run's real time, from which an action not yet switched on counts."""
         self.store = store
         self.switch_on = switch_on
         self.config = config
