@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypedDict, Unpack, cast
 
 from certify.clock import from_utc_text
 from certify.config import Config, status_key, type_key
@@ -276,25 +276,36 @@ def _times(text: str | None) -> tuple[str, ...]:
     return tuple(text.split(",")) if text else ()
 
 
+class Selection(TypedDict, total=False):
+    """Which enrollments `participant_rows` and `participants` read, and how much of them.
+
+    `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
+    for every one of them are left out, so a steady-state tick only looks at open work.
+    `states_of` lists action ids whose logged state each participant carries along.
+    `with_times` reads the registration moments, not only their counts.
+    """
+
+    course_id: str | None
+    person_id: str | None
+    exclude_finished: list[tuple[str, str | None]] | None
+    states_of: list[str] | None
+    course_ids: list[str] | None
+    with_times: bool
+
+
 def participant_rows(
-    conn: sqlite3.Connection,
-    config: Config,
-    *,
-    course_id: str | None = None,
-    person_id: str | None = None,
-    exclude_finished: list[tuple[str, str | None]] | None = None,
-    states_of: list[str] | None = None,
-    course_ids: list[str] | None = None,
-    with_times: bool = False,
+    conn: sqlite3.Connection, config: Config, **selection: Unpack[Selection]
 ) -> Iterator[EnrollmentRow]:
     """Every enrollment with its figures, in one query, as `EnrollmentRow`s.
 
     `ParticipantReader` makes a `Participant` of one. The planner reads the counts straight
     from the row and builds participants only for what it has to show.
-    `exclude_finished` lists (action id, since) pairs: enrollments whose delivery is final
-    for every one of them are left out, so a steady-state tick only looks at open work.
-    `states_of` lists action ids whose logged state each participant carries along.
     """
+    course_id = selection.get("course_id")
+    person_id = selection.get("person_id")
+    course_ids = selection.get("course_ids")
+    exclude_finished = selection.get("exclude_finished")
+    states_of = selection.get("states_of")
     params: dict[str, Any] = {"all_parts": int(config.settings.attendance_basis == "all_parts")}
     conditions = []
     courses = []  # the same courses, for the parts
@@ -327,7 +338,7 @@ def participant_rows(
         filter="".join(f" AND {c}" for c in conditions),
         courses="".join(f" AND {c}" for c in courses),
         states=states,
-        **(_WITH_TIMES if with_times else _COUNTS),
+        **(_WITH_TIMES if selection.get("with_times") else _COUNTS),
     )
     return map(_as_enrollment_row, conn.execute(sql, params))
 
@@ -380,28 +391,11 @@ class ParticipantReader:
 
 
 def participants(
-    conn: sqlite3.Connection,
-    config: Config,
-    *,
-    course_id: str | None = None,
-    person_id: str | None = None,
-    exclude_finished: list[tuple[str, str | None]] | None = None,
-    states_of: list[str] | None = None,
-    course_ids: list[str] | None = None,
-    with_times: bool = False,
+    conn: sqlite3.Connection, config: Config, **selection: Unpack[Selection]
 ) -> Iterator[Participant]:
     """Every enrollment with its figures, in one query (see `participant_rows`)."""
-    rows = participant_rows(
-        conn,
-        config,
-        course_id=course_id,
-        person_id=person_id,
-        exclude_finished=exclude_finished,
-        states_of=states_of,
-        course_ids=course_ids,
-        with_times=with_times,
-    )
-    return map(ParticipantReader(with_times), rows)
+    reader = ParticipantReader(selection.get("with_times", False))
+    return map(reader, participant_rows(conn, config, **selection))
 
 
 def with_times(conn: sqlite3.Connection, config: Config, participant: Participant) -> Participant:
