@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from functools import lru_cache
+from typing import Any
 
 from certify import words
 from certify.clock import to_utc_text
@@ -98,21 +99,30 @@ class Decision:
 
     def decided(self) -> Decided:
         """What the delivery log keeps of this decision: the figures that qualified it."""
-        a, p = self.attendance, self.passing
         figures = {
             "course_status": self.course.status,
-            "attendance": {
-                "present": a.present,
-                "required_parts": a.required_parts,
-                "percentage": a.percentage,
-                "threshold": a.threshold,
-                "needed": a.needed,
-                "met": a.met,
-            },
-            "pass": {"passed": p.passed, "required_parts": p.required_parts, "met": p.met},
+            "attendance": self.attendance_object(),
+            "pass": self.pass_object(),
             "due_at": to_utc_text(self.due_at) if self.due_at else None,
         }
         return Decided(self.key, self.due_at, figures)
+
+    def attendance_object(self) -> dict[str, Any]:
+        """The attendance figures as the log keeps them and `explain --json` shows them."""
+        a = self.attendance
+        return {
+            "present": a.present,
+            "required_parts": a.required_parts,
+            "percentage": a.percentage,
+            "threshold": a.threshold,
+            "needed": a.needed,
+            "met": a.met,
+        }
+
+    def pass_object(self) -> dict[str, Any]:
+        """The pass figures as the log keeps them and `explain --json` shows them."""
+        p = self.passing
+        return {"passed": p.passed, "required_parts": p.required_parts, "met": p.met}
 
 
 def not_linked_reason(action: Action, course: Course) -> str:
@@ -136,28 +146,6 @@ def effective_since(
 ) -> datetime:
     """The explicit `since`, else the first sending run's `now` (recorded), else this `now`."""
     return config.since_moment(action) or recorded.get(action.id) or now
-
-
-def _anchor(
-    action: Action,
-    course: Course,
-    participant: Participant,
-    att_text: rules.AttendanceFigures[str],
-    pass_text: rules.PassFigures[str],
-) -> datetime | None:
-    after = action.timing.after
-    if after == "course_end":
-        return course.end
-    if after == "participant_added":
-        return participant.enrolled_at
-    att, passing = as_moments((att_text, pass_text))
-    return rules.requirements_met_at(
-        att,
-        passing,
-        action.conditions.attendance,
-        action.conditions.pass_,
-        participant.enrolled_at,
-    )
 
 
 def requirements_hold(action: Action, course: Course, participant: Participant) -> bool:
@@ -281,11 +269,18 @@ class Planner:
         att: rules.AttendanceFigures[str],
         passing: rules.PassFigures[str],
     ) -> datetime | None:
-        timing = action.timing
-        if timing.after == "course_end":
+        after = action.timing.after
+        if after == "course_end":
             return self.course_due(action, course)
-        anchor = _anchor(action, course, participant, att, passing)
-        return None if anchor is None else self._due(action, anchor)
+        if after == "participant_added":
+            return self._due(action, participant.enrolled_at)
+        met_at = rules.requirements_met_at(
+            *as_moments((att, passing)),
+            action.conditions.attendance,
+            action.conditions.pass_,
+            participant.enrolled_at,
+        )
+        return None if met_at is None else self._due(action, met_at)
 
     def status_ok(self, action: Action, course: Course) -> bool:
         """Is the course's status one the action waits for (`course_status`; omitted: any)?"""

@@ -229,14 +229,19 @@ def enrollments_of(conn: sqlite3.Connection, person_id: str) -> list[tuple[str, 
     ).fetchall()
 
 
+def by_id(conn: sqlite3.Connection, sql: str, ids: Iterable[str]) -> dict[str, Any]:
+    """Key → value of a two-column query over these ids, which it reads from `json_each(?)`
+    (one bound JSON list: any number of ids in one statement)."""
+    return dict(conn.execute(sql, (json.dumps(list(ids)),)).fetchall())
+
+
 def enrolled_counts(conn: sqlite3.Connection, course_ids: Iterable[str]) -> dict[str, int]:
     """Per course of these, how many enrollments are not cancelled."""
-    return dict(
-        conn.execute(
-            "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' "
-            "AND course_id IN (SELECT value FROM json_each(?)) GROUP BY course_id",
-            (json.dumps(list(course_ids)),),
-        ).fetchall()
+    return by_id(
+        conn,
+        "SELECT course_id, count(*) FROM enrollments WHERE status != 'cancelled' "
+        "AND course_id IN (SELECT value FROM json_each(?)) GROUP BY course_id",
+        course_ids,
     )
 
 

@@ -230,7 +230,6 @@ def _explanation_object(explanation: Explanation, tz: tzinfo) -> dict[str, Any]:
 def _action_object(item: ActionExplained, tz: tzinfo) -> dict[str, Any]:
     decision, record = item.decision, item.record
     action, course = decision.action, decision.course
-    a, p = decision.attendance, decision.passing
     return {
         "action": action.id,
         "due_at": to_utc_text(decision.due_at) if decision.due_at else None,
@@ -251,19 +250,9 @@ def _action_object(item: ActionExplained, tz: tzinfo) -> dict[str, Any]:
             },
             "attendance": {
                 "check": action.conditions.attendance,
-                "present": a.present,
-                "required_parts": a.required_parts,
-                "percentage": a.percentage,
-                "threshold": a.threshold,
-                "needed": a.needed,
-                "met": a.met,
+                **decision.attendance_object(),
             },
-            "pass": {
-                "check": action.conditions.pass_,
-                "passed": p.passed,
-                "required_parts": p.required_parts,
-                "met": p.met,
-            },
+            "pass": {"check": action.conditions.pass_, **decision.pass_object()},
         },
         "waiting_on": decision.waiting_on,
         "settle": item.settle,

@@ -14,17 +14,21 @@ from certify.inspect.history import History
 CHART_WEEKS = 12
 
 
-class WeekClock(Protocol):
+class DayWriter(Protocol):
+    """How the page writes a day (the report's clock, in the manager's zone)."""
+
+    def day(self, moment: datetime) -> str:
+        """A day, as `Thu 5 Nov`."""
+        ...
+
+
+class WeekClock(DayWriter, Protocol):
     """How the page reads and writes moments, in the manager's zone."""
 
     tz: tzinfo
 
     def local(self, moment: datetime) -> datetime:
         """The moment in the manager's zone."""
-        ...
-
-    def day(self, moment: datetime) -> str:
-        """A day, as `Thu 5 Nov`."""
         ...
 
 

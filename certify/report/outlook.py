@@ -11,15 +11,12 @@ from typing import Protocol
 from certify import words
 from certify.config import Config
 from certify.decide.decisions import Decision
+from certify.report.chart import DayWriter
 from certify.report.roster import part_registrations
 
 
-class Moments(Protocol):
+class Moments(DayWriter, Protocol):
     """How the page writes a day and a moment (the report's clock, in the manager's zone)."""
-
-    def day(self, moment: datetime) -> str:
-        """A day, as `Thu 5 Nov`."""
-        ...
 
     def moment(self, moment: datetime) -> str:
         """A moment, as `Fri 6 Nov, 09:00`."""

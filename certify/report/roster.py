@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
+from certify.decide.facts import by_id
 
 
 class CourseListing(NamedTuple):
@@ -43,24 +44,22 @@ def courses_ending(
 
 def enrolled_names(conn: sqlite3.Connection, course_ids: list[str]) -> dict[str, str]:
     """Person id → full name of everyone enrolled in these courses (the id when blank)."""
-    return dict(
-        conn.execute(
-            "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
-            "FROM persons p WHERE p.person_id IN (SELECT e.person_id FROM enrollments e "
-            "WHERE e.course_id IN (SELECT value FROM json_each(?)))",
-            (json.dumps(course_ids),),
-        ).fetchall()
+    return by_id(
+        conn,
+        "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
+        "FROM persons p WHERE p.person_id IN (SELECT e.person_id FROM enrollments e "
+        "WHERE e.course_id IN (SELECT value FROM json_each(?)))",
+        course_ids,
     )
 
 
 def full_names(conn: sqlite3.Connection, person_ids: list[str]) -> dict[str, str]:
     """Person id → full name of these persons (the id when blank)."""
-    return dict(
-        conn.execute(
-            "SELECT person_id, coalesce(nullif(trim(full_name), ''), person_id) FROM persons "
-            "WHERE person_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(person_ids),),
-        ).fetchall()
+    return by_id(
+        conn,
+        "SELECT person_id, coalesce(nullif(trim(full_name), ''), person_id) FROM persons "
+        "WHERE person_id IN (SELECT value FROM json_each(?))",
+        person_ids,
     )
 
 
