@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any
 
 from babel.dates import format_datetime
 
 from certify.inspect.history import History
+from certify.report.clock import ReportClock
 
 CHART_WEEKS = 12
-
-
-class DayWriter(Protocol):
-    """How the page writes a day (the report's clock, in the manager's zone)."""
-
-    def day(self, moment: datetime) -> str:
-        """A day, as `Thu 5 Nov`."""
-        ...
-
-
-class WeekClock(DayWriter, Protocol):
-    """How the page reads and writes moments, in the manager's zone."""
-
-    tz: tzinfo
-
-    def local(self, moment: datetime) -> datetime:
-        """The moment in the manager's zone."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +42,7 @@ class Chart:
     last: str
 
 
-def sent_per_week(log: History, now: datetime, clock: WeekClock) -> Chart:
+def sent_per_week(log: History, now: datetime, clock: ReportClock) -> Chart:
     """Deliveries sent per ISO week (Monday to Sunday, local), the last 12 weeks to now."""
     today = clock.local(now).date()
     this_monday = today - timedelta(days=today.weekday())

@@ -6,21 +6,12 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from certify import words
 from certify.config import Config
 from certify.decide.decisions import Decision
-from certify.report.chart import DayWriter
+from certify.report.clock import ReportClock
 from certify.report.roster import part_registrations
-
-
-class Moments(DayWriter, Protocol):
-    """How the page writes a day and a moment (the report's clock, in the manager's zone)."""
-
-    def moment(self, moment: datetime) -> str:
-        """A moment, as `Fri 6 Nov, 09:00`."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ class Scope:
     labels: dict[str, str]  # action id → its name on the page
     now: datetime
     horizon: datetime
-    clock: Moments
+    clock: ReportClock
 
 
 def forecast(scope: Scope) -> list[Forecast]:
@@ -200,7 +191,7 @@ def _open_parts(
     who: list[tuple[str, str]],
     now: datetime,
     ends: dict[str, datetime],
-    clock: Moments,
+    clock: ReportClock,
 ) -> dict[tuple[str, str], _OpenParts]:
     """Which required parts each of these participants has no attendance or result for.
 

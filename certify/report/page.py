@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from importlib.resources import files
 from typing import Any
 
-from babel.dates import format_datetime
 from jinja2 import Environment, StrictUndefined
 
 from certify import words
@@ -33,6 +32,7 @@ from certify.deliver.lookup import DeliveryLookup, ExistingDelivery, Key
 from certify.inspect.history import History
 from certify.report import attention, outlook
 from certify.report.chart import Chart, sent_per_week
+from certify.report.clock import ReportClock
 from certify.report.roster import courses_ending, enrolled_names
 from certify.store.database import Store
 
@@ -128,50 +128,6 @@ class Report:
     totals: dict[str, int]
 
 
-# -- times in the manager's zone ------------------------------------------------------------
-
-
-class _Clock:
-    """Formats moments in the configured zone, in English, the same way everywhere."""
-
-    def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
-        # thousands of participants share a handful of due and sending moments
-        self._formatted: dict[tuple[datetime, str], str] = {}
-
-    def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.tz)
-
-    def _format(self, moment: datetime, pattern: str) -> str:
-        key = (moment, pattern)
-        text = self._formatted.get(key)
-        if text is None:
-            text = self._formatted[key] = format_datetime(
-                self.local(moment), pattern, locale="en_GB"
-            )
-        return text
-
-    def day(self, moment: datetime) -> str:
-        return self._format(moment, "EEE d MMM")
-
-    def day_year(self, moment: datetime) -> str:
-        return self._format(moment, "d MMM y")
-
-    def moment(self, moment: datetime) -> str:
-        return self._format(moment, "EEE d MMM, HH:mm")
-
-    def full(self, moment: datetime) -> str:
-        return self._format(moment, "EEEE d MMMM y, HH:mm zzz")
-
-    def span(self, start: datetime | None, end: datetime) -> str:
-        first, last = (self.local(start) if start else None), self.local(end)
-        if first is None or first.date() == last.date():
-            return self.day_year(end)
-        if first.year != last.year:
-            return f"{self.day_year(first)} – {self.day_year(last)}"
-        return f"{self._format(first, 'd MMM')} – {self.day_year(last)}"
-
-
 def action_label(action: Action) -> str:
     """`proof-of-participation` → `Proof of participation`: the action's id in words."""
     words = action.id.replace("-", " ").replace("_", " ").strip()
@@ -193,7 +149,7 @@ def _kind(decision: Decision) -> str:
     return outcome
 
 
-def _cell(decision: Decision, kind: str, sent_at: str | None, clock: _Clock) -> Cell:
+def _cell(decision: Decision, kind: str, sent_at: str | None, clock: ReportClock) -> Cell:
     due = decision.due_at
     if kind == "sent":
         moment = clock.moment(from_utc_text(sent_at)) if sent_at else None
@@ -222,7 +178,7 @@ def build_report(
     store: Store, config: Config, now: datetime, *, days: int = DEFAULT_DAYS
 ) -> Report:
     """Everything the page shows, decided at `now`; only reads the store."""
-    clock = _Clock(config.tz)
+    clock = ReportClock(config.tz)
     past = History(store)
     labels = {a.id: action_label(a) for a in config.actions}
     horizon = now + timedelta(days=days)
@@ -287,7 +243,7 @@ def _shown_courses(
     first_end: datetime,
     last_end: datetime,
     problem_rows: list[dict[str, Any]],
-    clock: _Clock,
+    clock: ReportClock,
 ) -> _Shown:
     """The courses ending in the window, and those with a delivery that needs attention."""
     listed = courses_ending(
@@ -329,7 +285,7 @@ def _decide(
     shown: _Shown,
     names: dict[str, str],
     labels: dict[str, str],
-    clock: _Clock,
+    clock: ReportClock,
 ) -> list[tuple[Decision, str]]:
     """Every participant of the shown courses decided per action, as `run-due` would."""
     log = DeliveryLookup(store)
@@ -337,21 +293,29 @@ def _decide(
     since = {a.id: effective_since(config, a, recorded, now) for a in config.actions}
     planner = Planner(config, now, since)
     logged = log.of_courses([a.id for a in config.actions], list(shown.sections))
-    return _judge(store, config, planner, shown.facts, shown.sections, logged, names, labels, clock)
+    return _judge(_Judging(store, config, planner, shown, logged, names, labels, clock))
 
 
-def _judge(
-    store: Store,
-    config: Config,
-    planner: Planner,
-    facts: dict[str, Course],
-    sections: dict[str, CourseSection],
-    logged: dict[Key, tuple[ExistingDelivery, str | None]],
-    names: dict[str, str],
-    labels: dict[str, str],
-    clock: _Clock,
-) -> list[tuple[Decision, str]]:
+@dataclass(frozen=True)
+class _Judging:
+    """What judging the shown courses reads: the planner, what the log holds of their
+    deliveries (with when each was sent), the participants' names and the actions' labels."""
+
+    store: Store
+    config: Config
+    planner: Planner
+    shown: _Shown
+    logged: dict[Key, tuple[ExistingDelivery, str | None]]
+    names: dict[str, str]
+    labels: dict[str, str]
+    clock: ReportClock
+
+
+def _judge(judging: _Judging) -> list[tuple[Decision, str]]:
     """Decide every participant of the shown courses per action; fill in their sections."""
+    config, planner, logged = judging.config, judging.planner, judging.logged
+    facts, sections = judging.shown.facts, judging.shown.sections
+    names, labels, clock = judging.names, judging.labels, judging.clock
     decisions: list[tuple[Decision, str]] = []
     counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     rows_by_course: dict[str, list[tuple[str, ParticipantRow]]] = defaultdict(list)
@@ -359,7 +323,7 @@ def _judge(
     # registration moments only when an anchor needs them (as the planner reads them)
     with_times = any(a.timing.after == "requirements_met" for a in chosen)
     for participant in participants(
-        store.conn, config, course_ids=list(sections), with_times=with_times
+        judging.store.conn, config, course_ids=list(sections), with_times=with_times
     ):
         course = facts[participant.course_id]
         cells = []
