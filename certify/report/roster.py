@@ -42,25 +42,25 @@ def courses_ending(
     ]
 
 
+# a person's name as the page shows it: the person_id stands in for a blank name
+_NAMES_OF = (
+    "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
+    "FROM persons p WHERE p.person_id IN "
+)
+
+
 def enrolled_names(conn: sqlite3.Connection, course_ids: list[str]) -> dict[str, str]:
     """Person id → full name of everyone enrolled in these courses (the id when blank)."""
-    return by_id(
-        conn,
-        "SELECT p.person_id, coalesce(nullif(trim(p.full_name), ''), p.person_id) "
-        "FROM persons p WHERE p.person_id IN (SELECT e.person_id FROM enrollments e "
-        "WHERE e.course_id IN (SELECT value FROM json_each(?)))",
-        course_ids,
+    enrolled = (
+        "SELECT e.person_id FROM enrollments e "
+        "WHERE e.course_id IN (SELECT value FROM json_each(?))"
     )
+    return by_id(conn, f"{_NAMES_OF}({enrolled})", course_ids)
 
 
 def full_names(conn: sqlite3.Connection, person_ids: list[str]) -> dict[str, str]:
     """Person id → full name of these persons (the id when blank)."""
-    return by_id(
-        conn,
-        "SELECT person_id, coalesce(nullif(trim(full_name), ''), person_id) FROM persons "
-        "WHERE person_id IN (SELECT value FROM json_each(?))",
-        person_ids,
-    )
+    return by_id(conn, f"{_NAMES_OF}(SELECT value FROM json_each(?))", person_ids)
 
 
 class PartRegistration(NamedTuple):
