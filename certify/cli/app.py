@@ -94,9 +94,14 @@ app = _App(
 )
 
 
+def option(flag: str, metavar: str, help: str, **more: Any) -> Any:
+    """An option with a value, which its help names by `metavar` (`--days N`)."""
+    return typer.Option(flag, metavar=metavar, help=help, **more)
+
+
 def _file_option(flag: str, envvar: str, help: str) -> Any:
     """An option naming one of certify's files, which a variable may name instead."""
-    return typer.Option(flag, envvar=envvar, metavar="FILE", help=help)
+    return option(flag, "FILE", help, envvar=envvar)
 
 
 DbOption = Annotated[

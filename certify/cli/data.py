@@ -19,6 +19,7 @@ from certify.cli.app import (
     emit_json,
     errors,
     interactive,
+    option,
     parse_now,
     plain,
     warn,
@@ -48,9 +49,9 @@ def import_command(
     ] = False,
     max_remove: Annotated[
         int | None,
-        typer.Option(
+        option(
             "--max-remove",
-            metavar="PCT",
+            "PCT",
             min=0,
             max=100,
             help="With --snapshot: how much of a table, in percent of its rows, one import may "
@@ -60,10 +61,10 @@ def import_command(
     ] = None,
     table: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--table",
-            metavar="TABLE",
-            help="The table of a single file whose name is not a table name (flat: the flat "
+            "TABLE",
+            "The table of a single file whose name is not a table name (flat: the flat "
             "file of actions.yaml's import: section).",
         ),
     ] = None,
@@ -166,10 +167,10 @@ def validate(
     actions: ActionsOption = None,
     db: Annotated[
         Path | None,
-        typer.Option(
+        option(
             "--db",
-            metavar="FILE",
-            help="Also render every template for real participants of this database, and "
+            "FILE",
+            "Also render every template for real participants of this database, and "
             "compare statuses and course types with its data.",
         ),
     ] = None,

@@ -27,6 +27,7 @@ from certify.cli.app import (
     errors,
     interactive,
     local_time,
+    option,
     plain,
     warn,
     write,
@@ -42,12 +43,7 @@ if TYPE_CHECKING:
 
 
 FindPersonOption = Annotated[
-    str,
-    typer.Option(
-        "--person",
-        metavar="TEXT",
-        help="The person: a person_id, an e-mail address or part of a name.",
-    ),
+    str, option("--person", "TEXT", "The person: a person_id, an e-mail address or part of a name.")
 ]
 
 
@@ -55,10 +51,7 @@ FindPersonOption = Annotated[
 def explain(
     person: FindPersonOption,
     course: Annotated[
-        str | None,
-        typer.Option(
-            "--course", metavar="ID", help="The course_id (default: every course of the person)."
-        ),
+        str | None, option("--course", "ID", "The course_id (default: every course of the person).")
     ] = None,
     now: NowOption = None,
     db: DbOption = None,
@@ -95,11 +88,7 @@ def preview(
     now: NowOption = None,
     save_attachments: Annotated[
         Path | None,
-        typer.Option(
-            "--save-attachments",
-            metavar="FOLDER",
-            help="Write the attachments (the PDF) into this folder.",
-        ),
+        option("--save-attachments", "FOLDER", "Write the attachments (the PDF) into this folder."),
     ] = None,
     db: DbOption = None,
     actions: ActionsOption = None,
@@ -150,10 +139,10 @@ def log_command(
     course: CourseFilter = None,
     person: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--person",
-            metavar="TEXT",
-            help="Only this person: a person_id, an e-mail address or part of a name.",
+            "TEXT",
+            "Only this person: a person_id, an e-mail address or part of a name.",
         ),
     ] = None,
     state: Annotated[
@@ -298,9 +287,7 @@ def _configured_actions(actions: Path | None) -> list[str]:
 def report(
     out_file: Annotated[
         Path,
-        typer.Option(
-            "--out", metavar="FILE", help="The HTML file to write (replaced if it exists)."
-        ),
+        option("--out", "FILE", "The HTML file to write (replaced if it exists)."),
     ],
     now: NowOption = None,
     days: Annotated[
