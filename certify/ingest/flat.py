@@ -17,7 +17,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from certify.ingest.cells import CellError
+from certify.ingest.cells import CellError, read_registered_bool
 from certify.ingest.csvfiles import FileReader
 from certify.ingest.discover import Source
 from certify.ingest.load import BATCH, Loaded, Target, upsert_sql
@@ -152,13 +152,13 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
     ]
     tables = _Tables(target.conn, sqls)
     pending = tables.pending
-    attendance, results = converters["attendance"], converters["results"]
     course_at, name_at, email_at = at["course_id"], at["part_name"], at["email"]
 
     def once(
         entity: _Entity, key: Any, cells: Any, first: Any, values: list[str], line: int
-    ) -> None:
-        """A course, part, person or enrollment met for the first time, or said otherwise."""
+    ) -> bool:
+        """A course, part, person or enrollment met for the first time, or said otherwise:
+        whether the row agrees with the first (an error when not)."""
         row = _convert(entity.table, entity.convert, values, line, derived)
         assert row is not None  # only attendance and results ignore rows
         if first is None:
@@ -166,51 +166,84 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
             pending[entity.table].append(row)
         elif row[:-1] != first[1][:-1]:
             target.errors.add(_disagree(file, line, reader, entity, key, cells, first))
+            return False
+        return True
 
-    # the hot loop of a flat import: each repeating table costs a lookup and a comparison
+    # the hot loop of a flat import. Rows of one course and part come together: a row whose
+    # course (or part) cells are those of the row before agrees with it at the cost of one
+    # tuple comparison. Attendance and results are built here from ids the part and person
+    # of the row have already read (an id that does not read never enters `seen`).
     course, part, person, enrollment = entities
     course_seen, course_cells = course.seen, course.cells
     part_seen, part_cells = part.seen, part.cells
     person_seen, person_cells = person.seen, person.cells
     enrollment_seen, enrollment_cells = enrollment.seen, enrollment.cells
     attendance_rows, result_rows = pending["attendance"], pending["results"]
+    erased = coercer.erased
+    present_at, present_of = at["present"], coercer.yes_no("present", read_registered_bool)
+    passed_at, passed_of = at["passed"], coercer.yes_no("passed", read_registered_bool)
+    grade_at = at.get("grade", blank)
+    registered_at = at.get("registered_at", blank)
+    registered_of = coercer.moments("registered_at")
+    derive_part, derive_person = derived["part_id"], derived["person_id"]
+    last_course: Any = None  # the course cells of the row before, and its id
+    last_course_id = ""
+    last_part: Any = None
+    last_part_id = ""
 
     def split(values: list[str], line: int) -> Row | None:
+        nonlocal last_course, last_course_id, last_part, last_part_id
         if len(values) == width:
             values.append("")
-        course_id = values[course_at].strip()
-        values.append(f"{course_id}/{values[name_at].strip()}")
-        values.append(values[email_at].strip().lower())
-        person_id = values[person_at].strip()
+        if derive_part:
+            values.append(f"{values[course_at].strip()}/{values[name_at].strip()}")
+        elif derive_person:
+            values.append("")
+        if derive_person:
+            values.append(values[email_at].strip().lower())
         cells = course_cells(values)
-        first = course_seen.get(course_id)
-        if first is None or first[0] != cells:
-            once(course, course_id, cells, first, values, line)
-        key = values[part_at].strip()
+        if cells != last_course:
+            course_id = values[course_at].strip()
+            first = course_seen.get(course_id)
+            if first is None or first[0] != cells:
+                agrees = once(course, course_id, cells, first, values, line)
+            else:
+                agrees = True
+            if agrees:  # a row that disagrees is not the one the next rows are held to
+                last_course, last_course_id = cells, course_id
+            else:
+                last_course, last_course_id = None, course_id
         cells = part_cells(values)
-        first = part_seen.get(key)
-        if first is None or first[0] != cells:
-            once(part, key, cells, first, values, line)
+        if cells != last_part:
+            key = values[part_at].strip()
+            first = part_seen.get(key)
+            if first is None or first[0] != cells:
+                agrees = once(part, key, cells, first, values, line)
+            else:
+                agrees = True
+            last_part, last_part_id = (cells if agrees else None), key
+        person_id = values[person_at].strip()
+        if person_id in erased:
+            coercer.erased_rows += 1
+            return None
         cells = person_cells(values)
         first = person_seen.get(person_id)
         if first is None or first[0] != cells:
             once(person, person_id, cells, first, values, line)
-        pair = (course_id, person_id)
+        pair = (last_course_id, person_id)
         cells = enrollment_cells(values)
         first = enrollment_seen.get(pair)
         if first is None or first[0] != cells:
             once(enrollment, pair, cells, first, values, line)
-        table = "attendance"
-        try:
-            row = attendance(values, line)
-            if row is not None:
-                attendance_rows.append(row)
-            table = "results"
-            row = results(values, line)
-        except CellError as exc:
-            raise _renamed(table, exc, derived) from None
-        if row is not None:
-            result_rows.append(row)
+        present = present_of[values[present_at]]
+        if present is not None:
+            moment = registered_of[values[registered_at]]
+            attendance_rows.append((last_part_id, person_id, present, moment, line))
+        passed = passed_of[values[passed_at]]
+        if passed is not None:
+            grade = values[grade_at].strip() or None
+            moment = registered_of[values[registered_at]]
+            result_rows.append((last_part_id, person_id, passed, grade, moment, line))
         if len(attendance_rows) >= _FLUSH:  # written while the file streams
             for name in FLAT_TABLES:
                 tables.flush(name)

@@ -315,7 +315,7 @@ class Coercer:
                 self.languages_not_named += 1
         return known
 
-    def _yes_no(
+    def yes_no(
         self, column: str, read: Callable[[str, str, Mapping[str, int] | None], _V]
     ) -> _Readings[_V]:
         """Texts of a yes/no `column` → 1, 0 (or None), its own words first."""
@@ -327,7 +327,7 @@ class Coercer:
 
     def _attendance(self, at: Sequence[int], file: str) -> Converter:
         part_at, person_at, present_at, registered_at = at
-        present_of = self._yes_no("present", read_registered_bool)
+        present_of = self.yes_no("present", read_registered_bool)
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
@@ -345,7 +345,7 @@ class Coercer:
 
     def _results(self, at: Sequence[int], file: str) -> Converter:
         part_at, person_at, passed_at, grade_at, registered_at = at
-        passed_of = self._yes_no("passed", read_registered_bool)
+        passed_of = self.yes_no("passed", read_registered_bool)
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
@@ -409,8 +409,8 @@ class Coercer:
         part_at, course_at, name_at, start_at, end_at, attendance_at, pass_at = at
         start_of = self.moments("start")
         end_of = self.moments("end", end_of_day=True)
-        attendance_of = self._yes_no("attendance_required", read_bool)
-        pass_of = self._yes_no("pass_required", read_bool)
+        attendance_of = self.yes_no("attendance_required", read_bool)
+        pass_of = self.yes_no("pass_required", read_bool)
 
         def convert(values: list[str], line: int) -> Row:
             part_id = read_id(values[part_at].strip(), "part_id")
