@@ -324,7 +324,9 @@ def import_files(
             allowed=allowed,
             refused=refused,
         )
-    store.record_zone(tz)  # the views show local times in the zone the data was read in
+        # the views show local times in the zone the data was read in: committed with it
+        if not store.zone_recorded(tz):
+            store.write_zone(tz)
     return ImportReport(import_id=import_id, files=loading.report, counts=counts, warnings=warnings)
 
 

@@ -135,20 +135,27 @@ class Store:
 
     def record_zone(self, tz: tzinfo) -> bool:
         """Show local times of `tz` in the views; rewrites the offsets only when the zone changed."""
-        name = str(tz)  # the IANA name of a ZoneInfo; 'UTC' for UTC
-        row = self.conn.execute("SELECT value FROM settings WHERE key = 'timezone'").fetchone()
-        if row is not None and row[0] == name:
+        if self.zone_recorded(tz):
             return False
-        changes = zone_offset_changes(tz)
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM zone_offsets")
-            conn.executemany("INSERT INTO zone_offsets VALUES (?, ?, ?)", changes)
-            conn.execute(
-                "INSERT INTO settings VALUES ('timezone', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (name,),
-            )
+        with self.transaction():
+            self.write_zone(tz)
         return True
+
+    def zone_recorded(self, tz: tzinfo) -> bool:
+        """Whether the views already show local times of `tz`."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = 'timezone'").fetchone()
+        return row is not None and row[0] == str(tz)  # str: the IANA name; 'UTC' for UTC
+
+    def write_zone(self, tz: tzinfo) -> None:
+        """record_zone inside a transaction already open: an import commits the zone with
+        its data, at the cost of one commit instead of two."""
+        self.conn.execute("DELETE FROM zone_offsets")
+        self.conn.executemany("INSERT INTO zone_offsets VALUES (?, ?, ?)", zone_offset_changes(tz))
+        self.conn.execute(
+            "INSERT INTO settings VALUES ('timezone', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(tz),),
+        )
 
     def latest_import_id(self) -> int | None:
         """The most recent import, or None before the first."""
@@ -166,26 +173,33 @@ def zone_offset_changes(
     """(UTC moment, offset in minutes, abbreviation) from each change of `tz` on; the first
     row holds from the beginning of time, the last until the end."""
 
-    def in_force(moment: datetime) -> tuple[int, str]:
+    def state(moment: datetime) -> tuple[timedelta | None, str | None]:
         local = moment.astimezone(tz)
-        offset = local.utcoffset() or timedelta(0)
-        return int(offset.total_seconds() // 60), local.tzname() or ""
+        return local.utcoffset(), local.tzname()
+
+    def in_force(moment: datetime) -> tuple[int, str]:
+        offset, name = state(moment)
+        return int((offset or timedelta(0)).total_seconds() // 60), name or ""
 
     moment = datetime(first_year, 1, 1, tzinfo=UTC)
     end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
-    current = in_force(moment)
-    changes = [("0001-01-01T00:00:00Z", *current)]
-    # a day at a time, then halving to the second: zones change at most once in a day
+    current = state(moment)
+    changes = [("0001-01-01T00:00:00Z", *in_force(moment))]
+    # a day at a time, then halving to the second: zones change at most once in a day.
+    # The daily look compares the offset and name as they come (the hot loop: 48,000 days)
     step = timedelta(days=1)
+    second = timedelta(seconds=1)
     while moment < end:
         later = moment + step
-        if in_force(later) != current:
-            before, after = moment, later
-            while after - before > timedelta(seconds=1):
-                middle = before + (after - before) / 2
-                before, after = (before, middle) if in_force(middle) != current else (middle, after)
-            current = in_force(after)
-            changes.append((after.strftime("%Y-%m-%dT%H:%M:%SZ"), *current))
+        if state(later) == current:
+            moment = later
+            continue
+        before, after = moment, later
+        while after - before > second:
+            middle = before + (after - before) / 2
+            before, after = (before, middle) if state(middle) != current else (middle, after)
+        current = state(after)
+        changes.append((after.strftime("%Y-%m-%dT%H:%M:%SZ"), *in_force(after)))
         moment = later
     return changes
 

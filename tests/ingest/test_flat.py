@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,36 @@ def test_two_rows_that_disagree_are_named_both(tmp_path: Path) -> None:
         f"{path}:5: column 'Einddatum' (course_end): course 'BHV-1' has '13-11-2026' here but "
         f"'12-11-2026' at {path}:2; rows that repeat it must agree"
     ]
+
+
+def test_each_later_row_that_disagrees_is_named(tmp_path: Path) -> None:
+    data = [list(row) for row in ROWS]
+    data[2][4] = data[3][4] = "13-11-2026"  # two rows in a row say another end
+    path = flat_csv(tmp_path / "export", data)
+    with pytest.raises(ImportFailed) as failure:
+        import_into(tmp_path / "c.db", path, settings=settings())
+    assert [problem.split(": column")[0] for problem in failure.value.problems] == [
+        f"{path}:4",
+        f"{path}:5",
+    ]
+
+
+def test_the_rows_of_an_erased_person_are_left_out_and_counted(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    import_into(db, flat_csv(tmp_path / "export"), settings=settings())
+    with sqlite3.connect(db) as conn:
+        for table in ("persons", "enrollments", "attendance", "results"):
+            conn.execute(f"DELETE FROM {table} WHERE person_id = 'R2'")
+        conn.execute(
+            "INSERT INTO erasures (person_id, at, reason, counts) "
+            "VALUES ('R2', '2026-12-01T00:00:00Z', 'asked', '{}')"
+        )
+    report = import_into(db, tmp_path / "export", settings=settings())
+    assert "2 rows of persons whose data was erased (certify forget) left out" in report.warnings
+    assert rows(db, "SELECT person_id FROM persons") == [("R1",)]
+    assert rows(db, "SELECT DISTINCT person_id FROM attendance") == [("R1",)]
+    # the course and its parts still come from the erased person's rows
+    assert rows(db, "SELECT count(*) FROM parts") == [(2,)]
 
 
 def test_a_bad_cell_is_named_by_its_header(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from certify.clock import from_utc_text, to_utc_text
 from certify.errors import CertifyError
-from certify.store.database import MIGRATIONS, Store
+from certify.store.database import MIGRATIONS, Store, zone_offset_changes
 from tests.helpers import AMS, import_into, rows
 
 
@@ -381,3 +381,10 @@ def test_sqlite_utils_lists_the_overview_from_the_command_line(tmp_path: Path) -
     assert row["due (local)"] == "2026-11-14 09:00 CET"
     assert row["sent (local)"] == "2026-11-14 09:00 CET"
     assert (row["state"], row["certificate"], row["name"]) == ("sent", "2026-0001", None)
+
+
+def test_a_zone_change_undone_within_a_week_is_recorded() -> None:
+    # Gaza's summer time pauses for a week around Ramadan in 2040
+    changes = zone_offset_changes(ZoneInfo("Asia/Gaza"))
+    in_2040 = [change for change in changes if change[0].startswith("2040-10")]
+    assert [offset for _, offset, _ in in_2040] == [180, 120]
