@@ -337,7 +337,14 @@ class FileReader:
         """A workbook's rows, a line break in a name cell (Alt+Enter) replaced by a space
         with a warning, as in a CSV file's quoted value."""
         names = self._names
+        last = max(index for _, index in names)
         for line, values in lines:
+            # the common row has no line break in any name: one look at them all
+            if last < len(values):
+                joined = "".join([values[index] for _, index in names])
+                if "\n" not in joined and "\r" not in joined:
+                    yield line, values
+                    continue
             for name, index in names:
                 value = values[index] if index < len(values) else ""
                 if "\n" in value or "\r" in value:

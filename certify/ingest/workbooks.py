@@ -10,6 +10,7 @@ from pathlib import Path
 from certify.errors import CertifyError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+_TEXTS = 65_536  # distinct dates and numbers of a sheet remembered: a bound
 # a zip file (.xlsx) and an OLE file (the older .xls): both made by Excel
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -81,5 +82,18 @@ class Sheet:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Each row's number and its cells as texts; the leading empty rows too."""
+        # an export repeats its dates and numbers on every row: each is written once, keyed
+        # by its type too (1, 1.0 and True are equal keys but different texts)
+        texts: dict[tuple[type, object], str] = {}
+
+        def text(cell: object) -> str:
+            key = (type(cell), cell)
+            found = texts.get(key)
+            if found is None:
+                if len(texts) >= _TEXTS:
+                    texts.clear()
+                found = texts[key] = cell_text(cell)
+            return found
+
         for number, cells in enumerate(self._sheet.iter_rows(), start=1):
-            yield number, [cell if type(cell) is str else cell_text(cell) for cell in cells]
+            yield number, [cell if type(cell) is str else text(cell) for cell in cells]

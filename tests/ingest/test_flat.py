@@ -290,6 +290,19 @@ def test_a_workbook_is_read_directly_with_its_date_cells(tmp_path: Path) -> None
     )
 
 
+def test_workbook_cells_that_are_equal_as_values_keep_their_own_texts(tmp_path: Path) -> None:
+    data: list[list[object]] = [list(row) for row in ROWS]
+    data[0][8] = data[2][8] = True  # a yes/no cell, and a number cell that equals it
+    data[1][8] = data[3][8] = 1
+    path = write_xlsx(tmp_path / "export" / "Deelnemers.xlsx", data)
+    db = tmp_path / "c.db"
+    import_into(db, path, settings=settings(file="deelnemers*.xlsx"))
+    assert rows(db, "SELECT person_id, first_name FROM persons ORDER BY 1") == [
+        ("R1", "yes"),
+        ("R2", "1"),
+    ]
+
+
 def test_a_csv_named_as_a_workbook_is_named_for_what_it_is(tmp_path: Path) -> None:
     path = flat_csv(tmp_path / "export", name="Deelnemers.xlsx")
     with pytest.raises(ImportFailed) as failure:
