@@ -37,8 +37,10 @@ class LocatedErrors(CertifyError):
     ) -> None:
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
-        counted = f"{self.total} problem" + ("" if self.total == 1 else "s")
-        super().__init__(f"{what}: {counted}", hint=hint)
+        from certify.locale import ngettext
+
+        counted = ngettext("{count} problem", "{count} problems", self.total)
+        super().__init__(f"{what}: {counted.format(count=self.total)}", hint=hint)
 
 
 class ConfigError(LocatedErrors):
@@ -83,4 +85,6 @@ def did_you_mean(wanted: str, known: Sequence[str] | Mapping[str, str], *, lead:
     if not close:
         return ""
     meant = known[close[0]] if isinstance(known, Mapping) else close[0]
-    return f"{lead}did you mean {meant!r}?"
+    from certify.locale import _
+
+    return lead + _("did you mean {name}?").format(name=repr(meant))

@@ -3,22 +3,14 @@
 The planner, `explain`, the dry run's summary and the report say what happens to a
 participant, and why, in the words of this module only, so that the same fact reads the
 same everywhere. Each sentence goes through `_()`, so `make catalogues` lists it in the
-message catalogues of `certify.locale`, with its Dutch.
+message catalogues of `certify.locale` and is shown in the administrator's language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-
-def _(text: str) -> str:
-    """The sentence as shown: for now the English as written.
-
-    Switching to `certify.locale._` shows them in the administrator's language (`--lang`,
-    `locale` in actions.yaml); the catalogues hold them already.
-    """
-    return text
-
+from certify.locale import _
 
 # -- why a decision waits ---------------------------------------------------------------
 
@@ -219,6 +211,28 @@ def settling(state: str, command: str | None, last_error: str | None) -> str | N
     if state == "expired":
         return _("to send it anyway: {command}").format(command=command)
     return _("the next runs retry it; to try now: {command}").format(command=command)
+
+
+# -- a delivery's state -------------------------------------------------------------------
+
+
+def state_word(state: str) -> str:
+    """A delivery's state (or a result's, in a run) as people read it; the state names that
+    commands take (`--state failed`) stay as they are."""
+    words = {
+        "sent": _("sent"),
+        "failed": _("failed"),
+        "pending": _("pending"),
+        "unknown": _("unknown"),
+        "skipped": _("skipped"),
+        "expired": _("expired"),
+        "claimed": _("claimed"),
+        "sending": _("sending"),
+        "held": _("held"),
+        "would send": _("would send"),
+        "would fail": _("would fail"),
+    }
+    return words.get(state, state)
 
 
 # -- the report's words --------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,20 @@ from tests.helpers import (
     make_config,
     write_export,
 )
+
+
+@pytest.fixture(autouse=True)
+def in_english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests read English unless they ask for Dutch (the shipped actions.yaml says `nl`).
+
+    A test that loads such a file in this process leaves no language behind for the next.
+    """
+    from certify import locale
+
+    monkeypatch.setenv(locale.ENVIRONMENT, "en")
+    yield
+    locale.choose(None)
+    locale.configure(None)
 
 
 @pytest.fixture

@@ -59,8 +59,12 @@ def import_into(
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """The real CLI, as cron would run it: a subprocess without a terminal."""
-    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    """The real CLI, as cron would run it: a subprocess without a terminal.
+
+    In English unless `env` or `--lang` asks for another language: the shipped actions.yaml
+    says `locale: nl`.
+    """
+    full_env = {**os.environ, "COLUMNS": "200", "CERTIFY_LANG": "en", **(env or {})}
     full_env.pop("CERTIFY_DB", None) if env is None or "CERTIFY_DB" not in env else None
     return subprocess.run(
         [sys.executable, "-m", "certify", *args],
@@ -93,14 +97,24 @@ def cli(
 
     Without a terminal, as under cron. An unexpected exception fails the test with its
     traceback (with `catch`, it is returned instead); the lock, signals, cron and SMTP keep
-    using the real process (`run_cli`).
+    using the real process (`run_cli`). In English unless `env` or `--lang` asks for
+    another language; the language chosen does not outlast the command.
     """
+    from certify import locale
     from certify.cli import app
 
-    environment: dict[str, str | None] = {"CERTIFY_DB": None, "CERTIFY_ACTIONS": None}
+    environment: dict[str, str | None] = {
+        "CERTIFY_DB": None,
+        "CERTIFY_ACTIONS": None,
+        "CERTIFY_LANG": "en",
+    }
     environment.update(env or {})
-    with contextlib.chdir(cwd or Path.cwd()):
-        result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=catch)
+    try:
+        with contextlib.chdir(cwd or Path.cwd()):
+            result = CliRunner().invoke(app, list(args), env=environment, catch_exceptions=catch)
+    finally:
+        locale.choose(None)
+        locale.configure(None)
     escaped = None if isinstance(result.exception, SystemExit) else result.exception
     return Ran(result.exit_code, result.stdout, result.stderr, escaped)
 

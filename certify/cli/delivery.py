@@ -210,19 +210,7 @@ def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: b
     _print_deliveries(report, tz)
     for problem in report.problems:
         warn(f"error: {problem}")
-    verb = "would send" if report.dry_run else "sent"
-    summary = (
-        f"{verb} {report.sent}, failed {report.failed}, pending {report.pending}, "
-        f"unknown {report.unknown}, skipped {report.skipped}, expired {report.expired}; "
-        f"waiting on conditions {report.waiting}, not yet due {report.not_due}"
-    )
-    if report.retry_later:
-        summary += f", retry later {report.retry_later}"
-    if report.held:
-        summary += f"; held back by a template problem {report.held}"
-    if not report.judged_all:
-        summary += " (judged until --limit was reached; the rest waits for the next run)"
-    plain(summary)
+    plain(report.summary())
     if report.waiting_on and (report.dry_run or interactive()):
         from rich.table import Table
 

@@ -19,8 +19,10 @@ from certify.deliver.state import MAYBE_DELIVERED, RETRYABLE, DeliveryState
 from certify.deliver.transports import Transport
 from certify.errors import CertifyError, ConfigError, UsageError
 from certify.inspect.explain import decisions_of, missing_participant
+from certify.locale import _
 from certify.render.templates import Templates
 from certify.store.database import Store
+from certify.words import state_word
 
 
 def send_one(
@@ -39,29 +41,39 @@ def send_one(
     """Recover what a killed run left (each note to `warn`), then send one delivery now: a
     manual action, or with `force` an audited re-send. Call it under the run lock."""
     for note in recover(DeliveryLog(store, now), transport):
-        warn(f"recovered: {note}")
+        warn(_("recovered: {note}").format(note=note))
     templates = Templates.checked(config)
     decision = decisions_of(store, config, course, person, now, action)[0]
     existing = decision.existing
     if existing is not None and existing.state in MAYBE_DELIVERED and not force:
         raise CertifyError(
-            f"{action} for {course}/{person} is already {existing.state}",
-            hint="to send it again (say, after the address was corrected) add --force --reason TEXT"
+            _("{action} for {course}/{person} is already {state}").format(
+                action=action, course=course, person=person, state=state_word(existing.state)
+            ),
+            hint=_(
+                "to send it again (say, after the address was corrected) add --force --reason TEXT"
+            )
             if existing.state == DeliveryState.SENT
-            else "it may have reached the person; check the mail server's log, then "
-            f"`certify mark {action} --course {course} --person {person} --as sent --reason ...` "
-            "or send again with --force --reason TEXT",
+            else _(
+                "it may have reached the person; check the mail server's log, then "
+                "`certify mark {action} --course {course} --person {person} --as sent --reason ...` "
+                "or send again with --force --reason TEXT"
+            ).format(action=action, course=course, person=person),
         )
     if decision.participant.status == "cancelled" and not force:
         raise CertifyError(
-            f"the enrollment of {person} in {course} is cancelled",
-            hint="add --force --reason TEXT to send anyway",
+            _("the enrollment of {person} in {course} is cancelled").format(
+                person=person, course=course
+            ),
+            hint=_("add --force --reason TEXT to send anyway"),
         )
     unmet = unmet_conditions(decision)
     if unmet and not force:
         raise CertifyError(
-            f"the conditions of {action} do not hold for {course}/{person}: {'; '.join(unmet)}",
-            hint="see certify explain; add --force --reason TEXT to send anyway",
+            _("the conditions of {action} do not hold for {course}/{person}: {unmet}").format(
+                action=action, course=course, person=person, unmet="; ".join(unmet)
+            ),
+            hint=_("see certify explain; add --force --reason TEXT to send anyway"),
         )
     runner = Runner(store, config, templates, now)
     try:
@@ -71,8 +83,10 @@ def send_one(
     if result.state == "held":
         raise ConfigError(
             "templates",
-            [result.error or "the template could not be rendered"],
-            hint="fix the template (certify validate), then send again; the delivery stays pending",
+            [result.error or _("the template could not be rendered")],
+            hint=_(
+                "fix the template (certify validate), then send again; the delivery stays pending"
+            ),
         )
     return result
 
@@ -101,7 +115,7 @@ def mark_delivery(
     key = (action, course, person)
     before = logged.of(course, person).get(key)
     for note in recover(log, transport):
-        warn(f"recovered: {note}")
+        warn(_("recovered: {note}").format(note=note))
     after = logged.of(course, person).get(key)
     if (
         before is not None
@@ -114,10 +128,14 @@ def mark_delivery(
         # the administrator has not seen it `unknown` yet: marking it failed now would have
         # the next retry send a second copy of a message that may have arrived
         raise CertifyError(
-            f"{action} for {course}/{person} was being handed over by a run that was killed: "
-            "it may have arrived, and is unknown now",
-            hint="check the mail server's log (or the outbox), then mark it again: --as sent "
-            "if it arrived, --as failed if it did not",
+            _(
+                "{action} for {course}/{person} was being handed over by a run that was killed: "
+                "it may have arrived, and is unknown now"
+            ).format(action=action, course=course, person=person),
+            hint=_(
+                "check the mail server's log (or the outbox), then mark it again: --as sent "
+                "if it arrived, --as failed if it did not"
+            ),
         )
     decided = None
     if state == DeliveryState.SENT and after is None:
@@ -126,11 +144,15 @@ def mark_delivery(
             why = (
                 not_linked_reason(decision.action, decision.course)
                 if decision.outcome == "not_linked"
-                else f"the enrollment of {person} in {course} is cancelled"
+                else _("the enrollment of {person} in {course} is cancelled").format(
+                    person=person, course=course
+                )
             )
             raise CertifyError(
-                f"no run sends {action} for {course}/{person}: {why}",
-                hint="check the action and ids; add --force to record it as sent anyway",
+                _("no run sends {action} for {course}/{person}: {why}").format(
+                    action=action, course=course, person=person, why=why
+                ),
+                hint=_("check the action and ids; add --force to record it as sent anyway"),
             )
         decided = decision.decided()
     elif after is None:  # say first that the action, person, course or enrollment is not there
@@ -144,51 +166,72 @@ def mark_delivery(
         raise _refusal(refused) from None
     which = f"{action} {course}/{person}"
     if was is None:
-        return f"{which}: recorded as sent (handed over another way); no run sends it"
-    if was == state:
-        return f"{which} is already {state}; nothing changed"
-    if state == DeliveryState.FAILED:
-        return (
-            f"{which}: marked failed (was {was}); "
-            "a later `certify retry --state failed` sends it again"
+        return _("{which}: recorded as sent (handed over another way); no run sends it").format(
+            which=which
         )
-    return f"{which}: marked sent (was {was}); no run sends it"
+    if was == state:
+        return _("{which} is already {state}; nothing changed").format(
+            which=which, state=state_word(state)
+        )
+    if state == DeliveryState.FAILED:
+        return _(
+            "{which}: marked failed (was {was}); "
+            "a later `certify retry --state failed` sends it again"
+        ).format(which=which, was=state_word(was))
+    return _("{which}: marked sent (was {was}); no run sends it").format(
+        which=which, was=state_word(was)
+    )
 
 
 def _refusal(refused: MarkRefused) -> CertifyError:
     """Why `mark` did not change a delivery, and what to do instead."""
     action, course, person = refused.key
-    which = f"{action} for {course}/{person}"
+    which = _("{action} for {course}/{person}").format(action=action, course=course, person=person)
     current, wanted = refused.current, refused.wanted
     if current is None:
         return CertifyError(
-            f"no delivery of {which} in the log: nothing was sent, so nothing can be marked "
-            f"{wanted}",
-            hint="`--as sent` records one handed over another way; "
-            f"`certify explain --person {person} --course {course}` says why none was made",
+            _(
+                "no delivery of {which} in the log: nothing was sent, so nothing can be marked "
+                "{wanted}"
+            ).format(which=which, wanted=state_word(wanted)),
+            hint=_(
+                "`--as sent` records one handed over another way; "
+                "`certify explain --person {person} --course {course}` says why none was made"
+            ).format(person=person, course=course),
         )
     if current == DeliveryState.SENT:
         return CertifyError(
-            f"{which} was sent: marking it {wanted} needs --force",
-            hint="if it bounced and never reached the person, add --force; "
-            "a later `certify retry --state failed` will then send it again",
+            _("{which} was sent: marking it {wanted} needs --force").format(
+                which=which, wanted=state_word(wanted)
+            ),
+            hint=_(
+                "if it bounced and never reached the person, add --force; "
+                "a later `certify retry --state failed` will then send it again"
+            ),
         )
     if current in (DeliveryState.SKIPPED, DeliveryState.EXPIRED):
         why = (
-            "due before the action's `since` (no mailing of history)"
+            _("due before the action's `since` (no mailing of history)")
             if current == DeliveryState.SKIPPED
-            else "due longer ago than expire_after"
+            else _("due longer ago than expire_after")
         )
+        command = f"certify send {action} --course {course} --person {person} --force --reason TEXT"
         return CertifyError(
-            f"{which} is {current}: {why}, so no run sends it",
-            hint=f"to send it now: certify send {action} --course {course} --person {person} "
-            f"--force --reason TEXT; to mark it {wanted} anyway"
-            + (" (handed over another way)" if wanted == DeliveryState.SENT else "")
-            + ", add --force",
+            _("{which} is {state}: {why}, so no run sends it").format(
+                which=which, state=state_word(current), why=why
+            ),
+            hint=(
+                _(
+                    "to send it now: {command}; to mark it sent anyway "
+                    "(handed over another way), add --force"
+                )
+                if wanted == DeliveryState.SENT
+                else _("to send it now: {command}; to mark it {wanted} anyway, add --force")
+            ).format(command=command, wanted=state_word(wanted)),
         )
     return CertifyError(  # a run's claim not recovered yet: `recover` comes first
-        f"{which} is {current}: a run holds it",
-        hint="run `certify run-due`, which recovers what a killed run left, then mark again",
+        _("{which} is {state}: a run holds it").format(which=which, state=state_word(current)),
+        hint=_("run `certify run-due`, which recovers what a killed run left, then mark again"),
     )
 
 
@@ -205,10 +248,10 @@ def retry_deliveries(
 ) -> int:
     """Re-queue `failed` (or, with force, `unknown`) deliveries; returns how many."""
     if state not in RETRYABLE:
-        raise UsageError("--state takes failed or unknown")
+        raise UsageError(_("--state takes failed or unknown"))
     if state == DeliveryState.UNKNOWN and not force:
         raise UsageError(
-            "an `unknown` delivery may have arrived: re-queueing it can send a second copy",
-            hint="check the mail server's log first; add --force to re-queue anyway",
+            _("an `unknown` delivery may have arrived: re-queueing it can send a second copy"),
+            hint=_("check the mail server's log first; add --force to re-queue anyway"),
         )
     return DeliveryLog(store, now).retry(state, reason, action=action, course=course, person=person)

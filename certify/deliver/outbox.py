@@ -17,6 +17,7 @@ from pathlib import Path
 
 from certify.deliver.transports import TemporaryFailure
 from certify.errors import TransportConfigError
+from certify.locale import _
 from certify.outfile import make_private_folder
 from certify.render.message import Mail
 
@@ -69,11 +70,16 @@ class DirTransport:
             make_private_folder(self.out)
         except OSError as exc:
             raise TransportConfigError(
-                f"cannot create the outbox {self.out}: {exc.strerror}",
-                hint="choose a writable folder with --out",
+                _("cannot create the outbox {folder}: {reason}").format(
+                    folder=self.out, reason=exc.strerror
+                ),
+                hint=_("choose a writable folder with --out"),
             ) from None
         if not os.access(self.out, os.W_OK):
-            raise TransportConfigError(f"the outbox {self.out} is not writable", hint="check --out")
+            raise TransportConfigError(
+                _("the outbox {folder} is not writable").format(folder=self.out),
+                hint=_("check --out"),
+            )
 
     def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
         data = mail.data
@@ -86,7 +92,9 @@ class DirTransport:
                 os.fsync(handle.fileno())
             target = _place(Path(temporary), target)
         except OSError as exc:
-            raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
+            raise TemporaryFailure(
+                _("cannot write {file}: {reason}").format(file=target, reason=exc.strerror)
+            ) from None
         finally:
             Path(temporary).unlink(missing_ok=True)
         self._written_since_sync = True

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from certify.clock import to_utc_text
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED
+from certify.locale import _
+from certify.words import state_word
 
 if TYPE_CHECKING:
     from certify.decide.plan import Plan
@@ -53,15 +55,18 @@ class DeliveryResult:
 
     def line(self) -> str:
         """The plain log line of this delivery."""
-        text = f"{self.state}: {self.who()}"
+        text = f"{state_word(self.state)}: {self.who()}"
         return f"{text}: {self.error}" if self.error else text
 
     def problem_line(self) -> str:
         """A configuration problem with the participant it showed on."""
-        return (
-            f"{self.error} (participant {self.course}/{self.person}"
-            f"{' ' + self.name if self.name else ''}; action {self.action} stopped, "
+        return _(
+            "{error} (participant {participant}; action {action} stopped, "
             "its deliveries stay pending until the template is fixed)"
+        ).format(
+            error=self.error,
+            participant=f"{self.course}/{self.person}{' ' + self.name if self.name else ''}",
+            action=self.action,
         )
 
 
@@ -132,6 +137,33 @@ class RunReport:
             "waiting": self.waiting,
             "not_due": self.not_due,
         }
+
+    def summary(self) -> str:
+        """The run's figures in one line, as the run prints them last."""
+        figures = (_("would send {sent}") if self.dry_run else _("sent {sent}")).format(
+            sent=self.sent
+        )
+        text = _(
+            "{figures}, failed {failed}, pending {pending}, unknown {unknown}, "
+            "skipped {skipped}, expired {expired}; waiting on conditions {waiting}, "
+            "not yet due {not_due}"
+        ).format(
+            figures=figures,
+            failed=self.failed,
+            pending=self.pending,
+            unknown=self.unknown,
+            skipped=self.skipped,
+            expired=self.expired,
+            waiting=self.waiting,
+            not_due=self.not_due,
+        )
+        if self.retry_later:
+            text += _(", retry later {count}").format(count=self.retry_later)
+        if self.held:
+            text += _("; held back by a template problem {count}").format(count=self.held)
+        if not self.judged_all:
+            text += _(" (judged until --limit was reached; the rest waits for the next run)")
+        return text
 
     def as_json(self) -> dict[str, Any]:
         return {

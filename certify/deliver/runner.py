@@ -36,6 +36,7 @@ from certify.deliver.transports import (
 )
 from certify.errors import EXIT_INPUT
 from certify.inspect.history import History
+from certify.locale import _, ngettext
 from certify.store.database import Store
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
@@ -155,7 +156,7 @@ class Runner:
             transport.open()
         except ConnectionFailure as exc:
             # unreachable is temporary: each delivery records it, and 3 in a row stop the run
-            self.log(f"cannot reach the mail server yet: {exc.reason}")
+            self.log(_("cannot reach the mail server yet: {reason}").format(reason=exc.reason))
 
     def close(self) -> None:
         """Record what is noted, and close the transport if this run opened it."""
@@ -245,7 +246,7 @@ class Runner:
         record = History(self.store).find(decision.key) or {}
         delivery = DeliveryRef(
             record.get("id"),
-            record.get("certificate_number") or "(given when sent)",
+            record.get("certificate_number") or _("(given when sent)"),
             record.get("message_id") or "<dry-run@certify.invalid>",
         )
         try:
@@ -308,7 +309,7 @@ class Runner:
         if transport is not None:
             self.store.record_zone(self.config.tz)
             for note in recover(self.deliveries, transport):
-                self.log(f"recovered: {note}")
+                self.log(_("recovered: {note}").format(note=note))
             self.deliveries.record_since([a.id for a in actions if a.since is None])
         plan = self.plan(actions, limit)
         report.plan, report.switched_on = plan, plan.switched_on
@@ -333,8 +334,13 @@ class Runner:
         report.expired = self._record_final(expired, DeliveryState.EXPIRED)
         if report.skipped:
             self.log(
-                f"skipped {report.skipped} deliveries due before the action's `since` "
-                "(no mailing of history; set `since:` to include it on purpose)"
+                ngettext(
+                    "skipped {count} delivery due before the action's `since` "
+                    "(no mailing of history; set `since:` to include it on purpose)",
+                    "skipped {count} deliveries due before the action's `since` "
+                    "(no mailing of history; set `since:` to include it on purpose)",
+                    report.skipped,
+                ).format(count=report.skipped)
             )
         try:
             self._send(plan.by_outcome("send", limit), transport, report, progress)
@@ -379,7 +385,7 @@ class Runner:
                             report.held += 1
                         continue
                     if stop.requested:
-                        report.stopped = "stopped by SIGTERM; the rest waits for the next run"
+                        report.stopped = _("stopped by SIGTERM; the rest waits for the next run")
                         unattempted.append(claim)
                         continue
                     result = self._attempt(decision, claim, transport)
@@ -403,16 +409,16 @@ class Runner:
                     connection_failures = connection_failures + 1 if result.connection else 0
                     unknown_in_row = unknown_in_row + 1 if state == DeliveryState.UNKNOWN else 0
                     if connection_failures >= IN_A_ROW_TO_STOP:
-                        report.stopped = (
-                            f"stopped after {connection_failures} connection failures in a "
+                        report.stopped = _(
+                            "stopped after {count} connection failures in a "
                             "row; the rest stays pending for the next run"
-                        )
+                        ).format(count=connection_failures)
                     elif unknown_in_row >= IN_A_ROW_TO_STOP:
-                        report.stopped = (
-                            f"stopped after {unknown_in_row} messages in a row whose delivery "
+                        report.stopped = _(
+                            "stopped after {count} messages in a row whose delivery "
                             "is unknown (the server went silent after the data); the rest "
                             "stays pending for the next run"
-                        )
+                        ).format(count=unknown_in_row)
                 self._record(transport)
                 self.deliveries.unclaim(unattempted)
             if progress:

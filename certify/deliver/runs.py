@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from certify.clock import from_utc_text, to_utc_text
+from certify.locale import _, english, ngettext
 from certify.store.database import Store
+from certify.words import state_word
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,27 +63,34 @@ class RunRecord:
     def summary(self) -> str:
         """How it ended, in words: `ok`, or what went wrong."""
         if not self.finished:
-            return "still running (or killed)"
+            return _("still running (or killed)")
         if self.ending == "ok" or self.stopped_early:
-            return self.detail or self.ending
+            return self.detail or (_("ok") if self.ending == "ok" else self.ending)
         if self.ending == "not accepted":
             shown = ", ".join(
-                f"{name} {self.counts[name]}"
+                f"{state_word(name)} {self.counts[name]}"
                 for name in ("failed", "pending", "unknown")
                 if self.counts.get(name)
             )
             unreachable = self.counts.get("unreachable", 0)
             if unreachable:
-                return (
-                    f"the mail server could not be reached for {unreachable} "
-                    f"{'delivery' if unreachable == 1 else 'deliveries'} ({shown})"
-                )
-            return f"not every delivery was accepted ({shown or 'see certify log'})"
+                return ngettext(
+                    "the mail server could not be reached for {count} delivery ({shown})",
+                    "the mail server could not be reached for {count} deliveries ({shown})",
+                    unreachable,
+                ).format(count=unreachable, shown=shown)
+            return _("not every delivery was accepted ({shown})").format(
+                shown=shown or _("see certify log")
+            )
         if self.ending == "problems":
-            return f"a configuration problem: {self.detail or 'see its output'}"
-        return f"could not run: {self.detail or 'see its output'}"
+            return _("a configuration problem: {detail}").format(
+                detail=self.detail or _("see its output")
+            )
+        return _("could not run: {detail}").format(detail=self.detail or _("see its output"))
 
     def as_json(self) -> dict[str, Any]:
+        with english():
+            summary = self.summary
         return {
             "started_at": to_utc_text(self.started_at),
             "now": to_utc_text(self.now),
@@ -89,7 +98,7 @@ class RunRecord:
             "outcome": self.ending,
             "successful": self.successful,
             "stopped_early": self.stopped_early,
-            "summary": self.summary,
+            "summary": summary,
             "exit_code": self.exit_code,
             "counts": self.counts,
             "detail": self.detail,

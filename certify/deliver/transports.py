@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from certify.errors import TransportConfigError
+from certify.locale import _
 from certify.render.message import Mail
 
 
@@ -108,36 +109,56 @@ class SmtpTransport:
                 if not smtp.has_extn("starttls"):
                     smtp.close()
                     raise TransportConfigError(
-                        f"the server {s.host}:{s.port} does not offer STARTTLS; "
-                        "refusing to send in plain text",
-                        hint="fix the server, or set smtp.security: ssl (or none, on a trusted network)",
+                        _(
+                            "the server {server} does not offer STARTTLS; "
+                            "refusing to send in plain text"
+                        ).format(server=f"{s.host}:{s.port}"),
+                        hint=_(
+                            "fix the server, or set smtp.security: ssl "
+                            "(or none, on a trusted network)"
+                        ),
                     )
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if s.user:
                 if s.password is None:
                     raise TransportConfigError(
-                        f"smtp user {s.user!r} is set but CERTIFY_SMTP_PASSWORD is not",
-                        hint="export CERTIFY_SMTP_PASSWORD in the environment of the cron job",
+                        _("smtp user {user} is set but CERTIFY_SMTP_PASSWORD is not").format(
+                            user=repr(s.user)
+                        ),
+                        hint=_("export CERTIFY_SMTP_PASSWORD in the environment of the cron job"),
                     )
                 smtp.login(s.user, s.password)
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportConfigError(
-                f"the server refused the login for {s.user!r}: {exc.smtp_code} {_text(exc.smtp_error)}",
-                hint="check smtp.user and CERTIFY_SMTP_PASSWORD",
+                _("the server refused the login for {user}: {reply}").format(
+                    user=repr(s.user), reply=f"{exc.smtp_code} {_text(exc.smtp_error)}"
+                ),
+                hint=_("check smtp.user and CERTIFY_SMTP_PASSWORD"),
             ) from None
         except ssl.SSLCertVerificationError as exc:
             raise TransportConfigError(
-                f"TLS certificate of {s.host} not trusted: {exc.verify_message}",
-                hint="use the server's real host name, or give its CA with smtp.ca_file / --smtp-ca-file",
+                _("TLS certificate of {host} not trusted: {reason}").format(
+                    host=s.host, reason=exc.verify_message
+                ),
+                hint=_(
+                    "use the server's real host name, or give its CA with "
+                    "smtp.ca_file / --smtp-ca-file"
+                ),
             ) from None
         except ssl.SSLError as exc:
-            raise TransportConfigError(f"TLS with {s.host}:{s.port} failed: {exc}") from None
+            raise TransportConfigError(
+                _("TLS with {server} failed: {reason}").format(
+                    server=f"{s.host}:{s.port}", reason=exc
+                )
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise TransportConfigError(f"{s.host}: {exc}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectionFailure(
-                f"cannot connect to {s.host}:{s.port}: {_unreachable(exc, s)}"
+                _("cannot connect to {server}: {reason}").format(
+                    server=f"{s.host}:{s.port}", reason=_unreachable(exc, s)
+                )
             ) from None
         return smtp
 
@@ -170,8 +191,10 @@ class SmtpTransport:
         if needs_utf8:
             if not smtp.has_extn("smtputf8"):
                 raise PermanentFailure(
-                    "the address has non-ASCII characters before the @ and the server "
-                    "does not support SMTPUTF8"
+                    _(
+                        "the address has non-ASCII characters before the @ and the server "
+                        "does not support SMTPUTF8"
+                    )
                 )
             options.append("SMTPUTF8")
         if smtp.has_extn("8bitmime"):
@@ -190,13 +213,19 @@ class SmtpTransport:
             code, reply = smtp.docmd("DATA")
             self._check(smtp, code, reply, "DATA", ok=(354,))
         except smtplib.SMTPServerDisconnected as exc:
-            raise _Dropped(f"connection closed by the server: {exc}") from None
+            raise _Dropped(
+                _("connection closed by the server: {reason}").format(reason=exc)
+            ) from None
         except TimeoutError as exc:
             self._discard()
-            raise TemporaryFailure(f"timed out before the message was handed over: {exc}") from None
+            raise TemporaryFailure(
+                _("timed out before the message was handed over: {reason}").format(reason=exc)
+            ) from None
         except OSError as exc:
             self._discard()
-            raise ConnectionFailure(f"connection lost before the data: {_describe(exc)}") from None
+            raise ConnectionFailure(
+                _("connection lost before the data: {reason}").format(reason=_describe(exc))
+            ) from None
         before_handover()
         payload = re.sub(rb"(?m)^\.", b"..", data)
         if not payload.endswith(b"\r\n"):
@@ -206,20 +235,22 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self._discard()
             raise TemporaryFailure(
-                f"connection lost while sending the data: {_describe(exc)}"
+                _("connection lost while sending the data: {reason}").format(reason=_describe(exc))
             ) from None
         try:
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             self._discard()
             raise AmbiguousFailure(
-                f"the server went silent after receiving the whole message ({_describe(exc)}); "
-                "it may have been delivered"
+                _(
+                    "the server went silent after receiving the whole message ({reason}); "
+                    "it may have been delivered"
+                ).format(reason=_describe(exc))
             ) from None
         if 200 <= code < 300:
             return
         # never _Dropped here: the whole message went out, and resending it could double it
-        text = f"end of data: {code} {_text(reply)}"
+        text = _("end of data: {reply}").format(reply=f"{code} {_text(reply)}")
         if 400 <= code < 500:
             if code == 421:
                 self._discard()
@@ -230,7 +261,10 @@ class SmtpTransport:
         # the message may have been accepted
         self._discard()
         raise AmbiguousFailure(
-            f"{text}: not an answer to the end of the data; it may have been delivered", code
+            _("{text}: not an answer to the end of the data; it may have been delivered").format(
+                text=text
+            ),
+            code,
         )
 
     def _check(
@@ -287,38 +321,42 @@ def _unreachable(exc: BaseException, s: SmtpSettings) -> str:
     """Why the mail server could not be reached, in words that point at what to check."""
     if isinstance(exc, socket.gaierror):
         if exc.errno in _NAME_UNKNOWN:
-            return "the name is not known (check --smtp-host or smtp.host)"
+            return _("the name is not known (check --smtp-host or smtp.host)")
         if exc.errno == socket.EAI_AGAIN:
-            return (
+            return _(
                 "the name cannot be looked up now (check --smtp-host or smtp.host, and that "
                 "this machine can reach a name server)"
             )
-        return (
-            f"the name cannot be looked up ({exc.strerror or exc}; check --smtp-host or smtp.host)"
+        return _("the name cannot be looked up ({reason}; check --smtp-host or smtp.host)").format(
+            reason=exc.strerror or exc
         )
     if isinstance(exc, ConnectionRefusedError):
-        return (
+        return _(
             "connection refused: nothing listens on that port (check --smtp-port or "
             "smtp.port, and that the mail server runs)"
         )
     # smtplib turns a greeting that does not come into SMTPServerDisconnected
     if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
-        return (
-            f"timed out: no answer within {s.timeout:g} s (a firewall, or not the mail server's host "
+        return _(
+            "timed out: no answer within {seconds} s (a firewall, or not the mail server's host "
             "and port? check --smtp-host/--smtp-port or smtp.host/smtp.port)"
-        )
+        ).format(seconds=f"{s.timeout:g}")
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return f"{exc.strerror or exc} (check this machine's network, and --smtp-host or smtp.host)"
+        return _("{reason} (check this machine's network, and --smtp-host or smtp.host)").format(
+            reason=exc.strerror or exc
+        )
     if isinstance(exc, smtplib.SMTPConnectError):
-        return f"the server refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}"
+        return _("the server refused the connection: {reply}").format(
+            reply=f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        )
     return _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
+        return _("connection refused")
     if isinstance(exc, TimeoutError | socket.timeout):
-        return "timed out"
+        return _("timed out")
     return str(exc) or type(exc).__name__
 
 
@@ -338,9 +376,11 @@ def choose_transport(
     name = transport or settings.delivery.transport
     if name is None:
         raise TransportConfigError(
-            "no transport chosen: nothing would be sent",
-            hint="pass --transport smtp (with an smtp: section) or --transport dir --out DIR, "
-            "or set delivery: {transport: smtp} in actions.yaml",
+            _("no transport chosen: nothing would be sent"),
+            hint=_(
+                "pass --transport smtp (with an smtp: section) or --transport dir --out DIR, "
+                "or set delivery: {{transport: smtp}} in actions.yaml"
+            ).format(),
         )
     if name == "dir":
         folder = out or (
@@ -348,7 +388,7 @@ def choose_transport(
         )
         if folder is None:
             raise TransportConfigError(
-                "--transport dir needs a folder", hint="pass --out DIR or set delivery.out"
+                _("--transport dir needs a folder"), hint=_("pass --out DIR or set delivery.out")
             )
         from certify.deliver.outbox import DirTransport
 
@@ -358,21 +398,29 @@ def choose_transport(
         host = smtp_host or smtp.host
         if not host:
             raise TransportConfigError(
-                "--transport smtp needs a server",
-                hint="set smtp.host in actions.yaml, --smtp-host, or CERTIFY_SMTP_HOST",
+                _("--transport smtp needs a server"),
+                hint=_("set smtp.host in actions.yaml, --smtp-host, or CERTIFY_SMTP_HOST"),
             )
         security = smtp_security or smtp.security
         if security not in ("starttls", "ssl", "none"):
-            raise TransportConfigError(f"unknown SMTP security {security!r} (starttls, ssl, none)")
+            raise TransportConfigError(
+                _("unknown SMTP security {security} (starttls, ssl, none)").format(
+                    security=repr(security)
+                )
+            )
         port = smtp_port or smtp.port or (465 if security == "ssl" else 587)
         ca = str(smtp_ca_file) if smtp_ca_file else smtp.ca_file
         user = smtp_user or smtp.user
         if security == "none" and user and not _loopback(host):
             raise TransportConfigError(
-                f"smtp security none would send the password of {user!r} to {host} in clear "
-                "text; refused",
-                hint="use --smtp-security starttls or ssl (smtp.security), or none only "
-                "with a server on this machine (localhost, 127.0.0.1, ::1)",
+                _(
+                    "smtp security none would send the password of {user} to {host} in clear "
+                    "text; refused"
+                ).format(user=repr(user), host=host),
+                hint=_(
+                    "use --smtp-security starttls or ssl (smtp.security), or none only "
+                    "with a server on this machine (localhost, 127.0.0.1, ::1)"
+                ),
             )
         return SmtpTransport(
             SmtpSettings(
@@ -386,7 +434,7 @@ def choose_transport(
                 sender=_envelope_sender(settings.sender),
             )
         )
-    raise TransportConfigError(f"unknown transport {name!r} (dir or smtp)")
+    raise TransportConfigError(_("unknown transport {name} (dir or smtp)").format(name=repr(name)))
 
 
 def _envelope_sender(sender: str) -> str:

@@ -12,6 +12,7 @@ from certify.clock import from_utc_text, to_utc_text
 from certify.deliver.lookup import Key
 from certify.deliver.state import DeliveryState, sql_list
 from certify.errors import CertifyError, UsageError, did_you_mean
+from certify.locale import _, ngettext
 from certify.store.database import Store
 
 STRUGGLING_ATTEMPTS = 3  # a pending delivery this many attempts old needs a look
@@ -21,6 +22,19 @@ _NEEDS_ATTENTION = (
     f"(d.state IN {sql_list(_STUCK)} OR "
     f"(d.state = '{DeliveryState.PENDING}' AND d.attempts >= {STRUGGLING_ATTEMPTS}))"
 )
+
+
+def attention_label(name: str) -> str:
+    """A key of `History.attention` as people read it: `pending after 3 attempts`."""
+    if name == str(DeliveryState.UNKNOWN):
+        return _("unknown")
+    if name == str(DeliveryState.FAILED):
+        return _("failed")
+    if name.startswith(str(DeliveryState.PENDING)):
+        return ngettext(
+            "pending after {count} attempt", "pending after {count} attempts", STRUGGLING_ATTEMPTS
+        ).format(count=STRUGGLING_ATTEMPTS)
+    return name
 
 
 def command_that_settles(state: str, key: Key) -> str | None:
@@ -141,8 +155,11 @@ class History:
             logged = [row[0] for row in self.conn.execute("SELECT DISTINCT action FROM deliveries")]
             known = sorted({*configured, *logged})
             raise UsageError(
-                f"--action: unknown action {action!r} "
-                f"(known: {', '.join(known) or 'none yet'}){did_you_mean(action, known)}"
+                _("--action: unknown action {action} (known: {known}){did_you_mean}").format(
+                    action=repr(action),
+                    known=", ".join(known) or _("none yet"),
+                    did_you_mean=did_you_mean(action, known),
+                )
             )
         if course is not None:
             imported = self.conn.execute(
@@ -152,8 +169,10 @@ class History:
             if imported is None and not self._logged("course_id", course):
                 ids = [row[0] for row in self.conn.execute("SELECT course_id FROM courses")]
                 raise CertifyError(
-                    f"--course: no course {course!r} in the database{did_you_mean(course, ids)}",
-                    hint="give a course_id as the courses export has it",
+                    _("--course: no course {course} in the database{did_you_mean}").format(
+                        course=repr(course), did_you_mean=did_you_mean(course, ids)
+                    ),
+                    hint=_("give a course_id as the courses export has it"),
                 )
 
     def _logged(self, column: str, value: str) -> bool:

@@ -17,7 +17,8 @@ from certify.clock import to_utc_text
 from certify.deliver import runs
 from certify.deliver.runs import RunRecord
 from certify.errors import EXIT_NOT_ACCEPTED, UsageError
-from certify.inspect.history import History
+from certify.inspect.history import History, attention_label
+from certify.locale import _, ngettext
 from certify.store.database import Store
 
 _AGE = re.compile(r"^\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE)
@@ -29,8 +30,8 @@ def parse_age(text: str) -> timedelta:
     match = _AGE.match(text)
     if match is None:
         raise UsageError(
-            f"--max-age: cannot read {text!r} as a duration",
-            hint="a whole number and a unit: 90 minutes, 2 hours, 1 day (or 90m, 2h, 1d)",
+            _("--max-age: cannot read {text} as a duration").format(text=repr(text)),
+            hint=_("a whole number and a unit: 90 minutes, 2 hours, 1 day (or 90m, 2h, 1d)"),
         )
     unit = _UNITS[match.group(2)[0].lower()]
     return timedelta(**{unit: int(match.group(1))})
@@ -39,11 +40,13 @@ def parse_age(text: str) -> timedelta:
 def span(delta: timedelta) -> str:
     """A duration in the largest whole unit that reads naturally: `1 hour`, `90 minutes`."""
     minutes = int(delta.total_seconds() // 60)
-    for size, unit in ((24 * 60, "day"), (60, "hour")):
-        if (minutes >= size and minutes % size == 0) or minutes >= 2 * size:
-            count = minutes // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if (minutes >= 24 * 60 and minutes % (24 * 60) == 0) or minutes >= 2 * 24 * 60:
+        days = minutes // (24 * 60)
+        return ngettext("{count} day", "{count} days", days).format(count=days)
+    if (minutes >= 60 and minutes % 60 == 0) or minutes >= 2 * 60:
+        hours = minutes // 60
+        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
+    return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
 
 
 @dataclass
@@ -75,7 +78,7 @@ class Status:
 
     def ago(self, run: RunRecord) -> str:
         """How long before the status's moment a run was: `20 minutes ago`."""
-        return f"{span(max(self.now - run.now, timedelta(0)))} ago"
+        return _("{span} ago").format(span=span(max(self.now - run.now, timedelta(0))))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -109,20 +112,30 @@ def read_status(store: Store, now: datetime, max_age: timedelta) -> Status:
     # the last run is the current state: a mail server that refuses everything fails the
     # check at the next look, not only once the last good run is older than --max-age
     if last is not None and last.finished and not last.successful:
-        status.reasons.append(f"the last run ({status.ago(last)}): {last.summary}")
+        status.reasons.append(
+            _("the last run ({ago}): {summary}").format(ago=status.ago(last), summary=last.summary)
+        )
     if good is None:
         status.reasons.append(
-            "no run-due has finished its work yet"
+            _("no run-due has finished its work yet")
             if last is None
-            else "no run-due has succeeded yet (none exited 0)"
+            else _("no run-due has succeeded yet (none exited 0)")
         )
     elif now - good.now > max_age:
         status.reasons.append(
-            f"the last successful run was {span(now - good.now)} ago "
-            f"(more than {span(max_age)}): is cron still running?"
+            _(
+                "the last successful run was {span} ago (more than {max_age}): "
+                "is cron still running?"
+            ).format(span=span(now - good.now), max_age=span(max_age))
         )
     if status.attention:
-        listed = ", ".join(f"{count} {name}" for name, count in status.attention.items())
+        listed = ", ".join(
+            f"{count} {attention_label(name)}" for name, count in status.attention.items()
+        )
         first = next(iter(status.attention)).split()[0]
-        status.reasons.append(f"needs attention: {listed} (certify log --state {first})")
+        status.reasons.append(
+            _("needs attention: {listed} (certify log --state {state})").format(
+                listed=listed, state=first
+            )
+        )
     return status

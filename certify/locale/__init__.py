@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 
 LANGUAGES = ("en", "nl")
@@ -40,6 +42,17 @@ def configure(locale: str | None) -> None:
     """The language actions.yaml names, used unless one was asked for."""
     global _configured
     _configured = supported(locale) if locale else None
+
+
+@contextmanager
+def english() -> Iterator[None]:
+    """Texts in English for a while, whatever is shown: the sentences inside `--json`."""
+    global _explicit
+    before, _explicit = _explicit, DEFAULT
+    try:
+        yield
+    finally:
+        _explicit = before
 
 
 def language() -> str:

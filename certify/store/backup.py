@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from certify.errors import CertifyError
+from certify.locale import _
 from certify.outfile import create_private_file
 from certify.store.database import Store
 
@@ -16,8 +17,12 @@ def backup(store: Store, target: Path) -> None:
         raise _exists(target)
     if not target.parent.is_dir():
         raise CertifyError(
-            f"{target}: the folder {target.parent} does not exist",
-            hint=f"create it first (mkdir -p {target.parent}), or choose another place",
+            _("{target}: the folder {folder} does not exist").format(
+                target=target, folder=target.parent
+            ),
+            hint=_("create it first (mkdir -p {folder}), or choose another place").format(
+                folder=target.parent
+            ),
         )
     # written under another name first, so that a backup cut short never looks finished
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
@@ -48,6 +53,6 @@ def _publish(partial: Path, target: Path) -> None:
 
 def _exists(target: Path) -> CertifyError:
     return CertifyError(
-        f"{target}: already exists",
-        hint="a backup never overwrites a file; choose a new name or move the old one away",
+        _("{target}: already exists").format(target=target),
+        hint=_("a backup never overwrites a file; choose a new name or move the old one away"),
     )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from certify.errors import CertifyError
+from certify.locale import _
 from certify.store.schema import MIGRATIONS, statements
 
 DEFAULT_DB = "certify.db"
@@ -23,8 +24,8 @@ ZONE_LAST_YEAR = 2100
 def missing_database(path: Path) -> CertifyError:
     """The error for a database that is not there (yet)."""
     return CertifyError(
-        f"{path}: no such database",
-        hint="import data first (certify import exports/) or pass --db / set CERTIFY_DB",
+        _("{path}: no such database").format(path=path),
+        hint=_("import data first (certify import exports/) or pass --db / set CERTIFY_DB"),
     )
 
 
@@ -86,8 +87,8 @@ class Store:
         store = cls(path, conn)
         if store.schema_version() < len(MIGRATIONS):
             raise CertifyError(
-                f"{path}: the database is from an older certify",
-                hint="run any command that writes (certify import) to upgrade it",
+                _("{path}: the database is from an older certify").format(path=path),
+                hint=_("run any command that writes (certify import) to upgrade it"),
             )
         return store
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from certify.clock import to_utc_text
 from certify.deliver.log import DeliveryLog
 from certify.errors import CertifyError
+from certify.locale import _
 from certify.store.database import Store
 
 ERASED = "(erased)"  # what a free text that named the person says instead
@@ -73,7 +74,7 @@ def forget(
     the erased values stays in the database's files.
     """
     if not reason.strip():
-        raise CertifyError("--reason is empty", hint="say why, for the record of erasures")
+        raise CertifyError(_("--reason is empty"), hint=_("say why, for the record of erasures"))
     conn = store.conn
     conn.execute(f"PRAGMA secure_delete = {'ON' if secure else 'OFF'}")
     try:
@@ -101,8 +102,10 @@ def _erase(conn: sqlite3.Connection, person_id: str, reason: str, log: DeliveryL
     ).fetchone()
     if done is not None and (row is None or not any(row)):
         raise CertifyError(
-            f"person {person_id!r}: already forgotten ({done[0][:10]})",
-            hint="nothing of this person's data is left to erase",
+            _("person {person}: already forgotten ({day})").format(
+                person=repr(person_id), day=done[0][:10]
+            ),
+            hint=_("nothing of this person's data is left to erase"),
         )
     enrollments = conn.execute(
         "SELECT count(*) FROM enrollments WHERE person_id = ?", (person_id,)
@@ -112,8 +115,8 @@ def _erase(conn: sqlite3.Connection, person_id: str, reason: str, log: DeliveryL
     ).fetchone()[0]
     if row is None and not enrollments and not deliveries:
         raise CertifyError(
-            f"person {person_id!r}: not in the database",
-            hint="give the id as the export has it (certify explain --person NAME finds it)",
+            _("person {person}: not in the database").format(person=repr(person_id)),
+            hint=_("give the id as the export has it (certify explain --person NAME finds it)"),
         )
     needles = _needles(row)
     for table, column in _FREE_TEXTS:

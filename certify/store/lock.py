@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from certify.errors import LockedError
+from certify.locale import _
 from certify.store.database import missing_database
 
 LOCK_WAIT_SECONDS = 10.0
@@ -31,9 +32,11 @@ def run_lock(db: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockedError(
-                        f"another certify run holds {path}",
-                        hint="it will finish by itself: try again then, or wait longer with --wait SECONDS "
-                        "(a run-due from cron leaves the rest to the next tick)",
+                        _("another certify run holds {path}").format(path=path),
+                        hint=_(
+                            "it will finish by itself: try again then, or wait longer with "
+                            "--wait SECONDS (a run-due from cron leaves the rest to the next tick)"
+                        ),
                     ) from None
                 time.sleep(0.05)
         yield
