@@ -231,6 +231,12 @@ def state_word(state: str) -> str:
         "held": _("held"),
         "would send": _("would send"),
         "would fail": _("would fail"),
+        # a run's other figures, as `status` lists them
+        "retry_later": _("retry later"),
+        "waiting": _("waiting on conditions"),
+        "not_due": _("not yet due"),
+        "unreachable": _("unreachable"),
+        "would_send": _("would send"),
     }
     return words.get(state, state)
 

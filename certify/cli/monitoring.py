@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -21,9 +20,6 @@ from certify.cli.app import (
     plain,
 )
 from certify.store.database import Store, db_path
-
-if TYPE_CHECKING:
-    from certify.inspect.status import Status
 
 
 @app.command()
@@ -62,43 +58,6 @@ def status(
     if as_json:
         emit_json(report.as_json())
     elif not (quiet and report.ok):
-        for line in _lines(report, tz):
+        for line in report.lines(lambda moment, zone: local_time(moment, tz, zone=zone)):
             plain(line)
     raise typer.Exit(report.exit_code)
-
-
-def _lines(report: Status, tz: tzinfo) -> list[str]:
-    lines = []
-    last, good = report.last_run, report.last_successful
-    if last is None:
-        lines.append("last run: none recorded")
-    else:
-        when = f"{local_time(last.now, tz, zone=True)} ({report.ago(last)})"
-        lines.append(f"last run: {when}: {last.summary}")
-        if last.counts:
-            shown = ", ".join(f"{name} {count}" for name, count in last.counts.items() if count)
-            lines.append(f"  {shown or 'nothing to do'}")
-    if last is not None and not last.successful:
-        lines.append(
-            "last successful run: "
-            + (
-                f"{local_time(good.now, tz, zone=True)} ({report.ago(good)})"
-                if good is not None
-                else "none"
-            )
-        )
-    states = ", ".join(f"{count} {state}" for state, count in sorted(report.states.items()))
-    lines.append(f"deliveries: {states or 'none yet'}")
-    pending = report.oldest_pending
-    if pending is not None:
-        due = local_time(pending["due_at"], tz) or "?"
-        lines.append(
-            f"oldest pending: {pending['action']} {pending['course']}/{pending['person']}, "
-            f"due {due}, {pending['attempts']} attempt(s)"
-            + (f": {pending['last_error']}" if pending["last_error"] else "")
-        )
-    if report.ok:
-        lines.append("ok")
-    else:
-        lines.extend(f"NOT OK: {reason}" for reason in report.reasons)
-    return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from certify.clock import to_utc_text
@@ -92,10 +93,17 @@ class RunReport:
     problems: list[str] = field(default_factory=list)  # configuration problems, located
     warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
     results: list[DeliveryResult] = field(default_factory=list)
-    waiting_on: dict[str, int] = field(default_factory=dict)
     plan: Plan | None = None
     # dry run: actions no real run has switched on, taken as switched on at this moment
     switched_on: dict[str, datetime] = field(default_factory=dict)
+
+    @cached_property
+    def waiting_on(self) -> dict[str, int]:
+        """How many participants wait on each reason, most first; worded only when asked,
+        so that a quiet run that shows nothing reads no catalogue."""
+        if self.plan is None:
+            return {}
+        return dict(self.plan.waiting_summary().most_common())
 
     @property
     def not_accepted(self) -> bool:

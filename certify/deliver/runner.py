@@ -319,7 +319,6 @@ class Runner:
         report.waiting = plan.count("waiting")
         report.not_due = plan.count("not_due") + plan.not_due_elsewhere
         report.retry_later = plan.count("retry_later")
-        report.waiting_on = dict(plan.waiting_summary().most_common())
         if transport is None:
             report.skipped = sum(1 for d in skipped if not d.existing)
             report.skipped += self._count_course_skips(plan)

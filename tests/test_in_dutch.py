@@ -1,0 +1,127 @@
+"""What an administrator reads in Dutch: `--lang nl`, `CERTIFY_LANG=nl`, or the shipped
+actions.yaml's `locale: nl` on its own; data, `--json` and command names stay as they are."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import DEMO_NOW, SWITCH_ON, TO_OUTBOX, cli, run_cli
+
+# the language of the shipped actions.yaml decides: no --lang, no CERTIFY_LANG
+AS_CONFIGURED = {"CERTIFY_LANG": ""}
+
+
+def test_explain_reads_in_dutch_with_the_data_as_it_is(switched_on: Path) -> None:
+    code, out, err = cli(
+        "--lang", "nl", "explain", "--person", "fenna", "--now", DEMO_NOW, cwd=switched_on
+    )
+    assert code == 0, err
+    assert "Fenna de Vries in VCA Basis veiligheid (VCA-2611/P004)" in out
+    assert "certificate: waiting — wacht op een voorwaarde" in out
+    assert "aanwezigheid: aanwezig bij 2 van 4 verplichte onderdelen (50 %)" in out
+    assert "NIET VOLDAAN" in out
+    assert "wacht: aanwezigheid: aanwezig 2 van 4, nodig 3" in out
+    assert "waiting on a condition" not in out
+    english = cli("explain", "--person", "fenna", "--now", DEMO_NOW, cwd=switched_on).stdout
+    assert "certificate: waiting — waiting on a condition" in english
+
+
+def test_a_run_sums_up_in_the_language_of_actions_yaml(switched_on: Path) -> None:
+    ran = run_cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on, env=AS_CONFIGURED)
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert lines[-1].startswith(
+        "verzonden 13, mislukt 0, wacht op verzending 0, onbekend of bezorgd 0, overgeslagen 0, "
+        "verlopen 0; wacht op voorwaarden 9, nog niet aan de beurt 4"
+    ), lines[-1]
+    # each delivery's log line: the state in Dutch, the participant as the export has it
+    assert any(
+        " verzonden: proof-of-participation WS-2611/P014 Iris Koç <iris.koc@example.nl>" in line
+        for line in lines
+    ), lines
+
+
+def test_the_dry_run_and_json_in_dutch(switched_on: Path) -> None:
+    code, out, err = cli(
+        "run-due", "--dry-run", "--now", DEMO_NOW, cwd=switched_on, env={"CERTIFY_LANG": "nl"}
+    )
+    assert code == 0, err
+    assert "zou versturen 13, mislukt 0" in out
+    assert "opleidingsstatus 'planned', nodig final: 4" in out
+    code, out, err = cli(
+        "--lang", "nl", "run-due", "--dry-run", "--json", "--now", DEMO_NOW, cwd=switched_on
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["would_send"] == 13
+    assert {d["state"] for d in report["deliveries"]} == {"would send"}
+
+
+def test_status_reads_in_dutch_and_its_json_stays_english(switched_on: Path) -> None:
+    late = "2026-11-12T08:30"  # two days after the last run
+    code, out, err = cli("--lang", "nl", "status", "--now", late, cwd=switched_on)
+    assert code == 3, err
+    assert "laatste run: 2026-11-10 08:00 CET (2 dagen geleden): goed" in out
+    assert "leveringen: 5 overgeslagen" in out
+    assert (
+        "NIET GOED: de laatste geslaagde run was 2 dagen geleden (meer dan 1 uur): "
+        "draait cron nog?" in out
+    )
+    code, out, _err = cli("--lang", "nl", "status", "--json", "--now", late, cwd=switched_on)
+    status = json.loads(out)
+    assert status["reasons"] == [
+        "the last successful run was 2 days ago (more than 1 hour): is cron still running?"
+    ]
+    assert status["last_run"]["summary"] == "ok"
+    assert status["deliveries"] == {"skipped": 5}
+
+
+def test_errors_about_the_log_and_the_database_read_in_dutch(switched_on: Path) -> None:
+    dutch = {"CERTIFY_LANG": "nl"}
+    code, _out, err = cli(
+        "mark", "certificate", "--course", "VCA-2611", "--person", "P004", "--as", "failed",
+        "--reason", "bounced", cwd=switched_on, env=dutch,
+    )  # fmt: skip
+    assert code != 0
+    assert (
+        "geen levering van certificate voor VCA-2611/P004 in het logboek: er is niets "
+        "verzonden, dus niets kan als mislukt worden gemarkeerd" in err
+    )
+    code, _out, err = cli("log", "--db", "nothere.db", cwd=switched_on, env=dutch)
+    assert code != 0
+    assert "nothere.db: deze database bestaat niet" in err
+    code, _out, err = cli("log", "--action", "certificat", cwd=switched_on, env=dutch)
+    assert code != 0
+    assert "--action: onbekende actie 'certificat'" in err
+    assert "bedoelt u 'certificate'?" in err
+
+
+def _loaded_after(folder: Path, *args: str) -> tuple[str, list[str]]:
+    """What `certify ARGS` printed, and which catalogues it read, as cron runs it."""
+    probe = (
+        "import sys; from certify.cli import app; import certify.locale as l\n"
+        f"sys.argv = ['certify', *{list(args)!r}]\n"
+        "try: app()\n"
+        "except SystemExit: pass\n"
+        "print('LOADED', *sorted(l._loaded))\n"
+    )
+    env = {**dict(__import__("os").environ), "CERTIFY_LANG": ""}
+    env.pop("CERTIFY_DB", None)
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], cwd=folder, env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    printed, _, loaded = ran.stdout.rpartition("LOADED")
+    return printed + ran.stderr, loaded.split()
+
+
+def test_a_quiet_tick_with_nothing_due_reads_no_catalogue(switched_on: Path) -> None:
+    shown, loaded = _loaded_after(switched_on, "run-due", "-q", "--now", SWITCH_ON, *TO_OUTBOX)
+    assert (shown, loaded) == ("", [])
+    # the same tick with something to send shows it, in the file's language
+    shown, loaded = _loaded_after(switched_on, "run-due", "-q", "--now", DEMO_NOW, *TO_OUTBOX)
+    assert loaded == ["nl"]
+    assert "verzonden 13, mislukt 0" in shown
