@@ -51,6 +51,7 @@ def test_the_dry_run_and_json_in_dutch(switched_on: Path) -> None:
     assert code == 0, err
     assert "zou versturen 13, mislukt 0" in out
     assert "opleidingsstatus 'planned', nodig final: 4" in out
+    assert "zou versturen: proof-of-participation WS-2611/P014 Iris Koç" in out
     code, out, err = cli(
         "--lang", "nl", "run-due", "--dry-run", "--json", "--now", DEMO_NOW, cwd=switched_on
     )
@@ -125,3 +126,9 @@ def test_a_quiet_tick_with_nothing_due_reads_no_catalogue(switched_on: Path) -> 
     shown, loaded = _loaded_after(switched_on, "run-due", "-q", "--now", DEMO_NOW, *TO_OUTBOX)
     assert loaded == ["nl"]
     assert "verzonden 13, mislukt 0" in shown
+
+
+def test_a_quiet_first_run_that_only_records_history_says_nothing(examples: Path) -> None:
+    assert cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples).returncode == 0
+    shown, loaded = _loaded_after(examples, "run-due", "-q", "--now", SWITCH_ON, *TO_OUTBOX)
+    assert (shown, loaded) == ("", [])

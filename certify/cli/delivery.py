@@ -28,6 +28,7 @@ from certify.cli.app import (
 )
 from certify.cli.transport_options import TransportChoice, with_transport_options
 from certify.store.database import Store, db_path
+from certify.words import state_word
 
 if TYPE_CHECKING:
     from certify.config import Action, Config
@@ -95,6 +96,7 @@ def run_due(
                     templates,
                     moment,
                     log=_cron_line(quiet, config.tz) if cron else _silent,
+                    quiet=quiet,
                 )
                 if interactive() and not as_json:
                     report = _with_progress(runner, chosen, chosen_transport, limit)
@@ -184,7 +186,7 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
         console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
         for item in report.results:
-            line = f"{item.state}: {item.action} {item.course}/{item.person}"
+            line = f"{state_word(item.state)}: {item.action} {item.course}/{item.person}"
             if item.name is not None or item.email is not None:
                 line += f" {item.name or ''} <{item.email or ''}>"
             line += f" due {local_time(item.due_at, tz)}"

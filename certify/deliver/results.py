@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from certify.clock import to_utc_text
 from certify.errors import EXIT_INPUT, EXIT_NOT_ACCEPTED
-from certify.locale import _
+from certify.locale import _, ngettext
 from certify.words import state_word
 
 if TYPE_CHECKING:
@@ -187,3 +187,38 @@ class RunReport:
             "switched_on": {key: to_utc_text(at) for key, at in self.switched_on.items()},
             "deliveries": [d.as_json() for d in self.results],
         }
+
+
+# -- what a run says as it goes: worded where shown, each in the administrator's language ---
+
+
+def history_skipped(count: int) -> str:
+    """The log line of a run that recorded history as skipped."""
+    return ngettext(
+        "skipped {count} delivery due before the action's `since` "
+        "(no mailing of history; set `since:` to include it on purpose)",
+        "skipped {count} deliveries due before the action's `since` "
+        "(no mailing of history; set `since:` to include it on purpose)",
+        count,
+    ).format(count=count)
+
+
+def stopped_by_signal() -> str:
+    """Why a run stopped when it was asked to."""
+    return _("stopped by SIGTERM; the rest waits for the next run")
+
+
+def stopped_unreachable(count: int) -> str:
+    """Why a run stopped when the mail server could not be reached, time after time."""
+    return _(
+        "stopped after {count} connection failures in a row; the rest stays pending for the "
+        "next run"
+    ).format(count=count)
+
+
+def stopped_silent(count: int) -> str:
+    """Why a run stopped when the server went silent after message after message."""
+    return _(
+        "stopped after {count} messages in a row whose delivery is unknown (the server went "
+        "silent after the data); the rest stays pending for the next run"
+    ).format(count=count)

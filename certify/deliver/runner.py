@@ -21,7 +21,7 @@ from certify.config import Action, Config
 from certify.decide.decisions import Decision
 from certify.decide.facts import unmatched_settings
 from certify.decide.plan import Listed, Plan, make_plan
-from certify.deliver import runs
+from certify.deliver import results, runs
 from certify.deliver.log import Claim, DeliveryLog
 from certify.deliver.lookup import DeliveryLookup
 from certify.deliver.outbox import safe_file_name
@@ -36,7 +36,7 @@ from certify.deliver.transports import (
 )
 from certify.errors import EXIT_INPUT
 from certify.inspect.history import History
-from certify.locale import _, ngettext
+from certify.locale import _
 from certify.store.database import Store
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
@@ -83,15 +83,18 @@ class Runner:
         *,
         log: Callable[[str], None] = lambda line: None,
         switch_on: datetime | None = None,
+        quiet: bool = False,
     ) -> None:
         """`templates` None: they are compiled (and checked) before the first message.
-        `switch_on`: a dry run's real time, from which an action not yet switched on counts."""
+        `switch_on`: a dry run's real time, from which an action not yet switched on counts.
+        `quiet` leaves routine lines (history recorded as skipped) out of the log."""
         self.store = store
         self.switch_on = switch_on
         self.config = config
         self._templates = templates
         self.now = now
         self.log = log
+        self.quiet = quiet
         self.deliveries = DeliveryLog(store, now)
         self._contexts: DeliveryContexts | None = None
         self._opened: Transport | None = None
@@ -331,16 +334,8 @@ class Runner:
         report.skipped = self._record_final(skipped, DeliveryState.SKIPPED)
         report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
         report.expired = self._record_final(expired, DeliveryState.EXPIRED)
-        if report.skipped:
-            self.log(
-                ngettext(
-                    "skipped {count} delivery due before the action's `since` "
-                    "(no mailing of history; set `since:` to include it on purpose)",
-                    "skipped {count} deliveries due before the action's `since` "
-                    "(no mailing of history; set `since:` to include it on purpose)",
-                    report.skipped,
-                ).format(count=report.skipped)
-            )
+        if report.skipped and not self.quiet:  # routine, not news: worded only when shown
+            self.log(results.history_skipped(report.skipped))
         try:
             self._send(plan.by_outcome("send", limit), transport, report, progress)
         finally:
@@ -384,7 +379,7 @@ class Runner:
                             report.held += 1
                         continue
                     if stop.requested:
-                        report.stopped = _("stopped by SIGTERM; the rest waits for the next run")
+                        report.stopped = results.stopped_by_signal()
                         unattempted.append(claim)
                         continue
                     result = self._attempt(decision, claim, transport)
@@ -408,16 +403,9 @@ class Runner:
                     connection_failures = connection_failures + 1 if result.connection else 0
                     unknown_in_row = unknown_in_row + 1 if state == DeliveryState.UNKNOWN else 0
                     if connection_failures >= IN_A_ROW_TO_STOP:
-                        report.stopped = _(
-                            "stopped after {count} connection failures in a "
-                            "row; the rest stays pending for the next run"
-                        ).format(count=connection_failures)
+                        report.stopped = results.stopped_unreachable(connection_failures)
                     elif unknown_in_row >= IN_A_ROW_TO_STOP:
-                        report.stopped = _(
-                            "stopped after {count} messages in a row whose delivery "
-                            "is unknown (the server went silent after the data); the rest "
-                            "stays pending for the next run"
-                        ).format(count=unknown_in_row)
+                        report.stopped = results.stopped_silent(unknown_in_row)
                 self._record(transport)
                 self.deliveries.unclaim(unattempted)
             if progress:
