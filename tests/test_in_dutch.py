@@ -27,6 +27,8 @@ def test_explain_reads_in_dutch_with_the_data_as_it_is(switched_on: Path) -> Non
     assert "waiting on a condition" not in out
     english = cli("explain", "--person", "fenna", "--now", DEMO_NOW, cwd=switched_on).stdout
     assert "certificate: waiting — waiting on a condition" in english
+    # the same figures, worded before in Dutch, read in English in the same process
+    assert "waits: attendance: present 2 of 4, needs 3" in english
 
 
 def test_a_run_sums_up_in_the_language_of_actions_yaml(switched_on: Path) -> None:

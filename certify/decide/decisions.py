@@ -10,7 +10,7 @@ from datetime import datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from certify import words
+from certify import locale, words
 from certify.clock import to_utc_text
 from certify.config import Action, Config, status_key
 from certify.decide import rules
@@ -170,6 +170,7 @@ def _unmet_reasons(
     pass_parts: int,
     passed: int,
     failed: int,
+    language: str,  # keeps each language's words apart in the cache
 ) -> tuple[str, ...]:
     """Why a condition does not hold, from the counts alone; many participants share them."""
     reasons = []
@@ -213,6 +214,7 @@ def condition_reasons(
         pass_parts,
         min(passed, pass_parts),
         failed,
+        locale.language(),
     )
 
 
