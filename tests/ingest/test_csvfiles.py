@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-import certify.ingest.csvfiles
+import certify.ingest.encodings
 from certify.errors import CertifyError, ImportFailed
-from certify.ingest.csvfiles import detect_encoding
+from certify.ingest.encodings import detect_encoding
 from tests.helpers import file_digest, import_into, rows, write
 
 
@@ -295,7 +295,7 @@ def test_line_numbers_whatever_the_line_ends_and_quotes(
 def test_the_encoding_and_quotes_are_found_across_the_chunks_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, found: tuple[str, bool]
 ) -> None:
-    monkeypatch.setattr(certify.ingest.csvfiles, "_CHUNK", 4)
+    monkeypatch.setattr(certify.ingest.encodings, "_CHUNK", 4)
     path = tmp_path / "x.csv"
     path.write_bytes(content)
     assert detect_encoding(path) == found
