@@ -289,6 +289,29 @@ class Retention(_Strict):
         return amount * 12 if match.group(2).startswith("year") else amount
 
 
+class Certificates(_Strict):
+    verify_url: str | None = Field(
+        None,
+        description="the verification page of a certificate, with {code} where its code goes: "
+        "https://example.org/certificaat/{code}",
+    )
+    issuer: str = Field("", description="who issues the certificates, as verification shows it")
+
+    @field_validator("verify_url")
+    @classmethod
+    def _has_code(cls, value: str | None) -> str | None:
+        if value is not None and "{code}" not in value:
+            raise ValueError(
+                f"{value!r} has no {{code}}: write where the code goes, "
+                "such as https://example.org/certificaat/{code}"
+            )
+        return value
+
+    def url_for(self, shown_code: str) -> str:
+        """The verification URL of one certificate (empty without a `verify_url`)."""
+        return self.verify_url.replace("{code}", shown_code) if self.verify_url else ""
+
+
 class Settings(_Strict):
     version: Literal[1] = 1
     timezone: str | None = Field(None, description="IANA zone used to read local times")
@@ -302,6 +325,7 @@ class Settings(_Strict):
     import_: ImportSettings | None = Field(
         None, alias="import", description="how this organisation's exports look (SPEC 9.2)"
     )
+    certificates: Certificates = Field(default_factory=Certificates)
     actions: list[Action]
 
     @field_validator("sender")

@@ -283,7 +283,8 @@ def test_merge_keys_share_settings_between_actions(tmp_path: Path) -> None:
     # the anchor's own key is unknown, the written timing replaces the shared one
     assert problems == [
         "actions.yaml:4:1: unknown key 'common' (known keys: version, timezone, templates_dir, "
-        "sender, attendance_basis, locale, smtp, delivery, retention, import, actions)",
+        "sender, attendance_basis, locale, smtp, delivery, retention, import, certificates, "
+        "actions)",
         "actions.yaml:14:50: unknown unit 'weekz' (hours, days, weeks, months, years)",
     ]
     # under a key starting with x-, as in Compose files, the shared settings are passed over

@@ -22,6 +22,7 @@ from certify.clock import from_utc_text, to_utc_text
 from certify.deliver.lookup import Key
 from certify.deliver.state import HELD_BY_A_RUN, MARK_FREELY, DeliveryState, sql_list
 from certify.errors import CertifyError
+from certify.register.keep import CertificateKeeper, issue_delivered
 from certify.store.database import Store
 
 RETRY_FIRST = timedelta(minutes=5)
@@ -86,6 +87,8 @@ class DeliveryLog:
         self._import_id: int | None = None
         self._import_read = False
         self._results: list[dict[str, Any]] = []  # noted, not yet written (see `record`)
+        # the register: a rendered PDF is noted, then written by `keep_certificates`
+        self.certificates = CertificateKeeper(self.now_text)
 
     @property
     def import_id(self) -> int | None:
@@ -219,6 +222,7 @@ class DeliveryLog:
             with self.store.transaction() as conn:
                 error = None if new_state == DeliveryState.SENT else detail
                 self._put(conn, delivery_id, new_state, detail, error=error)
+                issue_delivered(conn, self.now_text)
             notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
         return notes
 
@@ -319,6 +323,12 @@ class DeliveryLog:
                 (DeliveryState.SENDING, self.now_text, claim.id),
             )
 
+    def keep_certificates(self) -> None:
+        """Write the certificates rendered since the last call, before their message is handed
+        over (by any transport), so that none issued can be missing from the register."""
+        with self.store.transaction() as conn:
+            self.certificates.write(conn)
+
     def record(
         self,
         claim: Claim,
@@ -360,6 +370,7 @@ class DeliveryLog:
         )
         self._events(conn, [(r["id"], r["state"], r["error"]) for r in self._results])
         self._results = []
+        issue_delivered(conn, self.now_text)
 
     def temporary_failure(self, claim: Claim, reason: str, code: int | None) -> DeliveryState:
         """Pending with a back-off, or `failed` after 8 attempts or 72 hours; the new state."""
@@ -438,6 +449,7 @@ class DeliveryLog:
         with self.store.transaction() as conn:
             error = detail if state == DeliveryState.FAILED else None
             self._put(conn, delivery_id, state, detail, error=error)
+            issue_delivered(conn, self.now_text)
         return str(current)
 
     def _mark_new(self, decided: Decided, reason: str) -> None:

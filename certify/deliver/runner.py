@@ -23,7 +23,7 @@ from certify.decide.facts import unmatched_settings
 from certify.decide.plan import Listed, Plan, make_plan
 from certify.deliver import results, runs
 from certify.deliver.log import Claim, DeliveryLog
-from certify.deliver.lookup import DeliveryLookup
+from certify.deliver.lookup import DeliveryLookup, Key
 from certify.deliver.outbox import safe_file_name
 from certify.deliver.results import DeliveryResult, RunReport
 from certify.deliver.state import DeliveryState
@@ -133,8 +133,11 @@ class Runner:
             due_at=_due_text(decision.due_at) if decision.due_at else None,
         )
 
-    def _render(self, decision: Decision, delivery: DeliveryRef, result: DeliveryResult) -> Mail:
-        """The message, with the person's name and address noted on the result."""
+    def _render(
+        self, decision: Decision, delivery: DeliveryRef, result: DeliveryResult, keep: bool = False
+    ) -> Mail:
+        """The message, with the person's name and address noted on the result; with `keep`,
+        its certificate is noted for the register."""
         from certify.render.compose import render_message
 
         context = self.contexts.read(decision, delivery, self.now)
@@ -148,6 +151,11 @@ class Runner:
             sent_at=self.now.astimezone(self.config.tz),
         )
         result.subject = mail.subject
+        if keep and mail.certificate is not None:
+            from certify.register.printed import kept_certificate
+
+            locale = self.config.settings.locale
+            self.deliveries.certificates.note(kept_certificate(context, mail.certificate, locale))
         return mail
 
     def _open(self, transport: Transport) -> None:
@@ -169,11 +177,19 @@ class Runner:
             self._opened = None
 
     def deliver(
-        self, decision: Decision, transport: Transport, *, forced_reason: str | None = None
+        self,
+        decision: Decision,
+        transport: Transport,
+        *,
+        forced_reason: str | None = None,
+        replacing: tuple[Key, str] | None = None,
     ) -> DeliveryResult:
-        """Claim, render, hand over and record one delivery (for `certify send`)."""
+        """Claim, render, hand over and record one delivery (for `certify send`); `replacing`
+        (key, number): a re-issue, logged under its own key, replacing that certificate."""
         self._open(transport)
-        claim = self.deliveries.claim(decision.decided(), self.config.settings.sender)
+        decided = decision.decided()
+        decided = decided._replace(key=replacing[0]) if replacing else decided
+        claim = self.deliveries.claim(decided, self.config.settings.sender)
         message_id = None
         if forced_reason:
             # a re-send is a new message to mail servers, which drop repeated Message-IDs
@@ -181,7 +197,8 @@ class Runner:
                 r"(\.r\d+)?@", f".r{int(self.now.timestamp())}@", claim.message_id, count=1
             )
             self.deliveries.forced(claim.id, forced_reason, message_id)
-        result = self._attempt(decision, claim, transport, message_id)
+        replaces = replacing[1] if replacing else ""
+        result = self._attempt(decision, claim, transport, message_id, replaces=replaces)
         self._record(transport)
         return result
 
@@ -196,12 +213,15 @@ class Runner:
         claim: Claim,
         transport: Transport,
         message_id: str | None = None,
+        *,
+        replaces: str = "",
     ) -> DeliveryResult:
         """Render and hand over one claimed delivery; its result is noted in the log.
 
         A configuration problem leaves the delivery pending (state `held` on the result);
         a fault of this person's data fails it; the transport's failures are recorded.
         """
+        from certify.register.keep import code_for
         from certify.render.compose import AddressError, MissingGlyphs, TemplateProblem
         from certify.render.context import DeliveryRef
 
@@ -210,9 +230,9 @@ class Runner:
         result = self._result(decision, DeliveryState.CLAIMED)
         result.message_id, result.certificate_number = message_id, claim.certificate_number
         try:
-            mail = self._render(
-                decision, DeliveryRef(claim.id, claim.certificate_number, message_id), result
-            )
+            code = code_for(self.store.conn, claim.certificate_number)
+            delivery = DeliveryRef(claim.id, claim.certificate_number, message_id, code, replaces)
+            mail = self._render(decision, delivery, result, keep=True)
         except TemplateProblem as exc:
             reason = "; ".join(exc.problems)
             log.release(claim.id, f"not sent: {reason}")
@@ -222,7 +242,9 @@ class Runner:
             log.record(claim, DeliveryState.FAILED, error=str(exc))
             result.state, result.error = DeliveryState.FAILED, str(exc)
             return result
-        file_name = safe_file_name(*decision.key)
+        if mail.certificate is not None:
+            log.keep_certificates()
+        file_name = safe_file_name(*claim.key)  # a re-issue's own, not its predecessor's
         try:
             transport.send(mail, file_name, lambda: log.mark_sending(claim))
         except AmbiguousFailure as exc:
@@ -242,6 +264,7 @@ class Runner:
 
     def rehearse(self, decision: Decision) -> DeliveryResult:
         """Render what would be sent, without claiming, writing or connecting."""
+        from certify.register.keep import code_for
         from certify.render.compose import AddressError, MissingGlyphs, TemplateProblem
         from certify.render.context import DeliveryRef
 
@@ -251,6 +274,7 @@ class Runner:
             record.get("id"),
             record.get("certificate_number") or _("(given when sent)"),
             record.get("message_id") or "<dry-run@certify.invalid>",
+            code_for(self.store.conn, record.get("certificate_number")),
         )
         try:
             self._render(decision, delivery, result)

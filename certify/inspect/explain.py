@@ -337,6 +337,7 @@ def preview_message(
         record.get("id"),
         record.get("certificate_number") or "PREVIEW",
         record.get("message_id") or "<preview@certify.invalid>",
+        "PREV-IEW0-0000",  # the code a certificate gets when it is sent; none is given here
     )
     context = DeliveryContexts(store.conn, config).read(decision, delivery, now)
     try:

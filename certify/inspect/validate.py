@@ -94,7 +94,9 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
                     decision = decisions_of(store, config, course, person, now, action.id)[0]
                 except CertifyError:
                     continue
-                delivery = DeliveryRef(None, "2026-000000-0", "<check@example.org>")
+                delivery = DeliveryRef(
+                    None, "2026-000000-0", "<check@example.org>", "0000-0000-0000"
+                )
                 context = contexts.read(decision, delivery, now)
                 for problem in _render(templates, action, context):
                     line = f"{with_columns(problem, context)} (participant {course}/{person})"

@@ -9,6 +9,7 @@ a name that cannot be used is a fault of one person's data (`AddressError`,
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import traceback
 from datetime import datetime
@@ -147,7 +148,7 @@ def render_message(
         files.append(Attachment(attachment_file_name(name), "application/pdf", data))
     for key in template.from_data & {"reply_to", "cc", "bcc"}:
         _one_address(key, headers.get(key), str(template.text_file))
-    return build_message(
+    mail = build_message(
         sender=headers.get("from") or templates.config.settings.sender,
         to_name=person["full_name"] or "",
         to_email=person["email"],
@@ -166,6 +167,7 @@ def render_message(
         },
         attachments=files,
     )
+    return dataclasses.replace(mail, certificate=files[0].data) if files else mail
 
 
 def _one_address(key: str, value: str | None, file: str) -> None:

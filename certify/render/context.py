@@ -21,6 +21,7 @@ from certify.config import Config
 from certify.decide import rules
 from certify.decide.facts import as_moments, participant_figures, with_times
 from certify.errors import CertifyError
+from certify.register.printed import certificate_view
 
 if TYPE_CHECKING:
     from jinja2 import nodes
@@ -106,6 +107,15 @@ SAMPLE: dict[str, Any] = {
         "id": 1,
         "certificate_number": "2026-000001-7",
         "message_id": "<sample@example.org>",
+    },
+    # the register's view of the certificate this delivery carries (see certify/register)
+    "certificate": {
+        "number": "2026-000001-7",
+        "code": "7K3M-Q9XD-2P4T",
+        "verify_url": "https://example.org/certificaat/7K3M-Q9XD-2P4T",
+        "issued_on": date(2026, 11, 6),
+        "valid_until": date(2027, 11, 5),
+        "replaces": "",
     },
     "now": NOW,
 }
@@ -307,6 +317,8 @@ class DeliveryRef:
     id: int | None
     certificate_number: str
     message_id: str
+    code: str = ""  # the certificate's verification code, as shown (XXXX-XXXX-XXXX)
+    replaces: str = ""  # on a re-issue: the number of the certificate it replaces
 
 
 def _local(moment: str | None, tz: tzinfo) -> datetime | None:
@@ -501,5 +513,8 @@ class DeliveryContexts:
                 "certificate_number": delivery.certificate_number,
                 "message_id": delivery.message_id,
             },
+            "certificate": certificate_view(
+                self.config, decision.action, course, delivery, now.astimezone(tz).date()
+            ),
             "now": now.astimezone(tz),
         }

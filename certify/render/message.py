@@ -215,6 +215,7 @@ class Mail:
     subject: str
     smtputf8: bool  # an address needs SMTPUTF8 (non-ASCII before the @)
     attachments: list[str] = field(default_factory=list)  # their file names
+    certificate: bytes | None = None  # the first PDF made from a layout: what the register keeps
 
     def parsed(self) -> EmailMessage:
         """The message read back with the standard library (for previews and tests)."""

@@ -53,6 +53,8 @@ MERGE_FIELDS: dict[str, str] = {
     "Persoon:Email": "person.email",
     "Persoon:E-mail": "person.email",
     "Certificaat:Nummer": "delivery.certificate_number",
+    "Certificaat:Code": "certificate.code",
+    "Certificaat:GeldigTot": "certificate.valid_until | date",
     "Course:Name": "course.name",
     "Course:Code": "course.id",
     "Course:Status": "course.status",
@@ -65,6 +67,8 @@ MERGE_FIELDS: dict[str, str] = {
     "Person:LastName": "person.last_name",
     "Person:Email": "person.email",
     "Certificate:Number": "delivery.certificate_number",
+    "Certificate:Code": "certificate.code",
+    "Certificate:ValidUntil": "certificate.valid_until | date",
 }
 _MERGE = re.compile(r"\[([A-Za-z]+:[A-Za-z-]+)\]")
 _VARIANT = re.compile(r"^(?P<name>.+)\.(?P<lang>[A-Za-z]{2,3})$")
@@ -381,6 +385,11 @@ class Templates:
             self.problems.extend(problems)
             if layout is not None:
                 layouts[language] = layout
+                if layout.layout.qr and not self.config.settings.certificates.verify_url:
+                    self.problems.append(
+                        f"{path}: qr: a QR code needs certificates.verify_url in actions.yaml "
+                        '(verify_url: "https://example.org/certificaat/{code}")'
+                    )
         if None in layouts:
             self.layouts[name] = layouts
 

@@ -306,6 +306,50 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX erasures_person ON erasures(person_id);
     """,
+    # the certificate register: each certificate a delivery carried, its PDF kept as issued
+    """
+    CREATE TABLE certificates (
+        number TEXT PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        delivery_id INTEGER REFERENCES deliveries(id),
+        action TEXT NOT NULL,
+        course_id TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        full_name TEXT,
+        course_name TEXT NOT NULL,
+        course_start TEXT,
+        course_end TEXT,
+        language TEXT NOT NULL,
+        issued_on TEXT NOT NULL,
+        valid_until TEXT,
+        replaces TEXT,
+        source TEXT NOT NULL DEFAULT 'issued',
+        sha256 TEXT,
+        issued_at TEXT,
+        revoked_at TEXT,
+        revoked_reason TEXT,
+        superseded_by TEXT,
+        withdrawn_at TEXT,
+        changed_at TEXT NOT NULL
+    );
+    CREATE INDEX certificates_delivery ON certificates(delivery_id);
+    CREATE INDEX certificates_course ON certificates(course_id);
+    CREATE INDEX certificates_person ON certificates(person_id);
+    CREATE INDEX certificates_unissued ON certificates(delivery_id) WHERE issued_at IS NULL;
+    -- the PDFs apart: reading the register never walks through their bytes
+    CREATE TABLE certificate_files (
+        number TEXT PRIMARY KEY REFERENCES certificates(number),
+        pdf BLOB NOT NULL
+    );
+    CREATE TABLE certificate_events (
+        id INTEGER PRIMARY KEY,
+        number TEXT NOT NULL REFERENCES certificates(number),
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX certificate_events_number ON certificate_events(number);
+    """,
 ]
 
 

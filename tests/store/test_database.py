@@ -79,6 +79,9 @@ KEYS = {
     ("deliveries", ("person_id",), "persons", ("person_id",)),
     ("deliveries", ("course_id", "person_id"), "enrollments", ("course_id", "person_id")),
     ("delivery_events", ("delivery_id",), "deliveries", ("id",)),
+    ("certificates", ("delivery_id",), "deliveries", ("id",)),
+    ("certificate_events", ("number",), "certificates", ("number",)),
+    ("certificate_files", ("number",), "certificates", ("number",)),
 }
 
 
