@@ -13,6 +13,7 @@ font draws which character, and in what order, is `glyphs.py`.
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -34,6 +35,15 @@ from certify.render.glyphs import (
     font_chains,
     font_problem,
     shipped_font_names,
+)
+from certify.render.placing import (
+    GAP,
+    DoesNotFit,
+    Qr,
+    draw_qr,
+    fitted_size,
+    one_line_size,
+    quiet_zone,
 )
 from certify.yamlfile import Positions, parse_yaml, validation_problems, where
 
@@ -80,6 +90,9 @@ class Layout(_Strict):
     lines: list[Line]
     signature: Signature = Field(default_factory=Signature)
     footer: str = ""
+    qr: Qr | None = Field(
+        None, description="a QR code of the certificate's verification URL: {size: 30mm}"
+    )
     fonts: list[str] = Field(
         default_factory=list,
         description="TrueType files in the templates folder, tried in order for characters "
@@ -252,6 +265,16 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     }
     check_drawable(drawn, lambda name: f"{compiled.file}:{compiled.text_lines.get(name, 1)}")
     width, height = _PAGES[layout.page]
+    qr_box = layout.qr.box(width, height) if layout.qr else None
+    verify_url = str((context.get("certificate") or {}).get("verify_url") or "")
+    if qr_box and not verify_url:
+        raise ValueError("qr: needs certificates.verify_url in actions.yaml (with {code})")
+
+    def unfit(name: str, content: str, why: str) -> DoesNotFit:
+        place = f"{compiled.file}:{compiled.text_lines.get(name, 1)}"
+        shown = content if len(content) <= 60 else content[:57] + "..."
+        return DoesNotFit(f"{place}: {shown!r} {why}")
+
     buffer = io.BytesIO()
     pdf = canvas.Canvas(
         buffer, pagesize=(width, height), pageCompression=1, initialFontName=regular
@@ -277,10 +300,28 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
         y -= 80
     if organisation:
         pdf.setFillColorRGB(*accent)
-        _draw_centred(pdf, plain, organisation, 11, width / 2, y - 11, accent, char_space=2)
+        size = one_line_size(plain, organisation, 11, width - 160, char_space=2)
+        if size is None:
+            raise unfit("organisation", organisation, "is too wide for the page")
+        _draw_centred(pdf, plain, organisation, size, width / 2, y - 11, accent, char_space=2)
         y -= 24
+    # signature, bottom left; footer (the certificate number), bottom right
+    bottom = 108.0
+    signed = bool(layout.signature.image or text["signature.name"] or text["signature.role"])
+    # the lowest a centred text may reach: above the signature, the footer and the QR code
+    floor = (
+        max(
+            52.0,
+            bottom + 50 if layout.signature.image else bottom + 2 if signed else 0,
+            bottom - 5 if text["footer"] else 0,
+            qr_box[1] + qr_box[2] + quiet_zone(qr_box[2]) - GAP if qr_box else 0,
+        )
+        + GAP
+    )
     pdf.setFillColorRGB(*ink)
     y = _centred(pdf, strong, text["title"], 34, y, width, ink)
+    if y < floor:
+        raise unfit("title", text["title"], "does not fit above the bottom of the page")
     y -= 6
     for index, text_line in enumerate(layout.lines):
         content = text[f"lines.{index}"]
@@ -289,8 +330,10 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
         y -= text_line.space_before * 72 / 25.4
         chain = strong if text_line.bold else plain
         y = _centred(pdf, chain, content, text_line.size, y, width, ink)
-    # signature, bottom left; footer (the certificate number), bottom right
-    bottom = 108.0
+        if y - text_line.size * 0.3 < floor:
+            raise unfit(
+                f"lines.{index}", content, "does not fit on the page, even set smaller and wrapped"
+            )
     if layout.signature.image:
         pdf.drawImage(
             _image(compiled.directory / layout.signature.image),
@@ -305,10 +348,27 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
         pdf.setStrokeColorRGB(*ink)
         pdf.setLineWidth(0.8)
         pdf.line(100, bottom, 330, bottom)
-        _draw_centred(pdf, plain, text["signature.name"], 11, 215, bottom - 15, ink)
-        _draw_centred(pdf, plain, text["signature.role"], 9, 215, bottom - 28, ink)
+        for name, size, below in (("signature.name", 11, 15), ("signature.role", 9, 28)):
+            fitted = one_line_size(plain, text[name], size, 230)
+            if fitted is None:
+                raise unfit(name, text[name], "is too wide for the signature (230 pt)")
+            _draw_centred(pdf, plain, text[name], fitted, 215, bottom - below, ink)
     if text["footer"]:
-        _draw_centred(pdf, plain, text["footer"], 10, width - 215, bottom - 15, ink)
+        # between the signature and the QR code (or the frame), as far right as it goes
+        left = 330 + GAP if signed else 52.0
+        right = width - 52
+        if qr_box and qr_box[1] < bottom - 5 and qr_box[0] + qr_box[2] > left:
+            right = min(right, qr_box[0] - quiet_zone(qr_box[2]))
+        size = one_line_size(plain, text["footer"], 10, right - left)
+        if size is None:
+            raise unfit(
+                "footer", text["footer"], f"is too wide for its place ({right - left:.0f} pt)"
+            )
+        half = plain.width(plain.runs(text["footer"]), size) / 2
+        centre = min(max(width - 215, left + half), right - half)
+        _draw_centred(pdf, plain, text["footer"], size, centre, bottom - 15, ink)
+    if qr_box:
+        draw_qr(pdf, verify_url, *qr_box)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
@@ -369,8 +429,13 @@ def _centred(
     width: float,
     ink: tuple[float, float, float],
 ) -> float:
-    """Centred text, wrapped to the page; returns the baseline below it."""
-    for line in _wrap(chain, content, size, width - 160):
+    """Centred text, set smaller to fit one line (down to its smallest size), then wrapped to
+    the page; returns the baseline below it."""
+    size = fitted_size(chain, content, size, width - 160)
+    lines = _wrap(chain, content, size, width - 160)
+    if any(chain.width(chain.runs(line), size) > width - 160 for line in lines):
+        return -math.inf  # a word wider than the page: the caller says it does not fit
+    for line in lines:
         y -= size * 1.25
         _draw_centred(pdf, chain, line, size, width / 2, y, ink)
     return y

@@ -1,0 +1,126 @@
+"""Where a certificate's elements go: text set smaller, then wrapped, to fit its place, and
+the QR code of the verification URL. Nothing is drawn over another element or off the page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from reportlab.pdfgen import canvas
+
+from certify.errors import MissingGlyphs
+from certify.render.glyphs import FontChain
+
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|pt)?\s*$")
+_POINTS = {"mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0, None: 72 / 25.4}
+SMALLEST = 6.0  # points: below this no text is set, whatever a layout says
+SHRINK_TO = 0.6  # a text is set down to this part of its size before it is wrapped
+GAP = 8.0  # points kept free between elements
+
+
+def points(value: Any) -> float:
+    """A length of a layout (`30mm`, `3cm`, `85pt`, or a number of millimetres) in points."""
+    match = _LENGTH.match(str(value))
+    if match is None:
+        raise ValueError(f"{value!r} is not a length (30mm, 3cm or 85pt)")
+    return float(match[1]) * _POINTS[match[2]]
+
+
+class Qr(BaseModel):
+    """A QR code of the certificate's verification URL (certificates.verify_url)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    size: str = Field("30mm", description="its width and height: 30mm, 3cm or 85pt")
+    x: str | None = Field(None, description="its left edge from the page's left (default: right)")
+    y: str | None = Field(None, description="its lower edge from the page's bottom (default: 52pt)")
+
+    @field_validator("size", "x", "y", mode="before")
+    @classmethod
+    def _length(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        points(value)
+        return str(value)
+
+    def box(self, width: float, height: float) -> tuple[float, float, float]:
+        """(x, y, size) in points; by default in the bottom right corner, inside the frame."""
+        size = points(self.size)
+        x = points(self.x) if self.x is not None else width - 52 - size
+        y = points(self.y) if self.y is not None else 52.0
+        if x < 0 or y < 0 or x + size > width or y + size > height or size < 36:
+            raise ValueError(
+                f"the QR code ({self.size} at {x:.0f}, {y:.0f} pt) does not lie on the page "
+                "or is smaller than 36 pt (13mm), too small to scan"
+            )
+        return x, y, size
+
+
+def draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
+    """The QR code of `url`, `size` points wide: ReportLab's own encoder (level M, the mask
+    chosen by the standard's penalty rules), its dark runs filled as one path rather than a
+    shape per module (the widget's way, ten times slower)."""
+    from reportlab.graphics.barcode import qrencoder
+
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(url)
+    code.make()
+    count = code.getModuleCount()
+    module = size / count
+    path = pdf.beginPath()
+    for row_index, row in enumerate(code.modules):
+        top = y + size - (row_index + 1) * module
+        column = 0
+        while column < count:
+            if row[column]:
+                start = column
+                while column < count and row[column]:
+                    column += 1
+                path.rect(x + start * module, top, (column - start) * module, module)
+            else:
+                column += 1
+    pdf.saveState()
+    pdf.setFillColorRGB(0, 0, 0)
+    pdf.drawPath(path, stroke=0, fill=1)
+    pdf.restoreState()
+
+
+def quiet_zone(size: float) -> float:
+    """The free space a QR code needs around it: 4 modules (of a code up to 41 wide), at
+    least GAP."""
+    return max(GAP, size * 4 / 41)
+
+
+class DoesNotFit(MissingGlyphs):
+    """A text too long for its place even set smaller and wrapped: like a name no font can
+    draw, a fault of one person's data that fails that one certificate."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__([problem], [])
+
+
+def fitted_size(chain: FontChain, content: str, size: float, limit: float) -> float:
+    """The largest size, from `size` down to its smallest, at which `content` is one line
+    no wider than `limit`; the smallest when none is."""
+    smallest = max(SMALLEST, size * SHRINK_TO)
+    current = size
+    while current > smallest and chain.width(chain.runs(content), current) > limit:
+        current = max(smallest, current - 0.5)
+    return current
+
+
+def one_line_size(
+    chain: FontChain, content: str, size: float, limit: float, char_space: float = 0
+) -> float | None:
+    """The size at which `content` fits `limit` on one line, set smaller if need be; None
+    when even the smallest is too wide."""
+    smallest = max(SMALLEST, size * SHRINK_TO)
+    current = size
+    while True:
+        wide = chain.width(chain.runs(content), current) + char_space * max(len(content) - 1, 0)
+        if wide <= limit:
+            return current
+        if current <= smallest:
+            return None
+        current = max(smallest, current - 0.5)
