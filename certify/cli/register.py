@@ -1,0 +1,301 @@
+"""The certificate register: `certify certificates list|get|export|verify|revoke|publish`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from certify.cli.app import (
+    ActionsOption,
+    DbOption,
+    JsonOption,
+    NowOption,
+    WaitOption,
+    _App,
+    app,
+    config_from,
+    emit_json,
+    errors,
+    parse_now,
+    plain,
+    warn,
+)
+from certify.cli.transport_options import TransportChoice, with_transport_options
+from certify.clock import to_utc_text
+from certify.config import actions_path, read_timezone
+from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
+from certify.store.database import Store, db_path
+
+if TYPE_CHECKING:
+    from certify.register.keep import Entry
+
+certificates = _App(
+    name="certificates",
+    help="The register of issued certificates: list, get, export, verify, revoke, reissue, "
+    "publish.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+app.add_typer(certificates, name="certificates")
+
+Reference = Annotated[
+    str,
+    typer.Argument(
+        metavar="NUMBER|CODE",
+        help="A certificate number (2026-000123-4) or its code (ABCD-EFGH-JKMN, any case).",
+    ),
+]
+ReasonOption = Annotated[
+    str, typer.Option("--reason", metavar="TEXT", help="Why, for the certificate's history.")
+]
+CourseFilter = Annotated[
+    str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
+]
+
+
+def _zone(actions: Path | None) -> tzinfo:
+    try:
+        return read_timezone(actions_path(actions))
+    except CertifyError:
+        return UTC
+
+
+def _moment(now: str | None, actions: Path | None) -> tuple[datetime, date]:
+    """The moment of a command and its local date: expiry is counted in local days."""
+    tz = _zone(actions)
+    moment = parse_now(now, tz)
+    return moment, moment.astimezone(tz).date()
+
+
+def _line(entry: Entry) -> str:
+    name = entry.full_name or "(withdrawn)"
+    until = f", valid until {entry.valid_until}" if entry.valid_until else ""
+    said = f"{entry.state}"
+    if entry.superseded_by:
+        said += f" by {entry.superseded_by}"
+    if entry.revoked_reason and entry.state == "revoked":
+        said += f" ({entry.revoked_reason})"
+    return (
+        f"{entry.number} {said}: {name}, {entry.course_name} ({entry.course_id}), "
+        f"issued {entry.issued_on}{until}"
+    )
+
+
+@certificates.command("list")
+def list_certificates(
+    course: CourseFilter = None,
+    person: Annotated[
+        str | None, typer.Option("--person", metavar="ID", help="Only this person_id.")
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="STATE",
+            help="Only this state: valid, expired, revoked, superseded or withdrawn.",
+        ),
+    ] = None,
+    now: NowOption = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The issued certificates, oldest first: number, code, person, course, dates, state."""
+    from certify.register.keep import LISTED, CertificateState, Register
+
+    with errors():
+        if state is not None and state not in set(CertificateState):
+            raise UsageError(
+                f"unknown state {state!r} (valid, expired, revoked, superseded, withdrawn)"
+            )
+        _, today = _moment(now, actions)
+        with Store.open_readonly(db_path(db)) as store:
+            found = Register(store, today).entries(course=course, person=person, state=state)
+    if as_json:
+        emit_json([entry.listed() for entry in found])
+        return
+    for entry in found:
+        row = entry.listed()
+        plain("\t".join(row[key] for key in LISTED))
+
+
+@certificates.command()
+def get(
+    reference: Reference,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Where to write the PDF.")],
+    db: DbOption = None,
+) -> None:
+    """Write a certificate's PDF exactly as it was issued."""
+    from certify.register.keep import Register
+    from certify.register.site import write_bytes
+
+    with errors(), Store.open_readonly(db_path(db)) as store:
+        register = Register(store, date.today())
+        entry = register.find(reference)
+        write_bytes(out, register.pdf(entry.number))
+    plain(f"wrote certificate {entry.number} to {out}")
+
+
+@certificates.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", metavar="FILE.zip", help="The zip file to write.")],
+    course: CourseFilter = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Only certificates issued on or after it."),
+    ] = None,
+    now: NowOption = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """The kept PDFs as COURSE_ID/NUMBER - FULL NAME.pdf, with register.csv, in one zip."""
+    from certify.outfile import check_target
+    from certify.register.export import export_zip
+    from certify.register.keep import Register
+
+    with errors():
+        _, today = _moment(now, actions)
+        since_day = _day(since) if since else None
+        check_target(out)
+        with Store.open_readonly(db_path(db)) as store:
+            register = Register(store, today)
+            entries = register.entries(course=course, since=since_day)
+            count = export_zip(entries, register.pdf, out)
+    plain(f"wrote {count} certificates and register.csv to {out}")
+
+
+def _day(text: str) -> str:
+    from certify.clock import DateFormatError, parse_written
+
+    try:
+        written = parse_written(text)
+    except (DateFormatError, ValueError):
+        raise UsageError(f"--since {text!r}: not a date (2026-11-01 or 01-11-2026)") from None
+    return (written if isinstance(written, date) else written.date()).isoformat()
+
+
+@certificates.command()
+def verify(
+    reference: Reference,
+    now: NowOption = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """A certificate's state in one line; exit 0 valid, 3 known but not valid, 1 unknown."""
+    from certify.register.keep import CertificateState, Register
+
+    with errors():
+        _, today = _moment(now, actions)
+        with Store.open_readonly(db_path(db)) as store:
+            entry = Register(store, today).find(reference)
+    plain(_line(entry))
+    raise typer.Exit(0 if entry.state == CertificateState.VALID else EXIT_NOT_ACCEPTED)
+
+
+@certificates.command()
+def revoke(
+    reference: Reference,
+    reason: ReasonOption,
+    now: NowOption = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """Revoke a certificate (its page says so once published again); nothing is mailed."""
+    from certify.register.keep import Register
+
+    with errors():
+        if not reason.strip():
+            raise UsageError("--reason is empty: say why, for the certificate's history")
+        moment, today = _moment(now, actions)
+        with Store.open(db_path(db), create=False) as store:
+            register = Register(store, today)
+            entry = register.find(reference)
+            register.revoke(entry, reason.strip(), to_utc_text(moment))
+    plain(f"revoked certificate {entry.number} ({entry.full_name}, {entry.course_name})")
+
+
+@certificates.command()
+def publish(
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FOLDER", help="The folder of the static site.")
+    ],
+    now: NowOption = None,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+) -> None:
+    """Write the verification site: a page per certificate at FOLDER/CODE/index.html."""
+    from certify.register.keep import Register
+    from certify.register.site import publish as write_site
+
+    with errors():
+        config = config_from(actions)
+        moment = parse_now(now, config.tz)
+        today = moment.astimezone(config.tz).date()
+        if out.exists() and not out.is_dir():
+            raise CertifyError(f"{out}: is a file", hint="give --out a folder for the site")
+        with Store.open_readonly(db_path(db)) as store:
+            entries = Register(store, today).entries()
+            done = write_site(
+                entries,
+                out,
+                issuer=config.settings.certificates.issuer,
+                language=config.settings.locale,
+            )
+    plain(
+        f"published {len(entries)} certificates to {out}: "
+        f"{done.written} pages written, {done.unchanged} unchanged"
+    )
+
+
+@certificates.command()
+@with_transport_options
+def reissue(
+    reference: Reference,
+    reason: ReasonOption,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the message it would send; change nothing."),
+    ] = False,
+    now: NowOption = None,
+    via: TransportChoice = TransportChoice(),
+    wait: WaitOption = 10.0,
+    db: DbOption = None,
+    actions: ActionsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mail a new certificate (new number and code) made from today's data, after a name
+    correction say; the old one is then superseded by it. Exit 3 when it was not accepted."""
+    from certify.register.reissue import reissue as reissue_certificate
+    from certify.store.lock import run_lock
+
+    with errors():
+        if not reason.strip():
+            raise UsageError("--reason is empty: say why, for the certificate's history")
+        config = config_from(actions)
+        moment = parse_now(now, config.tz)
+        path = db_path(db)
+        if dry_run:
+            with Store.open_readonly(path) as store:
+                entry, outcome = reissue_certificate(
+                    store, config, reference, reason.strip(), moment, None, warn
+                )
+        else:
+            chosen = via.pick(config)
+            with run_lock(path, wait), Store.open(path, create=False) as store:
+                entry, outcome = reissue_certificate(
+                    store, config, reference, reason.strip(), moment, chosen, warn
+                )
+    if as_json:
+        emit_json({"replaces": entry.number, **outcome.as_json()})
+    else:
+        number = "" if dry_run else f" as {outcome.certificate_number}"
+        plain(
+            f"{outcome.state}: re-issue of {entry.number}{number} to {outcome.name} "
+            f"<{outcome.email}>" + (f": {outcome.error}" if outcome.error else "")
+        )
+    if outcome.state not in ("sent", "would send"):
+        raise typer.Exit(EXIT_NOT_ACCEPTED)

@@ -1,0 +1,306 @@
+"""The static verification site: a page per issued certificate, a form to enter a code.
+
+Pages say only what verification needs (issuer, the name as printed, course, dates,
+number, state); nothing else about the person. Publishing again rewrites only the pages
+whose content changed, each atomically, so a web server never serves half a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from certify.register.codes import shown
+from certify.register.keep import CertificateState, Entry
+
+# Dutch and English: the language of each certificate's page is the one it was issued in.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Certificate verification",
+        "issuer": "Issued by",
+        "holder": "Name",
+        "course": "Course",
+        "dates": "Dates",
+        "number": "Certificate number",
+        "issued_on": "Issued on",
+        "valid_until": "Valid until",
+        "no_end": "no end date",
+        "state": "State",
+        "valid": "Valid: this certificate was issued as shown.",
+        "expired": "Expired: this certificate was valid until the date shown.",
+        "revoked": "Revoked by the issuer: this certificate is no longer valid.",
+        "superseded": "Replaced by certificate {by}: this one is no longer valid.",
+        "withdrawn": "Withdrawn: the holder's details have been removed.",
+        "enter": "Enter the code printed on the certificate",
+        "check": "Check",
+        "not_found": "No certificate has this code. Check the code and try again.",
+        "back": "Check another code",
+    },
+    "nl": {
+        "title": "Certificaat controleren",
+        "issuer": "Uitgegeven door",
+        "holder": "Naam",
+        "course": "Opleiding",
+        "dates": "Data",
+        "number": "Certificaatnummer",
+        "issued_on": "Uitgegeven op",
+        "valid_until": "Geldig tot en met",
+        "no_end": "onbeperkt",
+        "state": "Status",
+        "valid": "Geldig: dit certificaat is uitgegeven zoals hier staat.",
+        "expired": "Verlopen: dit certificaat was geldig tot de genoemde datum.",
+        "revoked": "Ingetrokken door de uitgever: dit certificaat is niet meer geldig.",
+        "superseded": "Vervangen door certificaat {by}: dit certificaat is niet meer geldig.",
+        "withdrawn": "Vervallen: de gegevens van de houder zijn verwijderd.",
+        "enter": "Vul de code in die op het certificaat staat",
+        "check": "Controleren",
+        "not_found": "Geen certificaat heeft deze code. Controleer de code en probeer het opnieuw.",
+        "back": "Een andere code controleren",
+    },
+}
+_MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "nl": [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+}
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f6f4ee;color:#1d2a3a;margin:0}"
+    "main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem;border-top:6px solid "
+    "#b08d3c;box-shadow:0 1px 4px rgba(0,0,0,.1)}h1{font-size:1.3rem;margin-top:0}"
+    "dl{display:grid;grid-template-columns:auto 1fr;gap:.4rem 1rem}dt{color:#5a6472}"
+    "dd{margin:0;font-weight:600}.state{padding:.8rem;margin-top:1.2rem;border-radius:4px}"
+    ".valid{background:#e3f3e6}.invalid{background:#fbe4e1}"
+    "input{font:inherit;font-size:1.2rem;letter-spacing:.1em;padding:.4rem;width:12em}"
+    "button{font:inherit;padding:.45rem 1rem;margin-left:.5rem}"
+)
+# normalises what people type (any case, spaces, I/L for 1, O for 0) to the page's folder
+# (also for `?code=`, where the form goes when the script did not catch it, and for links)
+_SCRIPT = (
+    "function go(v){var c=v.toUpperCase().replace(/[\\s-]/g,'')"
+    ".replace(/[IL]/g,'1').replace(/O/g,'0');"
+    "if(c.length===12){c=c.slice(0,4)+'-'+c.slice(4,8)+'-'+c.slice(8)}"
+    "window.location.href=encodeURIComponent(c)+'/';}"
+    "document.getElementById('f').addEventListener('submit',function(e){e.preventDefault();"
+    "go(document.getElementById('c').value);});"
+    "var q=new URLSearchParams(window.location.search).get('code');if(q){go(q);}"
+)
+
+
+def language_of(language: str) -> str:
+    """The site's language for a certificate's: Dutch or English."""
+    return "nl" if language.lower().startswith("nl") else "en"
+
+
+def _date(text: str | None, language: str) -> str:
+    if not text:
+        return ""
+    year, month, day = (int(part) for part in text.split("-"))
+    month_name = _MONTHS[language][month - 1]
+    return f"{day} {month_name} {year}"
+
+
+def _page(language: str, title: str, body: str) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="robots" content="noindex, nofollow">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+# the words as HTML, escaped once rather than on each of 10,000 pages
+_ESCAPED = {
+    language: {key: escape(text) for key, text in words.items()}
+    for language, words in WORDS.items()
+}
+
+
+def certificate_page(entry: Entry, issuer: str) -> str:
+    """The page of one certificate, in its language."""
+    language = language_of(entry.language)
+    words = _ESCAPED[language]
+    state = entry.state
+    withdrawn = state == CertificateState.WITHDRAWN
+    dates = _date(entry.course_end, language)
+    if entry.course_start and entry.course_start != entry.course_end:
+        dates = f"{_date(entry.course_start, language)} – {dates}"
+    rows = [
+        (words["issuer"], escape(issuer)),
+        (words["holder"], "" if withdrawn else escape(entry.full_name or "")),
+        (words["course"], escape(entry.course_name)),
+        (words["dates"], dates),
+        (words["number"], entry.number),
+        (words["issued_on"], _date(entry.issued_on, language)),
+        (words["valid_until"], _date(entry.valid_until, language) or words["no_end"]),
+    ]
+    listed = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows if value)
+    said = words[str(state)].format(by=entry.superseded_by or "")
+    kind = "valid" if state == CertificateState.VALID else "invalid"
+    body = (
+        f"<h1>{words['title']}</h1><dl>{listed}</dl>"
+        f'<p class="state {kind}"><strong>{words["state"]}:</strong> {said}</p>'
+        f'<p><a href="../">{words["back"]}</a></p>'
+    )
+    return _page(language, f"{WORDS[language]['title']} {shown(entry.code)}", body)
+
+
+def index_page(language: str, issuer: str) -> str:
+    """The form that takes a code to its page."""
+    words = WORDS[language_of(language)]
+    heading = f"{words['title']}" + (f" · {escape(issuer)}" if issuer else "")
+    body = (
+        f'<h1>{heading}</h1><form id="f" method="get">'
+        f'<label for="c">{escape(words["enter"])}</label><p>'
+        '<input id="c" name="code" autocomplete="off" placeholder="XXXX-XXXX-XXXX" required>'
+        f'<button type="submit">{escape(words["check"])}</button></p></form>'
+        f"<script>{_SCRIPT}</script>"
+    )
+    return _page(language_of(language), words["title"], body)
+
+
+def not_found_page(language: str) -> str:
+    """What a web server shows for a code with no page."""
+    words = WORDS[language_of(language)]
+    body = (
+        f"<h1>{escape(words['title'])}</h1>"
+        f'<p class="state invalid">{escape(words["not_found"])}</p>'
+        f'<p><a href="/">{escape(words["back"])}</a></p>'
+    )
+    return _page(language_of(language), words["title"], body)
+
+
+ROBOTS = "User-agent: *\nDisallow: /\n"
+
+
+@dataclass
+class Published:
+    """What a publication did: pages written anew, and pages left as they were."""
+
+    written: int = 0
+    unchanged: int = 0
+
+
+def manifest_of(out: Path) -> Path:
+    """Each page's digest, so that publishing again reads no page: beside the site, never in
+    it, as it names every code."""
+    return out.parent / f".{out.name}.published.json"
+
+
+class _Site:
+    """The pages of a site folder as last published, to write only what changed."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.folders = {entry.name for entry in os.scandir(out) if entry.is_dir()}
+        try:
+            self.digests: dict[str, str] = json.loads(manifest_of(out).read_text("utf-8"))
+        except (OSError, ValueError):
+            self.digests = {}  # a site of an earlier version, or none: pages are compared
+        self.published = Published()
+
+    def write(self, folder: str, name: str, text: str) -> None:
+        """Write `text` unless the page holds exactly that; a temporary file, then a rename."""
+        data = text.encode("utf-8")
+        relative = f"{folder}/{name}" if folder else name
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        directory = os.path.join(self.out, folder) if folder else str(self.out)
+        path = os.path.join(directory, name)
+        if folder and folder not in self.folders:
+            os.mkdir(directory)
+            self.folders.add(folder)
+        elif (self.digests.get(relative) == digest and os.path.exists(path)) or _holds(path, data):
+            self.digests[relative] = digest
+            self.published.unchanged += 1
+            return
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".html")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        self.digests[relative] = digest
+        self.published.written += 1
+
+    def close(self) -> None:
+        """Keep the digests for the next publication (whole or not at all)."""
+        manifest = manifest_of(self.out)
+        descriptor, temporary = tempfile.mkstemp(dir=manifest.parent, prefix=manifest.name)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(self.digests, handle, separators=(",", ":"))
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, manifest)
+
+
+def _holds(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except FileNotFoundError:
+        return False
+
+
+def publish(entries: Iterable[Entry], out: Path, *, issuer: str, language: str) -> Published:
+    """Write the site to `out`: a page per certificate, the form, 404.html and robots.txt."""
+    out.mkdir(parents=True, exist_ok=True)
+    site = _Site(out)
+    site.write("", "index.html", index_page(language, issuer))
+    site.write("", "404.html", not_found_page(language))
+    site.write("", "robots.txt", ROBOTS)
+    for entry in entries:
+        site.write(shown(entry.code), "index.html", certificate_page(entry, issuer))
+    site.close()
+    return site.published
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """A file a person asked for, whole or not at all, readable by its owner only."""
+    from certify.outfile import check_target
+
+    check_target(path)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
