@@ -57,3 +57,21 @@ def test_no_file_holds_the_markers_of_an_unfinished_merge() -> None:
         and re.search(rb"^(<{7} |>{7} |={7}$)", (ROOT / name).read_bytes(), re.M)
     ]
     assert not marked
+
+
+def test_every_command_of_a_group_and_its_options_are_in_the_readme_table() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Commands and exit codes", 1)[1].split("\n## ", 1)[0]
+    common = _common_options()
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            row = re.search(rf"\| `certify {name} {sub_name}(.*?)` \| ", section)
+            assert row, f"certify {name} {sub_name} is not in the README's table"
+            for param in sub.params:
+                if param.param_type_name != "option" or param.name == "help":
+                    continue
+                long = next(opt for opt in param.opts if opt.startswith("--"))
+                assert long in row.group(1) or long in common, (
+                    f"certify {name} {sub_name} {long} is not in the README"
+                )
