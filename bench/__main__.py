@@ -12,7 +12,15 @@ import subprocess
 import sys
 import time
 
-from bench import bench_faults, bench_flat, bench_import, bench_pdf, bench_run, bench_smtp
+from bench import (
+    bench_faults,
+    bench_flat,
+    bench_import,
+    bench_pdf,
+    bench_register,
+    bench_run,
+    bench_smtp,
+)
 from bench.common import DATA, ROOT, Broken, FloorsMissing, Result, broken_result, floors, profile
 
 SUITES = {
@@ -26,6 +34,8 @@ SUITES = {
     "tick": lambda r: bench_run.run_tick(r),
     "pdf": lambda r: bench_pdf.run(r),
     "faults": lambda r: bench_faults.run(r),
+    "register-pdf": lambda r: bench_register.run_pdf(r),
+    "register-site": lambda r: bench_register.run_site(r),
 }
 
 

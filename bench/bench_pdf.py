@@ -36,7 +36,9 @@ def run(repeat: int, deliveries: int = 1000) -> list[Result]:
     chosen = (plan.by_outcome("send") + plan.by_outcome("expired"))[:deliveries]
     reader = DeliveryContexts(store.conn, config)
     contexts = [
-        reader.read(decision, DeliveryRef(index, f"2026-{index:06d}-0", "<m@x>"), now)
+        reader.read(
+            decision, DeliveryRef(index, f"2026-{index:06d}-0", "<m@x>", "7K3M-Q9XD-2P4T"), now
+        )
         for index, decision in enumerate(chosen)
     ]
     store.close()
