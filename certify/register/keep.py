@@ -341,3 +341,24 @@ def code_for(conn: sqlite3.Connection, number: str | None) -> str:
     """The verification code of a delivery's certificate, as shown: the one it was given
     before (a retry prints the same), else a new one (kept once the PDF is)."""
     return shown((known_code(conn, number) if number else None) or new_code())
+
+
+def withdraw_certificates(conn: sqlite3.Connection, person_id: str, now_text: str) -> int:
+    """A forgotten person's certificates: their PDFs and the name as printed erased, each one
+    `withdrawn` (number and code stay, anonymous); returns how many."""
+    numbers = [
+        row[0]
+        for row in conn.execute(
+            "UPDATE certificates SET full_name = NULL, revoked_reason = NULL, "
+            "withdrawn_at = coalesce(withdrawn_at, ?), changed_at = ? WHERE person_id = ? "
+            "RETURNING number",
+            (now_text, now_text, person_id),
+        )
+    ]
+    conn.executemany("DELETE FROM certificate_files WHERE number = ?", [(n,) for n in numbers])
+    conn.executemany(
+        "INSERT INTO certificate_events (number, at, event, detail) "
+        "VALUES (?, ?, 'withdrawn', 'the person was forgotten')",
+        [(number, now_text) for number in numbers],
+    )
+    return len(numbers)

@@ -17,6 +17,7 @@ from certify.clock import to_utc_text
 from certify.deliver.log import DeliveryLog
 from certify.errors import CertifyError
 from certify.locale import _
+from certify.register.keep import withdraw_certificates
 from certify.store.database import Store
 
 ERASED = "(erased)"  # what a free text that named the person says instead
@@ -38,6 +39,7 @@ _FREE_TEXTS: tuple[tuple[str, str], ...] = (
     ("deliveries", "last_error"),
     ("delivery_events", "detail"),
     ("runs", "detail"),
+    ("certificate_events", "detail"),
 )
 
 
@@ -130,6 +132,7 @@ def _erase(conn: sqlite3.Connection, person_id: str, reason: str, log: DeliveryL
     for table, assignments in _PER_PERSON:
         conn.execute(f"UPDATE {table} SET {assignments} WHERE person_id = ?", (person_id,))
     not_sent = log.expire_unsent(conn, person_id, NOT_SENT)
+    withdraw_certificates(conn, person_id, log.now_text)
     # the address each delivery went to: the log keeps that one was sent, not where
     conn.execute("UPDATE deliveries SET email = NULL WHERE person_id = ?", (person_id,))
     erasure = Erasure(person_id, enrollments, deliveries, not_sent)

@@ -450,3 +450,25 @@ def test_a_layout_with_a_qr_code_and_no_verify_url_is_a_validation_error(example
     ran = cli("validate", cwd=examples)
     assert ran.returncode == 1
     assert "certificate.pdf.yaml: qr: a QR code needs certificates.verify_url" in ran.stderr
+
+
+def test_a_forgotten_person_s_certificate_is_withdrawn_without_the_name_or_the_pdf(
+    demo_sent: Path,
+) -> None:
+    entry = listed(demo_sent, "--person", "P002")[0]
+    site = demo_sent / "site"
+    cli("certificates", "publish", "--out", str(site), cwd=demo_sent)
+    ran = cli("forget", "--person", "P002", "--reason", "asked by e-mail", cwd=demo_sent)
+    assert ran.returncode == 0, ran.stderr
+    assert listed(demo_sent, "--person", "P002") == [
+        {**entry, "full_name": "", "state": "withdrawn"}
+    ]
+    verify = cli("certificates", "verify", entry["code"], cwd=demo_sent)
+    assert verify.returncode == 3 and "Öztürk" not in verify.stdout
+    get = cli("certificates", "get", entry["number"], "--out", "x.pdf", cwd=demo_sent)
+    assert get.returncode == 1 and "no PDF kept" in get.stderr
+    assert rows(demo_sent / "certify.db", "SELECT count(*) FROM certificate_files") == [(3,)]
+    cli("certificates", "publish", "--out", str(site), cwd=demo_sent)
+    page = (site / entry["code"] / "index.html").read_text()
+    assert "Vervallen" in page and "Öztürk" not in page and entry["number"] in page
+    assert b"\xc3\x96zt\xc3\xbcrk" not in (demo_sent / "certify.db").read_bytes()
