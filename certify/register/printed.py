@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from certify.clock import add_offset
 from certify.register.codes import read_code
 from certify.register.keep import Kept
 
@@ -30,20 +29,15 @@ def certificate_view(
 
 
 def valid_until(action: Any, course: Mapping[str, Any], tz: tzinfo) -> date | None:
-    """The course's end date plus the action's `validity` (read only when actions have one)."""
+    """The course's end date plus the action's `validity`, the last day it is valid; None
+    without a validity."""
+    from certify.decide.rules import valid_until as until
+
     validity = getattr(action, "validity", None)
     end = course.get("end")
     if validity is None or end is None:
         return None
-    amount = getattr(validity, "amount", None)
-    unit = str(getattr(validity, "unit", ""))
-    if not isinstance(amount, int) or not unit:
-        return None
-    end_date = end.date() if isinstance(end, datetime) else end
-    start = datetime(end_date.year, end_date.month, end_date.day, 12, tzinfo=tz)
-    if unit.startswith("year"):
-        amount, unit = amount * 12, "months"
-    return add_offset(start, amount, unit if unit.endswith("s") else f"{unit}s", tz).date()
+    return until(end.astimezone(tz).date() if isinstance(end, datetime) else end, validity)
 
 
 def _day(value: Any) -> str | None:

@@ -472,3 +472,24 @@ def test_a_forgotten_person_s_certificate_is_withdrawn_without_the_name_or_the_p
     page = (site / entry["code"] / "index.html").read_text()
     assert "Vervallen" in page and "Öztürk" not in page and entry["number"] in page
     assert b"\xc3\x96zt\xc3\xbcrk" not in (demo_sent / "certify.db").read_bytes()
+
+
+def test_a_validity_gives_valid_until_and_the_certificate_expires_after_it(
+    switched_on: Path,
+) -> None:
+    actions = switched_on / "actions.yaml"
+    text = actions.read_text()
+    actions.write_text(
+        text.replace(
+            "    expire_after: 60 days\n", "    expire_after: 60 days\n    validity: 1 year\n", 1
+        )
+    )
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    entry = listed(switched_on, "--person", "P001")[0]
+    assert entry["valid_until"] == "2027-11-12" and entry["state"] == "valid"
+    later = listed(switched_on, "--person", "P001", "--now", "2027-11-13T09:00")[0]
+    assert later["state"] == "expired"
+    verify = cli(
+        "certificates", "verify", entry["number"], "--now", "2027-11-13T09:00", cwd=switched_on
+    )
+    assert verify.returncode == 3 and "valid until 2027-11-12" in verify.stdout
