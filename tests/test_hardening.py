@@ -8,8 +8,9 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from certify.config import Config
+from certify.deliver.interruption import recover
 from certify.deliver.outbox import DirTransport, safe_file_name
-from certify.deliver.runner import Runner, recover
+from certify.deliver.runner import Runner
 from certify.render.templates import Templates
 from certify.store.database import Store
 from tests.helpers import import_into, make_config, moment

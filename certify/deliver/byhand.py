@@ -11,10 +11,11 @@ from datetime import datetime
 
 from certify.config import Config
 from certify.decide.decisions import not_linked_reason, unmet_conditions
+from certify.deliver.interruption import recover
 from certify.deliver.log import DeliveryLog, MarkRefused
 from certify.deliver.lookup import DeliveryLookup
 from certify.deliver.results import DeliveryResult
-from certify.deliver.runner import Runner, recover
+from certify.deliver.runner import Runner
 from certify.deliver.state import MAYBE_DELIVERED, RETRYABLE, DeliveryState
 from certify.deliver.transports import Transport
 from certify.errors import CertifyError, ConfigError, UsageError

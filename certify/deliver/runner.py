@@ -1,4 +1,5 @@
-"""The run: the loop over what is due, the transport calls, and SIGTERM (the lock is `lock.py`).
+"""The run: the loop over what is due and the transport calls (SIGTERM and recovery are
+`interruption.py`, the lock `store/lock.py`).
 
 Every state change goes through the delivery log (`log.py`) as its own short
 transaction; none is held open across network I/O. The claim is committed before a message
@@ -9,12 +10,10 @@ next run recovers without sending twice.
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from certify.clock import to_utc_text
 from certify.config import Action, Config
@@ -22,6 +21,7 @@ from certify.decide.decisions import Decision
 from certify.decide.facts import unmatched_settings
 from certify.decide.plan import Listed, Plan, make_plan
 from certify.deliver import results, runs
+from certify.deliver.interruption import Stop, recover
 from certify.deliver.log import Claim, DeliveryLog
 from certify.deliver.lookup import DeliveryLookup, Key
 from certify.deliver.outbox import safe_file_name
@@ -47,28 +47,6 @@ if TYPE_CHECKING:  # rendering is imported when the first message is made: a cro
 
 IN_A_ROW_TO_STOP = 3  # connection failures, or deliveries of unknown fate, in a row stop a run
 CLAIM_BATCH = 32  # claims committed together; a stopped run hands back what it did not try
-
-
-class _Stop:
-    """SIGTERM: finish the message in hand, record it, then stop."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> _Stop:
-        try:
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-        except ValueError:  # not the main thread
-            self._previous = None
-        return self
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
 
 
 class Runner:
@@ -377,7 +355,7 @@ class Runner:
         connection_failures = unknown_in_row = 0
         stopped_actions: set[str] = set()
         done = 0
-        with _Stop() as stop:
+        with Stop() as stop:
             for start in range(0, len(to_send), CLAIM_BATCH):
                 if report.stopped:
                     break
@@ -498,16 +476,6 @@ class Runner:
             for action_id, courses in plan.course_skips.items()
             if courses
         )
-
-
-def recover(deliveries: DeliveryLog, transport: Transport | None) -> list[str]:
-    """Resolve what a killed run left `claimed` or `sending`, before anything else is sent.
-
-    Without a transport to ask, a message that may have been handed over is `unknown`.
-    """
-    if transport is None:
-        return deliveries.recover(lambda key: None)
-    return deliveries.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
 
 
 @lru_cache(maxsize=4096)

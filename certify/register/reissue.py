@@ -13,9 +13,10 @@ from datetime import datetime
 
 from certify.clock import to_utc_text
 from certify.config import Config
+from certify.deliver.interruption import recover
 from certify.deliver.log import DeliveryLog
 from certify.deliver.results import DeliveryResult
-from certify.deliver.runner import Runner, recover
+from certify.deliver.runner import Runner
 from certify.deliver.state import MAYBE_DELIVERED
 from certify.deliver.transports import Transport
 from certify.errors import CertifyError, ConfigError

@@ -26,7 +26,7 @@ from jinja2 import Template
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape, letter
-from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
@@ -45,6 +45,7 @@ from certify.render.placing import (
     fitted_size,
     one_line_size,
     quiet_zone,
+    wrap,
 )
 from certify.yamlfile import Positions, parse_yaml, validation_problems, where
 
@@ -437,44 +438,13 @@ def _centred(
     """Centred text, set smaller to fit one line (down to its smallest size), then wrapped to
     the page; returns the baseline below it."""
     size = fitted_size(chain, content, size, width - 160)
-    lines = _wrap(chain, content, size, width - 160)
+    lines = wrap(chain, content, size, width - 160)
     if any(chain.width(chain.runs(line), size) > width - 160 for line in lines):
         return -math.inf  # a word wider than the page: the caller says it does not fit
     for line in lines:
         y -= size * 1.25
         _draw_centred(pdf, chain, line, size, width / 2, y, ink)
     return y
-
-
-def _wrap(chain: FontChain, content: str, size: float, limit: float) -> list[str]:
-    """`content` in lines no wider than `limit`, broken at spaces.
-
-    Text in the shipped face alone wraps as it always has (a long word stays whole); with
-    other faces, a word wider than the line (Chinese or Japanese, written without spaces)
-    is broken between its characters.
-    """
-    if chain.first.issuperset(content):
-        return simpleSplit(content, chain.faces[0].name, size, limit)  # type: ignore[no-any-return]
-
-    def fits(candidate: str) -> bool:
-        return chain.width(chain.runs(candidate), size) <= limit
-
-    lines: list[str] = []
-    line = ""
-    for word in content.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if fits(candidate):
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        line = ""
-        for char in word:  # only a word too wide for a line of its own is broken up
-            if line and not unicodedata.combining(char) and not fits(line + char):
-                lines.append(line)
-                line = ""
-            line += char
-    return [*lines, line] if line else lines
 
 
 _RESERVED = {

@@ -5,9 +5,11 @@ the QR code of the verification URL. Nothing is drawn over another element or of
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
@@ -126,3 +128,34 @@ def one_line_size(
         if current <= smallest:
             return None
         current = max(smallest, current - 0.5)
+
+
+def wrap(chain: FontChain, content: str, size: float, limit: float) -> list[str]:
+    """`content` in lines no wider than `limit`, broken at spaces.
+
+    Text in the shipped face alone wraps as it always has (a long word stays whole); with
+    other faces, a word wider than the line (Chinese or Japanese, written without spaces)
+    is broken between its characters.
+    """
+    if chain.first.issuperset(content):
+        return simpleSplit(content, chain.faces[0].name, size, limit)  # type: ignore[no-any-return]
+
+    def fits(candidate: str) -> bool:
+        return chain.width(chain.runs(candidate), size) <= limit
+
+    lines: list[str] = []
+    line = ""
+    for word in content.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if fits(candidate):
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:  # only a word too wide for a line of its own is broken up
+            if line and not unicodedata.combining(char) and not fits(line + char):
+                lines.append(line)
+                line = ""
+            line += char
+    return [*lines, line] if line else lines
