@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
@@ -11,8 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     WithJsonSchema,
@@ -30,9 +27,12 @@ from certify.decide.timings import (
     parse_duration,
     parse_validity,
 )
+from certify.deliver.settings import Delivery, Smtp
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
 from certify.ingest.settings import ImportSettings
-from certify.yamlfile import Positions, parse_yaml, validation_problems, where
+from certify.register.settings import Certificates
+from certify.store.settings import Retention
+from certify.yamlfile import Positions, Strict, parse_yaml, validation_problems, where
 
 DEFAULT_ACTIONS = "actions.yaml"
 
@@ -63,8 +63,7 @@ def type_key(course_type: str) -> str:
     return course_type.strip().casefold()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Strict = Strict
 
 
 # the Dutch words an administrator of the previous system writes, as the exports do
@@ -246,70 +245,6 @@ class Action(_Strict):
                     "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
                 )
         return self
-
-
-class Smtp(_Strict):
-    host: str | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    user: str | None = None
-    timeout: float = Field(30.0, gt=0)
-    ca_file: str | None = None
-
-
-class Delivery(_Strict):
-    transport: Literal["smtp", "dir"] | None = None
-    out: str | None = None
-
-
-_KEEP_PATTERN = r"^\s*(\d+)\s*(years?|months?)\s*$"
-
-
-class Retention(_Strict):
-    personal_data: Annotated[
-        int | None, WithJsonSchema({"type": "string", "pattern": _KEEP_PATTERN})
-    ] = Field(
-        None,
-        description="forget a person (certify forget) this long after their last course "
-        "ended, at each run-due: '7 years', '18 months'",
-    )
-
-    @field_validator("personal_data", mode="before")
-    @classmethod
-    def _months(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        match = re.match(_KEEP_PATTERN, str(value))
-        if match is None or int(match.group(1)) == 0:
-            raise ValueError(
-                f"cannot read {value!r} as a time to keep personal data (a whole number of "
-                "years or months: '7 years', '18 months')"
-            )
-        amount = int(match.group(1))
-        return amount * 12 if match.group(2).startswith("year") else amount
-
-
-class Certificates(_Strict):
-    verify_url: str | None = Field(
-        None,
-        description="the verification page of a certificate, with {code} where its code goes: "
-        "https://example.org/certificaat/{code}",
-    )
-    issuer: str = Field("", description="who issues the certificates, as verification shows it")
-
-    @field_validator("verify_url")
-    @classmethod
-    def _has_code(cls, value: str | None) -> str | None:
-        if value is not None and "{code}" not in value:
-            raise ValueError(
-                f"{value!r} has no {{code}}: write where the code goes, "
-                "such as https://example.org/certificaat/{code}"
-            )
-        return value
-
-    def url_for(self, shown_code: str) -> str:
-        """The verification URL of one certificate (empty without a `verify_url`)."""
-        return self.verify_url.replace("{code}", shown_code) if self.verify_url else ""
 
 
 class Settings(_Strict):

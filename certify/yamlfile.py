@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from certify.errors import did_you_mean
@@ -463,3 +463,9 @@ def _mapping_expected(
         f"'{field}' is a mapping with the keys {', '.join(keys)}, each on its own indented "
         f"line ({field}:, then   {first}: ...), not {shown}"
     )
+
+
+class Strict(BaseModel):
+    """A section of a YAML file read into a model: unknown keys are errors, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
