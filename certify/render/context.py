@@ -1,5 +1,6 @@
-"""What a template can see: one description of every variable with a sample value, the
-variable check derived from it, and the real context of one delivery read from the store.
+"""What a template can see: one description of every variable with a sample value (the
+variable check derived from it is `variables.py`), and the real context of one delivery
+read from the store.
 
 `SAMPLE` below is that description. `certify validate` renders every template against it,
 the syntax-tree check accepts exactly its keys, and `DeliveryContexts` fills the same keys
@@ -11,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,6 @@ from certify.errors import CertifyError
 from certify.register.printed import certificate_view
 
 if TYPE_CHECKING:
-    from jinja2 import nodes
-    from jinja2.sandbox import SandboxedEnvironment
-
     from certify.decide.decisions import Decision
 
 
@@ -160,154 +158,9 @@ def _schema(value: Any) -> Any:
 # for export columns, None for values.
 SCHEMA: dict[str, Any] = _schema(SAMPLE)
 
-
-# -- the variable check ------------------------------------------------------------------------
-
 # Parts of the context that cost a query of their own per delivery: read only when a
 # template names them (a template that indexes with a computed key needs everything).
 COSTLY = frozenset({"parts", "met_at"})
-
-
-def names_used(env: SandboxedEnvironment, source: str) -> frozenset[str]:
-    """The names, attributes and constant keys a template uses; `*` when it indexes with a
-    computed key (so that anything may be used)."""
-    from jinja2 import TemplateSyntaxError, nodes
-
-    try:
-        tree = env.parse(source)
-    except TemplateSyntaxError:
-        return frozenset()
-    used = {node.name for node in tree.find_all(nodes.Name)}
-    used |= {node.attr for node in tree.find_all(nodes.Getattr)}
-    for item in tree.find_all(nodes.Getitem):
-        if isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str):
-            used.add(item.arg.value)
-        elif not isinstance(item.arg, nodes.Const):
-            used.add("*")
-    return frozenset(used)
-
-
-def check_variables(
-    env: SandboxedEnvironment, source: str, file: str, line_offset: int, globals_: Mapping[str, Any]
-) -> list[str]:
-    """Every variable and attribute a template refers to must exist in SCHEMA.
-
-    Works on the syntax tree, so a misspelling inside an `{% if %}` branch that sample
-    data would not take is still found.
-    """
-    from jinja2 import TemplateSyntaxError, meta, nodes
-
-    try:
-        tree = env.parse(source)
-    except TemplateSyntaxError:
-        return []
-    problems: list[str] = []
-    undeclared = meta.find_undeclared_variables(tree) - set(SCHEMA) - set(globals_)
-    for name_node in tree.find_all(nodes.Name):
-        if name_node.name in undeclared and name_node.ctx == "load":
-            problems.append(
-                f"{file}:{name_node.lineno + line_offset}: unknown variable '{name_node.name}' "
-                f"(known: {', '.join(SCHEMA)})"
-            )
-            undeclared.discard(name_node.name)
-    _Checker(file, line_offset, problems).visit(tree, {})
-    return problems
-
-
-class _Checker:
-    def __init__(self, file: str, line_offset: int, problems: list[str]) -> None:
-        self.file = file
-        self.line_offset = line_offset
-        self.problems = problems
-
-    def resolve(self, node: nodes.Node, scope: dict[str, Any]) -> Any:
-        from jinja2 import nodes
-
-        if isinstance(node, nodes.Name):
-            if node.name in scope:
-                return scope[node.name]
-            return SCHEMA.get(node.name, OPEN)
-        key: Any = None
-        inner: nodes.Node | None = None
-        if isinstance(node, nodes.Getattr):
-            key, inner = node.attr, node.node
-        elif isinstance(node, nodes.Getitem):
-            inner = node.node
-            if isinstance(node.arg, nodes.Const):
-                key = node.arg.value
-            else:
-                self.visit(node.arg, scope)
-        if inner is None:
-            self.visit(node, scope)
-            return OPEN
-        base = self.resolve(inner, scope)
-        if isinstance(base, list) and isinstance(key, int):
-            return base[0]
-        if isinstance(base, dict) and isinstance(key, str):
-            if key not in base:
-                path = _dotted(node)
-                known = ", ".join(k for k in base)
-                self.problems.append(
-                    f"{self.file}:{node.lineno + self.line_offset}: unknown variable '{path}' "
-                    f"(known: {known})"
-                )
-                return OPEN
-            return base[key]
-        return OPEN
-
-    def visit(self, node: nodes.Node, scope: dict[str, Any]) -> None:
-        from jinja2 import nodes
-
-        if isinstance(node, nodes.Getattr | nodes.Getitem):
-            self.resolve(node, scope)
-            return
-        if isinstance(node, nodes.For):
-            iterable = self.resolve(node.iter, scope)
-            inner = dict(scope)
-            element = iterable[0] if isinstance(iterable, list) else OPEN
-            for target in (
-                node.target.find_all(nodes.Name)
-                if not isinstance(node.target, nodes.Name)
-                else [node.target]
-            ):
-                inner[target.name] = element if isinstance(node.target, nodes.Name) else OPEN
-            inner["loop"] = OPEN
-            for child in node.body:
-                self.visit(child, inner)
-            if node.test is not None:
-                self.visit(node.test, inner)
-            for child in node.else_:
-                self.visit(child, scope)
-            return
-        if isinstance(node, nodes.Assign | nodes.AssignBlock):
-            for target in node.target.find_all(nodes.Name):
-                scope[target.name] = OPEN
-            if isinstance(node.target, nodes.Name):
-                scope[node.target.name] = OPEN
-        if isinstance(node, nodes.Macro):
-            inner = dict(scope)
-            for arg in node.args:
-                inner[arg.name] = OPEN
-            for child in node.body:
-                self.visit(child, inner)
-            return
-        for child in node.iter_child_nodes():
-            self.visit(child, scope)
-
-
-def _dotted(node: nodes.Node) -> str:
-    from jinja2 import nodes
-
-    if isinstance(node, nodes.Name):
-        return node.name
-    if isinstance(node, nodes.Getattr):
-        return f"{_dotted(node.node)}.{node.attr}"
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        return f"{_dotted(node.node)}[{node.arg.value!r}]"
-    return "…"
-
-
-# -- the real context of a delivery ------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

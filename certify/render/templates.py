@@ -30,8 +30,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from certify.config import Action, Config
 from certify.errors import LocatedErrors
-from certify.render.context import COSTLY, check_variables, names_used
+from certify.render.context import COSTLY
 from certify.render.message import one_line
+from certify.render.variables import check_variables, names_used
 
 if TYPE_CHECKING:
     from certify.render.layout import CompiledLayout
