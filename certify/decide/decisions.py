@@ -22,6 +22,7 @@ from certify.decide.facts import (
     as_moments,
     participant_figures,
 )
+from certify.decide.renewal import Renewals
 from certify.decide.steps import Case, Outcome, conditions_hold, outcome_of
 from certify.deliver.log import Decided
 from certify.deliver.lookup import ExistingDelivery
@@ -43,6 +44,7 @@ class Decision:
         "course",
         "due_at",
         "existing",
+        "note",
         "outcome",
         "participant",
         "status_ok",
@@ -68,6 +70,8 @@ class Decision:
         self.existing = existing
         self._figures = figures
         self._waiting: list[str] | None = None
+        # a renewal's reason from the register or the bookings (renewal.py)
+        self.note: str | None = None
 
     def _all_figures(self) -> Figures:
         if self._figures is None:
@@ -105,6 +109,8 @@ class Decision:
             "pass": self.pass_object(),
             "due_at": to_utc_text(self.due_at) if self.due_at else None,
         }
+        if self.note:
+            figures["reason"] = self.note
         return Decided(self.key, self.due_at, figures)
 
     def attendance_object(self) -> dict[str, Any]:
@@ -131,6 +137,8 @@ def not_linked_reason(action: Action, course: Course) -> str:
 
 
 def _reasons(decision: Decision) -> list[str]:
+    if decision.note and decision.outcome in ("waiting", "skipped", "not_linked"):
+        return [decision.note]
     fixed = words.fixed_reason(decision.outcome)
     if fixed is not None:
         return [fixed]
@@ -254,6 +262,7 @@ class Planner:
         self._dues: dict[tuple[int, str, str | None, datetime, bool], datetime] = {}
         # per action: the wanted statuses as compared (None: any)
         self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
+        self.renewals: Renewals | None = None  # read by the plan when an action renews
 
     def course_due(self, action: Action, course: Course | CourseEnd) -> datetime:
         """The due moment of a course_end action: the same for every participant."""
@@ -312,7 +321,7 @@ class Planner:
         if due is None:
             due = self._dues[key] = rules.due_moment(
                 anchor,
-                rules.Timing(t.after, t.offset, t.unit, t.at_time),
+                rules.Timing(t.after or "", t.offset, t.unit, t.at_time),
                 self.tz,
                 anchor_is_date=anchor_is_date,
             ).astimezone(self.tz)
@@ -326,6 +335,8 @@ class Planner:
         existing: ExistingDelivery | None,
         figures: Figures | None = None,
     ) -> Decision:
+        if action.timing.renews is not None:
+            return self._renewal(action, course, participant, existing, figures)
         status_ok = self.status_ok(action, course)
         decision = Decision(
             action, course, participant, "waiting", None, status_ok, existing, figures
@@ -351,4 +362,44 @@ class Planner:
                 existing=existing,
             )
         )
+        return decision
+
+    def _renewal(
+        self,
+        action: Action,
+        course: Course,
+        participant: Participant,
+        existing: ExistingDelivery | None,
+        figures: Figures | None,
+    ) -> Decision:
+        """A reminder before a certificate of action `of` expires: the register and the
+        person's bookings first, then the same steps as every action."""
+        assert self.renewals is not None, "the plan reads the register for renewals"
+        verdict = self.renewals.judge(action, course.id, participant.person_id, self.now, self.tz)
+        outcome = outcome_of(
+            Case(
+                action,
+                self.now,
+                self.since[action.id],
+                self.tz,
+                linked=verdict.outcome != "not_linked",
+                status_ok=True,
+                due=verdict.due,
+                attendance_met=True,
+                pass_met=True,
+                cancelled=participant.status == "cancelled",
+                existing=existing,
+            )
+        )
+        # revoked, a newer certificate, a refresher booked: decided once it is due
+        if verdict.outcome in ("skipped", "waiting") and outcome in (
+            "send",
+            "expired",
+            "retry_later",
+        ):
+            outcome = verdict.outcome  # type: ignore[assignment]
+        decision = Decision(
+            action, course, participant, outcome, verdict.due, True, existing, figures
+        )
+        decision.note = verdict.reason
         return decision

@@ -35,6 +35,7 @@ from certify.decide.facts import (
     enrolled_counts,
     participant_rows,
 )
+from certify.decide.renewal import Renewals
 from certify.decide.steps import Outcome
 from certify.decide.verdicts import CourseVerdicts, Outcomes
 from certify.deliver.lookup import DeliveryLookup, ExistingDelivery, Key
@@ -358,6 +359,8 @@ def make_plan(
     if not include_finished and logged:
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
+    if any(a.timing.renews for a in chosen):
+        planner.renewals = Renewals(conn, chosen, config.actions)
     finals = log.of(course_id, person_id) if include_finished else {}
     window: list[str] | None = None
     skips: dict[str, dict[str, datetime]] = {}
@@ -451,7 +454,7 @@ def _prune_courses(
             else [course for course in ordered if planner.linked(action, course)]
         )
         t = action.timing
-        timing = rules.Timing(t.after, t.offset, t.unit, t.at_time)
+        timing = rules.Timing(t.after or "", t.offset, t.unit, t.at_time)
         day_ends = any(c.end_is_date for c in linked)
         timed_ends = not all(c.end_is_date for c in linked)
         if not rules.ends_keep_due_order(timing, timed_ends=timed_ends, day_ends=day_ends):

@@ -9,7 +9,7 @@ import re
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 _UNITS = r"hours?|days?|weeks?|months?|years?"
 _CALENDAR = r"days?|weeks?|months?|years?"
@@ -106,10 +106,18 @@ def parse_validity(value: Any) -> Validity:
 
 
 class Timing(_Strict):
-    after: Literal["course_end", "requirements_met", "participant_added"] = Field(
-        description="the anchor the offset counts from"
+    after: Literal["course_end", "requirements_met", "participant_added"] | None = Field(
+        None, description="the anchor the offset counts from"
     )
-    offset: int = Field(0, ge=0, description="whole number of units after the anchor")
+    before: Literal["certificate_expiry"] | None = Field(
+        None,
+        description="renewal: due `offset` units before the end of validity of the "
+        "certificates of action `of` (instead of `after`)",
+    )
+    of: str | None = Field(
+        None, description="with `before`: the action whose certificates are renewed"
+    )
+    offset: int = Field(0, ge=0, description="whole number of units after (or before) the anchor")
     unit: Unit = Field(
         "days",
         description="hours count elapsed time; days, weeks, months and years the calendar "
@@ -137,6 +145,25 @@ class Timing(_Strict):
             raise ValueError(f"bad time of day {value!r} (HH:MM, 00:00 to 23:59)")
         hours, minutes = text.split(":")
         return f"{int(hours):02d}:{minutes}"
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> Timing:
+        if (self.after is None) == (self.before is None):
+            raise ValueError(
+                "give one anchor: `after` (course_end, ...) or `before: certificate_expiry`"
+            )
+        if self.before is not None and not self.of:
+            raise ValueError(
+                "`before: certificate_expiry` needs `of`: the action whose certificates expire"
+            )
+        if self.before is None and self.of is not None:
+            raise ValueError("`of` belongs with `before: certificate_expiry`")
+        return self
+
+    @property
+    def renews(self) -> str | None:
+        """The action whose certificates' expiry this timing counts back from; None: not a renewal."""
+        return self.of if self.before is not None else None
 
     @property
     def at_time(self) -> time | None:

@@ -9,6 +9,7 @@ from typing import Any
 from certify import words
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
+from certify.decide import renewal
 from certify.decide.decisions import Decision, effective_since, not_linked_reason
 from certify.decide.facts import enrollments_of, find_people
 from certify.decide.plan import make_plan
@@ -292,8 +293,14 @@ def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> l
     timing, checks = action.timing, action.conditions
     due = decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if decision.due_at else None
     unit = timing.unit.removesuffix("s") if timing.offset == 1 else timing.unit
+    if timing.renews is not None:
+        due_text = renewal.due_line(due, timing.offset, unit, timing.renews, timing.at)
+    else:
+        due_text = words.due_line(
+            due, timing.offset, unit, (timing.after or "").replace("_", " "), timing.at
+        )
     lines = [
-        words.due_line(due, timing.offset, unit, timing.after.replace("_", " "), timing.at),
+        due_text,
         words.status_line(decision.course.status, checks.course_status, decision.status_ok),
         words.attendance_line(
             a.present,

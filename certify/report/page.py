@@ -28,6 +28,7 @@ from certify.decide.facts import (
     course_facts,
     participants,
 )
+from certify.decide.renewal import Renewals
 from certify.deliver.lookup import DeliveryLookup, ExistingDelivery, Key
 from certify.inspect.history import History
 from certify.report import attention, outlook
@@ -292,6 +293,8 @@ def _decide(
     recorded = log.recorded_since()
     since = {a.id: effective_since(config, a, recorded, now) for a in config.actions}
     planner = Planner(config, now, since)
+    if any(a.timing.renews for a in config.actions):
+        planner.renewals = Renewals(store.conn, config.actions, config.actions)
     logged = log.of_courses([a.id for a in config.actions], list(shown.sections))
     return _judge(_Judging(store, config, planner, shown, logged, names, labels, clock))
 
