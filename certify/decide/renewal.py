@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from certify.clock import add_to_date, from_utc_text, localize
 from certify.config import Action, status_key
@@ -62,7 +62,7 @@ def expiry_due(valid_until: date, offset: int, unit: str, at: time | None, tz: t
     """
     if unit == "hours":
         end = localize(datetime.combine(valid_until + timedelta(days=1), time()), tz)
-        return end - timedelta(hours=offset)
+        return (end.astimezone(UTC) - timedelta(hours=offset)).astimezone(tz)
     day = add_to_date(valid_until, -offset, unit)
     return localize(datetime.combine(day, at or time()), tz)
 

@@ -269,7 +269,7 @@ def action_lines(item: ActionExplained, tz: tzinfo) -> list[str]:
     decision, record = item.decision, item.record
     if decision.outcome == "not_linked":
         # the action does not act on this course at all: figures would only distract
-        lines = [not_linked_reason(decision.action, decision.course)]
+        lines = [decision.note or not_linked_reason(decision.action, decision.course)]
     else:
         lines = _decision_lines(decision, item.since, tz)
     if record:

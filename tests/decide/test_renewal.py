@@ -1,0 +1,257 @@
+"""Renewal reminders: timed before the expiry of another action's certificates."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from certify.decide.renewal import expiry_due
+from certify.decide.rules import valid_until
+from certify.decide.timings import parse_validity
+from tests.helpers import DEMO_NOW, TO_OUTBOX, cli, rows, states
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# the demo's VCA-2611 ends 12 November 2026: valid through 12 November 2027, and the
+# reminder six weeks before is due 1 October 2027 at 09:00 (summer time)
+DUE = "2027-10-01T09:00"
+HOLDERS = {"P001", "P002", "P003", "P008"}
+REMINDER = """
+  - id: refresher-6w
+    name: "Refresher [Opleiding:Naam]"
+    email_template: proof_of_participation
+    timing: {before: certificate_expiry, of: certificate, offset: 6, unit: weeks, at: "09:00"}
+"""
+
+
+def _configure(folder: Path, reminder: str = REMINDER, *, validity: bool = True) -> None:
+    actions = folder / "actions.yaml"
+    text = actions.read_text()
+    if validity:
+        text = text.replace(
+            "    expire_after: 60 days\n", "    expire_after: 60 days\n    validity: 1 year\n", 1
+        )
+    actions.write_text(text.replace("\n# The register", reminder + "\n# The register", 1))
+
+
+@pytest.fixture
+def issued(switched_on: Path) -> Path:
+    """The demo with `validity: 1 year` and a six-week reminder; its certificates issued."""
+    _configure(switched_on)
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    return switched_on
+
+
+def reminded(outbox: Path) -> list[str]:
+    """The persons the outbox holds a reminder for, one entry per message."""
+    found = []
+    for file in outbox.glob("*.eml"):
+        message = message_from_bytes(file.read_bytes(), policy=policy.default)
+        if message["X-Certify-Action"] == "refresher-6w":
+            found.append(str(message["X-Certify-Person"]))
+    return sorted(found)
+
+
+def reimport(folder: Path, now: str, **extra: str) -> None:
+    """Import the examples again with rows added to (or replaced in) their files."""
+    examples = folder / "examples"
+    for name, text in extra.items():
+        path = examples / f"{name}.csv"
+        lines = path.read_text().splitlines()
+        added = [line for line in text.strip().splitlines()]
+        keys = {line.split(",")[0] + line.split(",")[1] for line in added}
+        kept = [line for line in lines if line.split(",")[0] + line.split(",")[1] not in keys]
+        path.write_text("\n".join(kept + added) + "\n")
+    ran = cli("import", "examples", "--now", now, cwd=folder)
+    assert ran.returncode == 0, ran.stderr
+
+
+def explain(folder: Path, person: str, now: str) -> str:
+    """`explain` of the person's VCA-2611 enrollment, its wrapped lines joined again."""
+    ran = cli("explain", "--course", "VCA-2611", "--person", person, "--now", now, cwd=folder)
+    assert ran.returncode == 0, ran.stderr
+    return " ".join(ran.stdout.split())
+
+
+def state_of(folder: Path, person: str) -> str:
+    return states(folder / "certify.db").get(("refresher-6w", "VCA-2611", person), "")
+
+
+# -- the rules ---------------------------------------------------------------------------------
+
+
+def test_a_year_after_29_february_is_valid_through_28_february() -> None:
+    assert valid_until(date(2028, 2, 29), parse_validity("1 year")) == date(2029, 2, 28)
+    assert valid_until(date(2027, 2, 28), parse_validity("1 year")) == date(2028, 2, 28)
+    due = expiry_due(date(2029, 2, 28), 6, "weeks", datetime(1, 1, 1, 9).time(), AMSTERDAM)
+    assert due == datetime(2029, 1, 17, 9, tzinfo=AMSTERDAM)
+
+
+def test_the_reminder_keeps_its_wall_clock_time_across_a_clock_change() -> None:
+    nine = datetime(1, 1, 1, 9).time()
+    # valid through 20 April (summer time); six weeks before is 9 March (winter time)
+    winter = expiry_due(date(2027, 4, 20), 6, "weeks", nine, AMSTERDAM)
+    summer = expiry_due(date(2027, 11, 12), 6, "weeks", nine, AMSTERDAM)
+    assert winter.isoformat() == "2027-03-09T09:00:00+01:00"
+    assert summer.isoformat() == "2027-10-01T09:00:00+02:00"
+    # hours count back from the midnight after the last valid day, in elapsed time: 24
+    # hours before midnight of a 23-hour day is 23:00 the day before
+    assert expiry_due(date(2027, 3, 28), 24, "hours", None, AMSTERDAM).isoformat() == (
+        "2027-03-27T23:00:00+01:00"
+    )
+
+
+# -- validate ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reminder", "said"),
+    [
+        (REMINDER.replace("of: certificate", "of: certificaat"), "names no action 'certificaat'"),
+        (
+            REMINDER.replace("of: certificate", "of: proof-of-participation"),
+            "action 'proof-of-participation' has no `validity`",
+        ),
+        (
+            REMINDER + "    conditions: {attendance: yes}\n",
+            "cannot have the condition attendance",
+        ),
+        (
+            REMINDER + "    conditions: {course_status: final, pass: yes}\n",
+            "cannot have the condition course_status, pass",
+        ),
+    ],
+)
+def test_validate_locates_what_a_reminder_cannot_name_or_check(
+    examples: Path, reminder: str, said: str
+) -> None:
+    _configure(examples, reminder)
+    ran = cli("validate", cwd=examples)
+    assert ran.returncode != 0
+    output = ran.stdout + ran.stderr
+    assert said in output
+    assert "actions.yaml:" in output and "Traceback" not in output
+
+
+# -- end to end --------------------------------------------------------------------------------
+
+
+def test_each_certificate_gets_one_reminder_at_its_due_moment(issued: Path) -> None:
+    before = cli("run-due", "--now", "2027-10-01T08:59", *TO_OUTBOX, cwd=issued)
+    assert before.returncode == 0 and reminded(issued / "outbox") == []
+    explained = explain(issued, "P001", "2027-10-01T08:59")
+    assert "2027-10-01 09:00 CEST (6 weeks before certificate expiry of certificate" in explained
+    dry = cli("run-due", "--now", "2027-10-01T09:00", "--dry-run", cwd=issued)
+    assert dry.returncode == 0 and "would send 4" in dry.stdout
+    assert cli("run-due", "--now", "2027-10-01T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox") == sorted(HOLDERS)
+    assert cli("run-due", "--now", "2027-10-08T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox") == sorted(HOLDERS)  # never twice
+    # nobody without a certificate of the course gets one or a record of it
+    assert {key[2] for key in states(issued / "certify.db") if key[0] == "refresher-6w"} == HOLDERS
+
+
+def test_a_revoked_certificate_gets_no_reminder(issued: Path) -> None:
+    number = listed_number(issued, "P002")
+    assert cli("certificates", "revoke", number, "--reason", "fraud", cwd=issued).returncode == 0
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
+    assert "P002" not in reminded(issued / "outbox")
+    assert state_of(issued, "P002") == "skipped"
+    figures = rows(
+        issued / "certify.db",
+        "SELECT figures FROM deliveries WHERE action = 'refresher-6w' AND person_id = 'P002'",
+    )
+    assert f"certificate {number} is revoked" in str(figures[0][0])
+
+
+def test_a_newer_certificate_from_another_course_skips_the_reminder_with_the_reason(
+    issued: Path,
+) -> None:
+    reimport(
+        issued,
+        "2027-06-01T08:00",
+        courses="VCA-2705,VCA Basis veiligheid,VCA,final,2027-05-03,2027-05-20,Utrecht",
+        enrollments="VCA-2705,P003,enrolled,2027-04-01",
+    )
+    with sqlite3.connect(issued / "certify.db") as conn:
+        conn.execute(
+            "INSERT INTO certificates (number, code, action, course_id, person_id, "
+            "course_name, language, issued_on, valid_until, source, changed_at) VALUES "
+            "('OLD-1', 'ABCDEFGHJKMN', 'certificate', 'VCA-2705', 'P003', 'VCA', 'nl', "
+            "'2027-05-21', '2028-05-20', 'imported', '2027-06-01T06:00:00Z')"
+        )
+    explained = explain(issued, "P003", DUE)
+    assert "refresher-6w: skipped" in explained
+    assert "holds a newer certificate OLD-1 (course VCA-2705, valid until 2028-05-20)" in explained
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
+    assert "P003" not in reminded(issued / "outbox")
+    assert state_of(issued, "P003") == "skipped"
+
+
+def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Path) -> None:
+    reimport(
+        issued,
+        "2027-09-01T08:00",
+        courses="VCA-2710,VCA Herhaling,VCA,planned,2027-10-18,2027-10-20,Utrecht",
+        enrollments="VCA-2710,P003,enrolled,2027-08-01",
+    )
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
+    assert "P003" not in reminded(issued / "outbox")
+    explained = explain(issued, "P003", DUE)
+    assert "refresher-6w: waiting" in explained
+    assert "enrolled in the refresher course VCA-2710 (VCA Herhaling)" in explained
+    reimport(issued, "2027-10-02T08:00", enrollments="VCA-2710,P003,geannuleerd,2027-08-01")
+    assert cli("run-due", "--now", "2027-10-02T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox").count("P003") == 1
+
+
+def test_a_reissued_certificate_passes_its_reminder_on_once(issued: Path) -> None:
+    number = listed_number(issued, "P008")
+    ran = cli("certificates", "reissue", number, "--reason", "name", "--now", "2027-01-10T10:00",
+              *TO_OUTBOX, cwd=issued)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox").count("P008") == 1
+    number = listed_number(issued, "P008")
+    ran = cli("certificates", "reissue", number, "--reason", "again", "--now", "2027-10-02T10:00",
+              *TO_OUTBOX, cwd=issued)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert cli("run-due", "--now", "2027-10-03T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox").count("P008") == 1
+
+
+def test_a_reminder_too_late_expires_unsent(issued: Path) -> None:
+    actions = issued / "actions.yaml"
+    actions.write_text(
+        actions.read_text().replace('at: "09:00"}\n', 'at: "09:00"}\n    expire_after: 1 week\n')
+    )
+    assert cli("run-due", "--now", "2027-10-09T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox") == []
+    assert {state_of(issued, person) for person in HOLDERS} == {"expired"}
+
+
+def test_a_reminder_switched_on_after_its_due_moments_skips_them_unmailed(
+    switched_on: Path,
+) -> None:
+    _configure(switched_on, "")
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    _configure(switched_on, validity=False)  # the reminder is new, the validity was there
+    assert cli("run-due", "--now", "2027-10-05T10:00", *TO_OUTBOX, cwd=switched_on).returncode == 0
+    assert reminded(switched_on / "outbox") == []
+    assert {state_of(switched_on, person) for person in HOLDERS} == {"skipped"}
+    assert cli("run-due", "--now", "2027-10-06T10:00", *TO_OUTBOX, cwd=switched_on).returncode == 0
+    assert reminded(switched_on / "outbox") == []
+
+
+def listed_number(folder: Path, person: str) -> str:
+    with sqlite3.connect(folder / "certify.db") as conn:
+        (number,) = conn.execute(
+            "SELECT number FROM certificates WHERE person_id = ? AND superseded_by IS NULL "
+            "AND course_id = 'VCA-2611'",
+            (person,),
+        ).fetchone()
+    return str(number)
