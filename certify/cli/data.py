@@ -86,13 +86,29 @@ def import_command(
     """Load exports (CSV files, Excel workbooks, one flat file) into the database, all or
     nothing."""
     from certify.ingest.importer import import_files
+    from certify.ingest.settings import ImportSettings
+    from certify.register.imported import FILE, found_in, import_certificates
 
     with errors():
         source = actions_path(actions)
         tz = import_timezone(source, timezone)
         # how this organisation's exports look: actions.yaml's import: section
-        settings = load(source).settings.import_ if source.exists() else None
+        config = load(source) if source.exists() else None
+        settings = config.settings.import_ if config is not None else None
+        # certificates.csv joins the register after the tables whose rows it names
+        paths, certificate_files = found_in(paths)
+        if certificate_files:
+            if config is None:
+                raise CertifyError(
+                    f"{certificate_files[0]}: certificates name actions of actions.yaml, "
+                    f"and there is none at {source}",
+                    hint="pass --actions PATH, or run where actions.yaml lives",
+                )
+            settings = (settings or ImportSettings()).model_copy(
+                update={"ignore": [*(settings.ignore if settings else []), FILE]}
+            )
         moment = parse_now(now, tz)
+        added: int | None = None
         path = db_path(db)
         existed = path.exists()
         try:
@@ -112,6 +128,8 @@ def import_command(
                         else None
                     ),
                 )
+                if certificate_files and config is not None:
+                    added = import_certificates(store, certificate_files, config, moment)
                 attention = attention_line(store)
         except CertifyError:
             if not existed:  # a failed first import leaves no database behind
@@ -121,10 +139,15 @@ def import_command(
     for warning in report.warnings:
         warn(f"warning: {warning}")
     if as_json:
-        emit_json(report.as_json())
+        shown = report.as_json()
+        if added is not None:
+            shown["certificates_imported"] = added
+        emit_json(shown)
         return
     if quiet:
         return
+    if added is not None:
+        plain(f"certificates: {added} imported as new or changed")
     if not interactive():
         for name, counts in report.counts.items():
             plain(f"{name}: {counts.summary(name)}")

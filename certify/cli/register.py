@@ -223,6 +223,14 @@ def publish(
     out: Annotated[
         Path, typer.Option("--out", metavar="FOLDER", help="The folder of the static site.")
     ],
+    include_imported: Annotated[
+        bool,
+        typer.Option(
+            "--include-imported",
+            help="Also give the certificates of the previous system (certificates.csv) a "
+            "page: certify never saw them, so by default it does not vouch for them.",
+        ),
+    ] = False,
     now: NowOption = None,
     db: DbOption = None,
     actions: ActionsOption = None,
@@ -238,7 +246,11 @@ def publish(
         if out.exists() and not out.is_dir():
             raise CertifyError(f"{out}: is a file", hint="give --out a folder for the site")
         with Store.open_readonly(db_path(db)) as store:
-            entries = Register(store, today).entries()
+            entries = [
+                entry
+                for entry in Register(store, today).entries()
+                if include_imported or entry.source != "imported"
+            ]
             done = write_site(
                 entries,
                 out,

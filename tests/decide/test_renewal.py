@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, datetime
 from email import message_from_bytes, policy
@@ -255,3 +256,56 @@ def listed_number(folder: Path, person: str) -> str:
             (person,),
         ).fetchone()
     return str(number)
+
+
+# -- certificates of the previous system ---------------------------------------------------------
+
+EARLIER = """number,person_id,course_id,action,issued_on,valid_until
+OUD-17,P028,VCA-2503,certificate,2025-03-25,2026-03-24
+OUD-18,P029,VCA-2503,certificate,25-03-2025,2027-12-31
+"""
+
+
+def test_imported_certificates_join_the_register_and_get_their_reminders(issued: Path) -> None:
+    (issued / "examples" / "certificates.csv").write_text(EARLIER)
+    ran = cli("import", "examples", "--now", "2026-11-21T08:00", cwd=issued)
+    assert ran.returncode == 0, ran.stderr
+    assert "certificates: 2 imported" in ran.stdout and "not a known table" not in ran.stderr
+    listed = cli("certificates", "list", "--json", "--person", "P029", cwd=issued)
+    (entry,) = [e for e in json.loads(listed.stdout) if e["number"] == "OUD-18"]
+    assert (entry["source"], entry["valid_until"], entry["state"]) == (
+        "imported", "2027-12-31", "valid",
+    )  # fmt: skip
+    # six weeks before 31 December 2027 is 19 November 2027
+    dry = cli("run-due", "--now", "2027-11-19T09:00", "--dry-run", cwd=issued)
+    assert "refresher-6w VCA-2503/P029" in dry.stdout
+    assert "P028" not in dry.stdout  # expired long before the reminder was switched on
+    site = issued / "site"
+    assert cli("certificates", "publish", "--out", str(site), cwd=issued).returncode == 0
+    assert entry["code"] not in {path.name for path in site.iterdir()}
+    again = cli("certificates", "publish", "--out", str(site), "--include-imported", cwd=issued)
+    assert again.returncode == 0 and (site / entry["code"] / "index.html").exists()
+    # importing the same file again changes nothing
+    ran = cli("import", "examples", "--now", "2026-11-22T08:00", cwd=issued)
+    assert "certificates: 0 imported" in ran.stdout
+
+
+def test_an_imported_certificate_naming_nothing_known_is_a_located_error(issued: Path) -> None:
+    (issued / "examples" / "certificates.csv").write_text(
+        EARLIER + "OUD-19,P999,VCA-9999,certificaat,2025-13-01,\nOUD-17,P028,VCA-2503,,,\n"
+    )
+    ran = cli("import", "examples", "--now", "2026-11-21T08:00", cwd=issued)
+    assert ran.returncode != 0 and "Traceback" not in ran.stderr
+    said = " ".join(ran.stderr.split())
+    for problem in (
+        "certificates.csv:4: person_id: no person 'P999'",
+        "certificates.csv:4: course_id: no course 'VCA-9999'",
+        "certificates.csv:4: action: no action 'certificaat'",
+        "certificates.csv:4: issued_on: cannot read '2025-13-01' as a date",
+        "certificates.csv:5: action: empty",
+        "certificates.csv:5: issued_on: empty",
+    ):
+        assert problem in said, problem
+    assert rows(
+        issued / "certify.db", "SELECT count(*) FROM certificates WHERE source = 'imported'"
+    ) == [(0,)]

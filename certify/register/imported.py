@@ -1,0 +1,204 @@
+"""`certificates.csv`: certificates the previous system issued, joining the register.
+
+They come with an import, after its tables (the persons and courses they name must be
+known), and carry no PDF: source `imported`. The whole file is taken or, with any
+problem, none of it; every problem is named by file, line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+
+from certify.clock import from_utc_text, parse_written, to_utc_text
+from certify.config import Config
+from certify.decide.rules import end_date_of
+from certify.errors import CertifyError
+from certify.register.codes import new_code
+from certify.store.database import Store
+
+FILE = "certificates.csv"
+COLUMNS = ("number", "person_id", "course_id", "action", "issued_on", "valid_until")
+REQUIRED = ("number", "person_id", "course_id", "action", "issued_on")
+
+
+def found_in(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The paths an import is given, without the certificates files; and those files."""
+    rest: list[Path] = []
+    files: list[Path] = []
+    for path in paths:
+        if path.is_file() and path.name.lower() == FILE:
+            files.append(path)
+            continue
+        rest.append(path)
+        if path.is_dir():
+            files += [c for c in sorted(path.iterdir()) if c.is_file() and c.name.lower() == FILE]
+    return rest, files
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    number: str
+    person_id: str
+    course_id: str
+    action: str
+    issued_on: date
+    valid_until: date | None
+
+
+def _day(text: str, where: str, column: str, problems: list[str]) -> date | None:
+    try:
+        written = parse_written(text)
+    except ValueError:
+        problems.append(
+            f"{where}: {column}: cannot read {text!r} as a date (2026-11-05 or 05-11-2026)"
+        )
+        return None
+    return written.date() if isinstance(written, datetime) else written
+
+
+def _read(file: Path, config: Config, conn: sqlite3.Connection) -> tuple[list[_Row], list[str]]:
+    problems: list[str] = []
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [f"{file}: cannot read it as UTF-8 text ({exc})"]
+    reader = csv.DictReader(text.splitlines())
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [column for column in REQUIRED if column not in header]
+    if missing:
+        return [], [
+            f"{file}:1: missing column {', '.join(missing)} (columns: {', '.join(COLUMNS)})"
+        ]
+    reader.fieldnames = header
+    actions = {action.id for action in config.actions}
+    persons = {p for (p,) in conn.execute("SELECT person_id FROM persons")}
+    courses = {c for (c,) in conn.execute("SELECT course_id FROM courses")}
+    seen: dict[str, int] = {}
+    rows: list[_Row] = []
+    for line, record in enumerate(reader, start=2):
+        values = {key: (value or "").strip() for key, value in record.items() if key}
+        where = f"{file}:{line}"
+        empty = [column for column in REQUIRED if not values.get(column)]
+        for column in empty:
+            problems.append(f"{where}: {column}: empty; every certificate needs one")
+        if empty:
+            continue
+        number = values["number"]
+        if number in seen:
+            problems.append(f"{where}: number: {number!r} is already on line {seen[number]}")
+        seen.setdefault(number, line)
+        for column, known, what in (
+            ("person_id", persons, "person"),
+            ("course_id", courses, "course"),
+        ):
+            if values[column] not in known:
+                problems.append(
+                    f"{where}: {column}: no {what} {values[column]!r} in the database "
+                    f"(import the {what}s' export with it)"
+                )
+        if values["action"] not in actions:
+            problems.append(
+                f"{where}: action: no action {values['action']!r} in {config.path} "
+                f"(known: {', '.join(sorted(actions))})"
+            )
+        issued = _day(values["issued_on"], where, "issued_on", problems)
+        until = (
+            _day(values["valid_until"], where, "valid_until", problems)
+            if values.get("valid_until")
+            else None
+        )
+        if issued is not None:
+            rows.append(
+                _Row(
+                    line,
+                    number,
+                    values["person_id"],
+                    values["course_id"],
+                    values["action"],
+                    issued,
+                    until,
+                )
+            )
+    return rows, problems
+
+
+def _local_day(stored: str | None, end_is_date: bool, tz: tzinfo) -> str | None:
+    """A course's stored start or end as the local day the register prints."""
+    if not stored:
+        return None
+    moment = from_utc_text(stored)
+    return (end_date_of(moment, tz) if end_is_date else moment.astimezone(tz).date()).isoformat()
+
+
+def import_certificates(store: Store, files: list[Path], config: Config, now: datetime) -> int:
+    """Add the certificates of these files to the register (source `imported`); returns
+    how many are new or changed. Any problem: none of them, and a located error."""
+    conn = store.conn
+    rows: list[_Row] = []
+    problems: list[str] = []
+    for file in files:
+        read, found = _read(file, config, conn)
+        rows += read
+        problems += found
+    issued_here = {
+        n for (n,) in conn.execute("SELECT number FROM certificates WHERE source != 'imported'")
+    }
+    for row in rows:
+        if row.number in issued_here:
+            problems.append(
+                f"{files[0]}:{row.line}: number: {row.number!r} is a certificate certify "
+                "issued itself; an imported one needs a number of its own"
+            )
+    if problems:
+        raise CertifyError(
+            f"{FILE}: {len(problems)} problem(s), no certificate of it imported:\n"
+            + "\n".join(problems),
+            hint="correct the file and import again",
+        )
+    moment = to_utc_text(now)
+    with store.transaction() as tx:
+        before = tx.total_changes
+        for row in rows:
+            person = tx.execute(
+                "SELECT full_name, language FROM persons WHERE person_id = ?", (row.person_id,)
+            ).fetchone()
+            course = tx.execute(
+                'SELECT name, start, "end", end_is_date FROM courses WHERE course_id = ?',
+                (row.course_id,),
+            ).fetchone()
+            tx.execute(
+                "INSERT INTO certificates (number, code, action, course_id, person_id, "
+                "full_name, course_name, course_start, course_end, language, issued_on, "
+                "valid_until, source, issued_at, changed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) "
+                "ON CONFLICT (number) DO UPDATE SET action = excluded.action, "
+                "course_id = excluded.course_id, person_id = excluded.person_id, "
+                "issued_on = excluded.issued_on, valid_until = excluded.valid_until, "
+                "changed_at = excluded.changed_at WHERE certificates.source = 'imported' AND "
+                "(certificates.action, certificates.course_id, certificates.person_id, "
+                "certificates.issued_on, coalesce(certificates.valid_until, '')) IS NOT "
+                "(excluded.action, excluded.course_id, excluded.person_id, "
+                "excluded.issued_on, coalesce(excluded.valid_until, ''))",
+                (
+                    row.number,
+                    new_code(),
+                    row.action,
+                    row.course_id,
+                    row.person_id,
+                    person[0],
+                    course[0],
+                    _local_day(course[1], False, config.tz),
+                    _local_day(course[2], bool(course[3]), config.tz),
+                    person[1] or config.settings.locale,
+                    row.issued_on.isoformat(),
+                    row.valid_until.isoformat() if row.valid_until else None,
+                    moment,
+                    moment,
+                ),
+            )
+        return int(tx.total_changes - before)
