@@ -300,12 +300,23 @@ def report(
             help="How many days ahead the forecast looks [default: 14].",
         ),
     ] = None,
+    expiring_days: Annotated[
+        int | None,
+        typer.Option(
+            "--expiring-days",
+            min=1,
+            max=3660,
+            metavar="N",
+            help="How many days ahead the section of expiring certificates looks [default: 60].",
+        ),
+    ] = None,
     db: DbOption = None,
     actions: ActionsOption = None,
 ) -> None:
     """One HTML page for a training manager: courses, participants, attention, what comes next."""
     # imported here: Jinja2 and Babel stay out of every cron tick's start-up
     from certify.outfile import check_target, write_whole
+    from certify.report.expiring import DEFAULT_EXPIRING_DAYS
     from certify.report.page import DEFAULT_DAYS, build_report, render_report
 
     with errors():
@@ -313,7 +324,11 @@ def report(
         config, moment = configured_at(actions, now)
         with Store.open_readonly(db_path(db)) as store:
             result = build_report(
-                store, config, moment, days=DEFAULT_DAYS if days is None else days
+                store,
+                config,
+                moment,
+                days=DEFAULT_DAYS if days is None else days,
+                expiring_days=DEFAULT_EXPIRING_DAYS if expiring_days is None else expiring_days,
             )
         write_whole(out_file, render_report(result))
     totals = result.totals

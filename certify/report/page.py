@@ -34,6 +34,7 @@ from certify.inspect.history import History
 from certify.report import attention, outlook
 from certify.report.chart import Chart, sent_per_week
 from certify.report.clock import ReportClock
+from certify.report.expiring import DEFAULT_EXPIRING_DAYS, Expiring, expiring
 from certify.report.roster import courses_ending, enrolled_names
 from certify.store.database import Store
 
@@ -125,6 +126,8 @@ class Report:
     blocked: list[attention.Blocked]
     forecast: list[outlook.Forecast]
     risks: list[outlook.Risk]
+    expiring: list[Expiring]
+    expiring_days: int
     chart: Chart
     totals: dict[str, int]
 
@@ -176,7 +179,12 @@ def _requirement_text(decision: Decision) -> tuple[str, str]:
 
 
 def build_report(
-    store: Store, config: Config, now: datetime, *, days: int = DEFAULT_DAYS
+    store: Store,
+    config: Config,
+    now: datetime,
+    *,
+    days: int = DEFAULT_DAYS,
+    expiring_days: int = DEFAULT_EXPIRING_DAYS,
 ) -> Report:
     """Everything the page shows, decided at `now`; only reads the store."""
     clock = ReportClock(config.tz)
@@ -213,6 +221,8 @@ def build_report(
         blocked=blocked,
         forecast=forecast,
         risks=risks,
+        expiring=expiring(store.conn, config, now, expiring_days),
+        expiring_days=expiring_days,
         chart=chart,
         totals={
             "problems": len(problems),

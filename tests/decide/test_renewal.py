@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date, datetime
 from email import message_from_bytes, policy
@@ -205,6 +206,19 @@ def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Pat
     explained = explain(issued, "P003", DUE)
     assert "refresher-6w: waiting" in explained
     assert "enrolled in the refresher course VCA-2710 (VCA Herhaling)" in explained
+    page = issued / "report.html"
+    made = cli("report", "--out", str(page), "--now", "2027-10-01T10:00", cwd=issued)
+    assert made.returncode == 0, made.stderr
+    section = page.read_text().split('id="expiring"')[1].split("<h2")[0]
+    rows_of = {
+        person: " ".join(re.sub(r"<[^>]+>", " ", row).split())
+        for row in section.split("<tr>")[2:]
+        for person in HOLDERS
+        if f">{person}<" in row
+    }
+    assert "reminded on 2027-10-01" in rows_of["P001"] and "not booked" in rows_of["P001"]
+    assert "not reminded yet" in rows_of["P003"]
+    assert "booked: VCA Herhaling (VCA-2710)" in rows_of["P003"]
     reimport(issued, "2027-10-02T08:00", enrollments="VCA-2710,P003,geannuleerd,2027-08-01")
     assert cli("run-due", "--now", "2027-10-02T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
     assert reminded(issued / "outbox").count("P003") == 1

@@ -1,0 +1,89 @@
+"""The report's "expiring in the next N days": certificates whose validity ends soon, with
+whether a reminder went out and whether the person is booked on a refresher already."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from certify.clock import from_utc_text
+from certify.config import Config
+from certify.decide.renewal import Held, Renewals
+
+DEFAULT_EXPIRING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Expiring:
+    person: str
+    person_id: str
+    number: str
+    action: str
+    course: str
+    course_id: str
+    valid_until: str
+    reminded: str  # "reminded on 2027-10-01", or "not reminded" (with why, when known)
+    refresher: str  # the course booked, or ""
+
+
+def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int) -> list[Expiring]:
+    """Every certificate still valid today and valid no longer than `days` from now, the
+    soonest end first."""
+    tz = config.tz
+    today = now.astimezone(tz).date()
+    last = today + timedelta(days=days)
+    rows = conn.execute(
+        "SELECT c.number, c.action, c.course_id, c.person_id, c.course_name, "
+        "c.issued_on, c.valid_until, coalesce(c.full_name, p.full_name, c.person_id) "
+        "FROM certificates c LEFT JOIN persons p ON p.person_id = c.person_id "
+        "WHERE c.valid_until BETWEEN ? AND ? AND c.superseded_by IS NULL "
+        "AND c.revoked_at IS NULL AND c.withdrawn_at IS NULL "
+        "AND (c.issued_at IS NOT NULL OR c.source = 'imported') "
+        "ORDER BY c.valid_until, c.number",
+        (today.isoformat(), last.isoformat()),
+    ).fetchall()
+    if not rows:
+        return []
+    by_action: dict[str, list[str]] = {}
+    for action in config.actions:
+        if action.timing.renews:
+            by_action.setdefault(action.timing.renews, []).append(action.id)
+    renewals = Renewals(conn, config.actions, config.actions)
+    found = []
+    for number, action, course_id, person_id, course, issued, until, name in rows:
+        held = renewals.current.get((action, course_id, person_id)) or Held(
+            number, action, course_id, person_id, issued, None, False, False
+        )
+        booked = renewals.refresher(action, held, now, tz)
+        found.append(
+            Expiring(
+                person=name,
+                person_id=person_id,
+                number=number,
+                action=action,
+                course=course,
+                course_id=course_id,
+                valid_until=until,
+                reminded=_reminded(conn, by_action.get(action, []), course_id, person_id, tz),
+                refresher=f"{booked.course_name} ({booked.course_id})" if booked else "",
+            )
+        )
+    return found
+
+
+def _reminded(
+    conn: sqlite3.Connection, reminders: list[str], course_id: str, person_id: str, tz: tzinfo
+) -> str:
+    if not reminders:
+        return "no reminder configured"
+    marks = ", ".join("?" * len(reminders))
+    row = conn.execute(
+        "SELECT max(sent_at) FROM deliveries WHERE course_id = ? AND person_id = ? "
+        f"AND action IN ({marks}) AND state IN ('sent', 'unknown')",
+        (course_id, person_id, *reminders),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return "not reminded yet"
+    sent = from_utc_text(row[0])
+    return f"reminded on {sent.astimezone(tz).date().isoformat()}"
