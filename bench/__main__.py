@@ -28,6 +28,7 @@ SUITES = {
     "memory": lambda r: bench_import.run_memory(r),
     "flat": lambda r: bench_flat.run(r),
     "plan": lambda r: bench_run.run_plan(r),
+    "plan-renewal": lambda r: bench_run.run_plan_renewal(r),
     "render": lambda r: bench_run.run_render(r),
     "write": lambda r: bench_run.run_write(r),
     "smtp": lambda r: bench_smtp.run(r),

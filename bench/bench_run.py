@@ -4,6 +4,8 @@ files, and the cron tick with nothing new due; each a whole process against its 
 from __future__ import annotations
 
 import re
+import shutil
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from bench.common import (
     perf_actions,
     python,
     ratio_result,
+    remove_db,
     rounds_of,
     run_process,
     scratch,
@@ -75,6 +78,100 @@ def run_plan(repeat: int) -> list[Result]:
     return [
         ratio_result(
             f"dry run judging {enrolled // 1000}k participants x 2 actions (--no-render --json)",
+            runs,
+            "certify",
+            "floor",
+            2.0,
+            profile=subject,
+        )
+    ]
+
+
+REMINDER = """
+  - id: refresher
+    name: "Refresher [Opleiding:Naam] - [Persoon:NaamVolledig]"
+    email_template: proof
+    since: 2024-01-01
+    timing: {before: certificate_expiry, of: certificate, offset: 6, unit: weeks, at: "09:00"}
+"""
+
+
+def renewal_actions() -> Path:
+    """perf_world with `validity: 1 year` on its certificate and a six-week reminder."""
+    folder = DATA / "renewal_world"
+    actions = folder / "actions.yaml"
+    if not actions.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(perf_actions().parent, folder)
+        text = perf_actions().read_text()
+        text = text.replace(
+            "    since: 2024-01-01\n", "    since: 2024-01-01\n    validity: 1 year\n", 1
+        )
+        actions.write_text(text + REMINDER)
+    return actions
+
+
+def renewal_db() -> Path:
+    """The switched-on database with a register: a certificate of one year for every
+    enrollment of a final course, as an import of the previous system's would give."""
+    db = DATA / "renewal-x1.db"
+    if db.exists():
+        return db
+    partial = copy_db(base_db(), DATA / "renewal-x1.partial.db")
+    with sqlite3.connect(partial) as conn:
+        conn.execute(
+            "INSERT INTO certificates (number, code, action, course_id, person_id, course_name, "
+            "language, issued_on, valid_until, source, issued_at, changed_at) "
+            "SELECT e.course_id || '/' || e.person_id, e.course_id || '/' || e.person_id, 'certificate', e.course_id, e.person_id, "
+            "c.name, 'en', date(c.\"end\"), date(c.\"end\", '+1 year'), 'imported', "
+            "?, ? FROM enrollments e JOIN courses c ON c.course_id = e.course_id "
+            "WHERE lower(c.status) = 'final' AND e.status != 'cancelled'",
+            ("2027-01-15T07:00:00Z", "2027-01-15T07:00:00Z"),
+        )
+    conn.close()
+    copy_db(partial, db)
+    remove_db(partial)
+    return db
+
+
+def run_plan_renewal(repeat: int) -> list[Result]:
+    """The judging dry run with a renewal reminder added, over a register of a certificate
+    per participant: the same floor, the same 2x."""
+    enrolled = floor_facts()["enrolled"]
+
+    def floor_check(proc: Proc) -> str:
+        return f"{int(proc.stdout.strip())} meet both"
+
+    def check(proc: Proc) -> str:
+        report = proc.json()
+        judged = sum(report.get(key, 0) for key in JUDGED)
+        if judged < 2 * enrolled:
+            raise Broken(f"the dry run judged {judged}, fewer than 2 x {enrolled} enrolled")
+        reminders = sum(1 for d in report["deliveries"] if d["action"] == "refresher")
+        return f"{judged} judged, {reminders} reminders due"
+
+    floor = Side("floor", lambda: floor_script("eval_floor.py", floor_db()), floor_check)
+    subject = Side(
+        "certify",
+        lambda: certify(
+            "run-due",
+            "--db",
+            renewal_db(),
+            "--actions",
+            renewal_actions(),
+            "--now",
+            NOW,
+            "--dry-run",
+            "--no-render",
+            "--json",
+        ),
+        check,
+    )
+    runs = measure([floor, subject], repeat)
+    return [
+        ratio_result(
+            f"dry run judging {enrolled // 1000}k participants x 2 actions and a renewal "
+            "reminder over a register of as many certificates (--no-render --json)",
             runs,
             "certify",
             "floor",
