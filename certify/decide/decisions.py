@@ -13,7 +13,7 @@ from typing import Any
 from certify import locale, words
 from certify.clock import to_utc_text
 from certify.config import Action, Config, status_key
-from certify.decide import rules
+from certify.decide import renewal, rules
 from certify.decide.facts import (
     Course,
     CourseEnd,
@@ -375,31 +375,31 @@ class Planner:
         """A reminder before a certificate of action `of` expires: the register and the
         person's bookings first, then the same steps as every action."""
         assert self.renewals is not None, "the plan reads the register for renewals"
-        verdict = self.renewals.judge(action, course.id, participant.person_id, self.now, self.tz)
+        renewals = self.renewals
+        held, due = renewals.due(action, course.id, participant.person_id, self.tz)
         outcome = outcome_of(
             Case(
                 action,
                 self.now,
                 self.since[action.id],
                 self.tz,
-                linked=verdict.outcome != "not_linked",
+                linked=held is not None,
                 status_ok=True,
-                due=verdict.due,
+                due=due,
                 attendance_met=True,
                 pass_met=True,
                 cancelled=participant.status == "cancelled",
                 existing=existing,
             )
         )
-        # revoked, a newer certificate, a refresher booked: decided once it is due
-        if verdict.outcome in ("skipped", "waiting") and outcome in (
-            "send",
-            "expired",
-            "retry_later",
-        ):
-            outcome = verdict.outcome  # type: ignore[assignment]
-        decision = Decision(
-            action, course, participant, outcome, verdict.due, True, existing, figures
-        )
-        decision.note = verdict.reason
+        note = None
+        if held is None:
+            note = renewal.no_certificate(action.timing.renews or "")
+        elif outcome in ("send", "expired", "retry_later"):
+            # revoked, a newer certificate, a refresher booked: asked once it is due
+            objection = renewals.objection(held, self.now, self.tz)
+            if objection is not None:
+                outcome, note = objection  # type: ignore[assignment]
+        decision = Decision(action, course, participant, outcome, due, True, existing, figures)
+        decision.note = note
         return decision

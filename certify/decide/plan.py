@@ -360,7 +360,7 @@ def make_plan(
         finished = [(a.id, to_utc_text(since[a.id])) for a in chosen]
     planner = Planner(config, now, since)
     if any(a.timing.renews for a in chosen):
-        planner.renewals = Renewals(conn, chosen, config.actions)
+        planner.renewals = Renewals(conn, chosen, config.actions, now)
     finals = log.of(course_id, person_id) if include_finished else {}
     window: list[str] | None = None
     skips: dict[str, dict[str, datetime]] = {}

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from certify.clock import add_to_date, from_utc_text, localize
+from certify.clock import add_to_date, from_utc_text, localize, to_utc_text
 from certify.config import Action, status_key
 from certify.locale import _
 
@@ -42,17 +42,6 @@ class Booked:
     cancelled: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the register and the bookings say: an outcome to impose (None: the usual
-    steps decide), the due moment, and the reason in words."""
-
-    outcome: str | None
-    due: datetime | None
-    reason: str | None
-    certificate: Held | None
-
-
 def expiry_due(valid_until: date, offset: int, unit: str, at: time | None, tz: tzinfo) -> datetime:
     """`offset unit` before the end of the last valid day, at `at` local time.
 
@@ -70,12 +59,20 @@ def expiry_due(valid_until: date, offset: int, unit: str, at: time | None, tz: t
 class Renewals:
     """The certificates of the renewed actions and their holders' bookings, read once."""
 
-    def __init__(self, conn: sqlite3.Connection, actions: list[Action], every: list[Action]):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        actions: list[Action],
+        every: list[Action],
+        now: datetime | None = None,
+    ) -> None:
         renewed = sorted({a.timing.renews for a in actions if a.timing.renews})
         self._of = {a.id: a for a in every}
         self.current: dict[tuple[str, str, str], Held] = {}
         self.by_person: dict[tuple[str, str], list[Held]] = {}
         self.bookings: dict[str, list[Booked]] = {}
+        # certificates share few end dates: their due moments are worked out once each
+        self._dues: dict[tuple[date, int, str, time | None], datetime] = {}
         if not renewed:
             return
         marks = ", ".join("?" * len(renewed))
@@ -88,96 +85,88 @@ class Renewals:
             "AND (issued_at IS NOT NULL OR source = 'imported') ORDER BY issued_on, number",
             renewed,
         )
+        days: dict[str, date] = {}
         for number, action, course, person, issued, until, revoked, withdrawn in rows:
-            held = Held(
-                number,
-                action,
-                course,
-                person,
-                issued,
-                date.fromisoformat(until) if until else None,
-                bool(revoked),
-                bool(withdrawn),
-            )
+            day = None
+            if until:
+                day = days.get(until)
+                if day is None:
+                    day = days[until] = date.fromisoformat(until)
+            held = Held(number, action, course, person, issued, day, bool(revoked), bool(withdrawn))
             self.current[(action, course, person)] = held
             self.by_person.setdefault((action, person), []).append(held)
         if not self.by_person:
             return
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS renewal_holders (person_id TEXT)")
-        conn.execute("DELETE FROM temp.renewal_holders")
-        conn.executemany(
-            "INSERT INTO temp.renewal_holders VALUES (?)",
-            [(p,) for p in {person for _, person in self.by_person}],
-        )
+        holders = {person for _, person in self.by_person}
+        # a refresher is a course that has not ended: only those are read (a run after the
+        # last course has ended reads none)
         for person, course, name, ctype, cstatus, end, status in conn.execute(
             'SELECT e.person_id, c.course_id, c.name, c.course_type, c.status, c."end", '
-            "e.status FROM temp.renewal_holders h JOIN enrollments e ON e.person_id = h.person_id "
-            "JOIN courses c ON c.course_id = e.course_id"
+            "e.status FROM courses c JOIN enrollments e ON e.course_id = c.course_id "
+            'WHERE c."end" > ?',
+            (to_utc_text(now) if now is not None else "",),
         ):
-            self.bookings.setdefault(person, []).append(
-                Booked(course, name, ctype, cstatus, from_utc_text(end), status == "cancelled")
-            )
+            if person in holders:
+                self.bookings.setdefault(person, []).append(
+                    Booked(course, name, ctype, cstatus, from_utc_text(end), status == "cancelled")
+                )
 
-    def judge(
-        self, action: Action, course_id: str, person_id: str, now: datetime, tz: tzinfo
-    ) -> Verdict:
+    def due(
+        self, action: Action, course_id: str, person_id: str, tz: tzinfo
+    ) -> tuple[Held | None, datetime | None]:
+        """The certificate a reminder is for, and when the reminder is due; (None, None)
+        when the person holds no certificate of that course."""
         of = action.timing.renews
         assert of is not None
         held = self.current.get((of, course_id, person_id))
         if held is None or held.valid_until is None:
-            return Verdict("not_linked", None, no_certificate(of), None)
+            return None, None
         t = action.timing
-        due = expiry_due(held.valid_until, t.offset, t.unit, t.at_time, tz).astimezone(tz)
+        key = (held.valid_until, t.offset, t.unit, t.at_time)
+        due = self._dues.get(key)
+        if due is None:
+            due = self._dues[key] = expiry_due(*key, tz).astimezone(tz)
+        return held, due
+
+    def objection(self, held: Held, now: datetime, tz: tzinfo) -> tuple[str, str] | None:
+        """Why a reminder that is due is not sent: (outcome, reason); None: send it.
+
+        Asked only of reminders that are due, so a run reads few of them."""
         if held.revoked or held.withdrawn:
             state = _("revoked") if held.revoked else _("withdrawn")
-            return Verdict(
-                "skipped",
-                due,
-                _("certificate {number} is {state}").format(number=held.number, state=state),
-                held,
+            return "skipped", _("certificate {number} is {state}").format(
+                number=held.number, state=state
             )
-        for other in self.by_person.get((of, person_id), ()):
+        until = held.valid_until
+        assert until is not None
+        for other in self.by_person.get((held.action, held.person_id), ()):
             if (
                 other is not held
                 and not other.revoked
                 and not other.withdrawn
                 and other.valid_until is not None
-                and other.valid_until > held.valid_until
+                and other.valid_until > until
             ):
-                return Verdict(
-                    "skipped",
-                    due,
-                    _(
-                        "holds a newer certificate {number} (course {course}, valid until {until})"
-                    ).format(number=other.number, course=other.course_id, until=other.valid_until),
-                    held,
-                )
-        booked = self.refresher(of, held, now, tz)
+                return "skipped", _(
+                    "holds a newer certificate {number} (course {course}, valid until {until})"
+                ).format(number=other.number, course=other.course_id, until=other.valid_until)
+        booked = self.refresher(held.action, held, now, tz)
         if booked is not None:
-            return Verdict(
-                "waiting",
-                due,
-                _("enrolled in the refresher course {course} ({name})").format(
-                    course=booked.course_id, name=booked.course_name
-                ),
-                held,
+            return "waiting", _("enrolled in the refresher course {course} ({name})").format(
+                course=booked.course_id, name=booked.course_name
             )
-        return Verdict(None, due, None, held)
+        return None
 
     def refresher(self, of: str, held: Held, now: datetime, tz: tzinfo) -> Booked | None:
         """A later course of one of the action's course types, not ended, not cancelled,
         the person enrolled in it and not cancelled: the refresher already booked."""
         action = self._of.get(of)
-        bookings = self.bookings.get(held.person_id, ())
-        ended = {b.course_id: b.end for b in bookings}
-        since = ended.get(held.course_id)
-        for booked in sorted(bookings, key=lambda b: b.end):
+        for booked in sorted(self.bookings.get(held.person_id, ()), key=lambda b: b.end):
             if (
                 booked.course_id != held.course_id
                 and not booked.cancelled
                 and status_key(booked.course_status) != "cancelled"
                 and booked.end > now
-                and (since is None or booked.end > since)
                 and (action is None or action.links(booked.course_type))
             ):
                 return booked
@@ -200,4 +189,4 @@ def due_line(due: str | None, offset: int, unit: str, of: str, at: str | None) -
     return _("due: {due} ({timing})").format(due=due, timing=timing)
 
 
-__all__ = ["Booked", "Held", "Renewals", "Verdict", "expiry_due"]
+__all__ = ["Booked", "Held", "Renewals", "expiry_due"]

@@ -49,7 +49,7 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
     for action in config.actions:
         if action.timing.renews:
             by_action.setdefault(action.timing.renews, []).append(action.id)
-    renewals = Renewals(conn, config.actions, config.actions)
+    renewals = Renewals(conn, config.actions, config.actions, now)
     found = []
     for number, action, course_id, person_id, course, issued, until, name in rows:
         held = renewals.current.get((action, course_id, person_id)) or Held(

@@ -30,6 +30,12 @@ REMINDER = """
 """
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reasons are asserted in English (the examples' actions.yaml says `locale: nl`)."""
+    monkeypatch.setenv("CERTIFY_LANG", "en")
+
+
 def _configure(folder: Path, reminder: str = REMINDER, *, validity: bool = True) -> None:
     actions = folder / "actions.yaml"
     text = actions.read_text()
