@@ -377,21 +377,42 @@ class Planner:
         assert self.renewals is not None, "the plan reads the register for renewals"
         renewals = self.renewals
         held, due = renewals.due(action, course.id, participant.person_id, self.tz)
-        outcome = outcome_of(
-            Case(
-                action,
-                self.now,
-                self.since[action.id],
-                self.tz,
-                linked=held is not None,
-                status_ok=True,
-                due=due,
-                attendance_met=True,
-                pass_met=True,
-                cancelled=participant.status == "cancelled",
-                existing=existing,
+        outcome: Outcome
+        if (
+            existing is None
+            and held is not None
+            and due is not None
+            and participant.status != "cancelled"
+        ):
+            # the steps below without what cannot apply (nothing logged, no conditions)
+            if due < self.since[action.id]:
+                outcome = "skipped"
+            elif action.execution == "manual":
+                outcome = "manual"
+            elif due > self.now:
+                outcome = "not_due"
+            else:
+                expire = action.expire_after
+                late = expire is not None and rules.is_expired(
+                    due, self.now, expire.amount, expire.unit, self.tz
+                )
+                outcome = "expired" if late else "send"
+        else:
+            outcome = outcome_of(
+                Case(
+                    action,
+                    self.now,
+                    self.since[action.id],
+                    self.tz,
+                    linked=held is not None,
+                    status_ok=True,
+                    due=due,
+                    attendance_met=True,
+                    pass_met=True,
+                    cancelled=participant.status == "cancelled",
+                    existing=existing,
+                )
             )
-        )
         note = None
         if held is None:
             note = renewal.no_certificate(action.timing.renews or "")

@@ -242,7 +242,17 @@ class Plan:
         indexed = list(enumerate(self._actions))
         # nothing logged to look up and every action anchored on the course end: a row that is
         # not cancelled is decided by its course's table alone
-        by_course_alone = not look_up and not logged and all(verdicts.fast)
+        # (renewal reminders aside: they are decided by the register, row by row below)
+        renewing = [(i, a) for i, a in indexed if a.timing.renews is not None]
+        held = planner.renewals.current if planner.renewals is not None else {}
+        by_course_alone = (
+            not look_up
+            and not logged
+            and all(
+                fast or action.timing.renews
+                for fast, action in zip(verdicts.fast, self._actions, strict=True)
+            )
+        )
         last_course: str | None = None
         least_present = least_passed = 0
         tables: Outcomes = []
@@ -275,6 +285,11 @@ class Plan:
                     outcome = outcomes[met]
                     positions[outcome].append(len(entries))
                     entries.append((outcome, index, judged))
+                for _, action in renewing:
+                    # no certificate of this course: nothing, no record (as not linked)
+                    if (action.timing.renews, course_id, row.person_id) in held:
+                        participant = participant or read(row)
+                        self.add(planner.decide(action, course, participant, None))
                 continue
             states = row.logged_states()
             for index, action in indexed:

@@ -71,8 +71,16 @@ class Renewals:
         self.current: dict[tuple[str, str, str], Held] = {}
         self.by_person: dict[tuple[str, str], list[Held]] = {}
         self.bookings: dict[str, list[Booked]] = {}
+        # worded once per run, not once per reminder (tens of thousands may be due)
+        self._words = {
+            "revoked": _("revoked"),
+            "withdrawn": _("withdrawn"),
+            "state": _("certificate {number} is {state}"),
+            "newer": _("holds a newer certificate {number} (course {course}, valid until {until})"),
+            "booked": _("enrolled in the refresher course {course} ({name})"),
+        }
         # certificates share few end dates: their due moments are worked out once each
-        self._dues: dict[tuple[date, int, str, time | None], datetime] = {}
+        self._dues: dict[tuple[date, int, str, str | None], datetime] = {}
         if not renewed:
             return
         marks = ", ".join("?" * len(renewed))
@@ -122,10 +130,11 @@ class Renewals:
         if held is None or held.valid_until is None:
             return None, None
         t = action.timing
-        key = (held.valid_until, t.offset, t.unit, t.at_time)
+        key = (held.valid_until, t.offset, t.unit, t.at)
         due = self._dues.get(key)
         if due is None:
-            due = self._dues[key] = expiry_due(*key, tz).astimezone(tz)
+            due = expiry_due(held.valid_until, t.offset, t.unit, t.at_time, tz)
+            due = self._dues[key] = due.astimezone(tz)
         return held, due
 
     def objection(self, held: Held, now: datetime, tz: tzinfo) -> tuple[str, str] | None:
@@ -133,10 +142,9 @@ class Renewals:
 
         Asked only of reminders that are due, so a run reads few of them."""
         if held.revoked or held.withdrawn:
-            state = _("revoked") if held.revoked else _("withdrawn")
-            return "skipped", _("certificate {number} is {state}").format(
-                number=held.number, state=state
-            )
+            words = self._words
+            state = words["revoked"] if held.revoked else words["withdrawn"]
+            return "skipped", words["state"].format(number=held.number, state=state)
         until = held.valid_until
         assert until is not None
         for other in self.by_person.get((held.action, held.person_id), ()):
@@ -147,12 +155,12 @@ class Renewals:
                 and other.valid_until is not None
                 and other.valid_until > until
             ):
-                return "skipped", _(
-                    "holds a newer certificate {number} (course {course}, valid until {until})"
-                ).format(number=other.number, course=other.course_id, until=other.valid_until)
+                return "skipped", self._words["newer"].format(
+                    number=other.number, course=other.course_id, until=other.valid_until
+                )
         booked = self.refresher(held.action, held, now, tz)
         if booked is not None:
-            return "waiting", _("enrolled in the refresher course {course} ({name})").format(
+            return "waiting", self._words["booked"].format(
                 course=booked.course_id, name=booked.course_name
             )
         return None
