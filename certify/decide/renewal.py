@@ -10,15 +10,16 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
 
 from certify.clock import add_to_date, from_utc_text, localize, to_utc_text
 from certify.config import Action, status_key
 from certify.locale import _
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A certificate of the register as renewal sees it."""
+class Held(NamedTuple):
+    """A certificate of the register as renewal sees it (a tuple: one per certificate of
+    the register is made per plan)."""
 
     number: str
     action: str
@@ -149,7 +150,7 @@ class Renewals:
         assert until is not None
         for other in self.by_person.get((held.action, held.person_id), ()):
             if (
-                other is not held
+                other.number != held.number
                 and not other.revoked
                 and not other.withdrawn
                 and other.valid_until is not None
