@@ -26,6 +26,8 @@ from certify.decide.timings import (
     Validity,
     parse_duration,
     parse_validity,
+    renewal_conditions,
+    renewal_problems,
 )
 from certify.deliver.settings import Delivery, Smtp
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
@@ -234,22 +236,9 @@ class Action(_Strict):
     @model_validator(mode="after")
     def _anchor_needs_yes(self) -> Action:
         checks = (self.conditions.attendance, self.conditions.pass_)
-        if self.timing.renews is not None:
-            named = [
-                name
-                for name, given in (
-                    ("course_status", self.conditions.course_status is not None),
-                    ("attendance", self.conditions.attendance != "no"),
-                    ("pass", self.conditions.pass_ != "no"),
-                )
-                if given
-            ]
-            if named:
-                raise ValueError(
-                    f"a reminder before certificate_expiry cannot have the condition "
-                    f"{', '.join(named)}: the certificate of {self.timing.renews!r} already "
-                    "says the course was met (remove `conditions`)"
-                )
+        renewing = renewal_conditions(self.timing, self.conditions)
+        if renewing:
+            raise ValueError(renewing)
         if self.timing.after == "requirements_met":
             if "yes" not in checks:
                 raise ValueError(
@@ -458,7 +447,7 @@ def load(path: Path) -> Config:
                 f"(first at actions[{seen[action.id]}]); ids are the keys of the delivery log"
             )
         seen.setdefault(action.id, index)
-    problems += _renewal_problems(config)
+    problems += renewal_problems(config.settings.actions, config.where)
     if problems:
         raise ConfigError(file, problems)
     if "locale" in settings.model_fields_set:  # what people read follows the file's language
@@ -466,33 +455,6 @@ def load(path: Path) -> Config:
 
         locale.configure(settings.locale)
     return config
-
-
-def _renewal_problems(config: Config) -> list[str]:
-    """A reminder before certificate_expiry names an action with certificates that expire."""
-    by_id = {action.id: action for action in config.settings.actions}
-    problems = []
-    for index, action in enumerate(config.settings.actions):
-        of = action.timing.renews
-        if of is None:
-            continue
-        where = config.where("actions", index, "timing", "of")
-        target = by_id.get(of)
-        if target is None:
-            problems.append(
-                f"{where}: timing.of names no action {of!r} "
-                f"(known: {', '.join(by_id)}){did_you_mean(of, list(by_id))}"
-            )
-        elif target.validity is None:
-            problems.append(
-                f"{where}: action {of!r} has no `validity`, so its certificates never "
-                f"expire (give it `validity: 1 year`, say)"
-            )
-        elif target.timing.renews is not None:
-            problems.append(
-                f"{where}: action {of!r} is itself a reminder; name the certificate's action"
-            )
-    return problems
 
 
 def read_timezone(path: Path) -> tzinfo:

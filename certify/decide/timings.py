@@ -6,10 +6,13 @@ Typed models for config.py; the arithmetic on them lives in rules.py and clock.p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+from certify.errors import did_you_mean
 
 _UNITS = r"hours?|days?|weeks?|months?|years?"
 _CALENDAR = r"days?|weeks?|months?|years?"
@@ -173,6 +176,83 @@ class Timing(_Strict):
         return time(int(hours), int(minutes))
 
 
+# -- renewal reminders: what actions.yaml may not say of one ---------------------------------
+
+
+class _Checked(Protocol):
+    """What renewal's checks read of a condition set and an action (config.py's models)."""
+
+    @property
+    def course_status(self) -> list[str] | None: ...
+
+    @property
+    def attendance(self) -> str: ...
+
+    @property
+    def pass_(self) -> str: ...
+
+
+class _Action(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def timing(self) -> Timing: ...
+
+    @property
+    def validity(self) -> Validity | None: ...
+
+
+def renewal_conditions(timing: Timing, conditions: _Checked) -> str | None:
+    """Why a reminder before certificate_expiry cannot have these conditions; None: it can."""
+    if timing.renews is None:
+        return None
+    named = [
+        name
+        for name, given in (
+            ("course_status", conditions.course_status is not None),
+            ("attendance", conditions.attendance != "no"),
+            ("pass", conditions.pass_ != "no"),
+        )
+        if given
+    ]
+    if not named:
+        return None
+    return (
+        f"a reminder before certificate_expiry cannot have the condition "
+        f"{', '.join(named)}: the certificate of {timing.renews!r} already "
+        "says the course was met (remove `conditions`)"
+    )
+
+
+def renewal_problems(actions: Sequence[_Action], where: Callable[..., str]) -> list[str]:
+    """A reminder before certificate_expiry names an action whose certificates expire;
+    `where(*loc)` locates a key of actions.yaml."""
+    by_id = {action.id: action for action in actions}
+    problems = []
+    for index, action in enumerate(actions):
+        of = action.timing.renews
+        if of is None:
+            continue
+        at = where("actions", index, "timing", "of")
+        target = by_id.get(of)
+        if target is None:
+            problems.append(
+                f"{at}: timing.of names no action {of!r} "
+                f"(known: {', '.join(by_id)}){did_you_mean(of, list(by_id))}"
+            )
+        elif target.validity is None:
+            problems.append(
+                f"{at}: action {of!r} has no `validity`, so its certificates never "
+                f"expire (give it `validity: 1 year`, say)"
+            )
+        elif target.timing.renews is not None:
+            problems.append(
+                f"{at}: action {of!r} is itself a reminder; name the certificate's action"
+            )
+    return problems
+
+
 __all__ = [
     "DURATION_PATTERN",
     "DURATION_SCHEMA",
@@ -183,4 +263,6 @@ __all__ = [
     "Validity",
     "parse_duration",
     "parse_validity",
+    "renewal_conditions",
+    "renewal_problems",
 ]
