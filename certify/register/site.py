@@ -245,15 +245,7 @@ class _Site:
             self.digests[relative] = digest
             self.published.unchanged += 1
             return
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".html")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        _replace_whole(path, data, 0o644, dir=directory, prefix=".tmp-", suffix=".html")
         self.digests[relative] = digest
         self.published.written += 1
 
@@ -293,13 +285,20 @@ def write_bytes(path: Path, data: bytes) -> None:
     from certify.outfile import check_target
 
     check_target(path)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp"
+    _replace_whole(
+        str(path), data, 0o600, dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp"
     )
+
+
+def _replace_whole(
+    path: str, data: bytes, mode: int, *, dir: str | Path, prefix: str, suffix: str
+) -> None:
+    """Write `data` to a temporary file beside `path`, then rename: whole or not at all."""
+    descriptor, temporary = tempfile.mkstemp(dir=dir, prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
-        os.chmod(temporary, 0o600)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
