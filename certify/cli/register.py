@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,7 +31,9 @@ from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
 from certify.store.database import Store, db_path
 
 if TYPE_CHECKING:
-    from certify.register.keep import Entry
+    from collections.abc import Iterator
+
+    from certify.register.keep import Entry, Register
 
 certificates = _App(
     name="certificates",
@@ -71,6 +74,16 @@ def _moment(now: str | None, actions: Path | None) -> tuple[datetime, date]:
     return moment, moment.astimezone(tz).date()
 
 
+@contextmanager
+def _reading(now: str | None, actions: Path | None, db: Path | None) -> Iterator[Register]:
+    """The register as of the command's local day, read-only."""
+    from certify.register.keep import Register
+
+    _, today = _moment(now, actions)
+    with Store.open_readonly(db_path(db)) as store:
+        yield Register(store, today)
+
+
 def _line(entry: Entry) -> str:
     name = entry.full_name or "(withdrawn)"
     until = f", valid until {entry.valid_until}" if entry.valid_until else ""
@@ -105,16 +118,15 @@ def list_certificates(
     as_json: JsonOption = False,
 ) -> None:
     """The issued certificates, oldest first: number, code, person, course, dates, state."""
-    from certify.register.keep import LISTED, CertificateState, Register
+    from certify.register.keep import LISTED, CertificateState
 
     with errors():
         if state is not None and state not in set(CertificateState):
             raise UsageError(
                 f"unknown state {state!r} (valid, expired, revoked, superseded, withdrawn)"
             )
-        _, today = _moment(now, actions)
-        with Store.open_readonly(db_path(db)) as store:
-            found = Register(store, today).entries(course=course, person=person, state=state)
+        with _reading(now, actions, db) as register:
+            found = register.entries(course=course, person=person, state=state)
     if as_json:
         emit_json([entry.listed() for entry in found])
         return
@@ -155,14 +167,11 @@ def export(
     """The kept PDFs as COURSE_ID/NUMBER - FULL NAME.pdf, with register.csv, in one zip."""
     from certify.outfile import check_target
     from certify.register.export import export_zip
-    from certify.register.keep import Register
 
     with errors():
-        _, today = _moment(now, actions)
         since_day = _day(since) if since else None
         check_target(out)
-        with Store.open_readonly(db_path(db)) as store:
-            register = Register(store, today)
+        with _reading(now, actions, db) as register:
             entries = register.entries(course=course, since=since_day)
             count = export_zip(entries, register.pdf, out)
     plain(f"wrote {count} certificates and register.csv to {out}")
@@ -186,12 +195,10 @@ def verify(
     actions: ActionsOption = None,
 ) -> None:
     """A certificate's state in one line; exit 0 valid, 3 known but not valid, 1 unknown."""
-    from certify.register.keep import CertificateState, Register
+    from certify.register.keep import CertificateState
 
-    with errors():
-        _, today = _moment(now, actions)
-        with Store.open_readonly(db_path(db)) as store:
-            entry = Register(store, today).find(reference)
+    with errors(), _reading(now, actions, db) as register:
+        entry = register.find(reference)
     plain(_line(entry))
     raise typer.Exit(0 if entry.state == CertificateState.VALID else EXIT_NOT_ACCEPTED)
 
