@@ -326,26 +326,16 @@ class Coercer:
     # -- position and looks repeated texts up, with no call it can spare per row
 
     def _attendance(self, at: Sequence[int], file: str) -> Converter:
-        part_at, person_at, present_at, registered_at = at
-        present_of = self.yes_no("present", read_registered_bool)
-        moment_of = self.moments("registered_at")
-
-        def convert(values: list[str], line: int) -> Row | None:
-            part_id = read_id(values[part_at].strip(), "part_id")
-            person_id = read_id(values[person_at].strip(), "person_id")
-            if person_id in self.erased:
-                self.erased_rows += 1
-                return None
-            present = present_of[values[present_at]]
-            if present is None:
-                return None
-            return (part_id, person_id, present, moment_of[values[registered_at]], line)
-
-        return convert
+        return self._marks(at, "present", graded=False)
 
     def _results(self, at: Sequence[int], file: str) -> Converter:
-        part_at, person_at, passed_at, grade_at, registered_at = at
-        passed_of = self.yes_no("passed", read_registered_bool)
+        return self._marks(at, "passed", graded=True)
+
+    def _marks(self, at: Sequence[int], column: str, *, graded: bool) -> Converter:
+        """A part's attendance (present) or result (passed, and a grade): the same steps."""
+        part_at, person_at, mark_at, *rest = at
+        grade_at, registered_at = rest[0], rest[-1]
+        mark_of = self.yes_no(column, read_registered_bool)
         moment_of = self.moments("registered_at")
 
         def convert(values: list[str], line: int) -> Row | None:
@@ -354,11 +344,13 @@ class Coercer:
             if person_id in self.erased:
                 self.erased_rows += 1
                 return None
-            passed = passed_of[values[passed_at]]
-            if passed is None:
+            mark = mark_of[values[mark_at]]
+            if mark is None:
                 return None
-            grade = values[grade_at].strip() or None
-            return (part_id, person_id, passed, grade, moment_of[values[registered_at]], line)
+            if graded:
+                grade = values[grade_at].strip() or None
+                return (part_id, person_id, mark, grade, moment_of[values[registered_at]], line)
+            return (part_id, person_id, mark, moment_of[values[registered_at]], line)
 
         return convert
 
