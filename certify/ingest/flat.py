@@ -169,13 +169,19 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
             return False
         return True
 
+    def agrees(entity: _Entity, key: Any, cells: Any, values: list[str], line: int) -> bool:
+        """Whether a row agrees with the first of its course (or part), once() when not known."""
+        first = entity.seen.get(key)
+        if first is not None and first[0] == cells:
+            return True
+        return once(entity, key, cells, first, values, line)
+
     # the hot loop of a flat import. Rows of one course and part come together: a row whose
     # course (or part) cells are those of the row before agrees with it at the cost of one
     # tuple comparison. Attendance and results are built here from ids the part and person
     # of the row have already read (an id that does not read never enters `seen`).
     course, part, person, enrollment = entities
-    course_seen, course_cells = course.seen, course.cells
-    part_seen, part_cells = part.seen, part.cells
+    course_cells, part_cells = course.cells, part.cells
     person_seen, person_cells = person.seen, person.cells
     enrollment_seen, enrollment_cells = enrollment.seen, enrollment.cells
     attendance_rows, result_rows = pending["attendance"], pending["results"]
@@ -202,26 +208,15 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
         if derive_person:
             values.append(values[email_at].strip().lower())
         cells = course_cells(values)
-        if cells != last_course:
-            course_id = values[course_at].strip()
-            first = course_seen.get(course_id)
-            if first is None or first[0] != cells:
-                agrees = once(course, course_id, cells, first, values, line)
-            else:
-                agrees = True
-            if agrees:  # a row that disagrees is not the one the next rows are held to
-                last_course, last_course_id = cells, course_id
-            else:
-                last_course, last_course_id = None, course_id
+        if cells != last_course:  # one that disagrees is not the one the next rows are held to
+            key = values[course_at].strip()
+            held = agrees(course, key, cells, values, line)
+            last_course, last_course_id = (cells if held else None), key
         cells = part_cells(values)
         if cells != last_part:
             key = values[part_at].strip()
-            first = part_seen.get(key)
-            if first is None or first[0] != cells:
-                agrees = once(part, key, cells, first, values, line)
-            else:
-                agrees = True
-            last_part, last_part_id = (cells if agrees else None), key
+            held = agrees(part, key, cells, values, line)
+            last_part, last_part_id = (cells if held else None), key
         person_id = values[person_at].strip()
         if person_id in erased:
             coercer.erased_rows += 1
