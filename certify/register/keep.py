@@ -48,22 +48,28 @@ LISTED = (
 
 
 @dataclass(frozen=True, slots=True)
-class Kept:
-    """One rendered certificate, as it is attached to its message."""
+class Certificate:
+    """What a certificate says, as the register keeps it."""
 
     number: str
     code: str
-    delivery_id: int | None
     action: str
     course_id: str
     person_id: str
-    full_name: str
     course_name: str
     course_start: str | None
     course_end: str | None
     language: str
     issued_on: str
     valid_until: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Kept(Certificate):
+    """One rendered certificate, as it is attached to its message."""
+
+    delivery_id: int | None
+    full_name: str
     replaces: str | None
     pdf: bytes
 
@@ -158,26 +164,15 @@ def issue_delivered(conn: sqlite3.Connection, now_text: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(Certificate):
     """One certificate of the register, as `list`, `verify` and the site show it."""
 
-    number: str
-    code: str
-    person_id: str
     full_name: str | None
-    course_id: str
-    course_name: str
-    course_start: str | None
-    course_end: str | None
-    language: str
-    issued_on: str
-    valid_until: str | None
     state: CertificateState
     source: str
     revoked_reason: str | None
     superseded_by: str | None
     sha256: str | None
-    action: str
 
     def listed(self) -> dict[str, str]:
         """The columns of `list`: dates as YYYY-MM-DD, empty where there is nothing."""
@@ -246,8 +241,10 @@ class Register:
             valid_until=valid_until,
         )
         return Entry(
-            number, code, person, name, course, course_name, start, end, language, issued_on,
-            valid_until, state, source, reason, superseded_by, sha256, action,
+            number=number, code=code, action=action, course_id=course, person_id=person,
+            course_name=course_name, course_start=start, course_end=end, language=language,
+            issued_on=issued_on, valid_until=valid_until, full_name=name, state=state,
+            source=source, revoked_reason=reason, superseded_by=superseded_by, sha256=sha256,
         )  # fmt: skip
 
     def entries(
