@@ -132,6 +132,9 @@ ActionFilter = Annotated[
 CourseFilter = Annotated[
     str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
 ]
+PersonFilter = Annotated[
+    str | None, typer.Option("--person", metavar="ID", help="Only this person_id.")
+]
 QuietOption = Annotated[
     bool,
     typer.Option(

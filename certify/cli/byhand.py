@@ -16,6 +16,7 @@ from certify.cli.app import (
     DbOption,
     JsonOption,
     NowOption,
+    PersonFilter,
     PersonOption,
     WaitOption,
     app,
@@ -172,9 +173,7 @@ def retry(
     reason: ReasonOption,
     action: ActionFilter = None,
     course: CourseFilter = None,
-    person: Annotated[
-        str | None, typer.Option("--person", metavar="ID", help="Only this person_id.")
-    ] = None,
+    person: PersonFilter = None,
     force: Annotated[
         bool, typer.Option("--force", help="Needed for unknown: they may have arrived.")
     ] = False,

@@ -11,9 +11,11 @@ import typer
 
 from certify.cli.app import (
     ActionsOption,
+    CourseFilter,
     DbOption,
     JsonOption,
     NowOption,
+    PersonFilter,
     WaitOption,
     _App,
     app,
@@ -54,9 +56,6 @@ Reference = Annotated[
 ]
 ReasonOption = Annotated[
     str, typer.Option("--reason", metavar="TEXT", help="Why, for the certificate's history.")
-]
-CourseFilter = Annotated[
-    str | None, typer.Option("--course", metavar="ID", help="Only this course_id.")
 ]
 
 
@@ -101,9 +100,7 @@ def _line(entry: Entry) -> str:
 @certificates.command("list")
 def list_certificates(
     course: CourseFilter = None,
-    person: Annotated[
-        str | None, typer.Option("--person", metavar="ID", help="Only this person_id.")
-    ] = None,
+    person: PersonFilter = None,
     state: Annotated[
         str | None,
         typer.Option(
