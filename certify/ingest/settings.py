@@ -38,33 +38,16 @@ FLAT_COLUMNS = FLAT_REQUIRED + FLAT_OPTIONAL
 # the yes/no columns, whose words `values` may add to
 BOOL_COLUMNS = ("present", "passed", "attendance_required", "pass_required")
 
-# the input columns of each table (required and optional), as tables.TABLES knows them;
-# repeated here so that loading actions.yaml does not load the importer
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "course_types": ("course_type", "attendance_percentage"),
-    "courses": ("course_id", "name", "status", "end", "course_type", "start", "location"),
-    "parts": (
-        "part_id",
-        "course_id",
-        "name",
-        "start",
-        "end",
-        "attendance_required",
-        "pass_required",
-    ),
-    "persons": (
-        "person_id",
-        "email",
-        "first_name",
-        "infix",
-        "last_name",
-        "full_name",
-        "language",
-    ),
-    "enrollments": ("course_id", "person_id", "status", "enrolled_at"),
-    "attendance": ("part_id", "person_id", "present", "registered_at"),
-    "results": ("part_id", "person_id", "passed", "grade", "registered_at"),
-}
+
+def table_columns(table: str) -> tuple[str, ...]:
+    """The input columns of a table (required and optional), as the importer reads them;
+    looked up only for an actions.yaml that maps a table's columns."""
+    from certify.ingest.tables import TABLES
+
+    spec = TABLES[table]
+    return (*spec.required, *spec.optional)
+
+
 TableName = Literal[
     "course_types", "courses", "parts", "persons", "enrollments", "attendance", "results"
 ]
@@ -153,7 +136,7 @@ class ImportSettings(_Strict):
     @classmethod
     def _tables(cls, value: dict[str, TableImport]) -> dict[str, TableImport]:
         for name, table in value.items():
-            _check_columns(table.columns, TABLE_COLUMNS[name], name)
+            _check_columns(table.columns, table_columns(name), name)
         return value
 
     @field_validator("values")
