@@ -9,6 +9,7 @@ so the two cannot check in a different order (a property test holds them togethe
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, tzinfo
 from typing import Literal
 
@@ -32,6 +33,7 @@ Outcome = Literal[
 ]
 
 
+@dataclass(slots=True)
 class Case:
     """What the steps ask about one (action, participant) at the run's moment.
 
@@ -39,48 +41,19 @@ class Case:
     logged and the enrollment stands.
     """
 
-    __slots__ = (
-        "_expired",
-        "action",
-        "attendance_met",
-        "cancelled",
-        "due",
-        "existing",
-        "linked",
-        "now",
-        "pass_met",
-        "since",
-        "status_ok",
-        "tz",
-    )
-
-    def __init__(
-        self,
-        action: Action,
-        now: datetime,
-        since: datetime,
-        tz: tzinfo,
-        *,
-        linked: bool,
-        status_ok: bool,
-        due: datetime | None,
-        attendance_met: bool,
-        pass_met: bool,
-        cancelled: bool = False,
-        existing: ExistingDelivery | None = None,
-    ) -> None:
-        self.action = action
-        self.now = now
-        self.since = since
-        self.tz = tz
-        self.linked = linked
-        self.status_ok = status_ok
-        self.due = due
-        self.attendance_met = attendance_met
-        self.pass_met = pass_met
-        self.cancelled = cancelled
-        self.existing = existing
-        self._expired: bool | None = None
+    action: Action
+    now: datetime
+    since: datetime
+    tz: tzinfo
+    _: KW_ONLY
+    linked: bool
+    status_ok: bool
+    due: datetime | None
+    attendance_met: bool
+    pass_met: bool
+    cancelled: bool = False
+    existing: ExistingDelivery | None = None
+    _expired: bool | None = field(default=None, init=False, repr=False)
 
     @property
     def expired(self) -> bool:
