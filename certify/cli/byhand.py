@@ -8,26 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from certify.cli.app import (
-    ActionFilter,
-    ActionsOption,
-    CourseFilter,
-    CourseOption,
-    DbOption,
-    JsonOption,
-    NowOption,
-    PersonFilter,
-    PersonOption,
-    WaitOption,
-    app,
-    config_from,
-    configured_at,
-    emit_json,
-    errors,
-    parse_now,
-    plain,
-    warn,
-)
+from certify.cli import app as common
 from certify.cli.transport_options import TransportChoice, with_transport_options
 from certify.deliver.state import DeliveryState
 from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
@@ -46,12 +27,12 @@ def _state_option(flag: str, states: tuple[DeliveryState, ...], help: str) -> An
     return typer.Option(flag, case_sensitive=False, metavar="|".join(states), help=help)
 
 
-@app.command()
+@common.app.command()
 @with_transport_options
 def send(
     action: Annotated[str, typer.Argument(help="The action id.")],
-    course: CourseOption,
-    person: PersonOption,
+    course: common.CourseOption,
+    person: common.PersonOption,
     force: Annotated[
         bool,
         typer.Option(
@@ -63,33 +44,33 @@ def send(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, for the log (required with --force).")
     ] = None,
-    now: NowOption = None,
+    now: common.NowOption = None,
     via: TransportChoice = TransportChoice(),
-    wait: WaitOption = 10.0,
-    db: DbOption = None,
-    actions: ActionsOption = None,
-    as_json: JsonOption = False,
+    wait: common.WaitOption = 10.0,
+    db: common.DbOption = None,
+    actions: common.ActionsOption = None,
+    as_json: common.JsonOption = False,
 ) -> None:
     """Send one delivery now: manual actions, or an audited re-send with --force."""
     from certify.deliver.byhand import send_one
     from certify.store.lock import run_lock
 
-    with errors():
+    with common.errors():
         if force and not reason:
             raise UsageError("--force needs --reason TEXT, for the delivery log")
-        config, moment = configured_at(actions, now)
+        config, moment = common.configured_at(actions, now)
         chosen = via.pick(config)
         path = db_path(db)
         with run_lock(path, wait), Store.open(path, create=False) as store:
             result = send_one(
                 store, config, action, course, person, moment, chosen, force=force,
-                reason=reason, warn=warn,
+                reason=reason, warn=common.warn,
             )  # fmt: skip
     if as_json:
-        emit_json(result.as_json())
+        common.emit_json(result.as_json())
     else:
         sent = result.state == DeliveryState.SENT
-        plain(
+        common.plain(
             f"{result.state}: {action} {course}/{person}"
             + (f" (Message-ID {result.message_id})" if sent else "")
             + (f": {result.error}" if result.error else "")
@@ -98,11 +79,11 @@ def send(
         raise typer.Exit(EXIT_NOT_ACCEPTED)
 
 
-@app.command()
+@common.app.command()
 def mark(
     action: Annotated[str, typer.Argument(help="The action id.")],
-    course: CourseOption,
-    person: PersonOption,
+    course: common.CourseOption,
+    person: common.PersonOption,
     state: Annotated[
         Literal["sent", "failed"],
         _state_option(
@@ -123,9 +104,9 @@ def mark(
             "`certify retry --state failed` then sends it again), skipped or expired.",
         ),
     ] = False,
-    wait: WaitOption = 10.0,
-    db: DbOption = None,
-    actions: ActionsOption = None,
+    wait: common.WaitOption = 10.0,
+    db: common.DbOption = None,
+    actions: common.ActionsOption = None,
 ) -> None:
     """Settle one delivery by hand: unknown, pending or failed, or one handed over another way.
 
@@ -136,18 +117,18 @@ def mark(
     from certify.deliver.byhand import mark_delivery
     from certify.store.lock import run_lock
 
-    with errors():
+    with common.errors():
         if state not in (DeliveryState.SENT, DeliveryState.FAILED):
             raise UsageError("--as takes sent or failed")
         path = db_path(db)
-        moment = parse_now(None, UTC)
+        moment = common.parse_now(None, UTC)
         with run_lock(path, wait), Store.open(path, create=False) as store:
             done = mark_delivery(
                 store, action, course, person, DeliveryState(state), reason, moment, force=force,
-                config=lambda: config_from(actions), transport=_configured_transport(actions),
-                warn=warn,
+                config=lambda: common.config_from(actions), transport=_configured_transport(actions),
+                warn=common.warn,
             )  # fmt: skip
-    plain(done)
+    common.plain(done)
 
 
 def _configured_transport(actions: Path | None) -> Transport | None:
@@ -155,12 +136,12 @@ def _configured_transport(actions: Path | None) -> Transport | None:
     from certify.deliver.transports import choose_transport
 
     try:
-        return choose_transport(config_from(actions), transport=None, out=None)
+        return choose_transport(common.config_from(actions), transport=None, out=None)
     except CertifyError:
         return None
 
 
-@app.command()
+@common.app.command()
 def retry(
     state: Annotated[
         Literal["failed", "unknown"],
@@ -171,25 +152,25 @@ def retry(
         ),
     ],
     reason: ReasonOption,
-    action: ActionFilter = None,
-    course: CourseFilter = None,
-    person: PersonFilter = None,
+    action: common.ActionFilter = None,
+    course: common.CourseFilter = None,
+    person: common.PersonFilter = None,
     force: Annotated[
         bool, typer.Option("--force", help="Needed for unknown: they may have arrived.")
     ] = False,
-    wait: WaitOption = 10.0,
-    db: DbOption = None,
+    wait: common.WaitOption = 10.0,
+    db: common.DbOption = None,
 ) -> None:
     """Put failed (or unknown) deliveries back to pending; the next run sends them."""
     from certify.deliver.byhand import retry_deliveries
     from certify.store.lock import run_lock
 
-    with errors():
+    with common.errors():
         path = db_path(db)
-        moment = parse_now(None, UTC)
+        moment = common.parse_now(None, UTC)
         with run_lock(path, wait), Store.open(path, create=False) as store:
             count = retry_deliveries(
                 store, moment, DeliveryState(state), reason, force=force, action=action, course=course,
                 person=person,
             )  # fmt: skip
-    plain(f"re-queued {count} {state} deliveries; the next run-due sends them")
+    common.plain(f"re-queued {count} {state} deliveries; the next run-due sends them")
