@@ -32,6 +32,7 @@ from certify.decide.timings import (
 from certify.deliver.settings import Delivery, Smtp
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
 from certify.ingest.settings import ImportSettings
+from certify.locale import _
 from certify.register.settings import Certificates
 from certify.store.settings import Retention
 from certify.yamlfile import Positions, Strict, parse_yaml, validation_problems, where
@@ -477,14 +478,20 @@ def import_timezone(path: Path, written: str | None = None) -> tzinfo:
             raise UsageError(f"--timezone: {exc}") from None
     if not path.exists():
         raise CertifyError(
-            f"no actions.yaml at {path}, so no time zone to read the exports' local times in",
-            hint="pass --actions FILE, or --timezone ZONE (such as Europe/Amsterdam); "
-            "`certify init` writes an actions.yaml to start from",
+            _(
+                "no actions.yaml at {path}, so no time zone to read the exports' local times in"
+            ).format(path=path),
+            hint=_(
+                "pass --actions FILE, or --timezone ZONE (such as Europe/Amsterdam); "
+                "`certify init` writes an actions.yaml to start from"
+            ),
         )
     config = load(path)
     if config.settings.timezone is None:
         raise CertifyError(
-            f"{path} sets no timezone, so none to read the exports' local times in",
-            hint="add `timezone: Europe/Amsterdam` (your zone) to it, or pass --timezone ZONE",
+            _("{path} sets no timezone, so none to read the exports' local times in").format(
+                path=path
+            ),
+            hint=_("add `timezone: Europe/Amsterdam` (your zone) to it, or pass --timezone ZONE"),
         )
     return config.tz

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from certify.locale import _
+from certify.locale import _, ngettext
 
 # -- why a decision waits ---------------------------------------------------------------
 
@@ -104,12 +104,36 @@ def outcome_meaning(state: str) -> str:
 
 def due_line(due: str | None, offset: int, unit: str, anchor: str, at: str | None) -> str:
     """`due: 2026-11-13 09:00 CET (1 day after course end, at 09:00)`."""
+    anchor = _anchor_word(anchor)
     if due is None:
         return _("due: not yet known (waits for {anchor})").format(anchor=anchor)
-    timing = _("{offset} {unit} after {anchor}").format(offset=offset, unit=unit, anchor=anchor)
+    timing = _("{span} after {anchor}").format(span=_span(offset, unit), anchor=anchor)
     if at:
         timing += _(", at {at}").format(at=at)
     return _("due: {due} ({timing})").format(due=due, timing=timing)
+
+
+def _span(count: int, unit: str) -> str:
+    """`1 day`, `3 weeks`: an action's offset in the language shown."""
+    spans = {
+        "hours": lambda: ngettext("{count} hour", "{count} hours", count),
+        "days": lambda: ngettext("{count} day", "{count} days", count),
+        "weeks": lambda: ngettext("{count} week", "{count} weeks", count),
+        "months": lambda: ngettext("{count} month", "{count} months", count),
+        "years": lambda: ngettext("{count} year", "{count} years", count),
+    }
+    found = spans.get(unit)
+    return found().format(count=count) if found else f"{count} {unit}"
+
+
+def _anchor_word(anchor: str) -> str:
+    """What an action's timing counts from (`after: course_end`), in the language shown."""
+    anchors = {
+        "course_end": _("course end"),
+        "requirements_met": _("requirements met"),
+        "participant_added": _("participant added"),
+    }
+    return anchors.get(anchor, anchor.replace("_", " "))
 
 
 def status_line(status: str, wanted: Sequence[str] | None, ok: bool) -> str:

@@ -134,3 +134,39 @@ def test_a_quiet_first_run_that_only_records_history_says_nothing(examples: Path
     assert cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples).returncode == 0
     shown, loaded = _loaded_after(examples, "run-due", "-q", "--now", SWITCH_ON, *TO_OUTBOX)
     assert (shown, loaded) == ("", [])
+
+
+def test_init_reads_in_dutch(tmp_path: Path) -> None:
+    code, out, err = cli("--lang", "nl", "init", str(tmp_path / "kit"))
+    assert code == 0, err
+    assert f"{tmp_path / 'kit' / 'actions.yaml'} geschreven" in out
+    assert "gemaakt voor de exports van het opleidingssysteem" in out
+    assert "verder: zet timezone en sender in actions.yaml" in out
+    assert "wrote" not in out
+
+
+def test_an_import_sums_up_in_dutch(examples: Path) -> None:
+    code, out, err = cli(
+        "--lang", "nl", "import", "examples", "--now", "2026-11-01T08:00", cwd=examples
+    )
+    assert code == 0, err
+    assert "courses: 6 toegevoegd, 0 bijgewerkt, 0 ongewijzigd, 0 verwijderd" in out
+    assert "inserted" not in out
+
+
+def test_explain_says_its_timing_in_dutch(switched_on: Path) -> None:
+    code, out, err = cli(
+        "--lang", "nl", "explain", "--person", "fenna", "--now", DEMO_NOW, cwd=switched_on
+    )
+    assert code == 0, err
+    assert " na einde opleiding" in out, out
+    assert "course end" not in out
+
+
+def test_a_mistake_is_an_error_with_a_hint_in_dutch(tmp_path: Path) -> None:
+    code, _out, err = cli(
+        "--lang", "nl", "import", str(tmp_path), "--actions", str(tmp_path / "none.yaml")
+    )
+    assert code != 0
+    assert "fout: geen actions.yaml in" in err, err
+    assert "tip: geef --actions FILE" in err, err

@@ -26,6 +26,7 @@ from certify.cli.terminal import printable
 from certify.clock import DateFormatError, from_utc_text, parse_moment
 from certify.config import Config, actions_path, load, read_timezone
 from certify.errors import CertifyError, LocatedErrors, UsageError
+from certify.locale import _
 from certify.store.database import Store
 
 if TYPE_CHECKING:
@@ -197,10 +198,10 @@ def fail(exc: CertifyError) -> NoReturn:
         for problem in exc.problems:
             warn(problem)
         if exc.total > len(exc.problems):
-            warn(f"... and {exc.total - len(exc.problems)} more")
-    warn(f"error: {exc.message}")
+            warn(_("... and {count} more").format(count=exc.total - len(exc.problems)))
+    warn(_("error: {message}").format(message=exc.message))
     if exc.hint:
-        warn(f"hint: {exc.hint}")
+        warn(_("hint: {hint}").format(hint=exc.hint))
     raise typer.Exit(exc.exit_code)
 
 

@@ -12,7 +12,9 @@ from certify.cli import app as common
 from certify.cli.transport_options import TransportChoice, with_transport_options
 from certify.deliver.state import DeliveryState
 from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
+from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
+from certify.words import state_word
 
 if TYPE_CHECKING:
     from certify.deliver.transports import Transport
@@ -71,7 +73,7 @@ def send(
     else:
         sent = result.state == DeliveryState.SENT
         common.plain(
-            f"{result.state}: {action} {course}/{person}"
+            f"{state_word(result.state)}: {action} {course}/{person}"
             + (f" (Message-ID {result.message_id})" if sent else "")
             + (f": {result.error}" if result.error else "")
         )
@@ -119,7 +121,7 @@ def mark(
 
     with common.errors():
         if state not in (DeliveryState.SENT, DeliveryState.FAILED):
-            raise UsageError("--as takes sent or failed")
+            raise UsageError(_("--as takes sent or failed"))
         path = db_path(db)
         moment = common.parse_now(None, UTC)
         with run_lock(path, wait), Store.open(path, create=False) as store:
@@ -173,4 +175,10 @@ def retry(
                 store, moment, DeliveryState(state), reason, force=force, action=action, course=course,
                 person=person,
             )  # fmt: skip
-    common.plain(f"re-queued {count} {state} deliveries; the next run-due sends them")
+    common.plain(
+        ngettext(
+            "re-queued {count} {state} delivery; the next run-due sends it",
+            "re-queued {count} {state} deliveries; the next run-due sends them",
+            count,
+        ).format(count=count, state=state_word(state))
+    )

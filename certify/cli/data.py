@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,7 @@ from certify.cli.app import (
 )
 from certify.config import actions_path, import_timezone, load, read_timezone
 from certify.errors import CertifyError
+from certify.locale import _, english, ngettext
 from certify.store.database import Store, db_path
 
 
@@ -89,7 +91,8 @@ def import_command(
     from certify.ingest.settings import ImportSettings
     from certify.register.imported import FILE, found_in, import_certificates
 
-    with errors():
+    # --json's warnings stay English, like its keys
+    with errors(), english() if as_json else nullcontext():
         source = actions_path(actions)
         tz = import_timezone(source, timezone)
         # how this organisation's exports look: actions.yaml's import: section
@@ -137,7 +140,7 @@ def import_command(
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
             raise
     for warning in report.warnings:
-        warn(f"warning: {warning}")
+        warn(_("warning: {warning}").format(warning=warning))
     if as_json:
         shown = report.as_json()
         if added is not None:
@@ -156,13 +159,18 @@ def import_command(
 
         from certify.ingest.integrity import removal
 
-        grid = Table(title=f"Import #{report.import_id} into {path}")
-        for column in ("table", "rows", "inserted", "updated", "unchanged", "removed"):
-            grid.add_column(column, justify="left" if column == "table" else "right")
+        grid = Table(
+            title=_("Import #{number} into {path}").format(number=report.import_id, path=path)
+        )
+        columns = (_("table"), _("rows"), _("inserted"), _("updated"), _("unchanged"), _("removed"))
+        for index, column in enumerate(columns):
+            grid.add_column(column, justify="right" if index else "left")
         for name, counts in report.counts.items():
             figures = (counts.rows, counts.inserted, counts.updated, counts.unchanged)
             # a --snapshot cancels the enrollments a file lacks, and removes other rows
-            gone = f"{counts.removed}" + ("" if removal(name) == "removed" else f" {removal(name)}")
+            gone = f"{counts.removed}" + (
+                "" if removal(name) == "removed" else f" {_('cancelled')}"
+            )
             grid.add_row(name, *(str(value) for value in figures), gone)
         console().print(grid)
     if attention:
@@ -182,7 +190,7 @@ def backup(
 
     with errors(), Store.open_readonly(db_path(db)) as store:
         copy_database(store, target)
-    plain(f"backed up {store.path} to {target}")
+    plain(_("backed up {database} to {copy}").format(database=store.path, copy=target))
 
 
 @app.command()
@@ -205,7 +213,7 @@ def validate(
 
     path = actions_path(actions)
     warnings: list[str] = []
-    with errors():
+    with errors(), english() if as_json else nullcontext():
         if db is None:
             problems = validate_all(path)
         else:
@@ -218,12 +226,20 @@ def validate(
         for problem in problems:
             warn(problem)
         for warning in warnings:
-            warn(f"warning: {warning}")
+            warn(_("warning: {warning}").format(warning=warning))
         if problems:
-            counted = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
-            warn(f"error: {counted} in {path} and its templates")
+            counted = ngettext(
+                "{count} problem in {path} and its templates",
+                "{count} problems in {path} and its templates",
+                len(problems),
+            )
+            warn(
+                _("error: {message}").format(message=counted.format(count=len(problems), path=path))
+            )
+        elif db:
+            plain(_("{path}: ok against {db}").format(path=path, db=db))
         else:
-            plain(f"{path}: ok" + (f" against {db}" if db else ""))
+            plain(_("{path}: ok").format(path=path))
     if problems:
         raise typer.Exit(1)
 

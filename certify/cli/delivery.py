@@ -27,6 +27,7 @@ from certify.cli.app import (
     warn,
 )
 from certify.cli.transport_options import TransportChoice, with_transport_options
+from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
 from certify.words import state_word
 
@@ -120,7 +121,13 @@ def _forget_past_retention(store: Store, config: Config, moment: datetime, silen
 
     forgotten = forget_past_retention(store, months, moment)
     if forgotten and not silent:
-        plain(f"forgot the personal data of {forgotten} persons past the retention period")
+        plain(
+            ngettext(
+                "forgot the personal data of {count} person past the retention period",
+                "forgot the personal data of {count} persons past the retention period",
+                forgotten,
+            ).format(count=forgotten)
+        )
     return forgotten
 
 
@@ -148,7 +155,7 @@ def _with_progress(
     from rich.progress import Progress
 
     with Progress(console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("sending", total=None)
+        task = progress.add_task(_("sending"), total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
@@ -168,20 +175,20 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
     if interactive():
         from rich.table import Table
 
-        kind = "Dry run" if report.dry_run else "Run"
-        grid = Table(title=f"{kind} at {local_time(report.now, tz, zone=True)}")
+        kind = _("Dry run at {moment}") if report.dry_run else _("Run at {moment}")
+        grid = Table(title=kind.format(moment=local_time(report.now, tz, zone=True)))
         for column in (
-            "action",
-            "course",
-            "person",
-            "due",
-            "subject" if report.dry_run else "state",
+            _("action"),
+            _("course"),
+            _("person"),
+            _("due"),
+            _("subject") if report.dry_run else _("state"),
         ):
             grid.add_column(column)
         for item in report.results:
-            last = item.subject or "" if item.state == "would send" else item.state
+            last = item.subject or "" if item.state == "would send" else state_word(item.state)
             if item.error:
-                last = f"{item.state}: {item.error}"
+                last = f"{state_word(item.state)}: {item.error}"
             grid.add_row(item.action, item.course, _person(item), local_time(item.due_at, tz), last)
         console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
@@ -189,7 +196,7 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             line = f"{state_word(item.state)}: {item.action} {item.course}/{item.person}"
             if item.name is not None or item.email is not None:
                 line += f" {item.name or ''} <{item.email or ''}>"
-            line += f" due {local_time(item.due_at, tz)}"
+            line += " " + _("due {moment}").format(moment=local_time(item.due_at, tz))
             if item.subject:
                 line += f' "{item.subject}"'
             if item.error:
@@ -199,34 +206,36 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
 
 def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: bool) -> None:
     for warning in report.warnings:  # a setting that silently sends nothing is a mistake too
-        warn(f"warning: {warning}")
+        warn(_("warning: {warning}").format(warning=warning))
     news = report.sent or report.failed or report.unknown or report.pending or report.problems
     if quiet and not report.dry_run and not news and not report.stopped:
         return
     if report.switched_on:
         first = min(report.switched_on.values()).astimezone(tz)
         plain(
-            f"not switched on yet: {', '.join(report.switched_on)}; taken as switched on now "
-            f"({first:%Y-%m-%d %H:%M %Z}), as the first real run would: due before is skipped"
+            _(
+                "not switched on yet: {actions}; taken as switched on now ({moment}), as the "
+                "first real run would: due before is skipped"
+            ).format(actions=", ".join(report.switched_on), moment=f"{first:%Y-%m-%d %H:%M %Z}")
         )
     _print_deliveries(report, tz)
     for problem in report.problems:
-        warn(f"error: {problem}")
+        warn(_("error: {message}").format(message=problem))
     plain(report.summary())
     if report.waiting_on and (report.dry_run or interactive()):
         from rich.table import Table
 
-        grid = Table(title="What waits on what")
-        grid.add_column("action: reason")
-        grid.add_column("participants", justify="right")
+        grid = Table(title=_("What waits on what"))
+        grid.add_column(_("action: reason"))
+        grid.add_column(_("participants"), justify="right")
         for reason, count in report.waiting_on.items():
             grid.add_row(reason, str(count))
         if interactive():
             console().print(grid)
         else:
             for reason, count in report.waiting_on.items():
-                plain(f"waiting: {reason}: {count}")
+                plain(_("waiting: {reason}: {count}").format(reason=reason, count=count))
     if report.stopped:
-        warn(f"stopped: {report.stopped}")
+        warn(_("stopped: {reason}").format(reason=report.stopped))
     if attention:
         plain(attention)

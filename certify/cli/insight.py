@@ -34,7 +34,9 @@ from certify.cli.app import (
 )
 from certify.deliver.state import DeliveryState
 from certify.errors import CertifyError
+from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
+from certify.words import state_word
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -109,7 +111,7 @@ def preview(
             target = save_attachments / name
             payload = part.get_payload(decode=True)
             write_private_bytes(target, payload if isinstance(payload, bytes) else b"")
-            warn(f"saved {target}")
+            warn(_("saved {path}").format(path=target))
     write(_readable(message))
 
 
@@ -130,7 +132,7 @@ def _readable(message: EmailMessage) -> str:
     return "\n".join(lines) + "\n"
 
 
-_ALL_BUT_LAST, _, _LAST = ", ".join(DeliveryState).rpartition(", ")
+_ALL_BUT_LAST, _comma, _LAST = ", ".join(DeliveryState).rpartition(", ")
 
 
 @app.command("log")
@@ -184,7 +186,7 @@ def log_command(
         return
     if not rows:
         filtered = any(value is not None for value in (action, course, person, state))
-        warn("no deliveries match" if filtered else "no deliveries yet")
+        warn(_("no deliveries match") if filtered else _("no deliveries yet"))
         return
     if not interactive():
         for row in rows:
@@ -207,28 +209,30 @@ def _log_table(rows: list[dict[str, Any]], tz: tzinfo, width: int) -> Table:
     from rich.cells import cell_len
     from rich.table import Table
 
-    grid = Table(title=f"Delivery log ({len(rows)})", box=box.SIMPLE_HEAD, show_edge=False)
+    title = _("Delivery log ({count})").format(count=len(rows))
+    grid = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False)
+    last_error = _("last error")
     columns = [
-        ("course", [row["course"] for row in rows]),
-        ("action", [row["action"] for row in rows]),
-        ("person", [_who(row) for row in rows]),
-        ("address", [row["email"] or "" for row in rows]),
-        ("state", [", ".join(_state(row)) for row in rows]),
-        ("sent", [local_time(row["sent_at"], tz) for row in rows]),
-        ("certificate", [row["certificate_number"] or "" for row in rows]),
-        ("last error", [row["last_error"] or "" for row in rows]),
+        (_("course"), [row["course"] for row in rows]),
+        (_("action"), [row["action"] for row in rows]),
+        (_("person"), [_who(row) for row in rows]),
+        (_("address"), [row["email"] or "" for row in rows]),
+        (_("state"), [", ".join(_state(row)) for row in rows]),
+        (_("sent"), [local_time(row["sent_at"], tz) for row in rows]),
+        (_("certificate"), [row["certificate_number"] or "" for row in rows]),
+        (last_error, [row["last_error"] or "" for row in rows]),
     ]
     if not any(columns[-1][1]):
         columns.pop()
     # an error may fold to a few lines; every other column keeps its widest cell
     natural = sum(
-        min(max(map(cell_len, [name, *cells])), 30 if name == "last error" else width)
+        min(max(map(cell_len, [name, *cells])), 30 if name == last_error else width)
         for name, cells in columns
     )
     if natural + 3 * (len(columns) - 1) + 2 <= width:
-        for name, _ in columns:
-            grid.add_column(name, overflow="fold", no_wrap=name != "last error")
-        for values in zip(*(cells for _, cells in columns), strict=True):
+        for name, _cells in columns:
+            grid.add_column(name, overflow="fold", no_wrap=name != last_error)
+        for values in zip(*(cells for _name, cells in columns), strict=True):
             grid.add_row(*values)
         return grid
     # Too wide: two or three things in a cell, one under the other. What people copy and
@@ -254,10 +258,11 @@ def _log_table(rows: list[dict[str, Any]], tz: tzinfo, width: int) -> Table:
     # the state column gets what the others leave, and at least a sent time: an error folds
     # in it before a name or an address does
     rest = width - widths[0] - widths[1] - widths[3] - 3 * 3 - 2
-    grid.add_column("course\naction", no_wrap=True)
-    grid.add_column("person\naddress", overflow="fold")
-    grid.add_column("state\nsent", overflow="fold", width=max(16, min(rest, widths[2])))
-    grid.add_column("certificate", no_wrap=True)
+    grid.add_column(f"{_('course')}\n{_('action')}", no_wrap=True)
+    grid.add_column(f"{_('person')}\n{_('address')}", overflow="fold")
+    state_width = max(16, min(rest, widths[2]))
+    grid.add_column(f"{_('state')}\n{_('sent')}", overflow="fold", width=state_width)
+    grid.add_column(_("certificate"), no_wrap=True)
     for values in cells:
         grid.add_row(*values)
     return grid
@@ -271,8 +276,9 @@ def _state(row: dict[str, Any]) -> list[str]:
     """The state, and the attempts when they say something (a first send is one)."""
     attempts = row["attempts"]
     if attempts > 1 or (attempts and row["state"] != DeliveryState.SENT):
-        return [row["state"], f"{attempts} attempt{'s' if attempts > 1 else ''}"]
-    return [row["state"]]
+        tries = ngettext("{count} attempt", "{count} attempts", attempts).format(count=attempts)
+        return [state_word(row["state"]), tries]
+    return [state_word(row["state"])]
 
 
 def _configured_actions(actions: Path | None) -> list[str]:
@@ -333,6 +339,8 @@ def report(
         write_whole(out_file, render_report(result))
     totals = result.totals
     plain(
-        f"wrote {out_file}: {totals['courses']} courses, {totals['participants']} participants; "
-        f"{totals['problems']} deliveries need attention, {totals['at_risk']} participants at risk"
+        _(
+            "wrote {path}: {courses} courses, {participants} participants; {problems} "
+            "deliveries need attention, {at_risk} participants at risk"
+        ).format(path=out_file, **totals)
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from certify.cli.app import DbOption, JsonOption, WaitOption, app, emit_json, errors, plain
+from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
 
 
@@ -42,17 +43,23 @@ def forget(
     if as_json:
         emit_json(done.as_json())
         return
-    plain(
-        f"forgot person {person}; kept without personal data: "
-        f"{_count(done.enrollments, 'enrollment')}, {_count(done.deliveries, 'delivery')}"
-        + (
-            f"; {_count(done.cancelled_deliveries, 'delivery')} not sent yet will never be"
-            if done.cancelled_deliveries
-            else ""
-        )
+    line = _("forgot person {person}; kept without personal data: {kept}").format(
+        person=person,
+        kept=", ".join(
+            (
+                ngettext("{count} enrollment", "{count} enrollments", done.enrollments).format(
+                    count=done.enrollments
+                ),
+                ngettext("{count} delivery", "{count} deliveries", done.deliveries).format(
+                    count=done.deliveries
+                ),
+            )
+        ),
     )
-
-
-def _count(number: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{number} {noun if number == 1 else plural}"
+    if done.cancelled_deliveries:
+        line += ngettext(
+            "; {count} delivery not sent yet will never be",
+            "; {count} deliveries not sent yet will never be",
+            done.cancelled_deliveries,
+        ).format(count=done.cancelled_deliveries)
+    plain(line)

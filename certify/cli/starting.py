@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from certify.cli.app import app, errors, plain
+from certify.locale import _
 
 
 class KitLocale(StrEnum):
@@ -45,11 +46,15 @@ def init(
         command = certify_command(sys.argv[0], sys.executable)
         written = write_kit(directory, locale.value, command, force=force)
     for path in written:
-        plain(f"wrote {path}")
-    plain(f"made {directory / 'exports'}/ for the training system's exports")
+        plain(_("wrote {path}").format(path=path))
+    plain(
+        _("made {folder}/ for the training system's exports").format(folder=directory / "exports")
+    )
     where = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory} && "
     plain(
-        "next: set timezone and sender in actions.yaml, then "
-        f"`{where}certify validate`; put the exports in exports/ and `certify import exports/`; "
-        "the cron line is in crontab.example"
+        _(
+            "next: set timezone and sender in actions.yaml, then `{where}certify validate`; put "
+            "the exports in exports/ and `certify import exports/`; the cron line is in "
+            "crontab.example"
+        ).format(where=where)
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from certify.errors import ImportFailed
 from certify.ingest.tables import REFERENCES, TABLES
+from certify.locale import _
 
 MAX_ERRORS = 100
 
@@ -26,9 +27,18 @@ class TableCounts:
     def summary(self, table: str) -> str:
         """`2 inserted, 1 updated, 40 unchanged, 3 removed`; enrollments say `cancelled`,
         since a --snapshot cancels the enrollments missing from a file and keeps them."""
-        return (
-            f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.removed} {removal(table)}"
+        words = (
+            _("{inserted} inserted, {updated} updated, {unchanged} unchanged, {removed} cancelled")
+            if removal(table) == "cancelled"
+            else _(
+                "{inserted} inserted, {updated} updated, {unchanged} unchanged, {removed} removed"
+            )
+        )
+        return words.format(
+            inserted=self.inserted,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            removed=self.removed,
         )
 
 

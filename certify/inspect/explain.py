@@ -292,13 +292,11 @@ def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> l
     a, p = decision.attendance, decision.passing
     timing, checks = action.timing, action.conditions
     due = decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if decision.due_at else None
-    unit = timing.unit.removesuffix("s") if timing.offset == 1 else timing.unit
     if timing.renews is not None:
+        unit = timing.unit.removesuffix("s") if timing.offset == 1 else timing.unit
         due_text = renewal.due_line(due, timing.offset, unit, timing.renews, timing.at)
     else:
-        due_text = words.due_line(
-            due, timing.offset, unit, (timing.after or "").replace("_", " "), timing.at
-        )
+        due_text = words.due_line(due, timing.offset, timing.unit, timing.after or "", timing.at)
     lines = [
         due_text,
         words.status_line(decision.course.status, checks.course_status, decision.status_ok),
