@@ -64,7 +64,7 @@ LOCALES := certify/locale
 LANGUAGES := en nl
 catalogues: $(VENV)/.test-installed
 	$(BIN)/pybabel -q extract --no-location --sort-output --project certify --width 96 \
-		-k _ -k N_ -k ngettext:1,2 -k in_language:2 --output-file $(LOCALES)/certify.pot certify
+		-k _ -k N_ -k ngettext:1,2 -k in_language:2 --mapping-file babel.cfg --output-file $(LOCALES)/certify.pot certify
 	for lang in $(LANGUAGES); do $(BIN)/pybabel -q update --init-missing --no-fuzzy-matching \
 		--ignore-obsolete --ignore-pot-creation-date --width 96 --locale $$lang --domain certify \
 		--input-file $(LOCALES)/certify.pot --output-dir $(LOCALES) || exit 1; done

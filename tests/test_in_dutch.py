@@ -170,3 +170,22 @@ def test_a_mistake_is_an_error_with_a_hint_in_dutch(tmp_path: Path) -> None:
     assert code != 0
     assert "fout: geen actions.yaml in" in err, err
     assert "tip: geef --actions FILE" in err, err
+
+
+def test_the_report_page_reads_in_the_language_of_actions_yaml(demo_sent: Path) -> None:
+    page = demo_sent / "report.html"
+    ran = run_cli("report", "--out", str(page), "--now", DEMO_NOW, cwd=demo_sent, env=AS_CONFIGURED)
+    assert ran.returncode == 0, ran.stderr
+    assert f"{page} geschreven: " in ran.stdout
+    html = page.read_text(encoding="utf-8")
+    assert '<html lang="nl">' in html
+    for dutch in ("Vraagt aandacht", "Verzonden per week", "Wat de woorden betekenen", "Deelnemer"):
+        assert dutch in html, dutch
+    for english in ("Needs attention", "Sent per week", "What the words mean", "Participant<"):
+        assert english not in html, english
+    # the administrator's language when asked for, whatever the file says
+    english_page = demo_sent / "report-en.html"
+    assert (
+        cli("report", "--out", str(english_page), "--now", DEMO_NOW, cwd=demo_sent).returncode == 0
+    )
+    assert "Needs attention" in english_page.read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ def shown_texts() -> set[str | tuple[str, str]]:
     """Every text the source passes to `_()` and its kin, as Babel extracts it."""
     found: set[str | tuple[str, str]] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT / "certify", method_map=[("**.py", "python")], keywords=KEYWORDS
+        ROOT / "certify", method_map=[("**.py", "python"), ("**.j2", "jinja2")], keywords=KEYWORDS
     ):
         found.add(message if isinstance(message, str) else (message[0], message[1]))
     return found

@@ -19,7 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined
 
-from certify import words
+from certify import locale, words
 from certify.clock import from_utc_text
 from certify.config import Action, Config, status_key
 from certify.decide.decisions import Decision, Planner, effective_since
@@ -209,11 +209,11 @@ def build_report(
         organisation=organisation,
         generated=clock.full(now),
         zone=str(config.settings.timezone or clock.local(now).tzname()),
-        window=(
-            f"courses ending between {clock.day_year(first_end)} and {clock.day_year(horizon)}"
+        window=locale._("courses ending between {first} and {last}").format(
+            first=clock.day_year(first_end), last=clock.day_year(horizon)
         ),
         days=days,
-        period="day" if days == 1 else f"{days} days",
+        period=locale._("day") if days == 1 else locale._("{count} days").format(count=days),
         horizon=clock.day(horizon),
         actions=list(labels.values()),
         courses=courses,
@@ -393,5 +393,7 @@ def render_report(report: Report) -> str:
     environment = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
+    # the page's words come from the catalogues, like every text shown (see babel.cfg)
+    environment.globals.update(_=locale._, ngettext=locale.ngettext, lang=locale.language())
     source = files("certify.report").joinpath("page.html.j2").read_text(encoding="utf-8")
     return environment.from_string(source).render(report=report, kinds=words.report_kinds())
