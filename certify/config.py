@@ -32,7 +32,7 @@ from certify.decide.timings import (
 from certify.deliver.settings import Delivery, Smtp
 from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
 from certify.ingest.settings import ImportSettings
-from certify.locale import _
+from certify.locale import N_, _
 from certify.register.settings import Certificates
 from certify.store.settings import Retention
 from certify.yamlfile import Positions, Strict, parse_yaml, validation_problems, where
@@ -154,7 +154,7 @@ class Attachment(_Strict):
     kind: Literal["certificate_pdf"] = "certificate_pdf"
     template: str = Field(description="the layout templates/NAME.pdf.yaml")
     filename: str = Field(
-        "Certificate - [Course:Name] - [Person:FullName]",
+        N_("Certificate - [Course:Name] - [Person:FullName]"),  # in the person's language
         description="the file name a participant keeps, without .pdf; merge fields allowed",
     )
 

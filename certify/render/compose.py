@@ -133,7 +133,7 @@ def render_message(
         layout = templates.layout_for(attachment.template, language)
         file = f"{attachment.template}.pdf.yaml"
         try:
-            name = templates.attachment_names[(action.id, number)].render(context)
+            name = templates.attachment_name(action, number, language).render(context)
             data = render_pdf(layout, context)
         except MissingGlyphs:
             raise

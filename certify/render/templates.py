@@ -30,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from certify.config import Action, Config
 from certify.errors import LocatedErrors
+from certify.locale import DEFAULT, in_language, supported
 from certify.render.context import COSTLY
 from certify.render.message import one_line
 from certify.render.variables import check_variables, names_used
@@ -273,6 +274,7 @@ class Templates:
         self.layouts: dict[str, dict[str | None, CompiledLayout]] = {}
         self.action_names: dict[str, Template] = {}
         self.attachment_names: dict[tuple[str, int], Template] = {}
+        self._default_names: dict[str, Template] = {}  # per language, made when first used
         self.problems: list[str] = []
         self.used: frozenset[str] = frozenset()  # every name the templates use
         for index, action in enumerate(config.actions):
@@ -321,6 +323,22 @@ class Templates:
         self.problems.extend(check_variables(self.env, source, file, line, self.env.globals))
         self.used |= names_used(self.env, source)
         return template
+
+    def attachment_name(self, action: Action, number: int, language: str | None) -> Template:
+        """An attachment's file name: its `filename:`, else the default in the person's
+        language (the locale of actions.yaml for a person without one)."""
+        written = self.attachment_names[(action.id, number)]
+        attachment = action.attachments[number]
+        if "filename" in attachment.model_fields_set:
+            return written
+        lang = supported(language or self.config.settings.locale) or DEFAULT
+        found = self._default_names.get(lang)
+        if found is None:
+            text = in_language(lang, attachment.filename)
+            source, _problems = translate_merge_fields(text, "actions.yaml")
+            found = self._compile(f"attachment:default:{lang}", source, "actions.yaml") or written
+            self._default_names[lang] = found
+        return found
 
     def _compile_field(self, name: str, text: str, where: str) -> Template | None:
         """A one-line template written in actions.yaml; `where` is its file:line:column."""

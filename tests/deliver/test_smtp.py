@@ -525,7 +525,8 @@ def test_the_certificate_pdf_survives_the_smtp_path(smtp_world: Path) -> None:
         assert run_due(smtp_world, port).returncode == 0
     message = next(m for m in handler.parsed() if "zoe" in str(m["To"]))
     (attachment,) = list(message.iter_attachments())
-    assert attachment.get_filename() == "Certificate - Display training - Zoë Öztürk.pdf"
+    # no filename: written, so the default name, in her language: actions.yaml's locale (nl)
+    assert attachment.get_filename() == "Certificaat - Display training - Zoë Öztürk.pdf"
     text = PdfReader(BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
     with sqlite3.connect(smtp_world / "certify.db") as conn:
         number = conn.execute(

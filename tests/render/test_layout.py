@@ -518,3 +518,25 @@ def test_a_fallback_font_with_the_shipped_font_s_name_keeps_its_own_glyphs(
         [sys.executable, "-c", script, font], capture_output=True, text=True, check=True
     )
     assert ran.stdout.split() == ["True", "[26446]"]
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("en", "Certificate"), ("nl-NL", "Certificaat"), ("", "Certificaat")]
+)
+def test_an_attachment_without_a_filename_is_named_in_the_persons_language(
+    tmp_path: Path, language: str, name: str
+) -> None:
+    actions = configured(tmp_path)  # locale: nl, for a person without a language
+    text = actions.read_text()
+    actions.write_text(
+        text.replace('        filename: "Certificate - [Course:Name] - [Person:FullName]"\n', "")
+    )
+    config = load(actions)
+    templates = Templates(config)
+    assert templates.problems == []
+    context = sample_context(NOW)
+    context["person"].update(full_name="Zoë Öztürk", language=language or None)
+    context["course"]["name"] = "Display training"
+    message = render_message(templates, config.actions[0], context, message_id="<m@x>", sent_at=NOW)
+    (attachment,) = list(message_from_bytes(message.data, policy=policy.default).iter_attachments())
+    assert attachment.get_filename() == f"{name} - Display training - Zoë Öztürk.pdf"
