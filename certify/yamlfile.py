@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from certify.errors import did_you_mean
+from certify.locale import _
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]
 """(line, column) of every node by its path of keys and list indexes, both counted from 1."""
@@ -157,7 +158,8 @@ class _Walker:
             if not usable:
                 continue
             if key in written:
-                self.problems.append(f"{self.at(key_node)}: duplicate key {key!r}")
+                duplicate = _("duplicate key {key}").format(key=repr(key))
+                self.problems.append(f"{self.at(key_node)}: {duplicate}")
                 continue
             written.add(key)
             key_place = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -406,25 +408,35 @@ def _describe(
     value = error.get("input")
     if kind == "extra_forbidden":
         known = _known_keys(holder) if holder else []
-        hint = did_you_mean(str(field), known, lead="") or f"known keys: {', '.join(known)}"
-        return f"unknown key '{field}' ({hint})"
+        hint = did_you_mean(str(field), known, lead="") or _("known keys: {keys}").format(
+            keys=", ".join(known)
+        )
+        return _("unknown key '{key}' ({hint})").format(key=field, hint=hint)
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
-        return f"unknown {nouns.get(field, field)} {value!r} ({expected})"
+        return _("unknown {noun} {value} ({expected})").format(
+            noun=nouns.get(field, field), value=repr(value), expected=expected
+        )
     if kind == "missing":
-        return f"missing required key '{field}'"
+        return _("missing required key '{key}'").format(key=field)
     if kind == "greater_than_equal":
-        return f"'{field}' must be {error['ctx']['ge']} or more, not {value!r}"
+        return _("'{key}' must be {least} or more, not {value}").format(
+            key=field, least=error["ctx"]["ge"], value=repr(value)
+        )
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"'{field}' must be a whole number, not {value!r}"
+        return _("'{key}' must be a whole number, not {value}").format(key=field, value=repr(value))
     if kind == "string_pattern_mismatch":
-        return f"'{field}' {value!r} may hold letters, digits, '-', '_' and '.'"
+        return _("'{key}' {value} may hold letters, digits, '-', '_' and '.'").format(
+            key=field, value=repr(value)
+        )
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return _mapping_expected(field, loc, value, _model_named(root, error.get("ctx", {})))
     if kind == "list_type":
-        return f"'{field}' is a list, one entry per line starting with '- ', not {value!r}"
+        return _("'{key}' is a list, one entry per line starting with '- ', not {value}").format(
+            key=field, value=repr(value)
+        )
     return f"'{field}': {error['msg']}"
 
 
@@ -453,16 +465,16 @@ def _mapping_expected(
     """A text where keys belong, in the words of the file: which keys, and how to write it."""
     keys = _known_keys(model) if model else []
     first = keys[0] if keys else "key"
-    shown = f"{value!r}" if not isinstance(value, list) else "a list"
+    shown = f"{value!r}" if not isinstance(value, list) else _("a list")
     if isinstance(loc[-1], int):  # an entry of a list, such as one of a layout's lines
-        return (
-            f"each entry of '{field}' is a mapping with the keys {', '.join(keys)}: "
-            f'write - {{{first}: "..."}}, not {shown}'
-        )
-    return (
-        f"'{field}' is a mapping with the keys {', '.join(keys)}, each on its own indented "
-        f"line ({field}:, then   {first}: ...), not {shown}"
-    )
+        return _(
+            "each entry of '{key}' is a mapping with the keys {keys}: "
+            'write - {{{first}: "..."}}, not {shown}'
+        ).format(key=field, keys=", ".join(keys), first=first, shown=shown)
+    return _(
+        "'{key}' is a mapping with the keys {keys}, each on its own indented "
+        "line ({key}:, then   {first}: ...), not {shown}"
+    ).format(key=field, keys=", ".join(keys), first=first, shown=shown)
 
 
 class Strict(BaseModel):

@@ -189,3 +189,17 @@ def test_the_report_page_reads_in_the_language_of_actions_yaml(demo_sent: Path) 
         cli("report", "--out", str(english_page), "--now", DEMO_NOW, cwd=demo_sent).returncode == 0
     )
     assert "Needs attention" in english_page.read_text(encoding="utf-8")
+
+
+def test_a_mistake_in_actions_yaml_is_told_in_dutch_at_its_place(switched_on: Path) -> None:
+    actions = switched_on / "actions.yaml"
+    text = actions.read_text(encoding="utf-8")
+    actions.write_text(text + "colour: blue\n", encoding="utf-8")
+    line = text.count("\n") + 1
+    code, _out, err = cli("--lang", "nl", "validate", cwd=switched_on)
+    assert code != 0
+    # the location and the key as they are, the sentence in Dutch
+    assert f"actions.yaml:{line}:1: onbekende sleutel 'colour' (bekende sleutels: version" in err
+    assert "unknown key" not in err
+    code, out, _err = cli("--lang", "nl", "validate", "--json", cwd=switched_on)
+    assert any("unknown key 'colour'" in problem for problem in json.loads(out)["problems"])
