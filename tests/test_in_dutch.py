@@ -203,3 +203,17 @@ def test_a_mistake_in_actions_yaml_is_told_in_dutch_at_its_place(switched_on: Pa
     assert "unknown key" not in err
     code, out, _err = cli("--lang", "nl", "validate", "--json", cwd=switched_on)
     assert any("unknown key 'colour'" in problem for problem in json.loads(out)["problems"])
+
+
+def test_an_import_warning_reads_in_dutch_with_its_place_as_it_is(examples: Path) -> None:
+    (examples / "examples" / "deelnemers.csv").write_text("course_id,person_id\n")
+    ran = cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples, env=AS_CONFIGURED)
+    assert ran.returncode == 0, ran.stderr
+    assert (
+        "waarschuwing: examples/deelnemers.csv: geen bekende tabelnaam, niet geïmporteerd "
+        "(bekend: " in ran.stderr
+    ), ran.stderr
+    assert "not a known table name" not in ran.stderr
+    # --json: its warnings English, like its keys
+    ran = cli("import", "examples", "--json", cwd=examples, env=AS_CONFIGURED)
+    assert any("not a known table name" in w for w in json.loads(ran.stdout)["warnings"])

@@ -169,7 +169,7 @@ def import_command(
             figures = (counts.rows, counts.inserted, counts.updated, counts.unchanged)
             # a --snapshot cancels the enrollments a file lacks, and removes other rows
             gone = f"{counts.removed}" + (
-                "" if removal(name) == "removed" else f" {_('cancelled')}"
+                "" if removal(name) == "removed" else " " + _("cancelled")
             )
             grid.add_row(name, *(str(value) for value in figures), gone)
         console().print(grid)

@@ -258,10 +258,10 @@ def _log_table(rows: list[dict[str, Any]], tz: tzinfo, width: int) -> Table:
     # the state column gets what the others leave, and at least a sent time: an error folds
     # in it before a name or an address does
     rest = width - widths[0] - widths[1] - widths[3] - 3 * 3 - 2
-    grid.add_column(f"{_('course')}\n{_('action')}", no_wrap=True)
-    grid.add_column(f"{_('person')}\n{_('address')}", overflow="fold")
+    grid.add_column(_("course") + "\n" + _("action"), no_wrap=True)
+    grid.add_column(_("person") + "\n" + _("address"), overflow="fold")
     state_width = max(16, min(rest, widths[2]))
-    grid.add_column(f"{_('state')}\n{_('sent')}", overflow="fold", width=state_width)
+    grid.add_column(_("state") + "\n" + _("sent"), overflow="fold", width=state_width)
     grid.add_column(_("certificate"), no_wrap=True)
     for values in cells:
         grid.add_row(*values)

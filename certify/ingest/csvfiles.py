@@ -24,6 +24,7 @@ from certify.ingest.encodings import (
 from certify.ingest.mapping import Header, map_header
 from certify.ingest.tables import Converter, Row, TableSpec
 from certify.ingest.workbooks import Sheet, is_workbook_name, not_a_workbook
+from certify.locale import _
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -131,10 +132,11 @@ class FileReader:
                 self._decode_errors = "replace"
             elif not self.encoding.startswith("utf") and utf8_beyond_ascii(path):
                 # read as declared, `Zoë` would be stored as `ZoÃ«` on every certificate
-                warnings.append(
-                    f"{path}: UTF-8, not {declared} as the import: section of actions.yaml "
-                    "declares; read as UTF-8 (declare the encoding the exports have)"
-                )
+                said = _(
+                    "UTF-8, not {declared} as the import: section of actions.yaml declares; "
+                    "read as UTF-8 (declare the encoding the exports have)"
+                ).format(declared=declared)
+                warnings.append(f"{path}: {said}")
                 self.encoding = "utf-8-sig"
             return
         self.encoding, self._quoted = detect_encoding(path)
@@ -146,11 +148,11 @@ class FileReader:
         elif self.encoding == "cp1252":
             undefined = undefined_in_cp1252(path)
             if undefined is None:
-                warnings.append(
-                    f"{path}: not valid UTF-8; read as Windows-1252 (an Excel export?); "
-                    "declare `import: encoding: cp1252` in actions.yaml to read it without this "
-                    "warning"
+                said = _(
+                    "not valid UTF-8; read as Windows-1252 (an Excel export?); declare "
+                    "`import: encoding: cp1252` in actions.yaml to read it without this warning"
                 )
+                warnings.append(f"{path}: {said}")
             else:
                 line, byte, total = undefined
                 more = f" (and {total - 1} more in this file)" if total > 1 else ""
@@ -240,10 +242,7 @@ class FileReader:
                 value = values[index] if index < len(values) else ""
                 if "\n" in value or "\r" in value:
                     values[index] = " ".join(value.split())
-                    self.warnings.append(
-                        f"{self.label}:{line}: column {self.describe(name)}: "
-                        "line break replaced by a space"
-                    )
+                    self._line_break_replaced(line, name)
             yield line, values
 
     def _open_csv(self) -> tuple[int, list[str]] | None:
@@ -252,7 +251,7 @@ class FileReader:
         )
         first = handle.readline()
         if not first.strip("\ufeff \t\r\n"):
-            self.warnings.append(f"{self.label}: empty file; nothing to import")
+            self.warnings.append(self.label + ": " + _("empty file; nothing to import"))
             self.empty = True
             handle.close()
             return None
@@ -286,7 +285,7 @@ class FileReader:
             if any(cell.strip() for cell in cells):
                 self._lines = rows
                 return number, cells
-        self.warnings.append(f"{self.label}: empty sheet; nothing to import")
+        self.warnings.append(self.label + ": " + _("empty sheet; nothing to import"))
         self.empty = True
         return None
 
@@ -357,7 +356,7 @@ class FileReader:
             self._close()
         self.empty = not data
         if not data:
-            self.warnings.append(f"{self.label}: header only; nothing to import")
+            self.warnings.append(self.label + ": " + _("header only; nothing to import"))
 
     def _odd_row(self, values: list[str], line: int, line_end: int) -> list[str] | None:
         """A row of another width than the header's, or spanning lines: made to fit, or
@@ -380,10 +379,12 @@ class FileReader:
                 value = values[index].strip()
                 if "\n" in value or "\r" in value:
                     values[index] = " ".join(value.split())
-                    self.warnings.append(
-                        f"{self.label}:{line}: column {self.describe(name)}: line break replaced by a space"
-                    )
+                    self._line_break_replaced(line, name)
         return values
+
+    def _line_break_replaced(self, line: int, name: str) -> None:
+        said = _("column {column}: line break replaced by a space")
+        self.warnings.append(f"{self.label}:{line}: {said.format(column=self.describe(name))}")
 
     def _with_extra(self, convert: Converter) -> Converter:
         extra = self._extra

@@ -12,6 +12,7 @@ from certify.errors import CertifyError, UsageError
 from certify.ingest.csvfiles import ReadOptions
 from certify.ingest.settings import ImportSettings
 from certify.ingest.tables import ORDER, TABLES
+from certify.locale import _
 
 FLAT = "flat"  # the table name of a flat file: one row per participant per part
 
@@ -113,8 +114,9 @@ def collect_files(
             f"({seen}expected names such as {known_files})"
         )
     for child in others:
-        warnings.append(
-            f"{child}: not a known table name, not imported (known: {known_files}; "
-            "`import: ignore` in actions.yaml passes over files that are not exports)"
-        )
+        said = _(
+            "not a known table name, not imported (known: {known}; `import: ignore` in "
+            "actions.yaml passes over files that are not exports)"
+        ).format(known=known_files)
+        warnings.append(f"{child}: {said}")
     return found

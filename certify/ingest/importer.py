@@ -31,6 +31,7 @@ from certify.ingest.load import BATCH, Loaded, Target, build, is_empty, load_fil
 from certify.ingest.load import set_indexes_aside as set_aside_indexes
 from certify.ingest.settings import ImportSettings
 from certify.ingest.tables import ORDER, Coercer
+from certify.locale import _, ngettext
 from certify.store.database import Store
 from certify.store.erase import erased_ids
 
@@ -137,15 +138,16 @@ def _check(
     refused (the problems are in target.errors)."""
     conn, errors, warnings = target.conn, target.errors, target.warnings
     if target.coercer.languages_not_named:
-        warnings.append(
-            f"{' + '.join(loading.files['persons'])}: {target.coercer.languages_not_named} more "
-            "lines with a 'language' that is not a language code; those persons get the default "
-            "templates and date format"
-        )
+        said = _(
+            "{count} more lines with a 'language' that is not a language code; those persons "
+            "get the default templates and date format"
+        ).format(count=target.coercer.languages_not_named)
+        warnings.append(f"{' + '.join(loading.files['persons'])}: {said}")
     if target.coercer.erased_rows:
         warnings.append(
-            f"{target.coercer.erased_rows} rows of persons whose data was erased (certify forget) "
-            "left out"
+            _("{count} rows of persons whose data was erased (certify forget) left out").format(
+                count=target.coercer.erased_rows
+            )
         )
     given = set(loading.rows)
     refused = False
@@ -205,11 +207,14 @@ def _results_not_required(
         return
     total = len(places) + sum(1 for _ in found)
     first = ", ".join(places) + (", ..." if total > len(places) else "")
-    noun = "result is" if total == 1 else "results are"
-    warnings.append(
-        f"{total} {noun} registered on a part that requires no pass ({first}); they are not "
-        "counted: set pass_required on the part if its exam counts"
+    said = ngettext(
+        "{count} result is registered on a part that requires no pass ({first}); it is not "
+        "counted: set pass_required on the part if its exam counts",
+        "{count} results are registered on a part that requires no pass ({first}); they are not "
+        "counted: set pass_required on the part if its exam counts",
+        total,
     )
+    warnings.append(said.format(count=total, first=first))
 
 
 def _commit(

@@ -213,10 +213,11 @@ def check_references(
             "ORDER BY c.seen_file, c.seen_line LIMIT 20",
             (import_id,),
         ):
-            warnings.append(
-                f"{files[file_index]}:{line}: column 'course_type': unknown course type {value!r}; "
-                "the course counts with 100 % attendance until the type is imported"
-            )
+            said = _(
+                "column 'course_type': unknown course type {value}; the course counts with "
+                "100 % attendance until the type is imported"
+            ).format(value=repr(value))
+            warnings.append(f"{files[file_index]}:{line}: {said}")
 
 
 def file_of(files: list[str], table: str) -> int:

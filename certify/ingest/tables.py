@@ -17,6 +17,7 @@ from certify.ingest.cells import (
     read_percentage,
     read_registered_bool,
 )
+from certify.locale import _
 
 MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
 
@@ -306,11 +307,11 @@ class Coercer:
         if known is None:
             if self._languages_named < LANGUAGE_WARNINGS:
                 self._languages_named += 1
-                self.warnings.append(
-                    f"{file}:{line}: column 'language': {value!r} is not a "
-                    "language code (such as nl, en or en-GB); the person gets the default "
-                    "templates and date format"
-                )
+                said = _(
+                    "column 'language': {value} is not a language code (such as nl, en or "
+                    "en-GB); the person gets the default templates and date format"
+                ).format(value=repr(value))
+                self.warnings.append(f"{file}:{line}: {said}")
             else:
                 self.languages_not_named += 1
         return known
