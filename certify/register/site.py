@@ -13,87 +13,51 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
+from certify.locale import N_, in_language
 from certify.register.codes import shown
 from certify.register.keep import CertificateState, Entry
 
-# Dutch and English: the language of each certificate's page is the one it was issued in.
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Certificate verification",
-        "issuer": "Issued by",
-        "holder": "Name",
-        "course": "Course",
-        "dates": "Dates",
-        "number": "Certificate number",
-        "issued_on": "Issued on",
-        "valid_until": "Valid until",
-        "no_end": "no end date",
-        "state": "State",
-        "valid": "Valid: this certificate was issued as shown.",
-        "expired": "Expired: this certificate was valid until the date shown.",
-        "revoked": "Revoked by the issuer: this certificate is no longer valid.",
-        "superseded": "Replaced by certificate {by}: this one is no longer valid.",
-        "withdrawn": "Withdrawn: the holder's details have been removed.",
-        "enter": "Enter the code printed on the certificate",
-        "check": "Check",
-        "not_found": "No certificate has this code. Check the code and try again.",
-        "back": "Check another code",
-    },
-    "nl": {
-        "title": "Certificaat controleren",
-        "issuer": "Uitgegeven door",
-        "holder": "Naam",
-        "course": "Opleiding",
-        "dates": "Data",
-        "number": "Certificaatnummer",
-        "issued_on": "Uitgegeven op",
-        "valid_until": "Geldig tot en met",
-        "no_end": "onbeperkt",
-        "state": "Status",
-        "valid": "Geldig: dit certificaat is uitgegeven zoals hier staat.",
-        "expired": "Verlopen: dit certificaat was geldig tot de genoemde datum.",
-        "revoked": "Ingetrokken door de uitgever: dit certificaat is niet meer geldig.",
-        "superseded": "Vervangen door certificaat {by}: dit certificaat is niet meer geldig.",
-        "withdrawn": "Vervallen: de gegevens van de houder zijn verwijderd.",
-        "enter": "Vul de code in die op het certificaat staat",
-        "check": "Controleren",
-        "not_found": "Geen certificaat heeft deze code. Controleer de code en probeer het opnieuw.",
-        "back": "Een andere code controleren",
-    },
+# English, marked for the catalogues: each certificate's page is in the language it was
+# issued in, whatever the administrator reads (`in_language`)
+WORDS: dict[str, str] = {
+    "title": N_("Certificate verification"),
+    "issuer": N_("Issued by"),
+    "holder": N_("Name"),
+    "course": N_("Course"),
+    "dates": N_("Dates"),
+    "number": N_("Certificate number"),
+    "issued_on": N_("Issued on"),
+    "valid_until": N_("Valid until"),
+    "no_end": N_("no end date"),
+    "state": N_("State"),
+    "valid": N_("Valid: this certificate was issued as shown."),
+    "expired": N_("Expired: this certificate was valid until the date shown."),
+    "revoked": N_("Revoked by the issuer: this certificate is no longer valid."),
+    "superseded": N_("Replaced by certificate {by}: this one is no longer valid."),
+    "withdrawn": N_("Withdrawn: the holder's details have been removed."),
+    "enter": N_("Enter the code printed on the certificate"),
+    "check": N_("Check"),
+    "not_found": N_("No certificate has this code. Check the code and try again."),
+    "back": N_("Check another code"),
 }
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "nl": [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ],
-}
+_MONTHS = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;background:#f6f4ee;color:#1d2a3a;margin:0}"
@@ -127,7 +91,7 @@ def _date(text: str | None, language: str) -> str:
     if not text:
         return ""
     year, month, day = (int(part) for part in text.split("-"))
-    month_name = _MONTHS[language][month - 1]
+    month_name = in_language(language, _MONTHS[month - 1])
     return f"{day} {month_name} {year}"
 
 
@@ -141,17 +105,22 @@ def _page(language: str, title: str, body: str) -> str:
     )
 
 
+@lru_cache
+def _words(language: str) -> dict[str, str]:
+    """The page's words in a language, read from its catalogue once."""
+    return {key: in_language(language, text) for key, text in WORDS.items()}
+
+
 # the words as HTML, escaped once rather than on each of 10,000 pages
-_ESCAPED = {
-    language: {key: escape(text) for key, text in words.items()}
-    for language, words in WORDS.items()
-}
+@lru_cache
+def _escaped(language: str) -> dict[str, str]:
+    return {key: escape(text) for key, text in _words(language).items()}
 
 
 def certificate_page(entry: Entry, issuer: str) -> str:
     """The page of one certificate, in its language."""
     language = language_of(entry.language)
-    words = _ESCAPED[language]
+    words = _escaped(language)
     state = entry.state
     withdrawn = state == CertificateState.WITHDRAWN
     dates = _date(entry.course_end, language)
@@ -174,12 +143,12 @@ def certificate_page(entry: Entry, issuer: str) -> str:
         f'<p class="state {kind}"><strong>{words["state"]}:</strong> {said}</p>'
         f'<p><a href="../">{words["back"]}</a></p>'
     )
-    return _page(language, f"{WORDS[language]['title']} {shown(entry.code)}", body)
+    return _page(language, f"{_words(language)['title']} {shown(entry.code)}", body)
 
 
 def index_page(language: str, issuer: str) -> str:
     """The form that takes a code to its page."""
-    words = WORDS[language_of(language)]
+    words = _words(language_of(language))
     heading = f"{words['title']}" + (f" · {escape(issuer)}" if issuer else "")
     body = (
         f'<h1>{heading}</h1><form id="f" method="get">'
@@ -193,7 +162,7 @@ def index_page(language: str, issuer: str) -> str:
 
 def not_found_page(language: str) -> str:
     """What a web server shows for a code with no page."""
-    words = WORDS[language_of(language)]
+    words = _words(language_of(language))
     body = (
         f"<h1>{escape(words['title'])}</h1>"
         f'<p class="state invalid">{escape(words["not_found"])}</p>'
