@@ -217,3 +217,23 @@ def test_an_import_warning_reads_in_dutch_with_its_place_as_it_is(examples: Path
     # --json: its warnings English, like its keys
     ran = cli("import", "examples", "--json", cwd=examples, env=AS_CONFIGURED)
     assert any("not a known table name" in w for w in json.loads(ran.stdout)["warnings"])
+
+
+def test_the_register_s_commands_speak_dutch_and_its_pages_the_certificate_s_language(
+    demo_sent: Path,
+) -> None:
+    listed = json.loads(cli("certificates", "list", "--json", cwd=demo_sent).stdout)
+    entry = next(e for e in listed if e["person_id"] == "P001")
+    ran = cli("--lang", "nl", "certificates", "verify", entry["number"], cwd=demo_sent)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == (
+        f"{entry['number']} geldig: Jan van der Berg, VCA Basis veiligheid (VCA-2611), "
+        "uitgegeven op 2026-11-20"
+    )
+    site = demo_sent / "site"
+    ran = cli("--lang", "en", "certificates", "publish", "--out", str(site), cwd=demo_sent)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith(f"published {len(listed)} certificates to {site}: ")
+    # the administrator reads English; the page is in the language the certificate has
+    page = (site / entry["code"] / "index.html").read_text(encoding="utf-8")
+    assert "Certificaat controleren" in page and "Geldig: dit certificaat" in page, page

@@ -30,7 +30,9 @@ from certify.cli.transport_options import TransportChoice, with_transport_option
 from certify.clock import to_utc_text
 from certify.config import actions_path, read_timezone
 from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
+from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
+from certify.words import state_word
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,23 +80,41 @@ def _reading(now: str | None, actions: Path | None, db: Path | None) -> Iterator
     """The register as of the command's local day, read-only."""
     from certify.register.keep import Register
 
-    _, today = _moment(now, actions)
+    _at, today = _moment(now, actions)
     with Store.open_readonly(db_path(db)) as store:
         yield Register(store, today)
 
 
 def _line(entry: Entry) -> str:
-    name = entry.full_name or "(withdrawn)"
-    until = f", valid until {entry.valid_until}" if entry.valid_until else ""
-    said = f"{entry.state}"
+    name = entry.full_name or _("(withdrawn)")
+    said = _certificate_state(str(entry.state))
     if entry.superseded_by:
-        said += f" by {entry.superseded_by}"
+        said = _("{state} by {number}").format(state=said, number=entry.superseded_by)
     if entry.revoked_reason and entry.state == "revoked":
         said += f" ({entry.revoked_reason})"
-    return (
-        f"{entry.number} {said}: {name}, {entry.course_name} ({entry.course_id}), "
-        f"issued {entry.issued_on}{until}"
+    issued = _("{number} {state}: {name}, {course} ({course_id}), issued {issued}").format(
+        number=entry.number,
+        state=said,
+        name=name,
+        course=entry.course_name,
+        course_id=entry.course_id,
+        issued=entry.issued_on,
     )
+    if entry.valid_until:
+        issued += _(", valid until {day}").format(day=entry.valid_until)
+    return issued
+
+
+def _certificate_state(state: str) -> str:
+    """A certificate's state as people read it; `--state` takes the English word."""
+    words = {
+        "valid": _("valid"),
+        "expired": _("expired"),
+        "revoked": _("revoked"),
+        "superseded": _("superseded"),
+        "withdrawn": _("withdrawn"),
+    }
+    return words.get(state, state)
 
 
 @certificates.command("list")
@@ -120,7 +140,9 @@ def list_certificates(
     with errors():
         if state is not None and state not in set(CertificateState):
             raise UsageError(
-                f"unknown state {state!r} (valid, expired, revoked, superseded, withdrawn)"
+                _("unknown state {state} (valid, expired, revoked, superseded, withdrawn)").format(
+                    state=repr(state)
+                )
             )
         with _reading(now, actions, db) as register:
             found = register.entries(course=course, person=person, state=state)
@@ -146,7 +168,7 @@ def get(
         register = Register(store, date.today())
         entry = register.find(reference)
         write_bytes(out, register.pdf(entry.number))
-    plain(f"wrote certificate {entry.number} to {out}")
+    plain(_("wrote certificate {number} to {path}").format(number=entry.number, path=out))
 
 
 @certificates.command()
@@ -171,7 +193,13 @@ def export(
         with _reading(now, actions, db) as register:
             entries = register.entries(course=course, since=since_day)
             count = export_zip(entries, register.pdf, out)
-    plain(f"wrote {count} certificates and register.csv to {out}")
+    plain(
+        ngettext(
+            "wrote {count} certificate and register.csv to {path}",
+            "wrote {count} certificates and register.csv to {path}",
+            count,
+        ).format(count=count, path=out)
+    )
 
 
 def _day(text: str) -> str:
@@ -180,7 +208,9 @@ def _day(text: str) -> str:
     try:
         written = parse_written(text)
     except (DateFormatError, ValueError):
-        raise UsageError(f"--since {text!r}: not a date (2026-11-01 or 01-11-2026)") from None
+        raise UsageError(
+            _("--since {text}: not a date (2026-11-01 or 01-11-2026)").format(text=repr(text))
+        ) from None
     return (written if isinstance(written, date) else written.date()).isoformat()
 
 
@@ -213,13 +243,17 @@ def revoke(
 
     with errors():
         if not reason.strip():
-            raise UsageError("--reason is empty: say why, for the certificate's history")
+            raise UsageError(_("--reason is empty: say why, for the certificate's history"))
         moment, today = _moment(now, actions)
         with Store.open(db_path(db), create=False) as store:
             register = Register(store, today)
             entry = register.find(reference)
             register.revoke(entry, reason.strip(), to_utc_text(moment))
-    plain(f"revoked certificate {entry.number} ({entry.full_name}, {entry.course_name})")
+    plain(
+        _("revoked certificate {number} ({name}, {course})").format(
+            number=entry.number, name=entry.full_name, course=entry.course_name
+        )
+    )
 
 
 @certificates.command()
@@ -248,7 +282,10 @@ def publish(
         moment = parse_now(now, config.tz)
         today = moment.astimezone(config.tz).date()
         if out.exists() and not out.is_dir():
-            raise CertifyError(f"{out}: is a file", hint="give --out a folder for the site")
+            raise CertifyError(
+                _("{path}: is a file").format(path=out),
+                hint=_("give --out a folder for the site"),
+            )
         with Store.open_readonly(db_path(db)) as store:
             entries = [
                 entry
@@ -262,8 +299,10 @@ def publish(
                 language=config.settings.locale,
             )
     plain(
-        f"published {len(entries)} certificates to {out}: "
-        f"{done.written} pages written, {done.unchanged} unchanged"
+        _(
+            "published {count} certificates to {path}: {written} pages written, "
+            "{unchanged} unchanged"
+        ).format(count=len(entries), path=out, written=done.written, unchanged=done.unchanged)
     )
 
 
@@ -290,7 +329,7 @@ def reissue(
 
     with errors():
         if not reason.strip():
-            raise UsageError("--reason is empty: say why, for the certificate's history")
+            raise UsageError(_("--reason is empty: say why, for the certificate's history"))
         config = config_from(actions)
         moment = parse_now(now, config.tz)
         path = db_path(db)
@@ -308,10 +347,18 @@ def reissue(
     if as_json:
         emit_json({"replaces": entry.number, **outcome.as_json()})
     else:
-        number = "" if dry_run else f" as {outcome.certificate_number}"
+        said = (
+            _("re-issue of {number} to {name} <{email}>")
+            if dry_run
+            else _("re-issue of {number} as {new} to {name} <{email}>")
+        ).format(
+            number=entry.number,
+            new=outcome.certificate_number,
+            name=outcome.name,
+            email=outcome.email,
+        )
         plain(
-            f"{outcome.state}: re-issue of {entry.number}{number} to {outcome.name} "
-            f"<{outcome.email}>" + (f": {outcome.error}" if outcome.error else "")
+            f"{state_word(outcome.state)}: {said}" + (f": {outcome.error}" if outcome.error else "")
         )
     if outcome.state not in ("sent", "would send"):
         raise typer.Exit(EXIT_NOT_ACCEPTED)
