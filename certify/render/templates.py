@@ -325,20 +325,17 @@ class Templates:
         return template
 
     def attachment_name(self, action: Action, number: int, language: str | None) -> Template:
-        """An attachment's file name: its `filename:`, else the default in the person's
-        language (the locale of actions.yaml for a person without one)."""
+        """Its `filename:`, else the default in the person's language (else actions.yaml's)."""
         written = self.attachment_names[(action.id, number)]
-        attachment = action.attachments[number]
-        if "filename" in attachment.model_fields_set:
+        if "filename" in action.attachments[number].model_fields_set:
             return written
         lang = supported(language or self.config.settings.locale) or DEFAULT
-        found = self._default_names.get(lang)
-        if found is None:
-            text = in_language(lang, attachment.filename)
-            source, _problems = translate_merge_fields(text, "actions.yaml")
-            found = self._compile(f"attachment:default:{lang}", source, "actions.yaml") or written
-            self._default_names[lang] = found
-        return found
+        if lang not in self._default_names:
+            text = in_language(lang, action.attachments[number].filename)
+            source = translate_merge_fields(text, "actions.yaml")[0]
+            found = self._compile(f"attachment:default:{lang}", source, "actions.yaml")
+            self._default_names[lang] = found or written
+        return self._default_names[lang]
 
     def _compile_field(self, name: str, text: str, where: str) -> Template | None:
         """A one-line template written in actions.yaml; `where` is its file:line:column."""
