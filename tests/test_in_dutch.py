@@ -230,6 +230,10 @@ def test_the_register_s_commands_speak_dutch_and_its_pages_the_certificate_s_lan
         f"{entry['number']} geldig: Jan van der Berg, VCA Basis veiligheid (VCA-2611), "
         "uitgegeven op 2026-11-20"
     )
+    unknown = cli("--lang", "nl", "certificates", "verify", "ZZZZ-ZZZZ-ZZZZ", cwd=demo_sent)
+    assert unknown.returncode == 1
+    assert "fout: geen uitgegeven certificaat heeft het nummer of de code" in unknown.stderr
+    assert "tip: een nummer ziet eruit als 2026-000123-4" in unknown.stderr
     site = demo_sent / "site"
     ran = cli("--lang", "en", "certificates", "publish", "--out", str(site), cwd=demo_sent)
     assert ran.returncode == 0, ran.stderr

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from certify.errors import CertifyError
+from certify.locale import _
 from certify.register.codes import is_number, new_code, read_code, shown
 from certify.store.database import Store
 
@@ -278,9 +279,13 @@ class Register:
             ).fetchone()
         if row is None:
             raise UnknownCertificate(
-                f"no issued certificate has the number or code {reference.strip()!r}",
-                hint="a number reads 2026-000123-4, a code ABCD-EFGH-JKMN "
-                "(`certify certificates list` shows them)",
+                _("no issued certificate has the number or code {reference}").format(
+                    reference=repr(reference.strip())
+                ),
+                hint=_(
+                    "a number reads 2026-000123-4, a code ABCD-EFGH-JKMN "
+                    "(`certify certificates list` shows them)"
+                ),
             )
         return self._entry(row)
 
@@ -292,19 +297,29 @@ class Register:
             (number,),
         ).fetchone()
         if row is None or row[0] is None:
-            raise CertifyError(f"certificate {number} has no PDF kept (withdrawn or imported)")
+            raise CertifyError(
+                _("certificate {number} has no PDF kept (withdrawn or imported)").format(
+                    number=number
+                )
+            )
         data, digest = bytes(row[0]), row[1]
         if hashlib.sha256(data).hexdigest() != digest:
             raise CertifyError(
-                f"certificate {number}: the kept PDF does not match its SHA-256",
-                hint="restore the database from a backup (`certify backup` keeps the PDFs)",
+                _("certificate {number}: the kept PDF does not match its SHA-256").format(
+                    number=number
+                ),
+                hint=_("restore the database from a backup (`certify backup` keeps the PDFs)"),
             )
         return data
 
     def revoke(self, entry: Entry, reason: str, now_text: str) -> None:
         """State `revoked`, with the reason in the certificate's history; nothing is mailed."""
         if entry.state in (CertificateState.REVOKED, CertificateState.WITHDRAWN):
-            raise CertifyError(f"certificate {entry.number} is already {entry.state}")
+            raise CertifyError(
+                _("certificate {number} is already {state}").format(
+                    number=entry.number, state=entry.state
+                )
+            )
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE certificates SET revoked_at = ?, revoked_reason = ?, changed_at = ? "

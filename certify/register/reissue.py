@@ -20,6 +20,7 @@ from certify.deliver.runner import Runner
 from certify.deliver.state import MAYBE_DELIVERED
 from certify.deliver.transports import Transport
 from certify.errors import CertifyError, ConfigError
+from certify.locale import _
 from certify.register.keep import CertificateState, Entry, Register
 from certify.store.database import Store
 
@@ -46,11 +47,17 @@ def reissue(
 
     if transport is not None:
         for note in recover(DeliveryLog(store, now), transport):
-            warn(f"recovered: {note}")
+            warn(_("recovered: {note}").format(note=note))
     entry = Register(store, now.astimezone(config.tz).date()).find(reference)
     if entry.state in (CertificateState.SUPERSEDED, CertificateState.WITHDRAWN):
-        by = f" by {entry.superseded_by}" if entry.superseded_by else ""
-        raise CertifyError(f"certificate {entry.number} is {entry.state}{by}: not re-issued")
+        said = (
+            _("certificate {number} is {state} by {by}: not re-issued")
+            if entry.superseded_by
+            else _("certificate {number} is {state}: not re-issued")
+        )
+        raise CertifyError(
+            said.format(number=entry.number, state=entry.state, by=entry.superseded_by)
+        )
     key = reissue_key(entry)
     row = store.conn.execute(
         "SELECT state, certificate_number FROM deliveries "
@@ -59,8 +66,10 @@ def reissue(
     ).fetchone()
     if row is not None and row[0] in MAYBE_DELIVERED:
         raise CertifyError(
-            f"certificate {entry.number} is already re-issued as {row[1]} ({row[0]})",
-            hint="an unknown one may have reached the person: check the mail server's log",
+            _("certificate {number} is already re-issued as {new} ({state})").format(
+                number=entry.number, new=row[1], state=row[0]
+            ),
+            hint=_("an unknown one may have reached the person: check the mail server's log"),
         )
     templates = Templates.checked(config)
     decision = decisions_of(store, config, entry.course_id, entry.person_id, now, entry.action)[0]
@@ -80,7 +89,7 @@ def reissue(
     if outcome.state == "held":
         raise ConfigError(
             "templates",
-            [outcome.error or "the template could not be rendered"],
-            hint="fix the template (certify validate), then re-issue again",
+            [outcome.error or _("the template could not be rendered")],
+            hint=_("fix the template (certify validate), then re-issue again"),
         )
     return entry, outcome
