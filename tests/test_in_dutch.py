@@ -241,3 +241,15 @@ def test_the_register_s_commands_speak_dutch_and_its_pages_the_certificate_s_lan
     # the administrator reads English; the page is in the language the certificate has
     page = (site / entry["code"] / "index.html").read_text(encoding="utf-8")
     assert "Certificaat controleren" in page and "Geldig: dit certificaat" in page, page
+
+
+def test_an_import_error_reads_in_dutch_at_its_file_line_and_column(examples: Path) -> None:
+    persons = examples / "examples" / "persons.csv"
+    text = persons.read_text(encoding="utf-8")
+    persons.write_text(text.replace("jan.vanderberg@example.nl", "zoe-at-example.org"), "utf-8")
+    ran = cli("--lang", "nl", "import", "examples", "--now", "2026-11-01T08:00", cwd=examples)
+    assert ran.returncode == 1
+    assert (
+        "examples/persons.csv:2: kolom 'email': 'zoe-at-example.org' is geen e-mailadres ("
+        in ran.stderr
+    ), ran.stderr

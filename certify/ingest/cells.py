@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from certify.locale import _
+
 
 class CellError(ValueError):
     """A cell that cannot be read: `column` names it, the message says why."""
@@ -43,8 +45,12 @@ def read_bool(value: str, column: str, words: Mapping[str, int] | None = None) -
     if result is None:
         result = _BOOLS.get(folded)
     if result is None:
-        own = f", or {'/'.join(words)}" if words else ""
-        raise CellError(column, f"cannot read {value!r} as yes or no ({_BOOL_WORDS}{own})")
+        said = (
+            _("cannot read {value} as yes or no ({words}, or {own})")
+            if words
+            else _("cannot read {value} as yes or no ({words})")
+        ).format(value=repr(value), words=_BOOL_WORDS, own="/".join(words or ()))
+        raise CellError(column, said)
     return result
 
 
@@ -64,9 +70,8 @@ def read_percentage(value: str, column: str) -> int | None:
         return None
     match = _PERCENT.match(value)
     if match is None or int(match.group(1)) > 100:
-        raise CellError(
-            column, f"{value!r} is not a percentage from 0 to 100 (a whole number such as 75)"
-        )
+        said = _("{value} is not a percentage from 0 to 100 (a whole number such as 75)")
+        raise CellError(column, said.format(value=repr(value)))
     return int(match.group(1))
 
 
@@ -81,7 +86,7 @@ _PLAIN_EMAIL = re.compile(
 def read_email(value: str, column: str) -> str:
     """The address as given, once it is known to be a valid one; it is required."""
     if value == "":
-        raise CellError(column, "an e-mail address is required")
+        raise CellError(column, _("an e-mail address is required"))
     if _PLAIN_EMAIL.match(value):
         return value
     # only imports with an unusual address pay for loading the full validator
@@ -90,7 +95,8 @@ def read_email(value: str, column: str) -> str:
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise CellError(column, f"{value!r} is not an e-mail address ({exc})") from None
+        said = _("{value} is not an e-mail address ({reason})")
+        raise CellError(column, said.format(value=repr(value), reason=exc)) from None
     return value
 
 
@@ -110,5 +116,6 @@ def read_enrollment_status(value: str, column: str) -> str:
     """`enrolled` or `cancelled`, from their Dutch and English names; empty is enrolled."""
     status = _ENROLLMENT_STATUS.get(value.lower())
     if status is None:
-        raise CellError(column, f"unknown enrollment status {value!r} (enrolled or cancelled)")
+        said = _("unknown enrollment status {value} (enrolled or cancelled)")
+        raise CellError(column, said.format(value=repr(value)))
     return status

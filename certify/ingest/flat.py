@@ -23,6 +23,7 @@ from certify.ingest.discover import Source
 from certify.ingest.load import BATCH, Loaded, Target, upsert_sql
 from certify.ingest.settings import FLAT_OPTIONAL, FLAT_REQUIRED
 from certify.ingest.tables import TABLES, Converter, KeyMissing, Row, TableSpec
+from certify.locale import _
 
 FLAT_SPEC = TableSpec(
     name="flat",
@@ -245,9 +246,12 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
         return None
 
     def reject(line: int, exc: CellError, values: list[str]) -> None:
-        target.errors.add(f"{file}:{line}: column {reader.describe(exc.column)}: {exc}")
+        said = _("column {column}: {problem}").format(
+            column=reader.describe(exc.column), problem=exc
+        )
+        target.errors.add(f"{file}:{line}: {said}")
 
-    for _ in reader.rows(split, reject):
+    for _row in reader.rows(split, reject):
         pass  # the rows are written as they are split
     stored: dict[str, Loaded] = {}
     for table in FLAT_TABLES:
@@ -280,7 +284,9 @@ def _renamed(table: str, exc: CellError, derived: dict[str, bool]) -> CellError:
     """A table's cell problem as the flat file's column: a derived key by its source."""
     column = exc.column
     if isinstance(exc, KeyMissing) and derived.get(column):
-        return CellError("email" if column == "person_id" else "part_name", "a value is required")
+        return CellError(
+            "email" if column == "person_id" else "part_name", _("a value is required")
+        )
     return CellError(flat_column(table, column), str(exc))
 
 

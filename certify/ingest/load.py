@@ -15,6 +15,7 @@ from certify.ingest.cells import CellError
 from certify.ingest.csvfiles import FileReader
 from certify.ingest.discover import Source
 from certify.ingest.tables import REFERENCES, TABLES, Coercer, KeyMissing, Row, TableSpec
+from certify.locale import _
 
 # rows per INSERT statement: SQLite starts a statement, opens its table and indexes once
 # for them all, which saves a quarter of the time of a row
@@ -179,7 +180,10 @@ def load_file(target: Target, source: Source, *, file_index: int) -> Loaded:
     ]
 
     def reject(line: int, exc: CellError, values: list[str]) -> None:
-        errors.add(f"{file}:{line}: column {reader.describe(exc.column)}: {exc}")
+        said = _("column {column}: {problem}").format(
+            column=reader.describe(exc.column), problem=exc
+        )
+        errors.add(f"{file}:{line}: {said}")
         # the row's other cells still read: its key and what it refers to are checked too
         key = None if key_at is None or isinstance(exc, KeyMissing) else values[key_at].strip()
         refers_to = [
@@ -219,7 +223,7 @@ def set_indexes_aside(conn: sqlite3.Connection, table: str) -> list[str]:
         "AND sql IS NOT NULL ORDER BY name",
         (table,),
     ).fetchall()
-    for name, _ in indexes:
+    for name, _sql in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     return [sql for _, sql in indexes]
 

@@ -227,9 +227,10 @@ def read_id(value: str, column: str) -> str:
     if not value:
         raise KeyMissing(column)
     if len(value) > ID_LENGTH:
-        raise CellError(column, f"an id has at most {ID_LENGTH} characters, not {len(value)}")
+        said = _("an id has at most {most} characters, not {count}")
+        raise CellError(column, said.format(most=ID_LENGTH, count=len(value)))
     if not value.isprintable() and _CONTROL.search(value):
-        raise CellError(column, "an id may not hold control characters (a line break, a tab)")
+        raise CellError(column, _("an id may not hold control characters (a line break, a tab)"))
     return value
 
 
@@ -429,7 +430,8 @@ class Coercer:
             course_id = read_id(values[course_at].strip(), "course_id")
             start, end = values[start_at].strip(), values[end_at].strip()
             if end == "":
-                raise CellError("end", "an end date is required (such as 2026-11-05 or 05-11-2026)")
+                said = _("an end date is required (such as 2026-11-05 or 05-11-2026)")
+                raise CellError("end", said)
             return (
                 course_id,
                 values[name_at].strip(),
