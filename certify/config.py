@@ -89,15 +89,15 @@ def _one_or_many(value: Any, what: str, *, numbers: bool = False) -> Any:
     if value is None:
         return None
     if isinstance(value, dict):
-        raise ValueError(f"{what} is a word or a list of words, not a mapping")
+        raise ValueError(_("{what} is a word or a list of words, not a mapping").format(what=what))
     items = value if isinstance(value, list) else [value]
     if numbers:  # course type codes such as 101 reach us as YAML numbers
         items = [str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in items]
     if not items:
-        raise ValueError(f"{what} is an empty list; leave it out to mean any")
+        raise ValueError(_("{what} is an empty list; leave it out to mean any").format(what=what))
     for item in items:
         if isinstance(item, str) and not item.strip():
-            raise ValueError(f"{what} holds an empty value")
+            raise ValueError(_("{what} holds an empty value").format(what=what))
     return [item.strip() if isinstance(item, str) else item for item in items]
 
 
@@ -243,12 +243,16 @@ class Action(_Strict):
         if self.timing.after == "requirements_met":
             if "yes" not in checks:
                 raise ValueError(
-                    "timing.after 'requirements_met' needs a condition 'yes' "
-                    "(attendance: yes or pass: yes)"
+                    _(
+                        "timing.after 'requirements_met' needs a condition 'yes' "
+                        "(attendance: yes or pass: yes)"
+                    )
                 )
             if "not_met" in checks:
                 raise ValueError(
-                    "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
+                    _(
+                        "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
+                    )
                 )
         return self
 
@@ -298,7 +302,9 @@ class Settings(_Strict):
             Locale.parse(value.strip().replace("-", "_"))
         except (UnknownLocaleError, ValueError, TypeError):
             raise ValueError(
-                f"unknown locale {value!r} (a language code such as nl, en or de)"
+                _("unknown locale {value} (a language code such as nl, en or de)").format(
+                    value=repr(value)
+                )
             ) from None
         return value.strip()
 
