@@ -243,16 +243,12 @@ class Action(_Strict):
         if self.timing.after == "requirements_met":
             if "yes" not in checks:
                 raise ValueError(
-                    _(
-                        "timing.after 'requirements_met' needs a condition 'yes' "
-                        "(attendance: yes or pass: yes)"
-                    )
+                    "timing.after 'requirements_met' needs a condition 'yes' "
+                    "(attendance: yes or pass: yes)"
                 )
             if "not_met" in checks:
                 raise ValueError(
-                    _(
-                        "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
-                    )
+                    "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
                 )
         return self
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from certify.clock import from_utc_text
 from certify.config import Config
 from certify.decide.renewal import Held, Renewals
+from certify.locale import _
 
 DEFAULT_EXPIRING_DAYS = 60
 
@@ -76,7 +77,7 @@ def _reminded(
     conn: sqlite3.Connection, reminders: list[str], course_id: str, person_id: str, tz: tzinfo
 ) -> str:
     if not reminders:
-        return "no reminder configured"
+        return _("no reminder configured")
     marks = ", ".join("?" * len(reminders))
     row = conn.execute(
         "SELECT max(sent_at) FROM deliveries WHERE course_id = ? AND person_id = ? "
@@ -84,6 +85,6 @@ def _reminded(
         (course_id, person_id, *reminders),
     ).fetchone()
     if row is None or row[0] is None:
-        return "not reminded yet"
+        return _("not reminded yet")
     sent = from_utc_text(row[0])
-    return f"reminded on {sent.astimezone(tz).date().isoformat()}"
+    return _("reminded on {day}").format(day=sent.astimezone(tz).date().isoformat())
