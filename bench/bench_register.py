@@ -10,14 +10,12 @@ uses are not part of this build.
 from __future__ import annotations
 
 import hashlib
-import io
 import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reportlab.pdfgen import canvas
-
+from bench.bench_pdf import one_line_floor
 from bench.common import (
     DATA,
     ROOT,
@@ -37,7 +35,6 @@ from bench.common import (
 from certify.config import load
 from certify.register.codes import new_code, shown
 from certify.render.context import sample_context
-from certify.render.glyphs import shipped_font_names
 from certify.render.layout import render_pdf
 from certify.render.templates import Templates
 from certify.store.database import Store
@@ -105,17 +102,7 @@ def run_pdf(repeat: int, count: int = 1000) -> list[Result]:
         return count / timed(lambda: [render_pdf(layout, c) for c in contexts])
 
     def floor() -> float:
-        regular, _ = shipped_font_names()
-
-        def go() -> None:
-            for context in contexts:
-                pdf = canvas.Canvas(io.BytesIO(), initialFontName=regular)
-                pdf.setFont(regular, 30)
-                pdf.drawString(72, 720, str(context["person"]["full_name"]))  # type: ignore[index]
-                pdf.showPage()
-                pdf.save()
-
-        return count / timed(go)
+        return one_line_floor(contexts)
 
     rates, floors_ = interleaved(subject, floor, repeat)
     rate = median(rates)
