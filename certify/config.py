@@ -66,9 +66,6 @@ def type_key(course_type: str) -> str:
     return course_type.strip().casefold()
 
 
-_Strict = Strict
-
-
 # the Dutch words an administrator of the previous system writes, as the exports do
 _DUTCH_CONDITIONS = {"ja": "yes", "nee": "no", "niet_behaald": "not_met", "niet behaald": "not_met"}
 
@@ -123,7 +120,7 @@ _DATE_TEXT = (
 )
 
 
-class Conditions(_Strict):
+class Conditions(Strict):
     course_status: Annotated[list[str] | None, WithJsonSchema(_ONE_OR_MANY_SCHEMA)] = Field(
         None,
         description="a status or a list; omitted = any. Case and spacing do not matter, and "
@@ -150,7 +147,7 @@ class Conditions(_Strict):
         return _yes_no(value)
 
 
-class Attachment(_Strict):
+class Attachment(Strict):
     kind: Literal["certificate_pdf"] = "certificate_pdf"
     template: str = Field(description="the layout templates/NAME.pdf.yaml")
     filename: str = Field(
@@ -159,7 +156,7 @@ class Attachment(_Strict):
     )
 
 
-class Action(_Strict):
+class Action(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="stable key; never reuse")
     name: str
     execution: Literal["automatic", "manual"] = "automatic"
@@ -253,7 +250,7 @@ class Action(_Strict):
         return self
 
 
-class Settings(_Strict):
+class Settings(Strict):
     version: Literal[1] = 1
     timezone: str | None = Field(None, description="IANA zone used to read local times")
     templates_dir: str = "templates"

@@ -10,9 +10,10 @@ from collections.abc import Callable, Sequence
 from datetime import time
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from certify.errors import did_you_mean
+from certify.yamlfile import Strict
 
 _UNITS = r"hours?|days?|weeks?|months?|years?"
 _CALENDAR = r"days?|weeks?|months?|years?"
@@ -23,10 +24,6 @@ _TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 Unit = Literal["hours", "days", "weeks", "months", "years"]
 CalendarUnit = Literal["days", "weeks", "months", "years"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def _span_schema(pattern: str, units: list[str]) -> dict[str, Any]:
@@ -56,7 +53,7 @@ def _written(amount: int, unit: str) -> str:
     return f"{amount} {unit.removesuffix('s') if amount == 1 else unit}"
 
 
-class Duration(_Strict):
+class Duration(Strict):
     amount: int = Field(ge=0)
     unit: Unit
 
@@ -64,7 +61,7 @@ class Duration(_Strict):
         return _written(self.amount, self.unit)
 
 
-class Validity(_Strict):
+class Validity(Strict):
     """How long a certificate is valid, in calendar units (hours make no sense for it)."""
 
     amount: int = Field(ge=0)
@@ -108,7 +105,7 @@ def parse_validity(value: Any) -> Validity:
     )
 
 
-class Timing(_Strict):
+class Timing(Strict):
     after: Literal["course_end", "requirements_met", "participant_added"] | None = Field(
         None, description="the anchor the offset counts from"
     )

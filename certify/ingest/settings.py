@@ -7,9 +7,10 @@ from __future__ import annotations
 import codecs
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from certify.errors import did_you_mean
+from certify.yamlfile import Strict
 
 # the columns a flat file (one row per participant per part) may map, and what they fill
 FLAT_REQUIRED = ("course_id", "course_name", "course_status", "course_end", "part_name", "email")
@@ -55,10 +56,6 @@ TableName = Literal[
 _WORDS = {"yes": True, "ja": True, "no": False, "nee": False}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _check_columns(columns: dict[str, str], known: tuple[str, ...], what: str) -> dict[str, str]:
     for column, header in columns.items():
         if column not in known:
@@ -75,7 +72,7 @@ def _check_columns(columns: dict[str, str], known: tuple[str, ...], what: str) -
     return {column: str(header).strip() for column, header in columns.items()}
 
 
-class TableImport(_Strict):
+class TableImport(Strict):
     file: str | None = Field(
         None,
         description="a file name or glob in the imported folder (case does not matter); "
@@ -88,7 +85,7 @@ class TableImport(_Strict):
     )
 
 
-class FlatImport(_Strict):
+class FlatImport(Strict):
     file: str = Field(description="a file name or glob in the imported folder: ONE export")
     sheet: str | None = Field(None, description="the sheet of a workbook; default the first")
     columns: dict[str, str] = Field(
@@ -103,7 +100,7 @@ class FlatImport(_Strict):
         return _check_columns(value, FLAT_COLUMNS, "a flat file")
 
 
-class ImportSettings(_Strict):
+class ImportSettings(Strict):
     encoding: str | None = Field(
         None,
         description="the exports' encoding (cp1252, utf-8, latin-1): read without a warning; "

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Template
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.lib.utils import ImageReader
@@ -47,7 +47,7 @@ from certify.render.placing import (
     quiet_zone,
     wrap,
 )
-from certify.yamlfile import Positions, parse_yaml, validation_problems, where
+from certify.yamlfile import Positions, Strict, parse_yaml, validation_problems, where
 
 # render_pdf raises MissingGlyphs (of certify.errors), so it is named here too
 __all__ = [
@@ -69,24 +69,20 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 rl_config.useA85 = 0
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Line(_Strict):
+class Line(Strict):
     text: str
     size: float = Field(14, gt=0, le=96, description="font size in points")
     bold: bool = False
     space_before: float = Field(0, ge=0, description="extra space above, in millimetres")
 
 
-class Signature(_Strict):
+class Signature(Strict):
     name: str = ""
     role: str = ""
     image: str | None = Field(None, description="an image file in the templates folder")
 
 
-class Layout(_Strict):
+class Layout(Strict):
     page: Literal["A4-landscape", "A4-portrait", "Letter-landscape"] = "A4-landscape"
     organisation: str = ""
     logo: str | None = Field(None, description="an image file in the templates folder")

@@ -8,12 +8,13 @@ import re
 import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
 from certify.render.glyphs import FontChain
+from certify.yamlfile import Strict
 
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|pt)?\s*$")
 _POINTS = {"mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0, None: 72 / 25.4}
@@ -30,10 +31,9 @@ def points(value: Any) -> float:
     return float(match[1]) * _POINTS[match[2]]
 
 
-class Qr(BaseModel):
+class Qr(Strict):
     """A QR code of the certificate's verification URL (certificates.verify_url)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     size: str = Field("30mm", description="its width and height: 30mm, 3cm or 85pt")
     x: str | None = Field(None, description="its left edge from the page's left (default: right)")
     y: str | None = Field(None, description="its lower edge from the page's bottom (default: 52pt)")
