@@ -247,9 +247,9 @@ def test_connection_refused_keeps_deliveries_pending_with_the_error(smtp_world: 
         assert json.loads(run_due(smtp_world, live, now="2026-11-06T09:05").stdout)["sent"] == 2
 
 
-def test_three_connection_failures_in_a_row_stop_the_run(
-    tmp_path: Path, export: Callable[..., Path]
-) -> None:
+@pytest.fixture
+def six_due(tmp_path: Path, export: Callable[..., Path]) -> Path:
+    """Six participants of C1 who all qualify (conditions not checked), over SMTP."""
     people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 7))
     import_into(
         tmp_path / "certify.db",
@@ -261,38 +261,29 @@ def test_three_connection_failures_in_a_row_stop_the_run(
         ),
     )
     make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
-    result = run_due(tmp_path, free_port())
+    return tmp_path
+
+
+def test_three_connection_failures_in_a_row_stop_the_run(six_due: Path) -> None:
+    result = run_due(six_due, free_port())
     assert result.returncode == 3
     report = json.loads(result.stdout)
     assert report["pending"] == 3 and "3 connection failures" in report["stopped"]
     # the other three were claimed with the first three but never tried: their attempts unspent
-    untried = [row for row in progress(tmp_path).values() if row[1] == 0]
+    untried = [row for row in progress(six_due).values() if row[1] == 0]
     assert len(untried) == 3 and all(row == ("pending", 0, None) for row in untried)
 
 
-def test_three_unknown_outcomes_in_a_row_stop_the_run(
-    tmp_path: Path, export: Callable[..., Path]
-) -> None:
-    people = "".join(f"P{i},p{i}@example.org\n" for i in range(1, 7))
-    import_into(
-        tmp_path / "certify.db",
-        export(
-            persons="person_id,email\n" + people,
-            enrollments="course_id,person_id\n" + "".join(f"C1,P{i}\n" for i in range(1, 7)),
-            attendance="part_id,person_id,present\n",
-            results="part_id,person_id,passed\n",
-        ),
-    )
-    make_config(tmp_path, attendance="no", passing="no", top="smtp: {timeout: 2}\n")
+def test_three_unknown_outcomes_in_a_row_stop_the_run(six_due: Path) -> None:
     dropping = Recorder(drop_after_data=True)
     with smtp_server(dropping) as port:
-        result = run_due(tmp_path, port)
+        result = run_due(six_due, port)
     assert result.returncode == 3, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["unknown"] == 3 and "3 messages in a row" in report["stopped"]
     assert len(dropping.messages) == 3  # the other three were not offered to a silent server
     # the other three, claimed with them, were handed back untried
-    assert sorted(s for s, _, _ in progress(tmp_path).values()) == ["pending"] * 3 + ["unknown"] * 3
+    assert sorted(s for s, _, _ in progress(six_due).values()) == ["pending"] * 3 + ["unknown"] * 3
 
 
 def test_nothing_due_opens_no_connection_and_back_off_alone_is_no_failure(smtp_world: Path) -> None:
