@@ -358,22 +358,16 @@ def test_the_planning_fast_path_decides_like_planner_decide(
         assert plan.by_outcome(outcome, 1) == grouped[:1]
 
 
-def test_a_day_only_end_due_before_a_timed_end_that_sorts_earlier_is_sent(tmp_path: Path) -> None:
-    """Offset 0 at 17:00: a course ending on 12 November (a day) is due that day at 17:00,
-    one ending 12 November 20:00 only the next day; the run must not take the first for
-    future because the second ends earlier in the table."""
-    config = make_config(tmp_path, offset=0, unit="days", at="17:00", attendance="no", passing="no")
-    courses = """
-        course_id,name,course_type,status,start,end
-        C0,Earlier,FOUR,final,2026-11-01,2026-11-10 12:00
-        C1,Evening,FOUR,final,2026-11-01,2026-11-12 20:00
-        C2,Day only,FOUR,final,2026-11-01,2026-11-12
-    """
-    enrollments = """
+def _three_courses(
+    tmp_path: Path, courses: str, *, enrolled: str, now: str = "2026-11-01 08:00"
+) -> Path:
+    """The courses C0, C1 and C2 imported, P1 in C0 and C1, P2 in C2, one part of C1 that
+    requires nothing: a database for the order of due moments."""
+    enrollments = f"""
         course_id,person_id,enrolled_at
-        C0,P1,2026-10-01
-        C1,P1,2026-10-01
-        C2,P2,2026-10-01
+        C0,P1,{enrolled}
+        C1,P1,{enrolled}
+        C2,P2,{enrolled}
     """
     parts = """
         part_id,course_id,name,attendance_required,pass_required
@@ -388,7 +382,22 @@ def test_a_day_only_end_due_before_a_timed_end_that_sorts_earlier_is_sent(tmp_pa
         results=None,
     )
     db = tmp_path / "certify.db"
-    import_into(db, export)
+    import_into(db, export, now=now)
+    return db
+
+
+def test_a_day_only_end_due_before_a_timed_end_that_sorts_earlier_is_sent(tmp_path: Path) -> None:
+    """Offset 0 at 17:00: a course ending on 12 November (a day) is due that day at 17:00,
+    one ending 12 November 20:00 only the next day; the run must not take the first for
+    future because the second ends earlier in the table."""
+    config = make_config(tmp_path, offset=0, unit="days", at="17:00", attendance="no", passing="no")
+    courses = """
+        course_id,name,course_type,status,start,end
+        C0,Earlier,FOUR,final,2026-11-01,2026-11-10 12:00
+        C1,Evening,FOUR,final,2026-11-01,2026-11-12 20:00
+        C2,Day only,FOUR,final,2026-11-01,2026-11-12
+    """
+    db = _three_courses(tmp_path, courses, enrolled="2026-10-01")
     with Store.open(db) as store:
         plan = make_plan(store, config, moment("2026-11-12 18:00"))
     sent = {d.course.id for d in plan.by_outcome("send")}
@@ -407,26 +416,7 @@ def test_a_timed_end_due_earlier_by_a_month_end_is_sent(tmp_path: Path) -> None:
         C1,Late January,FOUR,final,2025-01-01,2025-01-28 15:00
         C2,Month end,FOUR,final,2025-01-01,2025-01-31 10:00
     """
-    enrollments = """
-        course_id,person_id,enrolled_at
-        C0,P1,2024-10-01
-        C1,P1,2024-10-01
-        C2,P2,2024-10-01
-    """
-    parts = """
-        part_id,course_id,name,attendance_required,pass_required
-        C1-1,C1,Day 1,no,no
-    """
-    export = write_export(
-        tmp_path / "export",
-        courses=courses,
-        enrollments=enrollments,
-        parts=parts,
-        attendance=None,
-        results=None,
-    )
-    db = tmp_path / "certify.db"
-    import_into(db, export, now="2024-11-01 08:00")
+    db = _three_courses(tmp_path, courses, enrolled="2024-10-01", now="2024-11-01 08:00")
     with Store.open(db) as store:
         plan = make_plan(store, config, moment("2025-02-28 12:00"))
     assert {d.course.id for d in plan.by_outcome("send")} == {"C0", "C2"}
