@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -111,7 +112,12 @@ def import_command(
                 update={"ignore": [*(settings.ignore if settings else []), FILE]}
             )
         moment = parse_now(now, tz)
-        added: int | None = None
+        added: list[int] = []  # certificates.csv's count, from inside the import's transaction
+
+        def with_certificates(conn: sqlite3.Connection) -> None:
+            assert config is not None
+            added.append(import_certificates(conn, certificate_files, config, moment))
+
         path = db_path(db)
         existed = path.exists()
         try:
@@ -125,14 +131,13 @@ def import_command(
                     max_remove=max_remove,
                     table=table,
                     settings=settings,
+                    then=with_certificates if certificate_files else None,
                     progress=(
                         (lambda line: console(stderr=True).print(line, style="dim"))
                         if interactive() and not quiet
                         else None
                     ),
                 )
-                if certificate_files and config is not None:
-                    added = import_certificates(store, certificate_files, config, moment)
                 attention = attention_line(store)
         except CertifyError:
             if not existed:  # a failed first import leaves no database behind
@@ -143,14 +148,14 @@ def import_command(
         warn(_("warning: {warning}").format(warning=warning))
     if as_json:
         shown = report.as_json()
-        if added is not None:
-            shown["certificates_imported"] = added
+        if added:
+            shown["certificates_imported"] = added[0]
         emit_json(shown)
         return
     if quiet:
         return
-    if added is not None:
-        plain(f"certificates: {added} imported as new or changed")
+    if added:
+        plain(f"certificates: {added[0]} imported as new or changed")
     if not interactive():
         for name, counts in report.counts.items():
             plain(f"{name}: {counts.summary(name)}")

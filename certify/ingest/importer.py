@@ -271,6 +271,7 @@ def import_files(
     table: str | None = None,
     progress: Callable[[str], None] | None = None,
     settings: ImportSettings | None = None,
+    then: Callable[[sqlite3.Connection], None] | None = None,
 ) -> ImportReport:
     """Import export files in one transaction; on any error nothing changes (ImportFailed).
 
@@ -278,7 +279,8 @@ def import_files(
     encoding, extra yes/no words, or one flat file. With `snapshot`, a file without data
     rows that would remove rows, or one that would remove (enrollments: cancel) more than
     `max_remove` percent of its table's rows (default MAX_REMOVE), is an error: that is
-    what a failed export looks like.
+    what a failed export looks like. `then` runs in the same transaction once the tables
+    are in (the register's certificates.csv, which names their rows): its error undoes all.
     """
     if max_remove is not None and not snapshot:
         raise UsageError("--max-remove goes with --snapshot: without it an import removes nothing")
@@ -329,6 +331,8 @@ def import_files(
             allowed=allowed,
             refused=refused,
         )
+        if then is not None:
+            then(conn)
         # the views show local times in the zone the data was read in: committed with it
         if not store.zone_recorded(tz):
             store.write_zone(tz)

@@ -18,7 +18,6 @@ from certify.config import Config
 from certify.decide.rules import end_date_of
 from certify.errors import CertifyError
 from certify.register.codes import new_code
-from certify.store.database import Store
 
 FILE = "certificates.csv"
 COLUMNS = ("number", "person_id", "course_id", "action", "issued_on", "valid_until")
@@ -135,10 +134,12 @@ def _local_day(stored: str | None, end_is_date: bool, tz: tzinfo) -> str | None:
     return (end_date_of(moment, tz) if end_is_date else moment.astimezone(tz).date()).isoformat()
 
 
-def import_certificates(store: Store, files: list[Path], config: Config, now: datetime) -> int:
-    """Add the certificates of these files to the register (source `imported`); returns
-    how many are new or changed. Any problem: none of them, and a located error."""
-    conn = store.conn
+def import_certificates(
+    conn: sqlite3.Connection, files: list[Path], config: Config, now: datetime
+) -> int:
+    """Add the certificates of these files to the register (source `imported`), inside the
+    import's transaction; returns how many are new or changed. Any problem: a located error,
+    and the import's transaction is undone whole."""
     rows: list[_Row] = []
     problems: list[str] = []
     for file in files:
@@ -161,44 +162,43 @@ def import_certificates(store: Store, files: list[Path], config: Config, now: da
             hint="correct the file and import again",
         )
     moment = to_utc_text(now)
-    with store.transaction() as tx:
-        before = tx.total_changes
-        for row in rows:
-            person = tx.execute(
-                "SELECT full_name, language FROM persons WHERE person_id = ?", (row.person_id,)
-            ).fetchone()
-            course = tx.execute(
-                'SELECT name, start, "end", end_is_date FROM courses WHERE course_id = ?',
-                (row.course_id,),
-            ).fetchone()
-            tx.execute(
-                "INSERT INTO certificates (number, code, action, course_id, person_id, "
-                "full_name, course_name, course_start, course_end, language, issued_on, "
-                "valid_until, source, issued_at, changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) "
-                "ON CONFLICT (number) DO UPDATE SET action = excluded.action, "
-                "course_id = excluded.course_id, person_id = excluded.person_id, "
-                "issued_on = excluded.issued_on, valid_until = excluded.valid_until, "
-                "changed_at = excluded.changed_at WHERE certificates.source = 'imported' AND "
-                "(certificates.action, certificates.course_id, certificates.person_id, "
-                "certificates.issued_on, coalesce(certificates.valid_until, '')) IS NOT "
-                "(excluded.action, excluded.course_id, excluded.person_id, "
-                "excluded.issued_on, coalesce(excluded.valid_until, ''))",
-                (
-                    row.number,
-                    new_code(),
-                    row.action,
-                    row.course_id,
-                    row.person_id,
-                    person[0],
-                    course[0],
-                    _local_day(course[1], False, config.tz),
-                    _local_day(course[2], bool(course[3]), config.tz),
-                    person[1] or config.settings.locale,
-                    row.issued_on.isoformat(),
-                    row.valid_until.isoformat() if row.valid_until else None,
-                    moment,
-                    moment,
-                ),
-            )
-        return int(tx.total_changes - before)
+    before = conn.total_changes
+    for row in rows:
+        person = conn.execute(
+            "SELECT full_name, language FROM persons WHERE person_id = ?", (row.person_id,)
+        ).fetchone()
+        course = conn.execute(
+            'SELECT name, start, "end", end_is_date FROM courses WHERE course_id = ?',
+            (row.course_id,),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO certificates (number, code, action, course_id, person_id, "
+            "full_name, course_name, course_start, course_end, language, issued_on, "
+            "valid_until, source, issued_at, changed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) "
+            "ON CONFLICT (number) DO UPDATE SET action = excluded.action, "
+            "course_id = excluded.course_id, person_id = excluded.person_id, "
+            "issued_on = excluded.issued_on, valid_until = excluded.valid_until, "
+            "changed_at = excluded.changed_at WHERE certificates.source = 'imported' AND "
+            "(certificates.action, certificates.course_id, certificates.person_id, "
+            "certificates.issued_on, coalesce(certificates.valid_until, '')) IS NOT "
+            "(excluded.action, excluded.course_id, excluded.person_id, "
+            "excluded.issued_on, coalesce(excluded.valid_until, ''))",
+            (
+                row.number,
+                new_code(),
+                row.action,
+                row.course_id,
+                row.person_id,
+                person[0],
+                course[0],
+                _local_day(course[1], False, config.tz),
+                _local_day(course[2], bool(course[3]), config.tz),
+                person[1] or config.settings.locale,
+                row.issued_on.isoformat(),
+                row.valid_until.isoformat() if row.valid_until else None,
+                moment,
+                moment,
+            ),
+        )
+    return int(conn.total_changes - before)

@@ -329,3 +329,22 @@ def test_an_imported_certificate_naming_nothing_known_is_a_located_error(issued:
     assert rows(
         issued / "certify.db", "SELECT count(*) FROM certificates WHERE source = 'imported'"
     ) == [(0,)]
+
+
+def test_a_bad_certificates_file_undoes_the_whole_import(issued: Path) -> None:
+    """certificates.csv is part of the import's one transaction: its error leaves the other
+    files of the same import unimported too, as any failed import does."""
+    courses = issued / "examples" / "courses.csv"
+    courses.write_text(courses.read_text().replace("VCA Basis veiligheid", "VCA Herzien"))
+    (issued / "examples" / "certificates.csv").write_text(
+        EARLIER + "OUD-19,P999,VCA-2503,certificate,2025-03-25,\n"
+    )
+    imports_before = rows(issued / "certify.db", "SELECT count(*) FROM imports")
+    ran = cli("import", "examples", "--now", "2026-11-21T08:00", cwd=issued)
+    assert ran.returncode != 0 and "certificates.csv:4: person_id: no person 'P999'" in ran.stderr
+    names = rows(issued / "certify.db", "SELECT name FROM courses WHERE name LIKE 'VCA%'")
+    assert ("VCA Herzien",) not in names and ("VCA Basis veiligheid",) in names
+    assert rows(issued / "certify.db", "SELECT count(*) FROM imports") == imports_before
+    assert rows(
+        issued / "certify.db", "SELECT count(*) FROM certificates WHERE source = 'imported'"
+    ) == [(0,)]
