@@ -84,8 +84,10 @@ class Proc:
 
 
 def child_env() -> dict[str, str]:
-    """The environment without CERTIFY_* settings, so a developer's shell cannot steer a run."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("CERTIFY_")}
+    """The environment without CERTIFY_* settings, so a developer's shell cannot steer a run;
+    in English, whatever locale the shipped actions.yaml sets, as the suites read the output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTIFY_")}
+    return {**env, "CERTIFY_LANG": "en"}
 
 
 def run_process(command: list[str], *, cwd: Path | None = None) -> Proc:
