@@ -87,6 +87,8 @@ def language_of(language: str) -> str:
     return "nl" if language.lower().startswith("nl") else "en"
 
 
+# certificates of one course share their dates: each date is spelled out once
+@lru_cache(maxsize=4096)
 def _date(text: str | None, language: str) -> str:
     if not text:
         return ""
