@@ -432,6 +432,10 @@ def load(path: Path) -> Config:
         )
     # `x-` keys at the top hold what anchors share (`x-common: &common`), as in Compose files
     data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
+    if isinstance(data.get("locale"), str):  # the file's own problems read in its language
+        from certify import locale
+
+        locale.configure(data["locale"])
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -450,10 +454,6 @@ def load(path: Path) -> Config:
     problems += renewal_problems(config.settings.actions, config.where)
     if problems:
         raise ConfigError(file, problems)
-    if "locale" in settings.model_fields_set:  # what people read follows the file's language
-        from certify import locale
-
-        locale.configure(settings.locale)
     return config
 
 

@@ -205,6 +205,19 @@ def test_a_mistake_in_actions_yaml_is_told_in_dutch_at_its_place(switched_on: Pa
     assert any("unknown key 'colour'" in problem for problem in json.loads(out)["problems"])
 
 
+def test_a_broken_actions_yaml_speaks_the_language_it_names(switched_on: Path) -> None:
+    # the file fails validation, yet its `locale: nl` still decides what its problems read as
+    actions = switched_on / "actions.yaml"
+    text = actions.read_text(encoding="utf-8")
+    assert "locale: nl" in text
+    actions.write_text(text + "colour: blue\n", encoding="utf-8")
+    ran = run_cli("validate", cwd=switched_on, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    assert "onbekende sleutel 'colour'" in ran.stderr, ran.stderr
+    assert "fout: 1 probleem" in ran.stderr, ran.stderr
+    assert "unknown key" not in ran.stderr
+
+
 def test_an_import_warning_reads_in_dutch_with_its_place_as_it_is(examples: Path) -> None:
     (examples / "examples" / "deelnemers.csv").write_text("course_id,person_id\n")
     ran = cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples, env=AS_CONFIGURED)
