@@ -23,11 +23,9 @@ if TYPE_CHECKING:
     from certify.config import Config
     from certify.register.settings import Sign
 
-INSTALL = "pip install 'certify[sign]' (with pipx: pipx inject certify 'pyHanko>=0.38')"
-MAKE_ONE = (
-    "openssl pkcs12 -export -inkey key.pem -in certificate.pem -out signing.p12 "
-    "(the README's certificates.sign tells how)"
-)
+PIP = "pip install 'certify[sign]'"
+PIPX = "pipx inject certify 'pyHanko>=0.38'"
+MAKE_ONE = "openssl pkcs12 -export -inkey key.pem -in certificate.pem -out signing.p12"
 
 
 class SigningFailed(Exception):
@@ -132,8 +130,9 @@ def load_signing(config: Config) -> tuple[Signing | None, list[str]]:
         where = config.where("certificates", "sign")
         return None, [
             _(
-                "{at}: certificates.sign: signing needs pyHanko, which is not installed: {how}"
-            ).format(at=where, how=INSTALL)
+                "{at}: certificates.sign: signing needs pyHanko, which is not installed: "
+                "{pip} (with pipx: {pipx})"
+            ).format(at=where, pip=PIP, pipx=PIPX)
         ]
     passphrase = (password or "").encode("utf-8") or None
     problem = _key_problem(data, passphrase, sign, path)
