@@ -40,6 +40,7 @@ class Signing:
         from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 
         self.where = where
+        _keep_key_open(signer)
         metadata = PdfSignatureMetadata(
             field_name="Certificate", subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256"
         )
@@ -62,6 +63,33 @@ class Signing:
         if self._reserved is None:
             self._reserved = _reserved_size(signed.getvalue())
         return bytes(signed.getvalue())
+
+
+def _keep_key_open(signer: Any) -> None:
+    """pyHanko's SimpleSigner parses (and checks) its private key again for every signature:
+    for RSA that is most of a signature's cost. The common mechanisms use the key parsed
+    once; any other goes on through pyHanko's own code."""
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    key = load_der_private_key(signer.signing_key.dump(), password=None)
+    pyhanko_sign_raw = signer.sign_raw
+
+    def sign_raw(data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = signer.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            algorithm = mechanism.signature_algo
+        except ValueError:
+            algorithm = mechanism["algorithm"].native
+        hashed = get_pyca_cryptography_hash(digest_algorithm)
+        if algorithm == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, padding.PKCS1v15(), hashed)
+        if algorithm == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(hashed))
+        return bytes(pyhanko_sign_raw(data, digest_algorithm))
+
+    signer.sign_raw = sign_raw
 
 
 def _reserved_size(pdf: bytes) -> int | None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -35,9 +35,16 @@ USAGE = {
 }  # fmt: skip
 
 
-def self_signed(valid_days: int = 365) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    """A key and a self-signed certificate for it, as a small organisation might make."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def self_signed(
+    valid_days: int = 365, curve: bool = False
+) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A key (RSA, or EC P-256) and a self-signed certificate for it, as a small
+    organisation might make."""
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
+        ec.generate_private_key(ec.SECP256R1())
+        if curve
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Opleidingsbureau")])
     now = datetime.now(UTC)
     certificate = (
@@ -55,9 +62,9 @@ def self_signed(valid_days: int = 365) -> tuple[rsa.RSAPrivateKey, x509.Certific
     return key, certificate
 
 
-def write_pkcs12(path: Path, valid_days: int = 365) -> x509.Certificate:
+def write_pkcs12(path: Path, valid_days: int = 365, curve: bool = False) -> x509.Certificate:
     """A password-protected PKCS#12 file at `path`; returns its certificate."""
-    key, certificate = self_signed(valid_days)
+    key, certificate = self_signed(valid_days, curve)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(
         pkcs12.serialize_key_and_certificates(
@@ -235,3 +242,28 @@ def test_without_pyhanko_the_problem_says_how_to_install_it(
     (problem,) = problems
     assert "signing needs pyHanko, which is not installed" in problem
     assert "pip install 'certify[sign]'" in problem and "pipx inject certify" in problem
+
+
+@pytest.mark.parametrize("curve", [False, True], ids=["RSA", "EC P-256"])
+def test_each_pdf_of_a_run_is_signed_with_the_key_opened_once(
+    examples: Path, monkeypatch: pytest.MonkeyPatch, curve: bool
+) -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    from certify.config import load
+    from certify.register.signing import open_signing
+
+    certificate = write_pkcs12(examples / "keys" / "signing.p12", curve=curve)
+    with_signing(examples)
+    monkeypatch.setenv("CERTIFY_SIGN_PASSWORD", PASSWORD)
+    signing = open_signing(load(examples / "actions.yaml"))
+    assert signing is not None
+    for name in ("Anna de Vries", "Zoë Öztürk", "Bram van der Berg"):
+        buffer = io.BytesIO()
+        page = Canvas(buffer)
+        page.drawString(72, 720, name)
+        page.save()
+        signed = signing.sign(buffer.getvalue())
+        assert signed.startswith(buffer.getvalue())  # an incremental update: the page as drawn
+        status = signature_status(signed, certificate)
+        assert status.intact and status.valid and status.trusted
