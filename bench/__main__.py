@@ -37,6 +37,7 @@ SUITES = {
     "faults": lambda r: bench_faults.run(r),
     "register-pdf": lambda r: bench_register.run_pdf(r),
     "register-site": lambda r: bench_register.run_site(r),
+    "register-sign": lambda r: bench_register.run_signed(r),
 }
 
 

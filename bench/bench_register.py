@@ -249,3 +249,82 @@ def run_site(repeat: int) -> list[Result]:
             kind="count",
         ),
     ]
+
+
+def _signing_key(folder: Path) -> Path:
+    """A 2048-bit RSA key with a self-signed certificate, as PKCS#12 (password `bench`)."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Opleidingsbureau")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    path = folder / "signing.p12"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"bench", key, certificate, None, serialization.BestAvailableEncryption(b"bench")
+        )
+    )
+    return path
+
+
+def run_signed(repeat: int, count: int = 300) -> list[Result]:
+    """Signed certificate PDFs (PAdES B-B, `certificates.sign`) per second, against the same
+    PDFs unsigned in the same run: what signing costs a run."""
+    import os
+
+    from certify.config import Config
+    from certify.register.settings import Sign
+    from certify.register.signing import open_signing
+
+    folder = scratch("register-sign")
+    key = _signing_key(folder)
+    os.environ["CERTIFY_BENCH_SIGN"] = "bench"
+    config = load(ROOT / "actions.yaml")
+    certificates = config.settings.certificates.model_copy(
+        update={"sign": Sign(pkcs12=str(key), password_env="CERTIFY_BENCH_SIGN")}
+    )
+    settings = config.settings.model_copy(update={"certificates": certificates})
+    signing = open_signing(Config(config.path, settings, config.positions))
+    assert signing is not None
+    layout = Templates(config).layouts["certificate"][None]
+    contexts = _contexts(count)
+    sizes: list[int] = []
+
+    def signed() -> float:
+        def make() -> None:
+            sizes[:] = [len(signing.sign(render_pdf(layout, c))) for c in contexts]
+
+        return count / timed(make)
+
+    def unsigned() -> float:
+        return count / timed(lambda: [render_pdf(layout, c) for c in contexts])
+
+    signed_rates, unsigned_rates = interleaved(signed, unsigned, repeat)
+    added = median(sizes) - len(render_pdf(layout, contexts[0]))
+    return [
+        Result(
+            f"signed certificate PDFs with a QR code, {count}",
+            median(signed_rates),
+            median(unsigned_rates),
+            "per s",
+            "reported",
+            True,
+            f"floor: the same PDFs unsigned; a signature adds about {added / 1024:.1f} KiB",
+        )
+    ]

@@ -41,6 +41,7 @@ from certify.store.database import Store
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
     # nothing due never loads Jinja2, Babel or ReportLab
+    from certify.register.signing import Signing
     from certify.render.context import DeliveryContexts, DeliveryRef
     from certify.render.message import Mail
     from certify.render.templates import Templates
@@ -75,6 +76,8 @@ class Runner:
         self.quiet = quiet
         self.deliveries = DeliveryLog(store, now)
         self._contexts: DeliveryContexts | None = None
+        self._signing: Signing | None = None
+        self._signing_opened = False
         self._opened: Transport | None = None
 
     @property
@@ -86,10 +89,22 @@ class Runner:
             self._templates = Templates.checked(self.config)
         return self._templates
 
-    def _templates_ready(self) -> None:
-        """Compile and check the templates now: a problem in them stops the run before a claim."""
+    def ready(self) -> None:
+        """Compile and check the templates and open the signing key now: a problem in either
+        stops the run before a claim."""
         if self._templates is None:
             self._templates = self.templates
+        if any(action.attachments for action in self.config.actions):
+            self._signing_ready()
+
+    def _signing_ready(self) -> Signing | None:
+        """The key that signs certificates (`certificates.sign`), opened once per run."""
+        if not self._signing_opened:
+            from certify.register.signing import open_signing
+
+            self._signing = open_signing(self.config)
+            self._signing_opened = True
+        return self._signing
 
     @property
     def contexts(self) -> DeliveryContexts:
@@ -127,6 +142,7 @@ class Runner:
             context,
             message_id=delivery.message_id,
             sent_at=self.now.astimezone(self.config.tz),
+            signing=self._signing_ready() if decision.action.attachments else None,
         )
         result.subject = mail.subject
         if keep and mail.certificate is not None:
@@ -164,6 +180,7 @@ class Runner:
     ) -> DeliveryResult:
         """Claim, render, hand over and record one delivery (for `certify send`); `replacing`
         (key, number): a re-issue, logged under its own key, replacing that certificate."""
+        self.ready()
         self._open(transport)
         decided = decision.decided()
         decided = decided._replace(key=replacing[0]) if replacing else decided
@@ -364,7 +381,7 @@ class Runner:
                 report.held += len(chunk) - len(batch)
                 if not batch:
                     continue
-                self._templates_ready()
+                self.ready()
                 self._open(transport)
                 claims = self.deliveries.claim_many(
                     [d.decided() for d in batch], self.config.settings.sender

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from certify.config import Action, Config, load
 from certify.errors import CertifyError, ConfigError
+from certify.register.signing import Signing, load_signing
 from certify.render.compose import (
     AddressError,
     MissingGlyphs,
@@ -30,11 +31,21 @@ def _languages(templates: Templates, action: Action) -> list[str | None]:
     return sorted(languages, key=lambda code: code or "")
 
 
-def _render(templates: Templates, action: Action, context: dict[str, object]) -> list[str]:
+def _render(
+    templates: Templates,
+    action: Action,
+    context: dict[str, object],
+    signing: Signing | None = None,
+) -> list[str]:
     """The problems of rendering one message, as located lines."""
     try:
         render_message(
-            templates, action, context, message_id="<check@example.org>", sent_at=SAMPLE_NOW
+            templates,
+            action,
+            context,
+            message_id="<check@example.org>",
+            sent_at=SAMPLE_NOW,
+            signing=signing,
         )
     except TemplateProblem as exc:
         return exc.problems
@@ -50,14 +61,17 @@ def validate_all(path: Path) -> list[str]:
     except ConfigError as exc:
         return exc.problems
     templates = Templates(config)
-    problems = list(templates.problems)
+    signing, signing_problems = load_signing(config)
+    problems = list(templates.problems) + signing_problems
     if problems:
         return problems
+    # the sample certificates are signed too: a key that opens but cannot sign shows here
     for action in config.actions:
         for language in _languages(templates, action):
             context = sample_context(SAMPLE_NOW)
             context["person"]["language"] = language or ""
-            problems.extend(p for p in _render(templates, action, context) if p not in problems)
+            found = _render(templates, action, context, signing)
+            problems.extend(p for p in found if p not in problems)
     return problems
 
 

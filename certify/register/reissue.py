@@ -74,6 +74,7 @@ def reissue(
     templates = Templates.checked(config)
     decision = decisions_of(store, config, entry.course_id, entry.person_id, now, entry.action)[0]
     runner = Runner(store, config, templates, now)
+    runner.ready()  # a key that cannot sign refuses before the re-issue is recorded
     if transport is None:
         return entry, runner.rehearse(decision)
     with store.transaction() as conn:

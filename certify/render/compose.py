@@ -14,7 +14,7 @@ import re
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from certify.config import Action
 from certify.errors import MissingGlyphs, did_you_mean
@@ -27,6 +27,9 @@ from certify.render.message import (
     parse_address_list,
 )
 from certify.render.templates import Templates
+
+if TYPE_CHECKING:
+    from certify.register.signing import Signing
 
 __all__ = ["AddressError", "MissingGlyphs", "TemplateProblem", "render_message", "with_columns"]
 
@@ -107,8 +110,9 @@ def render_message(
     *,
     message_id: str,
     sent_at: datetime,
+    signing: Signing | None = None,
 ) -> Mail:
-    """The message of one delivery, attachments included.
+    """The message of one delivery, attachments included, each PDF signed with `signing`.
 
     Fills in `action.name` of the context first, so that templates see it merged.
     Raises TemplateProblem, AddressError or MissingGlyphs (see the module's docstring).
@@ -145,6 +149,8 @@ def render_message(
                     [f"{file}: the certificate could not be made: {exc}"]
                 ) from None
             raise
+        if signing is not None:
+            data = _signed(signing, data)
         files.append(Attachment(attachment_file_name(name), "application/pdf", data))
     for key in template.from_data & {"reply_to", "cc", "bcc"}:
         _one_address(key, headers.get(key), str(template.text_file))
@@ -168,6 +174,16 @@ def render_message(
         attachments=files,
     )
     return dataclasses.replace(mail, certificate=files[0].data) if files else mail
+
+
+def _signed(signing: Signing, pdf: bytes) -> bytes:
+    """The PDF signed; a key that fails is a configuration problem: the delivery waits."""
+    from certify.register.signing import SigningFailed
+
+    try:
+        return signing.sign(pdf)
+    except SigningFailed as exc:
+        raise TemplateProblem([str(exc)]) from None
 
 
 def _one_address(key: str, value: str | None, file: str) -> None:
