@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -539,3 +540,30 @@ def test_a_run_whose_output_nobody_reads_keeps_its_exit_code(switched_on: Path) 
     with sqlite3.connect(switched_on / "certify.db") as conn:
         states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state"))
     assert states.get("sent", 0) > 1 and "claimed" not in states and "sending" not in states
+
+
+def _described(group: Any, prefix: str = "") -> list[tuple[str, str, list[list[str]]]]:
+    """Each command of a group (and of its groups): name, help and options, in order."""
+    found = []
+    for name, command in group.commands.items():
+        found.append((prefix + name, command.help or "", [param.opts for param in command.params]))
+        if hasattr(command, "commands"):
+            found += _described(command, f"{prefix}{name} ")
+    return found
+
+
+def test_the_command_line_builds_each_command_as_typer_would() -> None:
+    """A run builds only the command it names; built, each is the command Typer builds."""
+    lazy = app.lazy_group()
+    assert lazy.get_command(None, "run-due") is lazy.commands["run-due"]  # type: ignore[arg-type]
+    assert _described(lazy) == _described(typer.main.get_command(app))
+
+
+def test_help_as_a_real_process_lists_every_command() -> None:
+    shown = run_cli("--help", env={"COLUMNS": "200", "CERTIFY_LANG": "en"})
+    assert shown.returncode == 0, shown.stderr
+    listed = re.findall(r"^  ([a-z-]+) {2,}\S", shown.stdout.split("Commands:", 1)[1], re.M)
+    assert listed == list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    unknown = run_cli("run-de")
+    assert unknown.returncode == 2
+    assert "Did you mean 'run-due'?" in unknown.stderr

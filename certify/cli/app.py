@@ -11,15 +11,16 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperArgument, TyperCommand
-from typer.models import CommandFunctionType
+import typer.main
+from typer.core import TyperArgument, TyperCommand, TyperGroup
+from typer.models import CommandFunctionType, CommandInfo, TyperInfo
 
 from certify import __version__
 from certify.cli.terminal import printable
@@ -74,6 +75,58 @@ def _argument_name(param: TyperArgument) -> str:
     return name if param.required else f"[{name}]"
 
 
+class _Group(TyperGroup):
+    """A group that lists its commands by name, without building each to do so."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The commands in the order they were registered (as Typer lists them)."""
+        return list(self.commands)
+
+
+class _Commands(MutableMapping[str, Any]):
+    """An app's commands by name, each built from its function's signature when first asked
+    for: a cron tick builds the options of `run-due`, not those of twenty other commands."""
+
+    def __init__(self, app: typer.Typer) -> None:
+        self._app = app
+        self._entries: dict[str, Any] = {}  # a command, or the CommandInfo/TyperInfo to build
+        for info in app.registered_commands:
+            callback = info.callback
+            assert callback is not None, "a command has a function"
+            self._entries[info.name or typer.main.get_command_name(callback.__name__)] = info
+        for group in app.registered_groups:
+            self._entries[str(group.name)] = group
+
+    def __getitem__(self, name: str) -> Any:
+        entry = self._entries[name]
+        if isinstance(entry, CommandInfo):
+            entry = self._entries[name] = typer.main.get_command_from_info(
+                entry,
+                pretty_exceptions_short=self._app.pretty_exceptions_short,
+                rich_markup_mode=self._app.rich_markup_mode,
+            )
+        elif isinstance(entry, TyperInfo):
+            entry = self._entries[name] = typer.main.get_group_from_info(
+                entry,
+                pretty_exceptions_short=self._app.pretty_exceptions_short,
+                rich_markup_mode=self._app.rich_markup_mode,
+                suggest_commands=self._app.suggest_commands,
+            )
+        return entry
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._entries[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class _App(typer.Typer):
     """The Typer app, each of whose commands is a `_Command`."""
 
@@ -83,9 +136,28 @@ class _App(typer.Typer):
         """Register a command, a `_Command` unless told otherwise."""
         return super().command(name, cls=cls or _Command, **settings)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line, building only the command it names (and, for --help, the
+        rest); Typer would build all of them first, a tenth of a cron tick."""
+        return self.lazy_group()(*args, **kwargs)
+
+    def lazy_group(self) -> TyperGroup:
+        """The app as a group whose commands are built when first asked for."""
+        if not all(isinstance(group.name, str) for group in self.registered_groups):
+            return typer.main.get_group(self)  # a group without a name lends its commands
+        commands, groups = self.registered_commands, self.registered_groups
+        self.registered_commands, self.registered_groups = [], []
+        try:
+            group = typer.main.get_group(self)  # the root alone: its options and callback
+        finally:
+            self.registered_commands, self.registered_groups = commands, groups
+        group.commands = _Commands(self)
+        return group
+
 
 app = _App(
     name="certify",
+    cls=_Group,
     help="Send each course participant a certificate the moment they meet the course's requirements.",
     no_args_is_help=True,
     add_completion=False,
