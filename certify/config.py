@@ -269,7 +269,7 @@ class Settings(Strict):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        from certify.render.message import AddressError, parse_address_list
+        from certify.render.addresses import AddressError, parse_address_list
 
         try:
             found = parse_address_list(value)

@@ -567,3 +567,34 @@ def test_help_as_a_real_process_lists_every_command() -> None:
     unknown = run_cli("run-de")
     assert unknown.returncode == 2
     assert "Did you mean 'run-due'?" in unknown.stderr
+
+
+def test_a_cron_tick_with_nothing_due_loads_no_code_for_sending_or_showing(
+    examples: Path,
+) -> None:
+    """Cron starts certify every few minutes: with nothing due it reads the configuration
+    and the database, and loads neither SMTP, TLS, templates, messages nor terminal output."""
+    _imported(examples)
+    switch_on = cli("run-due", "-q", "--now", SWITCH_ON, *TO_OUTBOX, cwd=examples)
+    assert switch_on.returncode == 0, switch_on.stderr
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(' '.join(sys.modules), file=sys.stderr))\n"
+        "from certify.cli import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CERTIFY_DB"} | {"CERTIFY_LANG": "en"}
+    tick = subprocess.run(
+        [sys.executable, "-c", probe, "run-due", "-q", "--now", "2026-11-10T08:05", *TO_OUTBOX],
+        cwd=examples,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert tick.returncode == 0, tick.stderr
+    assert tick.stdout == ""
+    loaded = set(tick.stderr.split())
+    assert "certify.deliver.runner" in loaded  # the probe saw the run
+    unneeded = {"smtplib", "ssl", "jinja2", "rich", "reportlab", "certify.render.message"}
+    assert not loaded & unneeded

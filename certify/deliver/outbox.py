@@ -14,12 +14,15 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from certify.deliver.transports import TemporaryFailure
 from certify.errors import TransportConfigError
 from certify.locale import _
 from certify.outfile import make_private_folder
-from certify.render.message import Mail
+
+if TYPE_CHECKING:  # the message module loads when the first message is made
+    from certify.render.message import Mail
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # A name kept as it is: no separator doubled or at an edge, so "--" only joins the parts.

@@ -13,17 +13,21 @@ import contextlib
 import errno
 import os
 import re
-import smtplib
 import socket
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from certify.errors import TransportConfigError
 from certify.locale import _
-from certify.render.message import Mail
+
+# loaded when mail goes out (by SMTP): a cron tick with nothing due never needs them
+if TYPE_CHECKING:
+    import smtplib
+    import ssl
+
+    from certify.render.message import Mail
 
 
 class DeliveryFailure(Exception):
@@ -93,10 +97,15 @@ class SmtpTransport:
         self.smtp: smtplib.SMTP | None = None
 
     def _context(self) -> ssl.SSLContext:
+        import ssl
+
         context = ssl.create_default_context(cafile=self.settings.ca_file)
         return context
 
     def _connect(self) -> smtplib.SMTP:
+        import smtplib
+        import ssl
+
         s = self.settings
         try:
             smtp: smtplib.SMTP
@@ -187,6 +196,8 @@ class SmtpTransport:
         needs_utf8: bool,
         before_handover: Callable[[], None],
     ) -> None:
+        import smtplib
+
         options: list[str] = []
         if needs_utf8:
             if not smtp.has_extn("smtputf8"):
@@ -270,6 +281,8 @@ class SmtpTransport:
     def _check(
         self, smtp: smtplib.SMTP, code: int, reply: bytes, step: str, ok: tuple[int, ...] = (250,)
     ) -> None:
+        import smtplib
+
         if code in ok:
             return
         text = f"{step}: {code} {_text(reply)}"
@@ -299,6 +312,8 @@ class SmtpTransport:
         return None
 
     def close(self) -> None:
+        import smtplib
+
         if self.smtp is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.smtp.quit()
@@ -319,6 +334,8 @@ _NAME_UNKNOWN = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NON
 
 def _unreachable(exc: BaseException, s: SmtpSettings) -> str:
     """Why the mail server could not be reached, in words that point at what to check."""
+    import smtplib
+
     if isinstance(exc, socket.gaierror):
         if exc.errno in _NAME_UNKNOWN:
             return _("the name is not known (check --smtp-host or smtp.host)")

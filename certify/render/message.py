@@ -17,68 +17,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses
-from functools import lru_cache
+from email.utils import format_datetime
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-_SPACE = re.compile(r"\s+")
+# the addresses' own module, read from here too by the modules that build messages
+from certify.render.addresses import Address as Address
+from certify.render.addresses import AddressError as AddressError
+from certify.render.addresses import make_address as make_address
+from certify.render.addresses import one_line as one_line
+from certify.render.addresses import parse_address_list as parse_address_list
+
 _ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")  # a phrase needing no quotes
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")  # a local part needing no quotes
 _WORD = 60  # the longest word of a display name written as it is
-_ADDRESS_LENGTH = 254  # RFC 5321's longest path, less its angle brackets
 LINE = 76  # encoded lines and folded headers stay within this (RFC 5322 asks for 78)
-
-
-def one_line(value: str) -> str:
-    """A header value never carries CR, LF or other control characters: they become a space."""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", value)).strip()
-
-
-class AddressError(ValueError):
-    """An address that cannot be sent to: a fault of one person's data, not of the setup."""
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A mailbox: a display name and an address (domain punycoded)."""
-
-    name: str
-    addr_spec: str
-
-    @property
-    def ascii(self) -> bool:
-        """Can the address travel without SMTPUTF8?"""
-        return self.addr_spec.isascii()
-
-
-def make_address(display_name: str, email: str) -> Address:
-    """An address with a safe display name and a punycoded domain."""
-    email = one_line(email)
-    if len(email) > _ADDRESS_LENGTH:
-        raise AddressError(
-            f"not an e-mail address: {email[:40]!r}... has {len(email)} characters "
-            f"(at most {_ADDRESS_LENGTH})"
-        )
-    if email.count("@") < 1 or " " in email:
-        raise AddressError(f"not an e-mail address: {email!r}")
-    local, _, domain = email.rpartition("@")
-    # a plain local part only: a comma or bracket in it would change what the header says
-    if not local or not domain or (local.isascii() and not _LOCAL.match(local)):
-        raise AddressError(f"not an e-mail address: {email!r}")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise AddressError(f"bad domain in {email!r}: {exc}") from None
-    return Address(one_line(display_name), f"{local}@{domain}")
-
-
-@lru_cache(maxsize=64)
-def parse_address_list(value: str) -> tuple[Address, ...]:
-    """`Name <a@b>, c@d` as addresses, each made safe like `make_address` (the sender is the
-    same for every message of a run, so the answer is kept)."""
-    return tuple(
-        make_address(name, email) for name, email in getaddresses([one_line(value)]) if email
-    )
 
 
 def _encoded_words(text: str, most: int = 30) -> list[str]:
