@@ -22,7 +22,7 @@ from typing import Any, get_args
 from certify import words
 from certify.clock import to_utc_text
 from certify.config import Action, Config
-from certify.decide import rules
+from certify.decide import quiet, rules
 from certify.decide.decisions import Decision, Planner, condition_reasons, effective_since
 from certify.decide.facts import (
     Course,
@@ -453,7 +453,7 @@ def _prune_courses(
     # daylight saving rules keep order; `rules.ends_keep_due_order` says when not, and then
     # they are sorted by due moment), so courses split into history, window and future by
     # binary search: a tick computes few due moments.
-    ordered = course_ends(store.conn)
+    ordered = [] if quiet.all_history_recorded(store, planner, actions) else course_ends(store.conn)
     window_ids: set[str] = set()
     history: list[tuple[Action, list[CourseEnd]]] = []
     future: list[CourseEnd] = []  # per action, the courses due after `now`
