@@ -80,7 +80,7 @@ def _unknown_delivery(awkward_demo: Path, key: tuple[str, str, str]) -> None:
         log = DeliveryLog(store, moment("2026-11-20 09:30"))
         claim = log.claim(Decided(key, moment("2026-11-21 09:00"), {}), "x <x@example.org>")
         log.mark_sending(claim)
-        log.recover(lambda _key: None)
+        log.recover(lambda _key, _message_id: None)
     finally:
         store.close()
 
