@@ -477,3 +477,19 @@ def test_recovery_after_a_killed_forced_resend_looks_for_the_resend_s_own_file(
         resend(_KilledWriting(out, written=True))
     assert len(list(out.glob("*.eml"))) == 2
     assert recovered() == "sent"
+
+
+def test_a_line_break_from_data_never_starts_a_line_of_plain_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from certify.cli.app import plain, warn
+
+    employer = "Gemeente\nsent: certificate C1/P9 <fake@example.org>"
+    plain(f"would send: certificate C1/P1 ({employer})")
+    warn(f"error: C1/P1: {employer}")
+    shown = capsys.readouterr()
+    assert (
+        shown.out
+        == "would send: certificate C1/P1 (Gemeente\\nsent: certificate C1/P9 <fake@example.org>)\n"
+    )
+    assert shown.err.count("\n") == 1 and "Gemeente\\nsent:" in shown.err

@@ -200,6 +200,8 @@ def fail(exc: CertifyError) -> NoReturn:
         if exc.total > len(exc.problems):
             warn(_("... and {count} more").format(count=exc.total - len(exc.problems)))
     warn(_("error: {message}").format(message=exc.message))
+    for detail in exc.details:
+        warn(f"  {detail}")
     if exc.hint:
         warn(_("hint: {hint}").format(hint=exc.hint))
     raise typer.Exit(exc.exit_code)
@@ -316,8 +318,9 @@ def interactive() -> bool:
 
 
 def plain(line: str) -> None:
-    """One line on stdout, exactly as given."""
-    write(line + "\n")
+    """One line on stdout, as given; a line break or control character from data inside it
+    shown as an escape, so a value never starts a line of its own."""
+    write(printable(line, one_line=True) + "\n", escaped=True)
 
 
 def write(text: str, *, escaped: bool = False) -> None:
@@ -338,9 +341,10 @@ def _reader_gone(stream: Any) -> None:
 
 
 def warn(line: str) -> None:
-    """One line on stderr, exactly as given (to nobody, once its reader went away)."""
+    """One line on stderr, as given, line breaks from data shown as escapes like `plain`
+    (to nobody, once its reader went away)."""
     try:
-        sys.stderr.write(printable(line) + "\n")
+        sys.stderr.write(printable(line, one_line=True) + "\n")
     except BrokenPipeError:
         _reader_gone(sys.stderr)
 

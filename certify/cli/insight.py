@@ -71,7 +71,9 @@ def explain(
         emit_json(explanation_json(explanations, config.tz))
         return
     for line, indent in explanation_text(explanations, config.tz):
-        plain(line if indent is None else _fit(line, indent))
+        # wrapping turns the data's own line breaks into spaces; its breaks are the lines
+        for piece in [line] if indent is None else _fit(line, indent).split("\n"):
+            plain(piece)
 
 
 def _fit(line: str, indent: str) -> str:
