@@ -73,7 +73,7 @@ def send(
     else:
         sent = result.state == DeliveryState.SENT
         common.plain(
-            f"{state_word(result.state)}: {action} {course}/{person}"
+            f"{state_word(result.state)}: {result.title or action} {course}/{person}"
             + (f" (Message-ID {result.message_id})" if sent else "")
             + (f": {result.error}" if result.error else "")
         )

@@ -202,7 +202,9 @@ def explanation_text(explanations: list[Explanation], tz: tzinfo) -> list[tuple[
         for item in explanation.actions:
             lines.append(("", None))
             meaning = words.outcome_meaning(item.state)
-            lines.append((f"{item.decision.action.id}: {item.state} — {meaning}", ""))
+            action = item.decision.action
+            title = words.action_title(action.name, action.id)
+            lines.append((f"{title}: {item.state} — {meaning}", ""))
             lines.extend((line, "  ") for line in action_lines(item, tz))
             for event in item.history:
                 at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -293,8 +295,7 @@ def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> l
     timing, checks = action.timing, action.conditions
     due = decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if decision.due_at else None
     if timing.renews is not None:
-        unit = timing.unit.removesuffix("s") if timing.offset == 1 else timing.unit
-        due_text = renewal.due_line(due, timing.offset, unit, timing.renews, timing.at)
+        due_text = renewal.due_line(due, timing.offset, timing.unit, timing.renews, timing.at)
     else:
         due_text = words.due_line(due, timing.offset, timing.unit, timing.after or "", timing.at)
     lines = [
