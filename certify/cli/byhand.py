@@ -59,7 +59,7 @@ def send(
 
     with common.errors():
         if force and not reason:
-            raise UsageError("--force needs --reason TEXT, for the delivery log")
+            raise UsageError(_("--force needs --reason TEXT, for the delivery log"))
         config, moment = common.configured_at(actions, now)
         chosen = via.pick(config)
         path = db_path(db)
