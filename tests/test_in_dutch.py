@@ -279,6 +279,8 @@ def test_an_export_s_structural_errors_read_in_dutch_at_their_place(examples: Pa
     enrollments.write_text(text.replace("P002", "P999", 1), encoding="utf-8")
     results = folder / "results.csv"
     results.write_text(results.read_text(encoding="utf-8").replace("passed", "geslaagd", 1))
+    courses = folder / "courses.csv"
+    courses.write_text(courses.read_text(encoding="utf-8").replace("12-11-2026", "31-02-2026", 1))
     ran = run_cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples, env={
         "CERTIFY_LANG": "nl"})  # fmt: skip
     assert ran.returncode == 1
@@ -292,6 +294,7 @@ def test_an_export_s_structural_errors_read_in_dutch_at_their_place(examples: Pa
         "kolom 'person_id': persoon 'P999' bestaat niet in de database en niet in deze import"
         in err
     ), err
+    assert "examples/courses.csv:2: kolom 'end': kan '31-02-2026' niet lezen als datum (" in err
     assert "tip: er is niets geïmporteerd; verbeter de regels hierboven" in err, err
     for english in ("missing required column", "duplicate key", "exists neither"):
         assert english not in err, english
