@@ -486,10 +486,11 @@ def test_a_line_break_from_data_never_starts_a_line_of_plain_output(
 
     employer = "Gemeente\nsent: certificate C1/P9 <fake@example.org>"
     plain(f"would send: certificate C1/P1 ({employer})")
+    plain("2026-000001-1\tvalid\tP1")  # a tab-separated listing keeps its tabs
     warn(f"error: C1/P1: {employer}")
     shown = capsys.readouterr()
-    assert (
-        shown.out
-        == "would send: certificate C1/P1 (Gemeente\\nsent: certificate C1/P9 <fake@example.org>)\n"
-    )
+    assert shown.out.splitlines() == [
+        "would send: certificate C1/P1 (Gemeente\\nsent: certificate C1/P9 <fake@example.org>)",
+        "2026-000001-1\tvalid\tP1",
+    ]
     assert shown.err.count("\n") == 1 and "Gemeente\\nsent:" in shown.err

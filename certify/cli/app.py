@@ -327,7 +327,13 @@ def interactive() -> bool:
 def plain(line: str) -> None:
     """One line on stdout, as given; a line break or control character from data inside it
     shown as an escape, so a value never starts a line of its own."""
-    write(printable(line, one_line=True) + "\n", escaped=True)
+    write(_one_line(line) + "\n", escaped=True)
+
+
+def _one_line(line: str) -> str:
+    """A line as shown: control characters and line breaks from data as escapes; the tabs
+    of a tab-separated listing stay."""
+    return printable(line).replace("\n", "\\n")
 
 
 def write(text: str, *, escaped: bool = False) -> None:
@@ -351,7 +357,7 @@ def warn(line: str) -> None:
     """One line on stderr, as given, line breaks from data shown as escapes like `plain`
     (to nobody, once its reader went away)."""
     try:
-        sys.stderr.write(printable(line, one_line=True) + "\n")
+        sys.stderr.write(_one_line(line) + "\n")
     except BrokenPipeError:
         _reader_gone(sys.stderr)
 
