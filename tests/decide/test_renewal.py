@@ -223,6 +223,7 @@ def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Pat
         if f">{person}<" in row
     }
     assert "reminded on 2027-10-01" in rows_of["P001"] and "not booked" in rows_of["P001"]
+    assert "VCA Basis veiligheid (VCA-2611), Certificate" in rows_of["P001"]  # by its name
     assert "not reminded yet" in rows_of["P003"]
     assert "booked: VCA Herhaling (VCA-2710)" in rows_of["P003"]
     reimport(issued, "2027-10-02T08:00", enrollments="VCA-2710,P003,geannuleerd,2027-08-01")
