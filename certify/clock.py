@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
+from certify.locale import _
+
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 _ISO = re.compile(
@@ -45,7 +47,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise DateFormatError(
-            f"unknown time zone {name!r} (an IANA name such as Europe/Amsterdam)"
+            _("unknown time zone {name} (an IANA name such as Europe/Amsterdam)").format(
+                name=repr(name)
+            )
         ) from exc
 
 
@@ -79,7 +83,7 @@ def localize(wall: datetime, tz: tzinfo) -> datetime:
     if _exists(aware):
         return aware
     probe = wall.replace(second=0, microsecond=0)
-    for _ in range(24 * 60):
+    for _minute in range(24 * 60):
         probe += timedelta(minutes=1)
         candidate = probe.replace(tzinfo=tz, fold=0)
         if _exists(candidate):
@@ -98,14 +102,18 @@ def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinf
     match = _ISO.match(value) or _DAY_FIRST.match(value)
     if match is None:
         raise DateFormatError(
-            f"cannot read {text!r} as a date (use 2026-11-05, 05-11-2026 or 2026-11-05 17:00)"
+            _(
+                "cannot read {value} as a date (use 2026-11-05, 05-11-2026 or 2026-11-05 17:00)"
+            ).format(value=repr(text))
         )
     parts = match.groupdict()
     try:
         day = date(int(parts["y"]), int(parts["m"]), int(parts["d"]))
     except ValueError as exc:
         raise DateFormatError(
-            f"cannot read {text!r} as a date ({_month_first(match, value) or exc})"
+            _("cannot read {value} as a date ({reason})").format(
+                value=repr(text), reason=_month_first(match, value) or exc
+            )
         ) from exc
     try:
         if parts["H"] is None:
@@ -117,7 +125,9 @@ def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinf
                 day, time(int(parts["H"]), int(parts["M"]), int(parts["S"] or 0))
             )
     except ValueError as exc:
-        raise DateFormatError(f"cannot read {text!r} as a date ({exc})") from exc
+        raise DateFormatError(
+            _("cannot read {value} as a date ({reason})").format(value=repr(text), reason=exc)
+        ) from exc
     offset = parts.get("tz")
     if not offset:
         return wall, parts["H"] is not None, None
@@ -139,11 +149,11 @@ def _month_first(match: re.Match[str], value: str) -> str | None:
     except ValueError:
         return None
     rest = value[match.end("y") :]
-    return (
-        f"dates are read day first, and there is no month {month}; if the month comes first, "
-        f"it is {month:02d}-{day:02d}-{year}{rest}, and the other month-first dates of the "
-        "file are read wrongly too: export dates day first"
-    )
+    return _(
+        "dates are read day first, and there is no month {month}; if the month comes first, "
+        "it is {meant}, and the other month-first dates of the file are read wrongly too: "
+        "export dates day first"
+    ).format(month=month, meant=f"{month:02d}-{day:02d}-{year}{rest}")
 
 
 # month and weekday names as administrators copy them from Excel, Dutch and English, full
@@ -211,26 +221,39 @@ def numeric_date(text: str) -> str | None:
     month = _MONTHS.get(month_word)
     if month is None:
         raise DateFormatError(
-            f"cannot read {text!r} as a date ({month_word!r} is not a month; Dutch or English "
-            "names are read, such as 12 november 2026 or 12 nov 2026)"
+            _(
+                "cannot read {value} as a date ({word} is not a month; Dutch or English names "
+                "are read, such as 12 november 2026 or 12 nov 2026)"
+            ).format(value=repr(text), word=repr(month_word))
         )
     day, year = int(match["d"] or match["day_after"]), int(match["y"])
     try:
         written = date(year, month, day)
     except ValueError as exc:
-        raise DateFormatError(f"cannot read {text!r} as a date ({exc})") from None
+        raise DateFormatError(
+            _("cannot read {value} as a date ({reason})").format(value=repr(text), reason=exc)
+        ) from None
     if match["weekday"]:
         weekday = _WEEKDAYS.get(match["weekday"].lower().rstrip("."))
         if weekday is None:
             raise DateFormatError(
-                f"cannot read {text!r} as a date ({match['weekday']!r} is not a day of the week)"
+                _("cannot read {value} as a date ({word} is not a day of the week)").format(
+                    value=repr(text), word=repr(match["weekday"])
+                )
             )
         number, dutch = weekday
         if number != written.weekday():
             actual = (_DUTCH_DAYS if dutch else _ENGLISH_DAYS)[written.weekday()]
             raise DateFormatError(
-                f"cannot read {text!r} as a date ({day:02d}-{month:02d}-{year} is a {actual}, "
-                f"not a {match['weekday']}; which is meant?)"
+                _(
+                    "cannot read {value} as a date ({day} is a {actual}, not a {written}; "
+                    "which is meant?)"
+                ).format(
+                    value=repr(text),
+                    day=f"{day:02d}-{month:02d}-{year}",
+                    actual=actual,
+                    written=match["weekday"],
+                )
             )
     return f"{day:02d}-{month:02d}-{year}{match['time'] or ''}"
 

@@ -18,10 +18,13 @@ class CertifyError(Exception):
 
     exit_code = EXIT_INPUT
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = list(details)  # lines under the message, such as the files it names
 
 
 class LocatedErrors(CertifyError):

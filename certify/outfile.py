@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from certify.errors import CertifyError
+from certify.locale import _
 
 
 def check_target(path: Path) -> None:
@@ -20,27 +21,32 @@ def check_target(path: Path) -> None:
     folder in its place. A link is followed: the file it points to is the one written."""
     target = path.resolve()
     folder = target.parent
-    through = f" (a link to {target})" if path.is_symlink() else ""
+    through = " " + _("(a link to {target})").format(target=target) if path.is_symlink() else ""
     if folder.exists() and not folder.is_dir():
-        raise CertifyError(
-            f"{path}{through}: {folder if through else path.parent} is a file, not a folder",
-            hint="give --out a file in a folder",
+        said = _("{folder} is a file, not a folder").format(
+            folder=folder if through else path.parent
         )
+        raise CertifyError(f"{path}{through}: {said}", hint=_("give --out a file in a folder"))
     if not folder.is_dir():
         if through:
+            said = _("is a link to {target}, in a folder that does not exist")
             raise CertifyError(
-                f"{path}: is a link to {target}, in a folder that does not exist",
-                hint=f"point the link at a file in a folder that exists, or remove it (rm {path})",
+                f"{path}: {said.format(target=target)}",
+                hint=_(
+                    "point the link at a file in a folder that exists, or remove it (rm {path})"
+                ).format(path=path),
             )
+        said = _("the folder {folder} does not exist").format(folder=path.parent)
         raise CertifyError(
-            f"{path}: the folder {path.parent} does not exist",
-            hint=f"create it first (mkdir -p {path.parent}), or give --out a file in a folder "
-            "that exists",
+            f"{path}: {said}",
+            hint=_(
+                "create it first (mkdir -p {folder}), or give --out a file in a folder that exists"
+            ).format(folder=path.parent),
         )
     if target.is_dir():
         raise CertifyError(
-            f"{path}{through}: is a folder",
-            hint=f"give --out a file name, such as {path / 'report.html'}",
+            f"{path}{through}: " + _("is a folder"),
+            hint=_("give --out a file name, such as {path}").format(path=path / "report.html"),
         )
 
 
@@ -109,9 +115,11 @@ def write_private_bytes(path: Path, data: bytes) -> None:
 
 
 def _unwritable(path: Path, exc: OSError) -> CertifyError:
+    said = _("cannot be written: {reason}").format(reason=exc.strerror or exc)
     return CertifyError(
-        f"{path}: cannot be written: {exc.strerror or exc}",
-        hint=f"certify must be able to create files in {path.resolve().parent}: check its "
-        "owner, its "
-        "permissions and the free space",
+        f"{path}: {said}",
+        hint=_(
+            "certify must be able to create files in {folder}: check its owner, its "
+            "permissions and the free space"
+        ).format(folder=path.resolve().parent),
     )

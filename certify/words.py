@@ -8,9 +8,24 @@ message catalogues of `certify.locale` and is shown in the administrator's langu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from certify.locale import _, ngettext
+
+# a merge field ([Opleiding:Naam]) or a Jinja2 expression, and what joins it to the rest
+_FILLED_IN = re.compile(r"\s*[-–—:,/|·]?\s*(\[[A-Za-z]+:[A-Za-z-]+\]|\{\{.*?\}\}|\{%.*?%\})")
+
+
+@lru_cache(maxsize=256)
+def action_title(name: str, action_id: str) -> str:
+    """An action as people read it in a line that names the course and person already: its
+    `name` without the parts filled in per participant (`Certificate [Opleiding:Naam] -
+    [Persoon:NaamVolledig]` reads `Certificate`); its id when nothing else is left."""
+    title = _FILLED_IN.sub("", name).strip(" -–—:,/|·")
+    return " ".join(title.split()) or action_id
+
 
 # -- why a decision waits ---------------------------------------------------------------
 
@@ -107,13 +122,13 @@ def due_line(due: str | None, offset: int, unit: str, anchor: str, at: str | Non
     anchor = _anchor_word(anchor)
     if due is None:
         return _("due: not yet known (waits for {anchor})").format(anchor=anchor)
-    timing = _("{span} after {anchor}").format(span=_span(offset, unit), anchor=anchor)
+    timing = _("{span} after {anchor}").format(span=span(offset, unit), anchor=anchor)
     if at:
         timing += _(", at {at}").format(at=at)
     return _("due: {due} ({timing})").format(due=due, timing=timing)
 
 
-def _span(count: int, unit: str) -> str:
+def span(count: int, unit: str) -> str:
     """`1 day`, `3 weeks`: an action's offset in the language shown."""
     spans = {
         "hours": lambda: ngettext("{count} hour", "{count} hours", count),
@@ -238,6 +253,18 @@ def settling(state: str, command: str | None, last_error: str | None) -> str | N
 
 
 # -- a delivery's state -------------------------------------------------------------------
+
+
+def certificate_state_word(state: str) -> str:
+    """A certificate's state as people read it; `--state` takes the English word."""
+    words = {
+        "valid": _("valid"),
+        "expired": _("expired"),
+        "revoked": _("revoked"),
+        "superseded": _("superseded"),
+        "withdrawn": _("withdrawn"),
+    }
+    return words.get(state, state)
 
 
 def state_word(state: str) -> str:

@@ -394,7 +394,7 @@ def test_cron_output_is_plain_lines(examples: Path) -> None:
     (zoe,) = [
         line
         for line in lines
-        if line.endswith(" sent: certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>")
+        if line.endswith(" sent: Certificate VCA-2611/P002 Zoë Öztürk <zoe.ozturk@example.nl>")
     ]
     assert "┏" not in result.stdout and "\x1b[" not in result.stdout
     # stamped with the real clock, in actions.yaml's zone, with its offset: 2026-11-30

@@ -7,10 +7,14 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
+
 from certify.config import Config
 from certify.deliver.interruption import recover
+from certify.deliver.log import DeliveryLog
 from certify.deliver.outbox import DirTransport, safe_file_name
 from certify.deliver.runner import Runner
+from certify.render.message import Mail
 from certify.render.templates import Templates
 from certify.store.database import Store
 from tests.helpers import import_into, make_config, moment
@@ -417,3 +421,76 @@ def test_text_shown_on_a_terminal_carries_no_control_characters_from_data(
     table.add_row("Bram\x1b]0;owned\x07")
     screen.print(table)
     assert "\x1b]0;" not in screen.file.getvalue() and "\\x1b]0;owned" in screen.file.getvalue()
+
+
+class _KilledWriting(DirTransport):
+    """A run killed in the middle of a hand-over: the file written (`written`) or not yet."""
+
+    def __init__(self, out: Path, *, written: bool) -> None:
+        super().__init__(out)
+        self.written = written
+
+    def send(self, mail: Mail, file_name: str, before_handover: Callable[[], None]) -> None:
+        if self.written:
+            super().send(mail, file_name, before_handover)
+        raise KeyboardInterrupt  # the process dies here: nothing after it is recorded
+
+
+def test_recovery_after_a_killed_forced_resend_looks_for_the_resend_s_own_file(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    from certify.deliver.byhand import send_one
+
+    db = tmp_path / "c.db"
+    import_into(db, _export_of(export, ["P1"]))
+    out = tmp_path / "out"
+    config = make_config(tmp_path)
+    assert _run_dir(db, tmp_path, out, config) == {"P1": "sent"}
+    first = out / safe_file_name("certificate", "C1", "P1")
+    now = moment("2026-11-07 09:00")
+
+    def resend(transport: DirTransport) -> None:
+        store = Store.open(db)
+        try:
+            send_one(store, config, "certificate", "C1", "P1", now, transport, force=True,
+                     reason="new address", warn=print)  # fmt: skip
+        finally:
+            store.close()
+
+    def recovered() -> str:
+        store = Store.open(db)
+        try:
+            recover(DeliveryLog(store, now), DirTransport(out))
+        finally:
+            store.close()
+        with sqlite3.connect(db) as conn:
+            (state,) = conn.execute("SELECT state FROM deliveries").fetchone()
+        return str(state)
+
+    # killed before the resend's file was written: the first file is no proof of it
+    with pytest.raises(KeyboardInterrupt):
+        resend(_KilledWriting(out, written=False))
+    assert sorted(out.glob("*.eml")) == [first]
+    assert recovered() == "pending"
+    # killed after it was written: its own file (beside the first) is
+    with pytest.raises(KeyboardInterrupt):
+        resend(_KilledWriting(out, written=True))
+    assert len(list(out.glob("*.eml"))) == 2
+    assert recovered() == "sent"
+
+
+def test_a_line_break_from_data_never_starts_a_line_of_plain_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from certify.cli.app import plain, warn
+
+    employer = "Gemeente\nsent: certificate C1/P9 <fake@example.org>"
+    plain(f"would send: certificate C1/P1 ({employer})")
+    plain("2026-000001-1\tvalid\tP1")  # a tab-separated listing keeps its tabs
+    warn(f"error: C1/P1: {employer}")
+    shown = capsys.readouterr()
+    assert shown.out.splitlines() == [
+        "would send: certificate C1/P1 (Gemeente\\nsent: certificate C1/P9 <fake@example.org>)",
+        "2026-000001-1\tvalid\tP1",
+    ]
+    assert shown.err.count("\n") == 1 and "Gemeente\\nsent:" in shown.err

@@ -20,13 +20,13 @@ def test_explain_reads_in_dutch_with_the_data_as_it_is(switched_on: Path) -> Non
     )
     assert code == 0, err
     assert "Fenna de Vries in VCA Basis veiligheid (VCA-2611/P004)" in out
-    assert "certificate: waiting — wacht op een voorwaarde" in out
+    assert "Certificate: waiting — wacht op een voorwaarde" in out
     assert "aanwezigheid: aanwezig bij 2 van 4 verplichte onderdelen (50 %)" in out
     assert "NIET VOLDAAN" in out
     assert "wacht: aanwezigheid: aanwezig 2 van 4, nodig 3" in out
     assert "waiting on a condition" not in out
     english = cli("explain", "--person", "fenna", "--now", DEMO_NOW, cwd=switched_on).stdout
-    assert "certificate: waiting — waiting on a condition" in english
+    assert "Certificate: waiting — waiting on a condition" in english
     # the same figures, worded before in Dutch, read in English in the same process
     assert "waits: attendance: present 2 of 4, needs 3" in english
 
@@ -41,7 +41,8 @@ def test_a_run_sums_up_in_the_language_of_actions_yaml(switched_on: Path) -> Non
     ), lines[-1]
     # each delivery's log line: the state in Dutch, the participant as the export has it
     assert any(
-        " verzonden: proof-of-participation WS-2611/P014 Iris Koç <iris.koc@example.nl>" in line
+        " verzonden: Participant sending proof of participation WS-2611/P014 Iris Koç <iris.koc@example.nl>"
+        in line
         for line in lines
     ), lines
 
@@ -53,7 +54,7 @@ def test_the_dry_run_and_json_in_dutch(switched_on: Path) -> None:
     assert code == 0, err
     assert "zou versturen 13, mislukt 0" in out
     assert "opleidingsstatus 'planned', nodig final: 4" in out
-    assert "zou versturen: proof-of-participation WS-2611/P014 Iris Koç" in out
+    assert "zou versturen: Participant sending proof of participation WS-2611/P014 Iris Koç" in out
     code, out, err = cli(
         "--lang", "nl", "run-due", "--dry-run", "--json", "--now", DEMO_NOW, cwd=switched_on
     )
@@ -266,3 +267,88 @@ def test_an_import_error_reads_in_dutch_at_its_file_line_and_column(examples: Pa
         "examples/persons.csv:2: kolom 'email': 'zoe-at-example.org' is geen e-mailadres ("
         in ran.stderr
     ), ran.stderr
+
+
+def test_an_export_s_structural_errors_read_in_dutch_at_their_place(examples: Path) -> None:
+    folder = examples / "examples"
+    persons = folder / "persons.csv"
+    header, first, *rest = persons.read_text(encoding="utf-8").splitlines()
+    persons.write_text("\n".join([header, first, first, *rest]) + "\n", encoding="utf-8")
+    enrollments = folder / "enrollments.csv"
+    text = enrollments.read_text(encoding="utf-8")
+    enrollments.write_text(text.replace("P002", "P999", 1), encoding="utf-8")
+    results = folder / "results.csv"
+    results.write_text(results.read_text(encoding="utf-8").replace("passed", "geslaagd", 1))
+    courses = folder / "courses.csv"
+    courses.write_text(courses.read_text(encoding="utf-8").replace("12-11-2026", "31-02-2026", 1))
+    ran = run_cli("import", "examples", "--now", "2026-11-01T08:00", cwd=examples, env={
+        "CERTIFY_LANG": "nl"})  # fmt: skip
+    assert ran.returncode == 1
+    err = ran.stderr
+    assert "examples/results.csv:1: verplichte kolom 'passed' ontbreekt (verplicht: " in err, err
+    assert (
+        "examples/persons.csv:2: dubbele sleutel person_id = 'P001' "
+        "(regels examples/persons.csv:2 en examples/persons.csv:3); houd één regel per sleutel"
+    ) in err, err
+    assert (
+        "kolom 'person_id': persoon 'P999' bestaat niet in de database en niet in deze import"
+        in err
+    ), err
+    assert "examples/courses.csv:2: kolom 'end': kan '31-02-2026' niet lezen als datum (" in err
+    assert "tip: er is niets geïmporteerd; verbeter de regels hierboven" in err, err
+    for english in ("missing required column", "duplicate key", "exists neither"):
+        assert english not in err, english
+
+
+def test_a_mistake_in_the_import_and_retention_sections_reads_in_dutch(examples: Path) -> None:
+    actions = examples / "actions.yaml"
+    actions.write_text(
+        actions.read_text(encoding="utf-8")
+        + "import:\n  encoding: klingon\nretention:\n  personal_data: forever\n",
+        encoding="utf-8",
+    )
+    code, _out, err = cli("--lang", "nl", "validate", cwd=examples)
+    assert code != 0
+    assert "onbekende codering 'klingon' (zoals utf-8, cp1252 of latin-1)" in err, err
+    assert "kan 'forever' niet lezen als bewaartermijn voor persoonsgegevens" in err, err
+
+
+def test_runs_the_log_and_explain_name_an_action_by_its_name(switched_on: Path) -> None:
+    dry = cli("--lang", "nl", "run-due", "--dry-run", "--now", DEMO_NOW, cwd=switched_on).stdout
+    assert "zou versturen: Certificate VCA-2611/P001 Jan van der Berg" in dry, dry
+    assert "wacht: Certificate: aanwezigheid: aanwezig 2 van 4, nodig 3: 1" in dry, dry
+    assert "versturen: certificate " not in dry
+    ran = cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on)
+    assert " sent: Participant sending proof of participation WS-2611/P014 Iris Koç" in ran.stdout
+    log = cli("log", "--person", "P014", cwd=switched_on).stdout
+    assert "Participant sending proof of participation WS-2611/P014" in log, log
+    explained = cli("explain", "--person", "fenna", "--now", DEMO_NOW, cwd=switched_on).stdout
+    assert "Certificate: waiting — waiting on a condition" in explained
+
+
+def test_a_renewal_s_due_line_and_a_register_refusal_read_in_dutch(switched_on: Path) -> None:
+    actions = switched_on / "actions.yaml"
+    text = actions.read_text(encoding="utf-8").replace(
+        "    expire_after: 60 days\n", "    expire_after: 60 days\n    validity: 1 year\n", 1
+    )
+    reminder = (
+        '\n  - id: refresher-6w\n    name: "Refresher [Opleiding:Naam]"\n'
+        "    email_template: proof_of_participation\n    timing: {before: certificate_expiry, "
+        'of: certificate, offset: 1, unit: weeks, at: "09:00"}\n'
+    )
+    actions.write_text(text.replace("\n# The register", reminder + "\n# The register", 1))
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    code, out, err = cli(
+        "--lang", "nl", "explain", "--course", "VCA-2611", "--person", "P001", "--now", DEMO_NOW,
+        cwd=switched_on,
+    )  # fmt: skip
+    assert code == 0, err
+    joined = " ".join(out.split())  # explain wraps its lines at 80 columns
+    assert "(1 week voor het verlopen van het certificaat van certificate, om 09:00)" in joined
+    listed = json.loads(cli("certificates", "list", "--json", cwd=switched_on).stdout)
+    entry = next(e for e in listed if e["person_id"] == "P001")
+    revoke = ("certificates", "revoke", entry["number"], "--reason", "fraude")
+    assert cli(*revoke, cwd=switched_on).returncode == 0
+    ran = run_cli("--lang", "nl", *revoke, cwd=switched_on)
+    assert ran.returncode != 0
+    assert f"certificaat {entry['number']} is al ingetrokken" in ran.stderr, ran.stderr

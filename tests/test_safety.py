@@ -136,7 +136,7 @@ def test_a_per_language_template_is_chosen_on_the_primary_subtag(both_due: Path)
 
 def test_quiet_prints_nothing_when_nothing_happened(both_due: Path) -> None:
     code, out, _ = run_due(both_due, "-q", now=NOW)
-    assert code == 0 and "sent: certificate C1/P1" in out
+    assert code == 0 and "sent: Certificate C1/P1" in out
     code, out, err = run_due(both_due, "-q", now="2026-11-06T09:15")
     assert (code, out, err) == (0, "", "")
     code, out, _ = run_due(both_due, now="2026-11-06T09:15")
@@ -205,7 +205,7 @@ def test_send_by_hand_settles_a_killed_run_and_never_sends_twice(both_due: Path)
         "send", "certificate", *args, "--force", "--reason", "not in the log", cwd=both_due, env=env
     )
     assert forced.returncode == 3
-    assert forced.stdout.startswith("pending: certificate C1/P1: cannot connect to 127.0.0.1:9")
+    assert forced.stdout.startswith("pending: Certificate C1/P1: cannot connect to 127.0.0.1:9")
     assert (
         states(both_due / "certify.db", "action", "person_id")[("certificate", "P1")] == "pending"
     )

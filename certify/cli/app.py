@@ -258,7 +258,9 @@ def _root(
 
         if locale.supported(lang) is None:
             raise typer.BadParameter(
-                f"{lang!r} is not a language certify speaks ({', '.join(locale.LANGUAGES)})",
+                _("{lang} is not a language certify speaks ({languages})").format(
+                    lang=repr(lang), languages=", ".join(locale.LANGUAGES)
+                ),
                 param_hint="--lang",
             )
         locale.choose(lang)
@@ -272,6 +274,8 @@ def fail(exc: CertifyError) -> NoReturn:
         if exc.total > len(exc.problems):
             warn(_("... and {count} more").format(count=exc.total - len(exc.problems)))
     warn(_("error: {message}").format(message=exc.message))
+    for detail in exc.details:
+        warn(f"  {detail}")
     if exc.hint:
         warn(_("hint: {hint}").format(hint=exc.hint))
     raise typer.Exit(exc.exit_code)
@@ -293,28 +297,33 @@ def errors() -> Iterator[None]:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         fail(
-            CertifyError(f"{where}{exc.strerror or exc}", hint="check the path and its permissions")
+            CertifyError(
+                f"{where}{exc.strerror or exc}", hint=_("check the path and its permissions")
+            )
         )
 
 
 def _database_problem(exc: sqlite3.Error) -> CertifyError:
     text = str(exc)
     opened = Store.last_opened
-    where = opened or "the database"
+    where = opened or _("the database")
     if "readonly" in text or "read-only" in text:
-        hint = (
-            f"certify must be able to write {where}, its -wal and -shm files next to it, and "
+        hint = _(
+            "certify must be able to write {database}, its -wal and -shm files next to it, and "
             "its folder: check their owner and permissions (ls -l)"
-        )
+        ).format(database=where)
     elif "locked" in text or "busy" in text:
-        hint = "another program holds the database; try again when it is done"
+        hint = _("another program holds the database; try again when it is done")
     elif "not a database" in text or "malformed" in text:
-        hint = "--db must name a certify database; restore it from a backup if it was damaged"
+        hint = _("--db must name a certify database; restore it from a backup if it was damaged")
     elif "unable to open" in text and opened is not None and not opened.parent.is_dir():
-        hint = f"the folder {opened.parent} does not exist: create it, or pass another --db"
+        hint = _("the folder {folder} does not exist: create it, or pass another --db").format(
+            folder=opened.parent
+        )
     else:
-        hint = "check --db and the file's permissions"
-    return CertifyError(f"{where}: the database cannot be used: {text}", hint=hint)
+        hint = _("check --db and the file's permissions")
+    said = _("the database cannot be used: {reason}").format(reason=text)
+    return CertifyError(f"{where}: {said}", hint=hint)
 
 
 def display_zone(actions: Path | None) -> tzinfo:
@@ -388,8 +397,15 @@ def interactive() -> bool:
 
 
 def plain(line: str) -> None:
-    """One line on stdout, exactly as given."""
-    write(line + "\n")
+    """One line on stdout, as given; a line break or control character from data inside it
+    shown as an escape, so a value never starts a line of its own."""
+    write(_one_line(line) + "\n", escaped=True)
+
+
+def _one_line(line: str) -> str:
+    """A line as shown: control characters and line breaks from data as escapes; the tabs
+    of a tab-separated listing stay."""
+    return printable(line).replace("\n", "\\n")
 
 
 def write(text: str, *, escaped: bool = False) -> None:
@@ -410,23 +426,26 @@ def _reader_gone(stream: Any) -> None:
 
 
 def warn(line: str) -> None:
-    """One line on stderr, exactly as given (to nobody, once its reader went away)."""
+    """One line on stderr, as given, line breaks from data shown as escapes like `plain`
+    (to nobody, once its reader went away)."""
     try:
-        sys.stderr.write(printable(line) + "\n")
+        sys.stderr.write(_one_line(line) + "\n")
     except BrokenPipeError:
         _reader_gone(sys.stderr)
 
 
 def attention_line(store: Store) -> str | None:
     """`needs attention: 2 unknown, 1 failed (certify log --state unknown)`, or None."""
-    from certify.inspect.history import History
+    from certify.inspect.history import History, attention_label
 
     counts = History(store).attention()
     if not counts:
         return None
     first = next(iter(counts)).split()[0]
-    listed = ", ".join(f"{count} {name}" for name, count in counts.items())
-    return f"needs attention: {listed} (certify log --state {first})"
+    listed = ", ".join(f"{count} {attention_label(name)}" for name, count in counts.items())
+    return _("needs attention: {listed} (certify log --state {state})").format(
+        listed=listed, state=first
+    )
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def send(
 
     with common.errors():
         if force and not reason:
-            raise UsageError("--force needs --reason TEXT, for the delivery log")
+            raise UsageError(_("--force needs --reason TEXT, for the delivery log"))
         config, moment = common.configured_at(actions, now)
         chosen = via.pick(config)
         path = db_path(db)
@@ -73,7 +73,7 @@ def send(
     else:
         sent = result.state == DeliveryState.SENT
         common.plain(
-            f"{state_word(result.state)}: {action} {course}/{person}"
+            f"{state_word(result.state)}: {result.title or action} {course}/{person}"
             + (f" (Message-ID {result.message_id})" if sent else "")
             + (f": {result.error}" if result.error else "")
         )

@@ -103,10 +103,10 @@ def import_command(
         paths, certificate_files = found_in(paths)
         if certificate_files:
             if config is None:
+                said = _("certificates name actions of actions.yaml, and there is none at {path}")
                 raise CertifyError(
-                    f"{certificate_files[0]}: certificates name actions of actions.yaml, "
-                    f"and there is none at {source}",
-                    hint="pass --actions PATH, or run where actions.yaml lives",
+                    f"{certificate_files[0]}: {said.format(path=source)}",
+                    hint=_("pass --actions PATH, or run where actions.yaml lives"),
                 )
             settings = (settings or ImportSettings()).model_copy(
                 update={"ignore": [*(settings.ignore if settings else []), FILE]}
@@ -155,7 +155,7 @@ def import_command(
     if quiet:
         return
     if added:
-        plain(f"certificates: {added[0]} imported as new or changed")
+        plain(_("certificates: {count} imported as new or changed").format(count=added[0]))
     if not interactive():
         for name, counts in report.counts.items():
             plain(f"{name}: {counts.summary(name)}")

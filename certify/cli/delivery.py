@@ -189,11 +189,14 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             last = item.subject or "" if item.state == "would send" else state_word(item.state)
             if item.error:
                 last = f"{state_word(item.state)}: {item.error}"
-            grid.add_row(item.action, item.course, _person(item), local_time(item.due_at, tz), last)
+            title = item.title or item.action
+            grid.add_row(title, item.course, _person(item), local_time(item.due_at, tz), last)
         console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
         for item in report.results:
-            line = f"{state_word(item.state)}: {item.action} {item.course}/{item.person}"
+            line = (
+                f"{state_word(item.state)}: {item.title or item.action} {item.course}/{item.person}"
+            )
             if item.name is not None or item.email is not None:
                 line += f" {item.name or ''} <{item.email or ''}>"
             line += " " + _("due {moment}").format(moment=local_time(item.due_at, tz))
@@ -216,24 +219,28 @@ def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: b
             _(
                 "not switched on yet: {actions}; taken as switched on now ({moment}), as the "
                 "first real run would: due before is skipped"
-            ).format(actions=", ".join(report.switched_on), moment=f"{first:%Y-%m-%d %H:%M %Z}")
+            ).format(
+                actions=", ".join(report.titles.get(a, a) for a in report.switched_on),
+                moment=f"{first:%Y-%m-%d %H:%M %Z}",
+            )
         )
     _print_deliveries(report, tz)
     for problem in report.problems:
         warn(_("error: {message}").format(message=problem))
     plain(report.summary())
-    if report.waiting_on and (report.dry_run or interactive()):
+    waiting = report.waiting_shown() if report.dry_run or interactive() else {}
+    if waiting:
         from rich.table import Table
 
         grid = Table(title=_("What waits on what"))
         grid.add_column(_("action: reason"))
         grid.add_column(_("participants"), justify="right")
-        for reason, count in report.waiting_on.items():
+        for reason, count in waiting.items():
             grid.add_row(reason, str(count))
         if interactive():
             console().print(grid)
         else:
-            for reason, count in report.waiting_on.items():
+            for reason, count in waiting.items():
                 plain(_("waiting: {reason}: {count}").format(reason=reason, count=count))
     if report.stopped:
         warn(_("stopped: {reason}").format(reason=report.stopped))

@@ -71,7 +71,9 @@ def explain(
         emit_json(explanation_json(explanations, config.tz))
         return
     for line, indent in explanation_text(explanations, config.tz):
-        plain(line if indent is None else _fit(line, indent))
+        # wrapping turns the data's own line breaks into spaces; its breaks are the lines
+        for piece in [line] if indent is None else _fit(line, indent).split("\n"):
+            plain(piece)
 
 
 def _fit(line: str, indent: str) -> str:
@@ -171,8 +173,8 @@ def log_command(
                 people = [row[0] for row in find_people(store.conn, person)]
                 if not people:
                     raise CertifyError(
-                        f"no person matches {person!r}",
-                        hint="give a person_id, an e-mail address or part of a name",
+                        _("no person matches {person}").format(person=repr(person)),
+                        hint=_("give a person_id, an e-mail address or part of a name"),
                     )
             history = History(store)
             rows = history.listing(action=action, state=state, course=course, people=people)
@@ -188,6 +190,9 @@ def log_command(
         filtered = any(value is not None for value in (action, course, person, state))
         warn(_("no deliveries match") if filtered else _("no deliveries yet"))
         return
+    titles = _action_titles(actions)
+    for row in rows:
+        row["action"] = titles.get(row["action"], row["action"])
     if not interactive():
         for row in rows:
             address = f" <{row['email']}>" if row["email"] else ""
@@ -279,6 +284,16 @@ def _state(row: dict[str, Any]) -> list[str]:
         tries = ngettext("{count} attempt", "{count} attempts", attempts).format(count=attempts)
         return [state_word(row["state"]), tries]
     return [state_word(row["state"])]
+
+
+def _action_titles(actions: Path | None) -> dict[str, str]:
+    """Each action of actions.yaml as people read it (its name); none when it cannot be read."""
+    from certify.words import action_title
+
+    try:
+        return {a.id: action_title(a.name, a.id) for a in config_from(actions).actions}
+    except CertifyError:
+        return {}
 
 
 def _configured_actions(actions: Path | None) -> list[str]:

@@ -32,7 +32,7 @@ from certify.config import actions_path, read_timezone
 from certify.errors import EXIT_NOT_ACCEPTED, CertifyError, UsageError
 from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
-from certify.words import state_word
+from certify.words import certificate_state_word, state_word
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,7 +87,7 @@ def _reading(now: str | None, actions: Path | None, db: Path | None) -> Iterator
 
 def _line(entry: Entry) -> str:
     name = entry.full_name or _("(withdrawn)")
-    said = _certificate_state(str(entry.state))
+    said = certificate_state_word(str(entry.state))
     if entry.superseded_by:
         said = _("{state} by {number}").format(state=said, number=entry.superseded_by)
     if entry.revoked_reason and entry.state == "revoked":
@@ -103,18 +103,6 @@ def _line(entry: Entry) -> str:
     if entry.valid_until:
         issued += _(", valid until {day}").format(day=entry.valid_until)
     return issued
-
-
-def _certificate_state(state: str) -> str:
-    """A certificate's state as people read it; `--state` takes the English word."""
-    words = {
-        "valid": _("valid"),
-        "expired": _("expired"),
-        "revoked": _("revoked"),
-        "superseded": _("superseded"),
-        "withdrawn": _("withdrawn"),
-    }
-    return words.get(state, state)
 
 
 @certificates.command("list")

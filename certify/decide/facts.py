@@ -17,6 +17,7 @@ from certify.config import Config, status_key, type_key
 from certify.decide import rules
 from certify.deliver.lookup import finished_for_all_sql, state_of_sql
 from certify.errors import did_you_mean
+from certify.locale import _
 
 
 class EnrollmentRow(NamedTuple):
@@ -166,28 +167,29 @@ def unmatched_settings(conn: sqlite3.Connection, config: Config) -> list[str]:
         for number, wanted in enumerate(action.conditions.course_status or []):
             if status_key(wanted) not in statuses:
                 place = config.where("actions", index, "conditions", "course_status", number)
-                warnings.append(
-                    f"{place}: course_status {wanted!r} matches no course in the database "
-                    f"(statuses there: {_listing(statuses_there, status_key(wanted))})"
-                )
+                said = _(
+                    "course_status {status} matches no course in the database (statuses there: "
+                    "{listed})"
+                ).format(status=repr(wanted), listed=_listing(statuses_there, status_key(wanted)))
+                warnings.append(f"{place}: {said}")
         for number, course_type in enumerate(action.course_types or []):
             if type_key(course_type) not in known_types:
                 place = config.where("actions", index, "course_types", number)
-                warnings.append(
-                    f"{place}: course type {course_type!r} is not a known course type "
-                    f"(known: {_listing(known_types, type_key(course_type))})"
+                said = _("course type {type} is not a known course type (known: {listed})").format(
+                    type=repr(course_type), listed=_listing(known_types, type_key(course_type))
                 )
+                warnings.append(f"{place}: {said}")
     return warnings
 
 
 def _listing(known: dict[str, str], wanted: str, most: int = 12) -> str:
     """The values there are (a few, sorted), and the closest when it looks like a typo."""
     if not known:
-        return "none"
+        return _("none")
     ordered = [known[key] for key in sorted(known)]
-    shown = ", ".join(ordered[:most]) + (
-        f", and {len(known) - most} more" if len(known) > most else ""
-    )
+    shown = ", ".join(ordered[:most])
+    if len(known) > most:
+        shown += ", " + _("and {count} more").format(count=len(known) - most)
     return shown + did_you_mean(wanted, known)
 
 

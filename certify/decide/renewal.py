@@ -15,6 +15,7 @@ from typing import NamedTuple
 from certify.clock import add_to_date, from_utc_text, localize, to_utc_text
 from certify.config import Action, status_key
 from certify.locale import _
+from certify.words import span
 
 
 class Held(NamedTuple):
@@ -190,9 +191,7 @@ def due_line(due: str | None, offset: int, unit: str, of: str, at: str | None) -
     """`due: 2027-09-24 09:00 CEST (6 weeks before certificate expiry of bhv, at 09:00)`."""
     if due is None:
         return _("due: not yet known (no certificate of {of})").format(of=of)
-    timing = _("{offset} {unit} before certificate expiry of {of}").format(
-        offset=offset, unit=unit, of=of
-    )
+    timing = _("{span} before certificate expiry of {of}").format(span=span(offset, unit), of=of)
     if at:
         timing += _(", at {at}").format(at=at)
     return _("due: {due} ({timing})").format(due=due, timing=timing)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from certify.errors import did_you_mean
+from certify.locale import _
 from certify.yamlfile import Strict
 
 _UNITS = r"hours?|days?|weeks?|months?|years?"
@@ -78,12 +79,18 @@ def _read_span(value: Any, units: tuple[str, ...], example: str) -> dict[str, An
     match = _AMOUNT.match(str(value))
     if match is None:
         raise ValueError(
-            f"cannot read {value!r} as a duration (a whole number and a unit: {example})"
+            _("cannot read {value} as a duration (a whole number and a unit: {example})").format(
+                value=repr(value), example=example
+            )
         )
     unit = match.group(2).lower()
     unit = unit if unit.endswith("s") else unit + "s"
     if unit not in units:
-        raise ValueError(f"unknown unit {match.group(2)!r} ({', '.join(units)})")
+        raise ValueError(
+            _("unknown unit {unit} ({units})").format(
+                unit=repr(match.group(2)), units=", ".join(units)
+            )
+        )
     return {"amount": int(match.group(1)), "unit": unit}
 
 
@@ -142,7 +149,9 @@ class Timing(Strict):
             return None
         text = str(value).strip()
         if not _TIME_OF_DAY.match(text):
-            raise ValueError(f"bad time of day {value!r} (HH:MM, 00:00 to 23:59)")
+            raise ValueError(
+                _("bad time of day {value} (HH:MM, 00:00 to 23:59)").format(value=repr(value))
+            )
         hours, minutes = text.split(":")
         return f"{int(hours):02d}:{minutes}"
 
@@ -150,14 +159,14 @@ class Timing(Strict):
     def _one_anchor(self) -> Timing:
         if (self.after is None) == (self.before is None):
             raise ValueError(
-                "give one anchor: `after` (course_end, ...) or `before: certificate_expiry`"
+                _("give one anchor: `after` (course_end, ...) or `before: certificate_expiry`")
             )
         if self.before is not None and not self.of:
             raise ValueError(
-                "`before: certificate_expiry` needs `of`: the action whose certificates expire"
+                _("`before: certificate_expiry` needs `of`: the action whose certificates expire")
             )
         if self.before is None and self.of is not None:
-            raise ValueError("`of` belongs with `before: certificate_expiry`")
+            raise ValueError(_("`of` belongs with `before: certificate_expiry`"))
         return self
 
     @property
@@ -215,11 +224,10 @@ def renewal_conditions(timing: Timing, conditions: _Checked) -> str | None:
     ]
     if not named:
         return None
-    return (
-        f"a reminder before certificate_expiry cannot have the condition "
-        f"{', '.join(named)}: the certificate of {timing.renews!r} already "
-        "says the course was met (remove `conditions`)"
-    )
+    return _(
+        "a reminder before certificate_expiry cannot have the condition {conditions}: the "
+        "certificate of {action} already says the course was met (remove `conditions`)"
+    ).format(conditions=", ".join(named), action=repr(timing.renews))
 
 
 def renewal_problems(actions: Sequence[_Action], where: Callable[..., str]) -> list[str]:
@@ -234,19 +242,19 @@ def renewal_problems(actions: Sequence[_Action], where: Callable[..., str]) -> l
         at = where("actions", index, "timing", "of")
         target = by_id.get(of)
         if target is None:
-            problems.append(
-                f"{at}: timing.of names no action {of!r} "
-                f"(known: {', '.join(by_id)}){did_you_mean(of, list(by_id))}"
+            said = _("timing.of names no action {action} (known: {known})").format(
+                action=repr(of), known=", ".join(by_id)
             )
+            problems.append(f"{at}: {said}{did_you_mean(of, list(by_id))}")
         elif target.validity is None:
-            problems.append(
-                f"{at}: action {of!r} has no `validity`, so its certificates never "
-                f"expire (give it `validity: 1 year`, say)"
-            )
+            said = _(
+                "action {action} has no `validity`, so its certificates never expire "
+                "(give it `validity: 1 year`, say)"
+            ).format(action=repr(of))
+            problems.append(f"{at}: {said}")
         elif target.timing.renews is not None:
-            problems.append(
-                f"{at}: action {of!r} is itself a reminder; name the certificate's action"
-            )
+            said = _("action {action} is itself a reminder; name the certificate's action")
+            problems.append(f"{at}: {said.format(action=repr(of))}")
     return problems
 
 

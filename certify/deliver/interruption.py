@@ -41,5 +41,7 @@ def recover(deliveries: DeliveryLog, transport: Transport | None) -> list[str]:
     Without a transport to ask, a message that may have been handed over is `unknown`.
     """
     if transport is None:
-        return deliveries.recover(lambda key: None)
-    return deliveries.recover(lambda key: transport.was_delivered(safe_file_name(*key)))
+        return deliveries.recover(lambda key, message_id: None)
+    return deliveries.recover(
+        lambda key, message_id: transport.was_delivered(safe_file_name(*key), message_id)
+    )

@@ -206,18 +206,19 @@ class DeliveryLog:
                     )
         return total
 
-    def recover(self, was_delivered: Callable[[Key], bool | None]) -> list[str]:
+    def recover(self, was_delivered: Callable[[Key, str | None], bool | None]) -> list[str]:
         """Resolve rows a killed run left `claimed` (not handed over) or `sending` (maybe sent).
 
-        `was_delivered(key)` asks the transport: True or False when it can tell, else None.
+        `was_delivered(key, message_id)` asks the transport: True or False when it can tell,
+        else None.
         """
         notes = []
         rows = self.conn.execute(
-            "SELECT id, state, action, course_id, person_id FROM deliveries "
+            "SELECT id, state, action, course_id, person_id, message_id FROM deliveries "
             f"WHERE state IN {sql_list(HELD_BY_A_RUN)}"
         ).fetchall()
-        for delivery_id, state, action, course, person in rows:
-            delivered = was_delivered((action, course, person))
+        for delivery_id, state, action, course, person, message_id in rows:
+            delivered = was_delivered((action, course, person), message_id)
             new_state, detail = _recovered(state, delivered)
             with self.store.transaction() as conn:
                 error = None if new_state == DeliveryState.SENT else detail

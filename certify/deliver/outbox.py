@@ -8,11 +8,14 @@ of each delivery.
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import os
 import re
 import tempfile
 from collections.abc import Callable
+from email import policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # A name kept as it is: no separator doubled or at an edge, so "--" only joins the parts.
 _PLAIN = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 _PLAIN_LENGTH = 200
+_HEADER_BYTES = 64 * 1024  # a message's header block fits, whatever its attachments weigh
 
 
 def safe_file_name(action: str, course: str, person: str) -> str:
@@ -111,11 +115,25 @@ class DirTransport:
                 os.close(directory)
             self._written_since_sync = False
 
-    def was_delivered(self, file_name: str) -> bool | None:
-        return (self.out / file_name).exists()
+    def was_delivered(self, file_name: str, message_id: str | None) -> bool | None:
+        """Whether the delivery's own file is there: the one with its Message-ID, as a forced
+        resend (a new Message-ID) is written beside the first file, which proves nothing of it."""
+        target = self.out / file_name
+        if message_id is None:
+            return target.exists()
+        stem = glob.escape(target.name.removesuffix(".eml"))
+        written = [target, *self.out.glob(f"{stem}~*.eml")]
+        return any(_message_id_of(path) == message_id for path in written if path.exists())
 
     def close(self) -> None:
         pass
+
+
+def _message_id_of(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(_HEADER_BYTES)
+    found = BytesHeaderParser(policy=policy.default).parsebytes(head).get("Message-ID")
+    return str(found).strip() if found else None
 
 
 def _place(temporary: Path, target: Path) -> Path:

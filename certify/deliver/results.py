@@ -33,6 +33,7 @@ class DeliveryResult:
     certificate_number: str | None = None
     error: str | None = None
     connection: bool = False  # the server could not be reached at all
+    title: str | None = None  # the action as people read it (its name), else its id
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,7 +53,7 @@ class DeliveryResult:
     def who(self) -> str:
         """The delivery and its person, as a log line names them."""
         name = f" {self.name}" if self.name else ""
-        return f"{self.action} {self.course}/{self.person}{name} <{self.email or ''}>"
+        return f"{self.title or self.action} {self.course}/{self.person}{name} <{self.email or ''}>"
 
     def line(self) -> str:
         """The plain log line of this delivery."""
@@ -67,7 +68,7 @@ class DeliveryResult:
         ).format(
             error=self.error,
             participant=f"{self.course}/{self.person}{' ' + self.name if self.name else ''}",
-            action=self.action,
+            action=self.title or self.action,
         )
 
 
@@ -96,6 +97,7 @@ class RunReport:
     plan: Plan | None = None
     # dry run: actions no real run has switched on, taken as switched on at this moment
     switched_on: dict[str, datetime] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # action id → as people read it
 
     @cached_property
     def waiting_on(self) -> dict[str, int]:
@@ -104,6 +106,16 @@ class RunReport:
         if self.plan is None:
             return {}
         return dict(self.plan.waiting_summary().most_common())
+
+    def waiting_shown(self) -> dict[str, int]:
+        """`waiting_on` with each action as people read it (its name), for the text output;
+        `waiting_on` keeps the ids for --json."""
+        shown: dict[str, int] = {}
+        for reason, count in self.waiting_on.items():
+            action, _colon, why = reason.partition(": ")
+            said = f"{self.titles.get(action, action)}: {why}"
+            shown[said] = shown.get(said, 0) + count
+        return shown
 
     @property
     def not_accepted(self) -> bool:

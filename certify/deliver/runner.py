@@ -38,6 +38,7 @@ from certify.errors import EXIT_INPUT
 from certify.inspect.history import History
 from certify.locale import _
 from certify.store.database import Store
+from certify.words import action_title
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
     # nothing due never loads Jinja2, Babel or ReportLab
@@ -117,6 +118,7 @@ class Runner:
 
     def _result(self, decision: Decision, state: str) -> DeliveryResult:
         return DeliveryResult(
+            title=action_title(decision.action.name, decision.action.id),
             action=decision.action.id,
             course=decision.course.id,
             person=decision.participant.person_id,
@@ -327,6 +329,7 @@ class Runner:
         render: bool,
     ) -> RunReport:
         report = RunReport(self.now, dry_run=transport is None)
+        report.titles = {a.id: action_title(a.name, a.id) for a in self.config.actions}
         report.warnings = unmatched_settings(self.store.conn, self.config)
         if transport is not None:
             self.store.record_zone(self.config.tz)
@@ -439,6 +442,7 @@ class Runner:
         """A dry run that only judges: each delivery that would be sent, by its key, without
         a decision object each (200,000 of them in a large backlog)."""
         results = report.results
+        titles = {action.id: action_title(action.name, action.id) for action in self.config.actions}
         for action_id, course_id, person_id, due_at in due:
             results.append(
                 DeliveryResult(
@@ -449,6 +453,7 @@ class Runner:
                     None,
                     "would send",
                     _due_text(due_at) if due_at else None,
+                    title=titles.get(action_id),
                 )
             )
         report.sent += len(due)

@@ -69,8 +69,11 @@ class Transport(Protocol):
     def make_durable(self) -> None:
         """Make what was handed over so far durable (called before the results are recorded)."""
 
-    def was_delivered(self, file_name: str) -> bool | None:
-        """After a crash during hand-over: True/False when the transport can tell, else None."""
+    def was_delivered(self, file_name: str, message_id: str | None) -> bool | None:
+        """After a crash during hand-over: True/False when the transport can tell, else None.
+
+        `message_id` is the one the delivery was sent with (a forced resend has its own).
+        """
 
     def close(self) -> None: ...
 
@@ -308,7 +311,7 @@ class SmtpTransport:
     def make_durable(self) -> None:
         pass  # what the server accepted is its business from then on
 
-    def was_delivered(self, file_name: str) -> bool | None:
+    def was_delivered(self, file_name: str, message_id: str | None) -> bool | None:
         return None
 
     def close(self) -> None:

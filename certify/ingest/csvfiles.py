@@ -44,11 +44,11 @@ def _first_lines(reader: Reader) -> Iterator[tuple[int, list[str]]]:
 def _csv_problem(exc: csv.Error) -> str:
     """What the csv module's complaint means for the person who made the file."""
     if "field larger than field limit" in str(exc):
-        return (
-            f"a value from this line on is larger than {FIELD_LIMIT // 2**20} MB: a quote "
-            'opened and never closed? (a value with a " in it is written as "" inside quotes)'
-        )
-    return f"cannot read this line as CSV: {exc}"
+        return _(
+            "a value from this line on is larger than {size} MB: a quote opened and never "
+            'closed? (a value with a " in it is written as "" inside quotes)'
+        ).format(size=FIELD_LIMIT // 2**20)
+    return _("cannot read this line as CSV: {reason}").format(reason=exc)
 
 
 def _detect_delimiter(header_line: str) -> str:
@@ -124,11 +124,12 @@ class FileReader:
                 report_error(f"{path}:1: {not_text}")
                 self._unreadable = True
             elif problem is not None:
-                report_error(
-                    f"{path}:{problem[0]}: bytes that are not {declared} ({problem[1]}), the "
-                    "encoding the import: section of actions.yaml declares; "
-                    "save the export in that encoding, or declare the one it has"
-                )
+                said = _(
+                    "bytes that are not {declared} ({reason}), the encoding the import: section "
+                    "of actions.yaml declares; save the export in that encoding, or declare "
+                    "the one it has"
+                ).format(declared=declared, reason=problem[1])
+                report_error(f"{path}:{problem[0]}: {said}")
                 self._decode_errors = "replace"
             elif not self.encoding.startswith("utf") and utf8_beyond_ascii(path):
                 # read as declared, `Zoë` would be stored as `ZoÃ«` on every certificate
@@ -143,7 +144,7 @@ class FileReader:
         not_text = None if self.encoding.startswith("utf-16") else not_csv_text(path)
         if not_text is not None:
             workbook = "workbook" in not_text
-            report_error(f"{path}:1: {not_text}" + ("" if workbook else "; " + SAVE_AS_UTF8))
+            report_error(f"{path}:1: {not_text}" + ("" if workbook else "; " + _(SAVE_AS_UTF8)))
             self._unreadable = True
         elif self.encoding == "cp1252":
             undefined = undefined_in_cp1252(path)
@@ -155,18 +156,24 @@ class FileReader:
                 warnings.append(f"{path}: {said}")
             else:
                 line, byte, total = undefined
-                more = f" (and {total - 1} more in this file)" if total > 1 else ""
-                report_error(
-                    f"{path}:{line}: byte 0x{byte:02x} is neither UTF-8 nor Windows-1252{more}; "
-                    + SAVE_AS_UTF8
+                said = (
+                    _(
+                        "byte {byte} is neither UTF-8 nor Windows-1252 (and {more} more in this "
+                        "file); {advice}"
+                    )
+                    if total > 1
+                    else _("byte {byte} is neither UTF-8 nor Windows-1252; {advice}")
                 )
+                said = said.format(byte=f"0x{byte:02x}", more=total - 1, advice=_(SAVE_AS_UTF8))
+                report_error(f"{path}:{line}: {said}")
                 self._decode_errors = "replace"
         elif self.encoding.startswith("utf-16"):
             problem = decode_problem(path, self.encoding)
             if problem is not None:
-                report_error(
-                    f"{path}:{problem[0]}: not valid UTF-16 ({problem[1]}); " + SAVE_AS_UTF8
+                said = _("not valid UTF-16 ({reason}); {advice}").format(
+                    reason=problem[1], advice=_(SAVE_AS_UTF8)
                 )
+                report_error(f"{path}:{problem[0]}: {said}")
                 self._decode_errors = "replace"
 
     def open(self) -> bool:
@@ -194,9 +201,16 @@ class FileReader:
         missing = [column for column in self.spec.required if column not in header]
         if missing:
             for column in missing:
+                said = _(
+                    "missing required column '{column}' (required: {required}; found: {found})"
+                )
                 self.report_error(
-                    f"{self.label}:{header_line}: missing required column '{column}' "
-                    f"(required: {', '.join(self.spec.required)}; found: {', '.join(header)})"
+                    f"{self.label}:{header_line}: "
+                    + said.format(
+                        column=column,
+                        required=", ".join(self.spec.required),
+                        found=", ".join(header),
+                    )
                 )
             self._close()
             self.unread = True
@@ -204,7 +218,8 @@ class FileReader:
         seen: set[str] = set()
         for column in header:
             if column in seen and column:
-                self.report_error(f"{self.label}:{header_line}: column '{column}' appears twice")
+                said = _("column '{column}' appears twice").format(column=column)
+                self.report_error(f"{self.label}:{header_line}: {said}")
             seen.add(column)
         width = len(header)
         # a column the file lacks reads "" from a cell appended to each of its rows
@@ -366,10 +381,10 @@ class FileReader:
             return None
         if len(values) > width:
             if any(value.strip() for value in values[width:]):
-                self.report_error(
-                    f"{self.label}:{line}: {len(values)} fields but the header has "
-                    f"{width} (an unquoted delimiter in a value?)"
-                )
+                said = _(
+                    "{count} fields but the header has {width} (an unquoted delimiter in a value?)"
+                ).format(count=len(values), width=width)
+                self.report_error(f"{self.label}:{line}: {said}")
                 return None
             values = values[:width]
         elif len(values) < width:

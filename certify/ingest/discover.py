@@ -76,7 +76,11 @@ def collect_files(
     settings = settings or ImportSettings()
     tables = [*TABLES, FLAT] if settings.flat is not None else list(TABLES)
     if table is not None and table not in tables:
-        raise UsageError(f"unknown table {table!r} (one of: {', '.join(tables)})")
+        raise UsageError(
+            _("unknown table {table} (one of: {tables})").format(
+                table=repr(table), tables=", ".join(tables)
+            )
+        )
     patterns = _patterns(settings)
     known_files = ", ".join(globs[0] for _, globs in patterns)
     ignore = [glob.lower() for glob in settings.ignore]
@@ -85,7 +89,7 @@ def collect_files(
     for path in paths:
         if path.is_dir():
             if table is not None:
-                raise UsageError("--table goes with a single file, not a directory")
+                raise UsageError(_("--table goes with a single file, not a directory"))
             children = sorted(child for child in path.iterdir() if child.is_file())
             for child in children:
                 name = child.name.lower()
@@ -99,20 +103,20 @@ def collect_files(
         elif path.is_file():
             named = table or _table_of(path.name, patterns)
             if named is None:
-                raise CertifyError(
-                    f"{path}: not a known table name; rename it to one of "
-                    f"{known_files} or pass --table NAME"
-                )
+                said = _("not a known table name; rename it to one of {known} or pass --table NAME")
+                raise CertifyError(f"{path}: {said.format(known=known_files)}")
             found.append(Source(path, named, _options(settings, named)))
         else:
-            raise CertifyError(f"{path}: no such file or directory")
+            raise CertifyError(f"{path}: " + _("no such file or directory"))
     if not found:
         names = [child.name for child in others[:5]] + (["..."] if len(others) > 5 else [])
-        seen = f"found {', '.join(names)}; " if others else ""
-        raise CertifyError(
-            f"no known export files in {', '.join(map(str, paths))} "
-            f"({seen}expected names such as {known_files})"
+        where = ", ".join(map(str, paths))
+        said = (
+            _("no known export files in {paths} (found {names}; expected names such as {known})")
+            if others
+            else _("no known export files in {paths} (expected names such as {known})")
         )
+        raise CertifyError(said.format(paths=where, names=", ".join(names), known=known_files))
     for child in others:
         said = _(
             "not a known table name, not imported (known: {known}; `import: ignore` in "

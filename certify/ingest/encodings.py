@@ -7,10 +7,12 @@ import codecs
 import re
 from pathlib import Path
 
+from certify.locale import N_, _
+
 _UTF16_BOMS = {codecs.BOM_UTF16_LE: "utf-16-le", codecs.BOM_UTF16_BE: "utf-16-be"}
 # the five bytes Windows-1252 leaves undefined: Python's codec refuses them
 _UNDEFINED_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-SAVE_AS_UTF8 = 'save the export as UTF-8 (Excel: "CSV UTF-8")'
+SAVE_AS_UTF8 = N_('save the export as UTF-8 (Excel: "CSV UTF-8")')
 _CHUNK = 1 << 20
 
 
@@ -48,12 +50,14 @@ def not_csv_text(path: Path) -> str | None:
         head = handle.read(1 << 16)
     if head.startswith(_WORKBOOKS):
         return (
-            f"an Excel workbook, not a CSV file; rename it to {path.stem}.xlsx (workbooks are read)"
+            _("an Excel workbook, not a CSV file; rename it to {name} (workbooks are read)").format(
+                name=f"{path.stem}.xlsx"
+            )
             if head.startswith(b"PK")
-            else "an old Excel workbook (.xls), not a CSV file; save it as .xlsx or CSV UTF-8"
+            else _("an old Excel workbook (.xls), not a CSV file; save it as .xlsx or CSV UTF-8")
         )
     if b"\x00" in head.split(b"\n", 1)[0]:
-        return "the header holds NUL bytes (UTF-16 without a byte order mark?)"
+        return _("the header holds NUL bytes (UTF-16 without a byte order mark?)")
     return None
 
 

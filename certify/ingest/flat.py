@@ -22,7 +22,7 @@ from certify.ingest.csvfiles import FileReader
 from certify.ingest.discover import Source
 from certify.ingest.load import BATCH, Loaded, Target, upsert_sql
 from certify.ingest.settings import FLAT_OPTIONAL, FLAT_REQUIRED
-from certify.ingest.tables import TABLES, Converter, KeyMissing, Row, TableSpec
+from certify.ingest.tables import NOUNS, TABLES, Converter, KeyMissing, Row, TableSpec
 from certify.locale import _
 
 FLAT_SPEC = TableSpec(
@@ -47,7 +47,6 @@ _FLAT_NAME = {
     ("parts", "end"): "part_end",
     ("enrollments", "status"): "enrollment_status",
 }
-_NOUN = {"courses": "course", "parts": "part", "persons": "person", "enrollments": "enrollment"}
 # rows kept per table before they are written together
 _FLUSH = 20 * BATCH
 
@@ -312,11 +311,18 @@ def _disagree(
     )
     index = entity.names.index(column)
     shown = " + ".join(key) if isinstance(key, tuple) else key
-    return (
-        f"{file}:{line}: column {reader.describe(column)}: {_NOUN[entity.table]} {shown!r} has "
-        f"{cells[index].strip()!r} here but {first_cells[index].strip()!r} at {file}:{first_line}; "
-        "rows that repeat it must agree"
+    said = _(
+        "column {column}: {noun} {key} has {value} here but {first} at {place}; rows that "
+        "repeat it must agree"
+    ).format(
+        column=reader.describe(column),
+        noun=_(NOUNS[entity.table]),
+        key=repr(shown),
+        value=repr(cells[index].strip()),
+        first=repr(first_cells[index].strip()),
+        place=f"{file}:{first_line}",
     )
+    return f"{file}:{line}: {said}"
 
 
 def create_course_types(conn: sqlite3.Connection, import_id: int, flat_files: list[int]) -> int:

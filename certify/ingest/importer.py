@@ -156,11 +156,12 @@ def _check(
         for name in (name for name in ORDER if name in given and loading.empty[name]):
             if before[name].removable:
                 refused = True
-                errors.add(
-                    f"{' + '.join(loading.files[name])} has no data rows (a failed export?) "
-                    f"and {integrity.would_remove(name, before[name].removable, before[name].rows)}; "
-                    "--max-remove 100 to empty the table on purpose"
+                said = _(
+                    "{files} has no data rows (a failed export?) and {removal}; --max-remove 100 "
+                    "to empty the table on purpose"
                 )
+                removal = integrity.would_remove(name, before[name].removable, before[name].rows)
+                errors.add(said.format(files=" + ".join(loading.files[name]), removal=removal))
     tallies = {
         name: integrity.tally(
             conn,
@@ -239,11 +240,11 @@ def _commit(
             removed, held = table_counts.removed, before[name].rows
             if removed * 100 > allowed * held:
                 refused = True
-                errors.add(
-                    f"{' + '.join(loading.files[name])} "
-                    f"{integrity.would_remove(name, removed, held)}; "
-                    f"--max-remove {integrity.percent(removed, held)} to allow"
+                said = _("{removal}; --max-remove {percent} to allow").format(
+                    removal=integrity.would_remove(name, removed, held),
+                    percent=integrity.percent(removed, held),
                 )
+                errors.add(f"{' + '.join(loading.files[name])} {said}")
         integrity.check_references(
             conn, errors, target.warnings, import_id, labels, set(loading.rows), snapshot=True
         )
@@ -283,9 +284,11 @@ def import_files(
     are in (the register's certificates.csv, which names their rows): its error undoes all.
     """
     if max_remove is not None and not snapshot:
-        raise UsageError("--max-remove goes with --snapshot: without it an import removes nothing")
+        raise UsageError(
+            _("--max-remove goes with --snapshot: without it an import removes nothing")
+        )
     if max_remove is not None and not 0 <= max_remove <= 100:
-        raise UsageError(f"--max-remove {max_remove}: a percentage from 0 to 100")
+        raise UsageError(f"--max-remove {max_remove}: " + _("a percentage from 0 to 100"))
     allowed = MAX_REMOVE if max_remove is None else max_remove
     warnings: list[str] = []
     sources = collect_files(paths, table, warnings, settings)
@@ -341,11 +344,11 @@ def import_files(
 
 def _hint(refused: bool) -> str:
     if refused:
-        return (
+        return _(
             "nothing was imported; check the export (did its job fail?), "
             "or allow the removal with --max-remove"
         )
-    return "nothing was imported; fix the lines above and run again"
+    return _("nothing was imported; fix the lines above and run again")
 
 
 __all__ = ["BATCH", "ImportReport", "TableCounts", "import_files"]

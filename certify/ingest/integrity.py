@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from certify.errors import ImportFailed
-from certify.ingest.tables import REFERENCES, TABLES
+from certify.ingest.tables import NOUNS, REFERENCES, TABLES
 from certify.locale import _
 
 MAX_ERRORS = 100
@@ -102,11 +102,15 @@ def check_duplicates(
         key = row[: len(spec.key)]
         dup_file, dup_line, seen_file, seen_line = row[len(spec.key) :]
         value = " + ".join(str(part) for part in key)
-        errors.add(
-            f"{files[dup_file]}:{dup_line}: duplicate key {'+'.join(spec.key)} = {value!r} "
-            f"(lines {files[dup_file]}:{dup_line} and {files[seen_file]}:{seen_line}); "
-            "keep one row per key"
+        said = _(
+            "duplicate key {key} = {value} (lines {first} and {second}); keep one row per key"
+        ).format(
+            key="+".join(spec.key),
+            value=repr(value),
+            first=f"{files[dup_file]}:{dup_line}",
+            second=f"{files[seen_file]}:{seen_line}",
         )
+        errors.add(f"{files[dup_file]}:{dup_line}: {said}")
 
 
 def start(conn: sqlite3.Connection) -> None:
@@ -192,19 +196,20 @@ def check_references(
                 (table, column),
             ).fetchall()
             rows = sorted(rows, key=lambda row: (row[1], row[2]))[:MAX_ERRORS]
-        noun = target.removesuffix("s")
+        noun = _(NOUNS[target])
         for seen_import, file_index, line, value in rows:
             if seen_import == import_id:
-                errors.add(
-                    f"{files[file_index]}:{line}: column '{column}': {noun} {value!r} exists "
-                    f"neither in the database nor in this import (import {TABLES[target].file} too?)"
-                )
+                said = _(
+                    "column '{column}': {noun} {value} exists neither in the database nor in "
+                    "this import (import {file} too?)"
+                ).format(column=column, noun=noun, value=repr(value), file=TABLES[target].file)
+                errors.add(f"{files[file_index]}:{line}: {said}")
             else:
-                errors.add(
-                    f"{files[file_of(files, target)]}: --snapshot would remove {noun} {value!r}, "
-                    f"but {table} still refer to it; include it, or give {TABLES[table].file} "
-                    "in the same --snapshot import"
-                )
+                said = _(
+                    "--snapshot would remove {noun} {value}, but {table} still refer to it; "
+                    "include it, or give {file} in the same --snapshot import"
+                ).format(noun=noun, value=repr(value), table=table, file=TABLES[table].file)
+                errors.add(f"{files[file_of(files, target)]}: {said}")
     if "courses" in given:
         for file_index, line, value in conn.execute(
             "SELECT c.seen_file, c.seen_line, c.course_type FROM courses c "
@@ -278,6 +283,14 @@ def percent(part: int, whole: int) -> int:
 
 def would_remove(name: str, removed: int, before: int) -> str:
     """`would cancel 31 of 32 enrollments (97 %)`"""
-    verb = "cancel" if name == "enrollments" else "remove"
-    noun = TABLES[name].rows_noun
-    return f"would {verb} {removed} of {before} {noun} ({percent(removed, before)} %)"
+    said = (
+        _("would cancel {removed} of {before} {rows} ({percent} %)")
+        if name == "enrollments"
+        else _("would remove {removed} of {before} {rows} ({percent} %)")
+    )
+    return said.format(
+        removed=removed,
+        before=before,
+        rows=TABLES[name].rows_noun,
+        percent=percent(removed, before),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from certify.errors import did_you_mean
+from certify.locale import _
 
 
 class Header:
@@ -41,10 +42,11 @@ def map_header(
         if wanted not in folded:
             missing = True
             has = [name.strip() for name in written if name.strip()]
-            report_error(
-                f"{where}: column '{column}' is mapped to header {header!r}, which the file "
-                f"lacks (its headers: {', '.join(has)}){did_you_mean(header, has)}"
-            )
+            said = _(
+                "column '{column}' is mapped to header {header}, which the file lacks "
+                "(its headers: {headers})"
+            ).format(column=column, header=repr(header), headers=", ".join(has))
+            report_error(f"{where}: {said}{did_you_mean(header, has)}")
             continue
         index = folded.index(wanted)
         names[index] = column

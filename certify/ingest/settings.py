@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from certify.errors import did_you_mean
+from certify.locale import _
 from certify.yamlfile import Strict
 
 # the columns a flat file (one row per participant per part) may map, and what they fill
@@ -59,16 +60,18 @@ _WORDS = {"yes": True, "ja": True, "no": False, "nee": False}
 def _check_columns(columns: dict[str, str], known: tuple[str, ...], what: str) -> dict[str, str]:
     for column, header in columns.items():
         if column not in known:
-            raise ValueError(
-                f"unknown column {column!r} of {what} (known: {', '.join(known)})"
-                f"{did_you_mean(column, known)}"
+            said = _("unknown column {column} of {table} (known: {known})").format(
+                column=repr(column), table=what, known=", ".join(known)
             )
+            raise ValueError(said + did_you_mean(column, known))
         if not str(header).strip():
-            raise ValueError(f"column {column!r}: an empty header name")
+            raise ValueError(_("column {column}: an empty header name").format(column=repr(column)))
     headers = [str(header).strip().casefold() for header in columns.values()]
     twice = sorted({header for header in headers if headers.count(header) > 1})
     if twice:
-        raise ValueError(f"header {twice[0]!r} is mapped to two columns")
+        raise ValueError(
+            _("header {header} is mapped to two columns").format(header=repr(twice[0]))
+        )
     return {column: str(header).strip() for column, header in columns.items()}
 
 
@@ -126,7 +129,9 @@ class ImportSettings(Strict):
             return codecs.lookup(value.strip()).name
         except LookupError:
             raise ValueError(
-                f"unknown encoding {value!r} (such as utf-8, cp1252 or latin-1)"
+                _("unknown encoding {value} (such as utf-8, cp1252 or latin-1)").format(
+                    value=repr(value)
+                )
             ) from None
 
     @field_validator("tables")
@@ -141,13 +146,14 @@ class ImportSettings(Strict):
     def _values(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for column, words in value.items():
             if column not in BOOL_COLUMNS:
-                raise ValueError(
-                    f"values for {column!r}: only yes/no columns take words "
-                    f"({', '.join(BOOL_COLUMNS)}){did_you_mean(column, BOOL_COLUMNS)}"
+                said = _("values for {column}: only yes/no columns take words ({columns})").format(
+                    column=repr(column), columns=", ".join(BOOL_COLUMNS)
                 )
+                raise ValueError(said + did_you_mean(column, BOOL_COLUMNS))
             for word, meaning in words.items():
                 if not isinstance(meaning, bool) and str(meaning).strip().lower() not in _WORDS:
-                    raise ValueError(f"values.{column}.{word}: {meaning!r} is neither yes nor no")
+                    said = _("{value} is neither yes nor no").format(value=repr(meaning))
+                    raise ValueError(f"values.{column}.{word}: {said}")
         return value
 
     def words(self) -> dict[str, dict[str, int]]:

@@ -17,9 +17,28 @@ from certify.ingest.cells import (
     read_percentage,
     read_registered_bool,
 )
-from certify.locale import _
+from certify.locale import N_, _
 
 MOMENT_CACHE = 262_144  # distinct texts of a column remembered (dates, words): a bound
+
+
+# what one row of a table, and its rows, are called in a message
+NOUNS = {
+    "courses": N_("course"),
+    "parts": N_("part"),
+    "persons": N_("person"),
+    "enrollments": N_("enrollment"),
+    "course_types": N_("course type"),
+}
+_ROWS_NOUNS = {
+    "course_types": N_("course types"),
+    "courses": N_("courses"),
+    "parts": N_("parts"),
+    "persons": N_("persons"),
+    "enrollments": N_("enrollments"),
+    "attendance": N_("attendance rows"),
+    "results": N_("results"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,7 @@ class TableSpec:
     @property
     def rows_noun(self) -> str:
         """What the table's rows are called in a message: `enrollments`, `attendance rows`."""
-        return "attendance rows" if self.name == "attendance" else self.name.replace("_", " ")
+        return _(_ROWS_NOUNS[self.name])
 
     @property
     def file(self) -> str:
@@ -215,7 +234,7 @@ class KeyMissing(CellError):
     """A row without (part of) its key."""
 
     def __init__(self, column: str) -> None:
-        super().__init__(column, "a value is required (the key)")
+        super().__init__(column, _("a value is required (the key)"))
 
 
 ID_LENGTH = 100  # an id names files and mail headers too: a bound keeps them valid

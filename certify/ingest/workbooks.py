@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from certify.errors import CertifyError
+from certify.locale import _
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 _TEXTS = 65_536  # distinct dates and numbers of a sheet remembered: a bound
@@ -27,10 +28,12 @@ def not_a_workbook(path: Path) -> str | None:
     if head == ZIP_MAGIC:
         return None
     if head == OLE_MAGIC:
-        return "an old Excel workbook (.xls), not .xlsx; save it as .xlsx (Excel Workbook)"
+        return _("an old Excel workbook (.xls), not .xlsx; save it as .xlsx (Excel Workbook)")
     if not head:
-        return "an empty file, not an Excel workbook"
-    return f"a text file (CSV?), not an Excel workbook; rename it to {path.stem}.csv"
+        return _("an empty file, not an Excel workbook")
+    return _("a text file (CSV?), not an Excel workbook; rename it to {name}").format(
+        name=f"{path.stem}.csv"
+    )
 
 
 def cell_text(value: object) -> str:
@@ -61,10 +64,11 @@ class Sheet:
         try:
             book = CalamineWorkbook.from_path(str(path))
         except (CalamineError, OSError, ValueError) as exc:
-            raise CertifyError(f"{path}: cannot read it as an Excel workbook ({exc})") from None
+            said = _("cannot read it as an Excel workbook ({reason})").format(reason=exc)
+            raise CertifyError(f"{path}: {said}") from None
         names = list(book.sheet_names)
         if not names:
-            raise CertifyError(f"{path}: a workbook without sheets")
+            raise CertifyError(f"{path}: " + _("a workbook without sheets"))
         if sheet is None:
             self.name = names[0]
         else:
@@ -73,10 +77,10 @@ class Sheet:
             if found is None:
                 from certify.errors import did_you_mean
 
-                raise CertifyError(
-                    f"{path}: no sheet {sheet!r} (its sheets: {', '.join(names)})"
-                    f"{did_you_mean(sheet, names)}"
+                said = _("no sheet {sheet} (its sheets: {names})").format(
+                    sheet=repr(sheet), names=", ".join(names)
                 )
+                raise CertifyError(f"{path}: {said}{did_you_mean(sheet, names)}")
             self.name = found
         self._sheet = book.get_sheet_by_name(self.name)
 

@@ -16,6 +16,7 @@ from certify.decide.plan import make_plan
 from certify.deliver.lookup import DeliveryLookup
 from certify.errors import CertifyError, ConfigError, MissingGlyphs
 from certify.inspect.history import History, command_that_settles
+from certify.locale import _
 from certify.render.compose import TemplateProblem, render_message
 from certify.render.context import DeliveryContexts, DeliveryRef
 from certify.render.message import AddressError, Mail
@@ -39,8 +40,10 @@ def decisions_of(
     )
     if not plan.decisions:
         raise missing_participant(store, course, person) or CertifyError(
-            f"person {person!r} is not enrolled in course {course!r}",
-            hint="check the ids with the enrollments export",
+            _("person {person} is not enrolled in course {course}").format(
+                person=repr(person), course=repr(course)
+            ),
+            hint=_("check the ids with the enrollments export"),
         )
     return plan.decisions
 
@@ -60,26 +63,34 @@ def missing_participant(store: Store, course: str, person: str) -> CertifyError 
         matches = find_people(conn, person)
         meant = ", ".join(f"{pid} ({full_name or email})" for pid, full_name, email in matches[:5])
         if len(matches) > 5:
-            meant += f" or {len(matches) - 5} more"
+            meant += " " + _("or {count} more").format(count=len(matches) - 5)
         return CertifyError(
-            f"no person with id {person!r}",
-            hint=(f"did you mean {meant}? " if meant else "")
-            + f"--person takes a person_id; `certify explain --person {person}` finds people "
-            "by name or e-mail address",
+            _("no person with id {person}").format(person=repr(person)),
+            hint=(_("did you mean {name}?").format(name=meant) + " " if meant else "")
+            + _(
+                "--person takes a person_id; `certify explain --person {person}` finds people "
+                "by name or e-mail address"
+            ).format(person=person),
         )
     if not course_known:
         return CertifyError(
-            f"no course with id {course!r}",
-            hint=f"`certify explain --person {person}` lists the courses of {name}",
+            _("no course with id {course}").format(course=repr(course)),
+            hint=_("`certify explain --person {person}` lists the courses of {name}").format(
+                person=person, name=name
+            ),
         )
     if not enrolled:
-        courses = [cid for cid, _, _ in enrollments_of(conn, person)]
+        courses = [cid for cid, _name, _end in enrollments_of(conn, person)]
+        listed = ", ".join(courses[:10])
+        if len(courses) > 10:
+            listed += " " + _("and {count} more").format(count=len(courses) - 10)
         return CertifyError(
-            f"{person} {name} is not enrolled in course {course!r}",
-            hint=f"{person} is enrolled in {', '.join(courses[:10])}"
-            + (f" and {len(courses) - 10} more" if len(courses) > 10 else "")
+            _("{person} {name} is not enrolled in course {course}").format(
+                person=person, name=name, course=repr(course)
+            ),
+            hint=_("{person} is enrolled in {courses}").format(person=person, courses=listed)
             if courses
-            else "check the ids with the enrollments export",
+            else _("check the ids with the enrollments export"),
         )
     return None
 
@@ -90,22 +101,29 @@ def resolve_enrollments(store: Store, person: str, course: str | None) -> list[t
     people = find_people(store.conn, person)
     if not people:
         raise CertifyError(
-            f"no person matches {person!r}",
-            hint="give a person_id, an e-mail address or part of a name",
+            _("no person matches {person}").format(person=repr(person)),
+            hint=_("give a person_id, an e-mail address or part of a name"),
         )
     if len(people) > 1:
         listed = "; ".join(f"{pid} {name} <{email}>" for pid, name, email in people[:20])
-        more = f" and {len(people) - 20} more" if len(people) > 20 else ""
+        if len(people) > 20:
+            listed += " " + _("and {count} more").format(count=len(people) - 20)
         raise CertifyError(
-            f"{len(people)} persons match {person!r}: {listed}{more}",
-            hint="choose one: --person with their id or e-mail address",
+            _("{count} persons match {person}: {listed}").format(
+                count=len(people), person=repr(person), listed=listed
+            ),
+            hint=_("choose one: --person with their id or e-mail address"),
         )
     person_id = people[0][0]
     if course is not None:
         return [(course, person_id)]
     enrollments = enrollments_of(store.conn, person_id)
     if not enrollments:
-        raise CertifyError(f"{person_id} {people[0][1]} is not enrolled in any course")
+        raise CertifyError(
+            _("{person} {name} is not enrolled in any course").format(
+                person=person_id, name=people[0][1]
+            )
+        )
     return [(course_id, person_id) for course_id, _, _ in enrollments]
 
 
@@ -202,7 +220,9 @@ def explanation_text(explanations: list[Explanation], tz: tzinfo) -> list[tuple[
         for item in explanation.actions:
             lines.append(("", None))
             meaning = words.outcome_meaning(item.state)
-            lines.append((f"{item.decision.action.id}: {item.state} — {meaning}", ""))
+            action = item.decision.action
+            title = words.action_title(action.name, action.id)
+            lines.append((f"{title}: {item.state} — {meaning}", ""))
             lines.extend((line, "  ") for line in action_lines(item, tz))
             for event in item.history:
                 at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -293,8 +313,7 @@ def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> l
     timing, checks = action.timing, action.conditions
     due = decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if decision.due_at else None
     if timing.renews is not None:
-        unit = timing.unit.removesuffix("s") if timing.offset == 1 else timing.unit
-        due_text = renewal.due_line(due, timing.offset, unit, timing.renews, timing.at)
+        due_text = renewal.due_line(due, timing.offset, timing.unit, timing.renews, timing.at)
     else:
         due_text = words.due_line(due, timing.offset, timing.unit, timing.after or "", timing.at)
     lines = [
@@ -356,13 +375,20 @@ def preview_message(
     except TemplateProblem as problem:
         raise ConfigError(
             "templates",
-            [f"{line} (participant {course}/{person})" for line in problem.problems],
-            hint="fix the template; `certify validate --db DB` checks every action this way",
+            [
+                _("{problem} (participant {participant})").format(
+                    problem=line, participant=f"{course}/{person}"
+                )
+                for line in problem.problems
+            ],
+            hint=_("fix the template; `certify validate --db DB` checks every action this way"),
         ) from None
     except (AddressError, MissingGlyphs) as exc:
         lines = getattr(exc, "problems", None) or [str(exc)]
         raise CertifyError(
             f"{course}/{person}: {'; '.join(lines)}",
-            hint="a fault of this person's data: correct it in the export and import again; "
-            "a run fails only this delivery",
+            hint=_(
+                "a fault of this person's data: correct it in the export and import again; "
+                "a run fails only this delivery"
+            ),
         ) from None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from certify.config import Action, Config, load
 from certify.errors import CertifyError, ConfigError
+from certify.locale import _, ngettext
 from certify.register.signing import Signing, load_signing
 from certify.render.compose import (
     AddressError,
@@ -96,11 +97,12 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
         for action in config.actions:
             candidates = _participants(store, config, action)
             if not candidates:
-                warnings.append(
-                    f"{config.where('actions', config.actions.index(action), 'id')}: "
-                    f"no participant in the database for action {action.id!r} to render "
-                    "its templates with"
-                )
+                said = _(
+                    "no participant in the database for action {action} to render its "
+                    "templates with"
+                ).format(action=repr(action.id))
+                place = config.where("actions", config.actions.index(action), "id")
+                warnings.append(f"{place}: {said}")
                 continue
             for language in _languages(templates, action):
                 course, person = _pick(candidates, language)
@@ -145,17 +147,22 @@ def _due_at_enrollment(store: Store, config: Config) -> list[str]:
             and not (checks_pass and pass_parts)
         ]
         if empty:
-            shown = ", ".join(f"{cid} ({ctype or 'no type'})" for cid, ctype in empty[:3])
-            more = f" and {len(empty) - 3} more" if len(empty) > 3 else ""
-            counted = "1 course" if len(empty) == 1 else f"{len(empty)} courses"
-            warnings.append(
-                f"{config.where('actions', index, 'timing', 'after')}: {counted} of action "
-                f"{action.id!r} {'has' if len(empty) == 1 else 'have'} nothing to register for "
-                f"the requirements it checks ({shown}{more}): their participants are due from "
-                "their enrollment, "
-                "before the course takes place; anchor the action on course_end, or link it "
-                "to other course types"
-            )
+            untyped = _("no type")
+            shown = ", ".join(f"{cid} ({ctype or untyped})" for cid, ctype in empty[:3])
+            if len(empty) > 3:
+                shown += " " + _("and {count} more").format(count=len(empty) - 3)
+            said = ngettext(
+                "{count} course of action {action} has nothing to register for the requirements "
+                "it checks ({courses}): its participants are due from their enrollment, before "
+                "the course takes place; anchor the action on course_end, or link it to other "
+                "course types",
+                "{count} courses of action {action} have nothing to register for the "
+                "requirements it checks ({courses}): their participants are due from their "
+                "enrollment, before the course takes place; anchor the action on course_end, or "
+                "link it to other course types",
+                len(empty),
+            ).format(count=len(empty), action=repr(action.id), courses=shown)
+            warnings.append(f"{config.where('actions', index, 'timing', 'after')}: {said}")
     return warnings
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from certify.clock import from_utc_text, parse_written, to_utc_text
 from certify.config import Config
 from certify.decide.rules import end_date_of
-from certify.errors import CertifyError
+from certify.errors import LocatedErrors
+from certify.locale import _
 from certify.register.codes import new_code
 
 FILE = "certificates.csv"
@@ -53,9 +54,8 @@ def _day(text: str, where: str, column: str, problems: list[str]) -> date | None
     try:
         written = parse_written(text)
     except ValueError:
-        problems.append(
-            f"{where}: {column}: cannot read {text!r} as a date (2026-11-05 or 05-11-2026)"
-        )
+        said = _("cannot read {value} as a date (2026-11-05 or 05-11-2026)")
+        problems.append(f"{where}: {column}: {said.format(value=repr(text))}")
         return None
     return written.date() if isinstance(written, datetime) else written
 
@@ -65,14 +65,16 @@ def _read(file: Path, config: Config, conn: sqlite3.Connection) -> tuple[list[_R
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{file}: cannot read it as UTF-8 text ({exc})"]
+        said = _("cannot read it as UTF-8 text ({reason})").format(reason=exc)
+        return [], [f"{file}: {said}"]
     reader = csv.DictReader(text.splitlines())
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [column for column in REQUIRED if column not in header]
     if missing:
-        return [], [
-            f"{file}:1: missing column {', '.join(missing)} (columns: {', '.join(COLUMNS)})"
-        ]
+        said = _("missing column {missing} (columns: {columns})").format(
+            missing=", ".join(missing), columns=", ".join(COLUMNS)
+        )
+        return [], [f"{file}:1: {said}"]
     reader.fieldnames = header
     actions = {action.id for action in config.actions}
     persons = {p for (p,) in conn.execute("SELECT person_id FROM persons")}
@@ -84,27 +86,35 @@ def _read(file: Path, config: Config, conn: sqlite3.Connection) -> tuple[list[_R
         where = f"{file}:{line}"
         empty = [column for column in REQUIRED if not values.get(column)]
         for column in empty:
-            problems.append(f"{where}: {column}: empty; every certificate needs one")
+            problems.append(f"{where}: {column}: " + _("empty; every certificate needs one"))
         if empty:
             continue
         number = values["number"]
         if number in seen:
-            problems.append(f"{where}: number: {number!r} is already on line {seen[number]}")
+            said = _("{value} is already on line {line}").format(
+                value=repr(number), line=seen[number]
+            )
+            problems.append(f"{where}: number: {said}")
         seen.setdefault(number, line)
-        for column, known, what in (
-            ("person_id", persons, "person"),
-            ("course_id", courses, "course"),
+        for column, known, said in (
+            (
+                "person_id",
+                persons,
+                _("no person {value} in the database (import persons.csv with it)"),
+            ),
+            (
+                "course_id",
+                courses,
+                _("no course {value} in the database (import courses.csv with it)"),
+            ),
         ):
             if values[column] not in known:
-                problems.append(
-                    f"{where}: {column}: no {what} {values[column]!r} in the database "
-                    f"(import the {what}s' export with it)"
-                )
+                problems.append(f"{where}: {column}: {said.format(value=repr(values[column]))}")
         if values["action"] not in actions:
-            problems.append(
-                f"{where}: action: no action {values['action']!r} in {config.path} "
-                f"(known: {', '.join(sorted(actions))})"
+            said = _("no action {value} in {file} (known: {known})").format(
+                value=repr(values["action"]), file=config.path, known=", ".join(sorted(actions))
             )
+            problems.append(f"{where}: action: {said}")
         issued = _day(values["issued_on"], where, "issued_on", problems)
         until = (
             _day(values["valid_until"], where, "valid_until", problems)
@@ -151,15 +161,14 @@ def import_certificates(
     }
     for row in rows:
         if row.number in issued_here:
-            problems.append(
-                f"{files[0]}:{row.line}: number: {row.number!r} is a certificate certify "
-                "issued itself; an imported one needs a number of its own"
-            )
+            said = _(
+                "{value} is a certificate certify issued itself; an imported one needs a "
+                "number of its own"
+            ).format(value=repr(row.number))
+            problems.append(f"{files[0]}:{row.line}: number: {said}")
     if problems:
-        raise CertifyError(
-            f"{FILE}: {len(problems)} problem(s), no certificate of it imported:\n"
-            + "\n".join(problems),
-            hint="correct the file and import again",
+        raise LocatedErrors(
+            FILE, problems, hint=_("no certificate of it was imported: correct it and import again")
         )
     moment = to_utc_text(now)
     before = conn.total_changes

@@ -19,6 +19,7 @@ from certify.errors import CertifyError
 from certify.locale import _
 from certify.register.codes import is_number, new_code, read_code, shown
 from certify.store.database import Store
+from certify.words import certificate_state_word
 
 
 class CertificateState(StrEnum):
@@ -317,7 +318,7 @@ class Register:
         if entry.state in (CertificateState.REVOKED, CertificateState.WITHDRAWN):
             raise CertifyError(
                 _("certificate {number} is already {state}").format(
-                    number=entry.number, state=entry.state
+                    number=entry.number, state=certificate_state_word(entry.state)
                 )
             )
         with self.store.transaction() as conn:

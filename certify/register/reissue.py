@@ -23,6 +23,7 @@ from certify.errors import CertifyError, ConfigError
 from certify.locale import _
 from certify.register.keep import CertificateState, Entry, Register
 from certify.store.database import Store
+from certify.words import certificate_state_word, state_word
 
 
 def reissue_key(entry: Entry) -> tuple[str, str, str]:
@@ -56,7 +57,11 @@ def reissue(
             else _("certificate {number} is {state}: not re-issued")
         )
         raise CertifyError(
-            said.format(number=entry.number, state=entry.state, by=entry.superseded_by)
+            said.format(
+                number=entry.number,
+                state=certificate_state_word(entry.state),
+                by=entry.superseded_by,
+            )
         )
     key = reissue_key(entry)
     row = store.conn.execute(
@@ -67,7 +72,7 @@ def reissue(
     if row is not None and row[0] in MAYBE_DELIVERED:
         raise CertifyError(
             _("certificate {number} is already re-issued as {new} ({state})").format(
-                number=entry.number, new=row[1], state=row[0]
+                number=entry.number, new=row[1], state=state_word(row[0])
             ),
             hint=_("an unknown one may have reached the person: check the mail server's log"),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from certify.locale import _
 from certify.yamlfile import Strict
 
 
@@ -38,8 +39,10 @@ class Certificates(Strict):
     def _has_code(cls, value: str | None) -> str | None:
         if value is not None and "{code}" not in value:
             raise ValueError(
-                f"{value!r} has no {{code}}: write where the code goes, "
-                "such as https://example.org/certificaat/{code}"
+                _(
+                    "{value} has no {{code}}: write where the code goes, such as "
+                    "https://example.org/certificaat/{{code}}"
+                ).format(value=repr(value))
             )
         return value
 

@@ -11,6 +11,7 @@ from certify.clock import from_utc_text
 from certify.config import Config
 from certify.decide.renewal import Held, Renewals
 from certify.locale import _
+from certify.words import action_title
 
 DEFAULT_EXPIRING_DAYS = 60
 
@@ -51,6 +52,7 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
         if action.timing.renews:
             by_action.setdefault(action.timing.renews, []).append(action.id)
     renewals = Renewals(conn, config.actions, config.actions, now)
+    titles = {a.id: action_title(a.name, a.id) for a in config.actions}
     found = []
     for number, action, course_id, person_id, course, issued, until, name in rows:
         held = renewals.current.get((action, course_id, person_id)) or Held(
@@ -62,7 +64,7 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
                 person=name,
                 person_id=person_id,
                 number=number,
-                action=action,
+                action=titles.get(action, action),  # as people read it, its name
                 course=course,
                 course_id=course_id,
                 valid_until=until,

@@ -133,9 +133,13 @@ class Report:
 
 
 def action_label(action: Action) -> str:
-    """`proof-of-participation` → `Proof of participation`: the action's id in words."""
-    words = action.id.replace("-", " ").replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
+    """The action as people read it: its `name` without the parts filled in per participant
+    (`Certificate [Opleiding:Naam]` reads `Certificate`), else its id in words."""
+    title = words.action_title(action.name, "")
+    if title:
+        return title
+    spelled = action.id.replace("-", " ").replace("_", " ").strip()
+    return spelled[:1].upper() + spelled[1:]
 
 
 # -- deciding -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from certify.errors import CertifyError
+from certify.locale import _, ngettext
 
 Locale = Literal["nl", "en"]
 LOCALES: tuple[Locale, ...] = ("nl", "en")
@@ -112,15 +113,21 @@ def write_kit(folder: Path, locale: Locale, command: str, *, force: bool = False
     """Write the kit into `folder` (created if missing) and an empty exports/; without
     `force`, any file already there stops it before anything is written."""
     if folder.exists() and not folder.is_dir():
-        raise CertifyError(f"{folder} is a file, not a folder", hint="name a folder for the kit")
+        raise CertifyError(
+            _("{folder} is a file, not a folder").format(folder=folder),
+            hint=_("name a folder for the kit"),
+        )
     kit = kit_files(folder, locale, command)
     existing = [folder / item.path for item in kit if (folder / item.path).exists()]
     if existing and not force:
-        listed = "\n".join(f"  {path}" for path in existing)
         raise CertifyError(
-            f"{len(existing)} of the starter kit's files exist already; nothing was written:\n"
-            f"{listed}",
-            hint="--force overwrites them; or init into an empty folder",
+            ngettext(
+                "{count} of the starter kit's files exists already; nothing was written:",
+                "{count} of the starter kit's files exist already; nothing was written:",
+                len(existing),
+            ).format(count=len(existing)),
+            hint=_("--force overwrites them; or init into an empty folder"),
+            details=[str(path) for path in existing],
         )
     written: list[Path] = []
     for item in kit:

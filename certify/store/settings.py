@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, WithJsonSchema, field_validator
 
+from certify.locale import _
 from certify.yamlfile import Strict
 
 _KEEP_PATTERN = r"^\s*(\d+)\s*(years?|months?)\s*$"
@@ -30,8 +31,10 @@ class Retention(Strict):
         match = re.match(_KEEP_PATTERN, str(value))
         if match is None or int(match.group(1)) == 0:
             raise ValueError(
-                f"cannot read {value!r} as a time to keep personal data (a whole number of "
-                "years or months: '7 years', '18 months')"
+                _(
+                    "cannot read {value} as a time to keep personal data (a whole number of "
+                    "years or months: '7 years', '18 months')"
+                ).format(value=repr(value))
             )
         amount = int(match.group(1))
         return amount * 12 if match.group(2).startswith("year") else amount

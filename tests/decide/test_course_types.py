@@ -193,11 +193,13 @@ def test_explain_says_in_one_line_that_a_type_is_not_linked(typed_courses: Path)
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    at = lines.index("certificate: not_linked — nothing is sent for courses of this type")
+    at = lines.index("Certificate: not_linked — nothing is sent for courses of this type")
     assert lines[at + 1].strip() == (
         "course type WORKSHOP is not linked to this action (linked: VCA, bhv)"
     )
-    at = lines.index("proof: not_linked — nothing is sent for courses of this type")
+    at = lines.index(
+        "Proof of participation: not_linked — nothing is sent for courses of this type"
+    )
     assert lines[at + 1].strip() == (
         "course type WORKSHOP is not linked to this action (linked: BHV)"
     )

@@ -193,7 +193,7 @@ def test_a_newer_certificate_from_another_course_skips_the_reminder_with_the_rea
             "'2027-05-21', '2028-05-20', 'imported', '2027-06-01T06:00:00Z')"
         )
     explained = explain(issued, "P003", DUE)
-    assert "refresher-6w: skipped" in explained
+    assert "Refresher: skipped" in explained
     assert "holds a newer certificate OLD-1 (course VCA-2705, valid until 2028-05-20)" in explained
     assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
     assert "P003" not in reminded(issued / "outbox")
@@ -210,7 +210,7 @@ def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Pat
     assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
     assert "P003" not in reminded(issued / "outbox")
     explained = explain(issued, "P003", DUE)
-    assert "refresher-6w: waiting" in explained
+    assert "Refresher: waiting" in explained
     assert "enrolled in the refresher course VCA-2710 (VCA Herhaling)" in explained
     page = issued / "report.html"
     made = cli("report", "--out", str(page), "--now", "2027-10-01T10:00", cwd=issued)
@@ -223,6 +223,7 @@ def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Pat
         if f">{person}<" in row
     }
     assert "reminded on 2027-10-01" in rows_of["P001"] and "not booked" in rows_of["P001"]
+    assert "VCA Basis veiligheid (VCA-2611), Certificate" in rows_of["P001"]  # by its name
     assert "not reminded yet" in rows_of["P003"]
     assert "booked: VCA Herhaling (VCA-2710)" in rows_of["P003"]
     reimport(issued, "2027-10-02T08:00", enrollments="VCA-2710,P003,geannuleerd,2027-08-01")
@@ -298,7 +299,7 @@ def test_imported_certificates_join_the_register_and_get_their_reminders(issued:
     )  # fmt: skip
     # six weeks before 31 December 2027 is 19 November 2027
     dry = cli("run-due", "--now", "2027-11-19T09:00", "--dry-run", cwd=issued)
-    assert "refresher-6w VCA-2503/P029" in dry.stdout
+    assert "would send: Refresher VCA-2503/P029" in dry.stdout
     assert "P028" not in dry.stdout  # expired long before the reminder was switched on
     site = issued / "site"
     assert cli("certificates", "publish", "--out", str(site), cwd=issued).returncode == 0

@@ -108,7 +108,7 @@ def test_sent_between_counts_a_delivery_marked_sent_by_hand(store: Store) -> Non
     log = DeliveryLog(store, moment("2026-11-06 09:00"))
     claim = log.claim(Decided(key, moment("2026-11-06 09:00"), {}), SENDER)
     log.mark_sending(claim)
-    log.recover(lambda _key: None)  # the run died mid-handover: `unknown`
+    log.recover(lambda _key, _message_id: None)  # the run died mid-handover: `unknown`
     assert History(store).sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == []
     DeliveryLog(store, moment("2026-11-07 10:00")).mark(key, "sent", "found in the server log")
     assert History(store).sent_between(moment("2026-11-01 00:00"), moment("2026-11-30 00:00")) == [

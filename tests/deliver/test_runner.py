@@ -469,7 +469,9 @@ def test_a_dry_run_takes_an_action_not_switched_on_as_switched_on_now(examples: 
     assert dry.returncode == 0, dry.stderr
     notes = [line for line in dry.stdout.splitlines() if "not switched on yet" in line]
     assert len(notes) == 1
-    assert notes[0].startswith("not switched on yet: certificate, proof-of-participation; ")
+    assert notes[0].startswith(
+        "not switched on yet: Certificate, Participant sending proof of participation; "
+    )
     assert "would send 0," in dry.stdout
     as_json = cli("run-due", "--dry-run", "--json", "--now", DEMO_NOW, cwd=examples)
     switched = json.loads(as_json.stdout)["switched_on"]

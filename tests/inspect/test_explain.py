@@ -64,7 +64,7 @@ def test_a_person_in_several_courses_is_shown_in_each(demo_sent: Path) -> None:
     headers = [line for line in out.splitlines() if line.startswith("Jan van der Berg in ")]
     assert [header.rsplit("(", 1)[1] for header in headers] == ["VCA-2611/P001)", "VCA-2503/P001)"]
     latest, earlier = out.split(headers[1])
-    assert "certificate: " in latest and "skipped" in earlier
+    assert "Certificate: " in latest and "skipped" in earlier
     data = json.loads(
         cli(
             "explain",

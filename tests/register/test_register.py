@@ -157,7 +157,7 @@ def test_a_run_killed_while_handing_over_leaves_the_certificate_issued_as_unknow
             runner.deliver(decision, DiesWhileSending(switched_on / "outbox"))
         assert (
             DeliveryLog(store, now)
-            .recover(lambda key: None)[0]
+            .recover(lambda _key, _message_id: None)[0]
             .endswith("sending → unknown (run stopped while handing the message over)")
         )
     (entry,) = listed(switched_on)
