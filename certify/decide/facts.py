@@ -175,7 +175,10 @@ def unmatched_settings(conn: sqlite3.Connection, config: Config) -> list[str]:
         for number, course_type in enumerate(action.course_types or []):
             if type_key(course_type) not in known_types:
                 place = config.where("actions", index, "course_types", number)
-                said = _("course type {type} is not a known course type (known: {listed})").format(
+                said = _(
+                    "course type {type} is not a known course type (known: {listed}); remove "
+                    "it from course_types if no course has it, or import the course type"
+                ).format(
                     type=repr(course_type), listed=_listing(known_types, type_key(course_type))
                 )
                 warnings.append(f"{place}: {said}")

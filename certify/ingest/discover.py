@@ -61,6 +61,14 @@ def _table_of(name: str, patterns: list[tuple[str, list[str]]]) -> str | None:
     return None
 
 
+def _flat_hint() -> str:
+    return _(
+        "an export with its own headers, or one row per participant per part, is read "
+        "through the import: section of actions.yaml (flat: for one file; certify init "
+        "writes it, commented out)"
+    )
+
+
 def collect_files(
     paths: Sequence[Path],
     table: str | None,
@@ -76,11 +84,10 @@ def collect_files(
     settings = settings or ImportSettings()
     tables = [*TABLES, FLAT] if settings.flat is not None else list(TABLES)
     if table is not None and table not in tables:
-        raise UsageError(
-            _("unknown table {table} (one of: {tables})").format(
-                table=repr(table), tables=", ".join(tables)
-            )
+        said = _("unknown table {table} (one of: {tables})").format(
+            table=repr(table), tables=", ".join(tables)
         )
+        raise UsageError(said, hint=_flat_hint() if table == FLAT else None)
     patterns = _patterns(settings)
     known_files = ", ".join(globs[0] for _, globs in patterns)
     ignore = [glob.lower() for glob in settings.ignore]
@@ -116,7 +123,10 @@ def collect_files(
             if others
             else _("no known export files in {paths} (expected names such as {known})")
         )
-        raise CertifyError(said.format(paths=where, names=", ".join(names), known=known_files))
+        raise CertifyError(
+            said.format(paths=where, names=", ".join(names), known=known_files),
+            hint=None if settings.flat is not None or not others else _flat_hint(),
+        )
     for child in others:
         said = _(
             "not a known table name, not imported (known: {known}; `import: ignore` in "

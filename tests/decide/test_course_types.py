@@ -294,7 +294,8 @@ def test_settings_that_match_nothing_in_the_database_are_located_warnings(
         f"{path}:13:38: course_status 'Open' matches no course in the database "
         "(statuses there: final, planned)",
         f"{path}:9:25: course type 'VCAA' is not a known course type "
-        "(known: BHV, FOUR, VCA, WORKSHOP; did you mean 'VCA'?)",
+        "(known: BHV, FOUR, VCA, WORKSHOP; did you mean 'VCA'?); remove it from "
+        "course_types if no course has it, or import the course type",
     ]
 
 

@@ -214,3 +214,27 @@ def test_an_actions_yaml_without_timezone_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "sets no timezone" in result.stderr
     assert not (tmp_path / "certify.db").exists()
+
+
+def test_an_export_of_its_own_shape_points_to_the_import_section(tmp_path: Path) -> None:
+    # an administrator's first try: their training system's one file, no import: section yet
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "Deelnemers per onderdeel.csv").write_text(
+        "Opleidingscode;Relatienummer;Aanwezig\nOPL-1;R1;Ja\n", encoding="utf-8"
+    )
+    (tmp_path / "actions.yaml").write_text(
+        (ROOT / "actions.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    whole = cli("import", "exports", "--db", "c.db", cwd=tmp_path)
+    assert whole.returncode != 0
+    assert "found Deelnemers per onderdeel.csv" in whole.stderr
+    assert "through the import: section of actions.yaml (flat: for one file" in whole.stderr
+    one = cli(
+        "import", "--table", "flat", "exports/Deelnemers per onderdeel.csv", "--db", "c.db",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert one.returncode == 2
+    assert "unknown table 'flat'" in one.stderr
+    assert "through the import: section of actions.yaml" in one.stderr
+    assert not (tmp_path / "c.db").exists()
