@@ -18,7 +18,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,10 +25,10 @@ from jinja2 import Template
 from pydantic import Field, ValidationError, field_validator
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape, letter
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
+from certify.render.embedded import draw_image
 from certify.render.glyphs import (
     FontChain,
     check_drawable,
@@ -242,11 +241,6 @@ def _image_problem(path: Path) -> str | None:
     return None
 
 
-@cache
-def _image(path: Path) -> ImageReader:
-    return ImageReader(str(path))
-
-
 def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     """One certificate as PDF bytes; `MissingGlyphs` if a text has a character no font draws."""
     layout = compiled.layout
@@ -296,9 +290,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     pdf.rect(40, 40, width - 80, height - 80)
     y = height - 68
     if layout.logo:
-        pdf.drawImage(
-            _image(compiled.directory / layout.logo), width / 2 - 31, y - 62, 62, 62, mask="auto"
-        )
+        draw_image(pdf, compiled.directory / layout.logo, width / 2 - 31, y - 62, 62, 62)
         y -= 80
     if organisation:
         pdf.setFillColorRGB(*accent)
@@ -337,15 +329,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
                 f"lines.{index}", content, "does not fit on the page, even set smaller and wrapped"
             )
     if layout.signature.image:
-        pdf.drawImage(
-            _image(compiled.directory / layout.signature.image),
-            130,
-            bottom + 4,
-            height=46,
-            width=150,
-            preserveAspectRatio=True,
-            mask="auto",
-        )
+        draw_image(pdf, compiled.directory / layout.signature.image, 130, bottom + 4, 150, 46, True)
     if text["signature.name"] or text["signature.role"]:
         pdf.setStrokeColorRGB(*ink)
         pdf.setLineWidth(0.8)
