@@ -14,6 +14,7 @@ from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
 from certify.render.glyphs import FontChain
+from certify.render.qrcode import dark_runs, qr_rows
 from certify.yamlfile import Strict
 
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|pt)?\s*$")
@@ -59,34 +60,20 @@ class Qr(Strict):
         return x, y, size
 
 
-QR_MASK = 2  # every mask reads alike; one fixed mask spares scoring eight trial codes
-
-
 def draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
-    """The QR code of `url`, `size` points wide (segno, level M), its dark runs filled as one
+    """The QR code of `url`, `size` points wide (level M), its dark runs filled as one
     path written on a grid of whole modules, so no coordinate is a fraction to format (a
     shape per module, ReportLab's widget's way, is ten times slower)."""
-    import segno
-
-    matrix = segno.make_qr(url, error="m", boost_error=False, mask=QR_MASK).matrix
-    count = len(matrix)
-    runs: list[str] = []
-    for row_index, row in enumerate(matrix):
-        bottom = count - 1 - row_index
-        column = 0
-        while column < count:
-            if row[column]:
-                start = column
-                while column < count and row[column]:
-                    column += 1
-                runs.append(f"{start} {bottom} {column - start} 1 re")
-            else:
-                column += 1
+    rows = qr_rows(url)
+    count = len(rows)
+    path = "\n".join(
+        f"{column} {count - 1 - row} {length} 1 re" for row, column, length in dark_runs(rows)
+    )
     module = size / count
     pdf.saveState()
     pdf.setFillColorRGB(0, 0, 0)
     pdf.transform(module, 0, 0, module, x, y)
-    pdf.addLiteral("\n".join(runs) + "\nf")
+    pdf.addLiteral(path + "\nf")
     pdf.restoreState()
 
 
