@@ -123,6 +123,7 @@ class CompiledLayout:
     file: str = ""  # the layout as named in messages
     text_lines: dict[str, int] = field(default_factory=dict)  # text name → its line in the file
     fonts: tuple[Path, ...] = ()  # the fallback fonts, resolved
+    fixed: dict[str, str] = field(default_factory=dict)  # texts without Jinja: as drawn
 
 
 def load_layout(
@@ -147,6 +148,7 @@ def load_layout(
     fonts = _check_fonts(layout.fonts, path.parent, file, positions, problems)
     texts: dict[str, Template] = {}
     text_lines: dict[str, int] = {}
+    fixed: dict[str, str] = {}
     sources: dict[str, tuple[str, tuple[Any, ...]]] = {
         "organisation": (layout.organisation, ("organisation",)),
         "title": (layout.title, ("title",)),
@@ -164,9 +166,11 @@ def load_layout(
         compiled = compile_text(f"{file}#{name}", translated, file, line - 1)
         if compiled is not None:
             texts[name] = compiled
+        if "{" not in translated:  # no Jinja: every certificate draws the text as written
+            fixed[name] = _one_line(translated)
     if problems:
         return None, problems
-    return CompiledLayout(layout, path.parent, texts, file, text_lines, fonts), []
+    return CompiledLayout(layout, path.parent, texts, file, text_lines, fonts, fixed), []
 
 
 def _check_fonts(
@@ -244,7 +248,11 @@ def _image_problem(path: Path) -> str | None:
 def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     """One certificate as PDF bytes; `MissingGlyphs` if a text has a character no font draws."""
     layout = compiled.layout
-    text = {name: _one_line(template.render(context)) for name, template in compiled.texts.items()}
+    fixed = compiled.fixed
+    text = {
+        name: fixed[name] if name in fixed else _one_line(template.render(context))
+        for name, template in compiled.texts.items()
+    }
     regular = shipped_font_names()[0]
     plain, strong = font_chains(compiled.fonts)
     organisation = "  ".join(text["organisation"].upper().split(" "))
