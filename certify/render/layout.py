@@ -40,6 +40,7 @@ from certify.render.placing import (
     GAP,
     DoesNotFit,
     Qr,
+    centred_line,
     draw_qr,
     fitted_size,
     one_line_size,
@@ -381,8 +382,7 @@ def _draw_centred(
     """One line centred on `x`, each run in its own face."""
     runs = chain.runs(content)
     if len(runs) == 1 and runs[0][0] == 0:  # the shipped face alone: one string, as ever
-        pdf.setFont(chain.faces[0].name, size)
-        pdf.drawCentredString(x, y, runs[0][1], charSpace=char_space)
+        centred_line(pdf, chain.faces[0].name, runs[0][1], size, x, y, char_space)
         return
     count = sum(len(part) for _, part in runs)
     left = x - (chain.width(runs, size) + char_space * (count - 1)) / 2

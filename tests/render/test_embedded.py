@@ -1,6 +1,7 @@
 """Fonts and images encoded once per process: the PDFs stay what ReportLab itself writes."""
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -128,3 +129,25 @@ def test_reportlab_formats_numbers_and_measures_text_in_c() -> None:
 
     # without its accelerator ReportLab falls back to Python, a tenth slower per certificate
     assert {"fp_str", "instanceStringWidthTTF", "escapePDF"}.isdisjoint(rl_accel._py_funcs)
+
+
+def test_a_centred_line_is_written_as_reportlab_s_draw_centred_string() -> None:
+    from certify.render.glyphs import shipped_font_names
+    from certify.render.placing import centred_line
+
+    regular, bold = shipped_font_names()
+    face = pdfmetrics.getFont(regular).face
+    many = "".join(chr(c) for c in sorted(face.charToGlyph) if c > 0x20)[:400]  # two subsets
+    texts = [
+        (regular, "Hierbij verklaren wij dat", 14, 0.0),
+        (bold, "Zoë Öztürk (Koç) \\ 100%", 34, 0.0),
+        (regular, "OPLEIDINGSBUREAU", 11, 2.0),
+        (regular, many, 6, 0.5),
+    ]
+    for name, text, size, char_space in texts:
+        stock, ours = (canvas.Canvas(io.BytesIO()) for _ in range(2))
+        stock.setFont(name, size)
+        stock.drawCentredString(300, 200, text, charSpace=char_space)
+        centred_line(ours, name, text, size, 300, 200, char_space)
+        assert ours._code == stock._code
+    assert re.search(r"/F\d+\+1 ", " ".join(ours._code))  # the long line reached a second subset
