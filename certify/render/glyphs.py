@@ -19,9 +19,10 @@ from importlib.resources import files
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFNameBytes, TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFNameBytes
 
 from certify.errors import MissingGlyphs
+from certify.render.embedded import SubsetCachingFont
 
 FONT = files("certify.render") / "fonts" / "DejaVuSerif.ttf"
 FONT_BOLD = files("certify.render") / "fonts" / "DejaVuSerif-Bold.ttf"
@@ -29,9 +30,9 @@ FONT_BOLD = files("certify.render") / "fonts" / "DejaVuSerif-Bold.ttf"
 
 @cache
 def shipped_font_names() -> tuple[str, str]:
-    """Register the shipped faces once per process; ReportLab subsets them per document."""
-    pdfmetrics.registerFont(TTFont("CertifySerif", str(FONT)))
-    pdfmetrics.registerFont(TTFont("CertifySerif-Bold", str(FONT_BOLD)))
+    """Register the shipped faces once per process; each subset is made once per process."""
+    pdfmetrics.registerFont(SubsetCachingFont("CertifySerif", str(FONT)))
+    pdfmetrics.registerFont(SubsetCachingFont("CertifySerif-Bold", str(FONT_BOLD)))
     return "CertifySerif", "CertifySerif-Bold"
 
 
@@ -57,7 +58,7 @@ def fallback_face(path: Path) -> Face:
     """Read and register a fallback font once per process, under a name of its own."""
     shipped_font_names()  # the shipped faces first: their PostScript names must stay theirs
     number = next(_fallback_numbers)
-    font = TTFont(f"CertifyFallback{number}", str(path))
+    font = SubsetCachingFont(f"CertifyFallback{number}", str(path))
     pdfmetrics.registerFont(font)
     if pdfmetrics.getFont(font.fontName) is not font:
         # ReportLab keeps one font per PostScript name: a full DejaVuSerif.ttf listed as a

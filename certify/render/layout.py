@@ -18,7 +18,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,10 +25,10 @@ from jinja2 import Template
 from pydantic import Field, ValidationError, field_validator
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4, landscape, letter
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
+from certify.render.embedded import draw_image
 from certify.render.glyphs import (
     FontChain,
     check_drawable,
@@ -41,6 +40,7 @@ from certify.render.placing import (
     GAP,
     DoesNotFit,
     Qr,
+    centred_line,
     draw_qr,
     fitted_size,
     one_line_size,
@@ -124,6 +124,7 @@ class CompiledLayout:
     file: str = ""  # the layout as named in messages
     text_lines: dict[str, int] = field(default_factory=dict)  # text name → its line in the file
     fonts: tuple[Path, ...] = ()  # the fallback fonts, resolved
+    fixed: dict[str, str] = field(default_factory=dict)  # texts without Jinja: as drawn
 
 
 def load_layout(
@@ -148,6 +149,7 @@ def load_layout(
     fonts = _check_fonts(layout.fonts, path.parent, file, positions, problems)
     texts: dict[str, Template] = {}
     text_lines: dict[str, int] = {}
+    fixed: dict[str, str] = {}
     sources: dict[str, tuple[str, tuple[Any, ...]]] = {
         "organisation": (layout.organisation, ("organisation",)),
         "title": (layout.title, ("title",)),
@@ -165,9 +167,11 @@ def load_layout(
         compiled = compile_text(f"{file}#{name}", translated, file, line - 1)
         if compiled is not None:
             texts[name] = compiled
+        if "{" not in translated:  # no Jinja: every certificate draws the text as written
+            fixed[name] = _one_line(translated)
     if problems:
         return None, problems
-    return CompiledLayout(layout, path.parent, texts, file, text_lines, fonts), []
+    return CompiledLayout(layout, path.parent, texts, file, text_lines, fonts, fixed), []
 
 
 def _check_fonts(
@@ -242,15 +246,14 @@ def _image_problem(path: Path) -> str | None:
     return None
 
 
-@cache
-def _image(path: Path) -> ImageReader:
-    return ImageReader(str(path))
-
-
 def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     """One certificate as PDF bytes; `MissingGlyphs` if a text has a character no font draws."""
     layout = compiled.layout
-    text = {name: _one_line(template.render(context)) for name, template in compiled.texts.items()}
+    fixed = compiled.fixed
+    text = {
+        name: fixed[name] if name in fixed else _one_line(template.render(context))
+        for name, template in compiled.texts.items()
+    }
     regular = shipped_font_names()[0]
     plain, strong = font_chains(compiled.fonts)
     organisation = "  ".join(text["organisation"].upper().split(" "))
@@ -296,9 +299,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     pdf.rect(40, 40, width - 80, height - 80)
     y = height - 68
     if layout.logo:
-        pdf.drawImage(
-            _image(compiled.directory / layout.logo), width / 2 - 31, y - 62, 62, 62, mask="auto"
-        )
+        draw_image(pdf, compiled.directory / layout.logo, width / 2 - 31, y - 62, 62, 62)
         y -= 80
     if organisation:
         pdf.setFillColorRGB(*accent)
@@ -337,15 +338,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
                 f"lines.{index}", content, "does not fit on the page, even set smaller and wrapped"
             )
     if layout.signature.image:
-        pdf.drawImage(
-            _image(compiled.directory / layout.signature.image),
-            130,
-            bottom + 4,
-            height=46,
-            width=150,
-            preserveAspectRatio=True,
-            mask="auto",
-        )
+        draw_image(pdf, compiled.directory / layout.signature.image, 130, bottom + 4, 150, 46, True)
     if text["signature.name"] or text["signature.role"]:
         pdf.setStrokeColorRGB(*ink)
         pdf.setLineWidth(0.8)
@@ -389,8 +382,7 @@ def _draw_centred(
     """One line centred on `x`, each run in its own face."""
     runs = chain.runs(content)
     if len(runs) == 1 and runs[0][0] == 0:  # the shipped face alone: one string, as ever
-        pdf.setFont(chain.faces[0].name, size)
-        pdf.drawCentredString(x, y, runs[0][1], charSpace=char_space)
+        centred_line(pdf, chain.faces[0].name, runs[0][1], size, x, y, char_space)
         return
     count = sum(len(part) for _, part in runs)
     left = x - (chain.width(runs, size) + char_space * (count - 1)) / 2

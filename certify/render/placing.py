@@ -9,11 +9,14 @@ import unicodedata
 from typing import Any
 
 from pydantic import Field, field_validator
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
 from certify.render.glyphs import FontChain
+from certify.render.qrcode import dark_runs, qr_rows
 from certify.yamlfile import Strict
 
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|pt)?\s*$")
@@ -59,35 +62,53 @@ class Qr(Strict):
         return x, y, size
 
 
-QR_MASK = 2  # every mask reads alike; one fixed mask spares scoring eight trial codes
-
-
 def draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
-    """The QR code of `url`, `size` points wide (segno, level M), its dark runs filled as one
+    """The QR code of `url`, `size` points wide (level M), its dark runs filled as one
     path written on a grid of whole modules, so no coordinate is a fraction to format (a
     shape per module, ReportLab's widget's way, is ten times slower)."""
-    import segno
-
-    matrix = segno.make_qr(url, error="m", boost_error=False, mask=QR_MASK).matrix
-    count = len(matrix)
-    runs: list[str] = []
-    for row_index, row in enumerate(matrix):
-        bottom = count - 1 - row_index
-        column = 0
-        while column < count:
-            if row[column]:
-                start = column
-                while column < count and row[column]:
-                    column += 1
-                runs.append(f"{start} {bottom} {column - start} 1 re")
-            else:
-                column += 1
+    rows = qr_rows(url)
+    count = len(rows)
+    path = "\n".join(
+        f"{column} {count - 1 - row} {length} 1 re" for row, column, length in dark_runs(rows)
+    )
     module = size / count
     pdf.saveState()
     pdf.setFillColorRGB(0, 0, 0)
     pdf.transform(module, 0, 0, module, x, y)
-    pdf.addLiteral("\n".join(runs) + "\nf")
+    pdf.addLiteral(path + "\nf")
     pdf.restoreState()
+
+
+def centred_line(
+    pdf: canvas.Canvas,
+    font_name: str,
+    content: str,
+    size: float,
+    x: float,
+    y: float,
+    char_space: float = 0,
+) -> None:
+    """`pdf.drawCentredString` in one face, written as ReportLab writes it, without the text
+    object it builds per line: a certificate draws a dozen."""
+    pdf.setFont(font_name, size)
+    font = pdfmetrics.getFont(font_name)
+    width = font.stringWidth(content, size) + char_space * (len(content) - 1)
+    doc = pdf._doc
+    code = ["BT", f"1 0 0 1 {fp_str(x - 0.5 * width, y)} Tm"]
+    if char_space:
+        code.append(f"{fp_str(char_space)} Tc")
+    sized = f"{fp_str(size)} Tf {fp_str(pdf._leading)} TL"
+    shown, current = [], -1
+    for subset, part in font.splitString(content, doc):
+        if subset != current:
+            shown.append(f"{font.getSubsetInternalName(subset, doc)} {sized}")
+            current = subset
+        shown.append(f"({escapePDF(part)}) Tj")
+    code.append(" ".join(shown) + " T*")
+    if char_space:
+        code.append("0 Tc")
+    code.append("ET")
+    pdf._code.append(" ".join(code))
 
 
 def quiet_zone(size: float) -> float:

@@ -540,3 +540,20 @@ def test_an_attachment_without_a_filename_is_named_in_the_persons_language(
     message = render_message(templates, config.actions[0], context, message_id="<m@x>", sent_at=NOW)
     (attachment,) = list(message_from_bytes(message.data, policy=policy.default).iter_attachments())
     assert attachment.get_filename() == f"{name} - Display training - Zoë Öztürk.pdf"
+
+
+def test_texts_without_jinja_are_drawn_as_written_and_the_others_per_certificate(
+    tmp_path: Path,
+) -> None:
+    layout = Templates(load(configured(tmp_path))).layouts["certificate"][None]
+    assert layout.fixed == {
+        "organisation": "Training office",
+        "title": "Certificate",
+        "signature.name": "",
+        "signature.role": "",
+    }
+    for name in ("Anna Berg", "Zoë Öztürk"):
+        lines = [
+            line.strip() for line in page_text(certificate(layout, full_name=name)).splitlines()
+        ]
+        assert lines[:3] == ["TRAINING  OFFICE", "Certificate", name]
