@@ -22,7 +22,7 @@ from certify.decide.facts import (
     as_moments,
     participant_figures,
 )
-from certify.decide.renewal import Renewals
+from certify.decide.renewal import Reminder, Renewals
 from certify.decide.steps import Case, Outcome, conditions_hold, outcome_of
 from certify.deliver.log import Decided
 from certify.deliver.lookup import ExistingDelivery
@@ -263,6 +263,18 @@ class Planner:
         # per action: the wanted statuses as compared (None: any)
         self._wanted_statuses = {a.id: a.conditions.status_keys for a in config.actions}
         self.renewals: Renewals | None = None  # read by the plan when an action renews
+        self._reminders: dict[str, dict[str, dict[str, Reminder]]] = {}
+
+    def reminders(self, action: Action) -> dict[str, dict[str, Reminder]]:
+        """Per course and person, every reminder of this renewal action with nothing logged
+        and the enrollment standing, decided at once from the register (renewal.py)."""
+        found = self._reminders.get(action.id)
+        if found is None:
+            assert self.renewals is not None, "the plan reads the register for renewals"
+            found = self._reminders[action.id] = self.renewals.decide_all(
+                action, self.since[action.id], self.now, self.tz
+            )
+        return found
 
     def course_due(self, action: Action, course: Course | CourseEnd) -> datetime:
         """The due moment of a course_end action: the same for every participant."""
@@ -385,18 +397,7 @@ class Planner:
             and participant.status != "cancelled"
         ):
             # the steps below without what cannot apply (nothing logged, no conditions)
-            if due < self.since[action.id]:
-                outcome = "skipped"
-            elif action.execution == "manual":
-                outcome = "manual"
-            elif due > self.now:
-                outcome = "not_due"
-            else:
-                expire = action.expire_after
-                late = expire is not None and rules.is_expired(
-                    due, self.now, expire.amount, expire.unit, self.tz
-                )
-                outcome = "expired" if late else "send"
+            outcome = renewal.timed_outcome(action, due, self.since[action.id], self.now, self.tz)
         else:
             outcome = outcome_of(
                 Case(
@@ -420,7 +421,7 @@ class Planner:
             # revoked, a newer certificate, a refresher booked: asked once it is due
             objection = renewals.objection(held, self.now, self.tz)
             if objection is not None:
-                outcome, note = objection  # type: ignore[assignment]
+                outcome, note = objection
         decision = Decision(action, course, participant, outcome, due, True, existing, figures)
         decision.note = note
         return decision

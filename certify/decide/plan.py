@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 from array import array
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,22 +21,19 @@ from typing import Any, get_args
 from certify import words
 from certify.clock import to_utc_text
 from certify.config import Action, Config
-from certify.decide import quiet, rules
 from certify.decide.decisions import Decision, Planner, condition_reasons, effective_since
 from certify.decide.facts import (
     Course,
-    CourseEnd,
     EnrollmentRow,
     Participant,
     ParticipantReader,
-    course_ends,
     course_facts,
-    enrolled_counts,
     participant_rows,
 )
-from certify.decide.renewal import Renewals
+from certify.decide.renewal import LATER, ONE_BY_ONE, Reminder, Renewals, no_certificate
 from certify.decide.steps import Outcome
 from certify.decide.verdicts import CourseVerdicts, Outcomes
+from certify.decide.window import linked_courses, prune_courses
 from certify.deliver.lookup import DeliveryLookup, ExistingDelivery, Key
 from certify.store.database import Store
 
@@ -47,6 +43,9 @@ from certify.store.database import Store
 # numbers: the cyclic garbage collector stops tracking them, so 400,000 of them cost it
 # nothing, where as many objects would be walked again at every collection.
 Judged = tuple[Outcome, int, EnrollmentRow | Participant]
+# A renewal reminder decided with the whole register (renewal.py), as small: a judged
+# entry with its own due moment and reason.
+Reminded = tuple[Outcome, int, EnrollmentRow | Participant, datetime | None, str | None]
 # What a dry run that only lists needs of a decision: (action id, course id, person id,
 # due moment).
 Listed = tuple[str, str, str, datetime | None]
@@ -88,12 +87,13 @@ class Plan:
         self._read = ParticipantReader(with_times)
         # in the order judged (participants as read, then actions as configured), and the
         # positions of each outcome's among them
-        self._entries: list[Decision | Judged] = []
+        self._entries: list[Decision | Judged | Reminded] = []
         # (as machine integers: 400,000 Python ints would take 30 bytes each)
         self._positions = {outcome: array("l") for outcome in get_args(Outcome)}
         self._made: list[Decision | None] = []  # the decisions made of judged entries
         self._decided: dict[str, list[Decision]] = {}
         self._last: tuple[EnrollmentRow | Participant | None, Participant | None] = (None, None)
+        self._planner: Planner | None = None  # words a reminder's reason when it is read
 
     def add(self, decision: Decision) -> None:
         """A decision made participant by participant."""
@@ -108,6 +108,16 @@ class Plan:
     def count(self, outcome: str) -> int:
         """How many decisions have this outcome, without making them."""
         return len(self._positions.get(outcome, ()))
+
+    def count_unlogged(self, outcome: str) -> int:
+        """How many decisions have this outcome with nothing logged for them yet, without
+        making them (only a participant decided one by one can have something logged)."""
+        entries = self._entries
+        return sum(
+            1
+            for position in self._positions.get(outcome, ())
+            if not isinstance(entry := entries[position], Decision) or entry.existing is None
+        )
 
     def by_outcome(self, outcome: str, limit: int | None = None) -> list[Decision]:
         """The decisions with this outcome, in the order judged; the first `limit` only
@@ -134,9 +144,10 @@ class Plan:
                 if isinstance(entry, Decision):
                     append((*entry.key, entry.due_at))
                     continue
-                _, index, judged = entry
+                index, judged = entry[1], entry[2]
                 course_id = judged.course_id
-                append((ids[index], course_id, judged.person_id, verdicts[index][course_id].due))
+                due = entry[3] if len(entry) == 5 else verdicts[index][course_id].due
+                append((ids[index], course_id, judged.person_id, due))
         return listed
 
     def waiting_summary(self) -> Counter[str]:
@@ -156,6 +167,8 @@ class Plan:
                     entry = entries[position]
                     if isinstance(entry, Decision):
                         key = (entry.action.id, tuple(entry.waiting_on))
+                    elif len(entry) == 5:  # a reminder: its reason, or the outcome's
+                        key = (actions[entry[1]].id, (entry[4],) if entry[4] else fixed)
                     elif outcome != "waiting":
                         key = (actions[entry[1]].id, fixed)
                     else:
@@ -185,8 +198,7 @@ class Plan:
     def _decisions(self, positions: Iterable[int]) -> list[Decision]:
         """The decisions at these positions; a judged entry's is made once, from its
         course's verdict."""
-        entries, courses, actions = self._entries, self._courses, self._actions
-        verdicts = self._verdicts.cache  # every judged entry's verdict is in it
+        entries = self._entries
         made = self._made
         if not made:
             made.extend([None] * len(entries))
@@ -200,20 +212,26 @@ class Plan:
                     continue
                 decision = made[position]
                 if decision is None:
-                    outcome, index, judged = entry
-                    participant = self._participant(judged)
-                    course_id = judged.course_id
-                    verdict = verdicts[index][course_id]
-                    decision = made[position] = Decision(
-                        actions[index],
-                        courses[course_id],
-                        participant,
-                        outcome,
-                        verdict.due,
-                        verdict.status_ok,
-                    )
+                    decision = made[position] = self._decision(entry)
                 append(decision)
         return decisions
+
+    def _decision(self, entry: Judged | Reminded) -> Decision:
+        """The decision of a judged entry, from its course's verdict or its reminder."""
+        outcome, index, judged = entry[0], entry[1], entry[2]
+        participant = self._participant(judged)
+        course = self._courses[judged.course_id]
+        action = self._actions[index]
+        if len(entry) == 5:
+            due, note = entry[3], entry[4]
+            if note is LATER:  # a reason read from the person's register, as explain does
+                assert self._planner is not None
+                return self._planner.decide(action, course, participant, None)
+            decision = Decision(action, course, participant, outcome, due, True)
+            decision.note = note
+            return decision
+        verdict = self._verdicts.cache[index][course.id]
+        return Decision(action, course, participant, outcome, verdict.due, verdict.status_ok)
 
     def _participant(self, judged: EnrollmentRow | Participant) -> Participant:
         """The participant of a judged entry; the actions of one row share it."""
@@ -232,19 +250,30 @@ class Plan:
         existing: dict[Key, ExistingDelivery],
         finals: dict[Key, ExistingDelivery],
         enough: int | None = None,
+        bulk: bool = True,
     ) -> None:
         """Every row's decision for every action, in the order read: most from the course's
         verdict and two booleans, the rest (cancelled, already logged, other anchors) by
         `Planner.decide`; with `enough`, until that many are due to be sent."""
         read, courses, verdicts = self._read, self._courses, self._verdicts
         entries, positions = self._entries, self._positions
+        self._planner = planner
         with_times = read.with_times
         indexed = list(enumerate(self._actions))
+        # Renewal reminders are decided with the whole register at once, by course and person
+        # (with `bulk` False, one by one: a person's or a course's plan reads only theirs).
+        renewing = {
+            i: planner.reminders(a) for i, a in indexed if bulk and a.timing.renews is not None
+        }
+        none_held: dict[int, Reminder] = {
+            i: ("not_linked", None, no_certificate(a.timing.renews or ""))
+            for i, a in indexed
+            if i in renewing
+        }
+        reminders: list[tuple[int, dict[str, Reminder]]] = []
+        one_by_one = [(i, a) for i, a in indexed if not bulk and a.timing.renews is not None]
         # nothing logged to look up and every action anchored on the course end: a row that is
-        # not cancelled is decided by its course's table alone
-        # (renewal reminders aside: they are decided by the register, row by row below)
-        renewing = [(i, a) for i, a in indexed if a.timing.renews is not None]
-        held = planner.renewals.current if planner.renewals is not None else {}
+        # not cancelled is decided by its course's table alone (reminders by the register)
         by_course_alone = (
             not look_up
             and not logged
@@ -269,6 +298,7 @@ class Plan:
                 course = courses[course_id]
                 least_present, least_passed, tables = verdicts.outcomes(course)
                 indexed_tables = [(i, outcomes) for i, outcomes in enumerate(tables) if outcomes]
+                reminders = [(i, held.get(course_id, {})) for i, held in renewing.items()]
             assert course is not None
             participant = read(row) if with_times else None
             judged: EnrollmentRow | Participant = participant or row
@@ -285,9 +315,18 @@ class Plan:
                     outcome = outcomes[met]
                     positions[outcome].append(len(entries))
                     entries.append((outcome, index, judged))
-                for _, action in renewing:
+                for index, persons in reminders:
                     # no certificate of this course: nothing, no record (as not linked)
-                    if (action.timing.renews, course_id, row.person_id) in held:
+                    reminder = persons.get(row.person_id)
+                    if reminder is ONE_BY_ONE:
+                        participant = participant or read(row)
+                        self.add(planner.decide(self._actions[index], course, participant, None))
+                    elif reminder is not None:
+                        positions[reminder[0]].append(len(entries))
+                        entries.append((reminder[0], index, judged, reminder[1], reminder[2]))
+                for _, action in one_by_one:
+                    assert planner.renewals is not None
+                    if planner.renewals.held(action.timing.renews or "", course_id, row.person_id):
                         participant = participant or read(row)
                         self.add(planner.decide(action, course, participant, None))
                 continue
@@ -302,6 +341,16 @@ class Plan:
                     # e.g. final for this action while another action is still open for the person
                     known = ExistingDelivery(0, state, None, None, 0, None)
                 table = tables[index]
+                if known is None and index in renewing:
+                    found = renewing[index].get(course_id, {}).get(row.person_id)
+                    if found is None:
+                        found = none_held[index]
+                    elif cancelled and found[0] != "not_linked":
+                        found = ("cancelled", found[1], None)
+                    if found is not ONE_BY_ONE:
+                        positions[found[0]].append(len(entries))
+                        entries.append((found[0], index, judged, found[1], found[2]))
+                        continue
                 if known is None and not cancelled and table is not None:
                     # the same course-level checks as Planner.decide, looked up instead of redone
                     outcome = table[met]
@@ -388,14 +437,14 @@ def make_plan(
         and all(a.timing.after == "course_end" for a in chosen)
     ):
         # only the window's courses are read in full: a tick reads few
-        window, skips, not_due = _prune_courses(store, log, planner, chosen)
+        window, skips, not_due = prune_courses(store, log, planner, chosen)
         courses = course_facts(conn, config, window)
     elif course_id is not None:
         courses = course_facts(conn, config, [course_id])
     else:
         courses = course_facts(conn, config)
         if person_id is None and not include_finished:
-            window = _linked_courses(planner, chosen, courses)
+            window = linked_courses(planner, chosen, courses)
     verdicts = CourseVerdicts(planner, chosen, courses)
     # registration moments only when an anchor needs them, or for one participant
     with_times = person_id is not None or any(a.timing.after == "requirements_met" for a in chosen)
@@ -414,87 +463,6 @@ def make_plan(
         with_times=with_times,
     )
     with cyclic_collection_paused():
-        plan.judge(planner, rows, look_up, logged, existing, finals, enough)
+        bulk = course_id is None and person_id is None
+        plan.judge(planner, rows, look_up, logged, existing, finals, enough, bulk)
     return plan
-
-
-def _linked_courses(
-    planner: Planner, actions: list[Action], courses: dict[str, Course]
-) -> list[str] | None:
-    """The courses at least one action acts on; None when that is every course.
-
-    A course no action is linked to gets nothing and no record: its participants are not
-    read at all, so a tick does not judge them again and again.
-    """
-    if all(action.course_types is None for action in actions):
-        return None
-    return [
-        course.id
-        for course in courses.values()
-        if any(planner.linked(action, course) for action in actions)
-    ]
-
-
-def _prune_courses(
-    store: Store, log: DeliveryLookup, planner: Planner, actions: list[Action]
-) -> tuple[list[str], dict[str, dict[str, datetime]], int]:
-    """With course_end actions only, a course's due moment is its participants' due moment.
-
-    A course whose due moment lies before an action's `since` is history for it (every
-    participant skipped, recorded once per course); one whose due moment is still to come
-    has nobody due. Only courses in between need their participants judged: so a cron tick
-    looks at the recent courses, not at years of history.
-
-    Returns the courses to judge (the window), per action the history still to be recorded
-    skipped (course → due moment), and how many participants wait for a due moment still
-    to come.
-    """
-    # The due moment mostly never decreases as the course end grows (offsets, `at` and the
-    # daylight saving rules keep order; `rules.ends_keep_due_order` says when not, and then
-    # they are sorted by due moment), so courses split into history, window and future by
-    # binary search: a tick computes few due moments.
-    ordered = [] if quiet.all_history_recorded(store, planner, actions) else course_ends(store.conn)
-    window_ids: set[str] = set()
-    history: list[tuple[Action, list[CourseEnd]]] = []
-    future: list[CourseEnd] = []  # per action, the courses due after `now`
-    for action in actions:
-
-        def due(course: CourseEnd, action: Action = action) -> datetime:
-            return planner.course_due(action, course)
-
-        # a course the action is not linked to is none of its history, window or future
-        linked = (
-            ordered
-            if action.course_types is None
-            else [course for course in ordered if planner.linked(action, course)]
-        )
-        t = action.timing
-        timing = rules.Timing(t.after or "", t.offset, t.unit, t.at_time)
-        day_ends = any(c.end_is_date for c in linked)
-        timed_ends = not all(c.end_is_date for c in linked)
-        if not rules.ends_keep_due_order(timing, timed_ends=timed_ends, day_ends=day_ends):
-            linked = sorted(linked, key=due)  # then each due moment is computed, once
-        first_covered = bisect_left(linked, planner.since[action.id], key=due)
-        # with `since` still to come, a course due before it is history, not future
-        first_future = max(bisect_right(linked, planner.now, key=due), first_covered)
-        history.append((action, linked[:first_covered]))
-        window_ids.update(course.id for course in linked[first_covered:first_future])
-        future.extend(linked[first_future:])
-    # their participants are counted, not judged (a tick, long after the last course, asks
-    # nothing)
-    not_due = 0
-    if future:
-        enrolled = enrolled_counts(store.conn, {course.id for course in future})
-        not_due = sum(enrolled.get(course.id, 0) for course in future)
-    recorded = log.course_skips() if any(before for _, before in history) else {}
-    # courses judged participant by participant decide their own skips
-    skips: dict[str, dict[str, datetime]] = {}
-    for action, courses_before in history:
-        since = to_utc_text(planner.since[action.id])
-        skips[action.id] = {
-            course.id: planner.course_due(action, course)
-            for course in courses_before
-            if course.id not in window_ids and recorded.get((action.id, course.id)) != since
-        }
-    window = [course.id for course in ordered if course.id in window_ids]
-    return window, skips, not_due

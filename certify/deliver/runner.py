@@ -339,23 +339,22 @@ class Runner:
         plan = self.plan(actions, limit)
         report.plan, report.switched_on = plan, plan.switched_on
         report.judged_all = plan.complete
-        skipped = plan.by_outcome("skipped")
-        expired = plan.by_outcome("expired")
         report.waiting = plan.count("waiting")
         report.not_due = plan.count("not_due") + plan.not_due_elsewhere
         report.retry_later = plan.count("retry_later")
         if transport is None:
-            report.skipped = sum(1 for d in skipped if not d.existing)
+            # counted, not made: a dry run over years of history would make each one
+            report.skipped = plan.count_unlogged("skipped")
             report.skipped += self._count_course_skips(plan)
-            report.expired = len(expired)
+            report.expired = plan.count("expired")
             if render:
                 self._rehearse(plan.by_outcome("send", limit), report, progress)
             else:
                 self._list(plan.listed("send")[:limit], report, progress)
             return report
-        report.skipped = self._record_final(skipped, DeliveryState.SKIPPED)
+        report.skipped = self._record_final(plan.by_outcome("skipped"), DeliveryState.SKIPPED)
         report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
-        report.expired = self._record_final(expired, DeliveryState.EXPIRED)
+        report.expired = self._record_final(plan.by_outcome("expired"), DeliveryState.EXPIRED)
         if report.skipped and not self.quiet:  # routine, not news: worded only when shown
             self.log(results.history_skipped(report.skipped))
         try:
@@ -443,7 +442,12 @@ class Runner:
         a decision object each (200,000 of them in a large backlog)."""
         results = report.results
         titles = {action.id: action_title(action.name, action.id) for action in self.config.actions}
+        # deliveries share few due moments (a course's, a day's): each written once
+        texts: dict[datetime | None, str | None] = {None: None}
         for action_id, course_id, person_id, due_at in due:
+            text = texts.get(due_at, "")
+            if text == "":
+                text = texts[due_at] = _due_text(due_at) if due_at else None
             results.append(
                 DeliveryResult(
                     action_id,
@@ -452,7 +456,7 @@ class Runner:
                     None,
                     None,
                     "would send",
-                    _due_text(due_at) if due_at else None,
+                    text,
                     title=titles.get(action_id),
                 )
             )

@@ -55,7 +55,7 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
     titles = {a.id: action_title(a.name, a.id) for a in config.actions}
     found = []
     for number, action, course_id, person_id, course, issued, until, name in rows:
-        held = renewals.current.get((action, course_id, person_id)) or Held(
+        held = renewals.held(action, course_id, person_id) or Held(
             number, action, course_id, person_id, issued, None, False, False
         )
         booked = renewals.refresher(action, held, now, tz)
