@@ -113,10 +113,11 @@ def import_command(
             )
         moment = parse_now(now, tz)
         added: list[int] = []  # certificates.csv's count, from inside the import's transaction
+        told: list[str] = []  # and its warnings
 
         def with_certificates(conn: sqlite3.Connection) -> None:
             assert config is not None
-            added.append(import_certificates(conn, certificate_files, config, moment))
+            added.append(import_certificates(conn, certificate_files, config, moment, told))
 
         path = db_path(db)
         existed = path.exists()
@@ -138,6 +139,7 @@ def import_command(
                         else None
                     ),
                 )
+                report.warnings.extend(told)
                 attention = attention_line(store)
         except CertifyError:
             if not existed:  # a failed first import leaves no database behind

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from certify.clock import from_utc_text, parse_written, to_utc_text
 from certify.config import Config
-from certify.decide.rules import end_date_of
+from certify.decide.rules import end_date_of, valid_until
 from certify.errors import LocatedErrors
-from certify.locale import _
+from certify.locale import _, ngettext
 from certify.register.codes import new_code
 
 FILE = "certificates.csv"
@@ -145,11 +145,19 @@ def _local_day(stored: str | None, end_is_date: bool, tz: tzinfo) -> str | None:
 
 
 def import_certificates(
-    conn: sqlite3.Connection, files: list[Path], config: Config, now: datetime
+    conn: sqlite3.Connection,
+    files: list[Path],
+    config: Config,
+    now: datetime,
+    warnings: list[str] | None = None,
 ) -> int:
     """Add the certificates of these files to the register (source `imported`), inside the
     import's transaction; returns how many are new or changed. Any problem: a located error,
-    and the import's transaction is undone whole."""
+    and the import's transaction is undone whole.
+
+    A certificate without `valid_until` is valid until its course's end date plus its
+    action's `validity`, as an issued one; without a validity it never expires and no
+    reminder can ever be due: `warnings` gets one line with how many."""
     rows: list[_Row] = []
     problems: list[str] = []
     for file in files:
@@ -172,6 +180,8 @@ def import_certificates(
         )
     moment = to_utc_text(now)
     before = conn.total_changes
+    validity = {action.id: action.validity for action in config.actions}
+    endless: dict[str, int] = {}  # per action, the certificates that never expire
     for row in rows:
         person = conn.execute(
             "SELECT full_name, language FROM persons WHERE person_id = ?", (row.person_id,)
@@ -180,6 +190,13 @@ def import_certificates(
             'SELECT name, start, "end", end_is_date FROM courses WHERE course_id = ?',
             (row.course_id,),
         ).fetchone()
+        course_end = _local_day(course[2], bool(course[3]), config.tz)
+        until = row.valid_until
+        span = validity.get(row.action)
+        if until is None and span is not None and course_end is not None:
+            until = valid_until(date.fromisoformat(course_end), span)
+        elif until is None:
+            endless[row.action] = endless.get(row.action, 0) + 1
         conn.execute(
             "INSERT INTO certificates (number, code, action, course_id, person_id, "
             "full_name, course_name, course_start, course_end, language, issued_on, "
@@ -202,12 +219,23 @@ def import_certificates(
                 person[0],
                 course[0],
                 _local_day(course[1], False, config.tz),
-                _local_day(course[2], bool(course[3]), config.tz),
+                course_end,
                 person[1] or config.settings.locale,
                 row.issued_on.isoformat(),
-                row.valid_until.isoformat() if row.valid_until else None,
+                until.isoformat() if until else None,
                 moment,
                 moment,
             ),
+        )
+    if endless and warnings is not None:
+        count = sum(endless.values())
+        warnings.append(
+            ngettext(
+                "{file}: {count} certificate has no valid_until and its action ({actions}) no "
+                "validity to work it out from: it never expires and can never be reminded",
+                "{file}: {count} certificates have no valid_until and their actions ({actions}) "
+                "no validity to work it out from: they never expire and can never be reminded",
+                count,
+            ).format(file=files[0], count=count, actions=", ".join(sorted(endless)))
         )
     return int(conn.total_changes - before)

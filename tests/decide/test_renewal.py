@@ -349,3 +349,34 @@ def test_a_bad_certificates_file_undoes_the_whole_import(issued: Path) -> None:
     assert rows(
         issued / "certify.db", "SELECT count(*) FROM certificates WHERE source = 'imported'"
     ) == [(0,)]
+
+
+def test_an_imported_certificate_without_valid_until_is_valid_for_its_actions_validity(
+    issued: Path,
+) -> None:
+    """As an issued certificate: the course's end date plus the action's `validity`; one of an
+    action without a validity never expires, and the import says how many cannot be reminded."""
+    (issued / "examples" / "certificates.csv").write_text(
+        "number,person_id,course_id,action,issued_on,valid_until\n"
+        "OUD-20,P029,VCA-2503,certificate,2025-03-25,\n"
+        "OUD-21,P028,VCA-2503,proof-of-participation,2025-03-25,\n"
+        "OUD-22,P029,VCA-2611,proof-of-participation,2026-11-13,\n"
+    )
+    ran = cli("import", "examples", "--now", "2026-11-21T08:00", cwd=issued)
+    assert ran.returncode == 0, ran.stderr
+    said = " ".join(ran.stderr.split())
+    assert said.count("never expire") == 1  # one warning, with the count
+    assert (
+        "certificates.csv: 2 certificates have no valid_until and their actions "
+        "(proof-of-participation) no validity to work it out from" in said
+    )
+    found = rows(
+        issued / "certify.db",
+        "SELECT number, valid_until FROM certificates WHERE source = 'imported' ORDER BY number",
+    )
+    # VCA-2503 ended 24 March 2025: valid through 24 March 2026
+    assert found == [("OUD-20", "2026-03-24"), ("OUD-21", None), ("OUD-22", None)]
+    # so its reminder is due six weeks before, as an issued one of that course's would be
+    ran = cli("explain", "--course", "VCA-2503", "--person", "P029", "--now", DEMO_NOW, cwd=issued)
+    assert ran.returncode == 0, ran.stderr
+    assert "due: 2026-02-10 09:00" in " ".join(ran.stdout.split())
