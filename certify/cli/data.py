@@ -88,6 +88,7 @@ def import_command(
 ) -> None:
     """Load exports (CSV files, Excel workbooks, one flat file) into the database, all or
     nothing."""
+    from certify.ingest.flat import FlatCertificate
     from certify.ingest.importer import import_files
     from certify.ingest.settings import ImportSettings
     from certify.register.imported import FILE, found_in, import_certificates
@@ -115,9 +116,11 @@ def import_command(
         added: list[int] = []  # certificates.csv's count, from inside the import's transaction
         told: list[str] = []  # and its warnings
 
-        def with_certificates(conn: sqlite3.Connection) -> None:
+        def with_certificates(conn: sqlite3.Connection, flat: list[FlatCertificate]) -> None:
+            if not certificate_files and not flat:
+                return
             assert config is not None
-            added.append(import_certificates(conn, certificate_files, config, moment, told))
+            added.append(import_certificates(conn, certificate_files, config, moment, told, flat))
 
         path = db_path(db)
         existed = path.exists()
@@ -132,7 +135,7 @@ def import_command(
                     max_remove=max_remove,
                     table=table,
                     settings=settings,
-                    then=with_certificates if certificate_files else None,
+                    then=with_certificates if config is not None else None,
                     progress=(
                         (lambda line: console(stderr=True).print(line, style="dim"))
                         if interactive() and not quiet

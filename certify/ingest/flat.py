@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from certify.ingest.cells import CellError, read_registered_bool
 from certify.ingest.csvfiles import FileReader
 from certify.ingest.discover import Source
 from certify.ingest.load import BATCH, Loaded, Target, upsert_sql
-from certify.ingest.settings import FLAT_OPTIONAL, FLAT_REQUIRED
+from certify.ingest.settings import FLAT_CERTIFICATE, FLAT_OPTIONAL, FLAT_REQUIRED
 from certify.ingest.tables import NOUNS, TABLES, Converter, KeyMissing, Row, TableSpec
 from certify.locale import _
 
@@ -49,6 +49,20 @@ _FLAT_NAME = {
 }
 # rows kept per table before they are written together
 _FLUSH = 20 * BATCH
+
+
+class FlatCertificate(NamedTuple):
+    """A certificate of the previous system that a flat file's rows name: the columns of
+    certificates.csv, where the first row naming it is, and how messages name its columns."""
+
+    number: str
+    person_id: str
+    course_id: str
+    action: str
+    issued_on: str
+    valid_until: str
+    where: str
+    names: dict[str, str]
 
 
 def flat_column(table: str, column: str) -> str:
@@ -95,8 +109,16 @@ class _Tables:
             rows.clear()
 
 
-def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, Loaded]:
-    """Split one flat file into its tables; what each table got from it."""
+def load_flat(
+    target: Target,
+    source: Source,
+    *,
+    file_index: int,
+    certificates: list[FlatCertificate] | None = None,
+) -> dict[str, Loaded]:
+    """Split one flat file into its tables; what each table got from it. The certificates
+    its rows name (certificate_number and the rest) go to `certificates`, for the register
+    to take in the same transaction."""
     reader = FileReader(source.path, FLAT_SPEC, target.errors.add, target.warnings, source.options)
     if not reader.open():
         return dict.fromkeys(
@@ -189,6 +211,7 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
     present_at, present_of = at["present"], coercer.yes_no("present", read_registered_bool)
     passed_at, passed_of = at["passed"], coercer.yes_no("passed", read_registered_bool)
     grade_at = at.get("grade", blank)
+    certificate = _certificates(target, reader, at, given, certificates)
     registered_at = at.get("registered_at", blank)
     registered_of = coercer.moments("registered_at")
     derive_part, derive_person = derived["part_id"], derived["person_id"]
@@ -239,6 +262,8 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
             grade = values[grade_at].strip() or None
             moment = registered_of[values[registered_at]]
             result_rows.append((last_part_id, person_id, passed, grade, moment, line))
+        if certificate is not None:
+            certificate(values, line, last_course_id, person_id)
         if len(attendance_rows) >= _FLUSH:  # written while the file streams
             for name in FLAT_TABLES:
                 tables.flush(name)
@@ -257,6 +282,88 @@ def load_flat(target: Target, source: Source, *, file_index: int) -> dict[str, L
         tables.flush(table, final=True)
         stored[table] = Loaded(tables.stored[table], reader.empty, unread=False, label=file)
     return stored
+
+
+def _certificates(
+    target: Target,
+    reader: FileReader,
+    at: dict[str, int],
+    given: set[str],
+    found: list[FlatCertificate] | None,
+) -> Callable[[list[str], int, str, str], None] | None:
+    """What takes the certificate of a row, when the file maps certificate_number: the
+    first row of a participant that names one; a later row of theirs that names another,
+    or another participant's row with the same number, is an error naming both places."""
+    if "certificate_number" not in given or found is None:
+        return None
+    file = reader.label
+    lacking = [c for c in ("certificate_action", "certificate_issued_on") if c not in given]
+    if lacking:
+        said = _(
+            "column certificate_number: a certificate needs {columns} too (map its header in "
+            "import.flat.columns)"
+        ).format(columns=" + ".join(lacking))
+        target.errors.add(f"{file}:1: {said}")
+        return None
+    columns = list(FLAT_CERTIFICATE)
+    positions = [at[column] if column in given else -1 for column in columns]
+    names = {FLAT_CERTIFICATE[c]: f"column {reader.describe(c)}" for c in columns}
+    by_participant: dict[tuple[str, str], tuple[tuple[str, ...], int]] = {}
+    by_number: dict[str, tuple[tuple[str, str], int]] = {}
+
+    def take(values: list[str], line: int, course_id: str, person_id: str) -> None:
+        cells = tuple(values[i].strip() if i >= 0 else "" for i in positions)
+        if not cells[0]:
+            return  # this row names no certificate
+        participant = (course_id, person_id)
+        first = by_participant.get(participant)
+        if first is not None:
+            if first[0] != cells:
+                index = next(
+                    i for i, (a, b) in enumerate(zip(cells, first[0], strict=True)) if a != b
+                )
+                said = _(
+                    "column {column}: the certificate of enrollment {key} has {value} here but "
+                    "{first} at {place}; rows that repeat it must agree"
+                ).format(
+                    column=reader.describe(columns[index]),
+                    key=f"{course_id!r} + {person_id!r}",
+                    value=repr(cells[index]),
+                    first=repr(first[0][index]),
+                    place=f"{file}:{first[1]}",
+                )
+                target.errors.add(f"{file}:{line}: {said}")
+            return
+        other = by_number.get(cells[0])
+        if other is not None:
+            said = _(
+                "column {column}: certificate {number} is that of enrollment {key} at {place} "
+                "already; a number names one certificate"
+            ).format(
+                column=reader.describe("certificate_number"),
+                number=repr(cells[0]),
+                key=" + ".join(map(repr, other[0])),
+                place=f"{file}:{other[1]}",
+            )
+            target.errors.add(f"{file}:{line}: {said}")
+            return
+        by_participant[participant] = (cells, line)
+        by_number[cells[0]] = (participant, line)
+        number, action, issued_on, valid_until = cells
+        found.append(
+            FlatCertificate(
+                number,
+                person_id,
+                course_id,
+                action,
+                issued_on,
+                valid_until,
+                f"{file}:{line}",
+                names,
+            )
+        )
+
+    return take
 
 
 def _names(table: str, derived: dict[str, bool]) -> tuple[str, ...]:

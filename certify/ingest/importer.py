@@ -25,7 +25,7 @@ from certify.clock import to_utc_text
 from certify.errors import UsageError
 from certify.ingest import integrity
 from certify.ingest.discover import FLAT, Source, collect_files
-from certify.ingest.flat import FLAT_TABLES, create_course_types, load_flat
+from certify.ingest.flat import FLAT_TABLES, FlatCertificate, create_course_types, load_flat
 from certify.ingest.integrity import TableCounts
 from certify.ingest.load import BATCH, Loaded, Target, build, is_empty, load_file
 from certify.ingest.load import set_indexes_aside as set_aside_indexes
@@ -71,6 +71,7 @@ class _Loading:
     was_empty: set[str] = field(default_factory=set)
     report: list[dict[str, Any]] = field(default_factory=list)
     flat_files: list[int] = field(default_factory=list)
+    certificates: list[FlatCertificate] = field(default_factory=list)  # a flat file names
 
     def add(self, table: str, loaded: Loaded) -> None:
         self.rows[table] = self.rows.get(table, 0) + loaded.rows
@@ -111,7 +112,7 @@ def _read_and_write(
                     loading.was_empty.add(table)
                     set_aside += set_aside_indexes(conn, table)
         if source.table == FLAT:
-            loaded = load_flat(target, source, file_index=index)
+            loaded = load_flat(target, source, file_index=index, certificates=loading.certificates)
             loading.flat_files.append(index)
         else:
             loaded = {source.table: load_file(target, source, file_index=index)}
@@ -272,7 +273,7 @@ def import_files(
     table: str | None = None,
     progress: Callable[[str], None] | None = None,
     settings: ImportSettings | None = None,
-    then: Callable[[sqlite3.Connection], None] | None = None,
+    then: Callable[[sqlite3.Connection, list[FlatCertificate]], None] | None = None,
 ) -> ImportReport:
     """Import export files in one transaction; on any error nothing changes (ImportFailed).
 
@@ -281,7 +282,8 @@ def import_files(
     rows that would remove rows, or one that would remove (enrollments: cancel) more than
     `max_remove` percent of its table's rows (default MAX_REMOVE), is an error: that is
     what a failed export looks like. `then` runs in the same transaction once the tables
-    are in (the register's certificates.csv, which names their rows): its error undoes all.
+    are in, with the certificates a flat file named (the register's certificates.csv, which
+    names their rows): its error undoes all.
     """
     if max_remove is not None and not snapshot:
         raise UsageError(
@@ -335,7 +337,7 @@ def import_files(
             refused=refused,
         )
         if then is not None:
-            then(conn)
+            then(conn, loading.certificates)
         # the views show local times in the zone the data was read in: committed with it
         if not store.zone_recorded(tz):
             store.write_zone(tz)

@@ -35,8 +35,20 @@ FLAT_OPTIONAL = (
     "present",
     "passed",
     "grade",
+    # the previous system's certificate of the participant (certificates.csv's columns)
+    "certificate_number",
+    "certificate_action",
+    "certificate_issued_on",
+    "certificate_valid_until",
 )
 FLAT_COLUMNS = FLAT_REQUIRED + FLAT_OPTIONAL
+# a flat file's certificate columns and the certificates.csv column each one fills
+FLAT_CERTIFICATE = {
+    "certificate_number": "number",
+    "certificate_action": "action",
+    "certificate_issued_on": "issued_on",
+    "certificate_valid_until": "valid_until",
+}
 # the yes/no columns, whose words `values` may add to
 BOOL_COLUMNS = ("present", "passed", "attendance_required", "pass_required")
 

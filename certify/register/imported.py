@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -17,6 +18,7 @@ from certify.clock import from_utc_text, parse_written, to_utc_text
 from certify.config import Config
 from certify.decide.rules import end_date_of, valid_until
 from certify.errors import LocatedErrors
+from certify.ingest.flat import FlatCertificate
 from certify.locale import _, ngettext
 from certify.register.codes import new_code
 
@@ -41,13 +43,22 @@ def found_in(paths: list[Path]) -> tuple[list[Path], list[Path]]:
 
 @dataclass(frozen=True)
 class _Row:
-    line: int
+    where: str  # FILE:LINE
     number: str
     person_id: str
     course_id: str
     action: str
     issued_on: date
     valid_until: date | None
+
+
+# A certificate as a source states it: where (FILE:LINE), its texts by column, and how a
+# message names a column (a flat file's by its header).
+_Record = tuple[str, dict[str, str], Callable[[str], str]]
+
+
+def _as_named(column: str) -> str:
+    return column
 
 
 def _day(text: str, where: str, column: str, problems: list[str]) -> date | None:
@@ -60,8 +71,8 @@ def _day(text: str, where: str, column: str, problems: list[str]) -> date | None
     return written.date() if isinstance(written, datetime) else written
 
 
-def _read(file: Path, config: Config, conn: sqlite3.Connection) -> tuple[list[_Row], list[str]]:
-    problems: list[str] = []
+def _read(file: Path) -> tuple[list[_Record], list[str]]:
+    """The certificates of one certificates.csv as it states them."""
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -76,26 +87,49 @@ def _read(file: Path, config: Config, conn: sqlite3.Connection) -> tuple[list[_R
         )
         return [], [f"{file}:1: {said}"]
     reader.fieldnames = header
+    return [
+        (
+            f"{file}:{line}",
+            {key: (value or "").strip() for key, value in record.items() if key},
+            _as_named,
+        )
+        for line, record in enumerate(reader, start=2)
+    ], []
+
+
+def _flat(certificate: FlatCertificate) -> _Record:
+    """A certificate a flat file's rows name, as certificates.csv would state it."""
+    values = certificate._asdict()
+    names = certificate.names
+
+    def named(column: str) -> str:
+        return names.get(column, column)
+
+    return certificate.where, {k: v for k, v in values.items() if isinstance(v, str)}, named
+
+
+def _check(
+    records: list[_Record], config: Config, conn: sqlite3.Connection
+) -> tuple[list[_Row], list[str]]:
+    """The certificates that name a known person, course and action with readable dates;
+    and every problem, located."""
+    problems: list[str] = []
     actions = {action.id for action in config.actions}
     persons = {p for (p,) in conn.execute("SELECT person_id FROM persons")}
     courses = {c for (c,) in conn.execute("SELECT course_id FROM courses")}
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     rows: list[_Row] = []
-    for line, record in enumerate(reader, start=2):
-        values = {key: (value or "").strip() for key, value in record.items() if key}
-        where = f"{file}:{line}"
+    for where, values, named in records:
         empty = [column for column in REQUIRED if not values.get(column)]
         for column in empty:
-            problems.append(f"{where}: {column}: " + _("empty; every certificate needs one"))
+            problems.append(f"{where}: {named(column)}: " + _("empty; every certificate needs one"))
         if empty:
             continue
         number = values["number"]
         if number in seen:
-            said = _("{value} is already on line {line}").format(
-                value=repr(number), line=seen[number]
-            )
-            problems.append(f"{where}: number: {said}")
-        seen.setdefault(number, line)
+            said = _("{value} is already at {place}").format(value=repr(number), place=seen[number])
+            problems.append(f"{where}: {named('number')}: {said}")
+        seen.setdefault(number, where)
         for column, known, said in (
             (
                 "person_id",
@@ -109,22 +143,24 @@ def _read(file: Path, config: Config, conn: sqlite3.Connection) -> tuple[list[_R
             ),
         ):
             if values[column] not in known:
-                problems.append(f"{where}: {column}: {said.format(value=repr(values[column]))}")
+                problems.append(
+                    f"{where}: {named(column)}: {said.format(value=repr(values[column]))}"
+                )
         if values["action"] not in actions:
             said = _("no action {value} in {file} (known: {known})").format(
                 value=repr(values["action"]), file=config.path, known=", ".join(sorted(actions))
             )
-            problems.append(f"{where}: action: {said}")
-        issued = _day(values["issued_on"], where, "issued_on", problems)
+            problems.append(f"{where}: {named('action')}: {said}")
+        issued = _day(values["issued_on"], where, named("issued_on"), problems)
         until = (
-            _day(values["valid_until"], where, "valid_until", problems)
+            _day(values["valid_until"], where, named("valid_until"), problems)
             if values.get("valid_until")
             else None
         )
         if issued is not None:
             rows.append(
                 _Row(
-                    line,
+                    where,
                     number,
                     values["person_id"],
                     values["course_id"],
@@ -150,20 +186,25 @@ def import_certificates(
     config: Config,
     now: datetime,
     warnings: list[str] | None = None,
+    flat: Sequence[FlatCertificate] = (),
 ) -> int:
     """Add the certificates of these files to the register (source `imported`), inside the
     import's transaction; returns how many are new or changed. Any problem: a located error,
-    and the import's transaction is undone whole.
+    and the import's transaction is undone whole. `flat`: those a flat file's rows name.
 
     A certificate without `valid_until` is valid until its course's end date plus its
     action's `validity`, as an issued one; without a validity it never expires and no
     reminder can ever be due: `warnings` gets one line with how many."""
-    rows: list[_Row] = []
+    records = [_flat(certificate) for certificate in flat]
     problems: list[str] = []
     for file in files:
-        read, found = _read(file, config, conn)
-        rows += read
+        read, found = _read(file)
+        records += read
         problems += found
+    if not records and not problems:
+        return 0
+    rows, found = _check(records, config, conn)
+    problems += found
     issued_here = {
         n for (n,) in conn.execute("SELECT number FROM certificates WHERE source != 'imported'")
     }
@@ -173,10 +214,12 @@ def import_certificates(
                 "{value} is a certificate certify issued itself; an imported one needs a "
                 "number of its own"
             ).format(value=repr(row.number))
-            problems.append(f"{files[0]}:{row.line}: number: {said}")
+            problems.append(f"{row.where}: number: {said}")
     if problems:
         raise LocatedErrors(
-            FILE, problems, hint=_("no certificate of it was imported: correct it and import again")
+            FILE if files else "certificates",
+            problems,
+            hint=_("no certificate of it was imported: correct it and import again"),
         )
     moment = to_utc_text(now)
     before = conn.total_changes
@@ -236,6 +279,10 @@ def import_certificates(
                 "{file}: {count} certificates have no valid_until and their actions ({actions}) "
                 "no validity to work it out from: they never expire and can never be reminded",
                 count,
-            ).format(file=files[0], count=count, actions=", ".join(sorted(endless)))
+            ).format(
+                file=files[0] if files else flat[0].where.rsplit(":", 1)[0],
+                count=count,
+                actions=", ".join(sorted(endless)),
+            )
         )
     return int(conn.total_changes - before)
