@@ -119,7 +119,11 @@ class Renewals:
         actions: list[Action],
         every: list[Action],
         now: datetime | None = None,
+        *,
+        everyone: bool = False,
     ) -> None:
+        """`everyone`: read every holder's register and bookings at once, for a caller that
+        asks of most persons one by one (the report); else each person's when first asked."""
         self._conn = conn
         self._renewed = sorted({a.timing.renews for a in actions if a.timing.renews})
         self._of = {a.id: a for a in every}
@@ -136,6 +140,9 @@ class Renewals:
         }
         # certificates share few end dates: their due moments are worked out once each
         self._dues: dict[tuple[date, int, str, str | None], datetime] = {}
+        self._everyone = everyone
+        if everyone:
+            self._read_everyone()
 
     # -- one person ----------------------------------------------------------------------------
 
@@ -145,6 +152,8 @@ class Renewals:
         known = self._people.get(person_id)
         if known is not None:
             return known
+        if self._everyone:
+            return [], []  # neither a certificate nor a booking
         held: list[Held] = []
         if self._renewed:
             marks = ", ".join("?" * len(self._renewed))
@@ -177,6 +186,34 @@ class Renewals:
         ]
         known = self._people[person_id] = (held, bookings)
         return known
+
+    def _read_everyone(self) -> None:
+        people = self._people
+        if self._renewed:
+            marks = ", ".join("?" * len(self._renewed))
+            for (
+                number,
+                action,
+                course,
+                person,
+                issued,
+                until,
+                revoked,
+                withdrawn,
+            ) in self._conn.execute(
+                "SELECT number, action, course_id, person_id, issued_on, valid_until, "
+                "revoked_at IS NOT NULL, withdrawn_at IS NOT NULL FROM certificates "
+                f"WHERE action IN ({marks}) AND {_CURRENT} ORDER BY issued_on, number",
+                self._renewed,
+            ):
+                day = date.fromisoformat(until) if until else None
+                held = Held(
+                    number, action, course, person, issued, day, bool(revoked), bool(withdrawn)
+                )
+                people.setdefault(person, ([], []))[0].append(held)
+        everyone = _BOOKINGS.format(join="CROSS JOIN") + _BOOKINGS_ORDER
+        for row in self._conn.execute(everyone, (self._since,)):
+            people.setdefault(row[0], ([], []))[1].append(_booking(row))
 
     def held(self, of: str, course_id: str, person_id: str) -> Held | None:
         """The person's certificate of action `of` for this course (of two, the one issued

@@ -308,7 +308,7 @@ def _decide(
     since = {a.id: effective_since(config, a, recorded, now) for a in config.actions}
     planner = Planner(config, now, since)
     if any(a.timing.renews for a in config.actions):
-        planner.renewals = Renewals(store.conn, config.actions, config.actions, now)
+        planner.renewals = Renewals(store.conn, config.actions, config.actions, now, everyone=True)
     logged = log.of_courses([a.id for a in config.actions], list(shown.sections))
     return _judge(_Judging(store, config, planner, shown, logged, names, labels, clock))
 

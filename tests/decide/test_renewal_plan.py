@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from certify.config import Config, load
 from certify.decide.decisions import Decision
 from certify.decide.plan import make_plan
+from certify.decide.renewal import Renewals
 from certify.store.database import Store
 from tests.decide.test_plan import summary_of
 from tests.helpers import (
@@ -216,6 +217,17 @@ def test_reminders_decided_at_once_agree_with_each_persons_and_each_courses(
             by_course |= _reminders(make_plan(store, config, now, course_id=course).decisions)
         listed = whole.listed("send")
         sent = whole.by_outcome("send")
+        # the report reads every holder at once: it knows what one person's reading knows
+        at_once = Renewals(store.conn, config.actions, config.actions, now, everyone=True)
+        each = Renewals(store.conn, config.actions, config.actions, now)
+        for person in (*PEOPLE, "P9"):
+            assert at_once.newest("certificate", person) == each.newest("certificate", person)
+            for course in (*ENDS, "R1"):
+                first = at_once.held("certificate", course, person)
+                assert first == each.held("certificate", course, person)
+                if first is not None:
+                    booked = at_once.refresher("certificate", first, now, config.tz)
+                    assert booked == each.refresher("certificate", first, now, config.tz)
     finally:
         store.close()
     holders = {
