@@ -214,32 +214,46 @@ def load_flat(
     certificate = _certificates(target, reader, at, given, certificates)
     registered_at = at.get("registered_at", blank)
     registered_of = coercer.moments("registered_at")
+    timed, graded = registered_at != blank, grade_at != blank
     derive_part, derive_person = derived["part_id"], derived["person_id"]
     last_course: Any = None  # the course cells of the row before, and its id
     last_course_id = ""
     last_part: Any = None
     last_part_id = ""
+    # the cells the file holds of a row's course and part (not the ids made from them):
+    # when they are those of the row before, and its course and part held, so do these
+    written_at = {*positions("courses"), *positions("parts")} - {width + 1, width + 2}
+    course_and_part = itemgetter(*sorted(written_at))
+    last_both: Any = None
 
     def split(values: list[str], line: int) -> Row | None:
-        nonlocal last_course, last_course_id, last_part, last_part_id
+        nonlocal last_course, last_course_id, last_part, last_part_id, last_both
         if len(values) == width:
             values.append("")
-        if derive_part:
-            values.append(f"{values[course_at].strip()}/{values[name_at].strip()}")
-        elif derive_person:
-            values.append("")
+        both = course_and_part(values)
+        if both == last_both:
+            if derive_part:
+                values.append(last_part_id)
+            elif derive_person:
+                values.append("")
+        else:
+            if derive_part:
+                values.append(f"{values[course_at].strip()}/{values[name_at].strip()}")
+            elif derive_person:
+                values.append("")
+            cells = course_cells(values)
+            if cells != last_course:  # one that disagrees is not the one next rows are held to
+                key = values[course_at].strip()
+                held = agrees(course, key, cells, values, line)
+                last_course, last_course_id = (cells if held else None), key
+            cells = part_cells(values)
+            if cells != last_part:
+                key = values[part_at].strip()
+                held = agrees(part, key, cells, values, line)
+                last_part, last_part_id = (cells if held else None), key
+            last_both = both if last_course is not None and last_part is not None else None
         if derive_person:
             values.append(values[email_at].strip().lower())
-        cells = course_cells(values)
-        if cells != last_course:  # one that disagrees is not the one the next rows are held to
-            key = values[course_at].strip()
-            held = agrees(course, key, cells, values, line)
-            last_course, last_course_id = (cells if held else None), key
-        cells = part_cells(values)
-        if cells != last_part:
-            key = values[part_at].strip()
-            held = agrees(part, key, cells, values, line)
-            last_part, last_part_id = (cells if held else None), key
         person_id = values[person_at].strip()
         if person_id in erased:
             coercer.erased_rows += 1
@@ -253,14 +267,15 @@ def load_flat(
         first = enrollment_seen.get(pair)
         if first is None or first[0] != cells:
             once(enrollment, pair, cells, first, values, line)
+        # a file without registered_at or grade reads "" there: None, with no lookup
         present = present_of[values[present_at]]
         if present is not None:
-            moment = registered_of[values[registered_at]]
+            moment = registered_of[values[registered_at]] if timed else None
             attendance_rows.append((last_part_id, person_id, present, moment, line))
         passed = passed_of[values[passed_at]]
         if passed is not None:
-            grade = values[grade_at].strip() or None
-            moment = registered_of[values[registered_at]]
+            grade = (values[grade_at].strip() or None) if graded else None
+            moment = registered_of[values[registered_at]] if timed else None
             result_rows.append((last_part_id, person_id, passed, grade, moment, line))
         if certificate is not None:
             certificate(values, line, last_course_id, person_id)

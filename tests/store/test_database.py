@@ -391,3 +391,16 @@ def test_a_zone_change_undone_within_a_week_is_recorded() -> None:
     changes = zone_offset_changes(ZoneInfo("Asia/Gaza"))
     in_2040 = [change for change in changes if change[0].startswith("2040-10")]
     assert [offset for _, offset, _ in in_2040] == [180, 120]
+
+
+def test_none_binds_as_null_in_every_statement_form(tmp_path: Path) -> None:
+    """None is adapted by the store's registered adapter (see database.py): it must still
+    be stored as NULL, in single, many and named statements alike."""
+    with Store.open(tmp_path / "c.db") as store:
+        conn = store.conn
+        conn.execute("CREATE TEMP TABLE t (a, b)")
+        conn.execute("INSERT INTO t VALUES (?, ?)", (None, 1))
+        conn.executemany("INSERT INTO t VALUES (?1, ?2)", [(None, 2), ("", 3)])
+        conn.execute("INSERT INTO t VALUES (:a, :b)", {"a": None, "b": 4})
+        found = conn.execute("SELECT typeof(a), b FROM t ORDER BY b").fetchall()
+    assert found == [("null", 1), ("null", 2), ("text", 3), ("null", 4)]
