@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from certify.clock import to_utc_text
@@ -234,3 +234,26 @@ def stopped_silent(count: int) -> str:
         "stopped after {count} messages in a row whose delivery is unknown (the server went "
         "silent after the data); the rest stays pending for the next run"
     ).format(count=count)
+
+
+@lru_cache(maxsize=4096)
+def due_text(moment: datetime) -> str:
+    """A due moment as the log and --json give it (deliveries share few: each made once)."""
+    return to_utc_text(moment)
+
+
+def list_would_send(
+    due: list[tuple[str, str, str, datetime | None]], titles: dict[str, str], report: RunReport
+) -> None:
+    """A dry run that only judges: each delivery that would be sent, by its key, without
+    a decision object each (200,000 of them in a large backlog)."""
+    append = report.results.append
+    for action_id, course_id, person_id, due_at in due:
+        text = due_text(due_at) if due_at else None
+        append(
+            DeliveryResult(
+                action_id, course_id, person_id, None, None, "would send", text,
+                title=titles.get(action_id),
+            )
+        )  # fmt: skip
+    report.sent += len(due)

@@ -12,14 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from certify.clock import to_utc_text
 from certify.config import Action, Config
 from certify.decide.decisions import Decision
 from certify.decide.facts import unmatched_settings
-from certify.decide.plan import Listed, Plan, make_plan
+from certify.decide.plan import Plan, make_plan
 from certify.deliver import results, runs
 from certify.deliver.interruption import Stop, recover
 from certify.deliver.log import Claim, DeliveryLog
@@ -125,7 +123,7 @@ class Runner:
             name=None,
             email=None,
             state=state,
-            due_at=_due_text(decision.due_at) if decision.due_at else None,
+            due_at=results.due_text(decision.due_at) if decision.due_at else None,
         )
 
     def _render(
@@ -350,7 +348,11 @@ class Runner:
             if render:
                 self._rehearse(plan.by_outcome("send", limit), report, progress)
             else:
-                self._list(plan.listed("send")[:limit], report, progress)
+                titles = {a.id: action_title(a.name, a.id) for a in self.config.actions}
+                listed = plan.listed("send")[:limit]
+                results.list_would_send(listed, titles, report)
+                if progress:
+                    progress(len(listed), len(listed))
             return report
         report.skipped = self._record_final(plan.by_outcome("skipped"), DeliveryState.SKIPPED)
         report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
@@ -432,38 +434,6 @@ class Runner:
             if progress:
                 progress(len(to_send), len(to_send))
 
-    def _list(
-        self,
-        due: list[Listed],
-        report: RunReport,
-        progress: Callable[[int, int], None] | None,
-    ) -> None:
-        """A dry run that only judges: each delivery that would be sent, by its key, without
-        a decision object each (200,000 of them in a large backlog)."""
-        results = report.results
-        titles = {action.id: action_title(action.name, action.id) for action in self.config.actions}
-        # deliveries share few due moments (a course's, a day's): each written once
-        texts: dict[datetime | None, str | None] = {None: None}
-        for action_id, course_id, person_id, due_at in due:
-            text = texts.get(due_at, "")
-            if text == "":
-                text = texts[due_at] = _due_text(due_at) if due_at else None
-            results.append(
-                DeliveryResult(
-                    action_id,
-                    course_id,
-                    person_id,
-                    None,
-                    None,
-                    "would send",
-                    text,
-                    title=titles.get(action_id),
-                )
-            )
-        report.sent += len(due)
-        if progress:
-            progress(len(due), len(due))
-
     def _rehearse(
         self,
         to_send: list[Decision],
@@ -502,8 +472,3 @@ class Runner:
             for action_id, courses in plan.course_skips.items()
             if courses
         )
-
-
-@lru_cache(maxsize=4096)
-def _due_text(moment: datetime) -> str:
-    return to_utc_text(moment)
