@@ -196,11 +196,29 @@ class _Site:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.folders = {entry.name for entry in os.scandir(out) if entry.is_dir()}
+        self.digests: dict[str, str] = {}
+        self.inputs: dict[str, str] = {}  # what each certificate's page was made from
         try:
-            self.digests: dict[str, str] = json.loads(manifest_of(out).read_text("utf-8"))
+            kept = json.loads(manifest_of(out).read_text("utf-8"))
         except (OSError, ValueError):
-            self.digests = {}  # a site of an earlier version, or none: pages are compared
+            kept = {}  # no site yet, or one beside which the manifest was lost: pages compared
+        # written again when a page or what it was made from changed, or in an earlier form
+        self.changed = not (isinstance(kept, dict) and isinstance(kept.get("pages"), dict))
+        if not self.changed:
+            self.digests, self.inputs = kept["pages"], kept.get("inputs") or {}
+        elif isinstance(kept, dict):
+            self.digests = kept  # a site of an earlier version: its pages' digests alone
         self.published = Published()
+
+    def same_inputs(self, folder: str, name: str, key: str) -> bool:
+        """The page was made from exactly these inputs and is still there: nothing to do."""
+        relative = f"{folder}/{name}"
+        if self.inputs.get(relative) != key or folder not in self.folders:
+            return False
+        if not os.path.exists(os.path.join(self.out, folder, name)):
+            return False
+        self.published.unchanged += 1
+        return True
 
     def write(self, folder: str, name: str, text: str) -> None:
         """Write `text` unless the page holds exactly that; a temporary file, then a rename."""
@@ -219,15 +237,47 @@ class _Site:
         _replace_whole(path, data, 0o644, dir=directory, prefix=".tmp-", suffix=".html")
         self.digests[relative] = digest
         self.published.written += 1
+        self.changed = True
 
     def close(self) -> None:
-        """Keep the digests for the next publication (whole or not at all)."""
+        """Keep the digests for the next publication (whole or not at all); a publication
+        that changed nothing leaves them as they were."""
         manifest = manifest_of(self.out)
+        if not self.changed and manifest.exists():
+            return
         descriptor, temporary = tempfile.mkstemp(dir=manifest.parent, prefix=manifest.name)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(self.digests, handle, separators=(",", ":"))
+            kept = {"pages": self.digests, "inputs": self.inputs}
+            json.dump(kept, handle, separators=(",", ":"))
         os.chmod(temporary, 0o600)
         os.replace(temporary, manifest)
+
+
+# made anew when the pages' code changes, so that a site is written again with it
+PAGE_FORMAT = "1"
+
+
+@lru_cache
+def _made_with(language: str, issuer: str) -> str:
+    """Everything but the certificate a page depends on: certify's version, the page's
+    format and style, its words and month names in the language, the issuer."""
+    from certify import __version__
+
+    months = [in_language(language, month) for month in _MONTHS]
+    parts = [__version__, PAGE_FORMAT, _STYLE, issuer, *_words(language).values(), *months]
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _inputs_key(entry: Entry, issuer: str) -> str:
+    """A digest of what a certificate's page is made from: publishing again with the same
+    inputs neither renders nor reads the page."""
+    language = language_of(entry.language)
+    fields = (
+        _made_with(language, issuer), str(entry.state), entry.full_name or "",
+        entry.course_name, entry.course_start or "", entry.course_end or "", entry.number,
+        entry.issued_on or "", entry.valid_until or "", entry.superseded_by or "", entry.code,
+    )  # fmt: skip
+    return hashlib.blake2b("\x1f".join(fields).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _holds(path: str, data: bytes) -> bool:
@@ -246,7 +296,11 @@ def publish(entries: Iterable[Entry], out: Path, *, issuer: str, language: str) 
     site.write("", "404.html", not_found_page(language))
     site.write("", "robots.txt", ROBOTS)
     for entry in entries:
-        site.write(shown(entry.code), "index.html", certificate_page(entry, issuer))
+        folder = shown(entry.code)
+        key = _inputs_key(entry, issuer)
+        if not site.same_inputs(folder, "index.html", key):
+            site.write(folder, "index.html", certificate_page(entry, issuer))
+            site.inputs[f"{folder}/index.html"] = key
     site.close()
     return site.published
 

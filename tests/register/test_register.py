@@ -258,6 +258,14 @@ def test_publish_writes_a_page_per_certificate_that_says_only_what_verification_
     assert "1 pages written, 6 unchanged" in third.stdout
     revoked = (site / entry["code"] / "index.html").read_text()
     assert "Ingetrokken door de uitgever" in revoked and "Zoë Öztürk" in revoked
+    # what every page is made from changes: each page that shows it is made again
+    actions = demo_sent / "actions.yaml"
+    text = actions.read_text(encoding="utf-8")
+    assert 'issuer: "Opleidingsbureau"' in text
+    actions.write_text(text.replace('issuer: "Opleidingsbureau"', 'issuer: "Academie"'))
+    fourth = cli("certificates", "publish", "--out", str(site), cwd=demo_sent)
+    assert "5 pages written, 2 unchanged" in fourth.stdout, fourth.stdout
+    assert "Academie" in (site / entry["code"] / "index.html").read_text()
 
 
 def _browser() -> str | None:
