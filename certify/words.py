@@ -123,6 +123,18 @@ def due_line(due: str | None, offset: int, unit: str, anchor: str, at: str | Non
     if due is None:
         return _("due: not yet known (waits for {anchor})").format(anchor=anchor)
     timing = _("{span} after {anchor}").format(span=span(offset, unit), anchor=anchor)
+    return _due_at(due, timing, at)
+
+
+def expiry_due_line(due: str | None, offset: int, unit: str, of: str, at: str | None) -> str:
+    """`due: 2027-09-24 09:00 CEST (6 weeks before certificate expiry of bhv, at 09:00)`."""
+    if due is None:
+        return _("due: not yet known (no certificate of {of})").format(of=of)
+    timing = _("{span} before certificate expiry of {of}").format(span=span(offset, unit), of=of)
+    return _due_at(due, timing, at)
+
+
+def _due_at(due: str, timing: str, at: str | None) -> str:
     if at:
         timing += _(", at {at}").format(at=at)
     return _("due: {due} ({timing})").format(due=due, timing=timing)

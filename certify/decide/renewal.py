@@ -22,7 +22,6 @@ from certify.config import Action, status_key
 from certify.decide import rules
 from certify.decide.steps import Outcome
 from certify.locale import _
-from certify.words import span
 
 
 class Held(NamedTuple):
@@ -373,16 +372,6 @@ class Renewals:
 
 def no_certificate(of: str) -> str:
     return _("no certificate of action {of} for this course").format(of=of)
-
-
-def due_line(due: str | None, offset: int, unit: str, of: str, at: str | None) -> str:
-    """`due: 2027-09-24 09:00 CEST (6 weeks before certificate expiry of bhv, at 09:00)`."""
-    if due is None:
-        return _("due: not yet known (no certificate of {of})").format(of=of)
-    timing = _("{span} before certificate expiry of {of}").format(span=span(offset, unit), of=of)
-    if at:
-        timing += _(", at {at}").format(at=at)
-    return _("due: {due} ({timing})").format(due=due, timing=timing)
 
 
 __all__ = ["LATER", "ONE_BY_ONE", "Booked", "Held", "Reminder", "Renewals", "expiry_due"]

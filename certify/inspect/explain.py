@@ -9,7 +9,6 @@ from typing import Any
 from certify import words
 from certify.clock import from_utc_text, to_utc_text
 from certify.config import Config
-from certify.decide import renewal
 from certify.decide.decisions import Decision, effective_since, not_linked_reason
 from certify.decide.facts import enrollments_of, find_people
 from certify.decide.plan import make_plan
@@ -313,7 +312,7 @@ def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> l
     timing, checks = action.timing, action.conditions
     due = decision.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if decision.due_at else None
     if timing.renews is not None:
-        due_text = renewal.due_line(due, timing.offset, timing.unit, timing.renews, timing.at)
+        due_text = words.expiry_due_line(due, timing.offset, timing.unit, timing.renews, timing.at)
     else:
         due_text = words.due_line(due, timing.offset, timing.unit, timing.after or "", timing.at)
     lines = [
