@@ -210,15 +210,22 @@ class _Site:
             self.digests = kept  # a site of an earlier version: its pages' digests alone
         self.published = Published()
 
-    def same_inputs(self, folder: str, name: str, key: str) -> bool:
-        """The page was made from exactly these inputs and is still there: nothing to do."""
-        relative = f"{folder}/{name}"
-        if self.inputs.get(relative) != key or folder not in self.folders:
-            return False
-        if not os.path.exists(os.path.join(self.out, folder, name)):
-            return False
-        self.published.unchanged += 1
-        return True
+    def certificate(self, entry: Entry, issuer: str) -> None:
+        """A certificate's page, made and written only when what it is made from changed
+        (or the page is gone)."""
+        folder = shown(entry.code)
+        relative = f"{folder}/index.html"
+        key = _inputs_key(entry, issuer)
+        if (
+            self.inputs.get(relative) == key
+            and folder in self.folders
+            and os.path.exists(os.path.join(self.out, relative))
+        ):
+            self.published.unchanged += 1
+            return
+        self.write(folder, "index.html", certificate_page(entry, issuer))
+        self.inputs[relative] = key
+        self.changed = True
 
     def write(self, folder: str, name: str, text: str) -> None:
         """Write `text` unless the page holds exactly that; a temporary file, then a rename."""
@@ -296,11 +303,7 @@ def publish(entries: Iterable[Entry], out: Path, *, issuer: str, language: str) 
     site.write("", "404.html", not_found_page(language))
     site.write("", "robots.txt", ROBOTS)
     for entry in entries:
-        folder = shown(entry.code)
-        key = _inputs_key(entry, issuer)
-        if not site.same_inputs(folder, "index.html", key):
-            site.write(folder, "index.html", certificate_page(entry, issuer))
-            site.inputs[f"{folder}/index.html"] = key
+        site.certificate(entry, issuer)
     site.close()
     return site.published
 
