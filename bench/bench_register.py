@@ -135,18 +135,17 @@ def register_db() -> tuple[Path, int, int]:
     shutil.copytree(world, folder)
     export = folder / "export"
     export.mkdir()
-    steps = [
-        floor_script("gen_flat.py", export / "flat.csv", "--courses", "500", "--all-pass"),
-        certify("import", export, "--db", db, "--actions", folder / "actions.yaml",
-                "--now", "2027-01-15T11:00"),
-        certify("run-due", "--db", db, "--actions", folder / "actions.yaml",
-                "--now", "2027-01-15T12:00", "--transport", "dir", "--out", folder / "outbox"),
-    ]  # fmt: skip
+    actions = folder / "actions.yaml"
+
+    def step(command: list[str]) -> None:
+        subprocess.run(command, check=True, capture_output=True, env=child_env())
+
     print(f"     building register_world: {CERTIFICATES:,} certificates (once)", flush=True)
-    for number, step in enumerate(steps):
-        if number == 2:
-            imported = _checkpointed_size(db)
-        subprocess.run(step, check=True, capture_output=True, env=child_env())
+    step(floor_script("gen_flat.py", export / "flat.csv", "--courses", "500", "--all-pass"))
+    step(certify("import", export, "--db", db, "--actions", actions, "--now", "2027-01-15T11:00"))
+    imported = _checkpointed_size(db)
+    step(certify("run-due", "--db", db, "--actions", actions, "--now", "2027-01-15T12:00",
+                  "--transport", "dir", "--out", folder / "outbox"))  # fmt: skip
     growth = _checkpointed_size(db) - imported
     with Store.open(db) as store:
         issued, pdf_bytes = store.conn.execute(
