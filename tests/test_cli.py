@@ -18,7 +18,7 @@ import pytest
 import typer.main
 
 from certify.cli import app
-from certify.cli.app import emit_json
+from certify.cli.app import JSONText, emit_json
 from certify.clock import parse_moment
 from tests.helpers import AMS, DEMO_NOW, SWITCH_ON, TO_OUTBOX, cli, file_digest, run_cli
 
@@ -480,6 +480,27 @@ def test_json_for_a_script_is_one_line(capsys: pytest.CaptureFixture[str]) -> No
     assert written.count("\n") == 1 and json.loads(written) == large
     emit_json(small, indent=True)
     assert capsys.readouterr().out == json.dumps(small, indent=2) + "\n"
+
+
+def test_json_text_in_a_document_is_written_as_it_is(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A value that is JSON text already (a dry run's 200,000 deliveries) is written in its
+    place, the document exactly as if it had been encoded with the rest."""
+    deliveries = [{"person": 'P"1', "due_at": None}, {"person": "Zoë\n"}]
+    text = JSONText(json.dumps(deliveries, ensure_ascii=False))
+    for document in (
+        {"sent": 1, "deliveries": text, "needs_attention": None, "forgotten": 0},
+        {"deliveries": text, "sent": 1},
+        {"sent": 1, "deliveries": text},
+        {"deliveries": text, "again": JSONText("[]")},
+        {"deliveries": text},
+    ):
+        decoded = {k: json.loads(v) if isinstance(v, JSONText) else v for k, v in document.items()}
+        emit_json(document)
+        assert capsys.readouterr().out == json.dumps(decoded, ensure_ascii=False) + "\n"
+        emit_json(document, indent=True)
+        assert capsys.readouterr().out == json.dumps(decoded, indent=2, ensure_ascii=False) + "\n"
 
 
 def test_json_at_a_terminal_is_always_indented(

@@ -12,6 +12,7 @@ from certify.cli.app import (
     ActionsOption,
     DbOption,
     JsonOption,
+    JSONText,
     NowOption,
     QuietOption,
     WaitOption,
@@ -105,7 +106,9 @@ def run_due(
                     report = runner.run(chosen, chosen_transport, limit=limit)
                 attention = attention_line(store)
     if as_json:
-        emit_json({**report.as_json(), "needs_attention": attention, "forgotten": forgotten})
+        deliveries = JSONText(report.deliveries_json())
+        shown = report.as_json(deliveries)
+        emit_json({**shown, "needs_attention": attention, "forgotten": forgotten})
     else:
         _print_run(report, config.tz, attention, quiet=quiet)
     if report.exit_code:
@@ -170,7 +173,8 @@ def _person(item: DeliveryResult) -> str:
 
 
 def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
-    if not report.results:
+    shown = report.shown()
+    if not shown:
         return
     if interactive():
         from rich.table import Table
@@ -185,7 +189,7 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             _("subject") if report.dry_run else _("state"),
         ):
             grid.add_column(column)
-        for item in report.results:
+        for item in shown:
             last = item.subject or "" if item.state == "would send" else state_word(item.state)
             if item.error:
                 last = f"{state_word(item.state)}: {item.error}"
@@ -193,7 +197,7 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             grid.add_row(title, item.course, _person(item), local_time(item.due_at, tz), last)
         console().print(grid)
     elif report.dry_run:  # a real run under cron printed its lines as it went
-        for item in report.results:
+        for item in shown:
             line = (
                 f"{state_word(item.state)}: {item.title or item.action} {item.course}/{item.person}"
             )

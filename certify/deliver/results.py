@@ -3,9 +3,11 @@ and JSON."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
+from json.encoder import encode_basestring  # json.dumps's own (in C) for ensure_ascii=False
 from typing import TYPE_CHECKING, Any
 
 from certify.clock import to_utc_text
@@ -14,7 +16,7 @@ from certify.locale import _, ngettext
 from certify.words import state_word
 
 if TYPE_CHECKING:
-    from certify.decide.plan import Plan
+    from certify.decide.plan import Listed, Plan
 
 
 @dataclass(slots=True)
@@ -94,6 +96,9 @@ class RunReport:
     problems: list[str] = field(default_factory=list)  # configuration problems, located
     warnings: list[str] = field(default_factory=list)  # settings that match nothing in the data
     results: list[DeliveryResult] = field(default_factory=list)
+    # a dry run that only lists: each delivery that would be sent, by its key, made into a
+    # `DeliveryResult` only when shown as text (see `shown`), after `results`
+    listed: list[Listed] = field(default_factory=list)
     plan: Plan | None = None
     # dry run: actions no real run has switched on, taken as switched on at this moment
     switched_on: dict[str, datetime] = field(default_factory=dict)
@@ -185,7 +190,32 @@ class RunReport:
             text += _(" (judged until --limit was reached; the rest waits for the next run)")
         return text
 
-    def as_json(self) -> dict[str, Any]:
+    def shown(self) -> list[DeliveryResult]:
+        """Every delivery of the run, the listed ones made into results too."""
+        titles = self.titles
+        listed = [
+            DeliveryResult(
+                action_id, course_id, person_id, None, None, "would send",
+                due_text(due_at) if due_at else None, title=titles.get(action_id),
+            )
+            for action_id, course_id, person_id, due_at in self.listed
+        ]  # fmt: skip
+        return self.results + listed if listed else self.results
+
+    def deliveries_json(self) -> str:
+        """The JSON text of `as_json`'s deliveries: the listed ones written straight from
+        their keys, as a 200,000-delivery dry run would spend seconds on objects each."""
+        made = [d.as_json() for d in self.results]
+        text = json.dumps(made, ensure_ascii=False, default=str, check_circular=False)
+        if not self.listed:
+            return text
+        listed = would_send_json(self.listed)
+        return f"{text[:-1]}, {listed}]" if made else f"[{listed}]"
+
+    def as_json(self, deliveries: Any = None) -> dict[str, Any]:
+        """The report for --json; `deliveries` in place of the list of dicts (its text, say)."""
+        if deliveries is None:
+            deliveries = [d.as_json() for d in self.shown()]
         return {
             "now": to_utc_text(self.now),
             "dry_run": self.dry_run,
@@ -197,7 +227,7 @@ class RunReport:
             "waiting_on": self.waiting_on,
             # dry run: the actions taken as switched on at this moment (real time, UTC)
             "switched_on": {key: to_utc_text(at) for key, at in self.switched_on.items()},
-            "deliveries": [d.as_json() for d in self.results],
+            "deliveries": deliveries,
         }
 
 
@@ -242,18 +272,43 @@ def due_text(moment: datetime) -> str:
     return to_utc_text(moment)
 
 
-def list_would_send(
-    due: list[tuple[str, str, str, datetime | None]], titles: dict[str, str], report: RunReport
-) -> None:
+def list_would_send(due: list[Listed], report: RunReport) -> None:
     """A dry run that only judges: each delivery that would be sent, by its key, without
-    a decision object each (200,000 of them in a large backlog)."""
-    append = report.results.append
-    for action_id, course_id, person_id, due_at in due:
-        text = due_text(due_at) if due_at else None
-        append(
-            DeliveryResult(
-                action_id, course_id, person_id, None, None, "would send", text,
-                title=titles.get(action_id),
-            )
-        )  # fmt: skip
+    an object each (200,000 of them in a large backlog)."""
+    report.listed.extend(due)
     report.sent += len(due)
+
+
+@cache
+def _would_send_template() -> list[str]:
+    """`DeliveryResult.as_json` of a delivery that would be sent, as JSON text in the five
+    pieces around its action, course, person and due moment: the same keys, the same order."""
+    marks = ("\x00action", "\x00course", "\x00person", "\x00due")
+    sample = DeliveryResult(*marks[:3], None, None, "would send", marks[3])
+    text = json.dumps(sample.as_json(), ensure_ascii=False)
+    for mark in marks:
+        text = text.replace(encode_basestring(mark), "\x00")
+    return text.split("\x00")
+
+
+def would_send_json(listed: list[Listed]) -> str:
+    """The listed deliveries as `DeliveryResult.as_json` would give each, as JSON text,
+    comma-separated (without the brackets of the list): each value encoded as json.dumps
+    encodes it, the text up to the person made once per action and course."""
+    start, after_action, after_course, after_person, end = _would_send_template()
+    heads: dict[tuple[str, str], str] = {}
+    dues: dict[datetime | None, str] = {}
+    pieces: list[str] = []
+    append = pieces.append
+    for action_id, course_id, person_id, due_at in listed:
+        head = heads.get((action_id, course_id))
+        if head is None:
+            action, course = encode_basestring(action_id), encode_basestring(course_id)
+            head = heads[action_id, course_id] = (
+                f"{start}{action}{after_action}{course}{after_course}"
+            )
+        due = dues.get(due_at)
+        if due is None:
+            due = dues[due_at] = encode_basestring(due_text(due_at)) if due_at else "null"
+        append(f"{head}{encode_basestring(person_id)}{after_person}{due}{end}")
+    return ", ".join(pieces)

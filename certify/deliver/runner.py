@@ -348,9 +348,8 @@ class Runner:
             if render:
                 self._rehearse(plan.by_outcome("send", limit), report, progress)
             else:
-                titles = {a.id: action_title(a.name, a.id) for a in self.config.actions}
                 listed = plan.listed("send")[:limit]
-                results.list_would_send(listed, titles, report)
+                results.list_would_send(listed, report)
                 if progress:
                     progress(len(listed), len(listed))
             return report
