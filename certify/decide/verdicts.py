@@ -23,7 +23,8 @@ class Verdict(NamedTuple):
 
 # Per action: the outcome for each (attendance met, pass met), at index 2·attendance + pass;
 # None for an action decided participant by participant.
-Outcomes = list[tuple[Outcome, Outcome, Outcome, Outcome] | None]
+Table = tuple[Outcome, Outcome, Outcome, Outcome]
+Outcomes = list[Table | None]
 
 
 class CourseVerdicts:
@@ -37,6 +38,9 @@ class CourseVerdicts:
         self.fast = [a.timing.after == "course_end" for a in actions]
         self.cache: list[dict[str, Verdict]] = [{} for _ in actions]
         self._outcomes: dict[str, tuple[int, int, Outcomes]] = {}
+        # the table of a case: its action, linked, status verdict and due moment are all
+        # that tell two courses' cases apart, and thousands of courses share few of them
+        self._tables: dict[tuple[int, bool, bool, datetime], Table] = {}
         self._kinds: dict[str, int] = {}  # course id → its kind of course, numbered
         self._kind_numbers: dict[tuple[str, int, int, int], int] = {}
 
@@ -73,18 +77,23 @@ class CourseVerdicts:
                 if verdict is None:
                     tables.append(None)
                     continue
-                case = Case(
-                    action,
-                    planner.now,
-                    planner.since[action.id],
-                    planner.tz,
-                    linked=planner.linked(action, course),
-                    status_ok=verdict.status_ok,
-                    due=verdict.due,
-                    attendance_met=False,  # each pair in turn
-                    pass_met=False,
-                )
-                tables.append(outcomes_by_requirements(case))
+                linked = planner.linked(action, course)
+                key = (index, linked, verdict.status_ok, verdict.due)
+                table = self._tables.get(key)
+                if table is None:
+                    case = Case(
+                        action,
+                        planner.now,
+                        planner.since[action.id],
+                        planner.tz,
+                        linked=linked,
+                        status_ok=verdict.status_ok,
+                        due=verdict.due,
+                        attendance_met=False,  # each pair in turn
+                        pass_met=False,
+                    )
+                    table = self._tables[key] = outcomes_by_requirements(case)
+                tables.append(table)
             found = self._outcomes[course.id] = (
                 rules.attendance_minimum(course.attendance_parts, course.needed),
                 rules.pass_minimum(course.pass_parts),
