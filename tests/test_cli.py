@@ -488,17 +488,29 @@ def test_json_text_in_a_document_is_written_as_it_is(
     """A value that is JSON text already (a dry run's 200,000 deliveries) is written in its
     place, the document exactly as if it had been encoded with the rest."""
     deliveries = [{"person": 'P"1', "due_at": None}, {"person": "Zoë\n"}]
-    text = JSONText(json.dumps(deliveries, ensure_ascii=False))
-    for document in (
+    text = json.dumps(deliveries, ensure_ascii=False)
+
+    def pieces() -> JSONText:
+        return JSONText(iter([text[:7], text[7:20], text[20:]]))
+
+    for shape in (
         {"sent": 1, "deliveries": text, "needs_attention": None, "forgotten": 0},
         {"deliveries": text, "sent": 1},
         {"sent": 1, "deliveries": text},
-        {"deliveries": text, "again": JSONText("[]")},
+        {"deliveries": text, "again": "[]"},
         {"deliveries": text},
     ):
-        decoded = {k: json.loads(v) if isinstance(v, JSONText) else v for k, v in document.items()}
+        decoded = {k: json.loads(v) if v in (text, "[]") else v for k, v in shape.items()}
+        document = {
+            k: pieces() if v == text else JSONText(["[]"]) if v == "[]" else v
+            for k, v in shape.items()
+        }
         emit_json(document)
         assert capsys.readouterr().out == json.dumps(decoded, ensure_ascii=False) + "\n"
+        document = {
+            k: pieces() if v == text else JSONText(["[]"]) if v == "[]" else v
+            for k, v in shape.items()
+        }
         emit_json(document, indent=True)
         assert capsys.readouterr().out == json.dumps(decoded, indent=2, ensure_ascii=False) + "\n"
 

@@ -11,9 +11,10 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -371,9 +372,13 @@ def config_from(actions: Path | None) -> Config:
 # than seconds of whitespace nobody reads; a person at a terminal gets it indented.
 
 
-class JSONText(str):
+class JSONText:
     """A value of a dict given to `emit_json` that is JSON text already (compact, as
-    `json.dumps` writes it): written as it is, not encoded as a string."""
+    `json.dumps` writes it), in pieces made as they are written: none encoded again, and
+    the text of 200,000 deliveries never held whole."""
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self.pieces = pieces
 
 
 def emit_json(value: Any, *, indent: bool | None = None) -> None:
@@ -383,7 +388,7 @@ def emit_json(value: Any, *, indent: bool | None = None) -> None:
         indent = interactive()
     if indent:
         if isinstance(value, dict):
-            value = {k: json.loads(v) if isinstance(v, JSONText) else v for k, v in value.items()}
+            value = {k: _decoded(v) for k, v in value.items()}
         write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", escaped=True)
         return
     for piece in _compact(value):
@@ -391,31 +396,39 @@ def emit_json(value: Any, *, indent: bool | None = None) -> None:
     write("\n", escaped=True)
 
 
-def _compact(value: Any) -> list[str]:
-    """Compact JSON of `value` in pieces: the JSONText values of a dict as they are, between
-    the rest encoded together (the text of 200,000 deliveries is never copied)."""
+def _decoded(value: Any) -> Any:
+    return json.loads("".join(value.pieces)) if isinstance(value, JSONText) else value
+
+
+def _compact(value: Any) -> Iterator[str]:
+    """Compact JSON of `value` in pieces: the JSONText values of a dict as they come, between
+    the rest encoded together."""
 
     def dumps(plain: Any) -> str:
         # a tree of plain values: no cycle to look for in 200,000 deliveries
         return json.dumps(plain, ensure_ascii=False, default=str, check_circular=False)
 
     if not isinstance(value, dict) or not any(isinstance(v, JSONText) for v in value.values()):
-        return [dumps(value)]
-    pieces: list[str] = []
+        yield dumps(value)
+        return
+    members: list[Iterable[str]] = []  # the pieces of each member, or of several together
     between: dict[Any, Any] = {}
     for key, item in value.items():
         if not isinstance(item, JSONText):
             between[key] = item
             continue
         if between:
-            pieces += [dumps(between)[1:-1], ", "]
+            members.append([dumps(between)[1:-1]])
             between = {}
-        pieces += [dumps(str(key)), ": ", item, ", "]
+        members.append(chain([f"{dumps(str(key))}: "], item.pieces))
     if between:
-        pieces.append(dumps(between)[1:-1])
-    else:
-        pieces.pop()
-    return ["{", *pieces, "}"]
+        members.append([dumps(between)[1:-1]])
+    yield "{"
+    for index, member in enumerate(members):
+        if index:
+            yield ", "
+        yield from member
+    yield "}"
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -16,6 +16,8 @@ from certify.locale import _, ngettext
 from certify.words import state_word
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from certify.decide.plan import Listed, Plan
 
 
@@ -202,15 +204,18 @@ class RunReport:
         ]  # fmt: skip
         return self.results + listed if listed else self.results
 
-    def deliveries_json(self) -> str:
-        """The JSON text of `as_json`'s deliveries: the listed ones written straight from
-        their keys, as a 200,000-delivery dry run would spend seconds on objects each."""
+    def deliveries_json(self) -> Iterator[str]:
+        """The JSON text of `as_json`'s deliveries, in pieces made as they are read: the
+        listed ones straight from their keys, as a 200,000-delivery dry run would spend
+        seconds on objects each, and hundreds of MB on the text held whole."""
         made = [d.as_json() for d in self.results]
         text = json.dumps(made, ensure_ascii=False, default=str, check_circular=False)
         if not self.listed:
-            return text
-        listed = would_send_json(self.listed)
-        return f"{text[:-1]}, {listed}]" if made else f"[{listed}]"
+            yield text
+            return
+        yield f"{text[:-1]}, " if made else "["
+        yield from would_send_json(self.listed)
+        yield "]"
 
     def as_json(self, deliveries: Any = None) -> dict[str, Any]:
         """The report for --json; `deliveries` in place of the list of dicts (its text, say)."""
@@ -291,24 +296,26 @@ def _would_send_template() -> list[str]:
     return text.split("\x00")
 
 
-def would_send_json(listed: list[Listed]) -> str:
+def would_send_json(listed: list[Listed], *, chunk: int = 5000) -> Iterator[str]:
     """The listed deliveries as `DeliveryResult.as_json` would give each, as JSON text,
-    comma-separated (without the brackets of the list): each value encoded as json.dumps
-    encodes it, the text up to the person made once per action and course."""
+    comma-separated (without the brackets of the list), `chunk` deliveries a piece: each
+    value encoded as json.dumps encodes it, the text up to the person made once per
+    action and course."""
     start, after_action, after_course, after_person, end = _would_send_template()
     heads: dict[tuple[str, str], str] = {}
     dues: dict[datetime | None, str] = {}
-    pieces: list[str] = []
-    append = pieces.append
-    for action_id, course_id, person_id, due_at in listed:
-        head = heads.get((action_id, course_id))
-        if head is None:
-            action, course = encode_basestring(action_id), encode_basestring(course_id)
-            head = heads[action_id, course_id] = (
-                f"{start}{action}{after_action}{course}{after_course}"
-            )
-        due = dues.get(due_at)
-        if due is None:
-            due = dues[due_at] = encode_basestring(due_text(due_at)) if due_at else "null"
-        append(f"{head}{encode_basestring(person_id)}{after_person}{due}{end}")
-    return ", ".join(pieces)
+    for first in range(0, len(listed), chunk):
+        pieces: list[str] = []
+        append = pieces.append
+        for action_id, course_id, person_id, due_at in listed[first : first + chunk]:
+            head = heads.get((action_id, course_id))
+            if head is None:
+                action, course = encode_basestring(action_id), encode_basestring(course_id)
+                head = heads[action_id, course_id] = (
+                    f"{start}{action}{after_action}{course}{after_course}"
+                )
+            due = dues.get(due_at)
+            if due is None:
+                due = dues[due_at] = encode_basestring(due_text(due_at)) if due_at else "null"
+            append(f"{head}{encode_basestring(person_id)}{after_person}{due}{end}")
+        yield ", ".join(pieces) if first == 0 else ", " + ", ".join(pieces)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
-from certify.deliver.results import DeliveryResult, RunReport, list_would_send
+from certify.deliver.results import DeliveryResult, RunReport, list_would_send, would_send_json
 
 NOW = datetime(2027, 1, 15, 11, 0, tzinfo=UTC)
 LISTED = [
@@ -23,6 +23,12 @@ LISTED = [
 ]
 
 
+def shown_of(listed: list[tuple[str, str, str, datetime | None]]) -> list[DeliveryResult]:
+    report = RunReport(NOW, dry_run=True)
+    list_would_send(listed, report)
+    return report.shown()
+
+
 def encoded(report: RunReport) -> list[dict[str, object]]:
     return [d.as_json() for d in report.shown()]
 
@@ -37,7 +43,7 @@ def test_listed_deliveries_are_the_json_of_their_results() -> None:
     ]
     assert shown[1].title == "Proof of participation" and shown[0].title is None
     assert shown[2].due_at == "2027-01-01T08:00:00Z" and shown[3].due_at is None
-    text = report.deliveries_json()
+    text = "".join(report.deliveries_json())
     assert text == json.dumps(encoded(report), ensure_ascii=False)
     assert report.as_json()["deliveries"] == json.loads(text)
 
@@ -47,8 +53,16 @@ def test_made_results_come_before_the_listed_ones() -> None:
     report.results.append(
         DeliveryResult("certificate", "C9", "P9", "Ann", "a@example.org", "held", None, error="x")
     )
-    assert report.deliveries_json() == json.dumps(encoded(report), ensure_ascii=False)
+    assert "".join(report.deliveries_json()) == json.dumps(encoded(report), ensure_ascii=False)
     list_would_send(LISTED[:2], report)
     assert len(report.shown()) == 3
-    assert report.deliveries_json() == json.dumps(encoded(report), ensure_ascii=False)
-    assert RunReport(NOW, dry_run=True).deliveries_json() == "[]"
+    assert "".join(report.deliveries_json()) == json.dumps(encoded(report), ensure_ascii=False)
+    assert list(RunReport(NOW, dry_run=True).deliveries_json()) == ["[]"]
+
+
+def test_listed_deliveries_come_in_pieces_of_the_same_text() -> None:
+    """A large dry run's text is made piece by piece as it is written, never whole."""
+    whole = "".join(would_send_json(LISTED))
+    pieces = list(would_send_json(LISTED, chunk=2))
+    assert len(pieces) == 3 and "".join(pieces) == whole
+    assert json.loads(f"[{whole}]") == [d.as_json() for d in shown_of(LISTED)]
