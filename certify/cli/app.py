@@ -383,7 +383,8 @@ class JSONText:
 
 def emit_json(value: Any, *, indent: bool | None = None) -> None:
     """JSON for scripts, on stdout: indented at a terminal (or when asked), else compact, as
-    scripts read it alike and the C encoder writes it many times faster."""
+    scripts read it alike and the C encoder writes it many times faster. A `JSONText` value
+    of a dict is written as its pieces come (read back only to be indented)."""
     if indent is None:
         indent = interactive()
     if indent:
