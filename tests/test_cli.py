@@ -18,7 +18,8 @@ import pytest
 import typer.main
 
 from certify.cli import app
-from certify.cli.app import JSONText, emit_json
+from certify.cli.app import emit_json
+from certify.cli.jsontext import JSONText
 from certify.clock import parse_moment
 from tests.helpers import AMS, DEMO_NOW, SWITCH_ON, TO_OUTBOX, cli, file_digest, run_cli
 

@@ -11,10 +11,9 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -24,6 +23,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from typer.models import CommandFunctionType, CommandInfo, TyperInfo
 
 from certify import __version__
+from certify.cli.jsontext import compact, decoded
 from certify.cli.terminal import printable
 from certify.clock import DateFormatError, from_utc_text, parse_moment
 from certify.config import Config, actions_path, load, read_timezone
@@ -372,15 +372,6 @@ def config_from(actions: Path | None) -> Config:
 # than seconds of whitespace nobody reads; a person at a terminal gets it indented.
 
 
-class JSONText:
-    """A value of a dict given to `emit_json` that is JSON text already (compact, as
-    `json.dumps` writes it), in pieces made as they are written: none encoded again, and
-    the text of 200,000 deliveries never held whole."""
-
-    def __init__(self, pieces: Iterable[str]) -> None:
-        self.pieces = pieces
-
-
 def emit_json(value: Any, *, indent: bool | None = None) -> None:
     """JSON for scripts, on stdout: indented at a terminal (or when asked), else compact, as
     scripts read it alike and the C encoder writes it many times faster. A `JSONText` value
@@ -389,47 +380,12 @@ def emit_json(value: Any, *, indent: bool | None = None) -> None:
         indent = interactive()
     if indent:
         if isinstance(value, dict):
-            value = {k: _decoded(v) for k, v in value.items()}
+            value = {k: decoded(v) for k, v in value.items()}
         write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", escaped=True)
         return
-    for piece in _compact(value):
+    for piece in compact(value):
         write(piece, escaped=True)
     write("\n", escaped=True)
-
-
-def _decoded(value: Any) -> Any:
-    return json.loads("".join(value.pieces)) if isinstance(value, JSONText) else value
-
-
-def _compact(value: Any) -> Iterator[str]:
-    """Compact JSON of `value` in pieces: the JSONText values of a dict as they come, between
-    the rest encoded together."""
-
-    def dumps(plain: Any) -> str:
-        # a tree of plain values: no cycle to look for in 200,000 deliveries
-        return json.dumps(plain, ensure_ascii=False, default=str, check_circular=False)
-
-    if not isinstance(value, dict) or not any(isinstance(v, JSONText) for v in value.values()):
-        yield dumps(value)
-        return
-    members: list[Iterable[str]] = []  # the pieces of each member, or of several together
-    between: dict[Any, Any] = {}
-    for key, item in value.items():
-        if not isinstance(item, JSONText):
-            between[key] = item
-            continue
-        if between:
-            members.append([dumps(between)[1:-1]])
-            between = {}
-        members.append(chain([f"{dumps(str(key))}: "], item.pieces))
-    if between:
-        members.append([dumps(between)[1:-1]])
-    yield "{"
-    for index, member in enumerate(members):
-        if index:
-            yield ", "
-        yield from member
-    yield "}"
 
 
 def console(*, stderr: bool = False) -> Console:

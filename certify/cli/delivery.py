@@ -12,7 +12,6 @@ from certify.cli.app import (
     ActionsOption,
     DbOption,
     JsonOption,
-    JSONText,
     NowOption,
     QuietOption,
     WaitOption,
@@ -27,6 +26,7 @@ from certify.cli.app import (
     plain,
     warn,
 )
+from certify.cli.jsontext import JSONText
 from certify.cli.transport_options import TransportChoice, with_transport_options
 from certify.locale import _, ngettext
 from certify.store.database import Store, db_path
