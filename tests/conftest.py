@@ -32,6 +32,7 @@ def in_english(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     locale.choose(None)
     locale.configure(None)
+    locale.fall_back_to(None)
 
 
 @pytest.fixture

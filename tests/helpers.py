@@ -115,6 +115,7 @@ def cli(
     finally:
         locale.choose(None)
         locale.configure(None)
+        locale.fall_back_to(None)
     escaped = None if isinstance(result.exception, SystemExit) else result.exception
     return Ran(result.exit_code, result.stdout, result.stderr, escaped)
 

@@ -83,6 +83,16 @@ class _Group(TyperGroup):
         """The commands in the order they were registered (as Typer lists them)."""
         return list(self.commands)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The command line, its mistakes told in the language chosen; a command that reads
+        no actions file speaks the language of the one it would read."""
+        from certify import locale
+        from certify.cli import usage
+
+        usage.install()
+        locale.fall_back_to(actions_path(None))
+        return super().main(*args, **kwargs)
+
 
 class _Commands(MutableMapping[str, Any]):
     """An app's commands by name, each built from its function's signature when first asked
@@ -234,6 +244,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _language(value: str | None) -> None:
+    """--lang, taken as soon as it is read: a mistyped command after it reads in it too."""
+    if value is None:
+        return
+    from certify import locale
+
+    if locale.supported(value) is None:
+        raise typer.BadParameter(
+            _("{lang} is not a language certify speaks ({languages})").format(
+                lang=repr(value), languages=", ".join(locale.LANGUAGES)
+            ),
+            param_hint="--lang",
+        )
+    locale.choose(value)
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -248,23 +274,15 @@ def _root(
             "--lang",
             envvar="CERTIFY_LANG",
             metavar="LANG",
+            callback=_language,
+            is_eager=True,
             help="The language of what certify shows: en or nl. Default: locale in "
-            "actions.yaml, else English. Help texts and --json keys stay English.",
+            "the actions file, else in ./actions.yaml, else English. Help texts and --json "
+            "keys stay English.",
         ),
     ] = None,
 ) -> None:
     """certify: certificates and proofs of participation, the moment they are earned."""
-    if lang is not None:
-        from certify import locale
-
-        if locale.supported(lang) is None:
-            raise typer.BadParameter(
-                _("{lang} is not a language certify speaks ({languages})").format(
-                    lang=repr(lang), languages=", ".join(locale.LANGUAGES)
-                ),
-                param_hint="--lang",
-            )
-        locale.choose(lang)
 
 
 def fail(exc: CertifyError) -> NoReturn:

@@ -1,0 +1,111 @@
+"""The texts that come from elsewhere read in Dutch too: the command line's own mistakes,
+YAML syntax, template problems, delivery errors and history; and a command that reads no
+actions.yaml speaks the language of the one beside it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import run_cli
+
+# the language of the actions.yaml in the folder decides: no --lang, no CERTIFY_LANG
+AS_CONFIGURED = {"CERTIFY_LANG": ""}
+
+
+def test_a_mistyped_command_reads_in_dutch_with_its_usage(examples: Path) -> None:
+    ran = run_cli("--lang", "nl", "statuss", cwd=examples)
+    assert ran.returncode == 2
+    usage, hint = ran.stderr.splitlines()[:2]
+    assert usage.startswith("Gebruik: ") and usage.endswith("certify [OPTIONS] COMMAND [ARGS]...")
+    assert hint.startswith("Zie '") and hint.endswith("certify -h' voor hulp."), ran.stderr
+    assert "Fout: Onbekende opdracht 'statuss'. Bedoelt u 'status'?" in ran.stderr
+    assert "No such command" not in ran.stderr
+
+
+def test_the_command_line_s_own_mistakes_read_in_the_language_of_actions_yaml(
+    examples: Path,
+) -> None:
+    said = {
+        ("import",): "Fout: Argument 'PATH...' ontbreekt.",
+        ("explain",): "Fout: Optie '--person' ontbreekt.",
+        ("log", "--bogus"): "Fout: Onbekende optie: --bogus",
+        ("log", "--state"): "Fout: Optie '--state' heeft een waarde nodig.",
+        (
+            "report",
+            "--days",
+            "x",
+        ): "Fout: Ongeldige waarde voor '--days': hier hoort een geheel getal",
+        (
+            "run-due",
+            "--wait",
+            "-1",
+        ): "Fout: Ongeldige waarde voor '--wait': het moet 0 of meer zijn",
+        (
+            "log",
+            "--state",
+            "bogus",
+        ): "Fout: Ongeldige waarde voor '--state': 'bogus' is niet een van",
+        ("status", "extra"): "Fout: Onverwacht extra argument (extra)",
+    }
+    for args, dutch in said.items():
+        ran = run_cli(*args, cwd=examples, env=AS_CONFIGURED)
+        assert ran.returncode == 2, args
+        assert dutch in ran.stderr, (args, ran.stderr)
+        assert "Error:" not in ran.stderr and "Usage:" not in ran.stderr, ran.stderr
+    # the same mistake in English reads as Click wrote it
+    ran = run_cli("log", "--state", "bogus", cwd=examples)
+    assert "Error: Invalid value for '--state': 'bogus' is not one of 'pending'," in ran.stderr
+
+
+def test_help_stays_english_whatever_the_language(examples: Path) -> None:
+    ran = run_cli("--lang", "nl", "log", "-h", cwd=examples)
+    assert ran.returncode == 0
+    assert ran.stdout.startswith("Usage: ") and "certify log [OPTIONS]" in ran.stdout
+    assert "Options:" in ran.stdout and "Show this message and exit." in ran.stdout
+
+
+def test_init_speaks_the_language_of_the_actions_yaml_beside_it(examples: Path) -> None:
+    kit = examples / "kit"
+    ran = run_cli("init", str(kit), cwd=examples, env=AS_CONFIGURED)
+    assert ran.returncode == 0, ran.stderr
+    assert f"{kit / 'actions.yaml'} geschreven" in ran.stdout, ran.stdout
+    # no actions.yaml here: English
+    elsewhere = run_cli("init", "again", cwd=kit.parent / "templates", env=AS_CONFIGURED)
+    assert "wrote" in elsewhere.stdout, elsewhere.stdout
+
+
+def test_a_register_command_speaks_the_language_of_actions_yaml_though_it_reads_none(
+    examples: Path,
+) -> None:
+    actions = examples / "actions.yaml"
+    # a file that would not load still names its language; CERTIFY_ACTIONS points to it
+    actions.rename(examples / "site.yaml")
+    (examples / "site.yaml").write_text(
+        (examples / "site.yaml").read_text(encoding="utf-8") + "colour: [\n", encoding="utf-8"
+    )
+    ran = run_cli(
+        "certificates", "get", "ZZZZ-ZZZZ-ZZZZ", "--out", "x.pdf", cwd=examples,
+        env={**AS_CONFIGURED, "CERTIFY_ACTIONS": "site.yaml"},
+    )  # fmt: skip
+    assert ran.returncode != 0
+    assert "fout: certify.db: deze database bestaat niet" in ran.stderr, ran.stderr
+
+
+def test_a_quiet_tick_still_reads_no_catalogue_and_peeks_at_nothing_it_does_not_show(
+    examples: Path,
+) -> None:
+    probe = (
+        "import sys; from certify.cli import app; import certify.locale as l\n"
+        "sys.argv = ['certify', '--version']\n"
+        "try: app()\n"
+        "except SystemExit: pass\n"
+        "print('LOADED', *sorted(l._loaded), 'PEEKED', *l._peeked)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], cwd=examples, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "CERTIFY_LANG": ""},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("LOADED")[1].split() == ["PEEKED"]
