@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from certify import locale
 from certify.clock import DateFormatError, localize, machine_zone, parse_written, zone
 from certify.decide.timings import (
     DURATION_SCHEMA,
@@ -24,6 +25,7 @@ from certify.decide.timings import (
     Duration,
     Timing,
     Validity,
+    anchor_conditions,
     parse_duration,
     parse_validity,
     renewal_conditions,
@@ -233,20 +235,11 @@ class Action(Strict):
 
     @model_validator(mode="after")
     def _anchor_needs_yes(self) -> Action:
-        checks = (self.conditions.attendance, self.conditions.pass_)
-        renewing = renewal_conditions(self.timing, self.conditions)
-        if renewing:
-            raise ValueError(renewing)
-        if self.timing.after == "requirements_met":
-            if "yes" not in checks:
-                raise ValueError(
-                    "timing.after 'requirements_met' needs a condition 'yes' "
-                    "(attendance: yes or pass: yes)"
-                )
-            if "not_met" in checks:
-                raise ValueError(
-                    "timing.after 'requirements_met' cannot be combined with a 'not_met' condition"
-                )
+        problem = renewal_conditions(self.timing, self.conditions) or anchor_conditions(
+            self.timing, self.conditions
+        )
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -269,22 +262,12 @@ class Settings(Strict):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str) -> str:
-        from certify.render.addresses import AddressError, parse_address_list
+        from certify.render.addresses import sender_problem
 
-        try:
-            found = parse_address_list(value)
-        except AddressError as exc:
-            found, problem = (), str(exc)
-        else:
-            problem = f"{value!r} reads as {len(found)} addresses"
-        if len(found) == 1:
-            return value
-        name, bracket, rest = value.rpartition("<")
-        quoted = f'"{name.strip().strip(chr(34))}" <{rest}' if bracket and name.strip() else None
-        raise ValueError(
-            f"{problem}: the sender is one address, Name <address>"
-            + (f"; a name with a comma goes in double quotes: '{quoted}'" if quoted else "")
-        )
+        problem = sender_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("locale")
     @classmethod
@@ -343,8 +326,10 @@ class Config:
                 return action
         ids = [a.id for a in self.settings.actions]
         raise UsageError(
-            f"no action {action_id!r} in {self.path} (known: {', '.join(ids)})"
-            f"{did_you_mean(action_id, ids)}"
+            _("no action {action} in {path} (known: {known})").format(
+                action=repr(action_id), path=self.path, known=", ".join(ids)
+            )
+            + did_you_mean(action_id, ids)
         )
 
     def where(self, *loc: Any) -> str:
@@ -395,10 +380,10 @@ def not_a_folder(path: Path) -> None:
         return
     inside = path / "actions.yaml"
     raise CertifyError(
-        f"{path} is a folder; --actions takes the actions.yaml file",
+        _("{path} is a folder; --actions takes the actions.yaml file").format(path=path),
         hint=f"--actions {inside}"
         if inside.is_file()
-        else "pass the actions.yaml file with --actions, or run where it lives",
+        else _("pass the actions.yaml file with --actions, or run where it lives"),
     )
 
 
@@ -406,35 +391,33 @@ def load(path: Path) -> Config:
     """Load and validate actions.yaml; every problem at once, located, as ConfigError."""
     not_a_folder(path)
     file = str(path)
+    locale.fall_back_to(path)  # a file YAML cannot read still names its language
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(
             file,
-            [f"{file}: not found"],
-            hint="pass --actions PATH, set CERTIFY_ACTIONS, or run where actions.yaml lives",
+            [f"{file}: " + _("not found")],
+            hint=_("pass --actions PATH, set CERTIFY_ACTIONS, or run where actions.yaml lives"),
         ) from None
     except UnicodeDecodeError as exc:
         line = exc.object[: exc.start].count(b"\n") + 1
+        said = _("not UTF-8 text (byte {byte})").format(byte=f"0x{exc.object[exc.start]:02x}")
         raise ConfigError(
-            file,
-            [f"{file}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})"],
-            hint="save actions.yaml as UTF-8",
+            file, [f"{file}:{line}: {said}"], hint=_("save actions.yaml as UTF-8")
         ) from None
     except OSError as exc:
-        raise ConfigError(file, [f"{file}: cannot read it ({exc.strerror or exc})"]) from None
+        said = _("cannot read it ({reason})").format(reason=exc.strerror or exc)
+        raise ConfigError(file, [f"{file}: {said}"]) from None
     data, positions, problems = parse_yaml(text, file)
     if problems:
         raise ConfigError(file, problems)
     if not isinstance(data, dict):
-        raise ConfigError(
-            file, [f"{file}:1:1: expected a mapping with 'version', 'sender' and 'actions'"]
-        )
+        said = _("expected a mapping with 'version', 'sender' and 'actions'")
+        raise ConfigError(file, [f"{file}:1:1: {said}"])
     # `x-` keys at the top hold what anchors share (`x-common: &common`), as in Compose files
     data = {key: value for key, value in data.items() if not str(key).startswith("x-")}
     if isinstance(data.get("locale"), str):  # the file's own problems read in its language
-        from certify import locale
-
         locale.configure(data["locale"])
     try:
         settings = Settings.model_validate(data)
@@ -446,10 +429,11 @@ def load(path: Path) -> Config:
     seen: dict[str, int] = {}
     for index, action in enumerate(settings.actions):
         if action.id in seen:
-            problems.append(
-                f"{config.where('actions', index, 'id')}: duplicate action id {action.id!r} "
-                f"(first at actions[{seen[action.id]}]); ids are the keys of the delivery log"
-            )
+            said = _(
+                "duplicate action id {action} (first at actions[{first}]); ids are the keys "
+                "of the delivery log"
+            ).format(action=repr(action.id), first=seen[action.id])
+            problems.append(f"{config.where('actions', index, 'id')}: {said}")
         seen.setdefault(action.id, index)
     problems += renewal_problems(config.settings.actions, config.where)
     if problems:

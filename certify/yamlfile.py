@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from certify.errors import did_you_mean
-from certify.locale import _
+from certify.locale import N_, _
+from certify.locale.yamlsyntax import pyyaml_words, syntax_problem
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]
 """(line, column) of every node by its path of keys and list indexes, both counted from 1."""
@@ -74,10 +75,10 @@ _Loader.add_implicit_resolver(
 _Loader.add_constructor(_INT, _Loader.construct_yaml_int)
 
 _READS_AS = {
-    "tag:yaml.org,2002:timestamp": "a date",
-    _INT: "a whole number",
-    _FLOAT: "a number",
-    _BOOL: "true or false",
+    "tag:yaml.org,2002:timestamp": N_("a date"),
+    _INT: N_("a whole number"),
+    _FLOAT: N_("a number"),
+    _BOOL: N_("true or false"),
 }
 
 
@@ -99,11 +100,13 @@ class _Walker:
         positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         self.visited += 1
         if self.visited > MAX_NODES:
-            raise _TooBig(f"{self.at(node)}: more than {MAX_NODES} values (aliases of aliases?)")
+            said = _("more than {count} values (aliases of aliases?)").format(count=MAX_NODES)
+            raise _TooBig(f"{self.at(node)}: {said}")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if id(node) in self.active:
-            self.problems.append(f"{self.at(node)}: an alias refers to a node that contains it")
+            said = _("an alias refers to a node that contains it")
+            self.problems.append(f"{self.at(node)}: {said}")
             return None
         self.active.add(id(node))
         try:
@@ -121,17 +124,27 @@ class _Walker:
         try:
             return self.loader.construct_object(node)
         except yaml.MarkedYAMLError as exc:  # an unknown tag such as !!python/object
-            self.problems.append(f"{self.at(node)}: not valid YAML: {exc.problem}")
+            said = _("not valid YAML: {problem}").format(problem=pyyaml_words(exc.problem or ""))
+            self.problems.append(f"{self.at(node)}: {said}")
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
-            kind = _READS_AS.get(node.tag, f"{node.tag.rsplit(':', 1)[-1]!r}")
-            self.problems.append(f"{self.at(node)}: cannot read {node.value!r} as {kind} ({exc})")
+            kind = _READS_AS.get(node.tag)
+            said = _("cannot read {value} as {kind} ({reason})").format(
+                value=repr(node.value),
+                kind=_(kind) if kind else repr(node.tag.rsplit(":", 1)[-1]),
+                reason=exc,
+            )
+            self.problems.append(f"{self.at(node)}: {said}")
         return None
 
     def key(self, node: yaml.Node) -> tuple[bool, Any]:
         """(usable, key): a key is one scalar; a list or mapping as key is a problem."""
         if not isinstance(node, yaml.ScalarNode):
-            shape = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
-            self.problems.append(f"{self.at(node)}: a key must be a single word, not a {shape}")
+            said = (
+                _("a key must be a single word, not a list")
+                if isinstance(node, yaml.SequenceNode)
+                else _("a key must be a single word, not a mapping")
+            )
+            self.problems.append(f"{self.at(node)}: {said}")
             return False, None
         problems_before = len(self.problems)
         key = self.scalar(node)
@@ -145,9 +158,8 @@ class _Walker:
             if key_node.tag != _MERGE:
                 own.append((key_node, value_node))
             elif merge_keys:
-                self.problems.append(
-                    f"{self.at(key_node)}: duplicate key '<<' (merge several: `<<: [*a, *b]`)"
-                )
+                said = _("duplicate key '<<' (merge several: `<<: [*a, *b]`)")
+                self.problems.append(f"{self.at(key_node)}: {said}")
             else:
                 merge_keys += 1
                 sources = self.merge_sources(value_node)
@@ -185,9 +197,8 @@ class _Walker:
         candidates = node.value if isinstance(node, yaml.SequenceNode) else [node]
         if all(isinstance(c, yaml.MappingNode) for c in candidates):
             return list(candidates)
-        self.problems.append(
-            f"{self.at(node)}: '<<' merges a mapping (`<<: *base`) or a list of them (`<<: [*a, *b]`)"
-        )
+        said = _("'<<' merges a mapping (`<<: *base`) or a list of them (`<<: [*a, *b]`)")
+        self.problems.append(f"{self.at(node)}: {said}")
         return []
 
 
@@ -219,83 +230,13 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions, list[str]]:
     except _TooBig as exc:
         return None, positions, [str(exc)]
     except RecursionError:
-        return None, positions, [f"{file}:1:1: not valid YAML: nested too deeply"]
+        said = _("not valid YAML: {problem}").format(problem=_("nested too deeply"))
+        return None, positions, [f"{file}:1:1: {said}"]
     except yaml.YAMLError as exc:
-        return None, positions, [f"{file}:1:1: not valid YAML: {exc}"]
+        said = _("not valid YAML: {problem}").format(problem=exc)
+        return None, positions, [f"{file}:1:1: {said}"]
     finally:
         loader.dispose()
-
-
-_INDENTATION = (
-    "the indentation does not line up with the lines above (check the spaces before this "
-    "line; tabs are not allowed)"
-)
-_QUOTE_ALL = "put the whole value in quotes"
-
-
-def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> str:
-    """A YAML syntax error in plain words with a hint, at the place to fix it, and PyYAML's
-    own words after it: `actions.yaml:35:6: the indentation does not line up ...`."""
-    problem, context = exc.problem or "", exc.context or ""
-    mark, opened = exc.problem_mark, exc.context_mark
-    plain: str | None = None
-    back = 0
-    if problem.startswith("expected <block end>"):
-        # text after a closed quote or bracket, else a line that is not where it belongs
-        plain = (
-            f"text after a closing quote or bracket; {_QUOTE_ALL}"
-            if problem.endswith("'<scalar>'")
-            else _INDENTATION
-        )
-    elif problem == "mapping values are not allowed here" and mark is not None:
-        before = (text.splitlines()[mark.line :] or [""])[0][: mark.column]
-        plain = (
-            f"a second ': ' on this line; {_QUOTE_ALL} (name: \"Certificate: VCA\")"
-            if ": " in before
-            else "a ':' where no key can start: is this line indented deeper than the one "
-            "above, or does a ':' on the line above lack the space after it?"
-        )
-    elif problem == "sequence entries are not allowed here":
-        plain = f"a '-' where no list item can start; {_QUOTE_ALL}, or check the indentation"
-    elif problem.startswith("found character '\\t'"):
-        plain = (
-            "a tab character: YAML takes spaces only, also for indentation (replace it with spaces)"
-        )
-    elif problem.startswith("found character") and "cannot start any token" in problem:
-        character = problem.removeprefix("found character ").split(" ", 1)[0]
-        plain = f"a value cannot start with {character}; {_QUOTE_ALL}"
-    elif problem == "could not find expected ':'":
-        mark = opened or mark
-        plain = (
-            "a line that is not `key: value`: the ':' is missing, or a text over several "
-            "lines needs quotes (or `|`)"
-        )
-    elif "quoted scalar" in context and problem.startswith("found unexpected"):
-        mark = opened or mark
-        plain = "the quote that opens here is not closed (end the value with the same quote mark)"
-    elif problem.startswith("found unknown escape character") and mark is not None:
-        back = 1  # PyYAML points after the backslash
-        plain = (
-            "in double quotes a backslash starts an escape such as \\n: write \\\\ for a "
-            "backslash, or use single quotes ('C:\\exports')"
-        )
-    elif context.startswith("while parsing a flow "):
-        mark = opened or mark
-        opening, closing = ("[", "]") if "sequence" in context else ("{", "}")
-        plain = (
-            f"the '{opening}' that opens here is not closed with '{closing}' (or a ',' is "
-            f"missing between its items); a text that starts with '{opening}' needs quotes"
-        )
-    elif problem.startswith("found undefined alias"):
-        name = problem.removeprefix("found undefined alias ").strip("'")
-        plain = f"'*{name}' refers to no anchor above it (mark the value to reuse with &{name})"
-    elif problem == "but found another document":
-        plain = "a second document ('---'): the file holds one"
-    place = f"{file}:{mark.line + 1}:{mark.column + 1 - back}" if mark else file
-    if plain is None:
-        return f"{place}: not valid YAML: {problem}"
-    detail = f"{context}: {problem}" if context else problem
-    return f"{place}: {plain} [YAML: {detail}]"
 
 
 def _offset_place(text: str, file: str, offset: int) -> str:
@@ -307,7 +248,9 @@ def _offset_place(text: str, file: str, offset: int) -> str:
 def _reader(exc: yaml.reader.ReaderError) -> str:
     character = exc.character
     shown = f"U+{character:04X}" if isinstance(character, int) else repr(character)
-    return f"not valid YAML: control character {shown} is not allowed; remove it"
+    return _("not valid YAML: control character {character} is not allowed; remove it").format(
+        character=shown
+    )
 
 
 def where(file: str, positions: Positions, loc: Sequence[Any]) -> str:

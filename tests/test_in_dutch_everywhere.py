@@ -109,3 +109,62 @@ def test_a_quiet_tick_still_reads_no_catalogue_and_peeks_at_nothing_it_does_not_
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split("LOADED")[1].split() == ["PEEKED"]
+
+
+def test_a_yaml_syntax_error_reads_in_the_language_the_broken_file_names(examples: Path) -> None:
+    actions = examples / "actions.yaml"
+    text = actions.read_text(encoding="utf-8")
+    line = text.count("\n") + 1
+    broken = {
+        "x:\n\tb: 1\n": f"actions.yaml:{line + 1}:1: een tab: YAML kent alleen spaties, ook om "
+        "in te springen (vervang de tab door spaties) [YAML: bij het zoeken naar het volgende "
+        "teken: vond teken '\\t', waarmee niets kan beginnen]",
+        "x: a: b\n": f"actions.yaml:{line}:5: een tweede ': ' op deze regel; zet de hele waarde "
+        "tussen aanhalingstekens",
+        'x: "open\n': f"actions.yaml:{line}:4: het aanhalingsteken dat hier opent wordt niet "
+        "gesloten",
+        "x: [a, b\n": f"actions.yaml:{line}:4: de '[' die hier opent wordt niet gesloten met ']'",
+        "sender: a@example.org\n": f"actions.yaml:{line}:1: dubbele sleutel 'sender'",
+        "x: !!python/object y\n": f"actions.yaml:{line}:4: geen geldige YAML: onbekende tag",
+    }
+    for tail, dutch in broken.items():
+        # elsewhere, named by --actions: its own `locale: nl` speaks, not ./actions.yaml's
+        (examples / "actions.yaml").write_text(text + tail, encoding="utf-8")
+        ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
+        assert ran.returncode != 0
+        assert dutch in ran.stderr, (tail, ran.stderr)
+    # English keeps PyYAML's own words in the brackets
+    (examples / "actions.yaml").write_text(text + "x:\n\tb: 1\n", encoding="utf-8")
+    ran = run_cli("validate", cwd=examples)
+    assert "[YAML: while scanning for the next token: found character '\\t' that" in ran.stderr
+
+
+def test_a_broken_file_named_by_actions_speaks_its_own_language(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("locale: nl\nsender: [a, b\nx: 1\n", encoding="utf-8")
+    ran = run_cli("validate", "--actions", "site.yaml", cwd=tmp_path, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    assert "site.yaml:2:9: de '[' die hier opent wordt niet gesloten" in ran.stderr, ran.stderr
+
+
+def test_the_checks_of_actions_yaml_read_in_dutch(examples: Path) -> None:
+    actions = examples / "actions.yaml"
+    text = actions.read_text(encoding="utf-8")
+    first_id = next(line for line in text.splitlines() if line.startswith("  - id: "))
+    sender = next(line for line in text.splitlines() if line.startswith("sender:"))
+    twice = (
+        f"{first_id}\n    name: x\n    email_template: x\n    timing: {{after: requirements_met}}\n"
+    )
+    actions.write_text(
+        text.replace(sender, "sender: Bureau, Opleidingen <info@example.org>, b@example.org")
+        .replace("actions:\n", "actions:\n" + twice, 1),
+        encoding="utf-8",
+    )  # fmt: skip
+    ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    assert (
+        "geen e-mailadres: 'Bureau': de afzender is één adres, Naam <adres>; een naam met een "
+        'komma staat tussen dubbele aanhalingstekens: \'"Bureau, Opleidingen" <info@' in ran.stderr
+    ), ran.stderr
+    assert "timing.after 'requirements_met' heeft een voorwaarde 'yes' nodig" in ran.stderr
+    folder = run_cli("validate", "--actions", "examples", cwd=examples, env={"CERTIFY_LANG": "nl"})
+    assert "examples is een map; --actions neemt het bestand actions.yaml" in folder.stderr

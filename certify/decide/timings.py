@@ -230,6 +230,20 @@ def renewal_conditions(timing: Timing, conditions: _Checked) -> str | None:
     ).format(conditions=", ".join(named), action=repr(timing.renews))
 
 
+def anchor_conditions(timing: Timing, conditions: _Checked) -> str | None:
+    """Why a timing after `requirements_met` cannot have these conditions; None: it can."""
+    if timing.after != "requirements_met":
+        return None
+    checks = (conditions.attendance, conditions.pass_)
+    if "yes" not in checks:
+        return _(
+            "timing.after 'requirements_met' needs a condition 'yes' (attendance: yes or pass: yes)"
+        )
+    if "not_met" in checks:
+        return _("timing.after 'requirements_met' cannot be combined with a 'not_met' condition")
+    return None
+
+
 def renewal_problems(actions: Sequence[_Action], where: Callable[..., str]) -> list[str]:
     """A reminder before certificate_expiry names an action whose certificates expire;
     `where(*loc)` locates a key of actions.yaml."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from functools import lru_cache
 
+from certify.locale import _
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SPACE = re.compile(r"\s+")
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")  # a local part needing no quotes
@@ -43,19 +45,22 @@ def make_address(display_name: str, email: str) -> Address:
     email = one_line(email)
     if len(email) > _ADDRESS_LENGTH:
         raise AddressError(
-            f"not an e-mail address: {email[:40]!r}... has {len(email)} characters "
-            f"(at most {_ADDRESS_LENGTH})"
+            _("not an e-mail address: {address}... has {count} characters (at most {most})").format(
+                address=repr(email[:40]), count=len(email), most=_ADDRESS_LENGTH
+            )
         )
     if email.count("@") < 1 or " " in email:
-        raise AddressError(f"not an e-mail address: {email!r}")
-    local, _, domain = email.rpartition("@")
+        raise AddressError(_("not an e-mail address: {address}").format(address=repr(email)))
+    local, _at, domain = email.rpartition("@")
     # a plain local part only: a comma or bracket in it would change what the header says
     if not local or not domain or (local.isascii() and not _LOCAL.match(local)):
-        raise AddressError(f"not an e-mail address: {email!r}")
+        raise AddressError(_("not an e-mail address: {address}").format(address=repr(email)))
     try:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise AddressError(f"bad domain in {email!r}: {exc}") from None
+        raise AddressError(
+            _("bad domain in {address}: {reason}").format(address=repr(email), reason=exc)
+        ) from None
     return Address(one_line(display_name), f"{local}@{domain}")
 
 
@@ -66,3 +71,25 @@ def parse_address_list(value: str) -> tuple[Address, ...]:
     return tuple(
         make_address(name, email) for name, email in getaddresses([one_line(value)]) if email
     )
+
+
+def sender_problem(value: str) -> str | None:
+    """Why actions.yaml's `sender` is not one address to send from; None: it is."""
+    try:
+        found = parse_address_list(value)
+    except AddressError as exc:
+        found, problem = (), str(exc)
+    else:
+        if len(found) == 1:
+            return None
+        problem = _("{value} reads as {count} addresses").format(
+            value=repr(value), count=len(found)
+        )
+    said = _("{problem}: the sender is one address, Name <address>").format(problem=problem)
+    name, bracket, rest = value.rpartition("<")
+    if bracket and name.strip():
+        quoted = f'"{name.strip().strip(chr(34))}" <{rest}'
+        said += _("; a name with a comma goes in double quotes: {quoted}").format(
+            quoted=repr(quoted)
+        )
+    return said
