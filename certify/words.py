@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from certify.locale import _, ngettext
+from certify.locale import LANGUAGES, N_, _, in_language, ngettext
 
 # a merge field ([Opleiding:Naam]) or a Jinja2 expression, and what joins it to the rest
 _FILLED_IN = re.compile(r"\s*[-–—:,/|·]?\s*(\[[A-Za-z]+:[A-Za-z-]+\]|\{\{.*?\}\}|\{%.*?%\})")
@@ -247,11 +247,53 @@ def settle_line(settle: str) -> str:
     return _("settle: {settle}").format(settle=settle)
 
 
+# A delivery's errors and history are stored in the language shown when they happened (a
+# server's reply is in its own); these are the words written there.
+_NOT_SENT = N_("not sent: {reason}")
+_INTERRUPTED = {
+    "found": N_("found written after an interrupted run"),
+    "claimed": N_("run stopped before the message was handed over"),
+    "unwritten": N_("run stopped before the file was written"),
+    "handing": N_("run stopped while handing the message over"),
+}
+
+
+def not_sent(reason: str) -> str:
+    """A delivery held back by a problem of the setup (a template), with the reason."""
+    return _(_NOT_SENT).format(reason=reason)
+
+
+def was_held(last_error: str) -> bool:
+    """Was this error written by `not_sent`, in whichever language it was shown then?"""
+    return any(
+        last_error.startswith(in_language(lang, _NOT_SENT).split("{", 1)[0]) for lang in LANGUAGES
+    )
+
+
+def interrupted(kind: str) -> str:
+    """Where a killed run left a delivery, as its history says it (`_INTERRUPTED`'s keys)."""
+    return _(_INTERRUPTED[kind])
+
+
+def retried(state: str, reason: str) -> str:
+    """A delivery put back to pending by `certify retry`, as its history says it."""
+    return _("retry (was {state}): {reason}").format(state=state_word(state), reason=reason)
+
+
+def marked(current: str | None, reason: str) -> str:
+    """A delivery's state set by `certify mark`, as its history says it."""
+    if current is None:
+        return _("marked by hand (no record before): {reason}").format(reason=reason)
+    return _("marked by hand (was {state}): {reason}").format(
+        state=state_word(current), reason=reason
+    )
+
+
 def settling(state: str, command: str | None, last_error: str | None) -> str | None:
     """What settles a delivery in this state, in words around the command, if it needs it."""
     if state in ("pending", "retry_later", "send") and not last_error:
         return None  # nothing went wrong: it simply goes with the next run
-    if last_error and last_error.startswith("not sent:"):
+    if last_error and was_held(last_error):
         return _("fix the template (certify validate --db ...); the next run sends it")
     if command is None:
         return None

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import run_cli
+from tests.helpers import DEMO_NOW, TO_OUTBOX, run_cli
 
 # the language of the actions.yaml in the folder decides: no --lang, no CERTIFY_LANG
 AS_CONFIGURED = {"CERTIFY_LANG": ""}
@@ -168,3 +168,60 @@ def test_the_checks_of_actions_yaml_read_in_dutch(examples: Path) -> None:
     assert "timing.after 'requirements_met' heeft een voorwaarde 'yes' nodig" in ran.stderr
     folder = run_cli("validate", "--actions", "examples", cwd=examples, env={"CERTIFY_LANG": "nl"})
     assert "examples is een map; --actions neemt het bestand actions.yaml" in folder.stderr
+
+
+def test_template_problems_read_in_dutch(examples: Path) -> None:
+    templates = examples / "templates"
+    certificate = templates / "certificate.txt.j2"
+    certificate.write_text(
+        certificate.read_text(encoding="utf-8") + "{{ person.nmae }} [Persoon:Naam]\n",
+        encoding="utf-8",
+    )
+    proof = templates / "proof_of_participation.en.txt.j2"
+    proof.write_text(proof.read_text(encoding="utf-8") + "{{ course.name }\n", encoding="utf-8")
+    html = templates / "proof_of_participation.html.j2"
+    html.write_text(html.read_text(encoding="utf-8") + "{% if course.name %}\n", "utf-8")
+    (templates / "certificate.xx1.txt.j2").write_text("---\nsubject: x\n---\n", "utf-8")
+    ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    err = ran.stderr
+    for dutch in (
+        "certificate.txt.j2:", ": onbekende variabele 'person.nmae' (bekend: id, first_name",
+        ": onbekend samenvoegveld [Persoon:Naam] (bekend: [Opleiding:Naam]",
+        "proof_of_participation.en.txt.j2:", ": onverwachte '}'",
+        "proof_of_participation.html.j2:",
+        ": het sjabloon houdt op voordat het blok 'if' gesloten is (met 'elif' of 'else' of 'endif')",
+    ):  # fmt: skip
+        assert dutch in err, (dutch, err)
+    for english in ("unknown variable", "unexpected '}'", "Unexpected end of template"):
+        assert english not in err, english
+    # English: Jinja's own words
+    ran = run_cli("validate", cwd=examples)
+    assert "Unexpected end of template. Jinja was looking for the following tags:" in ran.stderr
+
+
+def test_a_delivery_s_error_and_history_keep_the_language_they_were_written_in(
+    switched_on: Path,
+) -> None:
+    template = switched_on / "templates" / "certificate.txt.j2"
+    template.write_text(
+        template.read_text(encoding="utf-8") + "{{ person.extra.werkgever }}\n", "utf-8"
+    )
+    ran = run_cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    assert "tegengehouden door een sjabloonfout 4" in ran.stdout, ran.stdout
+    held = "niet verzonden: " + str(template) + ":22: person.extra heeft geen kolom 'werkgever'"
+    explain = ("explain", "--person", "P001", "--course", "VCA-2611", "--now", DEMO_NOW)
+    said = " ".join(run_cli("--lang", "en", *explain, cwd=switched_on).stdout.split())
+    # written in Dutch, read later in English: the text as stored, the advice still found
+    assert f"last error: {held}" in said, said
+    assert "settle: fix the template (certify validate --db ...); the next run sends it" in said
+    mark = ("mark", "certificate", "--course", "VCA-2611", "--person", "P001")
+    ran = run_cli(*mark, "--as", "failed", "--reason", "kapot", cwd=switched_on, env=AS_CONFIGURED)
+    assert ran.returncode == 0, ran.stderr
+    said = " ".join(run_cli(*explain, cwd=switched_on, env=AS_CONFIGURED).stdout.split())
+    assert "met de hand gemarkeerd (was wacht op verzending): kapot" in said, said
+    retry = ("retry", "--state", "failed", "--reason", "opnieuw proberen")
+    assert run_cli(*retry, cwd=switched_on, env=AS_CONFIGURED).returncode == 0
+    said = " ".join(run_cli(*explain, cwd=switched_on, env=AS_CONFIGURED).stdout.split())
+    assert "opnieuw (was mislukt): opnieuw proberen" in said, said

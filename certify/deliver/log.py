@@ -24,6 +24,7 @@ from certify.deliver.state import HELD_BY_A_RUN, MARK_FREELY, DeliveryState, sql
 from certify.errors import CertifyError
 from certify.register.keep import CertificateKeeper, issue_delivered
 from certify.store.database import Store
+from certify.words import interrupted, marked, retried, state_word
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX_GAP = timedelta(hours=24)
@@ -224,7 +225,8 @@ class DeliveryLog:
                 error = None if new_state == DeliveryState.SENT else detail
                 self._put(conn, delivery_id, new_state, detail, error=error)
                 issue_delivered(conn, self.now_text)
-            notes.append(f"{action} {course}/{person}: {state} → {new_state} ({detail})")
+            moved = f"{state_word(state)} → {state_word(new_state)}"
+            notes.append(f"{action} {course}/{person}: {moved} ({detail})")
         return notes
 
     def expire_unsent(self, conn: sqlite3.Connection, person_id: str, detail: str) -> int:
@@ -411,7 +413,7 @@ class DeliveryLog:
                 {"pending": DeliveryState.PENDING, "now": self.now_text, "state": state,
                  "a": action, "c": course, "p": person},
             ).fetchall()  # fmt: skip
-            detail = f"retry (was {state}): {reason}"
+            detail = retried(state, reason)
             self._events(conn, [(row[0], DeliveryState.PENDING, detail) for row in ids])
         return len(ids)
 
@@ -446,7 +448,7 @@ class DeliveryLog:
             return str(current)
         if current in HELD_BY_A_RUN or (current not in MARK_FREELY and not force):
             raise MarkRefused(key, current, state)
-        detail = f"marked by hand (was {current}): {reason}"
+        detail = marked(current, reason)
         with self.store.transaction() as conn:
             error = detail if state == DeliveryState.FAILED else None
             self._put(conn, delivery_id, state, detail, error=error)
@@ -465,7 +467,7 @@ class DeliveryLog:
                  self._figures(decided), self.import_id, self.now_text, self.now_text,
                  self.now_text),
             ).fetchone()  # fmt: skip
-            detail = f"marked by hand (no record before): {reason}"
+            detail = marked(None, reason)
             self._events(conn, [(delivery_id, DeliveryState.SENT, detail)])
 
 
@@ -473,13 +475,13 @@ def _recovered(state: str, delivered: bool | None) -> tuple[DeliveryState, str]:
     """Where a delivery a killed run left in `state` stands, and why, given what the
     transport tells of it (None: it cannot tell)."""
     if delivered is True:
-        return DeliveryState.SENT, "found written after an interrupted run"
+        return DeliveryState.SENT, interrupted("found")
     if state == DeliveryState.CLAIMED:
         # not handed over, unless the transport shows it was (a file in the outbox)
-        return DeliveryState.PENDING, "run stopped before the message was handed over"
+        return DeliveryState.PENDING, interrupted("claimed")
     if delivered is False:
-        return DeliveryState.PENDING, "run stopped before the file was written"
-    return DeliveryState.UNKNOWN, "run stopped while handing the message over"
+        return DeliveryState.PENDING, interrupted("unwritten")
+    return DeliveryState.UNKNOWN, interrupted("handing")
 
 
 class MarkRefused(CertifyError):

@@ -36,7 +36,7 @@ from certify.errors import EXIT_INPUT
 from certify.inspect.history import History
 from certify.locale import _
 from certify.store.database import Store
-from certify.words import action_title
+from certify.words import action_title, not_sent
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
     # nothing due never loads Jinja2, Babel or ReportLab
@@ -230,7 +230,7 @@ class Runner:
             mail = self._render(decision, delivery, result, keep=True)
         except TemplateProblem as exc:
             reason = "; ".join(exc.problems)
-            log.release(claim.id, f"not sent: {reason}")
+            log.release(claim.id, not_sent(reason))
             result.state, result.error = "held", reason
             return result
         except (AddressError, MissingGlyphs) as exc:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from certify.config import Action
 from certify.errors import MissingGlyphs, did_you_mean
+from certify.locale import _
+from certify.render.checks import jinja_words
 from certify.render.message import (
     AddressError,
     Attachment,
@@ -54,7 +56,10 @@ def _located(
             file, offset = origin
             where = f"{file}:{line + offset}"
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return TemplateProblem([with_columns(f"{where}: {message}", context)])
+    explained = with_columns(f"{where}: {message}", context)
+    if explained == f"{where}: {message}":  # not an extra column: Jinja's words, translated
+        explained = f"{where}: {jinja_words(message)}"
+    return TemplateProblem([explained])
 
 
 _NO_ATTRIBUTE = re.compile(
@@ -87,19 +92,25 @@ def with_columns(problem: str, context: dict[str, Any]) -> str:
     holder = holders[0]
     columns = sorted(context.get(holder, {}).get("extra") or {})
     if not columns:
-        why = f"{_EXTRA_FILES[holder]} has no columns beyond its own"
+        why = _("{file} has no columns beyond its own").format(file=_EXTRA_FILES[holder])
     elif key.lower() in columns:
-        why = f"header names are read in lower case: {holder}.extra.{key.lower()}"
+        why = _("header names are read in lower case: {name}").format(
+            name=f"{holder}.extra.{key.lower()}"
+        )
     else:
-        why = f"its columns: {', '.join(map(repr, columns))}{did_you_mean(key.lower(), columns)}"
-    return f"{match['place']}: {holder}.extra has no column {key!r} for this participant ({why})"
+        why = _("its columns: {columns}").format(columns=", ".join(map(repr, columns)))
+        why += did_you_mean(key.lower(), columns)
+    said = _("{holder}.extra has no column {key} for this participant ({why})").format(
+        holder=holder, key=repr(key), why=why
+    )
+    return f"{match['place']}: {said}"
 
 
 def _from_template(templates: Templates, exc: BaseException) -> bool:
     """Was the error raised while a template ran (rather than in certify's own code)?"""
     return any(
         frame.f_code.co_filename in templates.origins
-        for frame, _ in traceback.walk_tb(exc.__traceback__)
+        for frame, _line in traceback.walk_tb(exc.__traceback__)
     )
 
 
@@ -145,9 +156,8 @@ def render_message(
             if _from_template(templates, exc):
                 raise _located(templates, exc, file, context) from None
             if isinstance(exc, OSError | ValueError | RuntimeError):
-                raise TemplateProblem(
-                    [f"{file}: the certificate could not be made: {exc}"]
-                ) from None
+                said = _("the certificate could not be made: {reason}").format(reason=exc)
+                raise TemplateProblem([f"{file}: {said}"]) from None
             raise
         if signing is not None:
             data = _signed(signing, data)
@@ -193,7 +203,8 @@ def _one_address(key: str, value: str | None, file: str) -> None:
         return
     found = parse_address_list(value)
     if len(found) != 1:
-        raise AddressError(
-            f"{file}: {key} {value!r} reads as {len(found)} addresses; "
-            "one made from data must be exactly one address"
-        )
+        said = _(
+            "{key} {value} reads as {count} addresses; one made from data must be exactly "
+            "one address"
+        ).format(key=key, value=repr(value), count=len(found))
+        raise AddressError(f"{file}: {said}")

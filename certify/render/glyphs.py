@@ -22,6 +22,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFNameBytes
 
 from certify.errors import MissingGlyphs
+from certify.locale import _, ngettext
 from certify.render.embedded import SubsetCachingFont
 
 FONT = files("certify.render") / "fonts" / "DejaVuSerif.ttf"
@@ -268,23 +269,31 @@ def check_drawable(drawn: Mapping[str, tuple[str, FontChain]], place: Callable[[
         at = place(name)
         characters.update(dict.fromkeys(absent + shaped))
         if absent:
-            them = "it" if len(absent) == 1 else "them"
-            problems.append(
-                f'{at}: no font can draw {_describe(absent)} in "{content}"; '
-                f"add a font that has {them} under fonts: in the layout"
-            )
+            said = ngettext(
+                'no font can draw {characters} in "{text}"; add a font that has it under '
+                "fonts: in the layout",
+                'no font can draw {characters} in "{text}"; add a font that has them under '
+                "fonts: in the layout",
+                len(absent),
+            ).format(characters=_describe(absent), text=content)
+            problems.append(f"{at}: {said}")
         if shaped:
             scripts = sorted({unicodedata.name(c, "?").split()[0].title() for c in shaped})
-            problems.append(
-                f'{at}: cannot lay out {_describe(shaped)} in "{content}": '
-                f"{' and '.join(scripts)} letters change shape with their neighbours, "
-                "which certificates cannot draw yet"
+            said = _(
+                'cannot lay out {characters} in "{text}": {scripts} letters change shape with '
+                "their neighbours, which certificates cannot draw yet"
+            ).format(
+                characters=_describe(shaped),
+                text=content,
+                scripts=" {} ".format(_("and")).join(scripts),
             )
+            problems.append(f"{at}: {said}")
     if problems:
         raise MissingGlyphs(problems, list(characters))
 
 
 def _describe(characters: list[str]) -> str:
     named = [f"{c!r} (U+{ord(c):04X})" for c in characters[:5]]
-    more = f" and {len(characters) - 5} more" if len(characters) > 5 else ""
+    more = " " + _("and {count} more").format(count=len(characters) - 5)
+    more = more if len(characters) > 5 else ""
     return ", ".join(named) + more

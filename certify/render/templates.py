@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.dates import format_datetime as babel_datetime
@@ -30,7 +29,14 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from certify.config import Action, Config
 from certify.errors import LocatedErrors
-from certify.locale import DEFAULT, in_language, supported
+from certify.locale import DEFAULT, _, in_language, supported
+from certify.render.checks import (
+    address_problem,
+    check_pattern,
+    front_line,
+    jinja_words,
+    split_front_matter,
+)
 from certify.render.context import COSTLY
 from certify.render.message import one_line
 from certify.render.variables import check_variables, names_used
@@ -85,9 +91,10 @@ def translate_merge_fields(text: str, file: str, line_offset: int = 0) -> tuple[
         if expression is None:
             line = line_offset + text.count("\n", 0, match.start()) + 1
             known = ", ".join(f"[{name}]" for name in MERGE_FIELDS)
-            problems.append(
-                f"{file}:{line}: unknown merge field [{match.group(1)}] (known: {known})"
+            said = _("unknown merge field {field} (known: {known})").format(
+                field=f"[{match.group(1)}]", known=known
             )
+            problems.append(f"{file}:{line}: {said}")
             return match.group(0)
         return "{{ " + expression + " }}"
 
@@ -154,7 +161,7 @@ def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
     @pass_context
     def date_filter(context: Context, value: Any, pattern: str = "d MMMM yyyy") -> str:
         # a time of day is refused only for a value that is a date alone
-        _check_pattern(pattern, isinstance(value, date) and not isinstance(value, datetime))
+        check_pattern(pattern, isinstance(value, date) and not isinstance(value, datetime))
         if value is None or value == "":
             return ""
         person = context.get("person")
@@ -169,96 +176,6 @@ def make_environment(default_locale: str, tz: tzinfo) -> SandboxedEnvironment:
 
     env.filters["date"] = date_filter
     return env
-
-
-def _address_problem(key: str, value: str) -> str | None:
-    """What is wrong with a fixed `from`, `reply_to`, `cc` or `bcc` of front matter."""
-    from certify.render.message import AddressError, parse_address_list
-
-    if value.strip() in ("", "None"):
-        return f"{key}: empty; give an address, or leave the line out"
-
-    try:
-        found = parse_address_list(value)
-    except AddressError as exc:
-        return f'{key}: {exc} (a name with a comma goes in double quotes: "Name, Co" <a@b>)'
-    if not found:
-        return f"{key}: no address in {value!r}"
-    if key == "from" and len(found) != 1:
-        return f"from: {value!r} reads as {len(found)} addresses; the sender is one"
-    return None
-
-
-# letters a Dutch or English writer of a date pattern reaches for that mean something else
-_MISREAD = {
-    "D": "D is the day of the year; the day of the month is d",
-    "Y": "Y is the year of the week, another year around New Year; the year is y",
-}
-_TIME_LETTERS = "hHkKmsSaAbB"
-
-
-@lru_cache(maxsize=256)
-def _check_pattern(pattern: str, date_only: bool) -> None:
-    """Refuse a pattern that would print something else than its writer meant: a letter
-    Babel does not know (printed as it is: `jjjj`), the day of the year or the week's year
-    (`DD-MM-YYYY`), or a time of day for a date (`mm`, the minutes)."""
-    from babel.dates import PATTERN_CHARS
-
-    quoted = False
-    for char in pattern:
-        if char == "'":
-            quoted = not quoted
-            continue
-        if quoted or not char.isascii() or not char.isalpha():
-            continue
-        if char in _MISREAD:
-            raise ValueError(f"date pattern {pattern!r}: {_MISREAD[char]}")
-        if char not in PATTERN_CHARS:
-            raise ValueError(
-                f"date pattern {pattern!r}: {char!r} is no pattern letter (d day, M month, "
-                "MMMM its name, yyyy year, HH:mm time; words go in 'single quotes')"
-            )
-        if date_only and char in _TIME_LETTERS:
-            raise ValueError(
-                f"date pattern {pattern!r}: {char!r} is a time of day, which a date has not"
-                + ("; the month is M" if char == "m" else "")
-            )
-
-
-def _split_front_matter(raw: str, file: str) -> tuple[dict[str, Any], str, list[str]]:
-    """Front matter mapping, and the body with the front matter blanked.
-
-    The front matter becomes a Jinja comment of the same number of lines, so that the
-    line numbers Jinja reports are the file's.
-    """
-    lines = raw.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        return (
-            {},
-            raw,
-            [f"{file}:1: missing front matter: start with '---', a 'subject:' line, '---'"],
-        )
-    for index in range(1, len(lines)):
-        if lines[index].strip() == "---":
-            front = "".join(lines[1:index])
-            body = "{#" + "\n" * (index + 1) + "#}" + "".join(lines[index + 1 :])
-            try:
-                data = yaml.safe_load(front) or {}
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = 2 + (mark.line if mark else 0)
-                return {}, body, [f"{file}:{line}: front matter is not valid YAML"]
-            if not isinstance(data, dict):
-                return {}, body, [f"{file}:2: front matter must be 'key: value' lines"]
-            return data, body, []
-    return {}, raw, [f"{file}:1: front matter is not closed by a '---' line"]
-
-
-def _front_line(raw: str, key: str) -> int:
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if line.lstrip().startswith(f"{key}:"):
-            return number
-    return 1
 
 
 class Templates:
@@ -290,7 +207,7 @@ class Templates:
         """The templates, or every problem in them at once (they are needed to send)."""
         templates = cls(config)
         if templates.problems:
-            raise LocatedErrors("templates", templates.problems, hint="run certify validate")
+            raise LocatedErrors("templates", templates.problems, hint=_("run certify validate"))
         return templates
 
     # -- choosing ---------------------------------------------------------------------------
@@ -318,7 +235,8 @@ class Templates:
         try:
             template = self.env.get_template(name)
         except TemplateSyntaxError as exc:
-            self.problems.append(f"{file}:{(exc.lineno or 1) + line}: {exc.message}")
+            said = jinja_words(exc.message or str(exc))
+            self.problems.append(f"{file}:{(exc.lineno or 1) + line}: {said}")
             return None
         self.problems.extend(check_variables(self.env, source, file, line, self.env.globals))
         self.used |= names_used(self.env, source)
@@ -357,10 +275,14 @@ class Templates:
                 continue
             language = match.group("lang").lower()
             if known_locale(language) is None:
-                self.problems.append(
-                    f"{path}: {match.group('lang')!r} is not a language code "
-                    f"(name variants like {name}.en{suffix} or {name}.de{suffix})"
+                said = _(
+                    "{language} is not a language code (name variants like {english} or {german})"
+                ).format(
+                    language=repr(match.group("lang")),
+                    english=f"{name}.en{suffix}",
+                    german=f"{name}.de{suffix}",
                 )
+                self.problems.append(f"{path}: {said}")
                 continue
             found[language] = path
         return found
@@ -389,9 +311,8 @@ class Templates:
         if None not in variants:
             where = self.config.where("actions", index, "attachments", number, "template")
             expected = self.config.templates_dir / f"{name}.pdf.yaml"
-            self.problems.append(
-                f"{where}: {expected}: not found (a certificate layout, NAME.pdf.yaml)"
-            )
+            said = _("not found (a certificate layout, NAME.pdf.yaml)")
+            self.problems.append(f"{where}: {expected}: {said}")
             return
         from certify.render.layout import load_layout
 
@@ -402,10 +323,11 @@ class Templates:
             if layout is not None:
                 layouts[language] = layout
                 if layout.layout.qr and not self.config.settings.certificates.verify_url:
-                    self.problems.append(
-                        f"{path}: qr: a QR code needs certificates.verify_url in actions.yaml "
-                        '(verify_url: "https://example.org/certificaat/{code}")'
-                    )
+                    said = _(
+                        "a QR code needs certificates.verify_url in actions.yaml "
+                        '(verify_url: "https://example.org/certificaat/{{code}}")'
+                    ).format()
+                    self.problems.append(f"{path}: qr: {said}")
         if None in layouts:
             self.layouts[name] = layouts
 
@@ -415,14 +337,16 @@ class Templates:
         if None not in texts:
             expected = self.config.templates_dir / f"{name}.txt.j2"
             where = self.config.where("actions", index, "email_template")
-            self.problems.append(f"{where}: template {name!r} not found: expected {expected}")
+            said = _("template {name} not found: expected {expected}")
+            self.problems.append(f"{where}: " + said.format(name=repr(name), expected=expected))
             return
         for language, html_file in htmls.items():
             if language not in texts:
-                self.problems.append(
-                    f"{html_file}: there is no {name}.{language}.txt.j2 next to it "
-                    "(the text e-mail carries the subject; add it, or remove this file)"
-                )
+                said = _(
+                    "there is no {text} next to it (the text e-mail carries the subject; add "
+                    "it, or remove this file)"
+                ).format(text=f"{name}.{language}.txt.j2")
+                self.problems.append(f"{html_file}: {said}")
         templates: dict[str | None, EmailTemplate] = {}
         for language, text_file in texts.items():
             template = self._load_email(name, language, text_file, htmls.get(language))
@@ -437,18 +361,18 @@ class Templates:
         file = str(text_file)
         stem = f"{name}.{language}" if language else name
         raw = text_file.read_text(encoding="utf-8-sig")
-        front, body, problems = _split_front_matter(raw, file)
+        front, body, problems = split_front_matter(raw, file)
         self.problems.extend(problems)
         if problems:
             return None
         for key in front:
             if key not in FRONT_MATTER_KEYS:
-                self.problems.append(
-                    f"{file}:{_front_line(raw, key)}: unknown front matter key {key!r} "
-                    f"({', '.join(FRONT_MATTER_KEYS)})"
+                said = _("unknown front matter key {key} ({known})").format(
+                    key=repr(key), known=", ".join(FRONT_MATTER_KEYS)
                 )
+                self.problems.append(f"{file}:{front_line(raw, key)}: {said}")
         if "subject" not in front:
-            self.problems.append(f"{file}:2: front matter needs a 'subject:'")
+            self.problems.append(f"{file}:2: " + _("front matter needs a 'subject:'"))
             return None
         headers: dict[str, Template] = {}
         from_data: set[str] = set()
@@ -456,13 +380,13 @@ class Templates:
         for key in FRONT_MATTER_KEYS:
             if key not in front:
                 continue
-            line = _front_line(raw, key)
+            line = front_line(raw, key)
             source, merge_problems = translate_merge_fields(str(front[key]), file, line - 1)
             self.problems.extend(merge_problems)
             if key != "subject" and source == str(front[key]) and "{" not in source:
                 # a fixed address is the setup's, not a person's: wrong, it would fail
                 # every delivery one by one, so it is found here
-                problem = _address_problem(key, source)
+                problem = address_problem(key, source)
                 if problem:
                     self.problems.append(f"{file}:{line}: {problem}")
             elif key != "subject":

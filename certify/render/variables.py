@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from certify.locale import _
 from certify.render.context import OPEN, SCHEMA
 
 if TYPE_CHECKING:
@@ -51,13 +52,15 @@ def check_variables(
     undeclared = meta.find_undeclared_variables(tree) - set(SCHEMA) - set(globals_)
     for name_node in tree.find_all(nodes.Name):
         if name_node.name in undeclared and name_node.ctx == "load":
-            problems.append(
-                f"{file}:{name_node.lineno + line_offset}: unknown variable '{name_node.name}' "
-                f"(known: {', '.join(SCHEMA)})"
-            )
+            said = _unknown(name_node.name, ", ".join(SCHEMA))
+            problems.append(f"{file}:{name_node.lineno + line_offset}: {said}")
             undeclared.discard(name_node.name)
     _Checker(file, line_offset, problems).visit(tree, {})
     return problems
+
+
+def _unknown(name: str, known: str) -> str:
+    return _("unknown variable '{name}' (known: {known})").format(name=name, known=known)
 
 
 class _Checker:
@@ -93,10 +96,8 @@ class _Checker:
             if key not in base:
                 path = _dotted(node)
                 known = ", ".join(k for k in base)
-                self.problems.append(
-                    f"{self.file}:{node.lineno + self.line_offset}: unknown variable '{path}' "
-                    f"(known: {known})"
-                )
+                said = _unknown(path, known)
+                self.problems.append(f"{self.file}:{node.lineno + self.line_offset}: {said}")
                 return OPEN
             return base[key]
         return OPEN

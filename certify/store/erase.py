@@ -16,12 +16,12 @@ from datetime import datetime
 from certify.clock import to_utc_text
 from certify.deliver.log import DeliveryLog
 from certify.errors import CertifyError
-from certify.locale import _
+from certify.locale import N_, _
 from certify.register.keep import withdraw_certificates
 from certify.store.database import Store
 
 ERASED = "(erased)"  # what a free text that named the person says instead
-NOT_SENT = "not sent: the person's data was erased (certify forget)"
+NOT_SENT = N_("not sent: the person's data was erased (certify forget)")
 
 # every column that can hold a person's data, and what it becomes; email is NOT NULL
 _PERSON_COLUMNS = (
@@ -131,7 +131,7 @@ def _erase(conn: sqlite3.Connection, person_id: str, reason: str, log: DeliveryL
     conn.execute(f"UPDATE persons SET {_PERSON_COLUMNS} WHERE person_id = ?", (person_id,))
     for table, assignments in _PER_PERSON:
         conn.execute(f"UPDATE {table} SET {assignments} WHERE person_id = ?", (person_id,))
-    not_sent = log.expire_unsent(conn, person_id, NOT_SENT)
+    not_sent = log.expire_unsent(conn, person_id, _(NOT_SENT))
     withdraw_certificates(conn, person_id, log.now_text)
     # the address each delivery went to: the log keeps that one was sent, not where
     conn.execute("UPDATE deliveries SET email = NULL WHERE person_id = ?", (person_id,))
