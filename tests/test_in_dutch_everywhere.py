@@ -225,3 +225,20 @@ def test_a_delivery_s_error_and_history_keep_the_language_they_were_written_in(
     assert run_cli(*retry, cwd=switched_on, env=AS_CONFIGURED).returncode == 0
     said = " ".join(run_cli(*explain, cwd=switched_on, env=AS_CONFIGURED).stdout.split())
     assert "opnieuw (was mislukt): opnieuw proberen" in said, said
+
+
+def test_a_certificate_layout_s_problems_read_in_dutch(examples: Path) -> None:
+    layout = examples / "templates" / "certificate.pdf.yaml"
+    text = layout.read_text(encoding="utf-8")
+    layout.write_text(
+        text.replace('accent: "#b08d3c"', "accent: goud").replace("logo.png", "logo2.png"),
+        encoding="utf-8",
+    )
+    ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    assert "certificate.pdf.yaml:7:9: 'goud' is geen kleur (#rrggbb, zoals #b08d3c)" in ran.stderr
+    layout.write_text(text.replace("logo.png", "logo2.png"), encoding="utf-8")
+    ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
+    assert "certificate.pdf.yaml: afbeelding 'logo2.png' niet gevonden naast de opmaak" in (
+        ran.stderr
+    ), ran.stderr

@@ -115,7 +115,11 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
                 )
                 context = contexts.read(decision, delivery, now)
                 for problem in _render(templates, action, context):
-                    line = f"{with_columns(problem, context)} (participant {course}/{person})"
+                    line = (
+                        with_columns(problem, context)
+                        + " "
+                        + _("(participant {course}/{person})").format(course=course, person=person)
+                    )
                     if line not in problems:
                         problems.append(line)
     return problems, warnings

@@ -84,19 +84,23 @@ def _unusable(font: Path, error: Exception) -> str:
     with font.open("rb") as stream:
         magic = stream.read(4)
     if magic == b"OTTO":
-        return "has PostScript (CFF) outlines, which cannot be embedded; use a TrueType (.ttf) font"
+        return _(
+            "has PostScript (CFF) outlines, which cannot be embedded; use a TrueType (.ttf) font"
+        )
     if magic == b"ttcf":
-        return "is a font collection (.ttc); use a single TrueType (.ttf) font"
+        return _("is a font collection (.ttc); use a single TrueType (.ttf) font")
     if magic in (b"wOFF", b"wOF2"):
-        return "is a web font (WOFF); use the TrueType (.ttf) version"
+        return _("is a web font (WOFF); use the TrueType (.ttf) version")
     if magic not in (b"\x00\x01\x00\x00", b"true"):
-        return "is not a TrueType font (.ttf)"
+        return _("is not a TrueType font (.ttf)")
     reason = " ".join(str(error).replace(f'"{font}"', "").replace(str(font), "").split())
     if isinstance(error, KeyError):
-        reason = f"it has no {error.args[0]!r} table"
+        reason = _("it has no {table} table").format(table=repr(error.args[0]))
     if "subsetting/embedding" in reason:
-        return "does not allow embedding in a PDF (its licence flags); choose another font"
-    return f"cannot be read as a TrueType font ({reason or type(error).__name__})"
+        return _("does not allow embedding in a PDF (its licence flags); choose another font")
+    return _("cannot be read as a TrueType font ({reason})").format(
+        reason=reason or type(error).__name__
+    )
 
 
 # Scripts whose letters change shape or order with their neighbours (Arabic joining, Indic

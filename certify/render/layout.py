@@ -28,6 +28,7 @@ from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
+from certify.locale import _
 from certify.render.embedded import draw_image
 from certify.render.glyphs import (
     FontChain,
@@ -110,7 +111,8 @@ class Layout(Strict):
     @classmethod
     def _color(cls, value: str) -> str:
         if not _HEX.match(value):
-            raise ValueError(f"{value!r} is not a colour (#rrggbb, such as #b08d3c)")
+            raise ValueError(_("{value} is not a colour (#rrggbb, such as #b08d3c)").format(
+                value=repr(value)))  # fmt: skip
         return value
 
 
@@ -133,7 +135,7 @@ def load_layout(
     """Read and check one layout; `compile_text(name, source, file, line)` compiles a text."""
     file = str(path)
     if not path.is_file():
-        return None, [f"{file}: not found (a certificate layout, NAME.pdf.yaml)"]
+        return None, [f"{file}: " + _("not found (a certificate layout, NAME.pdf.yaml)")]
     data, positions, problems = parse_yaml(path.read_text(encoding="utf-8-sig"), file)
     if problems:
         return None, problems
@@ -143,9 +145,11 @@ def load_layout(
         return None, validation_problems(exc, Layout, file, positions)
     for image in (layout.logo, layout.signature.image):
         if image and not (path.parent / image).is_file():
-            problems.append(f"{file}: image {image!r} not found next to the layout")
+            said = _("image {image} not found next to the layout").format(image=repr(image))
+            problems.append(f"{file}: {said}")
         elif image and (problem := _image_problem(path.parent / image)):
-            problems.append(f"{file}: image {image!r} {problem}")
+            problems.append(f"{file}: " + _("image {image} {problem}").format(
+                image=repr(image), problem=problem))  # fmt: skip
     fonts = _check_fonts(layout.fonts, path.parent, file, positions, problems)
     texts: dict[str, Template] = {}
     text_lines: dict[str, int] = {}
@@ -183,11 +187,13 @@ def _check_fonts(
         at = where(file, positions, ("fonts", index))
         font = (directory / name).resolve()
         if not font.is_file():
-            problems.append(f"{at}: font {name!r} not found next to the layout")
+            said = _("font {font} not found next to the layout").format(font=repr(name))
+            problems.append(f"{at}: {said}")
             continue
         unusable = font_problem(font)
         if unusable:
-            problems.append(f"{at}: font {name!r} {unusable}")
+            said = _("font {font} {problem}").format(font=repr(name), problem=unusable)
+            problems.append(f"{at}: {said}")
             continue
         fonts.append(font)
     return tuple(fonts)
@@ -235,14 +241,16 @@ def _image_problem(path: Path) -> str | None:
             with Image.open(path) as image:
                 width, height = image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return f"has more pixels than an image may have (at most {IMAGE_PIXELS:,})"
-    except (OSError, SyntaxError, ValueError) as exc:
-        return f"cannot be read as an image (PNG or JPEG): {exc}"
-    if width * height > IMAGE_PIXELS:
-        return (
-            f"is {width} × {height} pixels; at most {IMAGE_PIXELS:,} in all "
-            "(scale it down: it is printed a few centimetres wide)"
+        return _("has more pixels than an image may have (at most {most})").format(
+            most=f"{IMAGE_PIXELS:,}"
         )
+    except (OSError, SyntaxError, ValueError) as exc:
+        return _("cannot be read as an image (PNG or JPEG): {reason}").format(reason=exc)
+    if width * height > IMAGE_PIXELS:
+        return _(
+            "is {width} × {height} pixels; at most {most} in all (scale it down: it is "
+            "printed a few centimetres wide)"
+        ).format(width=width, height=height, most=f"{IMAGE_PIXELS:,}")
     return None
 
 
@@ -273,7 +281,9 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     qr_box = layout.qr.box(width, height) if layout.qr else None
     verify_url = str((context.get("certificate") or {}).get("verify_url") or "")
     if qr_box and not verify_url:
-        raise ValueError("qr: needs certificates.verify_url in actions.yaml (with {code})")
+        raise ValueError(
+            _("qr: needs certificates.verify_url in actions.yaml (with {{code}})").format()
+        )
 
     def unfit(name: str, content: str, why: str) -> DoesNotFit:
         place = f"{compiled.file}:{compiled.text_lines.get(name, 1)}"
@@ -305,7 +315,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
         pdf.setFillColorRGB(*accent)
         size = one_line_size(plain, organisation, 11, width - 160, char_space=2)
         if size is None:
-            raise unfit("organisation", organisation, "is too wide for the page")
+            raise unfit("organisation", organisation, _("is too wide for the page"))
         _draw_centred(pdf, plain, organisation, size, width / 2, y - 11, accent, char_space=2)
         y -= 24
     # signature, bottom left; footer (the certificate number), bottom right
@@ -324,7 +334,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
     pdf.setFillColorRGB(*ink)
     y = _centred(pdf, strong, text["title"], 34, y, width, ink)
     if y < floor:
-        raise unfit("title", text["title"], "does not fit above the bottom of the page")
+        raise unfit("title", text["title"], _("does not fit above the bottom of the page"))
     y -= 6
     for index, text_line in enumerate(layout.lines):
         content = text[f"lines.{index}"]
@@ -335,7 +345,9 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
         y = _centred(pdf, chain, content, text_line.size, y, width, ink)
         if y - text_line.size * 0.3 < floor:
             raise unfit(
-                f"lines.{index}", content, "does not fit on the page, even set smaller and wrapped"
+                f"lines.{index}",
+                content,
+                _("does not fit on the page, even set smaller and wrapped"),
             )
     if layout.signature.image:
         draw_image(pdf, compiled.directory / layout.signature.image, 130, bottom + 4, 150, 46, True)
@@ -346,7 +358,7 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
         for name, size, below in (("signature.name", 11, 15), ("signature.role", 9, 28)):
             fitted = one_line_size(plain, text[name], size, 230)
             if fitted is None:
-                raise unfit(name, text[name], "is too wide for the signature (230 pt)")
+                raise unfit(name, text[name], _("is too wide for the signature (230 pt)"))
             _draw_centred(pdf, plain, text[name], fitted, 215, bottom - below, ink)
     if text["footer"]:
         # between the signature and the QR code (or the frame), as far right as it goes
@@ -356,9 +368,8 @@ def render_pdf(compiled: CompiledLayout, context: Mapping[str, Any]) -> bytes:
             right = min(right, qr_box[0] - quiet_zone(qr_box[2]))
         size = one_line_size(plain, text["footer"], 10, right - left)
         if size is None:
-            raise unfit(
-                "footer", text["footer"], f"is too wide for its place ({right - left:.0f} pt)"
-            )
+            wide = _("is too wide for its place ({width} pt)").format(width=f"{right - left:.0f}")
+            raise unfit("footer", text["footer"], wide)
         half = plain.width(plain.runs(text["footer"]), size) / 2
         centre = min(max(width - 215, left + half), right - half)
         _draw_centred(pdf, plain, text["footer"], size, centre, bottom - 15, ink)

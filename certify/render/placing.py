@@ -15,6 +15,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from certify.errors import MissingGlyphs
+from certify.locale import _
 from certify.render.glyphs import FontChain
 from certify.render.qrcode import dark_runs, qr_rows
 from certify.yamlfile import Strict
@@ -30,7 +31,7 @@ def points(value: Any) -> float:
     """A length of a layout (`30mm`, `3cm`, `85pt`, or a number of millimetres) in points."""
     match = _LENGTH.match(str(value))
     if match is None:
-        raise ValueError(f"{value!r} is not a length (30mm, 3cm or 85pt)")
+        raise ValueError(_("{value} is not a length (30mm, 3cm or 85pt)").format(value=repr(value)))
     return float(match[1]) * _POINTS[match[2]]
 
 
@@ -56,8 +57,10 @@ class Qr(Strict):
         y = points(self.y) if self.y is not None else 52.0
         if x < 0 or y < 0 or x + size > width or y + size > height or size < 36:
             raise ValueError(
-                f"the QR code ({self.size} at {x:.0f}, {y:.0f} pt) does not lie on the page "
-                "or is smaller than 36 pt (13mm), too small to scan"
+                _(
+                    "the QR code ({size} at {x}, {y} pt) does not lie on the page or is smaller "
+                    "than 36 pt (13mm), too small to scan"
+                ).format(size=self.size, x=f"{x:.0f}", y=f"{y:.0f}")
             )
         return x, y, size
 
