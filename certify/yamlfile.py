@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from certify.errors import did_you_mean
 from certify.locale import N_, _
-from certify.locale.yamlsyntax import pyyaml_words, syntax_problem
+from certify.locale.yamlsyntax import pydantic_words, pyyaml_words, syntax_problem
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]
 """(line, column) of every node by its path of keys and list indexes, both counted from 1."""
@@ -380,7 +380,7 @@ def _describe(
         return _("'{key}' is a list, one entry per line starting with '- ', not {value}").format(
             key=field, value=repr(value)
         )
-    return f"'{field}': {error['msg']}"
+    return f"'{field}': {pydantic_words(str(error['msg']))}"
 
 
 def _model_named(root: type[BaseModel] | None, ctx: Mapping[str, Any]) -> type[BaseModel] | None:

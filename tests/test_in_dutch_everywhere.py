@@ -237,6 +237,9 @@ def test_a_certificate_layout_s_problems_read_in_dutch(examples: Path) -> None:
     ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
     assert ran.returncode != 0
     assert "certificate.pdf.yaml:7:9: 'goud' is geen kleur (#rrggbb, zoals #b08d3c)" in ran.stderr
+    layout.write_text(text.replace("size: 14,", "size: groot,", 1), encoding="utf-8")
+    ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
+    assert "certificate.pdf.yaml:10:47: 'size': moet een getal zijn" in ran.stderr, ran.stderr
     layout.write_text(text.replace("logo.png", "logo2.png"), encoding="utf-8")
     ran = run_cli("validate", cwd=examples, env=AS_CONFIGURED)
     assert "certificate.pdf.yaml: afbeelding 'logo2.png' niet gevonden naast de opmaak" in (

@@ -171,3 +171,38 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> str:
         return f"{place}: " + _("not valid YAML: {problem}").format(problem=said)
     detail = f"{pyyaml_words(context)}: {said}" if context else said
     return f"{place}: {plain} [YAML: {detail}]"
+
+
+# what pydantic says of a value of the wrong kind, worded as pydantic words it
+_PYDANTIC: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern), text)
+    for pattern, text in (
+        (
+            r"Input should be a valid number, unable to parse string as a number",
+            N_("Input should be a valid number, unable to parse string as a number"),
+        ),
+        (r"Input should be a valid date", N_("Input should be a valid date")),
+        (r"Input should be a valid string", N_("Input should be a valid string")),
+        (
+            r"Input should be a valid boolean, unable to interpret input",
+            N_("Input should be a valid boolean, unable to interpret input"),
+        ),
+        (
+            r"Input should be greater than (?P<least>\S+)",
+            N_("Input should be greater than {least}"),
+        ),
+        (
+            r"Input should be less than or equal to (?P<most>\S+)",
+            N_("Input should be less than or equal to {most}"),
+        ),
+    )
+]
+
+
+def pydantic_words(message: str) -> str:
+    """Pydantic's message in the language shown, or as pydantic wrote it."""
+    for pattern, wording in _PYDANTIC:
+        found = pattern.fullmatch(message)
+        if found:
+            return _(wording).format(**found.groupdict())
+    return message
