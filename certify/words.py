@@ -334,6 +334,7 @@ def state_word(state: str) -> str:
         "claimed": _("claimed"),
         "sending": _("sending"),
         "held": _("held"),
+        "forced": _("sent again by hand"),  # an event of a delivery's history
         "would send": _("would send"),
         "would fail": _("would fail"),
         # a run's other figures, as `status` lists them

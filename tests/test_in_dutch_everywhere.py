@@ -221,6 +221,10 @@ def test_a_delivery_s_error_and_history_keep_the_language_they_were_written_in(
     assert ran.returncode == 0, ran.stderr
     said = " ".join(run_cli(*explain, cwd=switched_on, env=AS_CONFIGURED).stdout.split())
     assert "met de hand gemarkeerd (was wacht op verzending): kapot" in said, said
+    # the states of its history in the language shown, the details as they were written
+    assert "2026-11-20 10:00 geclaimd 2026-11-20 10:00 wacht op verzending (niet verzonden: " in (
+        said
+    ), said
     retry = ("retry", "--state", "failed", "--reason", "opnieuw proberen")
     assert run_cli(*retry, cwd=switched_on, env=AS_CONFIGURED).returncode == 0
     said = " ".join(run_cli(*explain, cwd=switched_on, env=AS_CONFIGURED).stdout.split())

@@ -226,7 +226,7 @@ def explanation_text(explanations: list[Explanation], tz: tzinfo) -> list[tuple[
             for event in item.history:
                 at = from_utc_text(event["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
                 detail = f" ({event['detail']})" if event["detail"] else ""
-                lines.append((f"{at}  {event['state']}{detail}", "  "))
+                lines.append((f"{at}  {words.state_word(event['state'])}{detail}", "  "))
     return lines
 
 
