@@ -247,45 +247,14 @@ def settle_line(settle: str) -> str:
     return _("settle: {settle}").format(settle=settle)
 
 
-# A delivery's errors and history are stored in the language shown when they happened (a
-# server's reply is in its own); these are the words written there.
-_NOT_SENT = N_("not sent: {reason}")
-_INTERRUPTED = {
-    "found": N_("found written after an interrupted run"),
-    "claimed": N_("run stopped before the message was handed over"),
-    "unwritten": N_("run stopped before the file was written"),
-    "handing": N_("run stopped while handing the message over"),
-}
-
-
-def not_sent(reason: str) -> str:
-    """A delivery held back by a problem of the setup (a template), with the reason."""
-    return _(_NOT_SENT).format(reason=reason)
+# written by `certify.deliver.wording.not_sent`, in the language shown then
+NOT_SENT = N_("not sent: {reason}")
 
 
 def was_held(last_error: str) -> bool:
     """Was this error written by `not_sent`, in whichever language it was shown then?"""
     return any(
-        last_error.startswith(in_language(lang, _NOT_SENT).split("{", 1)[0]) for lang in LANGUAGES
-    )
-
-
-def interrupted(kind: str) -> str:
-    """Where a killed run left a delivery, as its history says it (`_INTERRUPTED`'s keys)."""
-    return _(_INTERRUPTED[kind])
-
-
-def retried(state: str, reason: str) -> str:
-    """A delivery put back to pending by `certify retry`, as its history says it."""
-    return _("retry (was {state}): {reason}").format(state=state_word(state), reason=reason)
-
-
-def marked(current: str | None, reason: str) -> str:
-    """A delivery's state set by `certify mark`, as its history says it."""
-    if current is None:
-        return _("marked by hand (no record before): {reason}").format(reason=reason)
-    return _("marked by hand (was {state}): {reason}").format(
-        state=state_word(current), reason=reason
+        last_error.startswith(in_language(lang, NOT_SENT).split("{", 1)[0]) for lang in LANGUAGES
     )
 
 

@@ -21,10 +21,11 @@ from typing import Any, NamedTuple
 from certify.clock import from_utc_text, to_utc_text
 from certify.deliver.lookup import Key
 from certify.deliver.state import HELD_BY_A_RUN, MARK_FREELY, DeliveryState, sql_list
+from certify.deliver.wording import gave_up, interrupted, marked, retried
 from certify.errors import CertifyError
 from certify.register.keep import CertificateKeeper, issue_delivered
 from certify.store.database import Store
-from certify.words import interrupted, marked, retried, state_word
+from certify.words import state_word
 
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX_GAP = timedelta(hours=24)
@@ -381,7 +382,7 @@ class DeliveryLog:
         first = claim.first_attempt_at or self.now_text
         too_old = self.now - from_utc_text(first) >= RETRY_MAX_AGE
         if attempts >= RETRY_MAX_ATTEMPTS or too_old:
-            reason = f"{reason} (gave up after {attempts} attempts)"
+            reason = gave_up(reason, attempts)
             self.record(claim, DeliveryState.FAILED, error=reason, code=code)
             return DeliveryState.FAILED
         self.record(

@@ -32,11 +32,12 @@ from certify.deliver.transports import (
     TemporaryFailure,
     Transport,
 )
+from certify.deliver.wording import not_sent
 from certify.errors import EXIT_INPUT
 from certify.inspect.history import History
 from certify.locale import _
 from certify.store.database import Store
-from certify.words import action_title, not_sent
+from certify.words import action_title
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
     # nothing due never loads Jinja2, Babel or ReportLab

@@ -57,9 +57,10 @@ class Signing:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
             signed = self._signer.sign_pdf(writer, bytes_reserved=self._reserved)
         except Exception as exc:
-            raise SigningFailed(
-                f"{self.where}: the certificate could not be signed ({type(exc).__name__}: {exc})"
-            ) from exc
+            said = _("the certificate could not be signed ({reason})").format(
+                reason=f"{type(exc).__name__}: {exc}"
+            )
+            raise SigningFailed(f"{self.where}: {said}") from exc
         if self._reserved is None:
             self._reserved = _reserved_size(signed.getvalue())
         return bytes(signed.getvalue())

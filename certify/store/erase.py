@@ -16,7 +16,7 @@ from datetime import datetime
 from certify.clock import to_utc_text
 from certify.deliver.log import DeliveryLog
 from certify.errors import CertifyError
-from certify.locale import N_, _
+from certify.locale import N_, _, ngettext
 from certify.register.keep import withdraw_certificates
 from certify.store.database import Store
 
@@ -174,8 +174,12 @@ def forget_past_retention(store: Store, months: int, now: datetime) -> int:
 
     persons = persons_past_retention(store.conn, now - relativedelta(months=months))
     years, rest = divmod(months, 12)
-    kept = f"{years} years" if not rest else f"{months} months"
-    reason = f"retention: personal data is kept {kept} after the last course"
+    kept = (
+        ngettext("{count} year", "{count} years", years).format(count=years)
+        if not rest
+        else ngettext("{count} month", "{count} months", months).format(count=months)
+    )
+    reason = _("retention: personal data is kept {kept} after the last course").format(kept=kept)
     conn = store.conn
     if not persons:
         return 0

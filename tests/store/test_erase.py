@@ -101,8 +101,8 @@ def test_run_due_forgets_persons_past_the_retention_period(
               "--json", cwd=tmp_path)  # fmt: skip
     assert ran.returncode == 0 and json.loads(ran.stdout)["forgotten"] == 2
     assert rows(db, "SELECT person_id, reason FROM erasures ORDER BY person_id") == [
-        ("P1", "retention: personal data is kept 1 years after the last course"),
-        ("P2", "retention: personal data is kept 1 years after the last course"),
+        ("P1", "retention: personal data is kept 1 year after the last course"),
+        ("P2", "retention: personal data is kept 1 year after the last course"),
     ]
     assert not any(secret in _raw_bytes(db) for secret in SECRETS)
 
