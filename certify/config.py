@@ -32,7 +32,7 @@ from certify.decide.timings import (
     renewal_problems,
 )
 from certify.deliver.settings import Delivery, Smtp
-from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean
+from certify.errors import CertifyError, ConfigError, UsageError, did_you_mean, os_reason
 from certify.ingest.settings import ImportSettings
 from certify.locale import N_, _
 from certify.register.settings import Certificates
@@ -407,7 +407,7 @@ def load(path: Path) -> Config:
             file, [f"{file}:{line}: {said}"], hint=_("save actions.yaml as UTF-8")
         ) from None
     except OSError as exc:
-        said = _("cannot read it ({reason})").format(reason=exc.strerror or exc)
+        said = _("cannot read it ({reason})").format(reason=os_reason(exc))
         raise ConfigError(file, [f"{file}: {said}"]) from None
     data, positions, problems = parse_yaml(text, file)
     if problems:

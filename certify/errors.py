@@ -4,7 +4,10 @@ the one that fails a single delivery whose certificate cannot be drawn."""
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Mapping, Sequence
+
+from certify.locale import N_, _
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -91,3 +94,28 @@ def did_you_mean(wanted: str, known: Sequence[str] | Mapping[str, str], *, lead:
     from certify.locale import _
 
     return lead + _("did you mean {name}?").format(name=repr(meant))
+
+
+# the operating system's own words for what goes wrong with a file or a connection, which it
+# says in English whatever the language
+_OS_REASONS = {
+    errno.ENOENT: N_("No such file or directory"),
+    errno.EACCES: N_("Permission denied"),
+    errno.EPERM: N_("Operation not permitted"),
+    errno.EISDIR: N_("Is a directory"),
+    errno.ENOTDIR: N_("Not a directory"),
+    errno.ENOSPC: N_("No space left on device"),
+    errno.EROFS: N_("Read-only file system"),
+    errno.EEXIST: N_("File exists"),
+    errno.ENOTEMPTY: N_("Directory not empty"),
+    errno.ENETUNREACH: N_("Network is unreachable"),
+    errno.EHOSTUNREACH: N_("No route to host"),
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What the operating system says went wrong, in the language shown when it is a reason
+    we know (`No such file or directory`), else in its own words."""
+    if exc.errno in _OS_REASONS and exc.strerror:
+        return _(_OS_REASONS[exc.errno])
+    return str(exc.strerror or exc)

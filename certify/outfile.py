@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from certify.errors import CertifyError
+from certify.errors import CertifyError, os_reason
 from certify.locale import _
 
 
@@ -115,7 +115,7 @@ def write_private_bytes(path: Path, data: bytes) -> None:
 
 
 def _unwritable(path: Path, exc: OSError) -> CertifyError:
-    said = _("cannot be written: {reason}").format(reason=exc.strerror or exc)
+    said = _("cannot be written: {reason}").format(reason=os_reason(exc))
     return CertifyError(
         f"{path}: {said}",
         hint=_(

@@ -303,7 +303,7 @@ def state_word(state: str) -> str:
         "claimed": _("claimed"),
         "sending": _("sending"),
         "held": _("held"),
-        "forced": _("sent again by hand"),  # an event of a delivery's history
+        "forced": _("forced"),  # an event of a delivery's history: sent again with --force
         "would send": _("would send"),
         "would fail": _("would fail"),
         # a run's other figures, as `status` lists them

@@ -249,3 +249,12 @@ def test_a_certificate_layout_s_problems_read_in_dutch(examples: Path) -> None:
     assert "certificate.pdf.yaml: afbeelding 'logo2.png' niet gevonden naast de opmaak" in (
         ran.stderr
     ), ran.stderr
+
+
+def test_the_operating_system_s_reason_reads_in_dutch(switched_on: Path) -> None:
+    out = ("--transport", "dir", "--out", "actions.yaml/outbox")
+    ran = run_cli("run-due", "--now", DEMO_NOW, *out, cwd=switched_on, env=AS_CONFIGURED)
+    assert ran.returncode != 0
+    assert "kan de uitvoermap actions.yaml/outbox niet maken: Is geen map" in ran.stderr
+    ran = run_cli("run-due", "--now", DEMO_NOW, *out, cwd=switched_on)
+    assert "Not a directory" in ran.stderr, ran.stderr

@@ -27,7 +27,7 @@ from certify.cli.jsontext import compact, decoded
 from certify.cli.terminal import printable
 from certify.clock import DateFormatError, from_utc_text, parse_moment
 from certify.config import Config, actions_path, load, read_timezone
-from certify.errors import CertifyError, LocatedErrors, UsageError
+from certify.errors import CertifyError, LocatedErrors, UsageError, os_reason
 from certify.locale import _
 from certify.store.database import Store
 
@@ -315,11 +315,7 @@ def errors() -> Iterator[None]:
         fail(_database_problem(exc))
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        fail(
-            CertifyError(
-                f"{where}{exc.strerror or exc}", hint=_("check the path and its permissions")
-            )
-        )
+        fail(CertifyError(f"{where}{os_reason(exc)}", hint=_("check the path and its permissions")))
 
 
 def _database_problem(exc: sqlite3.Error) -> CertifyError:

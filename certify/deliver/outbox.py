@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from certify.deliver.transports import TemporaryFailure
-from certify.errors import TransportConfigError
+from certify.errors import TransportConfigError, os_reason
 from certify.locale import _
 from certify.outfile import make_private_folder
 
@@ -78,7 +78,7 @@ class DirTransport:
         except OSError as exc:
             raise TransportConfigError(
                 _("cannot create the outbox {folder}: {reason}").format(
-                    folder=self.out, reason=exc.strerror
+                    folder=self.out, reason=os_reason(exc)
                 ),
                 hint=_("choose a writable folder with --out"),
             ) from None
@@ -100,7 +100,7 @@ class DirTransport:
             target = _place(Path(temporary), target)
         except OSError as exc:
             raise TemporaryFailure(
-                _("cannot write {file}: {reason}").format(file=target, reason=exc.strerror)
+                _("cannot write {file}: {reason}").format(file=target, reason=os_reason(exc))
             ) from None
         finally:
             Path(temporary).unlink(missing_ok=True)

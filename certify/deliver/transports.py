@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from certify.errors import TransportConfigError
+from certify.errors import TransportConfigError, os_reason
 from certify.locale import _
 
 # loaded when mail goes out (by SMTP): a cron tick with nothing due never needs them
@@ -363,7 +363,7 @@ def _unreachable(exc: BaseException, s: SmtpSettings) -> str:
         ).format(seconds=f"{s.timeout:g}")
     if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
         return _("{reason} (check this machine's network, and --smtp-host or smtp.host)").format(
-            reason=exc.strerror or exc
+            reason=os_reason(exc)
         )
     if isinstance(exc, smtplib.SMTPConnectError):
         return _("the server refused the connection: {reply}").format(

@@ -16,7 +16,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from certify.errors import ConfigError
+from certify.errors import ConfigError, os_reason
 from certify.locale import _
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def load_signing(config: Config) -> tuple[Signing | None, list[str]]:
     except OSError as exc:
         problems.append(
             _("{at}: certificates.sign.pkcs12: cannot read {path} ({reason})").format(
-                at=at_file, path=path, reason=exc.strerror or exc
+                at=at_file, path=path, reason=os_reason(exc)
             )
         )
     password = os.environ.get(sign.password_env)
