@@ -269,15 +269,15 @@ class Register:
 
     def find(self, reference: str) -> Entry:
         """The issued certificate a number or a code (as typed) names; UnknownCertificate else."""
-        number = reference.strip() if is_number(reference) else None
-        code = None if number else read_code(reference)
-        row = None
-        if number or code:
-            row = self.conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM certificates WHERE issued_at IS NOT NULL "
-                "AND (number = ? OR code = ?)",
-                (number, code),
-            ).fetchone()
+        number = reference.strip()
+        # an imported certificate keeps the previous system's number, whatever its shape;
+        # a number certify gives is never read as a code, and a number found wins over one
+        code = None if is_number(number) else read_code(reference)
+        row = self.conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM certificates WHERE issued_at IS NOT NULL "
+            "AND (number = ? OR code = ?) ORDER BY number = ? DESC LIMIT 1",
+            (number, code, number),
+        ).fetchone()
         if row is None:
             raise UnknownCertificate(
                 _("no issued certificate has the number or code {reference}").format(

@@ -311,6 +311,29 @@ def test_imported_certificates_join_the_register_and_get_their_reminders(issued:
     assert "certificates: 0 imported" in ran.stdout
 
 
+def test_an_imported_certificate_is_found_by_its_own_number_and_can_be_revoked(
+    issued: Path,
+) -> None:
+    """The previous system's numbers have their own shape: verify, get and revoke find them
+    as typed, and a revoked imported certificate gets no reminder."""
+    (issued / "examples" / "certificates.csv").write_text(EARLIER)
+    assert cli("import", "examples", "--now", "2026-11-21T08:00", cwd=issued).returncode == 0
+    verified = cli("certificates", "verify", "OUD-18", "--now", "2027-01-05T10:00", cwd=issued)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert (
+        verified.stdout.startswith("OUD-18 valid:") and "valid until 2027-12-31" in verified.stdout
+    )
+    pdf = cli("certificates", "get", "OUD-18", "--out", str(issued / "c.pdf"), cwd=issued)
+    assert pdf.returncode == 1 and "has no PDF kept (withdrawn or imported)" in pdf.stderr
+    revoked = cli("certificates", "revoke", "OUD-18", "--reason", "never passed", cwd=issued)
+    assert revoked.returncode == 0, revoked.stderr
+    assert cli("certificates", "verify", "OUD-18", cwd=issued).returncode == 3
+    # six weeks before 31 December 2027
+    assert cli("run-due", "--now", "2027-11-19T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
+    assert "P029" not in reminded(issued / "outbox")
+    assert states(issued / "certify.db")[("refresher-6w", "VCA-2503", "P029")] == "skipped"
+
+
 def test_an_imported_certificate_naming_nothing_known_is_a_located_error(issued: Path) -> None:
     (issued / "examples" / "certificates.csv").write_text(
         EARLIER + "OUD-19,P999,VCA-9999,certificaat,2025-13-01,\nOUD-17,P028,VCA-2503,,,\n"
