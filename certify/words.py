@@ -117,6 +117,19 @@ def outcome_meaning(state: str) -> str:
     return meanings.get(state, state)
 
 
+def skipped_because(reason: str) -> str:
+    """What a skipped delivery means when it was skipped for a reason of its own (a renewal
+    reminder of a revoked certificate, say), not as history before `since`."""
+    return _("skipped: {reason}").format(reason=reason)
+
+
+def skipped_line(title: str, course: str, person: str, reason: str) -> str:
+    """A run's line for a delivery it skipped for a reason of its own."""
+    return _("skipped: {title} {course}/{person}: {reason}").format(
+        title=title, course=course, person=person, reason=reason
+    )
+
+
 def due_line(due: str | None, offset: int, unit: str, anchor: str, at: str | None) -> str:
     """`due: 2026-11-13 09:00 CET (1 day after course end, at 09:00)`."""
     anchor = _anchor_word(anchor)
@@ -353,8 +366,8 @@ def kind_detail(kind: str, moment: str | None, error: str | None, waiting_on: Se
         return error or ""
     if kind == "unknown":
         return _("the mail server went silent: check whether it arrived")
-    if kind == "skipped":
-        return _("due before the action was switched on")
+    if kind == "skipped":  # a reason of its own (a revoked certificate), else history
+        return "; ".join(waiting_on) or _("due before the action was switched on")
     if kind == "expired":
         return _("due too long ago to send")
     if kind == "manual":

@@ -37,7 +37,7 @@ from certify.errors import EXIT_INPUT
 from certify.inspect.history import History
 from certify.locale import _
 from certify.store.database import Store
-from certify.words import action_title
+from certify.words import action_title, skipped_line
 
 if TYPE_CHECKING:  # rendering is imported when the first message is made: a cron tick with
     # nothing due never loads Jinja2, Babel or ReportLab
@@ -354,11 +354,20 @@ class Runner:
                 if progress:
                     progress(len(listed), len(listed))
             return report
-        report.skipped = self._record_final(plan.by_outcome("skipped"), DeliveryState.SKIPPED)
+        skipped = plan.by_outcome("skipped")
+        report.skipped = self._record_final(skipped, DeliveryState.SKIPPED)
         report.skipped += self.deliveries.record_course_skips(plan.course_skips, plan.since)
         report.expired = self._record_final(plan.by_outcome("expired"), DeliveryState.EXPIRED)
-        if report.skipped and not self.quiet:  # routine, not news: worded only when shown
-            self.log(results.history_skipped(report.skipped))
+        # a reminder of a revoked certificate, say, is skipped for a reason: no history
+        reasoned = [
+            d for d in skipped if d.note and not (d.existing and d.existing.state == "skipped")
+        ]
+        history = report.skipped - len(reasoned)
+        if history and not self.quiet:  # routine, not news: worded only when shown
+            self.log(results.history_skipped(history))
+        for d in [] if self.quiet else reasoned:
+            title = report.titles.get(d.action.id, d.action.id)
+            self.log(skipped_line(title, d.course.id, d.participant.person_id, d.note or ""))
         try:
             self._send(plan.by_outcome("send", limit), transport, report, progress)
         finally:

@@ -218,7 +218,7 @@ def explanation_text(explanations: list[Explanation], tz: tzinfo) -> list[tuple[
         )
         for item in explanation.actions:
             lines.append(("", None))
-            meaning = words.outcome_meaning(item.state)
+            meaning = _meaning(item)
             action = item.decision.action
             title = words.action_title(action.name, action.id)
             lines.append((f"{title}: {item.state} — {meaning}", ""))
@@ -254,7 +254,7 @@ def _action_object(item: ActionExplained, tz: tzinfo) -> dict[str, Any]:
         "action": action.id,
         "due_at": to_utc_text(decision.due_at) if decision.due_at else None,
         "state": item.state,
-        "meaning": words.outcome_meaning(item.state),
+        "meaning": _meaning(item),
         "attempts": record["attempts"] if record else 0,
         "last_error": record["last_error"] if record else None,
         "conditions": {
@@ -280,6 +280,25 @@ def _action_object(item: ActionExplained, tz: tzinfo) -> dict[str, Any]:
         "lines": action_lines(item, tz),
         "history": item.history,
     }
+
+
+def _meaning(item: ActionExplained) -> str:
+    """What the state means; a skipped one with a reason of its own (a reminder of a revoked
+    certificate) says that reason, not that it was history before `since`."""
+    if item.state == "skipped":
+        reason = _skip_reason(item)
+        if reason:
+            return words.skipped_because(reason)
+    return words.outcome_meaning(item.state)
+
+
+def _skip_reason(item: ActionExplained) -> str | None:
+    decision = item.decision
+    if decision.outcome == "skipped" and decision.note:
+        return decision.note
+    figures = item.record.get("figures") if item.record else None
+    reason = figures.get("reason") if isinstance(figures, dict) else None
+    return str(reason) if reason else None
 
 
 def action_lines(item: ActionExplained, tz: tzinfo) -> list[str]:
@@ -335,7 +354,8 @@ def _decision_lines(decision: Decision, since: datetime | None, tz: tzinfo) -> l
     ]
     if since is not None:
         lines.append(words.covers_line(f"{since.astimezone(tz):%Y-%m-%d %H:%M %Z}"))
-    lines.extend(words.waits_line(reason) for reason in decision.waiting_on)
+    if decision.outcome != "skipped":  # a skipped one's reason heads its action
+        lines.extend(words.waits_line(reason) for reason in decision.waiting_on)
     return lines
 
 

@@ -225,6 +225,8 @@ def import_certificates(
     before = conn.total_changes
     validity = {action.id: action.validity for action in config.actions}
     endless: dict[str, int] = {}  # per action, the certificates that never expire
+    today = now.astimezone(config.tz).date()
+    unenrolled: list[str] = []  # still valid, but no enrollment for a reminder to follow
     for row in rows:
         person = conn.execute(
             "SELECT full_name, language FROM persons WHERE person_id = ?", (row.person_id,)
@@ -240,6 +242,14 @@ def import_certificates(
             until = valid_until(date.fromisoformat(course_end), span)
         elif until is None:
             endless[row.action] = endless.get(row.action, 0) + 1
+        if until is None or until >= today:
+            enrolled = conn.execute(
+                "SELECT 1 FROM enrollments WHERE course_id = ? AND person_id = ? "
+                "AND status != 'cancelled'",
+                (row.course_id, row.person_id),
+            ).fetchone()
+            if enrolled is None:
+                unenrolled.append(f"{row.where}: {row.person_id} in {row.course_id}")
         conn.execute(
             "INSERT INTO certificates (number, code, action, course_id, person_id, "
             "full_name, course_name, course_start, course_end, language, issued_on, "
@@ -283,6 +293,22 @@ def import_certificates(
                 file=files[0] if files else flat[0].where.rsplit(":", 1)[0],
                 count=count,
                 actions=", ".join(sorted(endless)),
+            )
+        )
+    if unenrolled and warnings is not None:
+        warnings.append(
+            ngettext(
+                "{file}: {count} certificate still valid names a person not enrolled in its "
+                "course ({first}): no renewal reminder can follow it; import that enrollment "
+                "too (enrollments.csv)",
+                "{file}: {count} certificates still valid name a person not enrolled in their "
+                "course (first: {first}): no renewal reminder can follow them; import those "
+                "enrollments too (enrollments.csv)",
+                len(unenrolled),
+            ).format(
+                file=files[0] if files else flat[0].where.rsplit(":", 1)[0],
+                count=len(unenrolled),
+                first=unenrolled[0],
             )
         )
     return int(conn.total_changes - before)

@@ -164,7 +164,7 @@ def _cell(decision: Decision, kind: str, sent_at: str | None, clock: ReportClock
     else:
         moment = clock.moment(due) if due else None
     error = decision.existing.last_error if decision.existing else None
-    waiting_on = decision.waiting_on if kind == "waiting" else []
+    waiting_on = decision.waiting_on if kind in ("waiting", "skipped") else []
     return Cell(
         kind, words.report_kinds()[kind], words.kind_detail(kind, moment, error, waiting_on)
     )

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from certify import words
 from certify.decide.renewal import expiry_due
 from certify.decide.rules import valid_until
 from certify.decide.timings import parse_validity
@@ -176,6 +177,30 @@ def test_a_revoked_certificate_gets_no_reminder(issued: Path) -> None:
     assert f"certificate {number} is revoked" in str(figures[0][0])
 
 
+def test_a_reminder_skipped_for_its_certificate_says_why_not_that_it_is_history(
+    issued: Path,
+) -> None:
+    """A reminder skipped because its certificate was revoked is no history before `since`:
+    the run, explain and the report say the reason."""
+    number = listed_number(issued, "P002")
+    assert cli("certificates", "revoke", number, "--reason", "fraud", cwd=issued).returncode == 0
+    explained = explain(issued, "P002", DUE)
+    assert f"Refresher: skipped — skipped: certificate {number} is revoked" in explained
+    assert "due before the action's `since`" not in explained.split("Refresher: skipped")[1]
+    ran = cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued)
+    assert ran.returncode == 0, ran.stderr
+    said = " ".join(ran.stdout.split())
+    assert f"skipped: Refresher VCA-2611/P002: certificate {number} is revoked" in said
+    assert "due before the action's `since`" not in said
+    assert "skipped 1" in said  # still counted with the skipped
+    explained = explain(issued, "P002", "2027-10-02T09:00")
+    assert f"Refresher: skipped — skipped: certificate {number} is revoked" in explained
+    assert words.kind_detail("skipped", None, None, ["certificate X is revoked"]) == (
+        "certificate X is revoked"
+    )
+    assert words.kind_detail("skipped", None, None, []) == "due before the action was switched on"
+
+
 def test_a_newer_certificate_from_another_course_skips_the_reminder_with_the_reason(
     issued: Path,
 ) -> None:
@@ -332,6 +357,29 @@ def test_an_imported_certificate_is_found_by_its_own_number_and_can_be_revoked(
     assert cli("run-due", "--now", "2027-11-19T09:00", *TO_OUTBOX, cwd=issued).returncode == 0
     assert "P029" not in reminded(issued / "outbox")
     assert states(issued / "certify.db")[("refresher-6w", "VCA-2503", "P029")] == "skipped"
+
+
+def test_an_imported_certificate_of_a_course_the_person_is_not_enrolled_in_is_warned(
+    issued: Path,
+) -> None:
+    """Reminders follow a certificate through its holder's enrollment in its course: one
+    still valid without that enrollment could never be reminded, and the import says so."""
+    (issued / "examples" / "certificates.csv").write_text(
+        EARLIER
+        + "OUD-30,P005,VCA-2503,certificate,2025-03-25,2027-12-31\n"  # P005: not in VCA-2503
+        + "OUD-31,P006,VCA-2503,certificate,2025-03-25,2026-03-24\n"  # expired: no matter
+    )
+    ran = cli("import", "examples", "--now", "2026-11-21T08:00", cwd=issued)
+    assert ran.returncode == 0, ran.stderr
+    said = " ".join(ran.stderr.split())
+    assert (
+        "certificates.csv: 1 certificate still valid names a person not enrolled in its course "
+        "(examples/certificates.csv:4: P005 in VCA-2503): no renewal reminder can follow it" in said
+    )
+    assert "P006" not in said
+    assert rows(
+        issued / "certify.db", "SELECT count(*) FROM certificates WHERE source = 'imported'"
+    ) == [(4,)]
 
 
 def test_an_imported_certificate_naming_nothing_known_is_a_located_error(issued: Path) -> None:
