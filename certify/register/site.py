@@ -81,6 +81,15 @@ _SCRIPT = (
     "var q=new URLSearchParams(window.location.search).get('code');if(q){go(q);}"
 )
 
+# a static page outlives the day it was published: once the visitor's date is past the last
+# valid day, a valid certificate's page says it expired, as publishing again would
+_EXPIRY_SCRIPT = (
+    "(function(){var s=document.getElementById('s'),d=new Date(),t=d.getFullYear()+'-'"
+    "+('0'+(d.getMonth()+1)).slice(-2)+'-'+('0'+d.getDate()).slice(-2);"
+    "if(t>s.dataset.until){s.className='state invalid';"
+    "s.lastChild.textContent=' '+s.dataset.expired;}})();"
+)
+
 
 def language_of(language: str) -> str:
     """The site's language for a certificate's: Dutch or English."""
@@ -140,10 +149,17 @@ def certificate_page(entry: Entry, issuer: str) -> str:
     listed = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows if value)
     said = words[str(state)].format(by=entry.superseded_by or "")
     kind = "valid" if state == CertificateState.VALID else "invalid"
+    expires = state == CertificateState.VALID and entry.valid_until
+    switch = (
+        f' id="s" data-until="{entry.valid_until}" data-expired="{words["expired"]}"'
+        if expires
+        else ""
+    )
     body = (
         f"<h1>{words['title']}</h1><dl>{listed}</dl>"
-        f'<p class="state {kind}"><strong>{words["state"]}:</strong> {said}</p>'
+        f'<p class="state {kind}"{switch}><strong>{words["state"]}:</strong> {said}</p>'
         f'<p><a href="../">{words["back"]}</a></p>'
+        + (f"<script>{_EXPIRY_SCRIPT}</script>" if expires else "")
     )
     return _page(language, f"{_words(language)['title']} {shown(entry.code)}", body)
 
@@ -261,7 +277,7 @@ class _Site:
 
 
 # made anew when the pages' code changes, so that a site is written again with it
-PAGE_FORMAT = "1"
+PAGE_FORMAT = "2"  # 2: a valid page turns expired after its last valid day
 
 
 @lru_cache

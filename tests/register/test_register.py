@@ -501,3 +501,40 @@ def test_a_validity_gives_valid_until_and_the_certificate_expires_after_it(
         "certificates", "verify", entry["number"], "--now", "2027-11-13T09:00", cwd=switched_on
     )
     assert verify.returncode == 3 and "valid until 2027-11-12" in verify.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    _browser() is None,
+    reason="no Chromium on this machine (.ci/run installs Debian's `chromium`); "
+    "the page's switch is checked by the other assertions",
+)
+def test_a_page_published_while_valid_says_expired_once_its_validity_has_ended(
+    switched_on: Path, tmp_path: Path
+) -> None:
+    """The site is static and may not be published again every day: a page published while
+    the certificate was valid says `expired` to a visitor after its last valid day."""
+    actions = switched_on / "actions.yaml"
+    actions.write_text(
+        actions.read_text().replace(
+            "    expire_after: 60 days\n", "    expire_after: 60 days\n    validity: 1 day\n", 1
+        )
+    )
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    entry = listed(switched_on, "--person", "P001")[0]
+    assert entry["valid_until"] == "2026-11-13"  # before today, whenever the test runs
+    site = switched_on / "site"
+    ran = cli("certificates", "publish", "--out", str(site), "--now", "2026-11-13T10:00",
+              cwd=switched_on)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    page = site / entry["code"] / "index.html"
+    assert "Geldig: dit certificaat is uitgegeven zoals hier staat." in page.read_text()
+    dom = subprocess.run(
+        [str(_browser()), "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-dev-shm-usage", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}",
+         "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "Verlopen: dit certificaat was geldig tot de genoemde datum." in dom.stdout
+    assert "Geldig: dit certificaat" not in dom.stdout
