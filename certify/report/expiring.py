@@ -25,7 +25,7 @@ class Expiring:
     course: str
     course_id: str
     valid_until: str
-    reminded: str  # "reminded on 2027-10-01", or "not reminded" (with why, when known)
+    reminded: str  # "reminded on 2027-10-01", "not reminded yet", or renewed by which one
     refresher: str  # the course booked, or ""
 
 
@@ -59,6 +59,13 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
             number, action, course_id, person_id, issued, None, False, False
         )
         booked = renewals.refresher(action, held, now, tz)
+        reminded = _reminded(conn, by_action.get(action, []), course_id, person_id, tz)
+        newest = renewals.newest(action, person_id)
+        if newest is not None and newest.valid_until and newest.valid_until.isoformat() > until:
+            # renewed already: its reminder is skipped, and nobody needs to chase it
+            reminded = _("renewed: holds {number}, valid until {until}").format(
+                number=newest.number, until=newest.valid_until.isoformat()
+            )
         found.append(
             Expiring(
                 person=name,
@@ -68,7 +75,7 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
                 course=course,
                 course_id=course_id,
                 valid_until=until,
-                reminded=_reminded(conn, by_action.get(action, []), course_id, person_id, tz),
+                reminded=reminded,
                 refresher=f"{booked.course_name} ({booked.course_id})" if booked else "",
             )
         )

@@ -225,6 +225,46 @@ def test_a_newer_certificate_from_another_course_skips_the_reminder_with_the_rea
     assert state_of(issued, "P003") == "skipped"
 
 
+def expiring_rows(folder: Path, now: str) -> dict[str, str]:
+    """The report's "expiring" section: per holder, their row's text."""
+    page = folder / "report.html"
+    made = cli("report", "--out", str(page), "--now", now, cwd=folder)
+    assert made.returncode == 0, made.stderr
+    section = page.read_text().split('id="expiring"')[1].split("<h2")[0]
+    return {
+        person: " ".join(re.sub(r"<[^>]+>", " ", row).split())
+        for row in section.split("<tr>")[2:]
+        for person in HOLDERS
+        if f">{person}<" in row
+    }
+
+
+def test_the_report_says_a_renewed_certificate_needs_no_reminder(issued: Path) -> None:
+    """A certificate whose holder has a newer one valid longer is listed as expiring, but
+    not as "not reminded yet": its reminder is skipped, and the report says why."""
+    reimport(
+        issued,
+        "2027-06-01T08:00",
+        courses="VCA-2705,VCA Basis veiligheid,VCA,final,2027-05-03,2027-05-20,Utrecht",
+        enrollments="VCA-2705,P003,enrolled,2027-04-01",
+    )
+    with sqlite3.connect(issued / "certify.db") as conn:
+        conn.execute(
+            "INSERT INTO certificates (number, code, action, course_id, person_id, "
+            "course_name, language, issued_on, valid_until, source, issued_at, changed_at) "
+            "VALUES ('OLD-1', 'ABCDEFGHJKMN', 'certificate', 'VCA-2705', 'P003', 'VCA', 'nl', "
+            "'2027-05-21', '2028-05-20', 'imported', '2027-06-01T06:00:00Z', "
+            "'2027-06-01T06:00:00Z')"
+        )
+    before = expiring_rows(issued, "2027-09-20T10:00")  # the reminder is not due yet
+    assert "renewed: holds OLD-1, valid until 2028-05-20" in before["P003"]
+    assert "not reminded yet" in before["P001"]
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
+    after = expiring_rows(issued, "2027-10-02T10:00")
+    assert "renewed: holds OLD-1, valid until 2028-05-20" in after["P003"]
+    assert "reminded on 2027-10-01" in after["P001"]
+
+
 def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Path) -> None:
     reimport(
         issued,
