@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from certify.register.codes import read_code
+from certify.register.codes import read_code, shown
 from certify.register.keep import Kept
 
 if TYPE_CHECKING:
@@ -25,6 +26,34 @@ def certificate_view(
         "issued_on": today,
         "valid_until": valid_until(action, course, config.tz),
         "replaces": delivery.replaces,
+    }
+
+
+def reminded_certificate(
+    conn: sqlite3.Connection, config: Config, of: str, course_id: str, person_id: str
+) -> dict[str, Any]:
+    """`certificate` of a renewal reminder's template: the certificate of action `of` that
+    it reminds of (of two, the one issued last), so the invitation can say which expires
+    and when; empty values when there is none (a preview without a register)."""
+    row = conn.execute(
+        "SELECT number, code, issued_on, valid_until FROM certificates WHERE action = ? "
+        "AND course_id = ? AND person_id = ? AND superseded_by IS NULL "
+        "AND (issued_at IS NOT NULL OR source = 'imported') "
+        "ORDER BY issued_on DESC, number DESC LIMIT 1",
+        (of, course_id, person_id),
+    ).fetchone()
+    if row is None:
+        return {"number": "", "code": "", "verify_url": "", "issued_on": None,
+                "valid_until": None, "replaces": ""}  # fmt: skip
+    number, code, issued_on, until = row
+    code = shown(code) if code else ""
+    return {
+        "number": number,
+        "code": code,
+        "verify_url": config.settings.certificates.url_for(code) if code else "",
+        "issued_on": date.fromisoformat(issued_on) if issued_on else None,
+        "valid_until": date.fromisoformat(until) if until else None,
+        "replaces": "",
     }
 
 

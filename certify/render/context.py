@@ -22,7 +22,7 @@ from certify.config import Config
 from certify.decide import rules
 from certify.decide.facts import as_moments, participant_figures, with_times
 from certify.errors import CertifyError
-from certify.register.printed import certificate_view
+from certify.register.printed import certificate_view, reminded_certificate
 
 if TYPE_CHECKING:
     from certify.decide.decisions import Decision
@@ -366,8 +366,14 @@ class DeliveryContexts:
                 "certificate_number": delivery.certificate_number,
                 "message_id": delivery.message_id,
             },
-            "certificate": certificate_view(
-                self.config, decision.action, course, delivery, now.astimezone(tz).date()
+            "certificate": (
+                reminded_certificate(
+                    self.conn, self.config, decision.action.timing.renews, course_id, person_id
+                )
+                if decision.action.timing.renews
+                else certificate_view(
+                    self.config, decision.action, course, delivery, now.astimezone(tz).date()
+                )
             ),
             "now": now.astimezone(tz),
         }

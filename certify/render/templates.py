@@ -60,7 +60,7 @@ MERGE_FIELDS: dict[str, str] = {
     "Persoon:Achternaam": "person.last_name",
     "Persoon:Email": "person.email",
     "Persoon:E-mail": "person.email",
-    "Certificaat:Nummer": "delivery.certificate_number",
+    "Certificaat:Nummer": "certificate.number",
     "Certificaat:Code": "certificate.code",
     "Certificaat:GeldigTot": "certificate.valid_until | date",
     "Course:Name": "course.name",
@@ -74,7 +74,7 @@ MERGE_FIELDS: dict[str, str] = {
     "Person:Infix": "person.infix",
     "Person:LastName": "person.last_name",
     "Person:Email": "person.email",
-    "Certificate:Number": "delivery.certificate_number",
+    "Certificate:Number": "certificate.number",
     "Certificate:Code": "certificate.code",
     "Certificate:ValidUntil": "certificate.valid_until | date",
 }

@@ -164,6 +164,35 @@ def test_each_certificate_gets_one_reminder_at_its_due_moment(issued: Path) -> N
     assert {key[2] for key in states(issued / "certify.db") if key[0] == "refresher-6w"} == HOLDERS
 
 
+def test_a_reminder_s_template_sees_the_certificate_it_reminds_of(switched_on: Path) -> None:
+    """`certificate` in a reminder is the certificate that expires: its number, code,
+    verification URL and end of validity, so the invitation can say which and when."""
+    (switched_on / "templates" / "refresher_invitation.txt.j2").write_text(
+        '---\nsubject: "Verloopt [Certificaat:GeldigTot]"\n---\n'
+        "{{ certificate.number }} [Certificaat:Nummer] {{ certificate.code }} "
+        "{{ certificate.verify_url }} {{ certificate.issued_on }} {{ certificate.valid_until }}\n"
+    )
+    _configure(switched_on, REMINDER.replace("proof_of_participation", "refresher_invitation"))
+    assert cli("validate", cwd=switched_on).returncode == 0
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    entry = json.loads(
+        cli("certificates", "list", "--json", "--person", "P001", cwd=switched_on).stdout
+    )[0]
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    (sent,) = [
+        message_from_bytes(file.read_bytes(), policy=policy.default)
+        for file in (switched_on / "outbox").glob("*.eml")
+        if b"X-Certify-Action: refresher-6w" in file.read_bytes()
+        and b"X-Certify-Person: P001" in file.read_bytes()
+    ]
+    body = sent.get_content()
+    number, code = entry["number"], entry["code"]
+    assert body.split() == [
+        number, number, code, f"https://example.org/certificaat/{code}", "2026-11-20", "2027-11-12"
+    ]  # fmt: skip
+    assert str(sent["Subject"]) == "Verloopt 12 november 2027"  # in the person's language
+
+
 def test_a_revoked_certificate_gets_no_reminder(issued: Path) -> None:
     number = listed_number(issued, "P002")
     assert cli("certificates", "revoke", number, "--reason", "fraud", cwd=issued).returncode == 0
