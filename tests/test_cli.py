@@ -223,6 +223,8 @@ def test_preview_renders_without_sending(examples: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Subject: Certificaat VCA Basis veiligheid" in result.stdout
+    # the message's own line endings (CRLF) read as lines, not as escaped control characters
+    assert "Beste Zoë,\n" in result.stdout and "\\x0d" not in result.stdout
     assert file_digest(db) == before
 
 

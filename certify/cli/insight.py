@@ -126,7 +126,8 @@ def _readable(message: EmailMessage) -> str:
     ]
     body = message.get_body(("plain",))
     lines.append("")
-    lines.append(body.get_content() if body is not None else "")
+    # the message keeps the CRLF line ends of mail; a terminal shows lines
+    lines.append(body.get_content().replace("\r\n", "\n") if body is not None else "")
     for part in message.iter_attachments():
         lines.append(f"[attachment: {part.get_filename()} ({part.get_content_type()})]")
     if message.get_body(("html",)) is not None:
