@@ -50,7 +50,12 @@ def reissue(
         for note in recover(DeliveryLog(store, now), transport):
             warn(_("recovered: {note}").format(note=note))
     entry = Register(store, now.astimezone(config.tz).date()).find(reference)
-    if entry.state in (CertificateState.SUPERSEDED, CertificateState.WITHDRAWN):
+    # a revoked one too: a new valid certificate would quietly undo the revocation
+    if entry.state in (
+        CertificateState.SUPERSEDED,
+        CertificateState.WITHDRAWN,
+        CertificateState.REVOKED,
+    ):
         said = (
             _("certificate {number} is {state} by {by}: not re-issued")
             if entry.superseded_by

@@ -408,6 +408,20 @@ def test_a_reissue_mails_a_new_certificate_and_supersedes_the_old_one_once(
     assert again.returncode == 1 and "superseded" in again.stderr
 
 
+def test_a_revoked_certificate_is_not_reissued(demo_sent: Path) -> None:
+    """Re-issuing would mail a new valid certificate and quietly undo the revocation."""
+    old = listed(demo_sent, "--person", "P002")[0]
+    assert cli("certificates", "revoke", old["number"], "--reason", "fraud",
+               cwd=demo_sent).returncode == 0  # fmt: skip
+    for dry in (("--dry-run",), TO_OUTBOX):
+        ran = cli("certificates", "reissue", old["number"], "--reason", "name", *dry,
+                  cwd=demo_sent)  # fmt: skip
+        assert ran.returncode == 1, ran.stdout
+        assert f"certificate {old['number']} is revoked: not re-issued" in ran.stderr
+    assert listed(demo_sent, "--person", "P002") == [{**old, "state": "revoked"}]
+    assert not list((demo_sent / "outbox").glob("certificate.reissue.*.eml"))
+
+
 @pytest.mark.slow
 def test_a_reissue_killed_at_any_moment_never_gives_two(demo_sent: Path) -> None:
     """SIGKILL at random moments of `reissue` (the real process); each next attempt first
