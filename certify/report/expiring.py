@@ -63,9 +63,10 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
         newest = renewals.newest(action, person_id)
         if newest is not None and newest.valid_until and newest.valid_until.isoformat() > until:
             # renewed already: its reminder is skipped, and nobody needs to chase it
-            reminded = _("renewed: holds {number}, valid until {until}").format(
+            renewed = _("renewed: holds {number}, valid until {until}").format(
                 number=newest.number, until=newest.valid_until.isoformat()
             )
+            reminded = renewed if reminded == _("not reminded yet") else f"{reminded}; {renewed}"
         found.append(
             Expiring(
                 person=name,

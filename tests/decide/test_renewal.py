@@ -292,6 +292,16 @@ def test_the_report_says_a_renewed_certificate_needs_no_reminder(issued: Path) -
     after = expiring_rows(issued, "2027-10-02T10:00")
     assert "renewed: holds OLD-1, valid until 2028-05-20" in after["P003"]
     assert "reminded on 2027-10-01" in after["P001"]
+    with sqlite3.connect(issued / "certify.db") as conn:  # P001 renews after the reminder
+        conn.execute(
+            "INSERT INTO certificates (number, code, action, course_id, person_id, "
+            "course_name, language, issued_on, valid_until, source, issued_at, changed_at) "
+            "VALUES ('OLD-2', 'ABCDEFGHJKMP', 'certificate', 'VCA-2705', 'P001', 'VCA', 'nl', "
+            "'2027-10-21', '2028-10-20', 'imported', '2027-10-21T06:00:00Z', "
+            "'2027-10-21T06:00:00Z')"
+        )
+    last = expiring_rows(issued, "2027-10-22T10:00")
+    assert "reminded on 2027-10-01; renewed: holds OLD-2, valid until 2028-10-20" in last["P001"]
 
 
 def test_a_booked_refresher_holds_the_reminder_until_it_is_cancelled(issued: Path) -> None:
