@@ -128,8 +128,14 @@ class Report:
     risks: list[outlook.Risk]
     expiring: list[Expiring]
     expiring_days: int
+    expiring_period: str  # "60 days", or "day" for one
     chart: Chart
     totals: dict[str, int]
+
+
+def _period(days: int) -> str:
+    """`the next 14 days`, or `the next day` for one."""
+    return locale._("day") if days == 1 else locale._("{count} days").format(count=days)
 
 
 def action_label(action: Action) -> str:
@@ -217,7 +223,7 @@ def build_report(
             first=clock.day_year(first_end), last=clock.day_year(horizon)
         ),
         days=days,
-        period=locale._("day") if days == 1 else locale._("{count} days").format(count=days),
+        period=_period(days),
         horizon=clock.day(horizon),
         actions=list(labels.values()),
         courses=courses,
@@ -227,6 +233,7 @@ def build_report(
         risks=risks,
         expiring=expiring(store.conn, config, now, expiring_days),
         expiring_days=expiring_days,
+        expiring_period=_period(expiring_days),
         chart=chart,
         totals={
             "problems": len(problems),

@@ -241,6 +241,16 @@ def test_a_shorter_horizon_leaves_later_dues_out(awkward_demo: Path) -> None:
     assert "Noor el Amrani" not in _text(_section(html, "risk"))
 
 
+def test_expiring_in_the_next_day_is_said_as_one_day(awkward_demo: Path) -> None:
+    expiring = _text(_section(_report(awkward_demo, "--expiring-days", "1"), "expiring"))
+    assert "Expiring in the next day" in expiring and "No certificate expires in the next day" in (
+        expiring
+    )
+    assert "1 days" not in expiring
+    expiring = _text(_section(_report(awkward_demo), "expiring"))
+    assert "Expiring in the next 60 days" in expiring
+
+
 def test_a_course_status_that_holds_back_what_falls_due_is_named(awkward_demo: Path) -> None:
     forecast = _text(_section(_report(awkward_demo, now="2026-11-10T08:00"), "forecast"))
     assert (
