@@ -193,6 +193,27 @@ def test_a_reminder_s_template_sees_the_certificate_it_reminds_of(switched_on: P
     assert str(sent["Subject"]) == "Verloopt 12 november 2027"  # in the person's language
 
 
+def test_the_certificate_mail_says_until_when_it_is_valid_in_the_person_s_language(
+    switched_on: Path,
+) -> None:
+    _configure(switched_on)
+    with sqlite3.connect(switched_on / "certify.db") as conn:
+        conn.execute("UPDATE persons SET language = 'en' WHERE person_id = 'P003'")
+    conn.close()
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    said = {}
+    for file in (switched_on / "outbox").glob("certificate--*.eml"):
+        message = message_from_bytes(file.read_bytes(), policy=policy.default)
+        plain, html = message.get_body(("plain",)), message.get_body(("html",))
+        assert plain is not None and html is not None
+        text = " ".join(plain.get_content().split())
+        said[str(message["X-Certify-Person"])] = (text, " ".join(html.get_content().split()))
+    assert "Het certificaat is geldig tot en met 12 november 2027." in said["P001"][0]
+    assert "geldig tot en met <strong>12 november 2027</strong>" in said["P001"][1]
+    assert "The certificate is valid until 12 November 2027." in said["P003"][0]
+    assert "valid until <strong>12 November 2027</strong>" in said["P003"][1]
+
+
 def test_a_revoked_certificate_gets_no_reminder(issued: Path) -> None:
     number = listed_number(issued, "P002")
     assert cli("certificates", "revoke", number, "--reason", "fraud", cwd=issued).returncode == 0
