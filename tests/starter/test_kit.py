@@ -150,3 +150,29 @@ def test_the_kits_import_section_validates_once_uncommented(tmp_path: Path, loca
     assert "\nimport:\n" in (tmp_path / "actions.yaml").read_text()
     checked = cli("validate", cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_the_readme_s_renewal_reminder_works_in_the_kit_as_written(
+    tmp_path: Path, locale: str
+) -> None:
+    """The README's reminder names `refresher_invitation`: the kit ships it, in both
+    languages, saying which certificate lapses and when."""
+    readme = (ROOT / "README.md").read_text()
+    snippet = readme.split("**Renewal reminders.**")[1].split("```yaml\n")[1].split("```")[0]
+    assert "email_template: refresher_invitation" in snippet
+    assert cli("init", str(tmp_path), "--locale", locale).returncode == 0
+    actions = tmp_path / "actions.yaml"
+    text = actions.read_text()
+    actions.write_text(text.replace("\ncertificates:", "\n" + snippet + "\ncertificates:", 1))
+    checked = cli("validate", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    imported = cli("import", str(ROOT / "examples"), "--now", "2026-11-01T08:00", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    for now in (SWITCH_ON, DEMO_NOW):
+        cli("run-due", "--now", now, "--transport", "dir", "--out", "outbox", cwd=tmp_path)
+    preview = cli("preview", "bhv-refresher", "--course", "VCA-2611", "--person", "P001",
+                  "--now", "2027-10-01T09:00", cwd=tmp_path)  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    # P001's language is Dutch, whatever the kit's default
+    assert "12 november 2027" in preview.stdout and "Beste Jan" in preview.stdout
