@@ -210,7 +210,8 @@ def test_a_delivery_s_error_and_history_keep_the_language_they_were_written_in(
     ran = run_cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on, env=AS_CONFIGURED)
     assert ran.returncode != 0
     assert "tegengehouden door een sjabloonfout 4" in ran.stdout, ran.stdout
-    held = "niet verzonden: " + str(template) + ":22: person.extra heeft geen kolom 'werkgever'"
+    line = len(template.read_text(encoding="utf-8").splitlines())  # the line appended
+    held = f"niet verzonden: {template}:{line}: person.extra heeft geen kolom 'werkgever'"
     explain = ("explain", "--person", "P001", "--course", "VCA-2611", "--now", DEMO_NOW)
     said = " ".join(run_cli("--lang", "en", *explain, cwd=switched_on).stdout.split())
     # written in Dutch, read later in English: the text as stored, the advice still found
