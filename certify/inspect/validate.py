@@ -93,6 +93,7 @@ def validate_with_data(path: Path, db: Path, now: datetime) -> tuple[list[str], 
     templates = Templates(config)
     with Store.open_readonly(db) as store:
         warnings = unmatched_settings(store.conn, config) + _due_at_enrollment(store, config)
+        warnings += _reminders_of_nothing(store, config)
         contexts = DeliveryContexts(store.conn, config)
         for action in config.actions:
             candidates = _participants(store, config, action)
@@ -167,6 +168,29 @@ def _due_at_enrollment(store: Store, config: Config) -> list[str]:
                 len(empty),
             ).format(count=len(empty), action=repr(action.id), courses=shown)
             warnings.append(f"{config.where('actions', index, 'timing', 'after')}: {said}")
+    return warnings
+
+
+def _reminders_of_nothing(store: Store, config: Config) -> list[str]:
+    """Reminders of an action that attaches no certificate: it issues none, so only
+    certificates imported for it can ever be reminded of."""
+    by_id = {action.id: action for action in config.actions}
+    warnings = []
+    for index, action in enumerate(config.actions):
+        target = by_id.get(action.timing.renews or "")
+        if target is None or target.attachments:
+            continue
+        (imported,) = store.conn.execute(
+            "SELECT count(*) FROM certificates WHERE action = ?", (target.id,)
+        ).fetchone()
+        if imported:
+            continue
+        said = _(
+            "action {action} attaches no certificate, so it issues none: this reminder can only "
+            "follow certificates imported for it, and there are none (name the action whose "
+            "certificates expire, or give {action} an attachment)"
+        ).format(action=repr(target.id))
+        warnings.append(f"{config.where('actions', index, 'timing', 'of')}: {said}")
     return warnings
 
 

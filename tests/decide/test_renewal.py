@@ -146,6 +146,31 @@ def test_validate_locates_what_a_reminder_cannot_name_or_check(
     assert "actions.yaml:" in output and "Traceback" not in output
 
 
+def test_validate_warns_of_a_reminder_of_an_action_that_issues_no_certificate(
+    issued: Path,
+) -> None:
+    """The proof of participation attaches no PDF: with a validity, a reminder of it passes
+    validate, but nothing can ever be reminded (unless certificates of it are imported)."""
+    actions = issued / "actions.yaml"
+    text = actions.read_text().replace("of: certificate", "of: proof-of-participation")
+    proof = text.index("  - id: proof-of-participation")
+    end = text.index("    expire_after: 60 days\n", proof) + len("    expire_after: 60 days\n")
+    actions.write_text(text[:end] + "    validity: 1 year\n" + text[end:])
+    assert cli("validate", cwd=issued).returncode == 0  # the file itself is right
+    ran = cli("validate", "--db", "certify.db", cwd=issued)
+    said = " ".join((ran.stdout + ran.stderr).split())
+    assert ran.returncode == 0, said
+    assert (
+        "action 'proof-of-participation' attaches no certificate, so it issues none: this "
+        "reminder can only follow certificates imported for it, and there are none" in said
+    )
+    assert re.search(r"actions\.yaml:\d+:\d+: action 'proof-of-participation' attaches", said)
+    # the reminder of the certificate action, which attaches one, is not warned about
+    actions.write_text(text.replace("of: proof-of-participation", "of: certificate"))
+    ran = cli("validate", "--db", "certify.db", cwd=issued)
+    assert "attaches no certificate" not in ran.stdout + ran.stderr
+
+
 # -- end to end --------------------------------------------------------------------------------
 
 
