@@ -390,12 +390,9 @@ class Planner:
         renewals = self.renewals
         held, due = renewals.due(action, course.id, participant.person_id, self.tz)
         outcome: Outcome
-        if (
-            existing is None
-            and held is not None
-            and due is not None
-            and participant.status != "cancelled"
-        ):
+        # the certificate, not the enrollment, is what a reminder follows: an enrollment of a
+        # course long over that a snapshot of recent exports cancels leaves it valid
+        if existing is None and held is not None and due is not None:
             # the steps below without what cannot apply (nothing logged, no conditions)
             outcome = renewal.timed_outcome(action, due, self.since[action.id], self.now, self.tz)
         else:
@@ -410,7 +407,6 @@ class Planner:
                     due=due,
                     attendance_met=True,
                     pass_met=True,
-                    cancelled=participant.status == "cancelled",
                     existing=existing,
                 )
             )

@@ -345,8 +345,6 @@ class Plan:
                     found = renewing[index].get(course_id, {}).get(row.person_id)
                     if found is None:
                         found = none_held[index]
-                    elif cancelled and found[0] != "not_linked":
-                        found = ("cancelled", found[1], None)
                     if found is not ONE_BY_ONE:
                         positions[found[0]].append(len(entries))
                         entries.append((found[0], index, judged, found[1], found[2]))

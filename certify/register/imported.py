@@ -244,8 +244,7 @@ def import_certificates(
             endless[row.action] = endless.get(row.action, 0) + 1
         if until is None or until >= today:
             enrolled = conn.execute(
-                "SELECT 1 FROM enrollments WHERE course_id = ? AND person_id = ? "
-                "AND status != 'cancelled'",
+                "SELECT 1 FROM enrollments WHERE course_id = ? AND person_id = ?",
                 (row.course_id, row.person_id),
             ).fetchone()
             if enrolled is None:

@@ -423,6 +423,26 @@ def test_a_refresher_just_taken_holds_the_reminder_while_its_certificate_may_fol
     assert "P003" not in reminded(issued / "outbox")
 
 
+def test_a_certificate_whose_enrollment_a_snapshot_cancelled_later_is_still_reminded(
+    issued: Path,
+) -> None:
+    """An export that holds only recent enrollments cancels the old ones on a snapshot: the
+    certificate stays valid in the register, and its reminder follows it all the same."""
+    enrollments = issued / "examples" / "enrollments.csv"
+    enrollments.write_text(
+        "".join(
+            line
+            for line in enrollments.read_text().splitlines(keepends=True)
+            if not line.startswith("VCA-2611,P001,")
+        )
+    )
+    ran = cli("import", "examples", "--snapshot", "--now", "2027-09-01T08:00", cwd=issued)
+    assert ran.returncode == 0 and "1 cancelled" in ran.stdout, ran.stdout + ran.stderr
+    assert "Refresher: not_due" in explain(issued, "P001", "2027-09-01T09:00")
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=issued).returncode == 0
+    assert reminded(issued / "outbox") == sorted(HOLDERS)
+
+
 def test_a_reissued_certificate_passes_its_reminder_on_once(issued: Path) -> None:
     number = listed_number(issued, "P008")
     ran = cli("certificates", "reissue", number, "--reason", "name", "--now", "2027-01-10T10:00",
