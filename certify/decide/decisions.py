@@ -389,10 +389,12 @@ class Planner:
         assert self.renewals is not None, "the plan reads the register for renewals"
         renewals = self.renewals
         held, due = renewals.due(action, course.id, participant.person_id, self.tz)
+        # a reminder with `course_types` is for the certificates of those courses only
+        linked = self.linked(action, course)
         outcome: Outcome
         # the certificate, not the enrollment, is what a reminder follows: an enrollment of a
         # course long over that a snapshot of recent exports cancels leaves it valid
-        if existing is None and held is not None and due is not None:
+        if existing is None and held is not None and due is not None and linked:
             # the steps below without what cannot apply (nothing logged, no conditions)
             outcome = renewal.timed_outcome(action, due, self.since[action.id], self.now, self.tz)
         else:
@@ -402,7 +404,7 @@ class Planner:
                     self.now,
                     self.since[action.id],
                     self.tz,
-                    linked=held is not None,
+                    linked=held is not None and linked,
                     status_ok=True,
                     due=due,
                     attendance_met=True,
@@ -411,7 +413,9 @@ class Planner:
                 )
             )
         note = None
-        if held is None:
+        if not linked:
+            note = not_linked_reason(action, course)
+        elif held is None:
             note = renewal.no_certificate(action.timing.renews or "")
         elif outcome in ("send", "expired", "retry_later"):
             # revoked, a newer certificate, a refresher booked: asked once it is due

@@ -298,7 +298,11 @@ class Plan:
                 course = courses[course_id]
                 least_present, least_passed, tables = verdicts.outcomes(course)
                 indexed_tables = [(i, outcomes) for i, outcomes in enumerate(tables) if outcomes]
-                reminders = [(i, held.get(course_id, {})) for i, held in renewing.items()]
+                reminders = [
+                    (i, held.get(course_id, {}))
+                    for i, held in renewing.items()
+                    if self._actions[i].links(course.course_type)  # its `course_types`
+                ]
             assert course is not None
             participant = read(row) if with_times else None
             judged: EnrollmentRow | Participant = participant or row
@@ -342,7 +346,9 @@ class Plan:
                     known = ExistingDelivery(0, state, None, None, 0, None)
                 table = tables[index]
                 if known is None and index in renewing:
-                    found = renewing[index].get(course_id, {}).get(row.person_id)
+                    found = None
+                    if action.links(course.course_type):  # its `course_types`
+                        found = renewing[index].get(course_id, {}).get(row.person_id)
                     if found is None:
                         found = none_held[index]
                     if found is not ONE_BY_ONE:

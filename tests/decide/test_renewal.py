@@ -239,6 +239,21 @@ def test_the_certificate_mail_says_until_when_it_is_valid_in_the_person_s_langua
     assert "valid until <strong>12 November 2027</strong>" in said["P003"][1]
 
 
+def test_a_reminder_linked_to_course_types_reminds_only_of_their_certificates(
+    switched_on: Path,
+) -> None:
+    """One certificate action for VCA and BHV, one reminder per type: `course_types` on a
+    reminder says which certificates it is for, as on any action."""
+    _configure(switched_on, REMINDER + "    course_types: [BHV]\n")
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    assert reminded(switched_on / "outbox") == []  # the VCA certificates: not this reminder's
+    assert "course type VCA is not linked to this action (linked: BHV)" in explain(
+        switched_on, "P001", DUE
+    )
+    assert not [key for key in states(switched_on / "certify.db") if key[0] == "refresher-6w"]
+
+
 def test_a_revoked_certificate_gets_no_reminder(issued: Path) -> None:
     number = listed_number(issued, "P002")
     assert cli("certificates", "revoke", number, "--reason", "fraud", cwd=issued).returncode == 0
