@@ -419,7 +419,7 @@ class Planner:
             note = renewal.no_certificate(action.timing.renews or "")
         elif outcome in ("send", "expired", "retry_later"):
             # revoked, a newer certificate, a refresher booked: asked once it is due
-            objection = renewals.objection(held, self.now, self.tz)
+            objection = renewals.objection(held, self.now, self.tz, action)
             if objection is not None:
                 outcome, note = objection
         decision = Decision(action, course, participant, outcome, due, True, existing, figures)

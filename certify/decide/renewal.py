@@ -35,6 +35,7 @@ class Held(NamedTuple):
     valid_until: date | None
     revoked: bool
     withdrawn: bool
+    course_type: str | None = None  # of its course, for a reminder linked to course types
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ ONE_BY_ONE: Reminder = ("not_linked", None, None)
 # successor (same course and person), so only the one not superseded counts: one
 # reminder, never two
 _CURRENT = "superseded_by IS NULL AND (issued_at IS NOT NULL OR source = 'imported')"
+# the type of a certificate's course: a reminder with `course_types` weighs only those
+_TYPE = "(SELECT course_type FROM courses WHERE courses.course_id = certificates.course_id)"
 # a refresher is a course that has not ended: only those are read (a run after the last
 # course has ended reads none). For everyone, from the courses (CROSS JOIN keeps SQLite
 # from walking every enrollment); for one person, from their enrollments.
@@ -165,9 +168,18 @@ class Renewals:
         held: list[Held] = []
         if self._renewed:
             marks = ", ".join("?" * len(self._renewed))
-            for number, action, course, issued, until, revoked, withdrawn in self._conn.execute(
+            for (
+                number,
+                action,
+                course,
+                issued,
+                until,
+                revoked,
+                withdrawn,
+                ctype,
+            ) in self._conn.execute(
                 "SELECT number, action, course_id, issued_on, valid_until, "
-                "revoked_at IS NOT NULL, withdrawn_at IS NOT NULL FROM certificates "
+                f"revoked_at IS NOT NULL, withdrawn_at IS NOT NULL, {_TYPE} FROM certificates "
                 f"WHERE person_id = ? AND action IN ({marks}) AND {_CURRENT} "
                 "ORDER BY issued_on, number",
                 (person_id, *self._renewed),
@@ -183,6 +195,7 @@ class Renewals:
                         day,
                         bool(revoked),
                         bool(withdrawn),
+                        ctype,
                     )
                 )
         bookings = [
@@ -208,15 +221,24 @@ class Renewals:
                 until,
                 revoked,
                 withdrawn,
+                ctype,
             ) in self._conn.execute(
                 "SELECT number, action, course_id, person_id, issued_on, valid_until, "
-                "revoked_at IS NOT NULL, withdrawn_at IS NOT NULL FROM certificates "
+                f"revoked_at IS NOT NULL, withdrawn_at IS NOT NULL, {_TYPE} FROM certificates "
                 f"WHERE action IN ({marks}) AND {_CURRENT} ORDER BY issued_on, number",
                 self._renewed,
             ):
                 day = date.fromisoformat(until) if until else None
                 held = Held(
-                    number, action, course, person, issued, day, bool(revoked), bool(withdrawn)
+                    number,
+                    action,
+                    course,
+                    person,
+                    issued,
+                    day,
+                    bool(revoked),
+                    bool(withdrawn),
+                    ctype,
                 )
                 people.setdefault(person, ([], []))[0].append(held)
         everyone = _BOOKINGS.format(join="CROSS JOIN") + _BOOKINGS_ORDER
@@ -253,7 +275,9 @@ class Renewals:
             due = self._dues[key] = due.astimezone(tz)
         return due
 
-    def objection(self, held: Held, now: datetime, tz: tzinfo) -> tuple[Outcome, str] | None:
+    def objection(
+        self, held: Held, now: datetime, tz: tzinfo, reminder: Action | None = None
+    ) -> tuple[Outcome, str] | None:
         """Why a reminder that is due is not sent: (outcome, reason); None: send it.
 
         Asked only of reminders that are due, so a run reads few of them."""
@@ -263,33 +287,44 @@ class Renewals:
             return "skipped", words["state"].format(number=held.number, state=state)
         until = held.valid_until
         assert until is not None
-        newest = self.newest(held.action, held.person_id)
+        newest = self.newest(held.action, held.person_id, reminder)
         if newest is not None and newest.valid_until is not None and newest.valid_until > until:
             return "skipped", self._words["newer"].format(
                 number=newest.number, course=newest.course_id, until=newest.valid_until
             )
-        booked = self.refresher(held.action, held, now, tz)
+        booked = self.refresher(held.action, held, now, tz, reminder)
         if booked is not None:
             return "waiting", self._booked(booked, now)
         return None
 
-    def newest(self, of: str, person_id: str) -> Held | None:
+    def newest(self, of: str, person_id: str, reminder: Action | None = None) -> Held | None:
         """The person's certificate of `of` valid the longest, neither revoked nor
-        withdrawn (of two, the one issued last)."""
+        withdrawn (of two, the one issued last); of a course the reminder acts on."""
         valid = [
             h
             for h in self._person(person_id)[0]
-            if h.action == of and not h.revoked and not h.withdrawn and h.valid_until
+            if h.action == of
+            and not h.revoked
+            and not h.withdrawn
+            and h.valid_until
+            and (reminder is None or reminder.links(h.course_type))
         ]
         return max(valid, key=lambda h: (h.valid_until, h.issued_on, h.number), default=None)
 
-    def refresher(self, of: str, held: Held, now: datetime, tz: tzinfo) -> Booked | None:
+    def refresher(
+        self, of: str, held: Held, now: datetime, tz: tzinfo, reminder: Action | None = None
+    ) -> Booked | None:
         """A later course of one of the action's course types, not ended, not cancelled,
         the person enrolled in it and not cancelled: the refresher already booked."""
-        return self._refresher(self._person(held.person_id)[1], of, held.course_id, now)
+        return self._refresher(self._person(held.person_id)[1], of, held.course_id, now, reminder)
 
     def _refresher(
-        self, bookings: list[Booked], of: str, course_id: str, now: datetime
+        self,
+        bookings: list[Booked],
+        of: str,
+        course_id: str,
+        now: datetime,
+        reminder: Action | None = None,
     ) -> Booked | None:
         action = self._of.get(of)
         for booked in bookings:
@@ -299,6 +334,7 @@ class Renewals:
                 and status_key(booked.course_status) != "cancelled"
                 and booked.end > now - GRACE
                 and (action is None or action.links(booked.course_type))
+                and (reminder is None or reminder.links(booked.course_type))
             ):
                 return booked
         return None
@@ -335,12 +371,16 @@ class Renewals:
         """
         of = action.timing.renews
         assert of is not None
+        typed = action.course_types is not None  # weighs only certificates of its courses
         rows = self._conn.execute(
             "SELECT course_id, person_id, valid_until, "
-            "revoked_at IS NOT NULL OR withdrawn_at IS NOT NULL FROM certificates "
-            f"WHERE action = ? AND {_CURRENT}",
+            "revoked_at IS NOT NULL OR withdrawn_at IS NOT NULL"
+            + (f", {_TYPE}" if typed else "")
+            + f" FROM certificates WHERE action = ? AND {_CURRENT}",
             (of,),
         ).fetchall()
+        if typed:
+            rows = [row[:4] for row in rows if action.links(row[4])]
         # per person, the end of the longest validity of a certificate neither revoked nor
         # withdrawn (ISO dates compare as text): a due reminder of an earlier one is skipped
         newest: dict[str, str] = {}
@@ -370,7 +410,7 @@ class Renewals:
                     if gone or newest_of(person, "") > until:
                         reminder = skipped
                     elif person in bookings:
-                        booked = self._refresher(bookings[person], of, course, now)
+                        booked = self._refresher(bookings[person], of, course, now, action)
                         if booked is not None:
                             reminder = ("waiting", reminder[1], self._booked(booked, now))
             if course != last_course:  # the register lists a course's certificates together

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from certify.clock import from_utc_text
-from certify.config import Config
+from certify.config import Action, Config
 from certify.decide.renewal import Held, Renewals
 from certify.locale import _
 from certify.words import action_title
@@ -48,9 +48,11 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
     if not rows:
         return []
     by_action: dict[str, list[str]] = {}
+    reminders: dict[str, list[Action]] = {}
     for action in config.actions:
         if action.timing.renews:
             by_action.setdefault(action.timing.renews, []).append(action.id)
+            reminders.setdefault(action.timing.renews, []).append(action)
     renewals = Renewals(conn, config.actions, config.actions, now)
     titles = {a.id: action_title(a.name, a.id) for a in config.actions}
     found = []
@@ -58,9 +60,11 @@ def expiring(conn: sqlite3.Connection, config: Config, now: datetime, days: int)
         held = renewals.held(action, course_id, person_id) or Held(
             number, action, course_id, person_id, issued, None, False, False
         )
-        booked = renewals.refresher(action, held, now, tz)
+        # the reminder of this certificate's course weighs only the courses of its types
+        reminder = next((r for r in reminders.get(action, []) if r.links(held.course_type)), None)
+        booked = renewals.refresher(action, held, now, tz, reminder)
         reminded = _reminded(conn, by_action.get(action, []), course_id, person_id, tz)
-        newest = renewals.newest(action, person_id)
+        newest = renewals.newest(action, person_id, reminder)
         if newest is not None and newest.valid_until and newest.valid_until.isoformat() > until:
             # renewed already: its reminder is skipped, and nobody needs to chase it
             renewed = _("renewed: holds {number}, valid until {until}").format(

@@ -254,6 +254,34 @@ def test_a_reminder_linked_to_course_types_reminds_only_of_their_certificates(
     assert not [key for key in states(switched_on / "certify.db") if key[0] == "refresher-6w"]
 
 
+def test_a_reminder_linked_to_a_type_weighs_only_certificates_and_courses_of_it(
+    switched_on: Path,
+) -> None:
+    """With one certificate action for VCA and BHV, the VCA reminder is neither held by a
+    BHV course booked nor skipped for a BHV certificate valid longer: neither renews VCA."""
+    _configure(switched_on, REMINDER + "    course_types: [VCA]\n")
+    assert cli("run-due", "--now", DEMO_NOW, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    reimport(
+        switched_on,
+        "2027-09-01T08:00",
+        courses="BHV-2710,BHV Basis,BHV,planned,2027-10-18,2027-10-20,Utrecht",
+        enrollments="BHV-2710,P003,enrolled,2027-08-01\nBHV-2710,P001,enrolled,2027-08-01",
+    )
+    with sqlite3.connect(switched_on / "certify.db") as conn:
+        conn.execute(
+            "INSERT INTO certificates (number, code, action, course_id, person_id, "
+            "course_name, language, issued_on, valid_until, source, issued_at, changed_at) "
+            "VALUES ('BHV-1', 'ABCDEFGHJKMQ', 'certificate', 'BHV-2710', 'P001', 'BHV', 'nl', "
+            "'2027-05-21', '2028-05-20', 'imported', '2027-06-01T06:00:00Z', "
+            "'2027-06-01T06:00:00Z')"
+        )
+    conn.close()
+    for person in ("P001", "P003"):
+        assert "Refresher: send" in explain(switched_on, person, DUE), person
+    assert cli("run-due", "--now", DUE, *TO_OUTBOX, cwd=switched_on).returncode == 0
+    assert reminded(switched_on / "outbox") == sorted(HOLDERS)
+
+
 def test_a_revoked_certificate_gets_no_reminder(issued: Path) -> None:
     number = listed_number(issued, "P002")
     assert cli("certificates", "revoke", number, "--reason", "fraud", cwd=issued).returncode == 0
