@@ -73,11 +73,6 @@ _BOOKINGS = (
     'FROM courses c {join} enrollments e ON e.course_id = c.course_id WHERE c."end" > ?'
 )
 _BOOKINGS_ORDER = ' ORDER BY c."end", c.course_id'
-# a refresher holds the reminder for a while after its end too: its results and certificate
-# follow in days (the night after its last day, nothing is issued yet); one that brings no
-# newer certificate in this time (not passed) lets the reminder go after all
-GRACE_DAYS = 14
-GRACE = timedelta(days=GRACE_DAYS)
 
 
 def expiry_due(valid_until: date, offset: int, unit: str, at: time | None, tz: tzinfo) -> datetime:
@@ -134,7 +129,7 @@ class Renewals:
         self._conn = conn
         self._renewed = sorted({a.timing.renews for a in actions if a.timing.renews})
         self._of = {a.id: a for a in every}
-        self._since = to_utc_text(now - GRACE) if now is not None else ""
+        self._since = to_utc_text(now) if now is not None else ""
         # per person: their certificates of the renewed actions, and their bookings
         self._people: dict[str, tuple[list[Held], list[Booked]]] = {}
         # worded once per run, not once per reminder (tens of thousands may be due)
@@ -144,10 +139,6 @@ class Renewals:
             "state": _("certificate {number} is {state}"),
             "newer": _("holds a newer certificate {number} (course {course}, valid until {until})"),
             "booked": _("enrolled in the refresher course {course} ({name})"),
-            "taken": _(
-                "took the refresher course {course} ({name}), which has ended: waits up to "
-                "{days} days after its end for its certificate"
-            ),
         }
         # certificates share few end dates: their due moments are worked out once each
         self._dues: dict[tuple[date, int, str, str | None], datetime] = {}
@@ -294,7 +285,7 @@ class Renewals:
             )
         booked = self.refresher(held.action, held, now, tz, reminder)
         if booked is not None:
-            return "waiting", self._booked(booked, now)
+            return "waiting", self._booked(booked)
         return None
 
     def newest(self, of: str, person_id: str, reminder: Action | None = None) -> Held | None:
@@ -332,7 +323,7 @@ class Renewals:
                 booked.course_id != course_id
                 and not booked.cancelled
                 and status_key(booked.course_status) != "cancelled"
-                and booked.end > now - GRACE
+                and booked.end > now
                 and (action is None or action.links(booked.course_type))
                 and (reminder is None or reminder.links(booked.course_type))
             ):
@@ -350,11 +341,7 @@ class Renewals:
         due_now = outcome == "send" or outcome == "expired"
         return (outcome, due, None), ("skipped", due, LATER) if due_now else None
 
-    def _booked(self, booked: Booked, now: datetime) -> str:
-        if booked.end <= now:
-            return self._words["taken"].format(
-                course=booked.course_id, name=booked.course_name, days=GRACE_DAYS
-            )
+    def _booked(self, booked: Booked) -> str:
         return self._words["booked"].format(course=booked.course_id, name=booked.course_name)
 
     # -- every certificate at once -------------------------------------------------------------
@@ -412,7 +399,7 @@ class Renewals:
                     elif person in bookings:
                         booked = self._refresher(bookings[person], of, course, now, action)
                         if booked is not None:
-                            reminder = ("waiting", reminder[1], self._booked(booked, now))
+                            reminder = ("waiting", reminder[1], self._booked(booked))
             if course != last_course:  # the register lists a course's certificates together
                 last_course = course
                 persons = decided.setdefault(course, {})
