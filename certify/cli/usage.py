@@ -10,7 +10,6 @@ it. The help pages stay English, as the help texts do.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import IO, Any
 
 import typer.core
@@ -19,85 +18,79 @@ from typer._click._compat import get_text_stderr
 from typer._click.utils import echo
 
 from certify.locale import N_, _
-
+from certify.locale.sentences import Sentences
 
 # Click's sentence → ours; the names in a pattern's groups are the placeholders of the text
-@lru_cache(maxsize=1)
-def _sentences() -> list[tuple[re.Pattern[str], str]]:
-    """Compiled when first needed: a command that shows no such problem compiles none."""
-    return [
-        (re.compile(pattern, re.S), text)
-        for pattern, text in (
-            (r"No such command (?P<name>.+)\.", N_("No such command {name}.")),
-            (r"Missing command\.", N_("Missing command.")),
-            (r"No such option: (?P<option>\S+)", N_("No such option: {option}")),
-            (
-                r"No such option: (?P<option>\S+) \(Possible options: (?P<options>.+)\)",
-                N_("No such option: {option} (did you mean {options}?)"),
-            ),
-            (r"Missing argument (?P<name>.+)\.", N_("Missing argument {name}.")),
-            (
-                r"Missing option (?P<name>.+?)\. Choose from:(?P<choices>.+)",
-                N_("Missing option {name}. Choose from:{choices}"),
-            ),
-            (r"Missing option (?P<name>.+)\.", N_("Missing option {name}.")),
-            (r"Missing parameter (?P<name>.+)\.", N_("Missing parameter {name}.")),
-            (
-                r"Option (?P<option>'.+') requires an argument\.",
-                N_("Option {option} needs a value."),
-            ),
-            (
-                r"Option (?P<option>'.+') requires (?P<count>\d+) arguments\.",
-                N_("Option {option} needs {count} values."),
-            ),
-            (
-                r"Option (?P<option>'.+') does not take a value\.",
-                N_("Option {option} does not take a value."),
-            ),
-            (
-                r"Argument (?P<name>'.+') takes (?P<count>\d+) values\.",
-                N_("Argument {name} takes {count} values."),
-            ),
-            (
-                r"Got unexpected extra argument(?:s|\(s\))? \((?P<arguments>.*)\)",
-                N_("Unexpected extra argument ({arguments}): this command does not take it"),
-            ),
-            (
-                r"Invalid value for (?P<option>.+?): (?P<problem>.*)",
-                N_("Invalid value for {option}: {problem}"),
-            ),
-            (r"Invalid value: (?P<problem>.*)", N_("Invalid value: {problem}")),
-        )
-    ]
+_SENTENCES = Sentences(
+    (
+        (r"No such command (?P<name>.+)\.", N_("No such command {name}.")),
+        (r"Missing command\.", N_("Missing command.")),
+        (r"No such option: (?P<option>\S+)", N_("No such option: {option}")),
+        (
+            r"No such option: (?P<option>\S+) \(Possible options: (?P<options>.+)\)",
+            N_("No such option: {option} (did you mean {options}?)"),
+        ),
+        (r"Missing argument (?P<name>.+)\.", N_("Missing argument {name}.")),
+        (
+            r"Missing option (?P<name>.+?)\. Choose from:(?P<choices>.+)",
+            N_("Missing option {name}. Choose from:{choices}"),
+        ),
+        (r"Missing option (?P<name>.+)\.", N_("Missing option {name}.")),
+        (r"Missing parameter (?P<name>.+)\.", N_("Missing parameter {name}.")),
+        (
+            r"Option (?P<option>'.+') requires an argument\.",
+            N_("Option {option} needs a value."),
+        ),
+        (
+            r"Option (?P<option>'.+') requires (?P<count>\d+) arguments\.",
+            N_("Option {option} needs {count} values."),
+        ),
+        (
+            r"Option (?P<option>'.+') does not take a value\.",
+            N_("Option {option} does not take a value."),
+        ),
+        (
+            r"Argument (?P<name>'.+') takes (?P<count>\d+) values\.",
+            N_("Argument {name} takes {count} values."),
+        ),
+        (
+            r"Got unexpected extra argument(?:s|\(s\))? \((?P<arguments>.*)\)",
+            N_("Unexpected extra argument ({arguments}): this command does not take it"),
+        ),
+        (
+            r"Invalid value for (?P<option>.+?): (?P<problem>.*)",
+            N_("Invalid value for {option}: {problem}"),
+        ),
+        (r"Invalid value: (?P<problem>.*)", N_("Invalid value: {problem}")),
+    ),
+    re.S,
+)
 
 
 # what a value that cannot be read is told (pydantic's words, through Typer)
-@lru_cache(maxsize=1)
-def _problems() -> list[tuple[re.Pattern[str], str]]:
-    """Compiled when first needed: a command that shows no such problem compiles none."""
-    return [
-        (re.compile(pattern, re.S), text)
-        for pattern, text in (
-            (
-                r"Input should be a valid integer.*",
-                N_("a whole number is needed here"),
-            ),
-            (r"Input should be a valid number.*", N_("a number is needed here")),
-            (r"Input should be a valid boolean.*", N_("true or false is needed here")),
-            (
-                r"Input should be greater than or equal to (?P<least>\S+)",
-                N_("it must be {least} or more"),
-            ),
-            (
-                r"Input should be greater than (?P<least>\S+)",
-                N_("it must be more than {least}"),
-            ),
-            (
-                r"(?:Value error, )?(?P<value>'.*') is not one of (?P<choices>.+)\.",
-                N_("{value} is not one of {choices}"),
-            ),
-        )
-    ]
+_PROBLEMS = Sentences(
+    (
+        (
+            r"Input should be a valid integer.*",
+            N_("a whole number is needed here"),
+        ),
+        (r"Input should be a valid number.*", N_("a number is needed here")),
+        (r"Input should be a valid boolean.*", N_("true or false is needed here")),
+        (
+            r"Input should be greater than or equal to (?P<least>\S+)",
+            N_("it must be {least} or more"),
+        ),
+        (
+            r"Input should be greater than (?P<least>\S+)",
+            N_("it must be more than {least}"),
+        ),
+        (
+            r"(?:Value error, )?(?P<value>'.*') is not one of (?P<choices>.+)\.",
+            N_("{value} is not one of {choices}"),
+        ),
+    ),
+    re.S,
+)
 
 
 # of the texts Typer passes through gettext, the one shown outside a usage error; its help
@@ -110,14 +103,6 @@ def _typer_text(message: str) -> str:
     return _(_TYPER_TEXTS[message]) if message in _TYPER_TEXTS else message
 
 
-def _translated(text: str, table: list[tuple[re.Pattern[str], str]]) -> str | None:
-    for pattern, wording in table:
-        found = pattern.fullmatch(text)
-        if found:
-            return _(wording).format(**found.groupdict())
-    return None
-
-
 def sentence(message: str) -> str:
     """Click's message in our words, or as Click wrote it when it is not one we know."""
     suggestion = ""
@@ -125,12 +110,12 @@ def sentence(message: str) -> str:
     if found:
         message = found["said"] + "."
         suggestion = " " + _("Did you mean {suggestions}?").format(suggestions=found["suggestions"])
-    said = _translated(message, _sentences())
+    said = _SENTENCES.say(message)
     if said is None:
         return message + suggestion
     problem = re.fullmatch(r"Invalid value(?: for .+?)?: (?P<problem>.*)", message, re.S)
     if problem:
-        plain = _translated(problem["problem"], _problems())
+        plain = _PROBLEMS.say(problem["problem"])
         if plain is not None:
             said = said.replace(problem["problem"], plain)
     return said + suggestion

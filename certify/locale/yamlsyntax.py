@@ -8,80 +8,69 @@ them.
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 import yaml
 
 from certify.locale import N_, _
-
+from certify.locale.sentences import Sentences
 
 # PyYAML's problems and contexts, worded as PyYAML words them (so English reads PyYAML's
 # own); a group's name is the placeholder it fills
-@lru_cache(maxsize=1)
-def _pyyaml() -> list[tuple[re.Pattern[str], str]]:
-    """Compiled when first needed: a command that shows no such problem compiles none."""
-    return [
-        (re.compile(pattern), text)
-        for pattern, text in (
-            (r"mapping values are not allowed here", N_("mapping values are not allowed here")),
-            (r"sequence entries are not allowed here", N_("sequence entries are not allowed here")),
-            (r"could not find expected ':'", N_("could not find expected ':'")),
-            (
-                r"found character (?P<character>'.+') that cannot start any token",
-                N_("found character {character} that cannot start any token"),
-            ),
-            (r"found unexpected end of stream", N_("found unexpected end of stream")),
-            (r"found unexpected end of document", N_("found unexpected end of document")),
-            (
-                r"expected (?P<wanted><.+?>|'.+?'(?: or '.+?')?), but found (?P<found>.+)",
-                N_("expected {wanted}, but found {found}"),
-            ),
-            (
-                r"expected (?P<wanted><.+?>|'.+?'(?: or '.+?')?), but got (?P<found>.+)",
-                N_("expected {wanted}, but got {found}"),
-            ),
-            (
-                r"expected the node content, but found (?P<found>.+)",
-                N_("expected the node content, but found {found}"),
-            ),
-            (r"found undefined alias (?P<name>.+)", N_("found undefined alias {name}")),
-            (
-                r"found unknown escape character (?P<character>.+)",
-                N_("found unknown escape character {character}"),
-            ),
-            (r"but found another document", N_("but found another document")),
-            (
-                r"could not determine a constructor for the tag (?P<tag>.+)",
-                N_("could not determine a constructor for the tag {tag}"),
-            ),
-            (
-                r"expected a single document in the stream",
-                N_("expected a single document in the stream"),
-            ),
-            (r"while scanning for the next token", N_("while scanning for the next token")),
-            (r"while scanning a simple key", N_("while scanning a simple key")),
-            (r"while scanning a quoted scalar", N_("while scanning a quoted scalar")),
-            (r"while scanning a plain scalar", N_("while scanning a plain scalar")),
-            (r"while parsing a block mapping", N_("while parsing a block mapping")),
-            (r"while parsing a block collection", N_("while parsing a block collection")),
-            (r"while parsing a flow sequence", N_("while parsing a flow sequence")),
-            (r"while parsing a flow mapping", N_("while parsing a flow mapping")),
-            (r"while parsing a block node", N_("while parsing a block node")),
-            (r"while parsing a flow node", N_("while parsing a flow node")),
-            (r"while scanning an alias", N_("while scanning an alias")),
-            (r"while parsing a node", N_("while parsing a node")),
-        )
-    ]
+_PYYAML = Sentences(
+    (
+        (r"mapping values are not allowed here", N_("mapping values are not allowed here")),
+        (r"sequence entries are not allowed here", N_("sequence entries are not allowed here")),
+        (r"could not find expected ':'", N_("could not find expected ':'")),
+        (
+            r"found character (?P<character>'.+') that cannot start any token",
+            N_("found character {character} that cannot start any token"),
+        ),
+        (r"found unexpected end of stream", N_("found unexpected end of stream")),
+        (r"found unexpected end of document", N_("found unexpected end of document")),
+        (
+            r"expected (?P<wanted><.+?>|'.+?'(?: or '.+?')?), but found (?P<found>.+)",
+            N_("expected {wanted}, but found {found}"),
+        ),
+        (
+            r"expected (?P<wanted><.+?>|'.+?'(?: or '.+?')?), but got (?P<found>.+)",
+            N_("expected {wanted}, but got {found}"),
+        ),
+        (
+            r"expected the node content, but found (?P<found>.+)",
+            N_("expected the node content, but found {found}"),
+        ),
+        (r"found undefined alias (?P<name>.+)", N_("found undefined alias {name}")),
+        (
+            r"found unknown escape character (?P<character>.+)",
+            N_("found unknown escape character {character}"),
+        ),
+        (r"but found another document", N_("but found another document")),
+        (
+            r"could not determine a constructor for the tag (?P<tag>.+)",
+            N_("could not determine a constructor for the tag {tag}"),
+        ),
+        (
+            r"expected a single document in the stream",
+            N_("expected a single document in the stream"),
+        ),
+        (r"while scanning for the next token", N_("while scanning for the next token")),
+        (r"while scanning a simple key", N_("while scanning a simple key")),
+        (r"while scanning a quoted scalar", N_("while scanning a quoted scalar")),
+        (r"while scanning a plain scalar", N_("while scanning a plain scalar")),
+        (r"while parsing a block mapping", N_("while parsing a block mapping")),
+        (r"while parsing a block collection", N_("while parsing a block collection")),
+        (r"while parsing a flow sequence", N_("while parsing a flow sequence")),
+        (r"while parsing a flow mapping", N_("while parsing a flow mapping")),
+        (r"while parsing a block node", N_("while parsing a block node")),
+        (r"while parsing a flow node", N_("while parsing a flow node")),
+        (r"while scanning an alias", N_("while scanning an alias")),
+        (r"while parsing a node", N_("while parsing a node")),
+    ),
+)
 
 
 def pyyaml_words(text: str) -> str:
     """PyYAML's problem or context in the language shown, or as PyYAML wrote it."""
-    for pattern, wording in _pyyaml():
-        found = pattern.fullmatch(text)
-        if found:
-            return _(wording).format(**found.groupdict())
-    return text
+    return _PYYAML.words(text)
 
 
 def _quote_all() -> str:
@@ -179,38 +168,30 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> str:
 
 
 # what pydantic says of a value of the wrong kind, worded as pydantic words it
-@lru_cache(maxsize=1)
-def _pydantic() -> list[tuple[re.Pattern[str], str]]:
-    """Compiled when first needed: a command that shows no such problem compiles none."""
-    return [
-        (re.compile(pattern), text)
-        for pattern, text in (
-            (
-                r"Input should be a valid number, unable to parse string as a number",
-                N_("Input should be a valid number, unable to parse string as a number"),
-            ),
-            (r"Input should be a valid date", N_("Input should be a valid date")),
-            (r"Input should be a valid string", N_("Input should be a valid string")),
-            (
-                r"Input should be a valid boolean, unable to interpret input",
-                N_("Input should be a valid boolean, unable to interpret input"),
-            ),
-            (
-                r"Input should be greater than (?P<least>\S+)",
-                N_("Input should be greater than {least}"),
-            ),
-            (
-                r"Input should be less than or equal to (?P<most>\S+)",
-                N_("Input should be less than or equal to {most}"),
-            ),
-        )
-    ]
+_PYDANTIC = Sentences(
+    (
+        (
+            r"Input should be a valid number, unable to parse string as a number",
+            N_("Input should be a valid number, unable to parse string as a number"),
+        ),
+        (r"Input should be a valid date", N_("Input should be a valid date")),
+        (r"Input should be a valid string", N_("Input should be a valid string")),
+        (
+            r"Input should be a valid boolean, unable to interpret input",
+            N_("Input should be a valid boolean, unable to interpret input"),
+        ),
+        (
+            r"Input should be greater than (?P<least>\S+)",
+            N_("Input should be greater than {least}"),
+        ),
+        (
+            r"Input should be less than or equal to (?P<most>\S+)",
+            N_("Input should be less than or equal to {most}"),
+        ),
+    ),
+)
 
 
 def pydantic_words(message: str) -> str:
     """Pydantic's message in the language shown, or as pydantic wrote it."""
-    for pattern, wording in _pydantic():
-        found = pattern.fullmatch(message)
-        if found:
-            return _(wording).format(**found.groupdict())
-    return message
+    return _PYDANTIC.words(message)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from certify.locale import N_, _
+from certify.locale.sentences import Sentences
 
 # Jinja's messages, worded as Jinja words them (so English reads Jinja's own); a group's
 # name is the placeholder it fills
@@ -22,53 +23,50 @@ _TAGS = r"Jinja was looking for the following tags: (?P<tags>.+)\. The innermost
 _TAGS += r"needs to be closed is (?P<block>'[^']*')\."
 
 
-@lru_cache(maxsize=1)
-def _jinja() -> list[tuple[re.Pattern[str], str]]:
-    """Compiled when first needed: a command that shows no such problem compiles none."""
-    return [
-        (re.compile(pattern, re.S), text)
-        for pattern, text in (
-            (r"(?P<name>'[^']*') is undefined", N_("{name} is undefined")),
-            (
-                r"'dict object' has no attribute (?P<key>'[^']*')",
-                N_("'dict object' has no attribute {key}"),
+_JINJA = Sentences(
+    (
+        (r"(?P<name>'[^']*') is undefined", N_("{name} is undefined")),
+        (
+            r"'dict object' has no attribute (?P<key>'[^']*')",
+            N_("'dict object' has no attribute {key}"),
+        ),
+        (
+            r"(?P<value>'.*') has no attribute (?P<key>'[^']*')",
+            N_("{value} has no attribute {key}"),
+        ),
+        (r"unexpected (?P<token>'.*')", N_("unexpected {token}")),
+        (
+            r"unexpected char (?P<token>.+) at (?P<position>\d+)",
+            N_("unexpected char {token} at {position}"),
+        ),
+        (r"Encountered unknown tag (?P<tag>'[^']*')\.", N_("Encountered unknown tag {tag}.")),
+        (
+            r"Encountered unknown tag (?P<tag>'[^']*')\. " + _TAGS,
+            N_(
+                "Encountered unknown tag {tag}. Jinja was looking for the following tags: "
+                "{tags}. The innermost block that needs to be closed is {block}."
             ),
-            (
-                r"(?P<value>'.*') has no attribute (?P<key>'[^']*')",
-                N_("{value} has no attribute {key}"),
+        ),
+        (
+            r"Unexpected end of template\. " + _TAGS,
+            N_(
+                "Unexpected end of template. Jinja was looking for the following tags: "
+                "{tags}. The innermost block that needs to be closed is {block}."
             ),
-            (r"unexpected (?P<token>'.*')", N_("unexpected {token}")),
-            (
-                r"unexpected char (?P<token>.+) at (?P<position>\d+)",
-                N_("unexpected char {token} at {position}"),
-            ),
-            (r"Encountered unknown tag (?P<tag>'[^']*')\.", N_("Encountered unknown tag {tag}.")),
-            (
-                r"Encountered unknown tag (?P<tag>'[^']*')\. " + _TAGS,
-                N_(
-                    "Encountered unknown tag {tag}. Jinja was looking for the following tags: "
-                    "{tags}. The innermost block that needs to be closed is {block}."
-                ),
-            ),
-            (
-                r"Unexpected end of template\. " + _TAGS,
-                N_(
-                    "Unexpected end of template. Jinja was looking for the following tags: "
-                    "{tags}. The innermost block that needs to be closed is {block}."
-                ),
-            ),
-            (r"No filter named (?P<name>'[^']*')\.", N_("No filter named {name}.")),
-            (
-                r"expected token (?P<expected>'[^']*'), got (?P<found>'.*')",
-                N_("expected token {expected}, got {found}"),
-            ),
-            (
-                r"Expected an expression, got (?P<found>'.*')",
-                N_("Expected an expression, got {found}"),
-            ),
-            (r"division by zero", N_("division by zero")),
-        )
-    ]
+        ),
+        (r"No filter named (?P<name>'[^']*')\.", N_("No filter named {name}.")),
+        (
+            r"expected token (?P<expected>'[^']*'), got (?P<found>'.*')",
+            N_("expected token {expected}, got {found}"),
+        ),
+        (
+            r"Expected an expression, got (?P<found>'.*')",
+            N_("Expected an expression, got {found}"),
+        ),
+        (r"division by zero", N_("division by zero")),
+    ),
+    re.S,
+)
 
 
 # the names Jinja gives the ends of {{ ... }} and {% ... %}
@@ -80,17 +78,17 @@ _JINJA_WORDS = {
 
 def jinja_words(message: str) -> str:
     """Jinja's message in the language shown, or as Jinja wrote it."""
-    for pattern, wording in _jinja():
-        found = pattern.fullmatch(message)
-        if found:
-            names = {
-                key: _(_JINJA_WORDS[value]).format() if value in _JINJA_WORDS else value
-                for key, value in found.groupdict().items()
-            }
-            if "tags" in names:  # 'elif' or 'else' or 'endif'
-                names["tags"] = names["tags"].replace("' or '", "' " + _("or") + " '")
-            return _(wording).format(**names)
-    return message
+    found = _JINJA.match(message)
+    if found is None:
+        return message
+    wording, groups = found
+    names = {
+        key: _(_JINJA_WORDS[value]).format() if value in _JINJA_WORDS else value
+        for key, value in groups.items()
+    }
+    if "tags" in names:  # 'elif' or 'else' or 'endif'
+        names["tags"] = names["tags"].replace("' or '", "' " + _("or") + " '")
+    return _(wording).format(**names)
 
 
 def address_problem(key: str, value: str) -> str | None:
