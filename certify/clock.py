@@ -5,6 +5,7 @@ Every moment is stored as UTC text `YYYY-MM-DDTHH:MM:SSZ`, which sorts like time
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -96,6 +97,16 @@ def _exists(aware: datetime) -> bool:
     return back.replace(tzinfo=None, fold=0) == aware.replace(tzinfo=None, fold=0)
 
 
+def _no_such_day(year: int, month: int, day: int) -> str:
+    """Why a written day is no day, in the reader's words (Python's are English)."""
+    if not 1 <= month <= 12:
+        return _("there is no month {month}").format(month=month)
+    days = calendar.monthrange(year, month)[1]
+    return _("month {month} of {year} has {days} days, not {day}").format(
+        month=month, year=year, days=days, day=day
+    )
+
+
 def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinfo | None]:
     """(wall clock, whether a time of day was written, the written offset or None)."""
     value = text.strip()
@@ -112,7 +123,9 @@ def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinf
     except ValueError as exc:
         raise DateFormatError(
             _("cannot read {value} as a date ({reason})").format(
-                value=repr(text), reason=_month_first(match, value) or exc
+                value=repr(text),
+                reason=_month_first(match, value)
+                or _no_such_day(*map(int, (parts["y"], parts["m"], parts["d"]))),
             )
         ) from exc
     try:
@@ -126,7 +139,9 @@ def _read(text: str, *, end_of_day: bool = False) -> tuple[datetime, bool, tzinf
             )
     except ValueError as exc:
         raise DateFormatError(
-            _("cannot read {value} as a date ({reason})").format(value=repr(text), reason=exc)
+            _("cannot read {value} as a date ({reason})").format(
+                value=repr(text), reason=_("there is no such time of day")
+            )
         ) from exc
     offset = parts.get("tz")
     if not offset:
@@ -229,9 +244,11 @@ def numeric_date(text: str) -> str | None:
     day, year = int(match["d"] or match["day_after"]), int(match["y"])
     try:
         written = date(year, month, day)
-    except ValueError as exc:
+    except ValueError:
         raise DateFormatError(
-            _("cannot read {value} as a date ({reason})").format(value=repr(text), reason=exc)
+            _("cannot read {value} as a date ({reason})").format(
+                value=repr(text), reason=_no_such_day(year, month, day)
+            )
         ) from None
     if match["weekday"]:
         weekday = _WEEKDAYS.get(match["weekday"].lower().rstrip("."))

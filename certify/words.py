@@ -114,7 +114,8 @@ def outcome_meaning(state: str) -> str:
         "cancelled": _("enrollment cancelled: nothing is sent"),
         "not_linked": _("nothing is sent for courses of this type"),
     }
-    return meanings.get(state, state)
+    # a logged state (sent, failed, unknown, ...) means what its word says
+    return meanings.get(state) or state_word(state)
 
 
 def skipped_because(reason: str) -> str:

@@ -82,6 +82,19 @@ _READS_AS = {
 }
 
 
+def _impossible_date(node: yaml.ScalarNode) -> str | None:
+    """An impossible date (2026-02-30) said as the exports' dates are: PyYAML's is English."""
+    if node.tag != "tag:yaml.org,2002:timestamp":
+        return None
+    from certify.clock import DateFormatError, parse_written
+
+    try:
+        parse_written(str(node.value))
+    except DateFormatError as failure:
+        return str(failure)
+    return None
+
+
 class _Walker:
     """Builds plain values from the node tree, noting the place of each and every problem."""
 
@@ -128,7 +141,7 @@ class _Walker:
             self.problems.append(f"{self.at(node)}: {said}")
         except (ValueError, TypeError, AttributeError, OverflowError) as exc:
             kind = _READS_AS.get(node.tag)
-            said = _("cannot read {value} as {kind} ({reason})").format(
+            said = _impossible_date(node) or _("cannot read {value} as {kind} ({reason})").format(
                 value=repr(node.value),
                 kind=_(kind) if kind else repr(node.tag.rsplit(":", 1)[-1]),
                 reason=exc,

@@ -223,7 +223,7 @@ LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("? {a: b}\n: 1\n", "actions.yaml:1:3: a key must be a single word, not a mapping"),
         (
             "since: 2026-02-30\n",
-            "actions.yaml:1:8: cannot read '2026-02-30' as a date (day is out of range for month)",
+            "actions.yaml:1:8: cannot read '2026-02-30' as a date (month 2 of 2026 has 28 days, not 30)",
         ),
         ("offset: !!int x\n", "actions.yaml:1:9: cannot read 'x' as a whole number"),
         ("a: !!python/object x\n", "actions.yaml:1:4: not valid YAML: could not determine"),

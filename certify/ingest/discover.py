@@ -69,6 +69,19 @@ def _flat_hint() -> str:
     )
 
 
+def _unmatched_hint(settings: ImportSettings, others: list[Path]) -> str | None:
+    """What to change when a folder holds files but none the import: section names."""
+    if not others:
+        return None
+    if settings.flat is None:
+        return _flat_hint()
+    # the kit's example glob, left as it is, is the likely cause: say where it is set
+    return _(
+        "the import: section of actions.yaml says flat: file: {glob}, which names none of "
+        "these files; set it to the export's name or a glob, such as file: {name}"
+    ).format(glob=repr(settings.flat.file), name=repr(others[0].name))
+
+
 def collect_files(
     paths: Sequence[Path],
     table: str | None,
@@ -125,7 +138,7 @@ def collect_files(
         )
         raise CertifyError(
             said.format(paths=where, names=", ".join(names), known=known_files),
-            hint=None if settings.flat is not None or not others else _flat_hint(),
+            hint=_unmatched_hint(settings, others),
         )
     for child in others:
         said = _(

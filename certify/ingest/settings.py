@@ -112,7 +112,7 @@ class FlatImport(Strict):
     @field_validator("columns")
     @classmethod
     def _columns(cls, value: dict[str, str]) -> dict[str, str]:
-        return _check_columns(value, FLAT_COLUMNS, "a flat file")
+        return _check_columns(value, FLAT_COLUMNS, _("a flat file"))
 
 
 class ImportSettings(Strict):

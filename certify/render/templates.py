@@ -28,7 +28,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from certify.config import Action, Config
-from certify.errors import LocatedErrors
+from certify.errors import LocatedErrors, did_you_mean
 from certify.locale import DEFAULT, _, in_language, supported
 from certify.render.checks import (
     address_problem,
@@ -90,9 +90,11 @@ def translate_merge_fields(text: str, file: str, line_offset: int = 0) -> tuple[
         expression = MERGE_FIELDS.get(match.group(1))
         if expression is None:
             line = line_offset + text.count("\n", 0, match.start()) + 1
-            known = ", ".join(f"[{name}]" for name in MERGE_FIELDS)
-            said = _("unknown merge field {field} (known: {known})").format(
-                field=f"[{match.group(1)}]", known=known
+            fields = [f"[{name}]" for name in MERGE_FIELDS]
+            field = f"[{match.group(1)}]"
+            # the likely meant field first: the list of known ones is long
+            said = _("unknown merge field {field}{suggestion} (known: {known})").format(
+                field=field, suggestion=did_you_mean(field, fields), known=", ".join(fields)
             )
             problems.append(f"{file}:{line}: {said}")
             return match.group(0)

@@ -74,7 +74,7 @@ def sent_per_week(log: History, now: datetime, clock: ReportClock) -> Chart:
                 count=count,
                 week=f"W{monday.isocalendar().week}",
                 monday=format_datetime(
-                    datetime(monday.year, monday.month, monday.day), "d MMM", locale="en_GB"
+                    datetime(monday.year, monday.month, monday.day), "d MMM", locale=clock.locale
                 ),
             )
         )

@@ -1,4 +1,4 @@
-"""The report's clock: every moment on the page in the manager's zone, written in English."""
+"""The report's clock: every moment on the page in the manager's zone and language."""
 
 from __future__ import annotations
 
@@ -6,12 +6,20 @@ from datetime import datetime, tzinfo
 
 from babel.dates import format_datetime
 
+from certify import locale
+
+
+def date_locale() -> str:
+    """The Babel locale the page's dates are written in: the language the page speaks."""
+    return "nl_NL" if locale.language() == "nl" else "en_GB"
+
 
 class ReportClock:
-    """Formats moments in the configured zone, in English, the same way everywhere."""
+    """Formats moments in the configured zone and the page's language, the same way everywhere."""
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
+        self.locale = date_locale()
         # thousands of participants share a handful of due and sending moments
         self._formatted: dict[tuple[datetime, str], str] = {}
 
@@ -24,7 +32,7 @@ class ReportClock:
         text = self._formatted.get(key)
         if text is None:
             text = self._formatted[key] = format_datetime(
-                self.local(moment), pattern, locale="en_GB"
+                self.local(moment), pattern, locale=self.locale
             )
         return text
 
