@@ -187,7 +187,8 @@ def test_template_problems_read_in_dutch(examples: Path) -> None:
     err = ran.stderr
     for dutch in (
         "certificate.txt.j2:", ": onbekende variabele 'person.nmae' (bekend: id, first_name",
-        ": onbekend samenvoegveld [Persoon:Naam] (bekend: [Opleiding:Naam]",
+        ": onbekend samenvoegveld [Persoon:Naam]; bedoelt u '[Persoon:NaamVolledig]'? (bekend: "
+        "[Opleiding:Naam]",
         "proof_of_participation.en.txt.j2:", ": onverwachte '}'",
         "proof_of_participation.html.j2:",
         ": het sjabloon houdt op voordat het blok 'if' gesloten is (met 'elif' of 'else' of 'endif')",

@@ -232,6 +232,15 @@ def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: b
     for problem in report.problems:
         warn(_("error: {message}").format(message=problem))
     plain(report.summary())
+    if report.switched_on and report.skipped and not report.sent:
+        # a first try on an export of past courses: all history, rightly, goes unmailed
+        warn(
+            _(
+                "hint: what was due before an action is switched on is skipped, never sent; "
+                "to send it after all, set since: in the action in actions.yaml to a date "
+                "before it, and mind expire_after"
+            )
+        )
     waiting = report.waiting_shown() if report.dry_run or interactive() else {}
     if waiting:
         from rich.table import Table

@@ -82,6 +82,14 @@ _MERGE = re.compile(r"\[([A-Za-z]+:[A-Za-z-]+)\]")
 _VARIANT = re.compile(r"^(?P<name>.+)\.(?P<lang>[A-Za-z]{2,3})$")
 
 
+def _meant(field: str, fields: list[str]) -> str:
+    """`; did you mean '[Persoon:NaamVolledig]'?`: a field the one written begins (Naam is
+    more likely NaamVolledig than Voornaam), else the closest."""
+    stem = field[:-1].casefold()
+    begun = [known for known in fields if known.casefold().startswith(stem)]
+    return did_you_mean(begun[0], begun) if begun else did_you_mean(field, fields)
+
+
 def translate_merge_fields(text: str, file: str, line_offset: int = 0) -> tuple[str, list[str]]:
     """Replace `[Opleiding:Naam]`-style fields with Jinja; unknown fields are problems."""
     problems: list[str] = []
@@ -94,7 +102,7 @@ def translate_merge_fields(text: str, file: str, line_offset: int = 0) -> tuple[
             field = f"[{match.group(1)}]"
             # the likely meant field first: the list of known ones is long
             said = _("unknown merge field {field}{suggestion} (known: {known})").format(
-                field=field, suggestion=did_you_mean(field, fields), known=", ".join(fields)
+                field=field, suggestion=_meant(field, fields), known=", ".join(fields)
             )
             problems.append(f"{file}:{line}: {said}")
             return match.group(0)

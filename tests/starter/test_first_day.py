@@ -120,3 +120,13 @@ def test_from_export_to_a_sent_certificate_everything_reads_in_dutch(kit: Path) 
     page = (kit / "rapport.html").read_text()
     assert "vrijdag 13 november 2026" in page
     assert "Friday" not in page and " Nov " not in page
+
+
+def test_a_first_dry_run_on_past_courses_says_how_to_send_them_after_all(kit: Path) -> None:
+    switch_on_import(kit / "actions.yaml", "flat.csv")
+    assert certify(kit, "import", "exports/")[0] == 0
+    code, out, err = certify(kit, "run-due", "--dry-run")
+    assert code == 0, err
+    assert "nog niet ingeschakeld: Certificaat" in out and "overgeslagen 1" in out, out
+    assert "tip: wat aan de beurt was voordat een actie ingeschakeld is" in err, err
+    assert "zet since: in de actie in actions.yaml op een datum ervoor" in err, err
