@@ -203,6 +203,21 @@ def backup(
     plain(_("backed up {database} to {copy}").format(database=store.path, copy=target))
 
 
+def _zone_unset(path: Path) -> list[str]:
+    """A missing timezone is valid, but run-due would read times in the machine's zone (UTC
+    on most servers) and import refuses: said before the first import finds out."""
+    if load(path).settings.timezone is not None:
+        return []
+    from certify.clock import machine_zone
+
+    return [
+        _(
+            "{path}: no timezone: run-due reads local times in this machine's zone ({zone}) "
+            "and import refuses; add timezone: Europe/Amsterdam (your zone) at the top"
+        ).format(path=path, zone=machine_zone())
+    ]
+
+
 @app.command()
 def validate(
     actions: ActionsOption = None,
@@ -228,6 +243,8 @@ def validate(
             problems = validate_all(path)
         else:
             problems, warnings = validate_with_data(path, db, parse_now(now, read_timezone(path)))
+        if not problems:
+            warnings = _zone_unset(path) + warnings
     if as_json:
         emit_json(
             {"file": str(path), "ok": not problems, "problems": problems, "warnings": warnings}

@@ -130,3 +130,16 @@ def test_a_first_dry_run_on_past_courses_says_how_to_send_them_after_all(kit: Pa
     assert "nog niet ingeschakeld: Certificaat" in out and "overgeslagen 1" in out, out
     assert "tip: wat aan de beurt was voordat een actie ingeschakeld is" in err, err
     assert "zet since: in de actie in actions.yaml op een datum ervoor" in err, err
+
+
+def test_validate_warns_of_a_missing_time_zone_before_import_refuses(kit: Path) -> None:
+    actions = kit / "actions.yaml"
+    text = actions.read_text()
+    actions.write_text(text.replace("timezone: Europe/Amsterdam", "# timezone:", 1))
+    code, out, err = certify(kit, "validate")
+    assert code == 0 and "actions.yaml: in orde" in out, err
+    assert "waarschuwing: actions.yaml: geen timezone: run-due leest lokale tijden" in err, err
+    assert "zet bovenaan timezone: Europe/Amsterdam" in err, err
+    # and a kit that has one hears nothing of it
+    actions.write_text(text)
+    assert certify(kit, "validate")[2] == ""
