@@ -26,7 +26,7 @@ from certify.cli.app import (
     plain,
     warn,
 )
-from certify.config import actions_path, import_timezone, load, read_timezone
+from certify.config import Config, actions_path, import_timezone, load, read_timezone
 from certify.errors import CertifyError
 from certify.locale import _, english, ngettext
 from certify.store.database import Store, db_path
@@ -100,6 +100,7 @@ def import_command(
         # how this organisation's exports look: actions.yaml's import: section
         config = load(source) if source.exists() else None
         settings = config.settings.import_ if config is not None else None
+        mapped_at = _mapped_at(config)
         # certificates.csv joins the register after the tables whose rows it names
         paths, certificate_files = found_in(paths)
         if certificate_files:
@@ -136,6 +137,7 @@ def import_command(
                     table=table,
                     settings=settings,
                     then=with_certificates if config is not None else None,
+                    mapped_at=mapped_at,
                     progress=(
                         (lambda line: console(stderr=True).print(line, style="dim"))
                         if interactive() and not quiet
@@ -201,6 +203,23 @@ def backup(
     with errors(), Store.open_readonly(db_path(db)) as store:
         copy_database(store, target)
     plain(_("backed up {database} to {copy}").format(database=store.path, copy=target))
+
+
+def _mapped_at(config: Config | None) -> dict[tuple[str, str], str]:
+    """Where actions.yaml maps each (table, column): a header the export lacks is fixed there."""
+    from certify.ingest.discover import FLAT
+
+    found: dict[tuple[str, str], str] = {}
+    settings = config.settings.import_ if config is not None else None
+    if config is None or settings is None:
+        return found
+    if settings.flat is not None:
+        for column in settings.flat.columns:
+            found[FLAT, column] = config.where("import", "flat", "columns", column)
+    for table, given in settings.tables.items():
+        for column in given.columns:
+            found[table, column] = config.where("import", "tables", table, "columns", column)
+    return found
 
 
 def _zone_unset(path: Path) -> list[str]:

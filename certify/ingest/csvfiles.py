@@ -64,6 +64,8 @@ class ReadOptions:
     encoding: str | None = None
     columns: Mapping[str, str] = field(default_factory=dict)
     sheet: str | None = None
+    # column -> where actions.yaml maps it (actions.yaml:29:7): a wrong header is fixed there
+    mapped_at: Mapping[str, str] = field(default_factory=dict)
 
 
 class FileReader:
@@ -190,6 +192,7 @@ class FileReader:
             self.options.columns,
             where=f"{self.label}:{header_line}",
             report_error=self.report_error,
+            mapped_at=self.options.mapped_at,
         )
         if mapped is None:
             self._close()

@@ -3,7 +3,7 @@ file names or the globs of actions.yaml's `import:` section."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -43,14 +43,17 @@ def _patterns(settings: ImportSettings) -> list[tuple[str, list[str]]]:
     return found
 
 
-def _options(settings: ImportSettings, table: str) -> ReadOptions:
+def _options(
+    settings: ImportSettings, table: str, mapped_at: Mapping[tuple[str, str], str]
+) -> ReadOptions:
+    places = {column: place for (named, column), place in mapped_at.items() if named == table}
     if table == FLAT:
         assert settings.flat is not None
-        return ReadOptions(settings.encoding, settings.flat.columns, settings.flat.sheet)
+        return ReadOptions(settings.encoding, settings.flat.columns, settings.flat.sheet, places)
     given = settings.tables.get(table)  # type: ignore[call-overload]
     if given is None:
         return ReadOptions(settings.encoding)
-    return ReadOptions(settings.encoding, given.columns, given.sheet)
+    return ReadOptions(settings.encoding, given.columns, given.sheet, places)
 
 
 def _table_of(name: str, patterns: list[tuple[str, list[str]]]) -> str | None:
@@ -87,13 +90,16 @@ def collect_files(
     table: str | None,
     warnings: list[str],
     settings: ImportSettings | None = None,
+    mapped_at: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Source]:
     """The files to import for the paths given; directories yield every known file in them.
 
     Any other file in a directory is a note in `warnings` (a misnamed export would
     otherwise be left out without a word), unless an `ignore` glob names it. Hidden and
-    lock files are passed over.
+    lock files are passed over. `mapped_at` says where actions.yaml maps each (table,
+    column), for a header a file lacks.
     """
+    mapped_at = mapped_at or {}
     settings = settings or ImportSettings()
     tables = [*TABLES, FLAT] if settings.flat is not None else list(TABLES)
     if table is not None and table not in tables:
@@ -117,7 +123,7 @@ def collect_files(
                     continue
                 matched = _table_of(name, patterns)
                 if matched is not None:
-                    found.append(Source(child, matched, _options(settings, matched)))
+                    found.append(Source(child, matched, _options(settings, matched, mapped_at)))
                 elif not any(fnmatchcase(name, glob) for glob in ignore):
                     others.append(child)
         elif path.is_file():
@@ -125,7 +131,7 @@ def collect_files(
             if named is None:
                 said = _("not a known table name; rename it to one of {known} or pass --table NAME")
                 raise CertifyError(f"{path}: {said.format(known=known_files)}")
-            found.append(Source(path, named, _options(settings, named)))
+            found.append(Source(path, named, _options(settings, named, mapped_at)))
         else:
             raise CertifyError(f"{path}: " + _("no such file or directory"))
     if not found:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -274,6 +274,7 @@ def import_files(
     progress: Callable[[str], None] | None = None,
     settings: ImportSettings | None = None,
     then: Callable[[sqlite3.Connection, list[FlatCertificate]], None] | None = None,
+    mapped_at: Mapping[tuple[str, str], str] | None = None,
 ) -> ImportReport:
     """Import export files in one transaction; on any error nothing changes (ImportFailed).
 
@@ -283,7 +284,8 @@ def import_files(
     `max_remove` percent of its table's rows (default MAX_REMOVE), is an error: that is
     what a failed export looks like. `then` runs in the same transaction once the tables
     are in, with the certificates a flat file named (the register's certificates.csv, which
-    names their rows): its error undoes all.
+    names their rows): its error undoes all. `mapped_at` places each (table, column) of
+    the `import:` section in actions.yaml, for a header a file lacks.
     """
     if max_remove is not None and not snapshot:
         raise UsageError(
@@ -293,7 +295,7 @@ def import_files(
         raise UsageError(f"--max-remove {max_remove}: " + _("a percentage from 0 to 100"))
     allowed = MAX_REMOVE if max_remove is None else max_remove
     warnings: list[str] = []
-    sources = collect_files(paths, table, warnings, settings)
+    sources = collect_files(paths, table, warnings, settings, mapped_at)
     labels = [str(source.path) for source in sources]
     conn = store.conn
     words = settings.words() if settings is not None else {}

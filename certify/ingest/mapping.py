@@ -29,10 +29,12 @@ def map_header(
     *,
     where: str,
     report_error: Callable[[str], None],
+    mapped_at: Mapping[str, str] | None = None,
 ) -> Header | None:
     """The header `written` (trimmed) with each mapped header renamed to its column; names
     match trimmed and case-insensitively. A mapped header the file lacks is an error at
-    `where` (FILE:LINE) listing the headers it has; then None."""
+    `where` (FILE:LINE) listing the headers it has, and where actions.yaml maps it
+    (`mapped_at`, by column); then None."""
     folded = [name.strip().casefold() for name in written]
     names = [name.strip().lower() for name in written]
     titles: dict[str, str] = {}
@@ -46,7 +48,9 @@ def map_header(
                 "column '{column}' is mapped to header {header}, which the file lacks "
                 "(its headers: {headers})"
             ).format(column=column, header=repr(header), headers=", ".join(has))
-            report_error(f"{where}: {said}{did_you_mean(header, has)}")
+            place = (mapped_at or {}).get(column)
+            fix = "; " + _("change it at {place}").format(place=place) if place else ""
+            report_error(f"{where}: {said}{fix}{did_you_mean(header, has)}")
             continue
         index = folded.index(wanted)
         names[index] = column

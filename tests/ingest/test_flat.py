@@ -345,6 +345,8 @@ def test_the_cli_imports_a_flat_export_quietly_as_cron_runs_it(tmp_path: Path) -
     failed = run_cli("import", "export", "--db", "c.db", cwd=tmp_path)
     assert failed.returncode == 1
     assert "column 'course_end' is mapped to header 'Einde', which the file lacks" in failed.stderr
+    # and where actions.yaml maps it, which is where it is put right
+    assert "; change it at actions.yaml:" in failed.stderr, failed.stderr
     assert "Traceback" not in failed.stderr
 
 

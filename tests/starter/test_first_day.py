@@ -143,3 +143,15 @@ def test_validate_warns_of_a_missing_time_zone_before_import_refuses(kit: Path) 
     # and a kit that has one hears nothing of it
     actions.write_text(text)
     assert certify(kit, "validate")[2] == ""
+
+
+def test_a_mapped_header_the_export_lacks_names_where_actions_yaml_maps_it(kit: Path) -> None:
+    actions = kit / "actions.yaml"
+    switch_on_import(actions, "flat.csv")
+    text = actions.read_text().replace("course_end: Einddatum", "course_end: Eind datum")
+    actions.write_text(text)
+    line = text[: text.index("course_end: Eind datum")].count("\n") + 1
+    code, _, err = certify(kit, "import", "exports/")
+    assert code == 1
+    assert "exports/flat.csv:1: kolom 'course_end' is gekoppeld aan kolomkop 'Eind datum'" in err
+    assert f"; pas het aan in actions.yaml:{line}:19; bedoelt u 'Einddatum'?" in err, err
