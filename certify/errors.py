@@ -96,6 +96,31 @@ def did_you_mean(wanted: str, known: Sequence[str] | Mapping[str, str], *, lead:
     return lead + _("did you mean {name}?").format(name=repr(meant))
 
 
+# Dutch words an administrator writes where actions.yaml takes an English one
+_DUTCH_CHOICES = {
+    "uur": "hours",
+    "uren": "hours",
+    "dag": "days",
+    "dagen": "days",
+    "week": "weeks",
+    "weken": "weeks",
+    "maand": "months",
+    "maanden": "months",
+    "jaar": "years",
+    "jaren": "years",
+    "automatisch": "automatic",
+    "handmatig": "manual",
+}
+
+
+def choice_meant(written: str, choices: Sequence[str]) -> str:
+    """`; did you mean 'days'?` for `dagen` or `dyas` among `choices`, else ''."""
+    meant = _DUTCH_CHOICES.get(written.strip().casefold())
+    if meant in choices:
+        return did_you_mean(meant, [meant])
+    return did_you_mean(written, choices)
+
+
 # the operating system's own words for what goes wrong with a file or a connection, which it
 # says in English whatever the language
 _OS_REASONS = {

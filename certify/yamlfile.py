@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
-from certify.errors import did_you_mean
+from certify.errors import choice_meant, did_you_mean
 from certify.locale import N_, _
 from certify.locale.yamlsyntax import pydantic_words, pyyaml_words, syntax_problem
 
@@ -370,9 +370,10 @@ def _describe(
         return _("unknown key '{key}' ({hint})").format(key=field, hint=hint)
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "").replace("'", "").replace(" or ", ", ")
-        return _("unknown {noun} {value} ({expected})").format(
+        said = _("unknown {noun} {value} ({expected})").format(
             noun=nouns.get(field, field), value=repr(value), expected=expected
         )
+        return said + choice_meant(str(value), expected.split(", "))
     if kind == "missing":
         return _("missing required key '{key}'").format(key=field)
     if kind == "greater_than_equal":

@@ -285,7 +285,8 @@ def test_merge_keys_share_settings_between_actions(tmp_path: Path) -> None:
         "actions.yaml:4:1: unknown key 'common' (known keys: version, timezone, templates_dir, "
         "sender, attendance_basis, locale, smtp, delivery, retention, import, certificates, "
         "actions)",
-        "actions.yaml:14:50: unknown unit 'weekz' (hours, days, weeks, months, years)",
+        "actions.yaml:14:50: unknown unit 'weekz' (hours, days, weeks, months, years); "
+        "did you mean 'weeks'?",
     ]
     # under a key starting with x-, as in Compose files, the shared settings are passed over
     text = MERGING.replace("common: &common", "x-common: &common").replace("weekz", "weeks")

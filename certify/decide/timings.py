@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
-from certify.errors import did_you_mean
+from certify.errors import choice_meant, did_you_mean
 from certify.locale import _
 from certify.yamlfile import Strict
 
@@ -90,6 +90,7 @@ def _read_span(value: Any, units: tuple[str, ...], example: str) -> dict[str, An
             _("unknown unit {unit} ({units})").format(
                 unit=repr(match.group(2)), units=", ".join(units)
             )
+            + choice_meant(match.group(2), units)
         )
     return {"amount": int(match.group(1)), "unit": unit}
 

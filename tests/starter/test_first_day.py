@@ -155,3 +155,18 @@ def test_a_mapped_header_the_export_lacks_names_where_actions_yaml_maps_it(kit: 
     assert code == 1
     assert "exports/flat.csv:1: kolom 'course_end' is gekoppeld aan kolomkop 'Eind datum'" in err
     assert f"; pas het aan in actions.yaml:{line}:19; bedoelt u 'Einddatum'?" in err, err
+
+
+def test_a_dutch_word_where_actions_yaml_takes_an_english_one_is_pointed_to_it(kit: Path) -> None:
+    actions = kit / "actions.yaml"
+    text = actions.read_text()
+    actions.write_text(
+        text.replace("unit: days ", "unit: dagen", 1)
+        .replace("expire_after: 60 days", "expire_after: 60 dagen", 1)
+        .replace("execution: automatic ", "execution: handmatig", 1)
+    )
+    code, _, err = certify(kit, "validate")
+    assert code == 1
+    assert "onbekende unit 'dagen' (hours, days, weeks, months, years); bedoelt u 'days'?" in err
+    assert "onbekende eenheid 'dagen' (hours, days, weeks, months, years); bedoelt u 'days'?" in err
+    assert "onbekende execution 'handmatig' (automatic, manual); bedoelt u 'manual'?" in err, err
