@@ -304,6 +304,12 @@ def certificate_state_word(state: str) -> str:
     return words.get(state, state)
 
 
+def certificate_source_word(source: str) -> str:
+    """Where a certificate of the register came from: issued by certify, or imported."""
+    words = {"issued": _("issued"), "imported": _("imported")}
+    return words.get(source, source)
+
+
 def state_word(state: str) -> str:
     """A delivery's state (or a result's, in a run) as people read it; the state names that
     commands take (`--state failed`) stay as they are."""

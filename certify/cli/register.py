@@ -124,6 +124,7 @@ def list_certificates(
 ) -> None:
     """The issued certificates, oldest first: number, code, person, course, dates, state."""
     from certify.register.keep import LISTED, CertificateState
+    from certify.words import certificate_source_word, certificate_state_word
 
     with errors():
         if state is not None and state not in set(CertificateState):
@@ -137,9 +138,11 @@ def list_certificates(
     if as_json:
         emit_json([entry.listed() for entry in found])
         return
+    said = {"state": certificate_state_word, "source": certificate_source_word}
     for entry in found:
         row = entry.listed()
-        plain("\t".join(row[key] for key in LISTED))
+        # read by people, as the log is: its words in their language (--json keeps them)
+        plain("\t".join(said.get(key, str)(row[key]) for key in LISTED))
 
 
 @certificates.command()

@@ -115,6 +115,12 @@ def test_from_export_to_a_sent_certificate_everything_reads_in_dutch(kit: Path) 
     assert len(list((kit / "outbox").glob("*.eml"))) == 1
     code, out, _ = certify(kit, "explain", "--person", "zoe")
     assert "Certificaat: sent — verzonden" in out, out
+    code, out, _ = certify(kit, "certificates", "list")
+    assert out.rstrip("\n").endswith(
+        "\tVCA-1\tVCA Basis\t2026-11-13\t2027-11-12\tgeldig\tuitgegeven"
+    )
+    code, out, _ = certify(kit, "certificates", "list", "--json")
+    assert '"state": "valid"' in out and '"source": "issued"' in out, out
     code, out, err = certify(kit, "report", "--out", "rapport.html", "--now", "13-11-2026 10:00")
     assert code == 0, err
     page = (kit / "rapport.html").read_text()
