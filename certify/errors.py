@@ -116,7 +116,7 @@ _DUTCH_CHOICES = {
 def choice_meant(written: str, choices: Sequence[str]) -> str:
     """`; did you mean 'days'?` for `dagen` or `dyas` among `choices`, else ''."""
     meant = _DUTCH_CHOICES.get(written.strip().casefold())
-    if meant in choices:
+    if meant is not None and meant in choices:
         return did_you_mean(meant, [meant])
     return did_you_mean(written, choices)
 
