@@ -310,30 +310,34 @@ def certificate_source_word(source: str) -> str:
     return words.get(source, source)
 
 
+# a delivery's states (and a run's other figures) as people read them, translated when shown
+_STATE_WORDS = {
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+    "pending": N_("pending"),
+    "unknown": N_("unknown"),
+    "skipped": N_("skipped"),
+    "expired": N_("expired"),
+    "claimed": N_("claimed"),
+    "sending": N_("sending"),
+    "held": N_("held"),
+    "forced": N_("forced"),  # an event of a delivery's history: sent again with --force
+    "would send": N_("would send"),
+    "would fail": N_("would fail"),
+    # a run's other figures, as `status` lists them
+    "retry_later": N_("retry later"),
+    "waiting": N_("waiting on conditions"),
+    "not_due": N_("not yet due"),
+    "unreachable": N_("unreachable"),
+    "would_send": N_("would send"),
+}
+
+
 def state_word(state: str) -> str:
     """A delivery's state (or a result's, in a run) as people read it; the state names that
     commands take (`--state failed`) stay as they are."""
-    words = {
-        "sent": _("sent"),
-        "failed": _("failed"),
-        "pending": _("pending"),
-        "unknown": _("unknown"),
-        "skipped": _("skipped"),
-        "expired": _("expired"),
-        "claimed": _("claimed"),
-        "sending": _("sending"),
-        "held": _("held"),
-        "forced": _("forced"),  # an event of a delivery's history: sent again with --force
-        "would send": _("would send"),
-        "would fail": _("would fail"),
-        # a run's other figures, as `status` lists them
-        "retry_later": _("retry later"),
-        "waiting": _("waiting on conditions"),
-        "not_due": _("not yet due"),
-        "unreachable": _("unreachable"),
-        "would_send": _("would send"),
-    }
-    return words.get(state, state)
+    word = _STATE_WORDS.get(state)
+    return state if word is None else _(word)
 
 
 # -- the report's words --------------------------------------------------------------------

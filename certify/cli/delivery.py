@@ -97,7 +97,7 @@ def run_due(
                     config,
                     templates,
                     moment,
-                    log=_cron_line(quiet, config.tz) if cron else _silent,
+                    log=_cron_line(quiet, config.tz) if cron else None,
                     quiet=quiet,
                 )
                 if interactive() and not as_json:
@@ -132,10 +132,6 @@ def _forget_past_retention(store: Store, config: Config, moment: datetime, silen
             ).format(count=forgotten)
         )
     return forgotten
-
-
-def _silent(line: str) -> None:
-    pass
 
 
 def _cron_line(quiet: bool, tz: tzinfo) -> Callable[[str], None]:

@@ -50,6 +50,10 @@ IN_A_ROW_TO_STOP = 3  # connection failures, or deliveries of unknown fate, in a
 CLAIM_BATCH = 32  # claims committed together; a stopped run hands back what it did not try
 
 
+def _unlogged(line: str) -> None:
+    pass
+
+
 class Runner:
     """One run at one moment: plans, then claims, renders, hands over and records."""
 
@@ -60,7 +64,7 @@ class Runner:
         templates: Templates | None,
         now: datetime,
         *,
-        log: Callable[[str], None] = lambda line: None,
+        log: Callable[[str], None] | None = None,
         switch_on: datetime | None = None,
         quiet: bool = False,
     ) -> None:
@@ -72,7 +76,8 @@ class Runner:
         self.config = config
         self._templates = templates
         self.now = now
-        self.log = log
+        self.log = log or _unlogged
+        self._logging = log is not None  # a line per delivery is made only to be logged
         self.quiet = quiet
         self.deliveries = DeliveryLog(store, now)
         self._contexts: DeliveryContexts | None = None
@@ -416,7 +421,8 @@ class Runner:
                         continue
                     result = self._attempt(decision, claim, transport)
                     report.results.append(result)
-                    self.log(result.line())
+                    if self._logging:
+                        self.log(result.line())
                     state = result.state
                     if state == "held":
                         stopped_actions.add(decision.action.id)

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib.resources import files
 
 LANGUAGES = ("en", "nl")
@@ -34,6 +35,7 @@ _LOCALE_LINE = re.compile(rb"""^locale:[ \t]*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-
 _PEEK_BYTES = 65_536
 
 
+@lru_cache(maxsize=64)
 def supported(language: str) -> str | None:
     """The catalogue a language code reads (`nl_BE` and `nl-NL` read `nl`), or None."""
     base = language.strip().replace("-", "_").split("_")[0].lower()
