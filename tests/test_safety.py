@@ -345,3 +345,25 @@ def test_a_read_only_database_is_one_line(shared_examples: Path) -> None:
             assert "-wal and -shm files" in process.stderr
     writing = dict(outcomes)
     assert writing["import"] == 1 and writing["retry"] == 1  # they say they cannot write
+
+
+def test_a_quiet_run_says_a_warning_once_and_again_when_it_comes_back(
+    tmp_path: Path, export: Callable[..., Path]
+) -> None:
+    """Cron mails what a quiet run prints: a setting that matches nothing is told at the
+    first tick, not every 15 minutes after; a run that is not quiet always tells it."""
+    import_into(tmp_path / "certify.db", export())
+    make_config(tmp_path, status="finished")
+    first = run_due(tmp_path, "-q", now=NOW)
+    assert "warning: " in first.stderr and "'finished' matches no course" in first.stderr
+    assert run_due(tmp_path, "-q", now="2026-11-06T09:15").stderr == ""
+    loud = run_due(tmp_path, now="2026-11-06T09:30")
+    assert "'finished' matches no course" in loud.stderr
+    make_config(tmp_path, status="closed")
+    other = run_due(tmp_path, "-q", now="2026-11-06T09:45")
+    assert "'closed' matches no course" in other.stderr and "'finished'" not in other.stderr
+    make_config(tmp_path, status="final")
+    assert run_due(tmp_path, "-q", now="2026-11-06T10:00").stderr == ""
+    make_config(tmp_path, status="finished")
+    back = run_due(tmp_path, "-q", now="2026-11-06T10:15")
+    assert "'finished' matches no course" in back.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Annotated
@@ -81,6 +82,7 @@ def run_due(
         path = db_path(db)
         cron = not as_json and not interactive()
         forgotten = 0
+        told: set[str] = set()  # warnings an earlier run showed already
         if dry_run:
             with Store.open_readonly(path) as store:
                 # an action not yet switched on would be switched on by a real run now,
@@ -105,12 +107,13 @@ def run_due(
                 else:
                     report = runner.run(chosen, chosen_transport, limit=limit)
                 attention = attention_line(store)
+                told = _warnings_told(store, report.warnings)
     if as_json:
         deliveries = JSONText(report.deliveries_json())
         shown = report.as_json(deliveries)
         emit_json({**shown, "needs_attention": attention, "forgotten": forgotten})
     else:
-        _print_run(report, config.tz, attention, quiet=quiet)
+        _print_run(report, config.tz, attention, quiet=quiet, told=told)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 
@@ -207,8 +210,29 @@ def _print_deliveries(report: RunReport, tz: tzinfo) -> None:
             plain(line)
 
 
-def _print_run(report: RunReport, tz: tzinfo, attention: str | None, *, quiet: bool) -> None:
+_RUN_WARNINGS = "run_warnings"
+
+
+def _warnings_told(store: Store, warnings: list[str]) -> set[str]:
+    """The warnings the run before showed already; this run's are kept for the next. A
+    quiet run from cron says a warning once, and again when it comes back, not every tick."""
+    kept = store.setting(_RUN_WARNINGS)
+    now = json.dumps(sorted(set(warnings)), ensure_ascii=False)
+    if now != kept:
+        store.keep_setting(_RUN_WARNINGS, now)
+    try:
+        told = json.loads(kept) if kept else []
+    except ValueError:
+        told = []
+    return {warning for warning in told if isinstance(warning, str)}
+
+
+def _print_run(
+    report: RunReport, tz: tzinfo, attention: str | None, *, quiet: bool, told: set[str]
+) -> None:
     for warning in report.warnings:  # a setting that silently sends nothing is a mistake too
+        if quiet and warning in told:
+            continue  # cron mailed it after an earlier run: said again when it comes back
         warn(_("warning: {warning}").format(warning=warning))
     news = report.sent or report.failed or report.unknown or report.pending or report.problems
     if quiet and not report.dry_run and not news and not report.stopped:

@@ -164,6 +164,20 @@ class Store:
             (str(tz),),
         )
 
+    def setting(self, key: str) -> str | None:
+        """A value certify keeps for itself between commands (the zone, say), or None."""
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def keep_setting(self, key: str, value: str) -> None:
+        """Keep a value for later commands, in a transaction of its own."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO settings VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
     def latest_import_id(self) -> int | None:
         """The most recent import, or None before the first."""
         row = self.conn.execute("SELECT max(id) FROM imports").fetchone()
