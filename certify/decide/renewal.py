@@ -156,39 +156,7 @@ class Renewals:
             return known
         if self._everyone:
             return [], []  # neither a certificate nor a booking
-        held: list[Held] = []
-        if self._renewed:
-            marks = ", ".join("?" * len(self._renewed))
-            for (
-                number,
-                action,
-                course,
-                issued,
-                until,
-                revoked,
-                withdrawn,
-                ctype,
-            ) in self._conn.execute(
-                "SELECT number, action, course_id, issued_on, valid_until, "
-                f"revoked_at IS NOT NULL, withdrawn_at IS NOT NULL, {_TYPE} FROM certificates "
-                f"WHERE person_id = ? AND action IN ({marks}) AND {_CURRENT} "
-                "ORDER BY issued_on, number",
-                (person_id, *self._renewed),
-            ):
-                day = date.fromisoformat(until) if until else None
-                held.append(
-                    Held(
-                        number,
-                        action,
-                        course,
-                        person_id,
-                        issued,
-                        day,
-                        bool(revoked),
-                        bool(withdrawn),
-                        ctype,
-                    )
-                )
+        held = self._held(person_id)
         bookings = [
             _booking(row)
             for row in self._conn.execute(
@@ -201,40 +169,31 @@ class Renewals:
 
     def _read_everyone(self) -> None:
         people = self._people
-        if self._renewed:
-            marks = ", ".join("?" * len(self._renewed))
-            for (
-                number,
-                action,
-                course,
-                person,
-                issued,
-                until,
-                revoked,
-                withdrawn,
-                ctype,
-            ) in self._conn.execute(
-                "SELECT number, action, course_id, person_id, issued_on, valid_until, "
-                f"revoked_at IS NOT NULL, withdrawn_at IS NOT NULL, {_TYPE} FROM certificates "
-                f"WHERE action IN ({marks}) AND {_CURRENT} ORDER BY issued_on, number",
-                self._renewed,
-            ):
-                day = date.fromisoformat(until) if until else None
-                held = Held(
-                    number,
-                    action,
-                    course,
-                    person,
-                    issued,
-                    day,
-                    bool(revoked),
-                    bool(withdrawn),
-                    ctype,
-                )
-                people.setdefault(person, ([], []))[0].append(held)
+        for held in self._held(None):
+            people.setdefault(held.person_id, ([], []))[0].append(held)
         everyone = _BOOKINGS.format(join="CROSS JOIN") + _BOOKINGS_ORDER
         for row in self._conn.execute(everyone, (self._since,)):
             people.setdefault(row[0], ([], []))[1].append(_booking(row))
+
+    def _held(self, person_id: str | None) -> list[Held]:
+        """The certificates of the renewed actions, of one person or of everyone, in the
+        order issued."""
+        if not self._renewed:
+            return []
+        marks = ", ".join("?" * len(self._renewed))
+        one = " AND person_id = ?" if person_id is not None else ""
+        rows = self._conn.execute(
+            "SELECT number, action, course_id, person_id, issued_on, valid_until, "
+            f"revoked_at IS NOT NULL, withdrawn_at IS NOT NULL, {_TYPE} FROM certificates "
+            f"WHERE action IN ({marks}) AND {_CURRENT}{one} ORDER BY issued_on, number",
+            (*self._renewed, person_id) if one else self._renewed,
+        )
+        return [
+            Held(number, action, course, person, issued,
+                 date.fromisoformat(until) if until else None, bool(revoked), bool(withdrawn),
+                 ctype)
+            for number, action, course, person, issued, until, revoked, withdrawn, ctype in rows
+        ]  # fmt: skip
 
     def held(self, of: str, course_id: str, person_id: str) -> Held | None:
         """The person's certificate of action `of` for this course (of two, the one issued
